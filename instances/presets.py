@@ -1,0 +1,90 @@
+"""Query-type presets per task category.
+
+``conversation`` and ``code`` are calibrated on the Azure LLM inference traces 2023
+(Splitwise, Patel et al., ISCA 2024; CC-BY 4.0; ``../shared/data/azure-llm-2023``): mean
+arrival rate, mean prompt and output tokens over the one-hour samples.
+:func:`azure_trace_stats` recomputes them from the CSV files and a test checks the stored
+numbers against it. The other categories have no public arrival trace in the repository;
+their token shapes follow typical task inputs and outputs (stated per preset) and their
+rates sit in the paper's 1,000–25,000 requests/h range.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class QueryPreset:
+    category: str
+    rate_per_s: float
+    prompt_tokens: float
+    output_tokens: float
+    delay_slo_s: float
+    rationale: str
+
+
+PRESETS: dict[str, QueryPreset] = {
+    p.category: p
+    for p in (
+        QueryPreset("conversation", 5.530, 1154.7, 211.1, 12.0,
+                    "Azure conv trace 2023: 19,366 requests in 3,502 s; mean 1,155 in / 211 out"),
+        QueryPreset("code", 2.567, 2047.8, 27.9, 2.0,
+                    "Azure code trace 2023: 8,819 requests in 3,436 s; mean 2,048 in / 28 out"),
+        QueryPreset("summarisation", 1.5, 2000.0, 200.0, 15.0,
+                    "news/report summarisation: ~1.5k-word inputs, ~150-word abstracts"),
+        QueryPreset("rag", 3.0, 3000.0, 150.0, 10.0,
+                    "retrieval QA: question + ~5 retrieved passages of ~500 tokens, short answer"),
+        QueryPreset("math", 1.0, 250.0, 500.0, 25.0,
+                    "GSM8K/MATH-style word problems answered with chain-of-thought"),
+        QueryPreset("translation", 2.0, 300.0, 330.0, 8.0,
+                    "paragraph translation: output about 1.1x the input length"),
+    )
+}
+
+AZURE_DIR = Path(os.environ.get("HETSERVE_AZURE_DIR",
+                                Path(__file__).resolve().parents[2] / "shared" / "data"
+                                / "azure-llm-2023"))
+"""Where the Azure 2023 traces are read from (``../shared/data/azure-llm-2023`` beside the
+repository by default; override with ``HETSERVE_AZURE_DIR``)."""
+
+
+@dataclass(frozen=True)
+class TraceStats:
+    requests: int
+    duration_s: float
+    rate_per_s: float
+    mean_prompt: float
+    mean_output: float
+
+
+def azure_trace_path(service: str) -> Path:
+    """Path of the ``code`` or ``conv`` trace CSV."""
+    if service not in ("code", "conv"):
+        raise ValueError(f"Azure service {service!r} not understood; expected 'code' or 'conv'")
+    return AZURE_DIR / f"AzureLLMInferenceTrace_{service}.csv"
+
+
+def read_azure_trace(service: str) -> tuple[list[float], list[int], list[int]]:
+    """(arrival times in s from the first request, prompt tokens, output tokens)."""
+    path = azure_trace_path(service)
+    times, prompts, outputs = [], [], []
+    with path.open() as fh:
+        for row in csv.DictReader(fh):
+            # 7 fractional digits: keep microseconds for datetime.
+            times.append(datetime.strptime(row["TIMESTAMP"][:26], "%Y-%m-%d %H:%M:%S.%f"))
+            prompts.append(int(row["ContextTokens"]))
+            outputs.append(int(row["GeneratedTokens"]))
+    t0 = times[0]
+    return [(t - t0).total_seconds() for t in times], prompts, outputs
+
+
+def azure_trace_stats(service: str) -> TraceStats:
+    times, prompts, outputs = read_azure_trace(service)
+    duration = times[-1] - times[0]
+    n = len(times)
+    return TraceStats(n, duration, n / duration, sum(prompts) / n, sum(outputs) / n)

@@ -1,0 +1,152 @@
+"""A provisioning plan: deployments (with parallelism and replicas) and routing.
+
+Solutions are stored by name so a plan file stays readable and independent of the
+order of configurations; :meth:`Solution.to_arrays` and :meth:`Solution.from_arrays`
+convert to and from the index form used by the MILP and the heuristics (replicas
+``r[c]`` and routed shares ``x[i, c]`` over :attr:`Instance.routes`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from instances.errors import InstanceError
+
+if TYPE_CHECKING:
+    from instances.model import Instance
+
+ROUTE_EPS = 1e-9
+"""Routed shares below this are dropped when a plan is built from arrays."""
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """``replicas`` copies of ``model`` on ``tp·pp`` GPUs of type ``gpu`` at ``precision``."""
+
+    model: str
+    gpu: str
+    precision: str
+    tp: int
+    pp: int
+    replicas: int
+
+    @property
+    def gpus(self) -> int:
+        return self.tp * self.pp * self.replicas
+
+
+@dataclass(frozen=True)
+class Route:
+    """Share ``fraction`` of query type ``query_type`` sent to a configuration."""
+
+    query_type: str
+    model: str
+    gpu: str
+    precision: str
+    tp: int
+    pp: int
+    fraction: float
+
+
+@dataclass(frozen=True)
+class Solution:
+    """A plan. Unserved demand is what the routes leave: ``1 − Σ fraction`` per query type."""
+
+    deployments: tuple[Deployment, ...]
+    routing: tuple[Route, ...]
+
+    @classmethod
+    def empty(cls) -> Solution:
+        return cls((), ())
+
+    # ------------------------------------------------------------ index form
+    @classmethod
+    def from_arrays(cls, instance: Instance, replicas: np.ndarray, shares: np.ndarray) -> Solution:
+        """Plan from replicas ``r[c]`` (rounded to integers) and shares ``x[i, c]``."""
+        table = instance.routes
+        r = np.rint(np.asarray(replicas, dtype=float)).astype(np.int64)
+        x = np.asarray(shares, dtype=float)
+        deployments = tuple(
+            Deployment(cfg.model, cfg.gpu, cfg.precision, cfg.tp, cfg.pp, int(r[c]))
+            for c, cfg in enumerate(table.configs) if r[c] > 0)
+        routes = []
+        for i, c in zip(*np.nonzero(x > ROUTE_EPS)):
+            cfg = table.configs[c]
+            routes.append(Route(instance.query_types[i].name, cfg.model, cfg.gpu, cfg.precision,
+                                cfg.tp, cfg.pp, float(x[i, c])))
+        return cls(deployments, tuple(routes))
+
+    def to_arrays(self, instance: Instance) -> tuple[np.ndarray, np.ndarray]:
+        """``(r, x)`` over the instance's configurations.
+
+        Raises :class:`InstanceError` for a configuration the instance does not have
+        (unknown names, or weights that do not fit in ``tp·pp`` GPUs).
+        """
+        from instances.model import Config
+
+        table = instance.routes
+        r = np.zeros(len(table), dtype=np.int64)
+        x = np.zeros((len(instance.query_types), len(table)))
+        for k, d in enumerate(self.deployments):
+            cfg = Config(d.model, d.gpu, d.precision, d.tp, d.pp)
+            if cfg not in table.index:
+                raise InstanceError(f"deployments[{k}]", f"configuration {cfg.label()} is not in "
+                                    "the instance (unknown name, or weights do not fit)")
+            r[table.index[cfg]] += d.replicas
+        for k, rt in enumerate(self.routing):
+            cfg = Config(rt.model, rt.gpu, rt.precision, rt.tp, rt.pp)
+            if cfg not in table.index:
+                raise InstanceError(f"routing[{k}]", f"configuration {cfg.label()} is not in the "
+                                    "instance (unknown name, or weights do not fit)")
+            if rt.query_type not in instance.query_index:
+                raise InstanceError(f"routing[{k}].query_type",
+                                    f"unknown query type {rt.query_type!r}")
+            x[instance.query_index[rt.query_type], table.index[cfg]] += rt.fraction
+        return r, x
+
+    # ------------------------------------------------------------ JSON
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": "hetserve-solution/1",
+            "deployments": [asdict(d) for d in self.deployments],
+            "routing": [asdict(r) for r in self.routing],
+        }
+
+    @classmethod
+    def from_dict(cls, d: Any) -> Solution:
+        if not isinstance(d, dict):
+            raise InstanceError("", "a solution file must hold a JSON object")
+        if "solution" in d and isinstance(d["solution"], dict):
+            d = d["solution"]  # accept the `hetserve solve --json` output as a plan file
+        deployments, routes = [], []
+        for key, cls_, out in (("deployments", Deployment, deployments),
+                               ("routing", Route, routes)):
+            items = d.get(key)
+            if not isinstance(items, list):
+                raise InstanceError(key, "missing or not a list")
+            names = cls_.__dataclass_fields__
+            for k, item in enumerate(items):
+                where = f"{key}[{k}]"
+                if not isinstance(item, dict):
+                    raise InstanceError(where, "expected an object")
+                missing = [n for n in names if n not in item]
+                if missing:
+                    raise InstanceError(f"{where}.{missing[0]}", "missing")
+                extra = [n for n in item if n not in names]
+                if extra:
+                    raise InstanceError(f"{where}.{extra[0]}", "unknown field")
+                for n in ("tp", "pp", "replicas"):
+                    if n in item and (isinstance(item[n], bool) or not isinstance(item[n], int)
+                                      or item[n] < 0):
+                        raise InstanceError(f"{where}.{n}", f"expected a non-negative integer, "
+                                            f"got {item[n]!r}")
+                if "fraction" in item:
+                    f = item["fraction"]
+                    if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f <= 1:
+                        raise InstanceError(f"{where}.fraction", f"expected a number in [0, 1], "
+                                            f"got {f!r}")
+                out.append(cls_(**item))
+        return cls(tuple(deployments), tuple(routes))
