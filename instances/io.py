@@ -19,7 +19,7 @@ from instances.performance import PerfConstants
 _QUERY_FIELDS = {
     "name": str, "category": str, "rate_per_s": float, "prompt_tokens": float,
     "output_tokens": float, "delay_slo_s": float, "error_slo": float, "max_unmet": float,
-    "unmet_penalty": float, "delay_penalty": float,
+    "unmet_penalty": float, "delay_penalty": float, "delay_factor": float, "error_factor": float,
 }
 _QUERY_REQUIRED = ("name", "category", "rate_per_s", "prompt_tokens", "output_tokens",
                    "delay_slo_s", "error_slo")

@@ -50,6 +50,10 @@ class QueryType:
     unmet_penalty: float = 0.0
     delay_penalty: float = 0.0
     """$ per request-second of mean latency (ρ_i)."""
+    delay_factor: float = 1.0
+    """Multiplies every latency of this type (stress inflation γ_d; 1 = nominal)."""
+    error_factor: float = 1.0
+    """Multiplies every error rate of this type (stress inflation γ_e; 1 = nominal)."""
 
     def __post_init__(self) -> None:
         where = f"query type {self.name!r}"
@@ -63,6 +67,8 @@ class QueryType:
         require(0 <= self.max_unmet <= 1, f"{where}.max_unmet", "must be in [0, 1]")
         require(self.unmet_penalty >= 0, f"{where}.unmet_penalty", "must be >= 0")
         require(self.delay_penalty >= 0, f"{where}.delay_penalty", "must be >= 0")
+        require(self.delay_factor > 0, f"{where}.delay_factor", "must be > 0")
+        require(self.error_factor > 0, f"{where}.error_factor", "must be > 0")
 
     @property
     def requests_per_hour(self) -> float:
@@ -172,7 +178,8 @@ class RouteTable:
                 flops=col((g.int8_tops if p.compute == "int8" else g.fp16_tflops) * 1e12
                           for g, p in zip(cg, cp)),
                 link_bytes_s=col(g.link_gb_s * 1e9 for g in cg),
-                link_latency_s=col(g.link_latency_us * 1e-6 for g in cg), c=c)
+                link_latency_s=col(g.link_latency_us * 1e-6 for g in cg), c=c,
+                delay_factor=row(t.delay_factor for t in q))
         else:
             shape = (len(q), 0)
             out = {k: np.zeros(shape) for k in ("fits", "max_batch", "prefill", "delay_at_1",
@@ -193,7 +200,7 @@ class RouteTable:
             self.usable = self.within_slo.copy()
         cat_err = np.array([[mod.errors[t.category] for mod in cm] for t in q]).reshape(len(q), -1)
         mult = col(p.error_multiplier for p in cp) if configs else np.zeros((1, 0))
-        self.error = np.ascontiguousarray(cat_err * mult)
+        self.error = np.ascontiguousarray(cat_err * mult * row(t.error_factor for t in q))
         self.gpus_per_replica = np.array([cfg.tp * cfg.pp for cfg in configs], dtype=np.int64)
         self.price_per_replica_hour = np.array(
             [gpus[cfg.gpu].price_per_gpu_hour * cfg.tp * cfg.pp for cfg in configs])
@@ -328,8 +335,33 @@ class Instance:
 
     def scaled(self, *, demand: float = 1.0) -> Instance:
         """A copy with every arrival rate multiplied by ``demand``."""
+        return self.inflated(demand=demand)
+
+    def inflated(self, *, delay: float | Iterable[float] = 1.0,
+                 error: float | Iterable[float] = 1.0,
+                 demand: float | Iterable[float] = 1.0) -> Instance:
+        """A copy whose latencies, error rates and arrival rates are multiplied by the
+        given factors (scalars, or one factor per query type), on top of any inflation
+        already applied.
+
+        Every constraint of the model is monotone in these parameters, so the plan that
+        is optimal for the inflated copy is the exact robust counterpart for the box
+        uncertainty ``[1, factor]`` (used by robust planning and the stress tests).
+        """
+        n = len(self.query_types)
+
+        def per_type(value: float | Iterable[float], label: str) -> list[float]:
+            vals = [float(value)] * n if isinstance(value, (int, float)) else [float(v) for v in value]
+            require(len(vals) == n, label, f"expected {n} factors, got {len(vals)}")
+            for v in vals:
+                require(v > 0, label, f"factors must be > 0, got {v!r}")
+            return vals
+
+        d, e, lam = per_type(delay, "delay"), per_type(error, "error"), per_type(demand, "demand")
         return self.replace(query_types=tuple(
-            replace(q, rate_per_s=q.rate_per_s * demand) for q in self.query_types))
+            replace(q, delay_factor=q.delay_factor * d[k], error_factor=q.error_factor * e[k],
+                    rate_per_s=q.rate_per_s * lam[k])
+            for k, q in enumerate(self.query_types)))
 
     # ------------------------------------------------------------------ JSON
     def to_dict(self) -> dict[str, Any]:

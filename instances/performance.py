@@ -244,8 +244,12 @@ def route_metrics(*, prompt: np.ndarray, output: np.ndarray, slo: np.ndarray,
                   active_params: np.ndarray, kv_per_token: np.ndarray, layers: np.ndarray,
                   hidden: np.ndarray, n: np.ndarray, m: np.ndarray, usable: np.ndarray,
                   bandwidth: np.ndarray, flops: np.ndarray, link_bytes_s: np.ndarray,
-                  link_latency_s: np.ndarray, c: PerfConstants) -> dict[str, np.ndarray]:
+                  link_latency_s: np.ndarray, c: PerfConstants,
+                  delay_factor: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Vectorised performance of every route; inputs broadcast to one (I, C) shape.
+
+    ``delay_factor`` multiplies every latency (stress inflation); the operating point b*
+    is then the largest batch whose inflated latency meets the SLO.
 
     Returns arrays ``fits`` (memory and context), ``max_batch``, ``prefill``,
     ``delay_at_1``, ``batch`` (b*, 1 where ``D(1) > Δ``), ``delay`` (D(b*)) and
@@ -270,7 +274,7 @@ def route_metrics(*, prompt: np.ndarray, output: np.ndarray, slo: np.ndarray,
             kv_per_token=kv_per_token, context=context, batch=batch, layers=layers,
             hidden=hidden, n=n, m=m, bandwidth=bandwidth, flops=flops,
             link_bytes_s=link_bytes_s, link_latency_s=link_latency_s, c=c)
-        return latency_kernel(t_pre, t_dec, output, batch, m)
+        return delay_factor * latency_kernel(t_pre, t_dec, output, batch, m)
 
     delay_at_1 = np.broadcast_to(delay(np.ones(shape)), shape)
     # Largest integer b in [1, max_batch] with D(b) <= slo, by bisection (D increases in b).
