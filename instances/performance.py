@@ -18,12 +18,14 @@ Prefill (compute bound)
     :math:`\mathrm{AR}_n(B) = \ell_g + 2\frac{n-1}{n}B/\mathrm{link}_g` is a ring
     all-reduce (zero when *n = 1*).
 
-Decode step (*b* sequences in the replica, *m* micro-batches of *b/m* in flight)
-    :math:`t_{dec}(b) = \max\Big(\frac{W_{read}(b) + (b/m)\,\kappa_j \bar c}{n\,BW_g\,\eta_{bw}},
-    \frac{2 P^{act}_j b}{m\,n\,F_{g,p}\,\eta_{dec}}\Big) + 2L_j\,\mathrm{AR}_n(2 (b/m) H_j)
-    + (m-1)\,\mathrm{hop}(2(b/m)H_j) + s`, with mean decode context
-    :math:`\bar c = h + f/2`, per-step scheduler overhead *s*, and for MoE models the
-    weights touched by a micro-batch :math:`W_{read} = W \min(1, (P^{act}/P)\,b/m)`.
+Decode step (*b* sequences in the replica, split into micro-batches of
+:math:`\beta = \max(1, b/m)` that fill the *m* pipeline stages)
+    :math:`t_{dec}(b) = \max\Big(\frac{W_{read}(\beta) + \beta\,\kappa_j \bar c}{n\,BW_g\,\eta_{bw}},
+    \frac{2 P^{act}_j \beta}{n\,F_{g,p}\,\eta_{dec}}\Big) + 2L_j\,\mathrm{AR}_n(2 \beta H_j)
+    + (m-1)\,\mathrm{hop}(2\beta H_j) + s`: in one token period every stage serves each
+    micro-batch once, so a token costs one full weight read per micro-batch. Mean decode
+    context :math:`\bar c = h + f/2`, per-step scheduler overhead *s*, and for MoE models
+    the weights a micro-batch touches :math:`W_{read} = W \min(1, (P^{act}/P)\,\beta)`.
     PP does not shorten a token's path (it still crosses every layer) but lets *m*
     micro-batches share the weight reads' latency; it mainly buys memory.
 
@@ -136,10 +138,11 @@ def decode_kernel(*, weight_bytes: Any, active_share: Any, active_params: Any, k
                   bandwidth: Any, flops: Any, link_bytes_s: Any, link_latency_s: Any,
                   c: PerfConstants) -> Any:
     """Time (s) of one decode step with ``batch`` sequences in the replica."""
-    micro = batch / m
+    # Fewer sequences than stages leaves stages idle; a token still crosses every stage.
+    micro = np.maximum(1.0, batch / m)
     weights_read = weight_bytes * np.minimum(1.0, active_share * micro)
     memory = (weights_read + micro * kv_per_token * context) / (n * bandwidth * c.bandwidth_efficiency)
-    compute = 2.0 * active_params * batch / (m * n * flops * c.decode_efficiency)
+    compute = 2.0 * active_params * micro / (n * flops * c.decode_efficiency)
     act_bytes = 2.0 * micro * hidden
     comm = 2.0 * layers * _allreduce_s(n, act_bytes, link_bytes_s, link_latency_s)
     return np.maximum(memory, compute) + comm + _hops_s(m, act_bytes, link_bytes_s, c) + c.step_overhead_s
