@@ -1,0 +1,208 @@
+"""The ``hetserve`` command line: a thin click layer over pure functions.
+
+Exit codes: 0 a plan was found (optimal or feasible); 2 bad input (one line naming the
+field and the reason, no traceback); 3 the instance is infeasible (with a diagnosis);
+4 no plan was found within the limits.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from instances import InstanceError, Solution, evaluate, read_instance, write_instance
+from instances.bundled import bundled_names
+from instances.io import read_json
+from instances.result import RunResult, Status
+from scripts.methods import METHODS, MethodSettings, run_method
+from scripts.report import print_result
+
+EXIT_BAD_INPUT = 2
+EXIT_INFEASIBLE = 3
+EXIT_NO_SOLUTION = 4
+
+
+class BadInput(click.ClickException):
+    """Bad input: printed as one line, exit code 2."""
+
+    exit_code = EXIT_BAD_INPUT
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"error: {self.message}", err=True)
+
+
+def load_instance(path: str):
+    """Read an instance file or a bundled instance name; bad input becomes :class:`BadInput`."""
+    try:
+        return read_instance(path)
+    except InstanceError as exc:
+        raise BadInput(str(exc)) from None
+
+
+def _json_default(value: object) -> object:
+    if isinstance(value, float):
+        return None
+    return str(value)
+
+
+def emit_json(obj: object) -> None:
+    click.echo(json.dumps(obj, indent=1, default=_json_default, allow_nan=False))
+
+
+def _exit_for(result: RunResult) -> int:
+    if result.feasible:
+        return 0
+    if result.status is Status.NO_SOLUTION:
+        return EXIT_NO_SOLUTION
+    return EXIT_INFEASIBLE
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hetserve")
+def main() -> None:
+    """hetserve: plan LLM inference fleets on heterogeneous cloud GPUs.
+
+    Pick models, GPU tiers, TP/PP degrees and routing so that delay, error, memory,
+    budget, availability and storage limits hold at minimum cost; exactly (MILP, HiGHS)
+    or with the GH/AGH heuristics of arXiv 2604.07472.
+    """
+
+
+@main.command()
+@click.argument("instance")
+@click.option("--method", type=click.Choice(sorted(METHODS)), default="milp", show_default=True,
+              help="Solution method.")
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+              show_default=True, help="Time limit in seconds (MILP and MILP-based baselines).")
+@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True,
+              help="Relative MIP gap at which HiGHS stops.")
+@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed for HiGHS and the heuristics' random starts.")
+@click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="none",
+              show_default=True, help="MILP only: MIP start from a heuristic plan.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the plan (solution JSON) here.")
+def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
+          seed: int, warm_start: str, as_json: bool, out: Path | None) -> None:
+    """Solve INSTANCE (a JSON file or a bundled name such as paper-base)."""
+    inst = load_instance(instance)
+    start = None
+    if warm_start != "none":
+        if method != "milp":
+            raise BadInput("--warm-start: only the milp method takes a warm start")
+        start = run_method(warm_start, inst, MethodSettings(seed=seed)).solution
+    result = run_method(method, inst, MethodSettings(seed=seed, time_limit_s=time_limit,
+                                                     mip_gap=mip_gap, threads=threads,
+                                                     warm_start=start))
+    if out is not None and result.solution is not None:
+        out.write_text(json.dumps(result.solution.to_dict(), indent=1) + "\n")
+    if as_json:
+        emit_json({"instance": inst.name, **result.to_dict()})
+    else:
+        print_result(Console(), inst, result)
+    sys.exit(_exit_for(result))
+
+
+@main.command("evaluate")
+@click.argument("instance")
+@click.argument("solution", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def evaluate_command(instance: str, solution: Path, as_json: bool) -> None:
+    """Recompute the cost of SOLUTION on INSTANCE and check every constraint."""
+    inst = load_instance(instance)
+    try:
+        sol = Solution.from_dict(read_json(solution))
+        ev = evaluate(inst, sol)
+    except InstanceError as exc:
+        raise BadInput(f"{solution}: {exc}") from None
+    result = RunResult(method="evaluate", status=Status.FEASIBLE if ev.feasible
+                       else Status.INFEASIBLE, solution=sol, evaluation=ev, runtime_s=0.0)
+    if as_json:
+        emit_json({"instance": inst.name, **ev.to_dict()})
+    else:
+        print_result(Console(), inst, result)
+    sys.exit(0 if ev.feasible else EXIT_INFEASIBLE)
+
+
+@main.command()
+@click.option("--size", default="20x20x20", show_default=True,
+              help="QUERYTYPESxMODELSxTIERS, e.g. 20x20x20.")
+@click.option("--seed", type=int, required=True, help="Generator seed.")
+@click.option("--scenario", type=click.Choice(["base", "tight-budget", "high-penalty"]),
+              default="base", show_default=True)
+@click.option("--paper-base", is_flag=True, help="Build the paper-base setting (6x6x10) instead.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -> None:
+    """Generate a seeded instance in the paper's ranges and write it to OUT."""
+    from instances.generate import generate as make
+    from instances.generate import paper_base as make_paper
+    from instances.generate import parse_size
+
+    try:
+        inst = make_paper(seed, scenario) if paper_base else make(parse_size(size), seed, scenario)
+    except InstanceError as exc:
+        raise BadInput(str(exc)) from None
+    write_instance(inst, out)
+    t = inst.routes
+    click.echo(f"wrote {out}: {inst.name}, {len(t)} configurations, {int(t.usable.sum())} usable "
+               f"routes, budget ${inst.budget:,.2f}")
+
+
+@main.command()
+@click.argument("instance")
+@click.option("--mps", type=click.Path(dir_okay=False, path_type=Path), help="Write MPS here.")
+@click.option("--lp", type=click.Path(dir_okay=False, path_type=Path), help="Write LP here.")
+def export(instance: str, mps: Path | None, lp: Path | None) -> None:
+    """Export the MILP of INSTANCE for other solvers."""
+    from milp import export as export_model
+
+    if mps is None and lp is None:
+        raise BadInput("export: give --mps FILE and/or --lp FILE")
+    inst = load_instance(instance)
+    for path, fmt in ((mps, "mps"), (lp, "lp")):
+        if path is not None:
+            export_model(inst, path, fmt=fmt)
+            click.echo(f"wrote {path}")
+
+
+@main.command()
+def info() -> None:
+    """Versions, bundled instances and catalog sizes."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from instances import load_catalog
+
+    def ver(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    cat = load_catalog()
+    click.echo(f"hetserve {ver('hetserve')} on Python {platform.python_version()} "
+               f"({platform.machine()}, {platform.system()})")
+    for name in ("pulp", "highspy", "numpy", "scipy", "networkx", "click", "rich", "dask",
+                 "distributed", "matplotlib"):
+        click.echo(f"  {name:<12} {ver(name)}")
+    click.echo(f"catalog: {len(cat.gpus)} GPU types, {len(cat.models)} models, "
+               f"{len(cat.precisions)} precisions")
+    click.echo(f"bundled instances: {', '.join(bundled_names())}")
+
+
+def _register_extensions() -> None:
+    from scripts.bench import bench_command
+
+    main.add_command(bench_command, "bench")
+
+
+_register_extensions()
+
+if __name__ == "__main__":
+    main()

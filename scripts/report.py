@@ -1,0 +1,69 @@
+"""Human-readable output of a :class:`~instances.result.RunResult` (rich tables)."""
+
+from __future__ import annotations
+
+import math
+
+from rich.console import Console
+from rich.table import Table
+
+from instances import Instance, RunResult
+
+
+def _money(v: float) -> str:
+    return f"${v:,.2f}"
+
+
+def print_result(console: Console, instance: Instance, result: RunResult) -> None:
+    """Deployments, routing, cost breakdown, status, gap and time."""
+    sol, ev = result.solution, result.evaluation
+    head = (f"[bold]{instance.name}[/] ({len(instance.query_types)} query types x "
+            f"{len(instance.models)} models x {len(instance.tiers)} tiers, "
+            f"{instance.horizon_h:g} h) — method [bold]{result.method}[/]")
+    console.print(head)
+    if sol is not None and sol.deployments:
+        t = Table(title="Deployments", title_justify="left")
+        for col in ("model", "GPU", "precision", "TP", "PP", "replicas", "GPUs"):
+            t.add_column(col, justify="right" if col in ("TP", "PP", "replicas", "GPUs") else "left")
+        t.add_column(f"$ / {instance.horizon_h:g} h", justify="right")
+        for d in sorted(sol.deployments, key=lambda d: (d.model, d.gpu, d.precision)):
+            price = instance.gpu_by_name[d.gpu].price_per_gpu_hour * d.gpus * instance.horizon_h
+            t.add_row(d.model, d.gpu, d.precision, str(d.tp), str(d.pp), str(d.replicas),
+                      str(d.gpus), _money(price))
+        console.print(t)
+        r = Table(title="Routing (share of each query type's demand)", title_justify="left")
+        for col in ("query type", "model", "GPU/precision", "TP×PP", "share"):
+            r.add_column(col, justify="right" if col == "share" else "left")
+        for rt in sorted(sol.routing, key=lambda r: (instance.query_index[r.query_type], -r.fraction)):
+            r.add_row(rt.query_type, rt.model, f"{rt.gpu}/{rt.precision}", f"{rt.tp}×{rt.pp}",
+                      f"{rt.fraction:.1%}")
+        if ev is not None:
+            for name, u in ev.unmet.items():
+                if u > 1e-9:
+                    r.add_row(name, "[dim]unserved[/]", "", "", f"{u:.1%}")
+        console.print(r)
+    if ev is not None:
+        c = Table(title="Cost over the horizon", title_justify="left", show_header=False)
+        c.add_column("term")
+        c.add_column("$", justify="right")
+        for name, value in (("GPU rental", ev.cost.rental), ("model storage", ev.cost.storage),
+                            ("delay penalty", ev.cost.delay_penalty),
+                            ("unmet-demand penalty", ev.cost.unmet_penalty)):
+            c.add_row(name, _money(value))
+        c.add_row("[bold]total[/]", f"[bold]{_money(ev.cost.total)}[/]")
+        if instance.budget is not None:
+            c.add_row("budget (rental + storage)", f"{_money(ev.cost.rental + ev.cost.storage)} "
+                      f"of {_money(instance.budget)}")
+        console.print(c)
+        if ev.violations:
+            console.print("[bold red]Violations:[/]")
+            for v in ev.violations:
+                console.print(f"  - [{v.kind}] {v.message}")
+    gap = result.gap
+    bound = "—" if result.bound is None else _money(result.bound)
+    gap_text = "—" if result.bound is None else ("∞" if not math.isfinite(gap) else f"{gap:.4%}")
+    colour = {"optimal": "green", "feasible": "yellow"}.get(result.status.value, "red")
+    console.print(f"status [bold {colour}]{result.status.value}[/]   bound {bound}   "
+                  f"gap {gap_text}   time {result.runtime_s:.3f} s")
+    for line in result.diagnosis:
+        console.print(f"[red]diagnosis:[/] {line}")

@@ -1,0 +1,41 @@
+"""Shared test helpers: round-number catalog objects and tiny instances."""
+
+from __future__ import annotations
+
+from instances import GpuType, Instance, ModelSpec, PerfConstants, QueryType, Tier
+from instances.catalog import TASK_CATEGORIES
+
+OBJ_RTOL = 1e-6
+
+IDEAL = PerfConstants(gpu_memory_utilization=1.0, runtime_reserve_gb=1e-9, prefill_efficiency=1.0,
+                      decode_efficiency=1.0, bandwidth_efficiency=1.0, step_overhead_s=1e-12,
+                      pp_hop_latency_us=1e-6, max_num_seqs=256)
+"""Constants that switch off every efficiency loss, so hand computations stay exact."""
+
+
+def round_gpu(name: str = "G100", price: float = 1.0, memory_gb: float = 100.0) -> GpuType:
+    """100 GB, 1,000 GB/s, 100 TFLOP/s fp16, 200 TOP/s int8, 8 per node, 100 GB/s links."""
+    return GpuType(name=name, memory_gb=memory_gb, bandwidth_gb_s=1000.0, fp16_tflops=100.0,
+                   int8_tops=200.0, gpus_per_node=8, price_per_gpu_hour=price, link_gb_s=100.0,
+                   link_latency_us=10.0, default_availability=64)
+
+
+def round_model(name: str = "M10", params_b: float = 10.0, error: float = 0.1) -> ModelSpec:
+    """10B dense, 10 layers, hidden 1,000, 1 KV head of dim 100: KV = 4,000 B/token."""
+    return ModelSpec(name=name, params_b=params_b, active_params_b=params_b, layers=10,
+                     hidden=1000, kv_heads=1, head_dim=100, max_context=100_000,
+                     errors={c: error for c in TASK_CATEGORIES})
+
+
+def query(name: str = "q", rate: float = 1.0, prompt: float = 1000, output: float = 100,
+          delay: float = 10.0, error: float = 0.5, **kw: float) -> QueryType:
+    return QueryType(name, "conversation", rate, prompt, output, delay, error, **kw)
+
+
+def tiny_instance(**kw: object) -> Instance:
+    args: dict[str, object] = {
+        "name": "t", "query_types": (query(),), "models": (round_model(),),
+        "gpus": (round_gpu(),), "tiers": (Tier("G100", "fp16"),), "tp_degrees": (1, 2),
+        "pp_degrees": (1,), "perf": IDEAL}
+    args.update(kw)
+    return Instance(**args)  # type: ignore[arg-type]
