@@ -179,6 +179,8 @@ class RouteTable:
                           for g, p in zip(cg, cp)),
                 link_bytes_s=col(g.link_gb_s * 1e9 for g in cg),
                 link_latency_s=col(g.link_latency_us * 1e-6 for g in cg), c=c,
+                prefill_efficiency=col(c.prefill_efficiency_int8 if p.compute == "int8"
+                                       else c.prefill_efficiency for p in cp),
                 delay_factor=row(t.delay_factor for t in q))
         else:
             shape = (len(q), 0)

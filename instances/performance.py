@@ -12,9 +12,11 @@ Memory
     (:math:`\kappa_j = 2 L_j H^{kv}_j d_j \cdot 2`), so
     :math:`b_{max} = \min(\lfloor K / (\kappa_j (h+f)) \rfloor, b_{cap})`.
 
-Prefill (compute bound)
-    :math:`t_{pre} = \frac{2 P^{act}_j h + 2 L_j h^2 H_j}{n F_{g,p} \eta_{pre}}
-    + 2 L_j\,\mathrm{AR}_n(2hH_j) + (m-1)\,\mathrm{hop}(2hH_j)`, where
+Prefill (compute bound, with a floor of one weight read)
+    :math:`t_{pre} = \max\Big(\frac{2 P^{act}_j h + 2 L_j h^2 H_j}{n F_{g,p} \eta_{pre,p}},
+    \frac{W}{n\,BW_g\,\eta_{bw}}\Big) + s + 2 L_j\,\mathrm{AR}_n(2hH_j) + (m-1)\,\mathrm{hop}(2hH_j)`,
+    where :math:`\eta_{pre,p}` depends on the compute type (8-bit kernels reach a lower
+    share of their peak) and
     :math:`\mathrm{AR}_n(B) = \ell_g + 2\frac{n-1}{n}B/\mathrm{link}_g` is a ring
     all-reduce (zero when *n = 1*).
 
@@ -69,9 +71,12 @@ class PerfConstants:
     runtime_reserve_gb: float = 1.0
     """Per-GPU activations, CUDA graphs and allocator slack, inside the share above
     (vLLM profiles 0.5–2 GB of peak activations for 1B–70B models)."""
-    prefill_efficiency: float = 0.55
-    """Achieved fraction of dense tensor peak in prefill GEMMs (vLLM/TensorRT-LLM report
-    40–70 % MFU for long prompts)."""
+    prefill_efficiency: float = 0.60
+    """Achieved fraction of the dense fp16 peak in prefill GEMMs: TensorRT-LLM's published
+    A100 fp16 first-token latencies imply 61–69 % (docs/performance.md)."""
+    prefill_efficiency_int8: float = 0.40
+    """The same for 8-bit compute: TensorRT-LLM's H100 FP8 first-token latencies imply
+    33–40 % of the 8-bit peak (docs/performance.md)."""
     decode_efficiency: float = 0.45
     """Achieved fraction of dense peak when decode is compute bound (large batches)."""
     bandwidth_efficiency: float = 0.80
@@ -124,13 +129,20 @@ def _hops_s(m: Any, nbytes: Any, link_bytes_s: Any, c: PerfConstants) -> Any:
 
 def prefill_kernel(*, active_params: Any, layers: Any, hidden: Any, prompt: Any, n: Any,
                    m: Any, flops: Any, link_bytes_s: Any, link_latency_s: Any,
-                   c: PerfConstants) -> Any:
-    """Prefill time (s) of one request of ``prompt`` tokens."""
-    compute = (2.0 * active_params * prompt + 2.0 * layers * prompt**2 * hidden) / (
-        n * flops * c.prefill_efficiency)
+                   c: PerfConstants, weight_bytes: Any = 0.0, bandwidth: Any = np.inf,
+                   efficiency: Any = None) -> Any:
+    """Prefill time (s) of one request of ``prompt`` tokens.
+
+    ``efficiency`` is the achieved share of ``flops`` (default: the fp16 prefill
+    efficiency); short prompts are floored by one read of the weights.
+    """
+    eff = c.prefill_efficiency if efficiency is None else efficiency
+    compute = (2.0 * active_params * prompt + 2.0 * layers * prompt**2 * hidden) / (n * flops * eff)
+    floor = weight_bytes / (n * bandwidth * c.bandwidth_efficiency)
     act_bytes = 2.0 * prompt * hidden
     comm = 2.0 * layers * _allreduce_s(n, act_bytes, link_bytes_s, link_latency_s)
-    return compute + comm + _hops_s(m, act_bytes, link_bytes_s, c)
+    return np.maximum(compute, floor) + c.step_overhead_s + comm + _hops_s(m, act_bytes,
+                                                                           link_bytes_s, c)
 
 
 def decode_kernel(*, weight_bytes: Any, active_share: Any, active_params: Any, kv_per_token: Any,
@@ -161,6 +173,10 @@ def _flops(gpu: GpuType, precision: Precision) -> float:
     return peak * 1e12
 
 
+def _prefill_efficiency(precision: Precision, c: PerfConstants) -> float:
+    return c.prefill_efficiency_int8 if precision.compute == "int8" else c.prefill_efficiency
+
+
 def weight_bytes(model: ModelSpec, precision: Precision) -> float:
     """Bytes of the model's weights at this precision."""
     return model.params_b * 1e9 * precision.bytes_per_weight
@@ -188,7 +204,9 @@ def prefill_time(model: ModelSpec, gpu: GpuType, precision: Precision, tp: int, 
     return prefill_kernel(
         active_params=model.active_params_b * 1e9, layers=model.layers, hidden=model.hidden,
         prompt=np.asarray(prompt_tokens, dtype=float), n=tp, m=pp, flops=_flops(gpu, precision),
-        link_bytes_s=gpu.link_gb_s * 1e9, link_latency_s=gpu.link_latency_us * 1e-6, c=c)
+        link_bytes_s=gpu.link_gb_s * 1e9, link_latency_s=gpu.link_latency_us * 1e-6, c=c,
+        weight_bytes=weight_bytes(model, precision), bandwidth=gpu.bandwidth_gb_s * 1e9,
+        efficiency=_prefill_efficiency(precision, c))
 
 
 def decode_step_time(model: ModelSpec, gpu: GpuType, precision: Precision, tp: int, pp: int,
@@ -234,7 +252,8 @@ def route_performance(model: ModelSpec, gpu: GpuType, precision: Precision, tp: 
         usable=np.array([[usable_bytes_per_gpu(gpu, c)]]),
         bandwidth=np.array([[gpu.bandwidth_gb_s * 1e9]]), flops=np.array([[_flops(gpu, precision)]]),
         link_bytes_s=np.array([[gpu.link_gb_s * 1e9]]),
-        link_latency_s=np.array([[gpu.link_latency_us * 1e-6]]), c=c)
+        link_latency_s=np.array([[gpu.link_latency_us * 1e-6]]), c=c,
+        prefill_efficiency=np.array([[_prefill_efficiency(precision, c)]]))
     return RoutePerformance(
         fits=bool(out["fits"][0, 0]), max_batch=int(out["max_batch"][0, 0]),
         prefill_s=float(out["prefill"][0, 0]), delay_at_1_s=float(out["delay_at_1"][0, 0]),
@@ -248,6 +267,7 @@ def route_metrics(*, prompt: np.ndarray, output: np.ndarray, slo: np.ndarray,
                   hidden: np.ndarray, n: np.ndarray, m: np.ndarray, usable: np.ndarray,
                   bandwidth: np.ndarray, flops: np.ndarray, link_bytes_s: np.ndarray,
                   link_latency_s: np.ndarray, c: PerfConstants,
+                  prefill_efficiency: np.ndarray | float | None = None,
                   delay_factor: np.ndarray | float = 1.0) -> dict[str, np.ndarray]:
     """Vectorised performance of every route; inputs broadcast to one (I, C) shape.
 
@@ -268,7 +288,8 @@ def route_metrics(*, prompt: np.ndarray, output: np.ndarray, slo: np.ndarray,
     max_batch = np.broadcast_to(np.where(fits, max_batch, 1.0), shape)
     t_pre = np.broadcast_to(prefill_kernel(
         active_params=active_params, layers=layers, hidden=hidden, prompt=prompt, n=n, m=m,
-        flops=flops, link_bytes_s=link_bytes_s, link_latency_s=link_latency_s, c=c), shape)
+        flops=flops, link_bytes_s=link_bytes_s, link_latency_s=link_latency_s, c=c,
+        weight_bytes=weight_bytes, bandwidth=bandwidth, efficiency=prefill_efficiency), shape)
     context = prompt + output / 2.0
 
     def delay(batch: np.ndarray) -> np.ndarray:

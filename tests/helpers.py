@@ -8,6 +8,7 @@ from instances.catalog import TASK_CATEGORIES
 OBJ_RTOL = 1e-6
 
 IDEAL = PerfConstants(gpu_memory_utilization=1.0, runtime_reserve_gb=1e-9, prefill_efficiency=1.0,
+                      prefill_efficiency_int8=1.0,
                       decode_efficiency=1.0, bandwidth_efficiency=1.0, step_overhead_s=1e-12,
                       pp_hop_latency_us=1e-6, max_num_seqs=256)
 """Constants that switch off every efficiency loss, so hand computations stay exact."""
