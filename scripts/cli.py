@@ -198,8 +198,15 @@ def info() -> None:
 
 def _register_extensions() -> None:
     from scripts.bench import bench_command
+    from scripts.queueing_cli import pools_command, simulate_command
+    from scripts.rolling import rolling_command
+    from scripts.stress import stress_command
 
     main.add_command(bench_command, "bench")
+    main.add_command(stress_command, "stress")
+    main.add_command(pools_command, "pools")
+    main.add_command(simulate_command, "simulate")
+    main.add_command(rolling_command, "rolling")
 
 
 _register_extensions()
