@@ -1,0 +1,18 @@
+"""Heuristics of hetserve: GH and AGH (arXiv 2604.07472, SPEC §4) and baselines.
+
+``gh(instance, params)`` is one deterministic greedy pass with the paper's three
+mechanisms (M1 TP-aware feasibility selection, M2 cost-per-effective-coverage ranking,
+M3 TP upgrade); ``agh(instance, params, seed=...)`` is multi-start GH plus local search
+with the operators of ``OPERATORS``; ``dvr`` is the decoupled baseline. All return an
+:class:`instances.RunResult` whose plan went through the one evaluator. This package
+never imports ``milp``. See ``docs/heuristics.md``.
+"""
+
+from heuristics.adaptive import agh as agh
+from heuristics.baselines import dvr as dvr
+from heuristics.greedy import gh as gh
+from heuristics.operators import OPERATORS as OPERATORS
+from heuristics.params import AghParams as AghParams
+from heuristics.params import GhParams as GhParams
+
+__all__ = ["OPERATORS", "AghParams", "GhParams", "agh", "dvr", "gh"]

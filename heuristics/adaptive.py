@@ -1,0 +1,127 @@
+"""AGH: multi-start GH plus first-improvement local search (SPEC §4, paper notes §3.3).
+
+1. **Starts.** One GH pass per deterministic order in ``params.orders`` (the default
+   includes GH's own ``rate-desc``), then ``params.random_starts`` passes in random
+   orders drawn from ``numpy.random.default_rng(seed)``, the one generator of the run.
+2. **Local search** on the ``params.ls_starts`` best constructed plans (feasible first,
+   then cost): passes over the operators of :data:`heuristics.operators.OPERATORS`
+   named in ``params.operators`` (each operator sweeps its neighbourhood once per pass,
+   first improvement; ``redeploy`` only when the others are stuck), until a pass
+   improves nothing, ``params.max_passes`` passes, or
+   the ``params.time_limit_s`` cap. The operators draw their scan orders from the same
+   generator, so a seed fixes the result (the time limit is a safety cap that the
+   default budgets do not reach on the benchmark sizes).
+3. The best plan over all starts (feasible first, then cost) goes through the evaluator.
+
+Because local search never worsens a plan and every constructed start is kept in the
+final comparison, AGH's cost is at most GH's with the same switches (GH's order is
+among the starts).
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from heuristics.greedy import construct, query_order
+from heuristics.operators import OPERATORS
+from heuristics.params import AghParams
+from heuristics.result import make_result
+from heuristics.state import CHECK_TOL, HeuristicData, PlanState
+from instances import Instance, RunResult
+
+
+def _key(state: PlanState) -> tuple[int, float]:
+    bad = float(state.excess().sum()) > CHECK_TOL or state.bad_routes() > 0
+    return (int(bad), state.objective)
+
+
+ESCALATION = ("redeploy",)
+"""Operators run only when a pass of the others improved nothing (large moves that
+would otherwise pull the search away before the cheap moves have converged)."""
+
+
+def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[str, ...],
+                 max_passes: int, deadline: float) -> dict[str, object]:
+    """Run operator passes on ``state`` in place; returns accepted moves per operator,
+    passes done and whether the time cap stopped it.
+
+    A pass runs every ordinary operator once; if none improved, the escalation
+    operators (:data:`ESCALATION`) run; the search stops when those improve nothing too,
+    after ``max_passes`` passes, or at the (CPU-time) deadline."""
+    accepted = dict.fromkeys(operators, 0)
+    ordinary = [o for o in operators if o not in ESCALATION]
+    escalate = [o for o in operators if o in ESCALATION]
+    passes, timed_out = 0, False
+
+    def run(names: list[str]) -> bool:
+        nonlocal timed_out
+        any_improved = False
+        for name in names:
+            if time.process_time() > deadline:
+                timed_out = True
+                break
+            before = state.commits
+            if OPERATORS[name](state, rng):
+                any_improved = True
+            accepted[name] += state.commits - before
+        return any_improved
+
+    for _ in range(max_passes):
+        passes += 1
+        improved = run(ordinary)
+        if not improved and not timed_out:
+            improved = run(escalate)
+        if timed_out or not improved:
+            break
+    return {"accepted": accepted, "passes": passes, "timed_out": timed_out}
+
+
+def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0) -> RunResult:
+    """Adaptive greedy heuristic: multi-start GH + local search (module docstring)."""
+    t0 = time.perf_counter()
+    deadline = time.process_time() + params.time_limit_s
+    data = HeuristicData.build(instance)
+    rng = np.random.default_rng(seed)
+    gh_params = params.gh_params()
+    orders = [(name, query_order(data, name)) for name in params.orders]
+    orders += [(f"random-{k}", rng.permutation(data.n_types)) for k in range(params.random_starts)]
+    built: list[tuple[tuple[int, float], int, str, PlanState]] = []
+    for k, (name, order) in enumerate(orders):
+        if built and time.process_time() > deadline:
+            break
+        state, _ = construct(data, order, gh_params)
+        built.append((_key(state), k, name, state))
+    built.sort(key=lambda t: (t[0], t[1]))
+    operators = params.active_operators
+    pool = [(key, k, name, state, key[1]) for key, k, name, state in built]
+    ls_stats = []
+    for key, k, name, state in built[:params.ls_starts]:
+        if time.process_time() > deadline:
+            break
+        improved = state.copy()
+        improved.commits = 0
+        improved.granularities = params.granularities  # type: ignore[attr-defined]
+        st = local_search(improved, rng, operators, params.max_passes, deadline)
+        ls_stats.append({"start": name, "construction_cost": key[1],
+                         "final_cost": improved.objective, **st})
+        pool.append((_key(improved), k, name + "+ls", improved, key[1]))
+    pool.sort(key=lambda t: (t[0], t[1]))
+    _, _, best_name, best, construction_cost = pool[0]
+    accepted = dict.fromkeys(operators, 0)
+    for s in ls_stats:
+        for op, n in s["accepted"].items():
+            accepted[op] += n
+    runtime = time.perf_counter() - t0
+    return make_result("agh", data, best, runtime, seed=seed, stats={
+        "starts": len(built),
+        "start_costs": {name: key[1] for key, _, name, _ in built},
+        "best_start": best_name,
+        "construction_cost": construction_cost,
+        "final_cost": best.objective,
+        "moves_accepted": accepted,
+        "local_search": ls_stats,
+        "timed_out": (len(built) < len(orders) or len(ls_stats) < min(params.ls_starts, len(built))
+                      or any(s["timed_out"] for s in ls_stats)),
+    })

@@ -1,0 +1,157 @@
+"""GH and AGH: validity, determinism, AGH ≤ GH, MILP ≤ AGH, result fields."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from heuristics import AghParams, GhParams, agh, dvr, gh
+from instances import Status, evaluate
+from instances.generate import generate
+
+REL = 1e-9
+
+
+def _assert_valid(res):
+    """FEASIBLE ⇔ the evaluator (re-run from the solution) finds no violation."""
+    assert res.solution is not None and res.evaluation is not None
+    ev = evaluate(_inst[id(res)], res.solution)
+    assert ev.feasible == (res.status == Status.FEASIBLE)
+    if res.status == Status.FEASIBLE:
+        assert not ev.violations
+        assert math.isclose(ev.objective, res.objective, rel_tol=1e-9)
+    else:
+        assert res.diagnosis
+
+
+_inst: dict[int, object] = {}
+
+
+def _run(fn, inst, *args, **kw):
+    res = fn(inst, *args, **kw)
+    _inst[id(res)] = inst
+    return res
+
+
+# ---------------------------------------------------------------- validity
+def test_every_feasible_plan_passes_the_evaluator(small_instances):
+    for inst in small_instances:
+        for res in (_run(gh, inst), _run(agh, inst), _run(dvr, inst)):
+            _assert_valid(res)
+            assert res.bound is None
+
+
+def test_gh_and_agh_feasible_on_base_instances(small_instances):
+    for inst in small_instances[:3]:
+        assert _run(gh, inst).status == Status.FEASIBLE
+        assert _run(agh, inst).status == Status.FEASIBLE
+
+
+def test_result_fields_and_stats(small_instances):
+    inst = small_instances[0]
+    g = _run(gh, inst)
+    a = _run(agh, inst, seed=3)
+    assert g.method == "gh" and a.method == "agh" and a.seed == 3
+    for key in ("starts", "construction_cost", "final_cost"):
+        assert key in g.stats and key in a.stats
+    assert set(a.stats["moves_accepted"]) == set(AghParams().active_operators)
+    assert a.stats["starts"] == len(AghParams().orders) + AghParams().random_starts
+    assert a.stats["final_cost"] <= a.stats["construction_cost"] + 1e-9
+    assert math.isclose(a.stats["final_cost"], a.objective, rel_tol=1e-9)
+
+
+# ---------------------------------------------------------------- AGH vs GH
+def test_agh_never_worse_than_gh(small_instances):
+    for inst in [*small_instances, generate((10, 10, 10), 0)]:
+        g, a = _run(gh, inst), _run(agh, inst)
+        if g.feasible:
+            assert a.feasible
+            assert a.objective <= g.objective * (1 + REL)
+
+
+def test_agh_without_local_search_is_best_start():
+    inst = generate((6, 6, 10), 0)
+    a = agh(inst, AghParams(ls_starts=0))
+    assert a.objective == pytest.approx(min(a.stats["start_costs"].values()), rel=1e-9)
+
+
+# ---------------------------------------------------------------- determinism
+def test_same_seed_same_plan(small_instances):
+    inst = small_instances[1]
+    a1, a2 = agh(inst, seed=7), agh(inst, seed=7)
+    assert a1.solution == a2.solution
+    assert a1.stats["moves_accepted"] == a2.stats["moves_accepted"]
+    assert gh(inst).solution == gh(inst).solution
+
+
+def test_different_seeds_all_valid():
+    inst = generate((10, 10, 10), 1)
+    costs = set()
+    for seed in range(4):
+        res = _run(agh, inst, seed=seed)
+        _assert_valid(res)
+        costs.add(round(res.objective, 6))
+        assert not res.stats["timed_out"]
+    assert costs  # may coincide; every plan is valid
+
+
+# ---------------------------------------------------------------- instance options
+@pytest.mark.parametrize("option", [{"single_placement": True}, {"delay_constraint": "average"},
+                                    {"delay_constraint": "both"}, {"multi_parallelism": True},
+                                    {"max_utilisation": 0.8}])
+def test_instance_options_respected(option):
+    inst = generate((6, 6, 10), 0).replace(**option)
+    for res in (_run(gh, inst), _run(agh, inst)):
+        _assert_valid(res)
+        kinds = {v.kind for v in res.evaluation.violations}
+        assert not kinds & {"single-placement", "delay-average", "parallelism", "capacity"}
+
+
+def test_infeasible_plan_is_reported_not_returned_as_valid():
+    # availability 0 for every GPU: nothing can be served, unmet > ζ
+    base = generate((6, 6, 10), 0)
+    inst = base.replace(availability={g.name: 0 for g in base.gpus})
+    for res in (_run(gh, inst), _run(agh, inst)):
+        assert res.status == Status.INFEASIBLE
+        assert res.solution is not None
+        assert any("could not be placed" in line for line in res.diagnosis)
+        assert math.isinf(res.objective)
+
+
+# ---------------------------------------------------------------- params
+def test_params_validation():
+    with pytest.raises(ValueError, match="order"):
+        GhParams(order="sideways")
+    with pytest.raises(ValueError, match="operators"):
+        AghParams(operators=("relocate", "teleport"))
+    with pytest.raises(ValueError, match="granularities"):
+        AghParams(granularities=(1.5,))
+    with pytest.raises(ValueError, match="random_starts"):
+        AghParams(random_starts=-1)
+    assert "tp_upgrade" not in AghParams(use_m3=False).active_operators
+
+
+# ---------------------------------------------------------------- MILP comparison
+milp = pytest.importorskip("milp")
+
+
+def test_milp_bound_below_agh():
+    # 6x6x10 seed 0 solves to optimality in a few seconds (paper_base takes ~10 s)
+    for inst in (generate((6, 6, 10), 0),):
+        a = agh(inst)
+        m = milp.solve(inst, milp.MilpParams(time_limit_s=15.0), seed=0)
+        if m.bound is not None and math.isfinite(m.bound):
+            assert m.bound <= a.objective * (1 + 1e-6)
+        if m.status == Status.OPTIMAL:
+            assert m.objective <= a.objective * (1 + 1e-6)
+            assert a.objective <= _run(gh, inst).objective * (1 + REL)
+
+
+def test_heuristics_do_not_import_milp():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2] / "heuristics"
+    for path in root.glob("*.py"):
+        text = path.read_text()
+        assert "import milp" not in text and "from milp" not in text, path.name
