@@ -1,0 +1,297 @@
+"""Two-pool fleet planner (FleetOpt form): boundary B, compress-and-route gamma, baseline.
+
+Math
+----
+Traffic at rate ``lambda`` with total-token CDF ``F`` is split at a boundary ``B``:
+a short pool with max context ``B`` and a long pool with max context ``C_l``.
+Compress-and-route (C&R) with factor ``gamma >= 1`` and compressible share ``p_c``
+trims a share ``p_c`` of the borderline band ``B < L <= gamma B`` down to ``L = B``
+(prompt trimmed, output kept) and sends it to the short pool::
+
+    alpha'(gamma) = min(1, F(B) + p_c [F(gamma B) - F(B)]),
+    lambda_s = alpha' lambda,   lambda_l = (1 - alpha') lambda
+
+(the two streams are treated as independent Poisson processes, the usual thinning
+approximation).  Both pools are calibrated on their *post-routing* traffic by
+deterministic quadrature (:mod:`queueing.workload`): the short pool on ``L <= B`` plus
+the compressed band, the long pool on the uncompressed part of the band plus
+``L > gamma B``.  ``gamma = 1`` is plain length routing.  Requests longer than ``C_l``
+are not served (reported as ``unserved_frac``).
+
+Each pool is sized by :func:`queueing.pools.size_pool` (utilisation cap + P99 TTFT SLO);
+a row's cost is ``n_s price_s + n_l price_l`` per hour.  The sweep covers every CDF
+breakpoint ``B`` with ``0.01 <= F(B) <= 0.999`` and ``B < C_l``, times the gamma grid;
+the plan is the cheapest feasible row (ties: lower worst P99).  The homogeneous
+baseline is one pool at ``C_l`` on the long profile carrying all traffic; it is also a
+candidate row (``split=False``), so the plan never costs more than the baseline (with
+whole units a split can lose at low rates: each pool needs at least one unit).
+``cr_gain_pts`` is the C&R gain in percentage points of the baseline cost: the best
+plan at ``gamma = 1`` (plain routing, or the baseline itself) minus the best plan overall.
+
+B* condition (equal marginal GPU cost).  In the utilisation-capped (fluid) regime a pool
+needs ``lambda_p / (mu_max rho_max)`` units, so at ``gamma = 1``::
+
+    Cost(B) = lambda/rho_max [ F(B) price_s / mu_s(B) + (1 - F(B)) price_l / mu_l(B) ]
+
+with ``1/mu(B)`` the unit-seconds per request of each pool's slice.  ``dCost/dB = 0`` is
+the equal-marginal-cost condition: the marginal cost of moving the boundary requests
+(and of the lower ``k(B)`` for every short request) into the short pool equals the
+marginal long-pool cost saved.  :func:`marginal_cost_boundary` evaluates both marginal
+costs on a fine log grid of ``B`` (central differences) and returns the zero crossing of
+their difference with the lowest fluid cost; the planner reports it next to the
+integer-sized sweep optimum.
+
+Choices: calibrations are cached (per profile, CDF slice and context) so a repeated
+sweep at another rate only re-sizes; ``planner_ms`` is the wall time of the sweep as
+called (cold or warm caches, see ``clear_caches``).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+
+from .pools import PoolCalibration, PoolEval, calibrate_pool, calibrate_slice, mix_stats, size_pool
+from .profiles import PoolProfile
+from .workload import TokenCDF, _slice_cached, slice_stats
+
+__all__ = ["PlanResult", "clear_caches", "default_gammas", "marginal_cost_boundary",
+           "plan_two_pool"]
+
+
+def default_gammas() -> tuple[float, ...]:
+    return tuple(round(1.0 + 0.1 * i, 10) for i in range(11))
+
+
+def clear_caches() -> None:
+    """Drop every cached calibration (to time a cold sweep)."""
+    _slice_cached.cache_clear()
+    calibrate_slice.cache_clear()
+    _short_cal.cache_clear()
+    _long_cal.cache_clear()
+
+
+@lru_cache(maxsize=8192)
+def _short_cal(profile: PoolProfile, cdf: TokenCDF, B: float, gamma: float, p_c: float,
+               batch: str) -> PoolCalibration:
+    base = slice_stats(cdf, 0.0, B, profile.chunk)
+    if gamma <= 1.0 or p_c <= 0:
+        return calibrate_pool(profile, base, int(B), batch)
+    band = slice_stats(cdf, B, gamma * B, profile.chunk, compress_to=B)
+    return calibrate_pool(profile, mix_stats([(base, 1.0), (band, p_c)]), int(B), batch)
+
+
+@lru_cache(maxsize=8192)
+def _long_cal(profile: PoolProfile, cdf: TokenCDF, B: float, gB: float, long_ctx: int,
+              p_c: float, batch: str) -> PoolCalibration:
+    if gB <= B or p_c <= 0:
+        return calibrate_slice(profile, cdf, B, float(long_ctx), long_ctx, batch)
+    band = slice_stats(cdf, B, gB, profile.chunk)
+    rest = (slice_stats(cdf, gB, float(long_ctx), profile.chunk) if gB < long_ctx
+            else band)
+    parts = [(band, 1.0 - p_c)] + ([(rest, 1.0)] if gB < long_ctx else [])
+    return calibrate_pool(profile, mix_stats(parts), long_ctx, batch)
+
+
+def _row(B, g, alpha, s: PoolEval, l: PoolEval) -> dict:
+    feasible = s.feasible and l.feasible
+    return {
+        "B": B, "gamma": g, "alpha": alpha, "n_short": s.units, "n_long": l.units,
+        "gpus": s.gpus + l.gpus, "cost_per_hour": s.cost_per_hour + l.cost_per_hour,
+        "p99_ttft_short_s": s.p99_ttft_s, "p99_ttft_long_s": l.p99_ttft_s,
+        "worst_p99_ttft_s": max(s.p99_ttft_s, l.p99_ttft_s), "rho_short": s.rho,
+        "rho_long": l.rho, "feasible": feasible,
+    }
+
+
+def marginal_cost_boundary(cdf: TokenCDF, short: PoolProfile, long: PoolProfile,
+                           long_ctx: int, rate: float, rho_max: float, b_lo: float,
+                           b_hi: float, points: int = 160, batch: str = "load") -> dict:
+    """Fluid cost and the equal-marginal-cost boundary on a log grid in [b_lo, b_hi]."""
+    if not 0 < b_lo < b_hi:
+        raise ValueError("b_lo: need 0 < b_lo < b_hi")
+    Bs = np.unique(np.round(np.geomspace(b_lo, b_hi, points)))
+    cs, cl = [], []
+    for B in Bs:
+        s = calibrate_slice(short, cdf, 0.0, float(B), int(B), batch)
+        l = calibrate_slice(long, cdf, float(B), float(long_ctx), long_ctx, batch)
+        fs = s.stats.mass
+        cs.append(rate * fs * short.price_per_unit_hour / (s.max_throughput * rho_max)
+                  if fs > 0 and s.k > 0 else (math.inf if fs > 0 else 0.0))
+        cl.append(rate * l.stats.mass * long.price_per_unit_hour / (l.max_throughput * rho_max)
+                  if l.stats.mass > 0 and l.k > 0 else 0.0)
+    cs, cl = np.asarray(cs), np.asarray(cl)
+    total = cs + cl
+    mc_s = np.gradient(cs, Bs)  # marginal short-pool $/h per token of boundary
+    mc_l = -np.gradient(cl, Bs)  # marginal long-pool $/h saved
+    d = mc_s - mc_l
+    cross = np.nonzero((d[:-1] < 0) & (d[1:] >= 0))[0]
+    b_cond = None
+    if cross.size:
+        j = cross[np.argmin(total[cross])]
+        t = -d[j] / (d[j + 1] - d[j]) if d[j + 1] != d[j] else 0.0
+        b_cond = float(Bs[j] + t * (Bs[j + 1] - Bs[j]))
+    i = int(np.argmin(total))
+    return {"b_condition": b_cond, "b_fluid_argmin": float(Bs[i]),
+            "fluid_cost_min": float(total[i]), "grid": Bs, "fluid_cost": total,
+            "mc_short": mc_s, "mc_long": mc_l}
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    """Best two-pool plan, homogeneous baseline and the whole sweep (costs in $/h)."""
+
+    workload: str
+    rate: float
+    slo_ttft_s: float
+    quantile: float
+    rho_max: float
+    short_profile: str
+    long_profile: str
+    long_ctx: int
+    p_compress: float
+    feasible: bool
+    split: bool  # False when the homogeneous fleet is the cheapest plan
+    b_star: float | None
+    gamma_star: float | None
+    alpha: float | None
+    short: dict | None
+    long: dict | None
+    cost_per_hour: float
+    gpus: int
+    homogeneous: dict
+    savings_pct: float | None
+    plain_best: dict | None
+    cr_gain_pts: float | None
+    b_star_condition: float | None
+    b_star_fluid: float | None
+    unserved_frac: float
+    planner_ms: float
+    bstar_check_ms: float
+    rows: tuple = field(repr=False, default=())
+
+    def __post_init__(self):
+        if not self.rate > 0:
+            raise ValueError("rate: must be > 0 req/s")
+        if not self.slo_ttft_s > 0:
+            raise ValueError("slo_ttft_s: must be > 0 s")
+        if not 0 < self.rho_max < 1:
+            raise ValueError("rho_max: must be in (0, 1)")
+        if not 0 <= self.p_compress <= 1:
+            raise ValueError("p_compress: must be in [0, 1]")
+        if self.planner_ms < 0:
+            raise ValueError("planner_ms: must be >= 0")
+
+    def to_dict(self, include_rows: bool = False) -> dict:
+        d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "rows"}
+        if include_rows:
+            d["rows"] = list(self.rows)
+        return _jsonable(d)
+
+
+def _jsonable(x):
+    if isinstance(x, dict):
+        return {k: _jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_jsonable(v) for v in x]
+    if isinstance(x, (np.floating, float)):
+        v = float(x)
+        return v if math.isfinite(v) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft: float, short: PoolProfile,
+                  long: PoolProfile | None = None, long_ctx: int = 65536,
+                  gammas=None, p_compress: float = 0.75, rho_max: float = 0.85,
+                  q: float = 0.99, boundaries=None, batch: str = "load",
+                  bstar_check: bool = True) -> PlanResult:
+    """Sweep (B, gamma), size both pools, compare with the homogeneous fleet."""
+    long = short if long is None else long
+    if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
+        raise ValueError(f"rate: must be a finite number > 0 req/s, got {rate!r}")
+    if not (isinstance(slo_ttft, (int, float)) and slo_ttft > 0):
+        raise ValueError(f"slo_ttft: must be > 0 s, got {slo_ttft!r}")
+    if not isinstance(long_ctx, (int, np.integer)) or long_ctx < 2:
+        raise ValueError(f"long_ctx: must be an integer >= 2 tokens, got {long_ctx!r}")
+    if not 0 <= p_compress <= 1:
+        raise ValueError(f"p_compress: must be in [0, 1], got {p_compress!r}")
+    if not 0 < rho_max < 1:
+        raise ValueError(f"rho_max: must be in (0, 1), got {rho_max!r}")
+    gammas = default_gammas() if gammas is None else tuple(float(g) for g in gammas)
+    if not gammas or any(not (g >= 1.0 and math.isfinite(g)) for g in gammas):
+        raise ValueError("gammas: every gamma must be a finite number >= 1")
+    if boundaries is None:
+        Bs = [float(b) for b in cdf.breakpoints() if b < long_ctx]
+    else:
+        Bs = sorted(float(b) for b in boundaries)
+        if any(not 0 < b < long_ctx for b in Bs):
+            raise ValueError("boundaries: every B must satisfy 0 < B < long_ctx")
+
+    t0 = time.perf_counter()
+    homo_cal = calibrate_slice(long, cdf, 0.0, float(long_ctx), int(long_ctx), batch)
+    homo = size_pool(homo_cal, rate, slo_ttft, rho_max, q)
+    rows = []
+    for B in Bs:
+        FB = cdf.F(B)
+        for g in gammas:
+            gB = min(g * B, float(long_ctx))
+            alpha = min(1.0, FB + p_compress * (cdf.F(gB) - FB)) if g > 1 else FB
+            scal = _short_cal(short, cdf, B, g, p_compress, batch)
+            lcal = _long_cal(long, cdf, B, gB if g > 1 else B, int(long_ctx), p_compress, batch)
+            s = size_pool(scal, alpha * rate, slo_ttft, rho_max, q)
+            served_long = max(0.0, cdf.F(float(long_ctx)) - alpha)
+            l_ = size_pool(lcal, served_long * rate, slo_ttft, rho_max, q)
+            rows.append((_row(B, g, alpha, s, l_), s, l_))
+    planner_ms = 1e3 * (time.perf_counter() - t0)
+
+    # the homogeneous fleet is itself a candidate (B = C_l, empty short pool)
+    empty = size_pool(_short_cal(short, cdf, float(rows[0][0]["B"]) if rows else 1.0, 1.0,
+                                 p_compress, batch), 0.0, slo_ttft, rho_max, q)
+    homo_row = _row(float(long_ctx), 1.0, 0.0, empty, homo)
+    homo_row["split"] = False
+    for r in rows:
+        r[0]["split"] = True
+    rows.append((homo_row, empty, homo))
+    feas = [r for r in rows if r[0]["feasible"]]
+    best = min(feas, key=lambda r: (r[0]["cost_per_hour"], r[0]["worst_p99_ttft_s"]),
+               default=None)
+    plain = min((r for r in feas if r[0]["gamma"] == 1.0),
+                key=lambda r: (r[0]["cost_per_hour"], r[0]["worst_p99_ttft_s"]), default=None)
+    homo_cost = homo.cost_per_hour if homo.feasible else math.inf
+    savings = cr_gain = None
+    if best is not None and math.isfinite(homo_cost) and homo_cost > 0:
+        savings = 100.0 * (1.0 - best[0]["cost_per_hour"] / homo_cost)
+        if plain is not None:
+            cr_gain = 100.0 * (plain[0]["cost_per_hour"] - best[0]["cost_per_hour"]) / homo_cost
+
+    b_cond = b_fluid = None
+    t1 = time.perf_counter()
+    if bstar_check and len(Bs) >= 2:
+        mc = marginal_cost_boundary(cdf, short, long, int(long_ctx), rate, rho_max, Bs[0],
+                                    Bs[-1], batch=batch)
+        b_cond, b_fluid = mc["b_condition"], mc["b_fluid_argmin"]
+    bstar_ms = 1e3 * (time.perf_counter() - t1)
+
+    homo_d = homo.to_dict()
+    homo_d["profile"] = long.name
+    return PlanResult(
+        workload=cdf.name, rate=float(rate), slo_ttft_s=float(slo_ttft), quantile=q,
+        rho_max=rho_max, short_profile=short.name, long_profile=long.name,
+        long_ctx=int(long_ctx), p_compress=float(p_compress), feasible=best is not None,
+        split=bool(best[0]["split"]) if best else False,
+        b_star=best[0]["B"] if best else None, gamma_star=best[0]["gamma"] if best else None,
+        alpha=best[0]["alpha"] if best else None,
+        short=best[1].to_dict() if best else None, long=best[2].to_dict() if best else None,
+        cost_per_hour=best[0]["cost_per_hour"] if best else math.inf,
+        gpus=best[0]["gpus"] if best else 0, homogeneous=homo_d, savings_pct=savings,
+        plain_best=dict(plain[0]) if plain else None, cr_gain_pts=cr_gain,
+        b_star_condition=b_cond, b_star_fluid=b_fluid,
+        unserved_frac=float(1.0 - cdf.F(float(long_ctx))), planner_ms=planner_ms,
+        bstar_check_ms=bstar_ms, rows=tuple(r[0] for r in rows),
+    )

@@ -1,0 +1,294 @@
+"""One serving pool as a slot-level M/G/c queue: calibration, P99 TTFT and sizing.
+
+Math
+----
+A pool runs ``n`` units (GPUs or replicas, see :mod:`queueing.profiles`) with max context
+``ctx``; each unit has ``k = k(ctx)`` KV slots, so the pool is an M/G/c queue with
+``c = n k`` servers (a request holds one slot from admission to its last token).
+
+Work per request (from :func:`queueing.workload.slice_stats`, deterministic quadrature):
+``I`` iterations (``P`` prefill chunks + ``L_out`` decode steps), moments ``E[I]``,
+``E[I^2]`` and the iteration-weighted resident KV context ``Lbar``.
+
+Iteration time.  Continuous batching shares one iteration among all resident sequences:
+``tau = W + H * n_res * Lbar / calibration_ctx`` with ``n_res`` resident sequences per unit.
+Two choices:
+
+* ``batch="load"`` (default): ``n_res = rho k``, the mean occupancy, which closes into a
+  fixed point with ``rho = lambda E[I] tau / (n k)``::
+
+      rho_slot = lambda E[I] W / ( k (n - lambda E[I] H Lbar / calibration_ctx) )
+
+  (stable iff ``n > lambda E[I] H Lbar / cal`` and ``rho_slot < 1``).  This is what the detailed
+  simulator does, so the analytic utilisation can be compared with it.
+* ``batch="full"``: ``n_res = k`` (every slot busy), the fleet simulator's conservative form.
+
+Service time of a slot ``S = I tau``: ``E[S] = E[I] tau``, ``cv2 = Var[I]/E[I]^2``, per-slot
+rate ``mu = 1 / E[S]``.  The wait ``W_q`` follows Erlang-C with the two-moment tail
+``P(W_q > t) = C exp(-theta t)``, ``theta = 2 (c mu - lambda)/(1 + cv2)``
+(:mod:`queueing.erlang`).
+
+TTFT = ``W_q + P tau`` (the first token leaves with the last prefill chunk).  The P99 TTFT
+is the 0.99-quantile of that sum, with ``W_q`` independent of ``P`` and ``P`` taken from
+its exact discrete distribution over the slice::
+
+      P(TTFT > t) = sum_j w_j * [ 1 if t < P_j tau else C exp(-theta (t - P_j tau)) ]
+
+solved by bisection.  This keeps the prefill tail (long prompts) in the P99, which the
+"W99 + mean prefill" form of the fleet simulator drops (also reported, as
+``p99_ttft_meanprefill_s``, for side-by-side comparison).
+
+Utilisation.  ``rho = lambda / (n mu_max)`` with ``mu_max = k / (E[I] (W + H k Lbar/cal))``
+the throughput of a unit with every slot busy: the fleet simulator's GPU utilisation, and
+the quantity capped by ``rho_max``.  With ``batch="load"`` the mean slot occupancy
+``rho_slot`` (the fixed point above, what a simulator measures as busy slots) is lower
+than ``rho`` because a partly filled batch iterates faster; both are reported.
+
+Sizing.  The smallest ``n`` with ``rho(n) <= rho_max`` and ``P(TTFT > SLO) <= 1 - q``;
+``P(TTFT > SLO)`` is decreasing in ``n`` so we start at the utilisation bound and use
+doubling + bisection.  A pool is infeasible when even an empty pool (``tau -> W``
+for ``batch="load"``) misses the SLO on prefill alone, or when ``k(ctx) = 0``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+
+import numpy as np
+
+from .erlang import erlang_c_scalar
+from .profiles import PoolProfile
+from .workload import SliceStats, TokenCDF, slice_stats
+
+__all__ = ["PoolCalibration", "PoolEval", "calibrate_pool", "calibrate_slice", "evaluate_pool",
+           "mix_stats", "size_pool"]
+
+MAX_UNITS = 10_000_000
+BATCH_MODES = ("load", "full")
+
+
+def mix_stats(parts: list[tuple[SliceStats, float]]) -> SliceStats:
+    """Mixture of slice statistics with the given (relative) weights."""
+    parts = [(s, w * s.mass) for s, w in parts if w > 0 and s.mass > 0]
+    if not parts:
+        return SliceStats(0.0, 0.0, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1), np.ones(1))
+    tot = sum(w for _, w in parts)
+    f = [(s, w / tot) for s, w in parts]
+
+    def avg(attr):
+        return float(sum(getattr(s, attr) * p for s, p in f))
+
+    Pv = np.concatenate([s.prefill_iters for s, _ in f])
+    Pw = np.concatenate([s.prefill_w * p for s, p in f])
+    Pu, inv = np.unique(Pv, return_inverse=True)
+    return SliceStats(min(s.lo for s, _ in f), max(s.hi for s, _ in f), f[0][0].chunk, tot,
+                      avg("mean_tokens"), avg("mean_iters"), avg("m2_iters"),
+                      avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu,
+                      np.bincount(inv, weights=Pw))
+
+
+@dataclass(frozen=True)
+class PoolCalibration:
+    """A profile at a max context with the work statistics of the traffic it serves."""
+
+    profile: PoolProfile
+    ctx: int
+    k: int  # slots per unit
+    stats: SliceStats
+    batch: str = "load"
+
+    def __post_init__(self):
+        if self.ctx < 1:
+            raise ValueError("ctx: must be >= 1 token")
+        if self.k < 0:
+            raise ValueError("k: slots per unit must be >= 0")
+        if self.batch not in BATCH_MODES:
+            raise ValueError(f"batch: must be one of {BATCH_MODES}, got {self.batch!r}")
+
+    @property
+    def h_term(self) -> float:
+        """H * Lbar / calibration_ctx: seconds added to an iteration per resident sequence."""
+        p = self.profile
+        return p.H * self.stats.resident_ctx / p.calibration_ctx
+
+    def min_units(self, lam: float, rho_max: float) -> float:
+        """Real-valued units so that the capacity utilisation is <= rho_max (fluid bound)."""
+        if lam <= 0 or self.stats.mean_iters <= 0:
+            return 0.0
+        if self.k <= 0:
+            return math.inf
+        return lam / (self.max_throughput * rho_max)
+
+    @property
+    def max_throughput(self) -> float:
+        """Requests/s one unit sustains with every slot busy: k / (E[I] (W + H k Lbar/cal))."""
+        if self.k <= 0 or self.stats.mean_iters <= 0:
+            return 0.0
+        return self.k / (self.stats.mean_iters * (self.profile.W + self.h_term * self.k))
+
+
+def calibrate_pool(profile: PoolProfile, stats: SliceStats, ctx: int,
+                   batch: str = "load") -> PoolCalibration:
+    """Pool calibration: slots per unit at ``ctx`` plus the traffic's work statistics."""
+    return PoolCalibration(profile, int(ctx), int(profile.slots(ctx)), stats, batch)
+
+
+@lru_cache(maxsize=8192)
+def calibrate_slice(profile: PoolProfile, cdf: TokenCDF, lo: float, hi: float, ctx: int,
+                    batch: str = "load") -> PoolCalibration:
+    """Cached calibration of the plain slice lo < L <= hi."""
+    return calibrate_pool(profile, slice_stats(cdf, lo, hi, profile.chunk), ctx, batch)
+
+
+@dataclass(frozen=True)
+class PoolEval:
+    """Analytic state of a pool of ``units`` units at arrival rate ``lam``."""
+
+    lam: float
+    units: int
+    gpus: int
+    slots_per_unit: int
+    rho: float  # capacity utilisation lambda / (n mu_max), capped by rho_max
+    slot_occupancy: float  # mean busy slots / slots
+    tau_s: float
+    mean_service_s: float
+    cv2: float
+    p_wait: float
+    p99_wait_s: float
+    mean_ttft_s: float
+    p99_ttft_s: float
+    p99_ttft_meanprefill_s: float
+    cost_per_hour: float
+    feasible: bool
+    reason: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _state(cal: PoolCalibration, lam: float, n: int):
+    """(rho_slot, tau, C, theta) for n units; rho_slot = inf when unstable."""
+    st, p, k = cal.stats, cal.profile, cal.k
+    a = lam * st.mean_iters
+    if cal.batch == "load":
+        denom = n - a * cal.h_term
+        if denom <= 0:
+            return math.inf, math.inf, 1.0, 0.0
+        occ = a * p.W / (k * denom)
+        tau = p.W + cal.h_term * occ * k
+    else:
+        tau = p.W + cal.h_term * k
+        occ = a * tau / (n * k)
+    if occ >= 1.0:
+        return occ, tau, 1.0, 0.0
+    c = n * k
+    mu = 1.0 / (st.mean_iters * tau)
+    C = erlang_c_scalar(c, lam / mu)
+    theta = 2.0 * (c * mu - lam) / (1.0 + st.cv2_iters)
+    return occ, tau, C, theta
+
+
+def _ttft_tail(t: float, st: SliceStats, tau: float, C: float, theta: float) -> float:
+    pre = st.prefill_iters * tau
+    s = t - pre
+    if theta <= 0:
+        return 1.0
+    tail = np.where(s < 0, 1.0, C * np.exp(-theta * np.maximum(s, 0.0)))
+    return float(st.prefill_w @ tail)
+
+
+def _ttft_quantile(q: float, st: SliceStats, tau: float, C: float, theta: float) -> float:
+    """Smallest t with P(TTFT > t) <= 1 - q: three vectorised 64-point grid refinements."""
+    if theta <= 0:
+        return math.inf
+    pre = st.prefill_iters * tau
+    lo = 0.0
+    hi = float(pre.max()) + (math.log(C / (1 - q)) / theta if 1 - q < C else 0.0) + 1e-9
+    for _ in range(3):
+        ts = np.linspace(lo, hi, 65)
+        s = ts[:, None] - pre[None, :]
+        tail = np.where(s < 0, 1.0, C * np.exp(-theta * np.maximum(s, 0.0))) @ st.prefill_w
+        i = int(np.argmax(tail <= 1 - q + 1e-12))
+        lo, hi = float(ts[max(i - 1, 0)]), float(ts[i])
+    return hi
+
+
+def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99) -> PoolEval:
+    """Analytic utilisation, waits and TTFT of ``units`` units at rate ``lam`` (req/s)."""
+    if lam < 0:
+        raise ValueError("lam: arrival rate must be >= 0")
+    if units < 0:
+        raise ValueError("units: must be >= 0")
+    p = cal.profile
+    gpus = units * p.gpus_per_unit
+    cost = units * p.price_per_unit_hour
+    st = cal.stats
+    if lam == 0 or st.mass == 0:
+        return PoolEval(lam, units, gpus, cal.k, 0.0, 0.0, p.W, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                        0.0, cost, True)
+    if units == 0 or cal.k == 0:
+        return PoolEval(lam, units, gpus, cal.k, math.inf, math.inf, math.inf, math.inf,
+                        st.cv2_iters, 1.0, math.inf, math.inf, math.inf, math.inf, cost, False,
+                        "no slots" if cal.k == 0 else "no units")
+    rho = lam / (units * cal.max_throughput)
+    occ, tau, C, theta = _state(cal, lam, units)
+    if not occ < 1.0:
+        return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters,
+                        1.0, math.inf, math.inf, math.inf, math.inf, cost, False, "unstable")
+    w99 = math.log(C / (1 - q)) / theta if 1 - q < C else 0.0
+    mean_pref = st.mean_prefill_iters * tau
+    return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters, C,
+                    w99,
+                    C / theta + mean_pref, _ttft_quantile(q, st, tau, C, theta), w99 + mean_pref,
+                    cost, True)
+
+
+def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float = 0.85,
+              q: float = 0.99) -> PoolEval:
+    """Fewest units meeting rho <= rho_max and P(TTFT > slo_ttft) <= 1 - q."""
+    if not slo_ttft > 0:
+        raise ValueError("slo_ttft: must be > 0 seconds")
+    if not 0 < rho_max < 1:
+        raise ValueError("rho_max: must be in (0, 1)")
+    if not 0 < q < 1:
+        raise ValueError("q: quantile must be in (0, 1)")
+    st = cal.stats
+    if lam <= 0 or st.mass == 0:
+        return evaluate_pool(cal, 0.0, 0, q)
+    if cal.k == 0:
+        return evaluate_pool(cal, lam, 0, q)
+    # prefill alone at the fastest possible iteration time
+    tau_min = cal.profile.W if cal.batch == "load" else cal.profile.W + cal.h_term * cal.k
+    if float(st.prefill_w @ (st.prefill_iters * tau_min > slo_ttft)) > 1 - q:
+        ev = evaluate_pool(cal, lam, max(1, math.ceil(cal.min_units(lam, rho_max))), q)
+        return _infeasible(ev, "prefill alone exceeds the TTFT SLO")
+
+    def ok(n: int) -> bool:
+        _occ, tau, C, theta = _state(cal, lam, n)
+        if lam / (n * cal.max_throughput) > rho_max + 1e-12 or theta <= 0:
+            return False
+        return _ttft_tail(slo_ttft, st, tau, C, theta) <= 1 - q
+
+    n_lo = max(1, math.ceil(cal.min_units(lam, rho_max) - 1e-9))
+    if not ok(n_lo):
+        lo, hi = n_lo, n_lo * 2
+        while not ok(hi):
+            lo, hi = hi, hi * 2
+            if hi > MAX_UNITS:
+                return _infeasible(evaluate_pool(cal, lam, lo, q), "needs more than 1e7 units")
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if ok(mid):
+                hi = mid
+            else:
+                lo = mid
+        n_lo = hi
+    return evaluate_pool(cal, lam, n_lo, q)
+
+
+def _infeasible(ev: PoolEval, reason: str) -> PoolEval:
+    d = ev.to_dict()
+    d.update(feasible=False, reason=reason)
+    return PoolEval(**d)

@@ -1,0 +1,182 @@
+"""Pool (GPU) profiles for the queueing model: iteration time, KV slots and price.
+
+Math
+----
+A *unit* is the thing that owns KV slots: one GPU for the open fleet-simulator presets
+(their Llama-3-70B numbers are already per GPU), or one replica of ``tp * pp`` GPUs
+for profiles built from the catalog (``gpus_per_unit``).  For a pool whose max
+context is ``ctx`` tokens:
+
+* KV-slot concurrency ``k(ctx) = min(kv_limit, compute_cap)`` with
+  ``kv_limit = floor(total_kv_blocks / ceil(ctx / block_size))`` (every slot can hold a
+  full-context sequence) and ``compute_cap = floor(max_slots * calibration_ctx / ctx)``
+  (a batch-size cap that scales inversely with context).  ``k ∝ 1/ctx``.
+* Iteration (one continuous-batching step) time with ``n`` resident sequences whose mean
+  KV context is ``Lbar`` tokens: ``t_iter = W + H * n * Lbar / calibration_ctx``.  ``W``
+  is the batch-independent part (weight read + communication), ``H`` the per-sequence
+  increment measured at the calibration context.
+* Price per unit-hour = ``price_per_gpu_hour * gpus_per_unit``.
+
+Presets (fleet-simulator values for Llama-3-70B, calibration context 8192, see
+shared/reference/two-pool-queueing.md §1.4): A100_80GB, H100_80GB and A10G.
+
+:func:`from_catalog` derives a profile from the toolkit's two-phase roofline model
+(``instances.performance``, SPEC §2): ``W`` is the decode step time extrapolated to an
+empty batch, ``H`` the per-sequence increment of the decode step at the calibration
+context (finite difference between batch 1 and 2), total KV blocks from the KV capacity
+in bytes, and ``max_slots`` the KV-limited slot count at the calibration context capped
+by ``max_num_seqs`` (vLLM's default 256).  It never re-implements the performance model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["PRESETS", "PoolProfile", "from_catalog", "get_profile"]
+
+
+@dataclass(frozen=True)
+class PoolProfile:
+    """Explicit pool profile in the form of the open fleet simulator (times in seconds)."""
+
+    name: str
+    W: float  # s, batch-independent iteration time
+    H: float  # s per resident sequence at calibration_ctx
+    chunk: int  # prefill chunk size, tokens per iteration
+    total_kv_blocks: int  # per unit
+    block_size: int  # tokens per KV block
+    max_slots: int  # batch cap at calibration_ctx
+    calibration_ctx: int  # tokens
+    price_per_gpu_hour: float  # $/GPU-h
+    gpus_per_unit: int = 1
+
+    def __post_init__(self):
+        if not self.name:
+            raise ValueError("name: must be non-empty")
+        for f in ("W", "H", "price_per_gpu_hour"):
+            v = getattr(self, f)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise ValueError(f"{f}: must be a finite number >= 0, got {v!r}")
+        if self.W + self.H <= 0:
+            raise ValueError("W: W + H must be > 0 (an iteration takes time)")
+        for f in ("chunk", "total_kv_blocks", "block_size", "max_slots", "calibration_ctx",
+                  "gpus_per_unit"):
+            v = getattr(self, f)
+            if not isinstance(v, (int, np.integer)) or v < 1:
+                raise ValueError(f"{f}: must be an integer >= 1, got {v!r}")
+
+    @property
+    def price_per_unit_hour(self) -> float:
+        return self.price_per_gpu_hour * self.gpus_per_unit
+
+    @property
+    def max_tokens(self) -> int:
+        """KV capacity of one unit in tokens."""
+        return self.total_kv_blocks * self.block_size
+
+    def slots(self, ctx):
+        """KV-slot concurrency k(ctx) per unit (vectorised; 0 if a sequence cannot fit)."""
+        ctx = np.asarray(ctx, dtype=float)
+        if np.any(ctx <= 0):
+            raise ValueError("ctx: context must be > 0 tokens")
+        kv_limit = np.floor(self.total_kv_blocks / np.ceil(ctx / self.block_size))
+        cap = np.floor(self.max_slots * self.calibration_ctx / ctx)
+        k = np.minimum(kv_limit, cap).astype(np.int64)
+        return int(k) if k.ndim == 0 else k
+
+    def t_iter(self, n, mean_ctx):
+        """Iteration time with n resident sequences of mean KV context mean_ctx tokens."""
+        n = np.asarray(n, float)
+        return self.W + self.H * n * np.asarray(mean_ctx, float) / self.calibration_ctx
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PRESETS: dict[str, PoolProfile] = {
+    "a100": PoolProfile("A100_80GB", W=0.008, H=0.00065, chunk=512, total_kv_blocks=65536,
+                        block_size=16, max_slots=128, calibration_ctx=8192,
+                        price_per_gpu_hour=2.21),
+    "h100": PoolProfile("H100_80GB", W=0.004, H=0.00032, chunk=1024, total_kv_blocks=65536,
+                        block_size=16, max_slots=256, calibration_ctx=8192,
+                        price_per_gpu_hour=4.02),
+    "a10g": PoolProfile("A10G", W=0.012, H=0.0009, chunk=256, total_kv_blocks=32768,
+                        block_size=16, max_slots=64, calibration_ctx=8192,
+                        price_per_gpu_hour=1.01),
+}
+
+
+def get_profile(name: str) -> PoolProfile:
+    """Preset by short name (a100, h100, a10g) or by its full name (A100_80GB, ...)."""
+    key = name.strip().lower()
+    if key in PRESETS:
+        return PRESETS[key]
+    for p in PRESETS.values():
+        if p.name.lower() == key:
+            return p
+    raise ValueError(f"profile: unknown profile {name!r}; choose one of {sorted(PRESETS)}")
+
+
+def _price_of(gpu) -> float:
+    for attr in ("price_per_gpu_hour", "price_per_hour", "price_usd_per_hour", "price_hour",
+                 "price"):
+        v = getattr(gpu, attr, None)
+        if isinstance(v, (int, float)):
+            return float(v)
+    raise ValueError("gpu: catalog entry has no hourly price attribute")
+
+
+def from_catalog(model_name: str, gpu_name: str, precision: str = "fp16", tp: int = 1,
+                 pp: int = 1, block_size: int = 16, chunk: int = 512,
+                 calibration_ctx: int = 8192, max_num_seqs: int = 256,
+                 catalog=None, constants=None) -> PoolProfile:
+    """Build a PoolProfile for one replica of (model, gpu, precision, tp, pp) from the
+    toolkit's performance model (instances.performance) and catalog (instances.catalog)."""
+    try:
+        from instances import performance as perf
+    except ImportError as exc:  # pragma: no cover - depends on the lead's module
+        raise ValueError(f"model: the catalog performance model is not available ({exc})") from exc
+    if catalog is None:
+        from instances.catalog import load_catalog
+
+        catalog = load_catalog()
+    if model_name not in catalog.models:
+        raise ValueError(f"model: unknown model {model_name!r}")
+    if gpu_name not in catalog.gpus:
+        raise ValueError(f"gpu: unknown GPU {gpu_name!r}")
+    if precision not in catalog.precisions:
+        raise ValueError(f"precision: unknown precision {precision!r}")
+    for f, v in (("tp", tp), ("pp", pp), ("block_size", block_size), ("chunk", chunk),
+                 ("calibration_ctx", calibration_ctx), ("max_num_seqs", max_num_seqs)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{f}: must be an integer >= 1, got {v!r}")
+    model = catalog.models[model_name]
+    gpu = catalog.gpus[gpu_name]
+    prec = catalog.precisions[precision]
+    if constants is None:
+        constants = perf.PerfConstants()
+
+    kv_tok = float(perf.kv_bytes_per_token(model))
+    cap_bytes = float(perf.kv_capacity_bytes(model, gpu, prec, tp, pp, constants))
+    if not cap_bytes > 0 or not kv_tok > 0:
+        raise ValueError(f"gpu: {model_name} does not fit on {tp * pp} x {gpu_name} "
+                         f"at {precision} (no KV capacity left)")
+    total_blocks = int(cap_bytes // (kv_tok * block_size))
+    if total_blocks < 1:
+        raise ValueError("gpu: KV capacity is smaller than one block")
+    t1 = float(perf.decode_step_time(model, gpu, prec, tp, pp, 1, calibration_ctx, constants))
+    t2 = float(perf.decode_step_time(model, gpu, prec, tp, pp, 2, calibration_ctx, constants))
+    H = max(t2 - t1, 0.0)
+    W = max(t1 - H, 0.0)
+    kv_limit = total_blocks // math.ceil(calibration_ctx / block_size)
+    max_slots = max(1, min(max_num_seqs, kv_limit))
+    par = f"tp{tp}" + (f"pp{pp}" if pp > 1 else "")
+    return PoolProfile(
+        name=f"{model_name}@{gpu_name}/{precision}/{par}", W=W, H=H, chunk=chunk,
+        total_kv_blocks=total_blocks, block_size=block_size, max_slots=max_slots,
+        calibration_ctx=calibration_ctx, price_per_gpu_hour=_price_of(gpu),
+        gpus_per_unit=tp * pp,
+    )

@@ -1,0 +1,376 @@
+"""Workload token-length CDFs and deterministic quadrature over their pieces.
+
+Math
+----
+A workload is the CDF ``F`` of the total tokens ``L = L_in + L_out`` of a request, given
+by breakpoints ``(t_i, F_i)`` with an implicit ``(0, 0)`` in front.  Between breakpoints
+the density is uniform (piecewise-linear CDF, the open fleet simulator's convention), so
+piece ``i`` carries mass ``F_i - F_{i-1}`` spread uniformly over ``(t_{i-1}, t_i]``.
+Each piece also carries the output share ``f_i`` of its tokens: ``L_out = f_i L``,
+``L_in = (1 - f_i) L``.  For the Azure traces ``f_i`` is the mean of
+``GeneratedTokens / (ContextTokens + GeneratedTokens)`` over the requests in the piece;
+for CDF JSON files without it we use 0.2 (the fleet simulator's 80/20 split).
+
+Per-request work in a pool with prefill chunk ``C``:
+``P = ceil(max(L_in, 1) / C)`` prefill iterations, ``I = P + L_out`` iterations in all,
+and the KV context summed over its iterations
+``X = P L_in + L_out L_in + L_out^2 / 2`` (the prompt's KV is resident during prefill,
+then grows by one token per decode step).
+
+Calibration of a slice ``lo < L <= hi`` (a pool's share of the CDF) is deterministic
+quadrature: every piece is clipped to the slice and split into ``nodes_per_piece`` equal
+sub-intervals evaluated at their midpoints (composite midpoint rule, weight = the
+sub-interval's probability mass).  This gives the slice mass, ``E[I]``, ``E[I^2]``,
+``E[P]``, ``E[X]`` and the discrete prefill distribution used for the P99 TTFT
+convolution, with no Monte-Carlo noise (the fleet simulator draws 3000 samples).
+
+Data: the Azure LLM inference traces 2023 (code and conversation services, CC-BY 4.0;
+Patel et al., "Splitwise: Efficient generative LLM inference using phase splitting",
+ISCA 2024).  The trace CDFs use the fleet simulator's breakpoint grid (64 ... 65536
+tokens); built-in reference CDFs ``fleetsim-azure``, ``lmsys`` and ``agent-heavy`` are
+the fleet simulator's tabulated CDF values (shared/reference/two-pool-queueing.md §1.5).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+__all__ = [
+    "BUILTIN_CDFS",
+    "DEFAULT_BREAKPOINTS",
+    "SliceStats",
+    "TokenCDF",
+    "Trace",
+    "azure_data_dir",
+    "cdf_from_json",
+    "cdf_from_trace",
+    "load_trace",
+    "load_workload",
+    "slice_stats",
+]
+
+DEFAULT_BREAKPOINTS = (64, 128, 256, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192,
+                       12288, 16384, 24576, 32768, 49152, 65536)
+DEFAULT_OUT_FRAC = 0.2
+
+_FLEETSIM_GRID = (512, 1024, 2048, 4096, 6144, 8192, 16384, 32768, 65536)
+BUILTIN_CDFS: dict[str, tuple[tuple[int, float], ...]] = {
+    "fleetsim-azure": tuple(zip(_FLEETSIM_GRID, (0.289, 0.404, 0.780, 0.898, 0.976, 1.0, 1.0,
+                                                  1.0, 1.0))),
+    "lmsys": tuple(zip(_FLEETSIM_GRID, (0.638, 0.831, 0.948, 0.984, 0.993, 0.9965, 0.9993,
+                                         0.9998, 1.0))),
+    "agent-heavy": tuple(zip(_FLEETSIM_GRID, (0.004, 0.058, 0.265, 0.538, 0.660, 0.740, 0.917,
+                                               0.990, 1.0))),
+}
+TRACE_FILES = {"azure-conv": "AzureLLMInferenceTrace_conv.csv",
+               "azure-code": "AzureLLMInferenceTrace_code.csv"}
+
+
+@dataclass(frozen=True)
+class TokenCDF:
+    """Piecewise-uniform CDF of total tokens per request, with an output share per piece."""
+
+    tokens: tuple[float, ...]
+    cum: tuple[float, ...]
+    out_frac: tuple[float, ...]
+    name: str = "cdf"
+    _t: np.ndarray = field(init=False, repr=False, compare=False)
+    _c: np.ndarray = field(init=False, repr=False, compare=False)
+    _f: np.ndarray = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        t = np.asarray(self.tokens, float)
+        c = np.asarray(self.cum, float)
+        f = np.asarray(self.out_frac, float)
+        if t.ndim != 1 or t.size < 1:
+            raise ValueError("tokens: need at least one breakpoint")
+        if c.shape != t.shape:
+            raise ValueError("cum: must have one cumulative fraction per breakpoint")
+        if f.shape != t.shape:
+            raise ValueError("out_frac: must have one output share per piece")
+        if not np.all(np.isfinite(t)) or t[0] <= 0 or np.any(np.diff(t) <= 0):
+            raise ValueError("tokens: breakpoints must be positive and strictly increasing")
+        if not np.all(np.isfinite(c)) or np.any(c < 0) or np.any(np.diff(c) < -1e-12):
+            raise ValueError("cum: cumulative fractions must be >= 0 and non-decreasing")
+        if abs(c[-1] - 1.0) > 1e-3:
+            raise ValueError(f"cum: last cumulative fraction must be 1, got {c[-1]:.6g}")
+        if np.any(f < 0) or np.any(f >= 1):
+            raise ValueError("out_frac: output shares must be in [0, 1)")
+        c = np.minimum(np.maximum.accumulate(c), 1.0)
+        c[-1] = 1.0
+        object.__setattr__(self, "_t", t)
+        object.__setattr__(self, "_c", c)
+        object.__setattr__(self, "_f", f)
+
+    # --- basic functions -------------------------------------------------------------
+    @property
+    def max_tokens(self) -> float:
+        return float(self._t[-1])
+
+    def F(self, x):
+        """CDF value(s) at x tokens (linear between breakpoints, F(0) = 0)."""
+        out = np.interp(np.asarray(x, float), np.r_[0.0, self._t], np.r_[0.0, self._c])
+        return float(out) if np.ndim(out) == 0 else out
+
+    def breakpoints(self, lo: float = 0.01, hi: float = 0.999) -> np.ndarray:
+        """Breakpoints t with lo <= F(t) <= hi (candidate pool boundaries)."""
+        m = (self._c >= lo) & (self._c <= hi)
+        return self._t[m].copy()
+
+    def pieces(self):
+        """(left, right, mass, out_frac) arrays of the pieces."""
+        left = np.r_[0.0, self._t[:-1]]
+        mass = np.diff(np.r_[0.0, self._c])
+        return left, self._t.copy(), mass, self._f.copy()
+
+    def sample(self, n: int, rng: np.random.Generator):
+        """Draw n requests; returns (L_in, L_out) as int64 arrays (L_in >= 1, L_out >= 1)."""
+        if n < 0:
+            raise ValueError("n: must be >= 0")
+        left, right, mass, f = self.pieces()
+        u = rng.random(n)
+        cum = np.cumsum(mass)
+        i = np.minimum(np.searchsorted(cum, u, side="right"), len(mass) - 1)
+        # skip empty pieces that searchsorted may land on at exact boundaries
+        while True:
+            bad = mass[i] <= 0
+            if not bad.any():
+                break
+            i[bad] += 1
+            i = np.minimum(i, len(mass) - 1)
+            if np.all(mass[i[bad]] <= 0) and np.all(i[bad] == len(mass) - 1):
+                break
+        lo_c = cum[i] - mass[i]
+        frac = np.clip((u - lo_c) / np.where(mass[i] > 0, mass[i], 1.0), 0.0, 1.0)
+        L = left[i] + frac * (right[i] - left[i])
+        L_out = np.maximum(1, np.rint(f[i] * L)).astype(np.int64)
+        L_in = np.maximum(1, np.rint(L).astype(np.int64) - L_out)
+        return L_in, L_out
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "cdf": [[float(a), float(b)] for a, b in zip(self._t, self._c)],
+                "out_frac": [float(v) for v in self._f]}
+
+
+# --- quadrature --------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SliceStats:
+    """Moments of per-request work over a CDF slice lo < L <= hi (chunk-specific)."""
+
+    lo: float
+    hi: float
+    chunk: int
+    mass: float  # probability of the slice
+    mean_tokens: float  # E[L | slice]
+    mean_iters: float  # E[I]
+    m2_iters: float  # E[I^2]
+    mean_prefill_iters: float  # E[P]
+    mean_ctx_sum: float  # E[X], KV-token-iterations per request
+    prefill_iters: np.ndarray = field(repr=False)  # support of P (nodes)
+    prefill_w: np.ndarray = field(repr=False)  # probabilities (sum to 1)
+
+    @property
+    def cv2_iters(self) -> float:
+        if self.mean_iters <= 0:
+            return 0.0
+        return max(self.m2_iters / self.mean_iters**2 - 1.0, 0.0)
+
+    @property
+    def resident_ctx(self) -> float:
+        """Iteration-weighted mean KV context of a resident sequence (tokens)."""
+        return self.mean_ctx_sum / self.mean_iters if self.mean_iters > 0 else 0.0
+
+
+def _nodes(cdf: TokenCDF, lo: float, hi: float, per_piece: int):
+    left, right, mass, f = cdf.pieces()
+    a = np.maximum(left, lo)
+    b = np.minimum(right, hi)
+    width = right - left
+    keep = (b > a) & (mass > 0)
+    if not keep.any():
+        return np.empty(0), np.empty(0), np.empty(0)
+    a, b, m, fk = a[keep], b[keep], mass[keep] * (b[keep] - a[keep]) / width[keep], f[keep]
+    s = (np.arange(per_piece) + 0.5) / per_piece
+    x = (a[:, None] + s[None, :] * (b - a)[:, None]).ravel()
+    w = np.repeat(m / per_piece, per_piece)
+    ff = np.repeat(fk, per_piece)
+    return x, w, ff
+
+
+def slice_stats(cdf: TokenCDF, lo: float, hi: float, chunk: int,
+                nodes_per_piece: int = 48, compress_to: float | None = None) -> SliceStats:
+    """Deterministic quadrature of the work moments over the slice lo < L <= hi.
+
+    ``compress_to=B`` models compress-and-route: each request keeps its output tokens and
+    its prompt is trimmed so that ``L_in + L_out = B`` (extractive compression hitting the
+    budget exactly), i.e. ``L_in = max(B - L_out, 1)``.
+    """
+    if hi <= lo:
+        raise ValueError(f"hi: slice upper bound {hi} must exceed lower bound {lo}")
+    if chunk < 1:
+        raise ValueError("chunk: must be >= 1")
+    if compress_to is not None and compress_to <= 0:
+        raise ValueError("compress_to: must be > 0 tokens")
+    return _slice_cached(cdf, float(lo), float(hi), int(chunk), int(nodes_per_piece),
+                         None if compress_to is None else float(compress_to))
+
+
+@lru_cache(maxsize=8192)
+def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,
+                  compress_to: float | None = None) -> SliceStats:
+    x, w, f = _nodes(cdf, lo, hi, per_piece)
+    mass = float(w.sum())
+    if mass <= 0:
+        return SliceStats(lo, hi, chunk, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1), np.ones(1))
+    p = w / mass
+    L_out = f * x
+    if compress_to is not None:
+        L_out = np.minimum(L_out, compress_to - 1.0)
+        x = np.maximum(np.minimum(x, compress_to), L_out + 1.0)
+    L_in = np.maximum(x - L_out, 1.0)
+    P = np.ceil(L_in / chunk)
+    I = P + L_out
+    X = P * L_in + L_out * L_in + 0.5 * L_out**2
+    # collapse the prefill distribution onto its integer support
+    Pu, inv = np.unique(P, return_inverse=True)
+    Pw = np.bincount(inv, weights=p)
+    return SliceStats(lo, hi, chunk, mass, float(p @ x), float(p @ I), float(p @ I**2),
+                      float(p @ P), float(p @ X), Pu, Pw)
+
+
+# --- loaders -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Trace:
+    """A request trace: arrival times (s from the first request), prompt and output tokens."""
+
+    name: str
+    arrival_s: np.ndarray = field(repr=False)
+    prompt_tokens: np.ndarray = field(repr=False)
+    output_tokens: np.ndarray = field(repr=False)
+
+    def __post_init__(self):
+        n = len(self.arrival_s)
+        if len(self.prompt_tokens) != n or len(self.output_tokens) != n:
+            raise ValueError("prompt_tokens: trace columns must have equal length")
+        if n and np.any(np.diff(self.arrival_s) < 0):
+            raise ValueError("arrival_s: arrival times must be sorted")
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+    @property
+    def duration_s(self) -> float:
+        return float(self.arrival_s[-1] - self.arrival_s[0]) if len(self) > 1 else 0.0
+
+    @property
+    def rate(self) -> float:
+        return (len(self) - 1) / self.duration_s if self.duration_s > 0 else 0.0
+
+
+def azure_data_dir() -> Path:
+    """Directory holding the Azure LLM 2023 CSVs (env HETSERVE_AZURE_DIR overrides)."""
+    env = os.environ.get("HETSERVE_AZURE_DIR")
+    root = Path(__file__).resolve().parents[1]
+    cands = ([Path(env)] if env else []) + [
+        root.parent / "shared" / "data" / "azure-llm-2023",
+        root / "shared" / "data" / "azure-llm-2023",
+        Path("/work/shared/data/azure-llm-2023"),
+    ]
+    for c in cands:
+        if (c / TRACE_FILES["azure-conv"]).exists():
+            return c
+    raise ValueError("workload: Azure trace directory not found (set HETSERVE_AZURE_DIR)")
+
+
+@lru_cache(maxsize=8)
+def load_trace(name_or_path: str) -> Trace:
+    """Load an Azure-format CSV (TIMESTAMP, ContextTokens, GeneratedTokens)."""
+    path = (azure_data_dir() / TRACE_FILES[name_or_path] if name_or_path in TRACE_FILES
+            else Path(name_or_path))
+    if not path.exists():
+        raise ValueError(f"trace: file {str(path)!r} does not exist")
+    with open(path, newline="") as fh:
+        rows = list(csv.reader(fh))
+    if not rows or [h.strip() for h in rows[0][:3]] != ["TIMESTAMP", "ContextTokens",
+                                                         "GeneratedTokens"]:
+        raise ValueError(f"trace: {path.name} must have header TIMESTAMP,ContextTokens,"
+                         "GeneratedTokens")
+    body = rows[1:]
+    if not body:
+        raise ValueError(f"trace: {path.name} has no rows")
+    ts = np.array([r[0].strip().replace(" ", "T") for r in body], dtype="datetime64[ns]")
+    t = (ts - ts[0]).astype(np.int64) / 1e9
+    pr = np.array([int(r[1]) for r in body], dtype=np.int64)
+    out = np.array([int(r[2]) for r in body], dtype=np.int64)
+    order = np.argsort(t, kind="stable")
+    name = name_or_path if name_or_path in TRACE_FILES else path.stem
+    return Trace(name, t[order], np.maximum(pr[order], 1), np.maximum(out[order], 1))
+
+
+def cdf_from_trace(trace: Trace, breakpoints=DEFAULT_BREAKPOINTS) -> TokenCDF:
+    """Empirical total-token CDF of a trace on a breakpoint grid, with per-piece output share."""
+    L = (trace.prompt_tokens + trace.output_tokens).astype(float)
+    share = trace.output_tokens / L
+    bp = list(breakpoints)
+    while bp[-1] < L.max():
+        bp.append(bp[-1] * 2)
+    last = int(np.searchsorted(bp, L.max()))  # first breakpoint >= max L
+    bp = np.asarray(bp[: last + 1], float)
+    cum = np.searchsorted(np.sort(L), bp, side="right") / L.size
+    piece = np.searchsorted(bp, L, side="left")
+    g = float(share.mean())
+    tot = np.bincount(piece, weights=share, minlength=bp.size)
+    cnt = np.bincount(piece, minlength=bp.size)
+    f = np.where(cnt > 0, tot / np.maximum(cnt, 1), g)
+    return TokenCDF(tuple(float(v) for v in bp), tuple(float(v) for v in cum),
+                    tuple(float(v) for v in np.minimum(f, 0.99)), name=trace.name)
+
+
+def cdf_from_json(obj, name: str = "cdf", out_frac: float = DEFAULT_OUT_FRAC) -> TokenCDF:
+    """CDF from ``[[tokens, cum_frac], ...]`` or ``{"cdf": [...], "out_frac": ...}``."""
+    of = out_frac
+    if isinstance(obj, dict):
+        if "cdf" not in obj:
+            raise ValueError("cdf: JSON object must have a 'cdf' key")
+        of = obj.get("out_frac", out_frac)
+        name = obj.get("name", name)
+        obj = obj["cdf"]
+    if not isinstance(obj, list) or not obj:
+        raise ValueError("cdf: expected a non-empty list of [tokens, cum_frac] pairs")
+    try:
+        pts = [(float(a), float(b)) for a, b in obj]
+    except (TypeError, ValueError) as exc:
+        raise ValueError("cdf: every entry must be a [tokens, cum_frac] pair of numbers") from exc
+    t, c = zip(*pts)
+    f = tuple(float(v) for v in of) if isinstance(of, (list, tuple)) else (float(of),) * len(t)
+    return TokenCDF(tuple(t), tuple(c), f, name=name)
+
+
+def load_workload(spec: str) -> TokenCDF:
+    """azure-conv | azure-code | a built-in name | path to a CDF JSON file."""
+    if spec in TRACE_FILES:
+        return _trace_cdf(spec)
+    if spec in BUILTIN_CDFS:
+        return cdf_from_json([list(p) for p in BUILTIN_CDFS[spec]], name=spec)
+    path = Path(spec)
+    if not path.exists():
+        raise ValueError(f"workload: {spec!r} is neither azure-conv, azure-code, "
+                         f"{', '.join(sorted(BUILTIN_CDFS))} nor an existing CDF JSON file")
+    try:
+        obj = json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"workload: {path.name} is not valid JSON ({exc.msg})") from exc
+    return cdf_from_json(obj, name=path.stem)
+
+
+@lru_cache(maxsize=4)
+def _trace_cdf(spec: str) -> TokenCDF:
+    return cdf_from_trace(load_trace(spec))
+

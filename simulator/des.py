@@ -1,0 +1,602 @@
+"""Discrete-event simulator of LLM serving pools (validates :mod:`queueing`).
+
+Two modes over the same request arrays (arrival time, prompt tokens, output tokens, pool):
+
+``fast`` -- slot-level FCFS M/G/c per pool.  Every KV slot is a server
+(``c = units * slots_per_unit``); a request needs ``I = P + L_out`` iterations
+(``P = ceil(L_in / chunk)``) of a fixed iteration time ``tau`` (given per pool, by default
+the analytic load-aware value), i.e. service ``S = I tau``.  A heap holds the
+``c`` slot-free times: each arrival (in time order) takes the earliest free slot,
+``start = max(arrival, earliest)``.  TTFT = ``start - arrival + P tau``.  O(N log c).
+
+``detailed`` -- continuous batching per unit ("replica"), event driven.  A unit runs
+iterations of ``W + (H / cal_ctx) * sum_j ctx_j`` seconds over its resident sequences;
+a sequence spends ``P`` iterations in prefill at context ``L_in`` (its prompt's KV blocks
+are allocated on admission) and then one iteration per output token, its context
+growing by one token each time; its first token leaves with its last prefill chunk.
+Between events the batch is fixed, so the time of ``m`` iterations is closed form::
+
+    T(m) = m (W + h C0) + h sum_j tri(m - p_j),  h = H/cal_ctx, tri(x) = x(x-1)/2 (x >= 1)
+
+(``C0`` the summed context, ``p_j`` the remaining prefill iterations).  Events:
+arrivals, completions, and KV exhaustion.  Each pool has one FIFO queue; a request is
+admitted into the unit with the most free slots that has a free slot and enough free KV
+blocks for its prompt plus a 1 % watermark, at that unit's next iteration boundary.
+When a unit's KV blocks would run out in the next iteration, a victim (most recently
+admitted by default, or the longest context) is preempted: its blocks are freed, it is
+re-queued at the head of the pool queue and later recomputed from scratch; the unit
+admits nothing new until one of its sequences completes.  Requests that can never fit
+in a unit's KV are rejected.
+
+Measured per pool, over requests arriving after a warm-up fraction (default 20 %):
+P50/P99/mean TTFT, mean latency, the number of preemptions and rejections, and the
+slot utilisation (time-average busy slots / slots over the measurement window, from the
+requests' admission-to-release intervals).
+
+Randomness: only the workload generators take a ``numpy.random.Generator``; the event
+loop is deterministic (ties broken by insertion order).
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from queueing.profiles import PoolProfile
+
+__all__ = ["PoolSpec", "PoolStats", "Requests", "SimResult", "mgc_fcfs", "poisson_requests",
+           "route_by_length", "simulate", "trace_requests"]
+
+MODES = ("fast", "detailed")
+VICTIMS = ("recent", "longest")
+
+
+@dataclass(frozen=True)
+class PoolSpec:
+    """A pool of ``units`` identical units of ``profile`` serving contexts up to ``ctx``."""
+
+    name: str
+    profile: PoolProfile
+    units: int
+    ctx: int
+    tau_s: float | None = None  # fast mode iteration time; None = full-batch estimate
+    slots_per_unit: int | None = None  # default profile.slots(ctx)
+
+    def __post_init__(self):
+        if not isinstance(self.units, (int, np.integer)) or self.units < 1:
+            raise ValueError(f"units: pool {self.name!r} needs an integer >= 1, got {self.units!r}")
+        if not isinstance(self.ctx, (int, np.integer)) or self.ctx < 1:
+            raise ValueError(f"ctx: pool {self.name!r} needs an integer >= 1, got {self.ctx!r}")
+        if self.tau_s is not None and not self.tau_s > 0:
+            raise ValueError(f"tau_s: pool {self.name!r} iteration time must be > 0")
+        if self.slots_per_unit is not None and self.slots_per_unit < 1:
+            raise ValueError(f"slots_per_unit: pool {self.name!r} must be >= 1")
+        if self.k < 1:
+            raise ValueError(f"ctx: pool {self.name!r} has no KV slot at ctx={self.ctx}")
+
+    @property
+    def k(self) -> int:
+        return int(self.slots_per_unit or self.profile.slots(self.ctx))
+
+
+@dataclass(frozen=True)
+class Requests:
+    """Request arrays (sorted by arrival); ``pool`` is filled by a router."""
+
+    arrival_s: np.ndarray
+    prompt_tokens: np.ndarray
+    output_tokens: np.ndarray
+
+    def __post_init__(self):
+        n = len(self.arrival_s)
+        if len(self.prompt_tokens) != n or len(self.output_tokens) != n:
+            raise ValueError("prompt_tokens: request arrays must have equal length")
+        if n and np.any(np.diff(self.arrival_s) < 0):
+            raise ValueError("arrival_s: arrivals must be sorted")
+        if n and (np.min(self.prompt_tokens) < 1 or np.min(self.output_tokens) < 1):
+            raise ValueError("prompt_tokens: token counts must be >= 1")
+
+    def __len__(self) -> int:
+        return len(self.arrival_s)
+
+    @property
+    def total_tokens(self) -> np.ndarray:
+        return self.prompt_tokens + self.output_tokens
+
+
+def poisson_requests(cdf, rate: float, n: int, rng: np.random.Generator) -> Requests:
+    """n Poisson(rate) arrivals with lengths drawn from a queueing.workload.TokenCDF."""
+    if not rate > 0:
+        raise ValueError("rate: must be > 0 req/s")
+    if n < 1:
+        raise ValueError("n: need at least one request")
+    t = np.cumsum(rng.exponential(1.0 / rate, n))
+    L_in, L_out = cdf.sample(n, rng)
+    return Requests(t, L_in, L_out)
+
+
+def trace_requests(trace, rate_scale: float = 1.0, limit: int | None = None) -> Requests:
+    """Replay a queueing.workload.Trace; ``rate_scale`` > 1 compresses time (more load)."""
+    if not rate_scale > 0:
+        raise ValueError("rate_scale: must be > 0")
+    sl = slice(0, limit)
+    return Requests(trace.arrival_s[sl] / rate_scale, trace.prompt_tokens[sl].astype(np.int64),
+                    trace.output_tokens[sl].astype(np.int64))
+
+
+def route_by_length(req: Requests, ctxs, gamma: float = 1.0, p_compress: float = 0.0,
+                    rng: np.random.Generator | None = None):
+    """Length routing to the first pool whose context holds the request.
+
+    With two pools and ``gamma > 1``, a share ``p_compress`` of requests with
+    ``B < L <= gamma B`` (B = the first pool's context) is compressed to ``L = B`` (prompt
+    trimmed) and sent to the short pool.  Returns (pool index array, possibly modified
+    Requests); requests longer than every pool go to the last pool (and are rejected there
+    if they cannot fit its KV).
+    """
+    ctxs = np.asarray(ctxs, float)
+    if np.any(np.diff(ctxs) < 0):
+        raise ValueError("ctxs: pools must be sorted by context")
+    L = req.total_tokens
+    pool = np.minimum(np.searchsorted(ctxs, L, side="left"), len(ctxs) - 1)
+    prompt = req.prompt_tokens
+    if gamma > 1.0 and p_compress > 0 and len(ctxs) >= 2:
+        if rng is None:
+            raise ValueError("rng: compress-and-route needs a numpy Generator")
+        B = ctxs[0]
+        band = (L > B) & (gamma * B >= L)
+        comp = band & (rng.random(len(L)) < p_compress) & (req.output_tokens < B)
+        prompt = prompt.copy()
+        prompt[comp] = (B - req.output_tokens[comp]).astype(prompt.dtype)
+        pool[comp] = 0
+    return pool, Requests(req.arrival_s, prompt, req.output_tokens)
+
+
+@dataclass(frozen=True)
+class PoolStats:
+    name: str
+    units: int
+    slots: int
+    n_measured: int
+    p50_ttft_s: float
+    p99_ttft_s: float
+    mean_ttft_s: float
+    mean_latency_s: float
+    p99_wait_s: float
+    utilisation: float
+    preemptions: int
+    rejected: int
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SimResult:
+    mode: str
+    n_requests: int
+    pools: tuple[PoolStats, ...]
+    p99_ttft_s: float
+    mean_latency_s: float
+    preemptions: int
+    rejected: int
+    wall_s: float
+    ttft_s: np.ndarray = field(repr=False, default=None)
+    latency_s: np.ndarray = field(repr=False, default=None)
+
+    def to_dict(self) -> dict:
+        d = {k: getattr(self, k) for k in ("mode", "n_requests", "p99_ttft_s", "mean_latency_s",
+                                           "preemptions", "rejected", "wall_s")}
+        d["pools"] = [p.to_dict() for p in self.pools]
+        return d
+
+
+def _q(x, p):
+    return float(np.quantile(x, p)) if len(x) else math.nan
+
+
+def _busy_fraction(starts, ends, t0, t1, c):
+    if t1 <= t0 or c <= 0:
+        return math.nan
+    ov = np.clip(np.minimum(ends, t1) - np.maximum(starts, t0), 0.0, None)
+    return float(ov.sum() / (c * (t1 - t0)))
+
+
+def _fleet_tau(spec: PoolSpec, L_in, L_out):
+    """Full-batch iteration time from the pool's own requests (fallback for fast mode)."""
+    P = np.ceil(L_in / spec.profile.chunk)
+    I = P + L_out
+    X = P * L_in + L_out * L_in + 0.5 * L_out**2
+    lbar = X.sum() / max(I.sum(), 1)
+    return float(spec.profile.t_iter(spec.k, lbar))
+
+
+# --- fast mode ----------------------------------------------------------------------------
+def mgc_fcfs(arrival, service, c: int) -> np.ndarray:
+    """Start times of FCFS G/G/c (arrivals sorted): heap of the c slot-free times."""
+    if c < 1:
+        raise ValueError("c: need at least one server")
+    arr = np.asarray(arrival, float)
+    S = np.asarray(service, float)
+    if arr.shape != S.shape:
+        raise ValueError("service: one service time per arrival")
+    heap = [0.0] * min(int(c), len(arr) + 1)
+    starts = np.empty(len(arr))
+    hr = heapq.heapreplace
+    S_l = S.tolist()
+    for i, a in enumerate(arr.tolist()):
+        f = heap[0]
+        st = a if f <= a else f
+        hr(heap, st + S_l[i])
+        starts[i] = st
+    return starts
+
+
+def _simulate_fast_pool(arr, L_in, L_out, spec: PoolSpec):
+    tau = spec.tau_s if spec.tau_s is not None else _fleet_tau(spec, L_in, L_out)
+    P = np.ceil(L_in / spec.profile.chunk)
+    S = (P + L_out) * tau
+    starts = mgc_fcfs(arr, S, spec.units * spec.k)
+    wait = starts - arr
+    return wait + P * tau, wait + S, starts, starts + S, np.zeros(len(arr), np.int64), 0, wait
+
+
+# --- detailed mode ------------------------------------------------------------------------
+class _Unit:
+    __slots__ = (
+        "W",
+        "blocked",
+        "bs",
+        "clock",
+        "ctx",
+        "h",
+        "k",
+        "n",
+        "order",
+        "pre",
+        "rem",
+        "rid",
+        "seq",
+        "total_blocks",
+        "used_blocks",
+        "version",
+    )
+
+    def __init__(self, prof: PoolProfile, k: int):
+        self.W = prof.W
+        self.h = prof.H / prof.calibration_ctx
+        self.bs = prof.block_size
+        self.total_blocks = prof.total_kv_blocks
+        self.k = k
+        self.rid = np.zeros(k, np.int64)
+        self.pre = np.zeros(k, np.int64)
+        self.rem = np.zeros(k, np.int64)
+        self.ctx = np.zeros(k, np.int64)
+        self.order = np.zeros(k, np.int64)
+        self.n = 0
+        self.clock = 0.0
+        self.blocked = False
+        self.version = 0
+        self.used_blocks = 0
+        self.seq = 0
+
+    def elapsed(self, m):
+        """T(m) for scalar or 1-d array m (m <= min remaining), integer arithmetic for tri."""
+        n = self.n
+        pre = self.pre[:n]
+        base = self.W + self.h * float(self.ctx[:n].sum())
+        if np.ndim(m) == 0:
+            xm = np.maximum(int(m) - pre, 0)
+            return m * base + 0.5 * self.h * float((xm * (xm - 1)).sum())
+        m_arr = np.asarray(m, np.int64)
+        xm = np.maximum(m_arr[:, None] - pre[None, :], 0)
+        return m_arr * base + 0.5 * self.h * (xm * (xm - 1)).sum(axis=1)
+
+    def first_at_least(self, target: float, m_max: int) -> int:
+        """Smallest m in [1, m_max] with T(m) >= target (T(m_max) >= target assumed).
+
+        T(m) >= m (W + h C0), so m <= ceil(target / (W + h C0)); the bracket is then
+        narrowed with vectorised evaluations on <= 64 points per round.
+        """
+        n = self.n
+        base = self.W + self.h * float(self.ctx[:n].sum())
+        lo, hi = 0, min(m_max, max(1, math.ceil(target / base)))
+        while hi - lo > 1:
+            ms = (np.arange(lo + 1, hi + 1) if hi - lo <= 64
+                  else np.unique(np.linspace(lo + 1, hi, 64).astype(np.int64)))
+            T = self.elapsed(ms)
+            i = int(np.searchsorted(T, target - 1e-15))
+            if i >= len(ms):
+                return hi
+            hi = int(ms[i])
+            lo = int(ms[i - 1]) if i > 0 else lo
+        return hi
+
+    def need(self, m):
+        n = self.n
+        grown = self.ctx[:n] + np.maximum(0, m - self.pre[:n])
+        return int(((grown + self.bs - 1) // self.bs).sum())
+
+    def next_event(self):
+        """(iterations to next event, is_kv_exhaustion)."""
+        n = self.n
+        m_star = int(self.rem[:n].min())
+        if self.need(m_star) <= self.total_blocks:
+            return m_star, False
+        lo, hi = 0, m_star  # need(lo) <= total < need(hi)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.need(mid) <= self.total_blocks:
+                lo = mid
+            else:
+                hi = mid
+        return lo, True
+
+
+class _Detailed:
+    def __init__(self, req: Requests, pool_idx, specs, victim: str, watermark: float):
+        self.arr = req.arrival_s
+        self.L_in = req.prompt_tokens.astype(np.int64)
+        self.L_out = req.output_tokens.astype(np.int64)
+        self.pool_idx = pool_idx
+        self.specs = specs
+        self.victim = victim
+        N = len(req)
+        self.ttft = np.full(N, np.nan)
+        self.done = np.full(N, np.nan)
+        self.first_start = np.full(N, np.nan)
+        self.preempt_count = np.zeros(N, np.int64)
+        self.rejected = np.zeros(N, bool)
+        self.busy_start: list[float] = []
+        self.busy_end: list[float] = []
+        self.busy_pool: list[int] = []
+        self.admit_time = np.zeros(N)
+        self.P = -(-self.L_in // np.array([s.profile.chunk for s in specs])[pool_idx])
+        self.units = [[_Unit(s.profile, s.k) for _ in range(s.units)] for s in specs]
+        self.free_slots = [np.full(s.units, s.k, np.int64) for s in specs]
+        self.queues = [deque() for _ in specs]
+        self.wm = [math.ceil(watermark * s.profile.total_kv_blocks) for s in specs]
+        self.heap: list = []
+        self.cnt = 0
+        self.preemptions = [0] * len(specs)
+
+    # -- unit mechanics ---------------------------------------------------------------
+    def _advance(self, p, ui, u: _Unit, m: int):
+        if m <= 0 or u.n == 0:
+            return
+        n = u.n
+        pre = u.pre[:n]
+        first = (pre >= 1) & (pre <= m)
+        if first.any():
+            idx = np.nonzero(first)[0]
+            t_first = u.clock + u.elapsed(pre[idx])
+            rids = u.rid[idx]
+            unset = np.isnan(self.ttft[rids])
+            self.ttft[rids[unset]] = t_first[unset] - self.arr[rids[unset]]
+        dt = float(u.elapsed(m))
+        u.ctx[:n] += np.maximum(0, m - pre)
+        u.pre[:n] = np.maximum(0, pre - m)
+        u.rem[:n] -= m
+        u.clock += dt
+        fin = np.nonzero(u.rem[:n] == 0)[0]
+        if fin.size:
+            rids = u.rid[fin]
+            self.done[rids] = u.clock
+            for r in rids.tolist():
+                self.busy_start.append(self.admit_time[r])
+                self.busy_end.append(u.clock)
+                self.busy_pool.append(p)
+            self._remove(p, ui, u, fin)
+            u.blocked = False
+
+    def _remove(self, p, ui, u: _Unit, idx):
+        n = u.n
+        keep = np.ones(n, bool)
+        keep[idx] = False
+        for a in (u.rid, u.pre, u.rem, u.ctx, u.order):
+            a[: n - len(idx)] = a[:n][keep]
+        u.n = n - len(idx)
+        u.used_blocks = int(((u.ctx[: u.n] + u.bs - 1) // u.bs).sum())
+        self.free_slots[p][ui] = u.k - u.n
+
+    def _sync(self, p, ui, u: _Unit, now: float):
+        """Bring a unit to its first iteration boundary >= now (processing due events)."""
+        while u.n > 0 and u.clock < now:
+            m_ev, kv = u.next_event()
+            if u.clock + float(u.elapsed(m_ev)) < now:
+                self._advance(p, ui, u, m_ev)
+                if kv:
+                    self._preempt(p, ui, u)
+                continue
+            hi = u.first_at_least(now - u.clock, m_ev)
+            self._advance(p, ui, u, hi)
+            if kv and hi == m_ev:
+                self._preempt(p, ui, u)
+            break
+        if u.n == 0:
+            u.clock = max(u.clock, now)
+        u.version += 1
+
+    def _schedule(self, p, ui, u: _Unit):
+        u.version += 1
+        if u.n == 0:
+            return
+        m, kv = u.next_event()
+        t = u.clock + float(u.elapsed(m))
+        self.cnt += 1
+        heapq.heappush(self.heap, (t, self.cnt, p, ui, u.version, m, kv))
+
+    def _admit(self, p, ui, u: _Unit, r: int):
+        j = u.n
+        u.rid[j] = r
+        u.pre[j] = self.P[r]
+        u.rem[j] = self.P[r] + self.L_out[r]
+        u.ctx[j] = self.L_in[r]
+        u.seq += 1
+        u.order[j] = u.seq
+        u.n = j + 1
+        u.used_blocks += -(-int(self.L_in[r]) // u.bs)
+        self.free_slots[p][ui] = u.k - u.n
+        self.admit_time[r] = u.clock
+        if np.isnan(self.first_start[r]):
+            self.first_start[r] = u.clock
+
+    def _fits(self, p, u: _Unit, r: int) -> bool:
+        return (not u.blocked and u.n < u.k and
+                u.total_blocks - u.used_blocks - (-(-int(self.L_in[r]) // u.bs)) >= self.wm[p])
+
+    def _dispatch(self, p, now: float, prefer: int | None = None):
+        q = self.queues[p]
+        units = self.units[p]
+        touched = set()
+        while q:
+            r = q[0]
+            cand = None
+            if prefer is not None and self._fits(p, units[prefer], r):
+                cand = prefer
+            else:
+                fs = self.free_slots[p]
+                for ui in np.argsort(-fs, kind="stable").tolist():
+                    if fs[ui] <= 0:
+                        break
+                    if self._fits(p, units[ui], r):
+                        cand = ui
+                        break
+            if cand is None:
+                break
+            u = units[cand]
+            if cand not in touched:
+                self._sync(p, cand, u, now)
+                touched.add(cand)
+                if not self._fits(p, u, r):  # the sync may have changed nothing; recheck
+                    continue
+            q.popleft()
+            self._admit(p, cand, u, r)
+            prefer = cand
+        for ui in touched:
+            self._schedule(p, ui, units[ui])
+
+    def _preempt(self, p, ui, u: _Unit):
+        while u.n > 0 and u.need(1) > u.total_blocks:
+            n = u.n
+            key = u.order[:n] if self.victim == "recent" else u.ctx[:n]
+            j = int(np.argmax(key))
+            r = int(u.rid[j])
+            self.busy_start.append(self.admit_time[r])
+            self.busy_end.append(u.clock)
+            self.busy_pool.append(p)
+            self.preempt_count[r] += 1
+            self.preemptions[p] += 1
+            self._remove(p, ui, u, np.array([j]))
+            self.queues[p].appendleft(r)
+        u.blocked = u.n > 0
+
+    def run(self):
+        arr = self.arr
+        N = len(arr)
+        i = 0
+        heap = self.heap
+        while i < N or heap:
+            if heap and (i >= N or heap[0][0] <= arr[i]):
+                _t, _, p, ui, ver, m, kv = heapq.heappop(heap)
+                u = self.units[p][ui]
+                if ver != u.version:
+                    continue
+                self._advance(p, ui, u, m)
+                if kv:
+                    self._preempt(p, ui, u)
+                self._dispatch(p, u.clock, prefer=ui)
+                self._schedule(p, ui, u)
+            else:
+                r = i
+                i += 1
+                p = int(self.pool_idx[r])
+                spec = self.specs[p]
+                prof = spec.profile
+                need_total = -(-int(self.L_in[r] + self.L_out[r]) // prof.block_size)
+                need_prompt = -(-int(self.L_in[r]) // prof.block_size)
+                if (need_total > prof.total_kv_blocks
+                        or need_prompt > prof.total_kv_blocks - self.wm[p]):
+                    self.rejected[r] = True
+                    continue
+                self.queues[p].append(r)
+                if len(self.queues[p]) == 1:
+                    self._dispatch(p, arr[r])
+        return self
+
+
+def simulate(req: Requests, pool_idx, pools, mode: str = "fast", warmup_frac: float = 0.2,
+             victim: str = "recent", watermark: float = 0.01) -> SimResult:
+    """Run the DES; ``pool_idx[i]`` is request i's pool (index into ``pools``)."""
+    import time
+
+    if mode not in MODES:
+        raise ValueError(f"mode: must be one of {MODES}, got {mode!r}")
+    if victim not in VICTIMS:
+        raise ValueError(f"victim: must be one of {VICTIMS}, got {victim!r}")
+    if not 0 <= warmup_frac < 1:
+        raise ValueError("warmup_frac: must be in [0, 1)")
+    pools = list(pools)
+    if not pools:
+        raise ValueError("pools: need at least one pool")
+    pool_idx = np.asarray(pool_idx, np.int64)
+    if pool_idx.shape != (len(req),) or (len(req) and (pool_idx.min() < 0 or
+                                                       pool_idx.max() >= len(pools))):
+        raise ValueError("pool_idx: one valid pool index per request is required")
+    t0 = time.perf_counter()
+    N = len(req)
+    ttft = np.full(N, np.nan)
+    lat = np.full(N, np.nan)
+    wait = np.full(N, np.nan)
+    np.zeros(N, np.int64)
+    rejected = np.zeros(N, bool)
+    intervals = []
+    preempt = [0] * len(pools)
+    if mode == "fast":
+        for p, spec in enumerate(pools):
+            m = pool_idx == p
+            if not m.any():
+                intervals.append((np.empty(0), np.empty(0)))
+                continue
+            tt, ll, st, en, _pc, _npre, ww = _simulate_fast_pool(
+                req.arrival_s[m], req.prompt_tokens[m].astype(float),
+                req.output_tokens[m].astype(float), spec)
+            ttft[m], lat[m], wait[m] = tt, ll, ww
+            intervals.append((st, en))
+    else:
+        d = _Detailed(req, pool_idx, pools, victim, watermark).run()
+        ttft = d.ttft
+        lat = d.done - req.arrival_s
+        wait = d.first_start - req.arrival_s
+        rejected = d.rejected
+        preempt = d.preemptions
+        bs, be, bp = (np.asarray(d.busy_start), np.asarray(d.busy_end),
+                      np.asarray(d.busy_pool, np.int64))
+        intervals = [(bs[bp == p], be[bp == p]) for p in range(len(pools))]
+    wall = time.perf_counter() - t0
+
+    n_w = int(warmup_frac * N)
+    meas = np.zeros(N, bool)
+    meas[n_w:] = True
+    t_lo = req.arrival_s[n_w] if n_w < N else 0.0
+    t_hi = req.arrival_s[-1] if N else 0.0
+    stats = []
+    for p, spec in enumerate(pools):
+        m = meas & (pool_idx == p) & ~rejected
+        ok = m & ~np.isnan(ttft)
+        c = spec.units * spec.k
+        st, en = intervals[p]
+        stats.append(PoolStats(
+            spec.name, spec.units, c, int(ok.sum()), _q(ttft[ok], 0.5), _q(ttft[ok], 0.99),
+            float(np.mean(ttft[ok])) if ok.any() else math.nan,
+            float(np.nanmean(lat[ok])) if ok.any() else math.nan, _q(wait[ok], 0.99),
+            _busy_fraction(st, en, t_lo, t_hi, c), int(preempt[p]),
+            int((rejected & (pool_idx == p)).sum())))
+    okall = meas & ~rejected & ~np.isnan(ttft)
+    return SimResult(mode, N, tuple(stats), _q(ttft[okall], 0.99),
+                     float(np.nanmean(lat[okall])) if okall.any() else math.nan,
+                     int(sum(preempt)), int(rejected.sum()), wall, ttft, lat)
