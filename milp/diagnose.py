@@ -1,0 +1,123 @@
+"""Name what makes an instance infeasible, in the planner's terms.
+
+Checks, in order (each message names the query type or resource and the numbers):
+
+1. per query type that must be served (ζ_i < 1): no configuration fits its sequences
+   (memory / context); none meets its delay SLO (fastest D(1) and where); none meets
+   its error SLO (only when even the best single usable route's error exceeds ε_i:
+   a mix cannot beat its best member); under the average-delay rule, no route's
+   D(b*) ≤ Δ_i; every usable configuration needs more GPUs than available;
+2. global limits: the LP relaxation minimising rental + storage on the instance
+   without a budget gives a lower bound on the spend needed to serve 1 − ζ_i of each
+   type; if it exceeds the budget, the budget is named with that figure. Availability
+   and storage are tested the same way (the instance without that limit: its rows and
+   its share of the bounds R̄ go); if the relaxation is feasible, a short MILP
+   (10 s) per limit finds which one whole replicas cannot meet.
+
+If nothing specific is found, the message says so (the limits are jointly infeasible).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from instances.model import Instance
+
+_MILP_CHECK_S = 10.0
+
+
+def diagnose(instance: Instance) -> list[str]:
+    """Human-readable reasons why ``instance`` has no feasible plan (empty if none found)."""
+    from milp.index import usable_mask
+    from milp.solve import solve_relaxation
+
+    t = instance.routes
+    out: list[str] = []
+    mask = usable_mask(instance)
+    for i, q in enumerate(instance.query_types):
+        if q.max_unmet >= 1.0:
+            continue
+        must = f"query type `{q.name}`"
+        if not t.fits[i].any():
+            out.append(f"{must}: no configuration fits a {q.prompt_tokens + q.output_tokens:.0f}-"
+                       "token sequence (memory or context window)")
+            continue
+        if not t.usable[i].any():
+            d1 = np.where(t.fits[i], t.delay_at_1[i], np.inf)
+            c = int(np.argmin(d1))
+            out.append(f"{must}: no configuration meets the {q.delay_slo_s:g} s delay SLO; "
+                       f"fastest is {d1[c]:.2f} s on {t.configs[c].label()}")
+            continue
+        err = np.where(t.usable[i], t.error[i], np.inf)
+        c = int(np.argmin(err))
+        if err[c] > q.error_slo + 1e-12:
+            out.append(f"{must}: no model meets the error SLO {q.error_slo:g} "
+                       f"(best {err[c]:.4g} on {t.configs[c].label()})")
+            continue
+        if instance.delay_constraint in ("average", "both"):
+            dl = np.where(t.usable[i], t.delay[i], np.inf)
+            c = int(np.argmin(dl))
+            if dl[c] > q.delay_slo_s:
+                out.append(f"{must}: no route meets the {q.delay_slo_s:g} s mean-delay SLO; "
+                           f"fastest is {dl[c]:.2f} s on {t.configs[c].label()}")
+                continue
+        if not mask[i].any():
+            out.append(f"{must}: no single configuration meets both its error and delay SLOs "
+                       "(single placement)")
+            continue
+        limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
+        ok = t.gpus_per_replica <= limits[t.config_gpu]
+        if not (mask[i] & ok).any():
+            out.append(f"{must}: every usable configuration needs more GPUs per replica than "
+                       "are available")
+    if out:
+        return out
+
+    free = {"budget": None, "storage_capacity_gb": None,
+            "availability": {g.name: 10**9 for g in instance.gpus}}
+    unlimited = instance.replace(**free)
+    status, _, _, _ = solve_relaxation(unlimited, objective="spend")
+    if status != "Optimal":
+        return ["the SLOs and minimum service levels cannot be met together even without "
+                "budget, availability and storage limits (LP relaxation infeasible)"]
+    limits = {"budget": ("budget", instance.budget is not None),
+              "availability": ("GPU availability", True),
+              "storage_capacity_gb": ("storage capacity", instance.storage_capacity_gb is not None)}
+    if instance.budget is not None:
+        _, need, _, _ = solve_relaxation(instance.replace(budget=None), objective="spend")
+        if np.isfinite(need) and need > instance.budget * (1 + 1e-9):
+            out.append(f"budget ${instance.budget:,.2f} < cheapest plan that serves the minimum "
+                       f"demand (≥ ${need:,.2f}, LP bound on rental + storage)")
+    st_all, _, _, _ = solve_relaxation(instance, objective="spend")
+    for key in ("availability", "storage_capacity_gb"):
+        text, present = limits[key]
+        if not present or st_all == "Optimal":
+            continue
+        st_wo, _, _, _ = solve_relaxation(instance.replace(**{key: free[key]}), objective="spend")
+        if st_wo == "Optimal":
+            out.append(f"{text} is too small for the minimum demand: the LP relaxation is "
+                       f"infeasible with it and feasible without it ({_limits(instance, key)})")
+    if out:
+        return out
+    # The relaxation is feasible: integrality makes it infeasible. Try each limit alone.
+    from milp.highs_model import build_arrays
+    from milp.solve import _run_array_model
+
+    for key, (text, present) in limits.items():
+        if not present:
+            continue
+        st, val, _, _ = _run_array_model(build_arrays(instance.replace(**{key: free[key]})),
+                                         objective="spend", time_limit_s=_MILP_CHECK_S)
+        if st == "Optimal":
+            extra = f" (cheapest whole-replica plan: ${val:,.2f})" if key == "budget" else ""
+            out.append(f"{text} cannot be met with whole replicas{extra} "
+                       f"({_limits(instance, key)})")
+    return out or ["no single cause found: the limits are jointly infeasible with whole replicas"]
+
+
+def _limits(instance: Instance, key: str) -> str:
+    if key == "budget":
+        return f"budget ${instance.budget:,.2f}"
+    if key == "storage_capacity_gb":
+        return f"capacity {instance.storage_capacity_gb:,.0f} GB"
+    return ", ".join(f"{g.name}: {instance.gpu_limit(g.name)} GPUs" for g in instance.gpus)

@@ -1,0 +1,28 @@
+"""Write the MILP as MPS or LP for other solvers (through PuLP's writers)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from instances.model import Instance
+from milp.formulation import build
+from milp.index import Tightening
+
+FORMATS = ("mps", "lp")
+
+
+def export(instance: Instance, path: str | Path, fmt: str = "mps", *,
+           tightening: Tightening | None = None) -> Path:
+    """Write the model of :func:`milp.formulation.build` to ``path`` as ``fmt`` ("mps"/"lp").
+
+    Column and row names are those of the PuLP model (``r_<c>``, ``x_<i>_<c>``,
+    ``cap_<c>``, ...; see :mod:`milp.formulation`). Returns the path written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"format {fmt!r} not understood; expected one of {list(FORMATS)}")
+    path = Path(path)
+    prob = build(instance, tightening=tightening).problem
+    if fmt == "mps":
+        prob.writeMPS(str(path))
+    else:
+        prob.writeLP(str(path))
+    return path

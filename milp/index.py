@@ -1,0 +1,202 @@
+"""Index sets and parameters shared by both builds of the MILP (PuLP and highspy arrays).
+
+Everything here is computed once per instance with numpy, so that
+:func:`milp.formulation.build` (PuLP, readable) and :func:`milp.highs_model.build_arrays`
+(highspy, fast) create *the same* columns and rows in the same order. The math is in
+:mod:`milp.formulation`'s docstring.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+
+from instances.model import Instance
+
+INT_EPS = 1e-9
+"""Slack used when rounding the replica bounds R̄ (so 3.0000000001 demand stays 3)."""
+
+
+@dataclass(frozen=True)
+class Tightening:
+    """Which valid inequalities the build adds on top of the plain SPEC §3 model.
+
+    The defaults are the set measured to help (``docs/milp.md``); ``Tightening.none()``
+    gives the plain model of SPEC §3 (the baseline of the measurements).
+
+    link
+        Facility-location linking ``x_ic ≤ v_ic·w_c`` (``v_ic = 1`` unless ``vub``).
+    vub
+        Disaggregated variable upper bound ``v_ic = min(1, ρ_max μ_ic R̄_c / λ_i)``.
+    min_replica
+        ``r_c ≥ w_c`` (an open configuration has at least one replica). Always on in
+        the MIP sense (it only removes "open but empty" points); the flag only exists
+        to measure the LP bound without it.
+    cover
+        Error cover ``Σ_{c: e_ic ≤ ε_i} w_c ≥ Σ_c x_ic``: a served mix whose mean error
+        is ≤ ε_i uses at least one route whose own error is ≤ ε_i (likewise for the
+        average delay). Valid; not implied by the LP; the main lever on the root gap.
+    rounding
+        Per-route integer-rounding cut ``r_c ≥ ⌈a⌉ w_c − (a/f)(w_c − x_ic)`` with
+        ``a = λ_i/(ρ_max μ_ic) > 1`` non-integer and ``f = a − ⌊a⌋``: the convex hull of
+        ``{r ≥ a x, r ∈ ℤ, 0 ≤ x ≤ w}``.
+    """
+
+    link: bool = True
+    vub: bool = True
+    min_replica: bool = True
+    cover: bool = True
+    rounding: bool = False
+
+    @classmethod
+    def none(cls) -> Tightening:
+        return cls(**{f.name: False for f in fields(cls)})
+
+    def label(self) -> str:
+        on = [f.name for f in fields(self) if getattr(self, f.name)]
+        return "+".join(on) if on else "plain"
+
+
+@dataclass(frozen=True, eq=False)
+class ModelIndex:
+    """Index sets of one instance (all arrays read-only).
+
+    Attributes
+    ----------
+    cfg
+        Configuration indices (into ``instance.routes.configs``) that get columns: those
+        with at least one usable route and ``R̄_c ≥ 1``. Position ``k`` in ``cfg`` is the
+        column order of ``r`` and ``w``.
+    rbar
+        R̄ of each active configuration.
+    models
+        Model indices with at least one active configuration (columns ``o``).
+    cfg_model_pos
+        For each active configuration, the position of its model in ``models``.
+    ri, rk
+        Usable routes (query type ``ri``, active configuration position ``rk``), sorted
+        by (i, k): the column order of ``x`` (and ``z``).
+    load
+        ``λ_i / μ_ic`` of each route (replicas of load at full share).
+    link_coef
+        ``v_ic`` of the linking row ``x_ic ≤ v_ic w_c``.
+    deployments
+        Active-configuration positions of each deployment with ≥ 2 active (TP, PP) options.
+    gpu_rows
+        ``(gpu name, limit, positions)`` for each GPU type whose availability can bind.
+    """
+
+    instance: Instance
+    tightening: Tightening
+    cfg: np.ndarray
+    rbar: np.ndarray
+    models: np.ndarray
+    cfg_model_pos: np.ndarray
+    ri: np.ndarray
+    rk: np.ndarray
+    load: np.ndarray
+    link_coef: np.ndarray
+    deployments: tuple[np.ndarray, ...]
+    gpu_rows: tuple[tuple[str, int, np.ndarray], ...]
+
+    @property
+    def n_cfg(self) -> int:
+        return len(self.cfg)
+
+    @property
+    def n_routes(self) -> int:
+        return len(self.ri)
+
+    def route_cfg(self) -> np.ndarray:
+        """Configuration index (into ``routes.configs``) of each route."""
+        return self.cfg[self.rk]
+
+
+def usable_mask(instance: Instance) -> np.ndarray:
+    """Routes that may carry traffic: ``routes.usable`` (SPEC §2 delay/memory filter), and
+    under single placement also error ≤ ε_i and (average delay) D ≤ Δ_i, since a type
+    served by one configuration alone must meet its SLOs on that route."""
+    t = instance.routes
+    mask = t.usable & (t.capacity > 0)
+    if instance.single_placement:
+        eps = np.array([q.error_slo for q in instance.query_types])[:, None]
+        mask = mask & (t.error <= eps + 1e-12)
+        if instance.delay_constraint in ("average", "both"):
+            slo = np.array([q.delay_slo_s for q in instance.query_types])[:, None]
+            mask = mask & (t.delay <= slo + 1e-12)
+    return mask
+
+
+def replica_bounds(instance: Instance, mask: np.ndarray) -> np.ndarray:
+    """R̄_c = min(⌈Σ_i λ_i/(ρ_max μ_ic)⌉ over usable i, ⌊N_g/(n m)⌋, ⌊δ/(T π_c)⌋).
+
+    The first term: more replicas than the whole demand can load are never needed
+    (rental is priced), the others are availability and budget alone."""
+    t = instance.routes
+    lam = np.array([q.rate_per_s for q in instance.query_types])[:, None]
+    cap = np.where(mask, t.capacity, 1.0)
+    demand = np.where(mask, lam / cap, 0.0).sum(axis=0) / instance.max_utilisation
+    rbar = np.ceil(demand - INT_EPS)
+    limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus], dtype=float)
+    rbar = np.minimum(rbar, np.floor(limits[t.config_gpu] / t.gpus_per_replica + INT_EPS))
+    if instance.budget is not None:
+        per = instance.horizon_h * t.price_per_replica_hour
+        rbar = np.minimum(rbar, np.floor(instance.budget / np.where(per > 0, per, 1.0) + INT_EPS)
+                          + np.where(per > 0, 0.0, math.inf))
+    return np.maximum(rbar, 0.0)
+
+
+def make_index(instance: Instance, tightening: Tightening | None = None) -> ModelIndex:
+    tightening = Tightening() if tightening is None else tightening
+    t = instance.routes
+    mask = usable_mask(instance)
+    rbar_all = replica_bounds(instance, mask)
+    active = mask.any(axis=0) & (rbar_all >= 1)
+    cfg = np.nonzero(active)[0]
+    pos = -np.ones(len(t), dtype=np.int64)
+    pos[cfg] = np.arange(len(cfg))
+    mask = mask & active[None, :]
+    ri, rc = np.nonzero(mask)
+    rk = pos[rc]
+    lam = np.array([q.rate_per_s for q in instance.query_types])
+    load = lam[ri] / t.capacity[ri, rc]
+    rbar = rbar_all[cfg]
+    if tightening.vub:
+        link_coef = np.minimum(1.0, instance.max_utilisation * rbar[rk] / load)
+    else:
+        link_coef = np.ones(len(ri))
+    models = np.unique(t.config_model[cfg])
+    mpos = -np.ones(len(instance.models), dtype=np.int64)
+    mpos[models] = np.arange(len(models))
+    deps = []
+    if not instance.multi_parallelism:
+        for members in t.deployments.values():
+            ks = pos[np.array(members)]
+            ks = ks[ks >= 0]
+            if len(ks) >= 2:
+                deps.append(np.sort(ks))
+    gpu_rows = []
+    for g, gpu in enumerate(instance.gpus):
+        ks = np.nonzero(t.config_gpu[cfg] == g)[0]
+        if len(ks) == 0:
+            continue
+        limit = instance.gpu_limit(gpu.name)
+        gpr = t.gpus_per_replica[cfg[ks]]
+        if instance.multi_parallelism:
+            most = float((gpr * rbar[ks]).sum())
+        else:  # one (TP, PP) per deployment: the largest option per deployment can bind
+            most = 0.0
+            keys = [t.configs[c].deployment for c in cfg[ks]]
+            best: dict[tuple[str, str, str], float] = {}
+            for key, v in zip(keys, gpr * rbar[ks]):
+                best[key] = max(best.get(key, 0.0), float(v))
+            most = sum(best.values())
+        if most > limit:
+            gpu_rows.append((gpu.name, limit, ks))
+    cfg_model_pos = mpos[t.config_model[cfg]]
+    for a in (cfg, rbar, models, cfg_model_pos, ri, rk, load, link_coef):
+        a.setflags(write=False)
+    return ModelIndex(instance, tightening, cfg, rbar, models, cfg_model_pos, ri, rk,
+                      load, link_coef, tuple(deps), tuple(gpu_rows))
