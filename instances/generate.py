@@ -7,18 +7,22 @@ from the shipped catalogs with one ``numpy.random.Generator``:
   1,000–25,000 requests/h; token lengths are the category preset × a ±25 % jitter;
 * the delay SLO is drawn from 1.5–25 s but never below 1.25 × the fastest route's
   single-request latency, so every query type can be served;
-* the error SLO is a quantile (drawn in 0.3–0.8) of the fp16 error rates of the chosen
-  models on that category: real benchmark error rates (1 − score) are 5–60 %, far above
-  the paper's synthetic 2–8 % scale, so the SLO is set relative to the catalog;
+* real benchmark error rates (1 − score) are 5–60 %, far above the paper's synthetic
+  2–8 % scale, so the error SLO is set relative to the catalog (below);
 * models beyond the catalog's size are fine-tuned variants (same shape, errors × 0.9–1.1);
   tiers beyond GPU × precision combinations are spot variants (price × 0.35–0.6,
   availability / 4);
-* the budget is a multiple of a fluid estimate of the rental needed (each query type on
-  its cheapest $/request route that meets its SLOs alone).
+* the error SLO is a quantile (drawn in 0.3–0.8) of the errors the type can get, one per
+  model (its best route that meets the delay SLO);
+* the budget is set from a fluid estimate of the rental needed (each query type on its
+  cheapest $/request route that meets its SLOs alone) and from the spend of a plan that
+  serves each type alone in whole replicas (a feasible plan, so budgets never make an
+  instance infeasible by themselves).
 
-Scenarios: ``base`` (budget 3 × estimate, unmet ≤ 5 %), ``tight-budget`` (1.2 × estimate,
-unmet ≤ 25 %: the budget binds and trades against unserved demand), ``high-penalty``
-(unmet and delay penalties × 10 and × 5).
+Scenarios: ``base`` (budget max(3 × estimate, 1.2 × the whole-replica plan), unmet ≤ 5 %),
+``tight-budget`` (max(1.2 × estimate, 1.02 × the whole-replica plan serving 75 %), unmet
+≤ 25 %: the budget binds and trades against unserved demand), ``high-penalty`` (unmet and
+delay penalties × 10 and × 5).
 """
 
 from __future__ import annotations
@@ -110,12 +114,30 @@ def _fluid_rental(instance: Instance) -> float:
     for i, q in enumerate(instance.query_types):
         ok = t.usable[i] & (t.error[i] <= q.error_slo)
         if not ok.any():
-            ok = t.usable[i]
-        if not ok.any():
             continue
         per_rps = t.price_per_replica_hour[ok] / t.capacity[i, ok]
         total += q.rate_per_s * instance.horizon_h * float(per_rps.min())
     return total
+
+
+def _separate_plan_spend(instance: Instance, served: float) -> float:
+    """Rental + storage of a plan that serves a share ``served`` of every query type alone,
+    in whole replicas, on its cheapest route that meets the error SLO on its own: a feasible
+    plan when availability allows, so a budget at least this large keeps the instance
+    feasible."""
+    t = instance.routes
+    rental, models = 0.0, set()
+    for i, q in enumerate(instance.query_types):
+        ok = np.nonzero(t.usable[i] & (t.error[i] <= q.error_slo))[0]
+        if ok.size == 0:
+            continue
+        replicas = np.ceil(served * q.rate_per_s / (instance.max_utilisation * t.capacity[i, ok]))
+        cost = replicas * t.price_per_replica_hour[ok]
+        best = int(np.argmin(cost))
+        rental += float(cost[best]) * instance.horizon_h
+        models.add(t.configs[ok[best]].model)
+    size = sum(instance.model_by_name[m].weight_gb_fp16 for m in models)
+    return rental + instance.horizon_h * instance.storage_price_per_gb_h * size
 
 
 def generate(size: tuple[int, int, int], seed: int, scenario: str = "base",
@@ -175,21 +197,36 @@ def _build(rng: np.random.Generator, name: str, categories: list[str], models: l
     for i, q in enumerate(queries):
         fastest = float(t.delay_at_1[i][t.fits[i]].min()) if t.fits[i].any() else 25.0
         delay_slo = round(max(float(slo_draws[i]), 1.25 * fastest), 2)
-        errs = np.array([m.errors[q.category] for m in models])
-        error_slo = round(max(float(np.quantile(errs, quantiles[i])), 1.05 * errs.min()), 4)
-        final.append(replace(q, delay_slo_s=delay_slo, error_slo=error_slo))
+        final.append(replace(q, delay_slo_s=delay_slo))
     inst = probe.replace(query_types=tuple(final))
+    # The error SLO is a quantile of the errors the type can actually get: per model, its
+    # best route that meets the delay SLO (so models with no usable route do not count).
+    t = inst.routes
+    final = []
+    for i, q in enumerate(inst.query_types):
+        usable = np.nonzero(t.usable[i])[0]
+        errs = np.array([t.error[i, usable[t.config_model[usable] == j]].min()
+                         for j in np.unique(t.config_model[usable])])
+        error_slo = round(max(float(np.quantile(errs, quantiles[i])), 1.05 * errs.min()), 4)
+        final.append(replace(q, error_slo=error_slo))
+    inst = inst.replace(query_types=tuple(final))
     if scenario == "high-penalty":
         inst = inst.replace(query_types=tuple(
             replace(q, unmet_penalty=q.unmet_penalty * 10, delay_penalty=q.delay_penalty * 5)
             for q in inst.query_types))
     if scenario == "tight-budget":
         inst = inst.replace(query_types=tuple(replace(q, max_unmet=0.25) for q in inst.query_types))
+    inst = inst.replace(storage_price_per_gb_h=STORAGE_PRICE_PER_GB_H,
+                        storage_capacity_gb=STORAGE_CAPACITY_GB)
     estimate = _fluid_rental(inst)
-    factor = 1.2 if scenario == "tight-budget" else 3.0
+    if scenario == "tight-budget":
+        floor = _separate_plan_spend(inst, 1.0 - max(q.max_unmet for q in inst.query_types))
+        budget = max(1.2 * estimate, 1.02 * floor)
+        rule = "max(1.2 x fluid rental estimate, 1.02 x a whole-replica plan serving 75 %)"
+    else:
+        budget = max(3.0 * estimate, 1.2 * _separate_plan_spend(inst, 1.0))
+        rule = "max(3 x fluid rental estimate, 1.2 x a whole-replica plan serving all demand)"
     return inst.replace(
-        budget=round(factor * estimate + 1.0, 2),
-        storage_price_per_gb_h=STORAGE_PRICE_PER_GB_H,
-        storage_capacity_gb=STORAGE_CAPACITY_GB,
-        description=description + f"; budget = {factor} x fluid rental estimate ${estimate:,.2f}",
+        budget=round(budget + 1.0, 2),
+        description=description + f"; budget = {rule}; fluid estimate ${estimate:,.2f}",
     )
