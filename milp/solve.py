@@ -89,7 +89,26 @@ class MilpParams:
                              f"{list(BACKENDS)}")
 
 
+_scheduler_threads: int | None = None
+
+
+def _use_threads(threads: int) -> None:
+    """HiGHS keeps one global thread pool per process and refuses a run whose ``threads``
+    option differs from it; rebuild the pool when the count changes."""
+    global _scheduler_threads
+    if _scheduler_threads is not None and _scheduler_threads != threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _scheduler_threads = threads
+
+
+def _run(h: highspy.Highs) -> None:
+    """``h.run()``, raising instead of reporting a silent ``no_solution`` on a HiGHS error."""
+    if h.run() == highspy.HighsStatus.kError:
+        raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
+
+
 def _configure(h: highspy.Highs, params: MilpParams, seed: int) -> None:
+    _use_threads(int(params.threads))
     h.setOptionValue("output_flag", bool(params.msg))
     h.setOptionValue("time_limit", float(params.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(params.mip_rel_gap))
@@ -165,6 +184,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
     else:
         form = build(instance, tightening=params.tightening)
+        _use_threads(int(params.threads))
         solver = pulp.HiGHS(msg=params.msg, timeLimit=params.time_limit_s,
                             gapRel=params.mip_rel_gap, threads=params.threads, random_seed=seed)
         solver.createAndConfigureSolver(form.problem)
@@ -190,7 +210,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
 
     t_solve, cpu_solve = time.perf_counter(), time.process_time()
-    h.run()
+    _run(h)
     solve_s = time.perf_counter() - t_solve
     solve_cpu_s = time.process_time() - cpu_solve
     model_status = h.getModelStatus()
@@ -281,7 +301,7 @@ def _run_array_model(am: ArrayModel, *, threads: int = 2, time_limit_s: float = 
     _configure(h, MilpParams(time_limit_s=time_limit_s, threads=threads,
                              mip_rel_gap=mip_rel_gap), seed)
     h.passModel(lp)
-    h.run()
+    _run(h)
     name = h.modelStatusToString(h.getModelStatus())
     info = h.getInfo()
     if info.primal_solution_status == highspy.kSolutionStatusFeasible:
