@@ -6,12 +6,16 @@
 2. **Local search** on the ``params.ls_starts`` best constructed plans (feasible first,
    then cost): passes over the operators of :data:`heuristics.operators.OPERATORS`
    named in ``params.operators`` (each operator sweeps its neighbourhood once per pass,
-   first improvement; ``redeploy`` only when the others are stuck), until a pass
+   first improvement; the escalation operators (the LP fleet moves of
+   :mod:`heuristics.lp_moves` and ``redeploy``) only when the others are stuck), until a pass
    improves nothing, ``params.max_passes`` passes, or
    the ``params.time_limit_s`` cap. The operators draw their scan orders from the same
    generator, so a seed fixes the result (the time limit is a safety cap that the
    default budgets do not reach on the benchmark sizes).
-3. The best plan over all starts (feasible first, then cost) goes through the evaluator.
+3. Optionally (``params.kicks``) an iterated local search from the best plan.
+4. The best plan over all starts (feasible first, then cost) goes through the evaluator.
+   A ``warm_start`` plan is an extra start with its own local search, so the result is
+   never worse than it.
 
 Because local search never worsens a plan and every constructed start is kept in the
 final comparison, AGH's cost is at most GH's with the same switches (GH's order is
@@ -25,11 +29,12 @@ import time
 import numpy as np
 
 from heuristics.greedy import construct, query_order
+from heuristics.lp_moves import kick
 from heuristics.operators import OPERATORS
 from heuristics.params import AghParams
 from heuristics.result import make_result
 from heuristics.state import CHECK_TOL, HeuristicData, PlanState
-from instances import Instance, RunResult
+from instances import Instance, RunResult, Solution
 
 
 def _key(state: PlanState) -> tuple[int, float]:
@@ -37,9 +42,10 @@ def _key(state: PlanState) -> tuple[int, float]:
     return (int(bad), state.objective)
 
 
-ESCALATION = ("redeploy",)
-"""Operators run only when a pass of the others improved nothing (large moves that
-would otherwise pull the search away before the cheap moves have converged)."""
+ESCALATION = ("reroute", "decrement", "drop", "add", "swap", "redeploy")
+"""Operators run only when a pass of the others improved nothing (large or LP-based
+moves that would otherwise pull the search away before the cheap moves have converged,
+and cost more per sweep)."""
 
 
 def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[str, ...],
@@ -78,8 +84,30 @@ def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[st
     return {"accepted": accepted, "passes": passes, "timed_out": timed_out}
 
 
-def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0) -> RunResult:
-    """Adaptive greedy heuristic: multi-start GH + local search (module docstring)."""
+def _from_solution(data: HeuristicData, solution: Solution) -> PlanState:
+    """A working state holding a given plan (replicas and shares as they are)."""
+    r, x = solution.to_arrays(data.instance)
+    state = PlanState(data)
+    for c in np.nonzero(r > 0)[0]:
+        state.set_replicas(int(c), int(r[c]))
+    for i, c in zip(*np.nonzero(x > 0)):
+        state.add_share(int(i), int(c), float(x[i, c]))
+    return state
+
+
+def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0,
+        warm_start: Solution | None = None) -> RunResult:
+    """Adaptive greedy heuristic: multi-start GH + local search (module docstring).
+
+    ``warm_start`` (e.g. the previous window's plan in the rolling driver) is an extra
+    start: it always gets a local search (on top of the ``ls_starts`` best constructed
+    plans) and it is in the final comparison, so the result is never worse than it
+    (feasible first, then cost)."""
+    return _agh(instance, params, seed=seed, warm_start=warm_start)
+
+
+def _agh(instance: Instance, params: AghParams, *, seed: int,
+         warm_start: Solution | None) -> RunResult:
     t0 = time.perf_counter()
     deadline = time.process_time() + params.time_limit_s
     data = HeuristicData.build(instance)
@@ -96,8 +124,14 @@ def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0) -
     built.sort(key=lambda t: (t[0], t[1]))
     operators = params.active_operators
     pool = [(key, k, name, state, key[1]) for key, k, name, state in built]
+    to_search = built[:params.ls_starts]
+    if warm_start is not None:
+        warm = _from_solution(data, warm_start)
+        entry = (_key(warm), len(orders), "warm", warm)
+        pool.append((*entry, entry[0][1]))
+        to_search = [entry, *to_search]
     ls_stats = []
-    for key, k, name, state in built[:params.ls_starts]:
+    for key, k, name, state in to_search:
         if time.process_time() > deadline:
             break
         improved = state.copy()
@@ -108,6 +142,26 @@ def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0) -
                          "final_cost": improved.objective, **st})
         pool.append((_key(improved), k, name + "+ls", improved, key[1]))
     pool.sort(key=lambda t: (t[0], t[1]))
+    ils = {"kicks": 0, "improved": 0, "timed_out": False}
+    if ls_stats and params.kicks and not data.single_placement:
+        key0, k0, name0, cur, cc0 = pool[0]
+        for _ in range(params.kicks):
+            if time.process_time() > deadline:
+                ils["timed_out"] = True
+                break
+            trial = cur.copy()
+            trial.commits = 0
+            trial.granularities = params.granularities  # type: ignore[attr-defined]
+            if not kick(trial, rng):
+                continue
+            ils["kicks"] += 1
+            st = local_search(trial, rng, operators, params.max_passes, deadline)
+            ils["timed_out"] |= bool(st["timed_out"])
+            if _key(trial) < _key(cur):
+                cur = trial
+                ils["improved"] += 1
+        if _key(cur) < key0:
+            pool.insert(0, (_key(cur), k0, name0 + "+ils", cur, cc0))
     _, _, best_name, best, construction_cost = pool[0]
     accepted = dict.fromkeys(operators, 0)
     for s in ls_stats:
@@ -122,6 +176,7 @@ def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0) -
         "final_cost": best.objective,
         "moves_accepted": accepted,
         "local_search": ls_stats,
-        "timed_out": (len(built) < len(orders) or len(ls_stats) < min(params.ls_starts, len(built))
-                      or any(s["timed_out"] for s in ls_stats)),
+        "ils": ils,
+        "timed_out": (len(built) < len(orders) or len(ls_stats) < min(len(to_search), len(built))
+                      or any(s["timed_out"] for s in ls_stats) or bool(ils["timed_out"])),
     })

@@ -33,6 +33,8 @@ Operators
 ``unmet_trade``
     Leave up to ζ_i of a type unserved when the penalty is cheaper than the capacity (and
     delay penalty) it frees; and the reverse: serve unmet demand when that is cheaper.
+``reroute``, ``decrement``, ``drop``, ``add``, ``swap``
+    Fleet moves with exact LP routing, defined in :mod:`heuristics.lp_moves`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from heuristics.lp_moves import add, decrement, drop, reroute, swap
 from heuristics.state import CHECK_TOL, SHARE_TOL, PlanState
 
 Operator = Callable[[PlanState, np.random.Generator], bool]
@@ -409,6 +412,6 @@ def redeploy(state: PlanState, rng: np.random.Generator) -> bool:
 OPERATORS: dict[str, Operator] = {
     op.__name__: op
     for op in (relocate, consolidate, tp_upgrade, tp_downgrade, reduce_replicas, unmet_trade,
-               redeploy)
+               redeploy, reroute, decrement, drop, add, swap)
 }
 """The operator registry: name → ``(state, rng) -> improved``."""

@@ -20,7 +20,8 @@ first; ``delay-slo-asc``: tightest latency SLO first; ``footprint-desc``/``-asc`
 ``index``: the instance's order. Ties are broken by the instance's order."""
 
 DEFAULT_OPERATORS = ("reduce_replicas", "relocate", "unmet_trade", "consolidate",
-                     "tp_downgrade", "tp_upgrade", "redeploy")
+                     "tp_downgrade", "tp_upgrade", "reroute", "decrement", "drop", "add", "swap",
+                     "redeploy")
 """The local-search operators AGH applies by default, in this order each pass."""
 
 
@@ -81,11 +82,16 @@ class AghParams:
         Local search runs on this many of the best constructed starts.
     max_passes
         Pass budget of the local search per start (a pass tries every operator once).
+    kicks
+        Iterated local search after the starts: this many perturbations
+        (:func:`heuristics.lp_moves.kick`) of the best plan, each followed by a local
+        search; 0 (default) = off.
     time_limit_s
         Cap on the run's CPU time (``time.process_time``, so other processes' load does
-        not count). It is a safety cap only: the default budgets finish well within it
-        on the benchmark sizes (about 0.5 s at 20x20x20), so results depend on the seed
-        only; ``stats["timed_out"]`` says whether the cap cut a run short.
+        not count). It is a safety cap: the default budgets finish within it up to
+        15x15x15 (0.2–0.6 s), so results depend on the seed only; some 20x20x20
+        instances need more (docs/heuristics.md §8). ``stats["timed_out"]`` says whether
+        the cap cut a run short.
     granularities
         Shares of a route that ``relocate`` (and ``unmet_trade``) try to move.
     operators
@@ -100,6 +106,7 @@ class AghParams:
     random_starts: int = 6
     ls_starts: int = 2
     max_passes: int = 30
+    kicks: int = 0
     time_limit_s: float = 1.0
     granularities: tuple[float, ...] = (1.0, 0.5, 0.25)
     operators: tuple[str, ...] = field(default=DEFAULT_OPERATORS)
@@ -121,6 +128,8 @@ class AghParams:
             _fail("random_starts", f"must be >= 0, got {self.random_starts!r}")
         if self.ls_starts < 0:
             _fail("ls_starts", f"must be >= 0, got {self.ls_starts!r}")
+        if self.kicks < 0:
+            _fail("kicks", f"must be >= 0, got {self.kicks!r}")
         if self.max_passes < 0:
             _fail("max_passes", f"must be >= 0, got {self.max_passes!r}")
         if not self.time_limit_s > 0:

@@ -89,16 +89,12 @@ class MilpParams:
                              f"{list(BACKENDS)}")
 
 
-_scheduler_threads: int | None = None
-
-
 def _use_threads(threads: int) -> None:
     """HiGHS keeps one global thread pool per process and refuses a run whose ``threads``
-    option differs from it; rebuild the pool when the count changes."""
-    global _scheduler_threads
-    if _scheduler_threads is not None and _scheduler_threads != threads:
-        highspy.Highs.resetGlobalScheduler(True)
-    _scheduler_threads = threads
+    option differs from the pool's size. Other code in the process (the heuristics' LPs)
+    may have created it with another size, so rebuild it before every solve (cheap)."""
+    del threads
+    highspy.Highs.resetGlobalScheduler(True)
 
 
 def _run(h: highspy.Highs) -> None:

@@ -47,7 +47,7 @@ def make_solver(name: str, time_limit_s: float | None = None, threads: int = 1) 
         from heuristics import AghParams, agh
 
         aparams = AghParams(time_limit_s=time_limit_s or 1.0)
-        return lambda inst, warm, seed: agh(inst, aparams, seed=seed)
+        return lambda inst, warm, seed: agh(inst, aparams, seed=seed, warm_start=warm)
     if name == "milp":
         from milp import MilpParams, solve
 

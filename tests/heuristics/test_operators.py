@@ -13,7 +13,7 @@ from instances import evaluate_arrays
 from instances.generate import generate, paper_base
 
 DOCUMENTED = {"relocate", "consolidate", "tp_upgrade", "tp_downgrade", "reduce_replicas",
-              "unmet_trade", "redeploy"}
+              "unmet_trade", "redeploy", "reroute", "decrement", "drop", "add", "swap"}
 
 
 def test_registry_holds_the_documented_names():
