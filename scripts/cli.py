@@ -8,6 +8,7 @@ field and the reason, no traceback); 3 the instance is infeasible (with a diagno
 from __future__ import annotations
 
 import json
+import math
 import platform
 import sys
 from pathlib import Path
@@ -32,7 +33,7 @@ class BadInput(click.ClickException):
 
     exit_code = EXIT_BAD_INPUT
 
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+    def show(self, file=None) -> None:
         click.echo(f"error: {self.message}", err=True)
 
 
@@ -44,14 +45,19 @@ def load_instance(path: str):
         raise BadInput(str(exc)) from None
 
 
-def _json_default(value: object) -> object:
-    if isinstance(value, float):
+def _finite(value: object) -> object:
+    """JSON has no inf/NaN: write them as null (recursively)."""
+    if isinstance(value, float) and not math.isfinite(value):
         return None
-    return str(value)
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
 
 
 def emit_json(obj: object) -> None:
-    click.echo(json.dumps(obj, indent=1, default=_json_default, allow_nan=False))
+    click.echo(json.dumps(_finite(obj), indent=1, default=str, allow_nan=False))
 
 
 def _exit_for(result: RunResult) -> int:
