@@ -24,7 +24,7 @@ import click
 
 from instances import relative_gap
 from scripts.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
-from scripts.methods import METHODS, MethodSettings, run_method
+from scripts.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
 from scripts.sweep import Task, read_rows, run_sweep
 
 KEY_FIELDS = ("instance", "method", "seed")
@@ -74,10 +74,11 @@ def shifted_geometric_mean(values: list[float], shift: float = SGM_SHIFT_S) -> f
 
 
 def references(rows: list[dict[str, str]]) -> dict[str, tuple[float, str]]:
-    """Per instance: (reference value, 'optimum' | 'bound') from the MILP runs."""
+    """Per instance: (reference value, 'optimum' | 'bound') from the exact methods' runs
+    (the best proven optimum, else the best bound)."""
     ref: dict[str, tuple[float, str]] = {}
     for row in rows:
-        if row["method"] != "milp":
+        if row["method"] not in EXACT_METHODS:
             continue
         inst = row["instance"]
         if row["status"] == "optimal" and _float(row["objective"]) is not None:
@@ -118,29 +119,35 @@ def summarise(rows: list[dict[str, str]], meta: dict[str, Any]) -> str:
              f"commit {meta.get('git_commit', '?')[:10]}.", "",
              "Gap = |objective − reference| / |objective| (HiGHS's definition), reference = "
              "proven MILP optimum, or the best MILP bound where none was proven (marked †: then "
-             "the gap is an upper estimate). Times: wall clock incl. model build; sgm = shifted "
+             "the gap is an upper estimate; runs on instances where no exact run found a plan or "
+             "bound have no gap). Times: wall clock incl. model build; sgm = shifted "
              f"geometric mean (shift {SGM_SHIFT_S:g} s); speed-up = MILP median time / method "
-             "median time. OK = runs with a feasible plan.", "",
+             "median time (MILP times are capped by the time limit). OK = runs with a feasible "
+             "plan. `milp-ws` = the MILP with a MIP start from AGH (its time includes AGH's).",
+             "",
              "| size | method | runs | OK | MILP status (opt/feas/none) | median gap | max gap "
              "| median time s | max time s | sgm time s | speed-up vs MILP |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for size in sizes:
         milp_rows = by.get((size, "milp"), [])
-        milp_median = statistics.median([float(r["runtime_s"]) for r in milp_rows]) if milp_rows else None
+        milp_median = (statistics.median([float(r["runtime_s"]) for r in milp_rows])
+                       if milp_rows else None)
         for method in methods:
             rs = by.get((size, method), [])
             if not rs:
                 continue
             times = [float(r["runtime_s"]) for r in rs]
-            gaps = [r["gap"] for r in rs if r["feasible"] == "True"]
+            # Runs on instances without any exact reference have no gap to report.
+            gaps = [r["gap"] for r in rs if r["feasible"] == "True" and r["gap_vs"]]
             dagger = "†" if any(r["gap_vs"] == "bound" for r in rs) else ""
             ok = sum(r["feasible"] == "True" for r in rs)
             status = ""
-            if method == "milp":
+            if method in EXACT_METHODS:
                 status = "/".join(str(sum(r["status"] == s for r in rs))
                                   for s in ("optimal", "feasible", "no_solution"))
             med = statistics.median(times)
-            speed = f"{milp_median / med:,.0f}x" if milp_median and med > 0 and method != "milp" else ""
+            speed = (f"{milp_median / med:,.3g}x" if milp_median and med > 0 and method != "milp"
+                     else "")
             lines.append(
                 f"| {size} | {method} | {len(rs)} | {ok} | {status} | {_pct(gaps, statistics.median)}"
                 f"{dagger} | {_pct(gaps, max)}{dagger} | {med:.3f} | {max(times):.3f} | "
