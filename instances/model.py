@@ -26,7 +26,7 @@ from instances.catalog import (
     ModelSpec,
     Precision,
 )
-from instances.errors import InstanceError, require
+from instances.errors import require
 from instances.performance import PerfConstants, route_metrics
 
 DELAY_CONSTRAINTS = ("per-route", "average", "both")

@@ -40,7 +40,7 @@ def _grid(sizes: list[tuple[int, int, int]], seeds: range, scenarios: tuple[str,
 PAPER_SIZES = [(6, 6, 10), (8, 8, 12), (10, 10, 10), (12, 12, 15), (15, 15, 15), (20, 20, 20)]
 
 INSTANCE_SETS: dict[str, list[InstanceSpec]] = {
-    "tiny": [InstanceSpec("paper-base", None, 0)] + _grid([(3, 3, 4)], range(2), ("base",)),
+    "tiny": [InstanceSpec("paper-base", None, 0), *_grid([(3, 3, 4)], range(2), ("base",))],
     "paper": [InstanceSpec(f"paper-base-{sc}", None, 0, sc)
               for sc in ("base", "tight-budget", "high-penalty")]
     + _grid(PAPER_SIZES, range(5), ("base",))
