@@ -50,7 +50,7 @@ from __future__ import annotations
 import numpy as np
 
 from heuristics.routing_lp import LpSolution, reduced_savings, solve_routing
-from heuristics.state import CHECK_TOL, PlanState
+from heuristics.state import CHECK_TOL, PlanState, open_in_random_order
 
 ADD_TRIES = 6
 """Single candidates realised per ``add`` sweep (best estimated gain first)."""
@@ -350,10 +350,7 @@ def decrement(state: PlanState, rng: np.random.Generator) -> bool:
     if state.data.single_placement:
         return False
     improved = False
-    for c in rng.permutation(np.nonzero(state.r > 0)[0]):
-        c = int(c)
-        if state.r[c] == 0:
-            continue
+    for c in open_in_random_order(state, rng):
         r = state.r.copy()
         r[c] -= 1
         improved |= _try(state, r)
@@ -365,10 +362,7 @@ def drop(state: PlanState, rng: np.random.Generator) -> bool:
     if state.data.single_placement:
         return False
     improved = False
-    for c in rng.permutation(np.nonzero(state.r > 0)[0]):
-        c = int(c)
-        if state.r[c] == 0:
-            continue
+    for c in open_in_random_order(state, rng):
         open_cfgs = np.nonzero(state.r > 0)[0]
         rest = open_cfgs[open_cfgs != c]
         if not len(rest):
@@ -395,10 +389,7 @@ def swap(state: PlanState, rng: np.random.Generator) -> bool:
     if state.data.single_placement:
         return False
     improved = False
-    for c_out in rng.permutation(np.nonzero(state.r > 0)[0]):
-        c_out = int(c_out)
-        if state.r[c_out] == 0:
-            continue
+    for c_out in open_in_random_order(state, rng):
         open_cfgs = np.nonzero(state.r > 0)[0]
         rest = open_cfgs[open_cfgs != c_out]
         improved |= _open_up(state, rest, np.full(len(rest), np.inf), SWAP_TRIES, SWAP2_TRIES)

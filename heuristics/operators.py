@@ -44,7 +44,7 @@ from collections.abc import Callable
 import numpy as np
 
 from heuristics.lp_moves import add, decrement, drop, reroute, swap
-from heuristics.state import CHECK_TOL, SHARE_TOL, PlanState
+from heuristics.state import CHECK_TOL, SHARE_TOL, PlanState, open_in_random_order
 
 Operator = Callable[[PlanState, np.random.Generator], bool]
 """``(state, rng) -> improved``; mutates ``state`` in place."""
@@ -181,10 +181,7 @@ def consolidate(state: PlanState, rng: np.random.Generator) -> bool:
     """Empty a configuration into the others, or drop one of its replicas."""
     d = state.data
     improved = False
-    for c in rng.permutation(np.nonzero(state.r > 0)[0]):
-        c = int(c)
-        if state.r[c] == 0:
-            continue
+    for c in open_in_random_order(state, rng):
         # (a) empty c
         obj0, ex0 = state.objective, state.excess()
         state.checkpoint()
@@ -231,10 +228,7 @@ def consolidate(state: PlanState, rng: np.random.Generator) -> bool:
 def _tp_change(state: PlanState, rng: np.random.Generator, up: bool) -> bool:
     d = state.data
     improved = False
-    for c in rng.permutation(np.nonzero(state.r > 0)[0]):
-        c = int(c)
-        if state.r[c] == 0:
-            continue
+    for c in open_in_random_order(state, rng):
         dep_cs = d.dep_configs[d.cfg_dep[c]]
         more = d.gpus[dep_cs] > d.gpus[c] if up else d.gpus[dep_cs] < d.gpus[c]
         c2s = dep_cs[more & (dep_cs != c)]

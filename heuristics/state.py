@@ -23,6 +23,7 @@ routes.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -151,6 +152,14 @@ class HeuristicData:
         load = np.asarray(load, dtype=float)
         need = np.ceil(load / self.rho_max - LOAD_TOL)
         return np.where(load > LOAD_TOL, np.maximum(need, 1.0), 0.0).astype(np.int64)
+
+
+def open_in_random_order(state: PlanState, rng: np.random.Generator) -> Iterator[int]:
+    """The configurations open now, in a random order; a configuration closed by an
+    earlier step of the caller's loop is skipped when its turn comes."""
+    for c in rng.permutation(np.nonzero(state.r > 0)[0]):
+        if state.r[c] > 0:
+            yield int(c)
 
 
 class PlanState:
