@@ -168,13 +168,7 @@ class _Builder:
                 sized(act, spare, self.caps(i, act, resid), self.kmax(act), np.zeros(len(act)),
                       "active", d.a[i, act])
             # new deployments at their M1 (or smallest) configuration
-            if d.multi_parallelism:
-                cs = self.new_cfg[i]
-                cs = cs[cs >= 0]
-                cs = cs[s.r[cs] == 0]
-            else:
-                cs = self.new_cfg[i, s.dep_count == 0]
-                cs = cs[cs >= 0]
+            cs = s.unopened(self.new_cfg, i)
             if len(cs):
                 j = d.cfg_model[cs]
                 new_model = s.model_count[j] == 0

@@ -203,6 +203,17 @@ class PlanState:
             self._journal.append((arr, idx, arr[idx]))  # type: ignore[index]
         arr[idx] = value  # type: ignore[index]
 
+    def unopened(self, table: np.ndarray, i: int) -> np.ndarray:
+        """The configurations ``table[i]`` proposes for type ``i`` (one per deployment, −1 =
+        none) that would open something new: a closed deployment, or with
+        multi-parallelism a closed configuration."""
+        if self.data.multi_parallelism:
+            cs = table[i]
+            cs = cs[cs >= 0]
+            return cs[self.r[cs] == 0]
+        cs = table[i, self.dep_count == 0]
+        return cs[cs >= 0]
+
     def checkpoint(self) -> None:
         """Start journaling writes (one level; :meth:`commit` or :meth:`rollback` ends it)."""
         self._journal = []
@@ -331,13 +342,7 @@ class PlanState:
             return hit[1]
         d = self.data
         act = np.nonzero(self.r > 0)[0]
-        if d.multi_parallelism:
-            new = d.m1_cfg[i]
-            new = new[new >= 0]
-            new = new[self.r[new] == 0]
-        else:
-            new = d.m1_cfg[i, self.dep_count == 0]
-            new = new[new >= 0]
+        new = self.unopened(d.m1_cfg, i)
         cand = np.concatenate([act, new])
         cand = cand[d.usable[i, cand]]
         self._targets[i] = (self.version, cand)
