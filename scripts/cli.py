@@ -11,12 +11,13 @@ import json
 import math
 import platform
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
 from rich.console import Console
 
-from instances import InstanceError, Solution, evaluate, read_instance, write_instance
+from instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
 from instances.bundled import bundled_names
 from instances.io import read_json
 from instances.result import RunResult, Status
@@ -60,6 +61,38 @@ def emit_json(obj: object) -> None:
     click.echo(json.dumps(_finite(obj), indent=1, default=str, allow_nan=False))
 
 
+def parse_margins(text: str) -> dict[str, float]:
+    """``delay=1.3,error=1.2,demand=1.1`` → factors (each ≥ 1); BadInput names the problem."""
+    margins: dict[str, float] = {}
+    for part in text.split(","):
+        kind, _, value = part.partition("=")
+        kind = kind.strip()
+        if kind not in ("delay", "error", "demand") or kind in margins:
+            raise BadInput(f"--robust: {part!r} not understood; expected KIND=FACTOR with KIND "
+                           "one of delay, error, demand, each at most once")
+        try:
+            factor = float(value)
+        except ValueError:
+            raise BadInput(f"--robust: factor {value!r} of {kind} is not a number") from None
+        if not (factor >= 1.0 and math.isfinite(factor)):
+            raise BadInput(f"--robust: factor of {kind} must be >= 1, got {value}")
+        margins[kind] = factor
+    return margins
+
+
+def robust_on_nominal(nominal: Instance, result: RunResult,
+                      margins: dict[str, list[float]]) -> RunResult:
+    """A plan made on the inflated instance, re-evaluated on the nominal one. Its status is
+    the solver's for the robust problem; the robust problem's objective and bound move to
+    ``stats`` (they are costs under inflated parameters)."""
+    ev = evaluate(nominal, result.solution)
+    stats = {**result.stats, "robust_margins": margins,
+             "robust_objective": result.objective, "robust_bound": result.bound}
+    return replace(result, evaluation=ev, bound=None, stats=stats,
+                   diagnosis=(*result.diagnosis, f"robust plan ({result.status.value} for the "
+                              "inflated instance); costs are on the nominal instance"))
+
+
 def _exit_for(result: RunResult) -> int:
     if result.feasible:
         return 0
@@ -92,21 +125,34 @@ def main() -> None:
               help="Seed for HiGHS and the heuristics' random starts.")
 @click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="none",
               show_default=True, help="MILP only: MIP start from a heuristic plan.")
+@click.option("--robust", default=None, metavar="KIND=FACTOR,...",
+              help="Plan against an inflation margin, e.g. delay=1.3,error=1.2,demand=1.1 "
+                   "(the exact robust counterpart for box uncertainty); costs are then shown "
+                   "on the nominal instance.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the plan (solution JSON) here.")
 def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
-          seed: int, warm_start: str, as_json: bool, out: Path | None) -> None:
+          seed: int, warm_start: str, robust: str | None, as_json: bool, out: Path | None) -> None:
     """Solve INSTANCE (a JSON file or a bundled name such as paper-base)."""
     inst = load_instance(instance)
+    target = inst
+    margins = None
+    if robust is not None:
+        from scripts.stress import effective_margins
+
+        margins = effective_margins(inst, parse_margins(robust))
+        target = inst.inflated(**margins)
     start = None
     if warm_start != "none":
         if method != "milp":
             raise BadInput("--warm-start: only the milp method takes a warm start")
-        start = run_method(warm_start, inst, MethodSettings(seed=seed)).solution
-    result = run_method(method, inst, MethodSettings(seed=seed, time_limit_s=time_limit,
-                                                     mip_gap=mip_gap, threads=threads,
-                                                     warm_start=start))
+        start = run_method(warm_start, target, MethodSettings(seed=seed)).solution
+    result = run_method(method, target, MethodSettings(seed=seed, time_limit_s=time_limit,
+                                                       mip_gap=mip_gap, threads=threads,
+                                                       warm_start=start))
+    if margins is not None and result.solution is not None:
+        result = robust_on_nominal(inst, result, margins)
     if out is not None and result.solution is not None:
         out.write_text(json.dumps(result.solution.to_dict(), indent=1) + "\n")
     if as_json:

@@ -102,3 +102,16 @@ def test_bench_runs_end_to_end_and_resumes(runner, tmp_path):
     assert again.exit_code == 0
     assert "6 already done" in again.output
     assert (tmp_path / "b" / "runs.csv").read_text().splitlines() == rows
+
+
+def test_robust_plan_is_shown_on_the_nominal_instance(runner):
+    out = runner.invoke(main, ["solve", "small-3x3x4", "--robust", "delay=1.2,error=1.1", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["feasible"] and doc["bound"] is None
+    nominal = json.loads(runner.invoke(main, ["solve", "small-3x3x4", "--json"]).output)
+    # Robustness costs something: the robust plan is never cheaper on the nominal instance.
+    assert doc["objective"] >= nominal["objective"] - 1e-6
+    assert doc["stats"]["robust_objective"] >= doc["objective"] - 1e-6
+    bad = runner.invoke(main, ["solve", "small-3x3x4", "--robust", "delay=0.9"])
+    assert bad.exit_code == EXIT_BAD_INPUT and "--robust" in bad.output
