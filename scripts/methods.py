@@ -2,8 +2,9 @@
 
 Every method takes the same settings and returns the same
 :class:`~instances.result.RunResult`, evaluated by the one evaluator, so nothing
-downstream ever branches on which method produced a plan. This module is the only place
-where ``milp`` and ``heuristics`` meet (they never import each other).
+downstream ever branches on which method produced a plan. ``milp`` and ``heuristics``
+never import each other; they meet only in ``scripts/`` (here, and in the rolling
+driver's solver wiring in :mod:`scripts.rolling`).
 """
 
 from __future__ import annotations
