@@ -357,14 +357,19 @@ def decrement(state: PlanState, rng: np.random.Generator) -> bool:
     return improved
 
 
+def _open_except(state: PlanState, c: int) -> np.ndarray:
+    """The configurations open now, without ``c``."""
+    open_cfgs = np.nonzero(state.r > 0)[0]
+    return open_cfgs[open_cfgs != c]
+
+
 def drop(state: PlanState, rng: np.random.Generator) -> bool:
     """Close an open configuration; the others absorb its load (LP, rounding)."""
     if state.data.single_placement:
         return False
     improved = False
     for c in open_in_random_order(state, rng):
-        open_cfgs = np.nonzero(state.r > 0)[0]
-        rest = open_cfgs[open_cfgs != c]
+        rest = _open_except(state, c)
         if not len(rest):
             continue
         if _try_set(state, rest, state.r[rest].astype(float)):
@@ -390,8 +395,7 @@ def swap(state: PlanState, rng: np.random.Generator) -> bool:
         return False
     improved = False
     for c_out in open_in_random_order(state, rng):
-        open_cfgs = np.nonzero(state.r > 0)[0]
-        rest = open_cfgs[open_cfgs != c_out]
+        rest = _open_except(state, c_out)
         improved |= _open_up(state, rest, np.full(len(rest), np.inf), SWAP_TRIES, SWAP2_TRIES)
     return improved
 

@@ -1,3 +1,4 @@
+"""HiGHS runs keep working when the thread count changes within one process."""
 
 
 def test_changing_thread_count_between_solves_still_solves():
