@@ -8,11 +8,11 @@ with the operators of ``OPERATORS``; ``dvr`` is the decoupled baseline. All retu
 never imports ``milp``. See ``docs/heuristics.md``.
 """
 
-from heuristics.adaptive import agh as agh
-from heuristics.baselines import dvr as dvr
-from heuristics.greedy import gh as gh
-from heuristics.operators import OPERATORS as OPERATORS
-from heuristics.params import AghParams as AghParams
-from heuristics.params import GhParams as GhParams
+from hetserve.heuristics.adaptive import agh as agh
+from hetserve.heuristics.baselines import dvr as dvr
+from hetserve.heuristics.greedy import gh as gh
+from hetserve.heuristics.operators import OPERATORS as OPERATORS
+from hetserve.heuristics.params import AghParams as AghParams
+from hetserve.heuristics.params import GhParams as GhParams
 
 __all__ = ["OPERATORS", "AghParams", "GhParams", "agh", "dvr", "gh"]

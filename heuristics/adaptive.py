@@ -28,13 +28,13 @@ import time
 
 import numpy as np
 
-from heuristics.greedy import construct, query_order
-from heuristics.lp_moves import kick
-from heuristics.operators import OPERATORS
-from heuristics.params import AghParams
-from heuristics.result import make_result
-from heuristics.state import CHECK_TOL, HeuristicData, PlanState
-from instances import Instance, RunResult, Solution
+from hetserve.heuristics.greedy import construct, query_order
+from hetserve.heuristics.lp_moves import kick
+from hetserve.heuristics.operators import OPERATORS
+from hetserve.heuristics.params import AghParams
+from hetserve.heuristics.result import make_result
+from hetserve.heuristics.state import CHECK_TOL, HeuristicData, PlanState
+from hetserve.instances import Instance, RunResult, Solution
 
 
 def _key(state: PlanState) -> tuple[int, float]:

@@ -26,9 +26,9 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import coo_matrix
 
-from heuristics.result import make_result
-from heuristics.state import LOAD_TOL, HeuristicData, PlanState
-from instances import Instance, RunResult
+from hetserve.heuristics.result import make_result
+from hetserve.heuristics.state import LOAD_TOL, HeuristicData, PlanState
+from hetserve.instances import Instance, RunResult
 
 
 def _route_lp(data: HeuristicData, r: np.ndarray, cap_unmet: bool) -> np.ndarray | None:

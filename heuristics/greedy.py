@@ -40,10 +40,10 @@ import time
 
 import numpy as np
 
-from heuristics.params import GhParams
-from heuristics.result import make_result
-from heuristics.state import LOAD_TOL, SHARE_TOL, HeuristicData, PlanState
-from instances import Instance, RunResult
+from hetserve.heuristics.params import GhParams
+from hetserve.heuristics.result import make_result
+from hetserve.heuristics.state import LOAD_TOL, SHARE_TOL, HeuristicData, PlanState
+from hetserve.instances import Instance, RunResult
 
 RESIDUAL_TOL = 1e-7
 """A type counts as fully assigned when less than this share is left."""

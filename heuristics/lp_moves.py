@@ -49,8 +49,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from heuristics.routing_lp import LpSolution, reduced_savings, solve_routing
-from heuristics.state import CHECK_TOL, PlanState, open_in_random_order
+from hetserve.heuristics.routing_lp import LpSolution, reduced_savings, solve_routing
+from hetserve.heuristics.state import CHECK_TOL, PlanState, open_in_random_order
 
 ADD_TRIES = 6
 """Single candidates realised per ``add`` sweep (best estimated gain first)."""

@@ -117,7 +117,7 @@ class AghParams:
     use_m3: bool = True
 
     def __post_init__(self) -> None:
-        from heuristics.operators import OPERATORS  # local: operators imports state only
+        from hetserve.heuristics.operators import OPERATORS  # local: operators imports state only
 
         if not self.orders and self.random_starts == 0:
             _fail("orders", "at least one start is needed (orders or random_starts)")

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from instances import RunResult, Status, evaluate_arrays
+from hetserve.instances import RunResult, Status, evaluate_arrays
 
 if TYPE_CHECKING:
-    from heuristics.state import HeuristicData, PlanState
+    from hetserve.heuristics.state import HeuristicData, PlanState
 
 
 def diagnose(data: HeuristicData, state: PlanState) -> list[str]:

@@ -102,13 +102,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from instances.evaluate import evaluate_arrays
-from instances.result import RunResult
-from instances.solution import Solution
+from hetserve.instances.evaluate import evaluate_arrays
+from hetserve.instances.result import RunResult
+from hetserve.instances.solution import Solution
 
 if TYPE_CHECKING:
-    from instances.demand import DemandTrace
-    from instances.model import Instance
+    from hetserve.instances.demand import DemandTrace
+    from hetserve.instances.model import Instance
 
 WindowSolver = Callable[["Instance", "Solution | None", int], RunResult]
 """(planning instance, warm start or None, seed) → RunResult. GH, AGH and the MILP are
@@ -241,7 +241,7 @@ class QueueingSizer:
 
     def profile(self, c: int):
         if c not in self._profiles:
-            from queueing.profiles import from_catalog
+            from hetserve.queueing.profiles import from_catalog
 
             cfg = self.instance.routes.configs[c]
             try:
@@ -261,7 +261,7 @@ class QueueingSizer:
     def cdf(self, i: int):
         """Total-token CDF of type ``i`` from all the demand's samples (cached)."""
         if i not in self._cdfs:
-            from queueing.workload import Trace, cdf_from_trace
+            from hetserve.queueing.workload import Trace, cdf_from_trace
 
             p, o = self.demand.type_tokens(i)
             tr = Trace(self.demand.query_types[i], np.zeros(len(p)),
@@ -285,7 +285,7 @@ class QueueingSizer:
         prof = self.profile(c)
         entry = fallback
         if prof is not None:
-            from queueing.planner import plan_two_pool
+            from hetserve.queueing.planner import plan_two_pool
 
             try:
                 res = plan_two_pool(self.cdf(i), self._lam_of(key[2]),
@@ -329,7 +329,7 @@ class QueueingSizer:
         if key in self._pred:
             return self._pred[key]
         t0 = time.perf_counter()
-        from queueing.pools import calibrate_slice, evaluate_pool
+        from hetserve.queueing.pools import calibrate_slice, evaluate_pool
 
         prof = self.profile(c)
         cdf = self.cdf(i)
@@ -592,7 +592,7 @@ def _solve(ctx: _Context, inst: Instance, warm: Solution | None, seed: int) -> R
 
 
 def _status(name: str):
-    from instances.result import Status
+    from hetserve.instances.result import Status
 
     return Status(name)
 

@@ -44,7 +44,7 @@ import highspy
 import numpy as np
 
 if TYPE_CHECKING:
-    from heuristics.state import HeuristicData
+    from hetserve.heuristics.state import HeuristicData
 
 CAP_MARGIN = 1e-7
 """Relative margin on the capacity rows (the evaluator allows 1e-6 absolute)."""

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from instances import Instance
+    from hetserve.instances import Instance
 
 LOAD_TOL = 1e-9
 """Slack (in replicas) when rounding a load up to whole replicas."""
@@ -365,7 +365,7 @@ class PlanState:
         return self.r.copy(), x * scale[:, None]
 
     def to_solution(self):  # -> Solution (import kept local: instances is light anyway)
-        from instances import Solution
+        from hetserve.instances import Solution
 
         r, x = self.to_arrays()
         return Solution.from_arrays(self.data.instance, r, x)

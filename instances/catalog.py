@@ -18,7 +18,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from instances.errors import InstanceError, require
+from hetserve.instances.errors import InstanceError, require
 
 TASK_CATEGORIES: tuple[str, ...] = (
     "conversation",
@@ -239,7 +239,7 @@ class Catalog:
 
 
 def _read_catalog_json(name: str) -> Any:
-    text = resources.files("instances").joinpath("data", "catalog", name).read_text()
+    text = resources.files("hetserve.instances").joinpath("data", "catalog", name).read_text()
     return json.loads(text)
 
 

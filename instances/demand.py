@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from instances.model import Instance
+    from hetserve.instances.model import Instance
 
 DAY_S = 86400.0
 DEFAULT_AMPLITUDE = 0.35
@@ -207,7 +207,7 @@ def _check_grid(horizon_s: float, window_s: float) -> int:
 
 
 def _trace_arrays(service: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from instances.presets import read_azure_trace
+    from hetserve.instances.presets import read_azure_trace
 
     t, p, o = read_azure_trace(service)
     return (np.asarray(t, float), np.maximum(np.asarray(p, np.int64), 1),

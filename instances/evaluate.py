@@ -21,11 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from instances.errors import InstanceError
+from hetserve.instances.errors import InstanceError
 
 if TYPE_CHECKING:
-    from instances.model import Instance
-    from instances.solution import Solution
+    from hetserve.instances.model import Instance
+    from hetserve.instances.solution import Solution
 
 FEAS_TOL = 1e-6
 """Absolute slack on shares and utilisations; relative slack on money (budget)."""

@@ -31,10 +31,10 @@ from dataclasses import replace
 
 import numpy as np
 
-from instances.catalog import DEFAULT_PRECISIONS, TASK_CATEGORIES, GpuType, ModelSpec, load_catalog
-from instances.errors import require
-from instances.model import Instance, QueryType, Tier
-from instances.presets import PRESETS
+from hetserve.instances.catalog import DEFAULT_PRECISIONS, TASK_CATEGORIES, GpuType, ModelSpec, load_catalog
+from hetserve.instances.errors import require
+from hetserve.instances.model import Instance, QueryType, Tier
+from hetserve.instances.presets import PRESETS
 
 SCENARIOS = ("base", "tight-budget", "high-penalty")
 STORAGE_PRICE_PER_GB_H = 0.08 / 730.0

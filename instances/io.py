@@ -11,10 +11,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from instances.catalog import GpuType, ModelSpec, Precision, load_catalog
-from instances.errors import InstanceError
-from instances.model import Instance, QueryType, Tier
-from instances.performance import PerfConstants
+from hetserve.instances.catalog import GpuType, ModelSpec, Precision, load_catalog
+from hetserve.instances.errors import InstanceError
+from hetserve.instances.model import Instance, QueryType, Tier
+from hetserve.instances.performance import PerfConstants
 
 _QUERY_FIELDS = {
     "name": str, "category": str, "rate_per_s": float, "prompt_tokens": float,
@@ -166,7 +166,7 @@ def read_instance(path: str | Path) -> Instance:
     """Read an instance file (or a bundled instance name such as ``paper-base``)."""
     p = Path(path)
     if not p.exists() and not p.suffix:
-        from instances.bundled import bundled_path
+        from hetserve.instances.bundled import bundled_path
 
         bundled = bundled_path(str(path))
         if bundled is not None:

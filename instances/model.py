@@ -19,15 +19,15 @@ from typing import Any
 
 import numpy as np
 
-from instances.catalog import (
+from hetserve.instances.catalog import (
     DEFAULT_PRECISIONS,
     TASK_CATEGORIES,
     GpuType,
     ModelSpec,
     Precision,
 )
-from instances.errors import require
-from instances.performance import PerfConstants, route_metrics
+from hetserve.instances.errors import require
+from hetserve.instances.performance import PerfConstants, route_metrics
 
 DELAY_CONSTRAINTS = ("per-route", "average", "both")
 """``per-route``: a route is usable only if its D(b*) ≤ Δ_i (the M1 filter); ``average``:

@@ -56,10 +56,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from instances.errors import InstanceError, require
+from hetserve.instances.errors import InstanceError, require
 
 if TYPE_CHECKING:
-    from instances.catalog import GpuType, ModelSpec, Precision
+    from hetserve.instances.catalog import GpuType, ModelSpec, Precision
 
 
 @dataclass(frozen=True)

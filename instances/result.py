@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from instances.evaluate import Evaluation, relative_gap
-from instances.solution import Solution
+from hetserve.instances.evaluate import Evaluation, relative_gap
+from hetserve.instances.solution import Solution
 
 
 class Status(str, enum.Enum):

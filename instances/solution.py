@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from instances.errors import InstanceError
+from hetserve.instances.errors import InstanceError
 
 if TYPE_CHECKING:
-    from instances.model import Instance
+    from hetserve.instances.model import Instance
 
 ROUTE_EPS = 1e-9
 """Routed shares below this are dropped when a plan is built from arrays."""
@@ -85,7 +85,7 @@ class Solution:
         Raises :class:`InstanceError` for a configuration the instance does not have
         (unknown names, or weights that do not fit in ``tp·pp`` GPUs).
         """
-        from instances.model import Config
+        from hetserve.instances.model import Config
 
         table = instance.routes
         r = np.zeros(len(table), dtype=np.int64)

@@ -69,12 +69,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from instances.errors import require
-from instances.evaluate import FEAS_TOL, CostBreakdown, cost_terms
+from hetserve.instances.errors import require
+from hetserve.instances.evaluate import FEAS_TOL, CostBreakdown, cost_terms
 
 if TYPE_CHECKING:
-    from instances.model import Instance
-    from instances.solution import Solution
+    from hetserve.instances.model import Instance
+    from hetserve.instances.solution import Solution
 
 RECOURSES = ("frozen", "reroute")
 KINDS = ("delay", "error", "demand")

@@ -32,12 +32,12 @@ from dataclasses import replace
 
 import numpy as np
 
-from instances.evaluate import evaluate, evaluate_arrays
-from instances.model import Instance
-from instances.result import RunResult, Status
-from instances.solution import Solution
-from milp.highs_model import build_arrays
-from milp.solve import MilpParams, _run_array_model, extract, solve
+from hetserve.instances.evaluate import evaluate, evaluate_arrays
+from hetserve.instances.model import Instance
+from hetserve.instances.result import RunResult, Status
+from hetserve.instances.solution import Solution
+from hetserve.milp.highs_model import build_arrays
+from hetserve.milp.solve import MilpParams, _run_array_model, extract, solve
 
 
 def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> RunResult:
@@ -48,7 +48,7 @@ def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> Run
     idx = am.index
     status, lp_value, v, _ = _run_array_model(am, time_limit_s=time_limit_s, seed=seed)
     if v is None:
-        from milp.diagnose import diagnose
+        from hetserve.milp.diagnose import diagnose
 
         return RunResult("lpr", Status.INFEASIBLE if status == "Infeasible" else Status.NO_SOLUTION,
                          None, None, time.perf_counter() - t0, seed=seed,

@@ -21,15 +21,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from instances.model import Instance
+from hetserve.instances.model import Instance
 
 _MILP_CHECK_S = 10.0
 
 
 def diagnose(instance: Instance) -> list[str]:
     """Human-readable reasons why ``instance`` has no feasible plan (empty if none found)."""
-    from milp.index import usable_mask
-    from milp.solve import solve_relaxation
+    from hetserve.milp.index import usable_mask
+    from hetserve.milp.solve import solve_relaxation
 
     t = instance.routes
     out: list[str] = []
@@ -100,8 +100,8 @@ def diagnose(instance: Instance) -> list[str]:
     if out:
         return out
     # The relaxation is feasible: integrality makes it infeasible. Try each limit alone.
-    from milp.highs_model import build_arrays
-    from milp.solve import _run_array_model
+    from hetserve.milp.highs_model import build_arrays
+    from hetserve.milp.solve import _run_array_model
 
     for key, (text, present) in limits.items():
         if not present:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from instances.model import Instance
-from milp.formulation import build
-from milp.index import Tightening
+from hetserve.instances.model import Instance
+from hetserve.milp.formulation import build
+from hetserve.milp.index import Tightening
 
 FORMATS = ("mps", "lp")
 

@@ -97,8 +97,8 @@ from dataclasses import dataclass
 import numpy as np
 import pulp
 
-from instances.model import Instance
-from milp.index import ModelIndex, Tightening, make_index
+from hetserve.instances.model import Instance
+from hetserve.milp.index import ModelIndex, Tightening, make_index
 
 
 @dataclass(frozen=True, eq=False)

@@ -16,9 +16,9 @@ import highspy
 import numpy as np
 import scipy.sparse as sp
 
-from instances.model import Instance
-from milp.formulation import storage_can_bind
-from milp.index import ModelIndex, Tightening, make_index
+from hetserve.instances.model import Instance
+from hetserve.milp.formulation import storage_can_bind
+from hetserve.milp.index import ModelIndex, Tightening, make_index
 
 INF = highspy.kHighsInf
 

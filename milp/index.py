@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 
 import numpy as np
 
-from instances.model import Instance
+from hetserve.instances.model import Instance
 
 INT_EPS = 1e-9
 """Slack used when rounding the replica bounds R̄ (so 3.0000000001 demand stays 3)."""

@@ -36,13 +36,13 @@ import highspy
 import numpy as np
 import pulp
 
-from instances.evaluate import evaluate_arrays
-from instances.model import Instance
-from instances.result import RunResult, Status
-from instances.solution import Solution
-from milp.formulation import build
-from milp.highs_model import ArrayModel, build_arrays
-from milp.index import Tightening
+from hetserve.instances.evaluate import evaluate_arrays
+from hetserve.instances.model import Instance
+from hetserve.instances.result import RunResult, Status
+from hetserve.instances.solution import Solution
+from hetserve.milp.formulation import build
+from hetserve.milp.highs_model import ArrayModel, build_arrays
+from hetserve.milp.index import Tightening
 
 BACKENDS = ("auto", "pulp", "highspy")
 _LIMITS = {"kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kHighsInterrupt",
@@ -235,7 +235,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     else:
         status = Status.NO_SOLUTION
     if status is Status.INFEASIBLE:
-        from milp.diagnose import diagnose
+        from hetserve.milp.diagnose import diagnose
 
         return RunResult("milp", status, None, None, time.perf_counter() - t_start, bound=None,
                          seed=seed, diagnosis=tuple(diagnose(instance)), stats=stats)
@@ -251,7 +251,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         x[am.index.ri, am.index.route_cfg()] = values[am.cols["x"]]
     else:
         solver.findSolutionValues(form.problem)
-        from milp.formulation import solution_arrays
+        from hetserve.milp.formulation import solution_arrays
 
         r, x = solution_arrays(form)
     r_int, x_fix, repaired = extract(instance, r, x)

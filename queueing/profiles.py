@@ -136,11 +136,11 @@ def from_catalog(model_name: str, gpu_name: str, precision: str = "fp16", tp: in
     """Build a PoolProfile for one replica of (model, gpu, precision, tp, pp) from the
     toolkit's performance model (instances.performance) and catalog (instances.catalog)."""
     try:
-        from instances import performance as perf
+        from hetserve.instances import performance as perf
     except ImportError as exc:  # pragma: no cover - depends on the lead's module
         raise ValueError(f"model: the catalog performance model is not available ({exc})") from exc
     if catalog is None:
-        from instances.catalog import load_catalog
+        from hetserve.instances.catalog import load_catalog
 
         catalog = load_catalog()
     if model_name not in catalog.models:

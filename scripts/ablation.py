@@ -11,9 +11,9 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
-from heuristics import AghParams, GhParams, agh, gh
-from instances import Instance
-from instances.generate import generate, paper_base
+from hetserve.heuristics import AghParams, GhParams, agh, gh
+from hetserve.instances import Instance
+from hetserve.instances.generate import generate, paper_base
 
 VARIANTS = {"full": {}, "-M1": {"use_m1": False}, "-M2": {"use_m2": False},
             "-M3": {"use_m3": False}}

@@ -22,10 +22,10 @@ from typing import Any
 
 import click
 
-from instances import relative_gap
-from scripts.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
-from scripts.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
-from scripts.sweep import Task, read_rows, run_sweep
+from hetserve.instances import relative_gap
+from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
+from hetserve.cli.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
+from hetserve.cli.sweep import Task, read_rows, run_sweep
 
 KEY_FIELDS = ("instance", "method", "seed")
 FIELDS = (*KEY_FIELDS, "size", "scenario", "status", "feasible", "objective", "bound",

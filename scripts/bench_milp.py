@@ -26,9 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from instances.evaluate import relative_gap  # noqa: E402
-from instances.generate import generate, paper_base  # noqa: E402
-from milp import MilpParams, Tightening, lp_relaxation_bound, solve  # noqa: E402
+from hetserve.instances.evaluate import relative_gap  # noqa: E402
+from hetserve.instances.generate import generate, paper_base  # noqa: E402
+from hetserve.milp import MilpParams, Tightening, lp_relaxation_bound, solve  # noqa: E402
 
 FIELDS = ["instance", "size", "scenario", "seed", "model", "status", "objective", "bound", "gap",
           "build_s", "solve_s", "solve_cpu_s", "n_vars", "n_int", "n_rows", "nodes",

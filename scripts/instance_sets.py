@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from instances import Instance
-from instances.generate import generate, paper_base
+from hetserve.instances import Instance
+from hetserve.instances.generate import generate, paper_base
 
 
 @dataclass(frozen=True)

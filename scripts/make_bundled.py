@@ -6,9 +6,9 @@ can solve them without running anything first.
 
 from __future__ import annotations
 
-from instances import Instance, QueryType, Tier, load_catalog, write_instance
-from instances.bundled import bundled_dir
-from instances.generate import generate, paper_base
+from hetserve.instances import Instance, QueryType, Tier, load_catalog, write_instance
+from hetserve.instances.bundled import bundled_dir
+from hetserve.instances.generate import generate, paper_base
 
 
 def tiny() -> Instance:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from instances import Instance, RunResult, Solution
+from hetserve.instances import Instance, RunResult, Solution
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,7 @@ class MethodSettings:
 
 
 def _milp(instance: Instance, s: MethodSettings) -> RunResult:
-    from milp import MilpParams, solve
+    from hetserve.milp import MilpParams, solve
 
     return solve(instance, MilpParams(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_gap,
                                       threads=s.threads), seed=s.seed, warm_start=s.warm_start)
@@ -47,33 +47,33 @@ def _milp_warm(instance: Instance, s: MethodSettings) -> RunResult:
 
 
 def _gh(instance: Instance, s: MethodSettings) -> RunResult:
-    from heuristics import GhParams, gh
+    from hetserve.heuristics import GhParams, gh
 
     return gh(instance, GhParams())
 
 
 def _agh(instance: Instance, s: MethodSettings) -> RunResult:
-    from heuristics import AghParams, agh
+    from hetserve.heuristics import AghParams, agh
 
     return agh(instance, AghParams(), seed=s.seed)
 
 
 def _lpr(instance: Instance, s: MethodSettings) -> RunResult:
-    from milp.baselines import lpr
+    from hetserve.milp.baselines import lpr
 
     return lpr(instance, seed=s.seed, time_limit_s=s.time_limit_s)
 
 
 def _hf(instance: Instance, s: MethodSettings) -> RunResult:
-    from milp import MilpParams
-    from milp.baselines import hf
+    from hetserve.milp import MilpParams
+    from hetserve.milp.baselines import hf
 
     return hf(instance, MilpParams(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_gap,
                                    threads=s.threads), seed=s.seed)
 
 
 def _dvr(instance: Instance, s: MethodSettings) -> RunResult:
-    from heuristics import dvr
+    from hetserve.heuristics import dvr
 
     return dvr(instance, seed=s.seed)
 

@@ -22,9 +22,9 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from instances import ModelSpec, PerfConstants, load_catalog
-from instances.catalog import TASK_CATEGORIES
-from instances.performance import decode_step_time, kv_capacity_bytes, prefill_time
+from hetserve.instances import ModelSpec, PerfConstants, load_catalog
+from hetserve.instances.catalog import TASK_CATEGORIES
+from hetserve.instances.performance import decode_step_time, kv_capacity_bytes, prefill_time
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "performance.md"
 BEGIN, END = "<!-- table -->", "<!-- /table -->"

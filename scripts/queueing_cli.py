@@ -63,9 +63,9 @@ def _fmt(x, nd=3):
 def pools_command(workload, rate, slo_ttft, model, gpu, precision, tp, profile, long_context,
                   gamma, p_compress, rho_max, batch, as_json):
     """Plan a two-pool (short/long context) fleet against a homogeneous one."""
-    from queueing.planner import plan_two_pool
-    from queueing.profiles import from_catalog, get_profile
-    from queueing.workload import load_workload
+    from hetserve.queueing.planner import plan_two_pool
+    from hetserve.queueing.profiles import from_catalog, get_profile
+    from hetserve.queueing.workload import load_workload
 
     if not (math.isfinite(rate) and rate > 0):
         raise click.UsageError(f"--rate: must be a finite number > 0 req/s, got {rate}")
@@ -149,7 +149,7 @@ def pools_command(workload, rate, slo_ttft, model, gpu, precision, tp, profile, 
 def simulate_command(workload, replay, rate, pools, seed, requests, mode, slo_ttft, profile,
                      long_context, gamma, p_compress, as_json):
     """Discrete-event simulation of a pool plan (Poisson arrivals or trace replay)."""
-    from simulator.runner import run_simulation
+    from hetserve.simulator.runner import run_simulation
 
     if rate is not None and not (math.isfinite(rate) and rate > 0):
         raise click.UsageError(f"--rate: must be a finite number > 0, got {rate}")

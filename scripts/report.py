@@ -7,7 +7,7 @@ import math
 from rich.console import Console
 from rich.table import Table
 
-from instances import Instance, RunResult
+from hetserve.instances import Instance, RunResult
 
 
 def _money(v: float) -> str:

@@ -20,7 +20,7 @@ from typing import Any
 
 import click
 
-from heuristics.rolling import (
+from hetserve.heuristics.rolling import (
     FORECASTS,
     QueueingSizing,
     RollingParams,
@@ -30,8 +30,8 @@ from heuristics.rolling import (
     run_rolling,
     run_static,
 )
-from instances.demand import DAY_S, DemandError, DemandTrace, load_demand, parse_duration
-from instances.errors import InstanceError
+from hetserve.instances.demand import DAY_S, DemandError, DemandTrace, load_demand, parse_duration
+from hetserve.instances.errors import InstanceError
 
 SOLVERS = ("gh", "agh", "milp")
 
@@ -39,17 +39,17 @@ SOLVERS = ("gh", "agh", "milp")
 def make_solver(name: str, time_limit_s: float | None = None, threads: int = 1) -> WindowSolver:
     """The window solver for ``gh`` | ``agh`` | ``milp`` (AGH default 1 s, MILP 30 s)."""
     if name == "gh":
-        from heuristics import GhParams, gh
+        from hetserve.heuristics import GhParams, gh
 
         params = GhParams()
         return lambda inst, warm, seed: gh(inst, params)
     if name == "agh":
-        from heuristics import AghParams, agh
+        from hetserve.heuristics import AghParams, agh
 
         aparams = AghParams(time_limit_s=time_limit_s or 1.0)
         return lambda inst, warm, seed: agh(inst, aparams, seed=seed, warm_start=warm)
     if name == "milp":
-        from milp import MilpParams, solve
+        from hetserve.milp import MilpParams, solve
 
         mparams = MilpParams(time_limit_s=time_limit_s or 30.0, threads=threads,
                              root_bound=False)
@@ -58,7 +58,7 @@ def make_solver(name: str, time_limit_s: float | None = None, threads: int = 1) 
 
 
 def _load_instance(spec: str):
-    from instances import read_instance
+    from hetserve.instances import read_instance
 
     try:
         return read_instance(spec)
@@ -264,7 +264,7 @@ def rolling_command(instance: str, demand: str, window: str, horizon: str, solve
 
 def _machine() -> dict[str, Any]:
     try:
-        from scripts.bench import machine_meta
+        from hetserve.cli.bench import machine_meta
 
         return {"machine": machine_meta()}
     except Exception:  # pragma: no cover - bench is another engineer's module
@@ -285,7 +285,7 @@ def run_sweep(instance_spec: str, demands: list[str], sigmas: list[float], solve
     keeps each run's windows CSV. Runs already in runs.csv are skipped (resumable)."""
     import csv
 
-    from instances import read_instance
+    from hetserve.instances import read_instance
 
     inst = read_instance(instance_spec)
     out.mkdir(parents=True, exist_ok=True)
@@ -378,11 +378,11 @@ def des_check(instance_spec: str, demand_spec: str, out: Path, *, n_requests: in
 
     import numpy as np
 
-    from heuristics import GhParams, gh
-    from heuristics.rolling import QueueingSizer, _dominant_routes, window_instance
-    from instances import read_instance
-    from queueing.pools import calibrate_slice, evaluate_pool
-    from simulator.des import PoolSpec, poisson_requests, route_by_length, simulate
+    from hetserve.heuristics import GhParams, gh
+    from hetserve.heuristics.rolling import QueueingSizer, _dominant_routes, window_instance
+    from hetserve.instances import read_instance
+    from hetserve.queueing.pools import calibrate_slice, evaluate_pool
+    from hetserve.simulator.des import PoolSpec, poisson_requests, route_by_length, simulate
 
     inst = read_instance(instance_spec)
     dem = load_demand(demand_spec, inst, sigma=0.0, seed=seed)

@@ -44,8 +44,8 @@ from typing import Any
 import click
 import numpy as np
 
-from instances import Instance, RunResult, Solution, Status, evaluate
-from instances.stress import KINDS, RECOURSES, StressOutcome, inflate, stress_arrays
+from hetserve.instances import Instance, RunResult, Solution, Status, evaluate
+from hetserve.instances.stress import KINDS, RECOURSES, StressOutcome, inflate, stress_arrays
 
 KEY_FIELDS = ("instance", "method", "seed")
 PLAN_FIELDS = (*KEY_FIELDS, "status", "feasible", "nominal_cost", "runtime_s", "plan_file",
@@ -78,7 +78,7 @@ class MethodSpec:
 
 
 def known_methods() -> list[str]:
-    from scripts.methods import METHODS
+    from hetserve.cli.methods import METHODS
 
     return sorted([*METHODS, "single"])
 
@@ -214,7 +214,7 @@ class FileSpec:
     path: str
 
     def build(self) -> Instance:
-        from instances import read_instance
+        from hetserve.instances import read_instance
 
         return read_instance(self.path)
 
@@ -222,7 +222,7 @@ class FileSpec:
 def local_sets() -> dict[str, list[Any]]:
     """The lead's named sets (:mod:`scripts.instance_sets`), plus ``stress-paper``: the
     paper-base instance and three generated paper-size instances."""
-    from scripts.instance_sets import INSTANCE_SETS, InstanceSpec
+    from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec
 
     sets: dict[str, list[Any]] = dict(INSTANCE_SETS)
     sets.setdefault("stress-paper", [InstanceSpec("paper-base", None, 0)] + [
@@ -287,7 +287,7 @@ def run_base(base: str, instance: Instance, seed: int, time_limit_s: float) -> R
         ev = evaluate(instance, sol)
         return RunResult("single", Status.FEASIBLE if ev.feasible else Status.INFEASIBLE, sol,
                          ev, time.perf_counter() - start, seed=seed)
-    from scripts.methods import MethodSettings, run_method
+    from hetserve.cli.methods import MethodSettings, run_method
 
     return run_method(base, instance, MethodSettings(seed=seed, time_limit_s=time_limit_s,
                                                      threads=1))
@@ -663,7 +663,7 @@ def _forget_stale(out: Path, shas: dict[str, str]) -> None:
     """Drop plans.csv rows that must be solved again: the method raised (e.g. a solver
     not importable yet), or the plan was made for another version of the instance (its
     fingerprint differs). Solved, infeasible and timed-out runs are kept."""
-    from scripts.sweep import read_rows
+    from hetserve.cli.sweep import read_rows
 
     path = out / "plans.csv"
     rows = read_rows(path)
@@ -690,7 +690,7 @@ def run_stress(targets: list[Any], methods: list[MethodSpec], grids: dict[str, l
                time_limit_s: float = 60.0, workers: int = 2, scheduler: str | None = None,
                progress: bool = True, label: str = "") -> list[dict[str, Any]]:
     """Stage 1 (solve, resumable) and stage 2 (evaluate); writes every output file."""
-    from scripts.sweep import Task, run_sweep
+    from hetserve.cli.sweep import Task, run_sweep
 
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -722,7 +722,7 @@ def run_stress(targets: list[Any], methods: list[MethodSpec], grids: dict[str, l
         pts = points + random_points(grids, len(inst.query_types), random_n, seed, k)
         rows += stress_rows(inst, plans, pts, recourses)
     _write_csv(out / "stress.csv", STRESS_FIELDS, rows)
-    from scripts.bench import machine_meta
+    from hetserve.cli.bench import machine_meta
 
     meta = {"target": label, "instances": [s.name for s in targets],
             "methods": [m.label for m in methods], "seeds": [seed],
@@ -789,7 +789,7 @@ def stress_command(instance: str | None, set_name: str | None, methods: str,
                                    f"{sorted(sets)}")
         targets = sets[set_name]
     else:
-        from instances import InstanceError
+        from hetserve.instances import InstanceError
 
         target = FileSpec(Path(instance).stem if Path(instance).suffix else instance, instance)
         try:

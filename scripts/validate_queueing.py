@@ -24,12 +24,12 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from queueing.planner import clear_caches, plan_two_pool  # noqa: E402
-from queueing.pools import calibrate_slice, evaluate_pool  # noqa: E402
-from queueing.profiles import PRESETS  # noqa: E402
-from queueing.router import evaluate_router, synth_bytes  # noqa: E402
-from queueing.workload import cdf_from_trace, load_trace, load_workload  # noqa: E402
-from simulator.des import (  # noqa: E402
+from hetserve.queueing.planner import clear_caches, plan_two_pool  # noqa: E402
+from hetserve.queueing.pools import calibrate_slice, evaluate_pool  # noqa: E402
+from hetserve.queueing.profiles import PRESETS  # noqa: E402
+from hetserve.queueing.router import evaluate_router, synth_bytes  # noqa: E402
+from hetserve.queueing.workload import cdf_from_trace, load_trace, load_workload  # noqa: E402
+from hetserve.simulator.des import (  # noqa: E402
     PoolSpec,
     Requests,
     poisson_requests,

@@ -46,7 +46,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from queueing.profiles import PoolProfile
+from hetserve.queueing.profiles import PoolProfile
 
 __all__ = ["PoolSpec", "PoolStats", "Requests", "SimResult", "mgc_fcfs", "poisson_requests",
            "route_by_length", "simulate", "trace_requests"]

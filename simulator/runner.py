@@ -13,9 +13,9 @@ import math
 
 import numpy as np
 
-from queueing.planner import plan_two_pool
-from queueing.profiles import PoolProfile, get_profile
-from queueing.workload import TokenCDF, cdf_from_trace, load_trace, load_workload
+from hetserve.queueing.planner import plan_two_pool
+from hetserve.queueing.profiles import PoolProfile, get_profile
+from hetserve.queueing.workload import TokenCDF, cdf_from_trace, load_trace, load_workload
 
 from .des import PoolSpec, Requests, poisson_requests, route_by_length, simulate, trace_requests
 

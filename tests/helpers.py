@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from instances import GpuType, Instance, ModelSpec, PerfConstants, QueryType, Tier
-from instances.catalog import TASK_CATEGORIES
+from hetserve.instances import GpuType, Instance, ModelSpec, PerfConstants, QueryType, Tier
+from hetserve.instances.catalog import TASK_CATEGORIES
 
 OBJ_RTOL = 1e-6
 

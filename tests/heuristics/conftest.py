@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from instances.generate import generate, paper_base
+from hetserve.instances.generate import generate, paper_base
 
 
 @pytest.fixture(scope="session")

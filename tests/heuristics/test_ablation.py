@@ -10,8 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from heuristics import AghParams, GhParams, agh, gh
-from instances import Instance, Status, Tier
+from hetserve.heuristics import AghParams, GhParams, agh, gh
+from hetserve.instances import Instance, Status, Tier
 from tests.helpers import IDEAL, query, round_gpu, round_model
 
 

@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from heuristics import AghParams, GhParams, agh, dvr, gh
-from instances import Status, evaluate
-from instances.generate import generate
+from hetserve.heuristics import AghParams, GhParams, agh, dvr, gh
+from hetserve.instances import Status, evaluate
+from hetserve.instances.generate import generate
 
 REL = 1e-9
 
@@ -133,7 +133,7 @@ def test_params_validation():
 
 
 # ---------------------------------------------------------------- MILP comparison
-milp = pytest.importorskip("milp")
+milp = pytest.importorskip("hetserve.milp")
 
 
 def test_milp_bound_below_agh():

@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pytest
 
-from heuristics import AghParams, agh
-from heuristics.lp_moves import kick
-from heuristics.routing_lp import fixed_routing
-from heuristics.state import HeuristicData, PlanState
-from instances import Instance, Status, Tier, evaluate_arrays
-from instances.generate import generate
+from hetserve.heuristics import AghParams, agh
+from hetserve.heuristics.lp_moves import kick
+from hetserve.heuristics.routing_lp import fixed_routing
+from hetserve.heuristics.state import HeuristicData, PlanState
+from hetserve.instances import Instance, Status, Tier, evaluate_arrays
+from hetserve.instances.generate import generate
 from tests.helpers import IDEAL, query, round_gpu, round_model
 
 

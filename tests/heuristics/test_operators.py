@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from heuristics import OPERATORS
-from heuristics.greedy import construct, query_order
-from heuristics.params import GhParams
-from heuristics.state import HeuristicData, PlanState
-from instances import evaluate_arrays
-from instances.generate import generate, paper_base
+from hetserve.heuristics import OPERATORS
+from hetserve.heuristics.greedy import construct, query_order
+from hetserve.heuristics.params import GhParams
+from hetserve.heuristics.state import HeuristicData, PlanState
+from hetserve.instances import evaluate_arrays
+from hetserve.instances.generate import generate, paper_base
 
 DOCUMENTED = {"relocate", "consolidate", "tp_upgrade", "tp_downgrade", "reduce_replicas",
               "unmet_trade", "redeploy", "reroute", "decrement", "drop", "add", "swap"}

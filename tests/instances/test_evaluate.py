@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from instances import Instance, evaluate, evaluate_arrays, relative_gap
-from instances.solution import Deployment, Route, Solution
+from hetserve.instances import Instance, evaluate, evaluate_arrays, relative_gap
+from hetserve.instances.solution import Deployment, Route, Solution
 from tests.helpers import query, round_gpu, round_model, tiny_instance
 
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from instances import InstanceError
-from instances.generate import generate, paper_base, parse_size
+from hetserve.instances import InstanceError
+from hetserve.instances.generate import generate, paper_base, parse_size
 
 
 def test_same_seed_same_instance_other_seed_differs():

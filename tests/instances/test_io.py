@@ -4,9 +4,9 @@ import json
 
 import pytest
 
-from instances import InstanceError, Solution, instance_from_dict, read_instance, write_instance
-from instances.bundled import bundled_names
-from instances.generate import generate, paper_base
+from hetserve.instances import InstanceError, Solution, instance_from_dict, read_instance, write_instance
+from hetserve.instances.bundled import bundled_names
+from hetserve.instances.generate import generate, paper_base
 
 
 def test_round_trip_is_exact(tmp_path):

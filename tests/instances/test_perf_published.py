@@ -8,8 +8,8 @@ update the band and the discussion in ``docs/performance.md`` together.
 
 import pytest
 
-from instances import PerfConstants
-from scripts.perf_compare import DEFAULT_BAND, METRICS, RECORDS, markdown_table, predict
+from hetserve.instances import PerfConstants
+from hetserve.cli.perf_compare import DEFAULT_BAND, METRICS, RECORDS, markdown_table, predict
 
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r.key for r in RECORDS])

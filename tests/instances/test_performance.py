@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from instances import Precision, load_catalog
-from instances.catalog import DEFAULT_PRECISIONS
-from instances.performance import (
+from hetserve.instances import Precision, load_catalog
+from hetserve.instances.catalog import DEFAULT_PRECISIONS
+from hetserve.instances.performance import (
     decode_step_time,
     kv_capacity_bytes,
     prefill_time,

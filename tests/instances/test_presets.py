@@ -2,7 +2,7 @@
 
 import pytest
 
-from instances.presets import AZURE_DIR, PRESETS, azure_trace_stats
+from hetserve.instances.presets import AZURE_DIR, PRESETS, azure_trace_stats
 
 pytestmark = pytest.mark.skipif(not AZURE_DIR.exists(), reason="../shared/data not beside the repo")
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from instances import Status
-from instances.generate import generate, paper_base
-from milp import MilpParams, solve
-from milp.baselines import hf, lpr
+from hetserve.instances import Status
+from hetserve.instances.generate import generate, paper_base
+from hetserve.milp import MilpParams, solve
+from hetserve.milp.baselines import hf, lpr
 
 
 @pytest.mark.parametrize("make", [lambda: generate((4, 4, 4), 1),

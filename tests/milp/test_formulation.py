@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instances.evaluate import cost_terms
-from instances.generate import generate, paper_base
-from milp import Tightening, build
-from milp.highs_model import build_arrays
+from hetserve.instances.evaluate import cost_terms
+from hetserve.instances.generate import generate, paper_base
+from hetserve.milp import Tightening, build
+from hetserve.milp.highs_model import build_arrays
 from tests.helpers import query, tiny_instance
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import pulp
 import pytest
 
-from instances import Status, Tier
-from instances.evaluate import evaluate
-from instances.generate import generate, paper_base
-from milp import MilpParams, Tightening, diagnose, export, lp_relaxation_bound, solve
-from milp.baselines import lpr
+from hetserve.instances import Status, Tier
+from hetserve.instances.evaluate import evaluate
+from hetserve.instances.generate import generate, paper_base
+from hetserve.milp import MilpParams, Tightening, diagnose, export, lp_relaxation_bound, solve
+from hetserve.milp.baselines import lpr
 from tests.helpers import OBJ_RTOL, query, round_gpu, round_model, tiny_instance
 
 T = 24.0
@@ -121,8 +121,8 @@ def _loosened(inst):
 def test_whole_replica_budget_infeasibility_is_diagnosed():
     """Budget between the LP's minimum spend and the cheapest whole-replica plan: the
     relaxation is feasible, the MILP is not, and the diagnosis says why."""
-    from milp.highs_model import build_arrays
-    from milp.solve import _run_array_model, solve_relaxation
+    from hetserve.milp.highs_model import build_arrays
+    from hetserve.milp.solve import _run_array_model, solve_relaxation
 
     inst = generate((3, 3, 3), 2)
     _, lp_spend, _, _ = solve_relaxation(inst, objective="spend", drop=("budget",))

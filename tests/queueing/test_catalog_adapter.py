@@ -1,8 +1,8 @@
 import pytest
 
-from queueing.profiles import from_catalog
+from hetserve.queueing.profiles import from_catalog
 
-perf = pytest.importorskip("instances.performance")
+perf = pytest.importorskip("hetserve.instances.performance")
 
 
 def test_from_catalog_builds_replica_profile():

@@ -3,7 +3,7 @@ import json
 import click
 from click.testing import CliRunner
 
-from scripts.queueing_cli import parse_gammas, pools_command, simulate_command
+from hetserve.cli.queueing_cli import parse_gammas, pools_command, simulate_command
 
 
 def _group():

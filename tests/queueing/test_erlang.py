@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from queueing.erlang import (
+from hetserve.queueing.erlang import (
     erlang_b,
     erlang_b_recursive,
     erlang_c,

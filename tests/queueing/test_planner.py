@@ -2,9 +2,9 @@ import math
 
 import pytest
 
-from queueing.planner import marginal_cost_boundary, plan_two_pool
-from queueing.profiles import PRESETS
-from queueing.workload import cdf_from_json, load_workload
+from hetserve.queueing.planner import marginal_cost_boundary, plan_two_pool
+from hetserve.queueing.profiles import PRESETS
+from hetserve.queueing.workload import cdf_from_json, load_workload
 
 A100 = PRESETS["a100"]
 CDF = cdf_from_json([[512, 0.3], [1024, 0.45], [2048, 0.8], [4096, 0.9], [8192, 0.97],

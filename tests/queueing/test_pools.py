@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from queueing.pools import calibrate_slice, evaluate_pool, size_pool
-from queueing.profiles import PRESETS, PoolProfile, get_profile
-from queueing.workload import cdf_from_json, load_workload, slice_stats
+from hetserve.queueing.pools import calibrate_slice, evaluate_pool, size_pool
+from hetserve.queueing.profiles import PRESETS, PoolProfile, get_profile
+from hetserve.queueing.workload import cdf_from_json, load_workload, slice_stats
 
 A100 = PRESETS["a100"]
 SIMPLE = cdf_from_json([[512, 0.3], [2048, 0.8], [8192, 0.97], [65536, 1.0]], name="simple")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from queueing.router import TokenBudgetRouter, evaluate_router, synth_bytes
+from hetserve.queueing.router import TokenBudgetRouter, evaluate_router, synth_bytes
 
 
 def test_ema_converges_to_true_ratio():

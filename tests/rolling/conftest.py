@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from instances import Solution, evaluate_arrays, read_instance
-from instances.demand import DemandTrace
-from instances.result import RunResult, Status
+from hetserve.instances import Solution, evaluate_arrays, read_instance
+from hetserve.instances.demand import DemandTrace
+from hetserve.instances.result import RunResult, Status
 
 
 def cheapest_route_solver(inst, warm, seed) -> RunResult:

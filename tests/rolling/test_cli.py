@@ -8,7 +8,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from scripts.rolling import rolling_command
+from hetserve.cli.rolling import rolling_command
 
 
 @pytest.mark.parametrize(("args", "needle"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from instances.demand import (
+from hetserve.instances.demand import (
     DemandError,
     azure_demand,
     csv_demand,

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from heuristics.rolling import (
+from hetserve.heuristics.rolling import (
     QueueingSizing,
     RollingParams,
     SwitchingCost,
@@ -15,8 +15,8 @@ from heuristics.rolling import (
     run_static,
     window_instance,
 )
-from instances import Solution, evaluate
-from instances.demand import synthetic_demand
+from hetserve.instances import Solution, evaluate
+from hetserve.instances.demand import synthetic_demand
 from tests.rolling.conftest import cheapest_route_solver, make_trace
 
 FLUID = QueueingSizing(enabled=False, predict=False)
@@ -43,7 +43,7 @@ def test_one_window_with_queueing_is_the_inflated_solve_on_realised_demand(small
     row = res.rows[0]
     assert row.kappa_mean >= 1 / 0.85 - 1e-9
     # re-do it by hand: the plan for κ-inflated rates, evaluated by THE evaluator
-    from heuristics.rolling import QueueingSizer, _cheapest_routes, _dominant_routes
+    from hetserve.heuristics.rolling import QueueingSizer, _cheapest_routes, _dominant_routes
 
     sizer = QueueingSizer(small, d, params.sizing)
     fluid = window_instance(small, d, d.rates[0])
@@ -97,7 +97,7 @@ def test_switching_cost_is_charged_once_per_change(small):
     seq = [1, 1, 1, 3, 3, 2, 2, 2]  # replicas of configuration c per window
 
     def solver(inst, warm, seed):
-        from instances.result import RunResult, Status
+        from hetserve.instances.result import RunResult, Status
 
         sol = _plan_with(inst, c, seq[seed])
         return RunResult("fixed", Status.FEASIBLE, sol, evaluate(inst, sol), 0.0)
@@ -130,7 +130,7 @@ def test_static_plan_switches_only_at_start(small):
 
 
 def test_end_to_end_six_windows_with_gh(small):
-    gh_mod = pytest.importorskip("heuristics")
+    gh_mod = pytest.importorskip("hetserve.heuristics")
     solver = lambda inst, warm, seed: gh_mod.gh(inst, gh_mod.GhParams())  # noqa: E731
     d = synthetic_demand(small, sigma=0.05, seed=1, horizon_s=1800)
     res = run_rolling(small, d, solver, RollingParams(forecast="ema"))
@@ -146,7 +146,7 @@ def test_end_to_end_six_windows_with_gh(small):
 
 
 def test_gh_gains_nothing_from_oracle_replanning_at_constant_demand(small):
-    gh_mod = pytest.importorskip("heuristics")
+    gh_mod = pytest.importorskip("hetserve.heuristics")
     solver = lambda inst, warm, seed: gh_mod.gh(inst, gh_mod.GhParams())  # noqa: E731
     d = make_trace(small, [1.0] * 4)
     res = run_rolling(small, d, solver, RollingParams(sizing=FLUID))
@@ -155,7 +155,7 @@ def test_gh_gains_nothing_from_oracle_replanning_at_constant_demand(small):
 
 
 def test_demand_must_match_instance(small):
-    from instances import read_instance
+    from hetserve.instances import read_instance
 
     d = make_trace(read_instance("tiny"), [1.0])
     with pytest.raises(ValueError, match="query types"):

@@ -3,11 +3,11 @@ import math
 import numpy as np
 import pytest
 
-from queueing.erlang import erlang_c
-from queueing.pools import calibrate_slice, size_pool
-from queueing.profiles import PRESETS, PoolProfile
-from queueing.workload import load_workload
-from simulator.des import (
+from hetserve.queueing.erlang import erlang_c
+from hetserve.queueing.pools import calibrate_slice, size_pool
+from hetserve.queueing.profiles import PRESETS, PoolProfile
+from hetserve.queueing.workload import load_workload
+from hetserve.simulator.des import (
     PoolSpec,
     Requests,
     mgc_fcfs,

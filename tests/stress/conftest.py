@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from instances import Instance, Solution, evaluate
-from instances.generate import generate, paper_base
-from scripts.stress import single_route_plan
+from hetserve.instances import Instance, Solution, evaluate
+from hetserve.instances.generate import generate, paper_base
+from hetserve.cli.stress import single_route_plan
 
 
 def milp_plan(inst: Instance, time_limit_s: float = 20.0) -> Solution | None:
     try:
-        from milp import MilpParams, solve
+        from hetserve.milp import MilpParams, solve
     except ImportError:
         return None
     try:

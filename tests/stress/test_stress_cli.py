@@ -9,8 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from instances import write_instance
-from scripts.stress import grid_points, parse_inflate, parse_methods, stress_command
+from hetserve.instances import write_instance
+from hetserve.cli.stress import grid_points, parse_inflate, parse_methods, stress_command
 from tests.helpers import query, round_model, tiny_instance
 
 

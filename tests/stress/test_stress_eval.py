@@ -8,9 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from instances import InstanceError, Solution, evaluate
-from instances.solution import Deployment, Route
-from instances.stress import random_inflation, stress_arrays, stress_evaluate
+from hetserve.instances import InstanceError, Solution, evaluate
+from hetserve.instances.solution import Deployment, Route
+from hetserve.instances.stress import random_inflation, stress_arrays, stress_evaluate
 from tests.helpers import query, round_model, tiny_instance
 
 

@@ -7,9 +7,9 @@ import itertools
 
 import pytest
 
-from instances import evaluate
-from instances.stress import stress_evaluate
-from scripts.stress import effective_margins, single_route_plan
+from hetserve.instances import evaluate
+from hetserve.instances.stress import stress_evaluate
+from hetserve.cli.stress import effective_margins, single_route_plan
 from tests.stress.conftest import milp_plan
 
 MARGINS = {"delay": 1.3, "error": 1.2, "demand": 1.1}

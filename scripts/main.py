@@ -17,12 +17,12 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
-from instances.bundled import bundled_names
-from instances.io import read_json
-from instances.result import RunResult, Status
-from scripts.methods import METHODS, MethodSettings, run_method
-from scripts.report import print_result
+from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
+from hetserve.instances.bundled import bundled_names
+from hetserve.instances.io import read_json
+from hetserve.instances.result import RunResult, Status
+from hetserve.cli.methods import METHODS, MethodSettings, run_method
+from hetserve.cli.report import print_result
 
 EXIT_BAD_INPUT = 2
 EXIT_INFEASIBLE = 3
@@ -139,7 +139,7 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
     target = inst
     margins = None
     if robust is not None:
-        from scripts.stress import effective_margins
+        from hetserve.cli.stress import effective_margins
 
         margins = effective_margins(inst, parse_margins(robust))
         target = inst.inflated(**margins)
@@ -193,9 +193,9 @@ def evaluate_command(instance: str, solution: Path, as_json: bool) -> None:
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
 def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -> None:
     """Generate a seeded instance in the paper's ranges and write it to OUT."""
-    from instances.generate import generate as make
-    from instances.generate import paper_base as make_paper
-    from instances.generate import parse_size
+    from hetserve.instances.generate import generate as make
+    from hetserve.instances.generate import paper_base as make_paper
+    from hetserve.instances.generate import parse_size
 
     try:
         inst = make_paper(seed, scenario) if paper_base else make(parse_size(size), seed, scenario)
@@ -213,7 +213,7 @@ def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -
 @click.option("--lp", type=click.Path(dir_okay=False, path_type=Path), help="Write LP here.")
 def export(instance: str, mps: Path | None, lp: Path | None) -> None:
     """Export the MILP of INSTANCE for other solvers."""
-    from milp import export as export_model
+    from hetserve.milp import export as export_model
 
     if mps is None and lp is None:
         raise BadInput("export: give --mps FILE and/or --lp FILE")
@@ -229,7 +229,7 @@ def info() -> None:
     """Versions, bundled instances and catalog sizes."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from instances import load_catalog
+    from hetserve.instances import load_catalog
 
     def ver(name: str) -> str:
         try:
@@ -249,10 +249,10 @@ def info() -> None:
 
 
 def _register_extensions() -> None:
-    from scripts.bench import bench_command
-    from scripts.queueing_cli import pools_command, simulate_command
-    from scripts.rolling import rolling_command
-    from scripts.stress import stress_command
+    from hetserve.cli.bench import bench_command
+    from hetserve.cli.queueing_cli import pools_command, simulate_command
+    from hetserve.cli.rolling import rolling_command
+    from hetserve.cli.stress import stress_command
 
     main.add_command(bench_command, "bench")
     main.add_command(stress_command, "stress")
