@@ -135,14 +135,15 @@ def route_by_length(req: Requests, ctxs, gamma: float = 1.0, p_compress: float =
     With two pools and ``gamma > 1``, a share ``p_compress`` of requests with
     ``B < L <= gamma B`` (B = the first pool's context) is compressed to ``L = B`` (prompt
     trimmed) and sent to the short pool.  Returns (pool index array, possibly modified
-    Requests); requests longer than every pool go to the last pool (and are rejected there
-    if they cannot fit its KV).
+    Requests); a request longer than every pool's context gets pool index ``-1`` and is
+    rejected by :func:`simulate` (reason ``longer_than_every_pool``).
     """
     ctxs = np.asarray(ctxs, float)
     if np.any(np.diff(ctxs) < 0):
         raise ValueError("ctxs: pools must be sorted by context")
     L = req.total_tokens
-    pool = np.minimum(np.searchsorted(ctxs, L, side="left"), len(ctxs) - 1)
+    pool = np.searchsorted(ctxs, L, side="left")
+    pool[pool >= len(ctxs)] = -1
     prompt = req.prompt_tokens
     if gamma > 1.0 and p_compress > 0 and len(ctxs) >= 2:
         if rng is None:
@@ -156,6 +157,9 @@ def route_by_length(req: Requests, ctxs, gamma: float = 1.0, p_compress: float =
     return pool, Requests(req.arrival_s, prompt, req.output_tokens)
 
 
+REJECT_REASONS = ("longer_than_every_pool", "exceeds_pool_context", "exceeds_kv")
+
+
 @dataclass(frozen=True)
 class PoolStats:
     name: str
@@ -163,13 +167,19 @@ class PoolStats:
     slots: int
     n_measured: int
     p50_ttft_s: float
-    p99_ttft_s: float
+    p99_ttft_s: float  # the ``quantile``-quantile (P99 by default)
     mean_ttft_s: float
     mean_latency_s: float
     p99_wait_s: float
     utilisation: float
     preemptions: int
     rejected: int
+    ctx: int = 0
+    quantile: float = 0.99
+    ttft: dict = field(default_factory=dict)  # quantile with CI (simulator.stats)
+    tpot: dict = field(default_factory=dict)
+    e2e: dict = field(default_factory=dict)
+    rejected_by_reason: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -180,17 +190,26 @@ class SimResult:
     mode: str
     n_requests: int
     pools: tuple[PoolStats, ...]
-    p99_ttft_s: float
+    p99_ttft_s: float  # fleet-wide ``quantile``-quantile of TTFT over served requests
     mean_latency_s: float
     preemptions: int
     rejected: int
     wall_s: float
     ttft_s: np.ndarray = field(repr=False, default=None)
     latency_s: np.ndarray = field(repr=False, default=None)
+    quantile: float = 0.99
+    ttft: dict = field(default_factory=dict)
+    tpot: dict = field(default_factory=dict)
+    e2e: dict = field(default_factory=dict)
+    rejected_by_reason: dict = field(default_factory=dict)
+    measured: np.ndarray = field(repr=False, default=None)  # bool mask: after warm-up
+    reject_reason: np.ndarray = field(repr=False, default=None)  # "" when served
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("mode", "n_requests", "p99_ttft_s", "mean_latency_s",
-                                           "preemptions", "rejected", "wall_s")}
+        d = {k: getattr(self, k) for k in ("mode", "n_requests", "quantile", "p99_ttft_s",
+                                           "mean_latency_s", "preemptions", "rejected",
+                                           "rejected_by_reason", "ttft", "tpot", "e2e",
+                                           "wall_s")}
         d["pools"] = [p.to_dict() for p in self.pools]
         return d
 
@@ -238,11 +257,15 @@ def mgc_fcfs(arrival, service, c: int) -> np.ndarray:
 
 def _simulate_fast_pool(arr, L_in, L_out, spec: PoolSpec):
     tau = spec.tau_s if spec.tau_s is not None else _fleet_tau(spec, L_in, L_out)
-    P = np.ceil(L_in / spec.profile.chunk)
+    prof = spec.profile
+    P = np.ceil(L_in / prof.chunk)
     S = (P + L_out) * tau
     starts = mgc_fcfs(arr, S, spec.units * spec.k)
     wait = starts - arr
-    return wait + P * tau, wait + S, starts, starts + S, np.zeros(len(arr), np.int64), 0, wait
+    # first token: next iteration boundary, then P prefill iterations that carry the
+    # request's own prompt KV (the analytic model's form, docs/queueing.md section 1)
+    ttft = wait + tau + P * (tau + prof.H * L_in / prof.calibration_ctx)
+    return ttft, wait + S, starts, starts + S, np.zeros(len(arr), np.int64), 0, wait
 
 
 # --- detailed mode ------------------------------------------------------------------------
@@ -515,6 +538,8 @@ class _Detailed:
                 r = i
                 i += 1
                 p = int(self.pool_idx[r])
+                if p < 0:  # rejected before the run (router or context limit)
+                    continue
                 spec = self.specs[p]
                 prof = spec.profile
                 need_total = -(-int(self.L_in[r] + self.L_out[r]) // prof.block_size)
@@ -530,8 +555,12 @@ class _Detailed:
 
 
 def simulate(req: Requests, pool_idx, pools, mode: str = "fast", warmup_frac: float = 0.2,
-             victim: str = "recent", watermark: float = 0.01) -> SimResult:
-    """Run the DES; ``pool_idx[i]`` is request i's pool (index into ``pools``)."""
+             victim: str = "recent", watermark: float = 0.01,
+             quantile: float = 0.99) -> SimResult:
+    """Run the DES; ``pool_idx[i]`` is request i's pool (index into ``pools``, ``-1`` =
+    rejected by the router).  Every pool's context limit is enforced: a request whose
+    prompt + output exceeds its pool's ``ctx`` is rejected (``exceeds_pool_context``),
+    as is one whose KV can never fit a unit (``exceeds_kv``, detailed mode)."""
     import time
 
     if mode not in MODES:
@@ -543,17 +572,23 @@ def simulate(req: Requests, pool_idx, pools, mode: str = "fast", warmup_frac: fl
     pools = list(pools)
     if not pools:
         raise ValueError("pools: need at least one pool")
-    pool_idx = np.asarray(pool_idx, np.int64)
-    if pool_idx.shape != (len(req),) or (len(req) and (pool_idx.min() < 0 or
-                                                       pool_idx.max() >= len(pools))):
-        raise ValueError("pool_idx: one valid pool index per request is required")
+    if not 0 < quantile < 1:
+        raise ValueError("quantile: must be in (0, 1)")
+    assigned = np.asarray(pool_idx, np.int64)
+    if assigned.shape != (len(req),) or (len(req) and (assigned.min() < -1 or
+                                                       assigned.max() >= len(pools))):
+        raise ValueError("pool_idx: one pool index (or -1) per request is required")
     t0 = time.perf_counter()
     N = len(req)
+    reason = np.full(N, "", dtype=object)
+    reason[assigned < 0] = "longer_than_every_pool"
+    ctx_of = np.array([s.ctx for s in pools], np.int64)
+    over = (assigned >= 0) & (req.total_tokens > ctx_of[np.maximum(assigned, 0)])
+    reason[over] = "exceeds_pool_context"
+    pool_idx = np.where(reason == "", assigned, -1)
     ttft = np.full(N, np.nan)
     lat = np.full(N, np.nan)
     wait = np.full(N, np.nan)
-    np.zeros(N, np.int64)
-    rejected = np.zeros(N, bool)
     intervals = []
     preempt = [0] * len(pools)
     if mode == "fast":
@@ -572,31 +607,55 @@ def simulate(req: Requests, pool_idx, pools, mode: str = "fast", warmup_frac: fl
         ttft = d.ttft
         lat = d.done - req.arrival_s
         wait = d.first_start - req.arrival_s
-        rejected = d.rejected
+        reason[d.rejected] = "exceeds_kv"
         preempt = d.preemptions
         bs, be, bp = (np.asarray(d.busy_start), np.asarray(d.busy_end),
                       np.asarray(d.busy_pool, np.int64))
         intervals = [(bs[bp == p], be[bp == p]) for p in range(len(pools))]
     wall = time.perf_counter() - t0
 
+    rejected = reason != ""
     n_w = int(warmup_frac * N)
     meas = np.zeros(N, bool)
     meas[n_w:] = True
     t_lo = req.arrival_s[n_w] if n_w < N else 0.0
     t_hi = req.arrival_s[-1] if N else 0.0
+    L_out = req.output_tokens.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(L_out > 1, (lat - ttft) / np.maximum(L_out - 1, 1), np.nan)
+
+    def reasons(mask):
+        return {r: int((mask & (reason == r)).sum()) for r in REJECT_REASONS}
+
+    def metrics(ok):
+        return ({"p50_s": _q(ttft[ok], 0.5), **_ci(ttft[ok], quantile)},
+                {"p50_s": _q(tpot[ok], 0.5), **_ci(tpot[ok], quantile)},
+                {"p50_s": _q(lat[ok], 0.5), **_ci(lat[ok], quantile)})
+
     stats = []
     for p, spec in enumerate(pools):
+        mine = assigned == p
         m = meas & (pool_idx == p) & ~rejected
         ok = m & ~np.isnan(ttft)
         c = spec.units * spec.k
         st, en = intervals[p]
+        t_d, p_d, e_d = metrics(ok)
         stats.append(PoolStats(
-            spec.name, spec.units, c, int(ok.sum()), _q(ttft[ok], 0.5), _q(ttft[ok], 0.99),
+            spec.name, spec.units, c, int(ok.sum()), _q(ttft[ok], 0.5), _q(ttft[ok], quantile),
             float(np.mean(ttft[ok])) if ok.any() else math.nan,
-            float(np.nanmean(lat[ok])) if ok.any() else math.nan, _q(wait[ok], 0.99),
+            float(np.nanmean(lat[ok])) if ok.any() else math.nan, _q(wait[ok], quantile),
             _busy_fraction(st, en, t_lo, t_hi, c), int(preempt[p]),
-            int((rejected & (pool_idx == p)).sum())))
+            int((rejected & mine).sum()), int(spec.ctx), quantile, t_d, p_d, e_d,
+            reasons(mine)))
     okall = meas & ~rejected & ~np.isnan(ttft)
-    return SimResult(mode, N, tuple(stats), _q(ttft[okall], 0.99),
+    t_d, p_d, e_d = metrics(okall)
+    return SimResult(mode, N, tuple(stats), _q(ttft[okall], quantile),
                      float(np.nanmean(lat[okall])) if okall.any() else math.nan,
-                     int(sum(preempt)), int(rejected.sum()), wall, ttft, lat)
+                     int(sum(preempt)), int(rejected.sum()), wall, ttft, lat, quantile,
+                     t_d, p_d, e_d, reasons(np.ones(N, bool)), meas, reason)
+
+
+def _ci(x, q):
+    from .stats import quantile_ci
+
+    return quantile_ci(x, q)
