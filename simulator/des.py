@@ -215,6 +215,8 @@ class SimResult:
 
 
 def _q(x, p):
+    x = np.asarray(x, float)
+    x = x[~np.isnan(x)]
     return float(np.quantile(x, p)) if len(x) else math.nan
 
 
