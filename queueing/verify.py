@@ -187,6 +187,12 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
         raise ValueError("verify_requests: must be in [100, 5000000]")
     cdf = cdf_from_json(plan.cdf, name=plan.workload)
     slo = TTFTSLO.from_dict(plan.slo)
+    # enough requests for a steady state: the run spans >= 10 mean service times (the
+    # 20 % warm-up then covers two), within 10x the requested count
+    es = max((plan.short or {}).get("mean_service_s") or 0.0,
+             (plan.long or {}).get("mean_service_s") or 0.0)
+    if math.isfinite(es) and es > 0:
+        requests = int(min(max(requests, math.ceil(10 * plan.rate * es)), 10 * requests))
     feas = sorted((r for r in plan.rows if r["feasible"]),
                   key=lambda r: (r["cost_per_hour"], r["worst_p99_ttft_s"]))
     price = {"short": short.price_per_unit_hour, "long": long.price_per_unit_hour}
