@@ -1,6 +1,7 @@
-r"""Per-window capacity sizing with the two-pool queueing planner (used by ``hetserve.rolling``).
+r"""Per-window capacity sizing with the two-pool queueing planner (FleetOpt form, arXiv 2603.16514;
+docs/queueing.md), used by ``hetserve.rolling``.
 
-The fluid model every fleet solver uses (docs/ on the performance model) only asks that the
+The fluid model every fleet solver uses (docs/semantics.md#exact-milp) only asks that the
 routed load fit the replicas, :math:`\sum_i \lambda_i x_{i\gamma} / \mu_{i\gamma} \le
 \rho_{max} r_\gamma`. For every query type *i* and a *reference configuration* γ_i (chosen by
 the caller: the configuration carrying most of *i*), :class:`QueueingSizer` calls

@@ -1,4 +1,5 @@
-r"""Rolling-horizon re-planning over a demand trace (semantics in docs/rolling.md).
+r"""Rolling-horizon re-planning over a demand trace (docs/semantics.md#rolling-horizon,
+docs/rolling.md).
 
 The horizon is cut into windows (default 5 min over 24 h, 288 windows). In every window
 
