@@ -43,7 +43,7 @@ from hetserve.instances.solution import Solution
 from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
 from hetserve.instances.solver_log import configure as configure_log
 from hetserve.instances.solver_log import run as run_highs
-from hetserve.milp.formulation import build
+from hetserve.milp.formulation import build, columns
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.index import Tightening
 
@@ -199,8 +199,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         if warm_start is not None:
             am_ = build_arrays(instance, tightening=params.tightening, index=form.index)
             start = dict(zip(am_.col_names(), _start_vector(am_, instance, warm_start)))
-            vars_ = form.problem.variables()
-            h.setSolution(len(vars_), np.array([v.index for v in vars_], dtype=np.int32),
+            vars_ = columns(form.problem)  # column j of HiGHS's model is vars_[j]
+            h.setSolution(len(vars_), np.arange(len(vars_), dtype=np.int32),
                           np.array([start[v.name] for v in vars_]))
         n_vars = len(form.problem.variables())
         n_int = sum(1 for v in form.problem.variables() if v.cat == pulp.LpInteger)

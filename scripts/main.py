@@ -233,7 +233,7 @@ def export(instance: str, mps: Path | None, lp: Path | None) -> None:
 
 @main.command()
 def info() -> None:
-    """Versions, bundled instances and catalog sizes."""
+    """Versions, catalog sizes, bundled instances and bundled data."""
     from importlib.metadata import PackageNotFoundError, version
 
     from hetserve.instances import load_catalog
@@ -253,6 +253,16 @@ def info() -> None:
     click.echo(f"catalog: {len(cat.gpus)} GPU types, {len(cat.models)} models, "
                f"{len(cat.precisions)} precisions")
     click.echo(f"bundled instances: {', '.join(bundled_names())}")
+    from hetserve.instances.traces import AZURE_ENV, bundled_data
+
+    click.echo("bundled data (hetserve/instances/data/):")
+    for item in bundled_data():
+        click.echo(f"  {item['kind']:<12} {item['name']:<15} {item['file']} "
+                   f"({item['bytes']:,} bytes): {item['source']}")
+    import os
+
+    if os.environ.get(AZURE_ENV):
+        click.echo(f"  {AZURE_ENV}={os.environ[AZURE_ENV]} replaces the bundled Azure traces")
 
 
 def _register_extensions() -> None:
