@@ -208,8 +208,8 @@ def run_case(wl, lam, slo, searched, n_sim, n_verify, peer_cap):
     # one fresh request stream (seed 1) for every simulation of this case
     n = n_sim
     if hp.feasible and hp.short:
-        es = max((hp.short or {}).get("mean_service_s") or 0, (hp.long or {}).get(
-            "mean_service_s") or 0)
+        es = max((pool.mean_service_s for pool in (hp.short, hp.long) if pool is not None),
+                 default=0.0)
         n = int(min(max(n_sim, 10 * lam * es), 6 * n_sim))
     req, _, _ = make_requests(cdf=cdf, rate=lam, n=n, seed=1)
     row["sim_requests"] = n

@@ -189,8 +189,8 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
     slo = TTFTSLO.from_dict(plan.slo)
     # enough requests for a steady state: the run spans >= 10 mean service times (the
     # 20 % warm-up then covers two), within 10x the requested count
-    es = max((plan.short or {}).get("mean_service_s") or 0.0,
-             (plan.long or {}).get("mean_service_s") or 0.0)
+    es = max((pool.mean_service_s for pool in (plan.short, plan.long) if pool is not None),
+             default=0.0)
     if math.isfinite(es) and es > 0:
         requests = int(min(max(requests, math.ceil(10 * plan.rate * es)), 10 * requests))
     feas = sorted((r for r in plan.rows if r["feasible"]),
@@ -235,7 +235,7 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
            "added_cost_per_hour": cost - analytic_cost,
            "added_pct": 100.0 * (cost / analytic_cost - 1.0) if analytic_cost > 0 else None,
            "added_units": [u - s for u, s in zip(v["units"], v["start_units"])],
-           "predicted_p_quantile_ttft_s": {k: d["p99_ttft_s"] for k, d in pred.items() if d},
+           "predicted_p_quantile_ttft_s": {k: d.p99_ttft_s for k, d in pred.items() if d},
            "simulated_ttft": v["sim"]["ttft"],
            "simulated_pools": [{"name": p["name"], "units": p["units"], "ttft": p["ttft"],
                                 "tpot": p["tpot"], "e2e": p["e2e"]} for p in v["sim"]["pools"]],
