@@ -261,13 +261,13 @@ def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
     w = st.node_w[order] / max(float(st.node_w.sum()), 1e-300)
     eps = 1.0 - q
     A = 1.0 - np.cumsum(w)  # mass with p_j > p_k (for sorted index k)
-    with np.errstate(divide="ignore"):
-        logE = np.logaddexp.accumulate(np.log(w) + theta * p) - theta * p
+    logE = np.logaddexp.accumulate(np.log(np.maximum(w, 1e-300)) + theta * p) - theta * p
     room = eps - A
     ok = room > 1e-15
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = p + np.maximum(0.0, (math.log(C) + logE - np.log(np.where(ok, room, 1.0)))
-                           / theta) if C > 0 else p.copy()
+    if C > 0:
+        t = p + np.maximum(0.0, (math.log(C) + logE - np.log(np.where(ok, room, 1.0))) / theta)
+    else:
+        t = p.copy()
     nxt = np.append(p[1:], np.inf)
     hit = np.flatnonzero(ok & (t <= nxt + 1e-12))
     return float(t[hit[0]]) if hit.size else float(p[-1])
