@@ -98,7 +98,7 @@ import numpy as np
 import pulp
 
 from hetserve.instances.model import Instance
-from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.index import ModelIndex, Tightening, make_index, storage_can_bind
 
 
 @dataclass(frozen=True, eq=False)
@@ -246,14 +246,6 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
                 if len(good) < len(by_type[i]):
                     add([(w[c], 1.0) for c in good] + [(u[i], 1.0)], ge, 1.0, f"cover_delay_{i}")
     return Formulation(prob, r, w, o, u, x, z, idx)
-
-
-def storage_can_bind(instance: Instance, idx: ModelIndex) -> bool:
-    """The storage row is written only when the models that could be stored exceed C^s."""
-    if instance.storage_capacity_gb is None:
-        return False
-    total = sum(instance.models[int(j)].weight_gb_fp16 for j in idx.models)
-    return total > instance.storage_capacity_gb
 
 
 def _safe(name: str) -> str:
