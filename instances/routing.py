@@ -50,6 +50,8 @@ from typing import TYPE_CHECKING
 import highspy
 import numpy as np
 
+from hetserve.instances.solver_log import new_highs
+
 if TYPE_CHECKING:
     from hetserve.instances.model import Instance
 
@@ -118,8 +120,7 @@ class Routing:
 
 
 def _highs() -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("presolve", "off")
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     h.setOptionValue("dual_feasibility_tolerance", 1e-9)

@@ -17,6 +17,9 @@ import highspy
 import numpy as np
 
 from hetserve.instances.model import Instance
+from hetserve.instances.solver_log import QUIET, SolverLog, new_highs
+from hetserve.instances.solver_log import configure as configure_log
+from hetserve.instances.solver_log import run as run_highs
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.index import Tightening
 
@@ -31,16 +34,17 @@ def use_threads(threads: int) -> None:
 
 def run_checked(h: highspy.Highs) -> None:
     """``h.run()``, raising instead of reporting a silent ``no_solution`` on a HiGHS error."""
-    if h.run() == highspy.HighsStatus.kError:
+    if run_highs(h) == highspy.HighsStatus.kError:
         raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
 
 
 def configure(h: highspy.Highs, *, time_limit_s: float, mip_rel_gap: float, threads: int,
-              seed: int, msg: bool = False,
+              seed: int, log: SolverLog = QUIET,
               options: tuple[tuple[str, Any], ...] = ()) -> None:
-    """Set the options every hetserve HiGHS run shares (one seed, passed explicitly)."""
+    """Set the options every hetserve HiGHS run shares (one seed, passed explicitly; the
+    log only where ``log`` says, never on standard output)."""
     use_threads(int(threads))
-    h.setOptionValue("output_flag", bool(msg))
+    configure_log(h, log)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))
     h.setOptionValue("threads", int(threads))
@@ -70,7 +74,7 @@ def run_array_model(am: ArrayModel, *, threads: int = 2, time_limit_s: float = 6
                 hi[am.row_blocks[name]] = highspy.kHighsInf
         lp.row_lower_ = lo
         lp.row_upper_ = hi
-    h = highspy.Highs()
+    h = new_highs()
     configure(h, time_limit_s=time_limit_s, mip_rel_gap=mip_rel_gap, threads=threads,
               seed=seed)
     h.passModel(lp)

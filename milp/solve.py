@@ -40,8 +40,10 @@ from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
+from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
+from hetserve.instances.solver_log import configure as configure_log
 from hetserve.milp.diagnose import diagnose
-from hetserve.milp.formulation import build, solution_arrays
+from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import (
     configure,
@@ -73,6 +75,9 @@ class MilpParams:
     root_bound
         Record HiGHS's dual bound at the end of the root node (after its cuts) in
         ``stats["root_bound"]`` through a MIP callback.
+    msg, log_file
+        HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
+        never on standard output (:mod:`instances.solver_log`).
     """
 
     time_limit_s: float = 60.0
@@ -83,6 +88,7 @@ class MilpParams:
     tightening: Tightening = field(default_factory=Tightening)
     root_bound: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
+    log_file: str | None = None
 
     def __post_init__(self) -> None:
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
@@ -99,7 +105,8 @@ class MilpParams:
 
 def _configure(h: highspy.Highs, params: MilpParams, seed: int) -> None:
     configure(h, time_limit_s=params.time_limit_s, mip_rel_gap=params.mip_rel_gap,
-              threads=params.threads, seed=seed, msg=params.msg, options=params.highs_options)
+              threads=params.threads, seed=seed, options=params.highs_options,
+              log=SolverLog(to_stderr=bool(params.msg), file=params.log_file))
 
 
 def _start_vector(am: ArrayModel, instance: Instance, warm: Solution) -> np.ndarray:
@@ -149,7 +156,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     if backend == "highspy":
         am = build_arrays(instance, tightening=params.tightening)
         build_s = time.perf_counter() - t_start
-        h = highspy.Highs()
+        h = new_highs()
         _configure(h, params, seed)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
@@ -161,17 +168,19 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     else:
         form = build(instance, tightening=params.tightening)
         use_threads(int(params.threads))
-        solver = pulp.HiGHS(msg=params.msg, timeLimit=params.time_limit_s,
+        silence_banner()
+        solver = pulp.HiGHS(msg=False, timeLimit=params.time_limit_s,
                             gapRel=params.mip_rel_gap, threads=params.threads, random_seed=seed)
         solver.createAndConfigureSolver(form.problem)
         solver.buildSolverModel(form.problem)
         build_s = time.perf_counter() - t_start
         h = form.problem.solverModel
+        configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
         if warm_start is not None:
             am_ = build_arrays(instance, tightening=params.tightening, index=form.index)
             start = dict(zip(am_.col_names(), _start_vector(am_, instance, warm_start)))
-            vars_ = form.problem.variables()
-            h.setSolution(len(vars_), np.array([v.index for v in vars_], dtype=np.int32),
+            vars_ = columns(form.problem)  # column j of HiGHS's model is vars_[j]
+            h.setSolution(len(vars_), np.arange(len(vars_), dtype=np.int32),
                           np.array([start[v.name] for v in vars_]))
         n_vars = len(form.problem.variables())
         n_int = sum(1 for v in form.problem.variables() if v.cat == pulp.LpInteger)
