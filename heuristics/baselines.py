@@ -67,17 +67,16 @@ def dvr(instance: Instance, *, seed: int = 0) -> RunResult:
         choice[i] = c
         r[c] += int(reps[i, c])
         fixed[data.cfg_dep[c]] = c
+    x = np.zeros((data.n_types, data.n_configs))
     if data.single_placement:
-        x = np.zeros((data.n_types, data.n_configs))
-        for i, c in enumerate(choice):
-            if c >= 0:
-                x[i, c] = 1.0
+        placed = np.nonzero(choice >= 0)[0]
+        x[placed, choice[placed]] = 1.0
     else:
-        x = _route(data, r, cap_unmet=True)
-        if x is None:
-            x = _route(data, r, cap_unmet=False)
-        if x is None:
-            x = np.zeros((data.n_types, data.n_configs))
+        routed = _route(data, r, cap_unmet=True)
+        if routed is None:
+            routed = _route(data, r, cap_unmet=False)
+        if routed is not None:
+            x = routed
     state = PlanState.from_arrays(data, r, x)
     runtime = time.perf_counter() - t0
     return make_result("dvr", data, state, runtime, seed=seed, stats={

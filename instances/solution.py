@@ -121,7 +121,8 @@ class Solution:
             raise InstanceError("", "a solution file must hold a JSON object")
         if "solution" in d and isinstance(d["solution"], dict):
             d = d["solution"]  # accept the `hetserve solve --json` output as a plan file
-        deployments, routes = [], []
+        deployments: list[Any] = []
+        routes: list[Any] = []
         for key, cls_, out in (("deployments", Deployment, deployments),
                                ("routing", Route, routes)):
             items = d.get(key)
