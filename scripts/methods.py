@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hetserve.instances import Instance, RunResult, Solution
+from hetserve.instances.solver_log import QUIET, SolverLog
 
 WINDOW_SOLVERS = ("gh", "agh", "milp")
 """Methods the rolling driver can re-plan a window with (:func:`window_solver`)."""
@@ -27,13 +28,16 @@ class MethodSettings:
     mip_gap: float = 1e-4
     threads: int = 2
     warm_start: Solution | None = None
+    solver_log: SolverLog = QUIET  # the MILP solves' HiGHS log (the heuristics' LPs: never)
 
 
 def _milp(instance: Instance, s: MethodSettings) -> RunResult:
     from hetserve.milp import MilpParams, solve
 
     return solve(instance, MilpParams(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_gap,
-                                      threads=s.threads), seed=s.seed, warm_start=s.warm_start)
+                                      threads=s.threads, msg=s.solver_log.to_stderr,
+                                      log_file=s.solver_log.file),
+                 seed=s.seed, warm_start=s.warm_start)
 
 
 def _milp_warm(instance: Instance, s: MethodSettings) -> RunResult:
@@ -72,7 +76,8 @@ def _hf(instance: Instance, s: MethodSettings) -> RunResult:
     from hetserve.milp.baselines import hf
 
     return hf(instance, MilpParams(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_gap,
-                                   threads=s.threads), seed=s.seed)
+                                   threads=s.threads, msg=s.solver_log.to_stderr,
+                                   log_file=s.solver_log.file), seed=s.seed)
 
 
 def _dvr(instance: Instance, s: MethodSettings) -> RunResult:
