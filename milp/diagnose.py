@@ -21,11 +21,11 @@ minimum cut (networkx): in the network source → query type *i* (capacity: the 
 that can carry its minimum demand, (1 − ζ_i) times the optimum of the small LP
 min Σ_c a_ic y_c s.t. Σ_c y_c = 1, Σ_c (e_ic − ε_i) y_c ≤ 0 (and the mean-delay row under
 the average-delay rule), y ≥ 0, over its usable configurations c, with
-a_ic = λ_i g_c / (ρ_max μ_ic) the GPUs a full load of *i* takes on c) → GPU type (uncapacitated, where *i* has a
-usable configuration whose one replica fits in the GPUs available) → sink (capacity:
-the GPUs available), a plan needs a flow that
-saturates the source edges (GPUs add up over the types a replica serves, so this is a
-relaxation). A maximum flow below that total proves infeasibility, and the source side of
+a_ic = λ_i g_c / (ρ_max μ_ic) the GPUs a full load of *i* takes on c) → GPU type
+(uncapacitated, where *i* has a usable configuration whose one replica fits in the GPUs
+available) → sink (capacity: the GPUs available), every plan gives a flow that saturates
+the source edges (GPUs add up over the types a replica serves; integrality is dropped, so
+this is a relaxation). A maximum flow below that total proves infeasibility, and the source side of
 the minimum cut is a set of query types whose GPU types hold too few GPUs for them.
 """
 
