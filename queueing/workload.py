@@ -171,6 +171,13 @@ class SliceStats:
     mean_ctx_sum: float  # E[X], KV-token-iterations per request
     prefill_iters: np.ndarray = field(repr=False)  # support of P (nodes)
     prefill_w: np.ndarray = field(repr=False)  # probabilities (sum to 1)
+    # tail nodes, one per prefill-iteration count: mean prompt tokens, prefill
+    # iterations, mean total tokens and probability (sum 1); the length-aware SLO and the
+    # per-request prefill time need the prompt
+    node_prompt: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
+    node_prefill: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
+    node_tokens: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
+    node_w: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
 
     @property
     def cv2_iters(self) -> float:
@@ -237,8 +244,13 @@ def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: in
     # collapse the prefill distribution onto its integer support
     Pu, inv = np.unique(P, return_inverse=True)
     Pw = np.bincount(inv, weights=p)
+    # tail nodes: one per prefill-iteration count, at the group's mean prompt and length
+    # (prefill time and a length-aware target are linear in the prompt within a group)
+    safe = np.where(Pw > 0, Pw, 1.0)
+    g_in = np.bincount(inv, weights=p * L_in) / safe
+    g_x = np.bincount(inv, weights=p * x) / safe
     return SliceStats(lo, hi, chunk, mass, float(p @ x), float(p @ I), float(p @ I**2),
-                      float(p @ P), float(p @ X), Pu, Pw)
+                      float(p @ P), float(p @ X), Pu, Pw, g_in, Pu.astype(float), g_x, Pw)
 
 
 # --- loaders -------------------------------------------------------------------------------

@@ -17,26 +17,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
+from hetserve.cli.methods import METHODS, MethodSettings, run_method
+from hetserve.cli.report import print_result
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
 from hetserve.instances.bundled import bundled_names
 from hetserve.instances.io import read_json
 from hetserve.instances.solver_log import SolverLog
 from hetserve.instances.result import RunResult, Status
-from hetserve.cli.methods import METHODS, MethodSettings, run_method
-from hetserve.cli.report import print_result
-
-EXIT_BAD_INPUT = 2
-EXIT_INFEASIBLE = 3
-EXIT_NO_SOLUTION = 4
-
-
-class BadInput(click.ClickException):
-    """Bad input: printed as one line, exit code 2."""
-
-    exit_code = EXIT_BAD_INPUT
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", err=True)
 
 
 def load_instance(path: str):
@@ -145,7 +133,7 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
     target = inst
     margins = None
     if robust is not None:
-        from hetserve.cli.stress import effective_margins
+        from hetserve.instances.stress import effective_margins
 
         margins = effective_margins(inst, parse_margins(robust))
         target = inst.inflated(**margins)
@@ -282,3 +270,6 @@ _register_extensions()
 
 if __name__ == "__main__":
     main()
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INFEASIBLE", "EXIT_NO_SOLUTION", "BadInput", "main"]

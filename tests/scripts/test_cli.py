@@ -98,9 +98,19 @@ def test_bench_runs_end_to_end_and_resumes(runner, tmp_path):
     assert len(rows) == 1 + 3 * 2
     for name in ("summary.md", "meta.json", "gap_vs_size.png", "performance_profile.png"):
         assert (tmp_path / "b" / name).exists()
-    again = runner.invoke(main, args)
+    again = runner.invoke(main, [*args, "--resume"])
     assert again.exit_code == 0
     assert "6 already done" in again.output
+    assert (tmp_path / "b" / "runs.csv").read_text().splitlines() == rows
+    # a non-empty folder is not written without --resume, nor resumed under other settings
+    refused = runner.invoke(main, args)
+    assert refused.exit_code == EXIT_BAD_INPUT
+    assert refused.output.strip().splitlines() == [
+        f"error: --out: {tmp_path / 'b'} is not empty; pass --resume to continue the run "
+        "recorded there, or give a new folder"]
+    other = runner.invoke(main, [*args, "--resume", "--time-limit", "30"])
+    assert other.exit_code == EXIT_BAD_INPUT
+    assert "time_limit_s was 20.0, now 30.0" in other.output
     assert (tmp_path / "b" / "runs.csv").read_text().splitlines() == rows
 
 
