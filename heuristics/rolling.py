@@ -1,4 +1,5 @@
-r"""Rolling-horizon re-planning over a demand trace, sized by two-pool queueing costs (SPEC §7).
+r"""Rolling-horizon re-planning over a demand trace, sized by two-pool queueing costs
+(docs/semantics.md#rolling-horizon).
 
 The horizon is cut into windows (default 5 min over 24 h, 288 windows). In every window
 
@@ -9,7 +10,7 @@ The horizon is cut into windows (default 5 min over 24 h, 288 windows). In every
    forecast uses its realised values there, so all methods start from the same
    information.
 2. **size** the capacity with the two-pool queueing planner (:mod:`queueing.planner`,
-   FleetOpt form, ``shared/reference/two-pool-queueing.md`` §5) and turn it into a
+   FleetOpt form, arXiv 2603.16514; docs/queueing.md) and turn it into a
    **demand inflation** κ_i ≥ 1 per query type (below);
 3. **re-plan** with the injected :data:`WindowSolver` on the *planning instance* (forecast
    rates × κ_i, penalties ÷ κ_i, the window's share of the budget), warm-started from the
@@ -22,7 +23,7 @@ The horizon is cut into windows (default 5 min over 24 h, 288 windows). In every
    the P99 TTFT of every type with the queueing model.
 
 Capacity sizing (the design decision)
-    The fluid model every solver uses (SPEC §3) only asks that the routed load fit the
+    The fluid model every solver uses (docs/semantics.md#exact-milp) only asks that the routed load fit the
     replicas, Σ_i λ_i x_iγ / μ_iγ ≤ ρ_max r_γ. For every query type *i* we take its
     *reference configuration* γ_i (the configuration carrying most of *i* in the previous
     plan; before any plan, the route with the lowest $ per req/s that meets the delay and

@@ -1,4 +1,4 @@
-r"""Demand over time for rolling-horizon planning: windows × query types (SPEC §7).
+r"""Demand over time for rolling-horizon planning: windows × query types (docs/semantics.md#rolling-horizon).
 
 A :class:`DemandTrace` is frozen: window start times, the arrival rate of every query
 type in every window (req/s), the per-window mean prompt/output tokens, and optionally a

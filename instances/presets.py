@@ -1,7 +1,7 @@
 """Query-type presets per task category.
 
 ``conversation`` and ``code`` are calibrated on the Azure LLM inference traces 2023
-(Splitwise, Patel et al., ISCA 2024; CC-BY 4.0; ``../shared/data/azure-llm-2023``): mean
+(Splitwise, Patel et al., ISCA 2024; CC-BY 4.0; folder :data:`AZURE_DIR`): mean
 arrival rate, mean prompt and output tokens over the one-hour samples.
 :func:`azure_trace_stats` recomputes them from the CSV files and a test checks the stored
 numbers against it. The other categories have no public arrival trace in the repository;
@@ -49,8 +49,8 @@ PRESETS: dict[str, QueryPreset] = {
 AZURE_DIR = Path(os.environ.get("HETSERVE_AZURE_DIR",
                                 Path(__file__).resolve().parents[2] / "shared" / "data"
                                 / "azure-llm-2023"))
-"""Where the Azure 2023 traces are read from (``../shared/data/azure-llm-2023`` beside the
-repository by default; override with ``HETSERVE_AZURE_DIR``)."""
+"""Where the Azure 2023 traces are read from (by default a data checkout beside the
+repository, as computed above; override with ``HETSERVE_AZURE_DIR``)."""
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-r"""Out-of-sample stress tests of a frozen plan (SPEC §6; paper 2604.07472 §5, open point 14).
+r"""Out-of-sample stress tests of a frozen plan (docs/semantics.md#stress-tests;
+arXiv 2604.07472 §5).
 
 A plan (deployments, parallelism, replicas ``r_c`` and routed shares ``x_ic``) made on
 the nominal instance is *frozen* and evaluated on the inflated instance
@@ -8,8 +9,8 @@ table, so the operating point b* shrinks to keep γ_d·D(b*) ≤ Δ_i and the ca
 drops; error rates are multiplied by γ_e and arrival rates by γ_λ (λ' = γ_λ·λ).
 Rental and storage do not change (the fleet is rented already).
 
-Semantics (decided by the lead; every step is exact and fractional)
-------------------------------------------------------------------
+Semantics (every step is exact and fractional; docs/semantics.md#open-choices)
+-----------------------------------------------------------------------------
 1. **Routing.** ``recourse="frozen"`` keeps the plan's shares ``x_ic``.
    ``recourse="reroute"`` re-balances the shares over the plan's fixed deployments
    (replicas and parallelism unchanged; any usable route to a configuration with

@@ -1,4 +1,4 @@
-r"""The exact MILP of SPEC §3, configuration-indexed (paper notes §2.6), as a PuLP model.
+r"""The exact MILP (docs/semantics.md#exact-milp), configuration-indexed, as a PuLP model.
 
 :func:`build` is pure: it creates the model and never solves it. The same columns and
 rows, in the same order and with the same names, are built from numpy arrays by

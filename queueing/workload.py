@@ -28,7 +28,7 @@ Data: the Azure LLM inference traces 2023 (code and conversation services, CC-BY
 Patel et al., "Splitwise: Efficient generative LLM inference using phase splitting",
 ISCA 2024).  The trace CDFs use the fleet simulator's breakpoint grid (64 ... 65536
 tokens); built-in reference CDFs ``fleetsim-azure``, ``lmsys`` and ``agent-heavy`` are
-the fleet simulator's tabulated CDF values (shared/reference/two-pool-queueing.md §1.5).
+the fleet simulator's tabulated CDF values (FleetOpt, arXiv 2603.16514).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ Writes ``results/milp/runs.csv`` (one row per run, appended as runs finish) and
     python scripts/bench_milp.py --time-limit 300 --threads 2 --seeds 0 1 2
 
 Per run: the tightened model (default) and, on paper-base and 10x10x10 base, the plain
-SPEC §3 model ("plain") for the before/after comparison. Root figures: the LP
+model of docs/semantics.md#exact-milp ("plain") for the before/after comparison. Root figures: the LP
 relaxation bound of the plain and of the tightened model, and HiGHS's dual bound at
 the end of its root node (after its own cuts). Gaps use ``instances.relative_gap``
 against the best known objective of the instance.

@@ -1,4 +1,4 @@
-"""``hetserve stress``: out-of-sample stress tests and robust planning (SPEC §6).
+"""``hetserve stress``: out-of-sample stress tests and robust planning (docs/semantics.md#stress-tests).
 
 Stage 1 solves each (instance, method, seed) ONCE, through the resumable sweep runner
 (:mod:`scripts.sweep`), and caches the plan as JSON under ``OUT/plans/``; stage 2 freezes

@@ -4,7 +4,8 @@ import pytest
 
 from hetserve.instances.presets import AZURE_DIR, PRESETS, azure_trace_stats
 
-pytestmark = pytest.mark.skipif(not AZURE_DIR.exists(), reason="../shared/data not beside the repo")
+pytestmark = pytest.mark.skipif(not AZURE_DIR.exists(),
+                                reason="Azure 2023 traces not found (set HETSERVE_AZURE_DIR)")
 
 
 @pytest.mark.parametrize(("service", "category"), [("conv", "conversation"), ("code", "code")])
