@@ -557,3 +557,63 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
         ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
         output_tok_s_per_gpu=concurrency * osl / e2e / replica.gpus,
         kv_capacity_tokens=cap, peak_running=peak, requests=len(e2es), preemptions=preemptions)
+
+
+# ------------------------------------------------------------- one configuration
+@dataclass(frozen=True)
+class Case:
+    """One configuration and closed-loop workload (a row of ``hetserve estimate --cases``)."""
+
+    model: str
+    gpu: str
+    precision: str
+    tp: int
+    pp: int
+    isl: int
+    osl: int
+    concurrency: int
+    engine: str
+    kv_precision: str = "fp16"
+
+
+@dataclass(frozen=True)
+class CaseEstimate:
+    """The estimate for one :class:`Case`: the numbers, or why it does not fit."""
+
+    case: Case
+    estimate: LoadEstimate | None
+    reason: str = ""
+    native_precision: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        keys = ("ttft_s", "tpot_s", "e2e_s", "output_tok_s_per_gpu", "kv_capacity_tokens")
+        numbers = self.estimate.to_dict() if self.estimate else {}
+        out: dict[str, Any] = {**self.case.__dict__}
+        out.update({k: numbers.get(k) for k in keys})
+        out["fits"] = self.estimate is not None
+        out["reason"] = self.reason or None
+        out["native_precision"] = self.native_precision
+        return out
+
+
+def estimate_case(case: Case, *, engines: dict[str, EngineProfile] | None = None,
+                  constants: ServingConstants | None = None,
+                  requests_per_client: int = 10) -> CaseEstimate:
+    """Closed-loop estimate of one case from the shipped catalog (raises on unknown names)."""
+    from hetserve.instances.catalog import load_catalog
+
+    cat = load_catalog()
+    require(case.model in cat.models, "model", f"unknown model {case.model!r}")
+    require(case.gpu in cat.gpus, "gpu", f"unknown GPU {case.gpu!r}")
+    profiles = engines or ENGINES
+    if case.engine not in profiles:
+        raise InstanceError("engine", f"unknown engine {case.engine!r}; known: {sorted(profiles)}")
+    profile = profiles[case.engine]
+    replica = Replica(cat.models[case.model], cat.gpus[case.gpu], case.precision,
+                      case.kv_precision, case.tp, case.pp, profile,
+                      constants or ServingConstants())
+    try:
+        est = closed_loop(replica, case.isl, case.osl, case.concurrency, requests_per_client)
+    except DoesNotFit as exc:
+        return CaseEstimate(case, None, f"{exc.field}: {exc.reason}", replica.native_precision)
+    return CaseEstimate(case, est, "", replica.native_precision)
