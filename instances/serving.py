@@ -559,6 +559,104 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
         kv_capacity_tokens=cap, peak_running=peak, requests=len(e2es), preemptions=preemptions)
 
 
+# --------------------------------------------------------------- Poisson arrivals
+@dataclass(frozen=True)
+class PoissonEstimate:
+    """Steady state of a replica fed by Poisson arrivals (``stable`` False: overloaded)."""
+
+    rate_rps: float
+    stable: bool
+    ttft_s: float
+    tpot_s: float
+    utilisation: float
+    """Share of the prompt-token capacity in use (the M/D/1 load of the prompt queue)."""
+    decoding: float
+    """Mean number of sequences decoding (Little's law)."""
+
+
+def ttft_poisson(replica: Replica, isl: int, osl: int, rate_rps: float) -> PoissonEstimate:
+    r"""Mean TTFT and TPOT under Poisson arrivals at ``rate_rps`` (module docstring).
+
+    Steady state: :math:`N = \lambda (f-1) \tau` sequences decode; each step also
+    carries :math:`\lambda h \tau` prompt tokens on average; :math:`\tau` solves
+    :math:`\tau = t_{step}(N + \lambda h\tau)` (fixed point, monotone). A prompt needs
+    :math:`k = \lceil h / (B - N) \rceil` steps of the budget *B* decodes leave free
+    (prefill-first engines: one prefill-only step of its own); the prompt queue is
+    M/D/1 with service :math:`S = h\tau/(B-N)` and load :math:`\rho = \lambda S`, so
+
+    .. math:: \mathrm{TTFT} = \tau/2 + \frac{\rho S}{2(1-\rho)} + k\,\tau,
+
+    (half a step until the running step ends, the queue, the own chunks). Unstable
+    (``ttft_s = inf``) when :math:`\rho \ge 1`, the decodes exceed the budget or the
+    sequence cap, or their KV exceeds the pool.
+    """
+    require(rate_rps >= 0, "rate", "must be >= 0")
+    require(isl >= 1 and osl >= 1, "isl", "isl and osl must be >= 1")
+    e = replica.engine
+    lam = float(rate_rps)
+    attn_per_request = float(replica.attention_flops(isl, 0))
+    mean_ctx = isl + osl / 2.0
+    inf = math.inf
+
+    def unstable(decoding: float) -> PoissonEstimate:
+        return PoissonEstimate(lam, False, inf, inf, 1.0, decoding)
+
+    if replica.kv_capacity_tokens < isl + osl:
+        return unstable(inf)
+    if e.policy == "prefill-first":
+        # Decode steps pause while prefill-only steps run: a share rho of the time.
+        prefill_s = float(replica.step_time(isl, 0.0, attn_per_request, 1))
+        rho = lam * prefill_s
+        tau = float(replica.step_time(1, mean_ctx, 0.0, 1))
+        for _ in range(200 if rho < 1.0 else 0):
+            n_dec = lam * (osl - 1) * tau / (1.0 - rho)
+            new = float(replica.step_time(max(n_dec, 1.0), n_dec * mean_ctx, 0.0, max(n_dec, 1.0)))
+            if abs(new - tau) <= 1e-9 * new:
+                break
+            tau = new
+        if rho >= 1.0:
+            return unstable(inf)
+        n_dec = lam * (osl - 1) * tau / (1.0 - rho)
+        if ( n_dec > e.max_num_seqs
+                or n_dec * mean_ctx > replica.kv_capacity_tokens):
+            return unstable(inf)
+        wait = rho * prefill_s / (2.0 * (1.0 - rho))
+        ttft = tau / 2.0 + wait + prefill_s
+        return PoissonEstimate(lam, True, ttft, tau / (1.0 - rho), rho, n_dec)
+    tau = float(replica.step_time(1, mean_ctx, 0.0, 1))
+    for _ in range(200):
+        n_dec = lam * (osl - 1) * tau
+        prompt_tokens = lam * isl * tau
+        new = float(replica.step_time(n_dec + prompt_tokens, n_dec * mean_ctx,
+                                      lam * tau * attn_per_request, max(n_dec + lam * tau, 1.0)))
+        if abs(new - tau) <= 1e-9 * new:
+            tau = new
+            break
+        tau = new
+        if tau > 1e3:
+            break
+    n_dec = lam * (osl - 1) * tau
+    free = e.token_budget - n_dec
+    if (free <= 0 or n_dec > e.max_num_seqs or n_dec * mean_ctx > replica.kv_capacity_tokens
+            or (e.policy == "inflight" and free < isl)):
+        return unstable(inf)
+    ctx = n_dec * mean_ctx
+    # The queue's server is a step whose spare budget is full of prompt tokens.
+    full_step = float(replica.step_time(e.token_budget, ctx, attn_per_request * free / isl,
+                                        n_dec + 1.0))
+    service = isl * full_step / free
+    rho = lam * service
+    if rho >= 1.0:
+        return unstable(inf)
+    steps = 1 if e.policy == "inflight" else math.ceil(isl / free)
+    # The request's own steps carry the average mix plus its prompt chunk.
+    own_step = float(replica.step_time(n_dec + lam * isl * tau + isl / steps, ctx,
+                                       (lam * tau + 1.0 / steps) * attn_per_request,
+                                       n_dec + 1.0))
+    ttft = tau / 2.0 + rho * service / (2.0 * (1.0 - rho)) + steps * own_step
+    return PoissonEstimate(lam, True, ttft, tau, rho, n_dec)
+
+
 # ------------------------------------------------------------- one configuration
 @dataclass(frozen=True)
 class Case:
