@@ -74,7 +74,7 @@ def test_detailed_preempts_when_kv_runs_out_and_still_finishes():
     L_out = rng.integers(200, 900, n)
     req = Requests(arr, L_in, L_out)
     # slots chosen above the KV limit so that growth exhausts the blocks
-    spec = PoolSpec("p", tiny, 1, 1024, slots_per_unit=16)
+    spec = PoolSpec("p", tiny, 1, 2048, slots_per_unit=16)  # every request fits the context
     res = simulate(req, np.zeros(n, int), [spec], mode="detailed", warmup_frac=0.0)
     assert res.preemptions > 0
     assert not np.isnan(res.latency_s).any()
