@@ -53,8 +53,11 @@ Poisson arrivals (:func:`ttft_poisson`)
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -201,6 +204,10 @@ class ServingConstants:
             require(getattr(self, name) >= 0, f"serving.{name}", "must be >= 0")
 
 
+class DoesNotFit(InstanceError):
+    """The configuration cannot serve even one request of this shape."""
+
+
 # ------------------------------------------------------------------- the replica
 def _peak_tflops(gpu: GpuType, peak: str) -> tuple[float, bool]:
     """(tensor peak, native) for a compute kind; falls back to fp16 when absent."""
@@ -243,8 +250,9 @@ class Replica:
         require(self.kv in KV_FORMATS, "kv_precision",
                 f"unknown KV precision {self.kv!r}; known: {list(KV_FORMATS)}")
         require(self.tp >= 1 and self.pp >= 1, "tp", "tp and pp must be >= 1")
-        require(self.tp <= self.gpu.gpus_per_node, "tp",
-                f"TP {self.tp} exceeds the {self.gpu.gpus_per_node} GPUs of a {self.gpu.name} node")
+        if self.tp > self.gpu.gpus_per_node:
+            raise DoesNotFit("tp", f"TP {self.tp} exceeds the {self.gpu.gpus_per_node} GPUs "
+                                   f"of a {self.gpu.name} node")
 
     # -- derived quantities
     @property
@@ -352,10 +360,6 @@ class LoadEstimate:
             "output_tok_s_per_gpu": self.output_tok_s_per_gpu,
             "kv_capacity_tokens": self.kv_capacity_tokens, "peak_running": self.peak_running,
         }
-
-
-class DoesNotFit(InstanceError):
-    """The configuration cannot serve even one request of this shape."""
 
 
 def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
@@ -598,8 +602,8 @@ def ttft_poisson(replica: Replica, isl: int, osl: int, rate_rps: float) -> Poiss
     mean_ctx = isl + osl / 2.0
     inf = math.inf
 
-    def unstable(decoding: float) -> PoissonEstimate:
-        return PoissonEstimate(lam, False, inf, inf, 1.0, decoding)
+    def unstable(_: float) -> PoissonEstimate:
+        return PoissonEstimate(lam, False, inf, inf, 1.0, inf)
 
     if replica.kv_capacity_tokens < isl + osl:
         return unstable(inf)
@@ -715,3 +719,75 @@ def estimate_case(case: Case, *, engines: dict[str, EngineProfile] | None = None
     except DoesNotFit as exc:
         return CaseEstimate(case, None, f"{exc.field}: {exc.reason}", replica.native_precision)
     return CaseEstimate(case, est, "", replica.native_precision)
+
+
+CASE_COLUMNS = ("model", "gpu", "precision", "tp", "pp", "isl", "osl", "concurrency", "engine")
+"""Required columns of a cases CSV; ``kv_precision`` is optional (default fp16)."""
+
+
+def read_cases(path: str | Path) -> list[Case]:
+    """Read a cases CSV (``hetserve estimate --cases``), checking every row and column.
+
+    Raises :class:`InstanceError` naming the row (1 = first data row) and column.
+    """
+    from hetserve.instances.catalog import load_catalog
+    from hetserve.instances.fields import read_text
+
+    text = read_text(path, max_bytes=16 * 2**20, what="--cases")
+    reader = csv.DictReader(io.StringIO(text))
+    header = reader.fieldnames or []
+    missing = [c for c in CASE_COLUMNS if c not in header]
+    if missing:
+        raise InstanceError("--cases", f"missing column(s) {', '.join(missing)}; "
+                                       f"expected {','.join(CASE_COLUMNS)}[,kv_precision]")
+    cat = load_catalog()
+    cases = []
+    for k, row in enumerate(reader, start=1):
+        if None in row:
+            raise InstanceError(f"--cases row {k}", "more cells than columns")
+        cases.append(case_from_strings(row, f"--cases row {k}", cat))
+    if not cases:
+        raise InstanceError("--cases", "no rows")
+    return cases
+
+
+def case_from_strings(row: dict[str, str | None], where: str, cat: Any = None) -> Case:
+    """One :class:`Case` from text fields (a CSV row or CLI flags), checked against the catalog."""
+    from hetserve.instances.catalog import load_catalog
+
+    cat = cat or load_catalog()
+
+    def cell(col: str, default: str | None = None) -> str:
+        value = row.get(col)
+        value = value.strip() if isinstance(value, str) else value
+        if not value:
+            if default is not None:
+                return default
+            raise InstanceError(f"{where} column {col}", "missing value")
+        return value
+
+    def one_of(col: str, options: Any, default: str | None = None) -> str:
+        value = cell(col, default)
+        if value not in options:
+            raise InstanceError(f"{where} column {col}",
+                                f"unknown {col} {value!r}; known: {', '.join(sorted(options))}")
+        return value
+
+    def count(col: str, lo: int, hi: int) -> int:
+        value = cell(col)
+        if not value.isdigit() or not lo <= int(value) <= hi:
+            raise InstanceError(f"{where} column {col}",
+                                f"expected an integer in [{lo}, {hi}], got {value!r}")
+        return int(value)
+
+    return Case(
+        model=one_of("model", cat.models), gpu=one_of("gpu", cat.gpus),
+        precision=one_of("precision", FORMATS), tp=count("tp", 1, 64), pp=count("pp", 1, 64),
+        isl=count("isl", 1, 10_000_000), osl=count("osl", 1, 10_000_000),
+        concurrency=count("concurrency", 1, 100_000), engine=one_of("engine", ENGINES),
+        kv_precision=one_of("kv_precision", KV_FORMATS, "fp16"))
+
+
+def estimate_cases(cases: list[Case], requests_per_client: int = 10) -> list[CaseEstimate]:
+    """:func:`estimate_case` for every case, in order (the ``hetserve estimate`` kernel)."""
+    return [estimate_case(c, requests_per_client=requests_per_client) for c in cases]
