@@ -15,7 +15,8 @@ median predicted/measured ratio and the share of rows within ±25 % and ±50 %, 
 and by engine, TP and concurrency; predicted-vs-measured plots; a leave-one-engine-out
 check of the only per-engine constant (``step_overhead_s``); and ``meta.json``.
 
-Run from the repository root: ``python -m benchmarks.fidelity [--out results/fidelity]``.
+Run from the repository root: ``python -m benchmarks.fidelity --out results/fidelity``
+(a new or empty folder).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ from typing import Any
 import click
 import numpy as np
 
+from hetserve.cli.errors import BadInput
+from hetserve.cli.sweep import ResumeRefused, prepare_out
 from hetserve.instances import load_catalog
 from hetserve.instances import performance as roofline
 from hetserve.instances.serving import ENGINES, Case, estimate_case
@@ -237,8 +240,8 @@ def _cpu_model() -> str:
 @click.command()
 @click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               default=DEFAULT_CASES, show_default=True, help="measured runs (CSV, see tests/data/README.md)")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              default=ROOT / "results" / "fidelity", show_default=True)
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (new or empty), e.g. results/fidelity.")
 @click.option("--requests-per-client", default=10, show_default=True,
               help="requests each simulated client sends (benchmark length)")
 @click.option("--logo/--no-logo", default=True, show_default=True,
@@ -246,8 +249,12 @@ def _cpu_model() -> str:
 @click.option("--limit", type=int, default=None, help="only the first N rows (quick look)")
 def main(cases_path: Path, out: Path, requests_per_client: int, logo: bool, limit: int | None) -> None:
     """Compare the roofline and the serving model with measured serving runs."""
+    try:
+        prepare_out(out, {"command": "fidelity", "cases": cases_path.name,
+                          "requests_per_client": requests_per_client, "limit": limit}, resume=False)
+    except ResumeRefused as exc:
+        raise BadInput(str(exc)) from None
     rows = read_cases(cases_path)[:limit]
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     pred_roof = [predict_roofline(m.case) for m in rows]
     t_roof = time.perf_counter() - t0

@@ -157,3 +157,17 @@ def test_poisson_ttft_rises_with_load_and_saturates(name):
     # 1,000-token prompts at 0.2 s each: more than 5/s cannot be served.
     heavy = ttft_poisson(rep, 1000, 100, 6.0)
     assert not heavy.stable and math.isinf(heavy.ttft_s)
+
+
+def test_ttft_under_load_in_performance_is_the_serving_model():
+    from hetserve.instances.performance import ttft_under_load
+
+    cat = load_catalog()
+    model, gpu = cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"]
+    rep = Replica(model, gpu, "fp8", "fp16", 1, 1, ENGINES["sglang"])
+    assert ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256, rate_rps=3.0, engine="sglang") \
+        == pytest.approx(ttft_poisson(rep, 2048, 256, 3.0).ttft_s)
+    assert ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256, concurrency=8, engine="sglang") \
+        == pytest.approx(closed_loop(rep, 2048, 256, 8).ttft_s)
+    with pytest.raises(InstanceError):
+        ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256)
