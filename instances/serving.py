@@ -210,25 +210,16 @@ class DoesNotFit(InstanceError):
 
 # ------------------------------------------------------------------- the replica
 def _peak_tflops(gpu: GpuType, peak: str) -> tuple[float, bool]:
-    """(tensor peak, native) for a compute kind; falls back to fp16 when absent."""
-    if peak == "fp16":
-        return gpu.fp16_tflops, True
-    value = getattr(gpu, f"{peak}_tflops", None) if peak != "int8" else gpu.int8_tops
-    if peak == "fp8" and value is None:
-        # Catalog rows without an explicit fp8 peak: Hopper/Ada/Blackwell-class parts
-        # run FP8 at their 8-bit rate; older parts (A100, T4, A10G) have no FP8 cores.
-        value = gpu.int8_tops if getattr(gpu, "has_fp8", _has_fp8(gpu)) else None
+    """(dense tensor peak in TFLOP/s, native) for a compute kind.
+
+    A GPU without the kind's tensor cores (catalog ``fp8_tflops`` / ``fp4_tflops`` absent)
+    runs the format weight-only at its fp16 peak; ``native`` is then False.
+    """
+    value = {"fp16": gpu.fp16_tflops, "int8": gpu.int8_tops, "fp8": gpu.fp8_tflops,
+             "fp4": gpu.fp4_tflops}[peak]
     if value:
         return float(value), True
     return gpu.fp16_tflops, False
-
-
-_FP8_GPUS = ("H100", "H200", "H20", "H800", "L4", "L40S", "L20", "RTX-4090", "B200", "B300",
-             "GB200", "GB300", "MI300X", "MI325X", "MI355X")
-
-
-def _has_fp8(gpu: GpuType) -> bool:
-    return any(gpu.name.startswith(p) for p in _FP8_GPUS)
 
 
 @dataclass(frozen=True)
@@ -336,7 +327,8 @@ class Replica:
     def attention_flops(self, chunk: Any, offset: Any) -> Any:
         """Causal attention FLOP of a prompt chunk of ``chunk`` tokens after ``offset``."""
         chunk = np.asarray(chunk, dtype=float)
-        d_attn = max(self.model.hidden, self.model.kv_heads * self.model.head_dim)
+        heads = self.model.attention_heads
+        d_attn = heads * self.model.head_dim if heads else self.model.hidden
         return 4.0 * self.model.layers * d_attn * chunk * (np.asarray(offset, dtype=float) + chunk / 2.0)
 
 
