@@ -260,6 +260,18 @@ class Replica:
         return self.model.kv_bytes_per_token * FORMATS[self.kv].bytes_per_element / 2.0
 
     @property
+    def kv_shards(self) -> int:
+        """GPUs a token's KV is split over: PP splits the layers; TP splits the KV heads
+        (replicated once TP exceeds them), and an MLA latent is replicated on every TP rank."""
+        m = self.model
+        tp_split = 1 if m.kv_latent_dim is not None else min(self.tp, m.kv_heads)
+        return tp_split * self.pp
+
+    @property
+    def kv_bytes_per_token_per_gpu(self) -> float:
+        return self.kv_bytes_per_token / self.kv_shards
+
+    @property
     def gemm_peak(self) -> tuple[float, float]:
         """(FLOP/s per GPU, efficiency) of the weight matmuls at this precision."""
         tflops, native = _peak_tflops(self.gpu, FORMATS[self.weights].peak)
@@ -284,8 +296,7 @@ class Replica:
             free = e.memory_fraction * per_gpu - weights - c.runtime_reserve_gb * 1e9
         if free <= 0:
             return 0
-        # TP shards the KV heads; a replica's pool is the sum over its GPUs.
-        tokens = free * self.gpus / self.kv_bytes_per_token
+        tokens = free / self.kv_bytes_per_token_per_gpu
         return int(tokens // e.kv_block_tokens) * e.kv_block_tokens
 
     def allreduce_s(self, nbytes: Any) -> Any:
@@ -313,7 +324,10 @@ class Replica:
         # An MoE step touches at most every expert; a dense model reads all weights.
         w_read = self.weight_bytes * np.minimum(1.0, share * np.maximum(seqs, 1.0))
         bw = self.gpu.bandwidth_gb_s * 1e9 * c.bandwidth_efficiency
-        memory = (w_read + self.kv_bytes_per_token * np.asarray(context_tokens, dtype=float)) / (n * bw)
+        # A step crosses the PP stages one after another; in each, a GPU reads its share of
+        # the stage's weights and its copy of the stage's KV (kv_shards / pp TP ranks split it).
+        kv_read = self.kv_bytes_per_token * pp / self.kv_shards * np.asarray(context_tokens, dtype=float)
+        memory = (w_read / n + kv_read) / bw
         flops, eff = self.gemm_peak
         compute = (2.0 * m.active_params_b * 1e9 * tokens / (n * flops * eff)
                    + np.asarray(attention_flops, dtype=float)

@@ -171,3 +171,27 @@ def test_ttft_under_load_in_performance_is_the_serving_model():
         == pytest.approx(closed_loop(rep, 2048, 256, 8).ttft_s)
     with pytest.raises(InstanceError):
         ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256)
+
+
+def test_mla_cache_is_one_latent_per_layer_replicated_across_tp():
+    cat = load_catalog()
+    ds = cat.models["DeepSeek-V3"]
+    # 61 layers x 576 latent elements x 2 bytes.
+    assert ds.kv_bytes_per_token == 61 * 576 * 2
+    b200 = cat.gpus["B200"]
+    rep = Replica(ds, b200, "fp8", "fp8", 8, 1, ENGINES["vllm"])
+    # Every TP rank holds the whole latent: the pool is one GPU's free memory in tokens.
+    free = 0.90 * 180e9 - 671e9 / 8 - 1e9
+    assert rep.kv_capacity_tokens == pytest.approx(free / (61 * 576), abs=16)
+
+
+def test_gqa_kv_heads_are_replicated_once_tp_exceeds_them():
+    cat = load_catalog()
+    qwen = cat.models["Qwen3-30B-A3B"]  # 4 KV heads
+    gpu = cat.gpus["H100-SXM"]
+    tp4 = Replica(qwen, gpu, "bf16", "fp16", 4, 1, ENGINES["vllm"])
+    tp8 = Replica(qwen, gpu, "bf16", "fp16", 8, 1, ENGINES["vllm"])
+    assert tp4.kv_shards == 4 and tp8.kv_shards == 4
+    # TP8 has twice the free memory but the same per-GPU bytes per token: ~2x the tokens.
+    assert tp8.kv_capacity_tokens / tp4.kv_capacity_tokens == pytest.approx(
+        (0.9 * 80e9 - 61e9 / 8 - 1e9) / (0.9 * 80e9 - 61e9 / 4 - 1e9), rel=1e-3)
