@@ -83,16 +83,20 @@ class NumberFormat:
     name: str
     bytes_per_element: float
     peak: str
+    accuracy_recovery: float = 1.0
+    """Share of the bf16 model's benchmark score kept with weights in this format
+    (published quantisation studies, docs/catalog.md §4): a score *s* becomes
+    ``accuracy_recovery · s``."""
 
 
 FORMATS: dict[str, NumberFormat] = {
     f.name: f for f in (
-        NumberFormat("fp16", 2.0, "fp16"),
-        NumberFormat("bf16", 2.0, "fp16"),
-        NumberFormat("fp8", 1.0, "fp8"),
-        NumberFormat("int8", 1.0, "int8"),
-        NumberFormat("int4", 0.5, "fp16"),  # AWQ/GPTQ: weight-only, fp16 matmul
-        NumberFormat("fp4", 0.5625, "fp4"),  # NVFP4: 4-bit values + one fp8 scale per 16
+        NumberFormat("fp16", 2.0, "fp16", 1.0),
+        NumberFormat("bf16", 2.0, "fp16", 1.0),
+        NumberFormat("fp8", 1.0, "fp8", 0.995),
+        NumberFormat("int8", 1.0, "int8", 0.99),  # W8A8 (SmoothQuant-style)
+        NumberFormat("int4", 0.5, "fp16", 0.98),  # AWQ/GPTQ W4A16: weight-only, fp16 matmul
+        NumberFormat("fp4", 0.5625, "fp4", 0.98),  # NVFP4: 4-bit values + an fp8 scale per 16
     )
 }
 KV_FORMATS = ("fp16", "bf16", "fp8")
