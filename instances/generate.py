@@ -56,10 +56,37 @@ MAX_QUERY_TYPES = 1000
 MAX_MODELS = 1000
 
 
+# The catalog rows the generator draws from: the 2024 catalog on which the `paper`, `large`
+# and fresh-seed instance sets (and every number in results/) were defined. Rows added to the
+# catalog later are available to instance files by name but must not reshuffle what a
+# (size, seed) generates, or every benchmark would silently change (docs/instance-format.md).
+GENERATOR_GPUS = ("T4", "L4", "A10G", "L40S", "RTX-4090", "RTX-A6000", "A100-40GB", "A100-80GB",
+                  "H100-PCIe", "H100-SXM", "H200", "MI300X")
+GENERATOR_MODELS = (
+    "Llama-3.2-1B-Instruct", "Llama-3.2-3B-Instruct", "Llama-3.1-8B-Instruct",
+    "Llama-3.1-70B-Instruct", "Llama-3.3-70B-Instruct", "Llama-3.1-405B-Instruct",
+    "Qwen2.5-1.5B-Instruct", "Qwen2.5-3B-Instruct", "Qwen2.5-7B-Instruct", "Qwen2.5-14B-Instruct",
+    "Qwen2.5-32B-Instruct", "Qwen2.5-72B-Instruct", "Qwen2.5-Coder-7B-Instruct",
+    "Qwen2.5-Coder-32B-Instruct", "Mistral-7B-Instruct-v0.3", "Mistral-Nemo-Instruct-2407",
+    "Mistral-Small-24B-Instruct-2501", "Mixtral-8x7B-Instruct-v0.1", "Mixtral-8x22B-Instruct-v0.1",
+    "Gemma-2-2B-it", "Gemma-2-9B-it", "Gemma-2-27B-it", "Phi-3-mini-4k-instruct",
+    "Phi-3-medium-4k-instruct", "Phi-3.5-MoE-instruct", "Llama-4-Maverick-17B-128E-Instruct")
+
+
+def _generator_gpus() -> list[GpuType]:
+    catalog = load_catalog()
+    return [catalog.gpus[name] for name in GENERATOR_GPUS]
+
+
+def _generator_models() -> list[ModelSpec]:
+    catalog = load_catalog()
+    return [catalog.models[name] for name in GENERATOR_MODELS]
+
+
 def max_tiers() -> int:
     """Most tiers a generated instance can have: every catalog GPU and its spot variant at
     every precision (:func:`_pick_tiers`)."""
-    return 2 * len(load_catalog().gpus) * len(DEFAULT_PRECISIONS)
+    return 2 * len(GENERATOR_GPUS) * len(DEFAULT_PRECISIONS)
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
@@ -83,7 +110,7 @@ def check_size(size: tuple[int, int, int]) -> None:
 
 
 def _pick_models(rng: np.random.Generator, count: int) -> list[ModelSpec]:
-    catalog = list(load_catalog().models.values())
+    catalog = _generator_models()
     if count <= len(catalog):
         # Always span the size range: sort by size and take evenly spaced picks, seeded jitter.
         ordered = sorted(catalog, key=lambda m: m.params_b)
@@ -102,8 +129,7 @@ def _pick_models(rng: np.random.Generator, count: int) -> list[ModelSpec]:
 
 
 def _pick_tiers(rng: np.random.Generator, count: int) -> tuple[list[GpuType], list[Tier]]:
-    catalog = load_catalog()
-    gpus = list(catalog.gpus.values())
+    gpus = _generator_gpus()
     combos = [(g, p.name) for g in gpus for p in DEFAULT_PRECISIONS]
     if count <= len(combos):
         idx = np.sort(rng.choice(len(combos), size=count, replace=False))
