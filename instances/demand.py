@@ -518,17 +518,22 @@ def parse_duration(text: str) -> float:
 
 
 def load_demand(spec: str, instance: Instance, *, window_s: float = 300.0,
-                horizon_s: float = DAY_S, sigma: float = 0.05, seed: int = 0,
+                horizon_s: float | None = None, sigma: float = 0.05, seed: int = 0,
                 amplitude: float = DEFAULT_AMPLITUDE, ar: float = 0.0) -> DemandTrace:
-    """``azure-conv`` | ``azure-code`` | ``synthetic`` | a CSV path."""
+    """``azure-conv`` | ``azure-code`` | ``synthetic`` | a CSV path.
+
+    ``horizon_s=None`` means a day for the Azure and synthetic traces, and the span of the
+    file's requests for a CSV."""
+    if spec.lower().endswith(".csv") or Path(spec).is_file():
+        return csv_demand(spec, instance, window_s=window_s, horizon_s=horizon_s)
+    if horizon_s is None:
+        horizon_s = DAY_S
     if spec in ("azure-conv", "azure-code"):
         return azure_demand(instance, spec.split("-")[1], window_s=window_s, horizon_s=horizon_s,
                             amplitude=amplitude, seed=seed)
     if spec == "synthetic":
         return synthetic_demand(instance, sigma=sigma, seed=seed, window_s=window_s,
                                 horizon_s=horizon_s, amplitude=amplitude, ar=ar)
-    if spec.lower().endswith(".csv") or Path(spec).is_file():
-        return csv_demand(spec, instance, window_s=window_s, horizon_s=horizon_s)
     raise DemandError(f"demand {spec!r} not understood; expected azure-conv, azure-code, "
                       "synthetic or a CSV file")
 

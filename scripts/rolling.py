@@ -40,7 +40,7 @@ def duration_option(option: str, text: str) -> float:
         raise click.UsageError(f"{option}: {exc}") from None
 
 
-def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: float,
+def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: float | None,
                   sigma: float, seed: int, amplitude: float, ar: float) -> DemandTrace:
     """The demand trace of ``--demand``; a bad spec names ``--window`` or ``--demand``."""
     try:
@@ -58,7 +58,9 @@ def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: f
               help="azure-conv | azure-code | synthetic | FILE.csv "
                    "(timestamp,category,prompt_tokens,output_tokens).")
 @click.option("--window", default="5m", show_default=True, help="Window length (s, m, h).")
-@click.option("--horizon", default="24h", show_default=True, help="Planning horizon.")
+@click.option("--horizon", default=None,
+              help="Planning horizon, e.g. 24h or 90m [default: 24h; for a CSV, the span of its "
+                   "requests].")
 @click.option("--solver", type=click.Choice(WINDOW_SOLVERS), default="agh", show_default=True)
 @click.option("--forecast", type=click.Choice(FORECASTS), default="last", show_default=True)
 @click.option("--sigma", type=click.FloatRange(min=0), default=0.05, show_default=True,
@@ -92,8 +94,8 @@ def rolling_command(instance: str, demand: str, window: str, horizon: str, solve
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     window_s = duration_option("--window", window)
-    horizon_s = duration_option("--horizon", horizon)
-    if horizon_s < window_s:
+    horizon_s = None if horizon is None else duration_option("--horizon", horizon)
+    if horizon_s is not None and horizon_s < window_s:
         raise click.UsageError(f"--horizon: {horizon} is shorter than the window {window}")
     inst = load_instance_option(instance)
     dem = demand_option(inst, demand, window_s, horizon_s, sigma, seed, diurnal_amplitude, ar)
@@ -117,7 +119,7 @@ def rolling_command(instance: str, demand: str, window: str, horizon: str, solve
         res = run(inst, dem, window_solver(solver, time_limit), params, static=static,
                   method=method, progress=progress)
     meta = {"instance": inst.name, "demand": demand, "window_s": window_s,
-            "horizon_s": horizon_s, "solver": solver, "forecast": forecast, "sigma": sigma,
+            "horizon_s": dem.horizon_s, "solver": solver, "forecast": forecast, "sigma": sigma,
             "ar": ar, "diurnal_amplitude": diurnal_amplitude, "seed": seed, "static": static,
             "time_limit_s": time_limit, "queueing": queueing, "hysteresis": hysteresis,
             "switching": switching, "wall_s": time.perf_counter() - t0,
