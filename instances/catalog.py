@@ -258,7 +258,7 @@ class Catalog:
 
 
 def _read_catalog_json(name: str) -> Any:
-    text = resources.files("hetserve.instances").joinpath("data", "catalog", name).read_text("utf-8")
+    text = (resources.files("hetserve.instances") / "data" / "catalog" / name).read_text("utf-8")
     return fields.parse_json(text, name)
 
 

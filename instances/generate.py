@@ -150,8 +150,8 @@ def _pick_tiers(rng: np.random.Generator, count: int) -> tuple[list[GpuType], li
         free = [p.name for p in DEFAULT_PRECISIONS if Tier(name, p.name) not in tiers]
         if free:
             tiers.append(Tier(name, free[0]))
-    used = {t.gpu for t in tiers}
-    return [g for n, g in all_gpus.items() if n in used], tiers
+    tier_gpus = {t.gpu for t in tiers}
+    return [g for n, g in all_gpus.items() if n in tier_gpus], tiers
 
 
 def _fluid_rental(instance: Instance) -> float:

@@ -537,9 +537,9 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             generated[decoding] += k
         else:
             tokens = n_dec + int(chunks[pre].sum())
-            ctx = float((isl + generated[decoding]).sum()) + float(done_pre[pre].sum())
+            ctx_now = float((isl + generated[decoding]).sum()) + float(done_pre[pre].sum())
             attn = float(np.sum(replica.attention_flops(chunks[pre], done_pre[pre])))
-            t += float(replica.step_time(tokens, ctx, attn, n_dec + pre.size))
+            t += float(replica.step_time(tokens, ctx_now, attn, n_dec + pre.size))
             generated[decoding] += 1
             done_pre[pre] += chunks[pre]
             finished_pre = pre[done_pre[pre] >= isl]
