@@ -21,6 +21,7 @@ import click
 from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
 from hetserve.cli.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
 from hetserve.cli.errors import BadInput
+from hetserve.cli.params import Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused, Task, machine_meta, prepare_out, read_rows, run_sweep
 from hetserve.instances import relative_gap
 
@@ -253,16 +254,16 @@ def run_benchmark(set_name: str, methods: list[str], seeds: int, time_limit_s: f
               help="Named instance set.")
 @click.option("--methods", default="milp,gh,agh", show_default=True,
               help=f"Comma-separated methods from {', '.join(METHODS)}.")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--seeds", type=Integer(1, 1000), default=1, show_default=True,
               help="Method seeds per instance (HiGHS seed, AGH random starts).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=300.0,
+@click.option("--time-limit", type=Number(0, 7 * 86_400, lo_open=True), default=300.0,
               show_default=True, help="Per-run time limit in seconds (MILP-based methods).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--threads", type=Integer(1, 256), default=1, show_default=True,
               help="HiGHS threads per run.")
-@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--workers", type=Integer(0, 256), default=2, show_default=True,
               help="Local dask worker processes (0 = run here, serially).")
 @click.option("--scheduler", default=None, help="Address of a running dask scheduler.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", type=OutputDir(), required=True,
               help="Output folder (new or empty, unless --resume).")
 @click.option("--resume", is_flag=True,
               help="Continue the run in OUT (refused if its recorded settings differ).")

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
 from hetserve.cli.methods import METHODS, MethodSettings, run_method
+from hetserve.cli.params import SEED, InputFile, Integer, Number, OneLineErrors, OutputFile, Text
 from hetserve.cli.report import print_result
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
 from hetserve.instances.bundled import bundled_names
@@ -90,7 +91,7 @@ def _exit_for(result: RunResult) -> int:
     return EXIT_INFEASIBLE
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hetserve")
 def main() -> None:
     """hetserve: plan LLM inference fleets on heterogeneous cloud GPUs.
@@ -105,25 +106,24 @@ def main() -> None:
 @click.argument("instance")
 @click.option("--method", type=click.Choice(sorted(METHODS)), default="milp", show_default=True,
               help="Solution method.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+@click.option("--time-limit", type=Number(0, 7 * 86_400, lo_open=True), default=60.0,
               show_default=True, help="Time limit in seconds (MILP and MILP-based baselines).")
-@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True,
+@click.option("--mip-gap", type=Number(0, 1, hi_open=True), default=1e-4, show_default=True,
               help="Relative MIP gap at which HiGHS stops.")
-@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--threads", type=Integer(1, 256), default=2, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for HiGHS and the heuristics' random starts.")
 @click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="none",
               show_default=True, help="MILP only: MIP start from a heuristic plan.")
-@click.option("--robust", default=None, metavar="KIND=FACTOR,...",
+@click.option("--robust", type=Text(200), default=None, metavar="KIND=FACTOR,...",
               help="Plan against an inflation margin, e.g. delay=1.3,error=1.2,demand=1.1 "
                    "(the exact robust counterpart for box uncertainty); costs are then shown "
                    "on the nominal instance.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the plan (solution JSON) here.")
+@click.option("--out", type=OutputFile(), help="Write the plan (solution JSON) here.")
 @click.option("--verbose", is_flag=True,
               help="Show HiGHS's log of the MILP solves on standard error (off by default).")
-@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--log", "log_file", type=OutputFile(),
               help="Write HiGHS's log of the MILP solves to this file.")
 def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
           seed: int, warm_start: str, robust: str | None, as_json: bool, out: Path | None,
@@ -159,13 +159,17 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
 
 @main.command("evaluate")
 @click.argument("instance")
-@click.argument("solution", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("solution", type=InputFile())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate_command(instance: str, solution: Path, as_json: bool) -> None:
     """Recompute the cost of SOLUTION on INSTANCE and check every constraint."""
     inst = load_instance(instance)
     try:
-        sol = Solution.from_dict(read_json(solution))
+        doc = read_json(solution)  # its errors name the file already
+    except InstanceError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        sol = Solution.from_dict(doc)
         ev = evaluate(inst, sol)
     except InstanceError as exc:
         raise BadInput(f"{solution}: {exc}") from None
@@ -179,13 +183,13 @@ def evaluate_command(instance: str, solution: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--size", default="20x20x20", show_default=True,
+@click.option("--size", type=Text(40), default="20x20x20", show_default=True,
               help="QUERYTYPESxMODELSxTIERS, e.g. 20x20x20.")
-@click.option("--seed", type=int, required=True, help="Generator seed.")
+@click.option("--seed", type=SEED, required=True, help="Generator seed.")
 @click.option("--scenario", type=click.Choice(["base", "tight-budget", "high-penalty"]),
               default="base", show_default=True)
 @click.option("--paper-base", is_flag=True, help="Build the paper-base setting (6x6x10) instead.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=OutputFile(), required=True)
 def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -> None:
     """Generate a seeded instance in the paper's ranges and write it to OUT."""
     from hetserve.instances.generate import generate as make
@@ -204,8 +208,8 @@ def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -
 
 @main.command()
 @click.argument("instance")
-@click.option("--mps", type=click.Path(dir_okay=False, path_type=Path), help="Write MPS here.")
-@click.option("--lp", type=click.Path(dir_okay=False, path_type=Path), help="Write LP here.")
+@click.option("--mps", type=OutputFile(), help="Write MPS here.")
+@click.option("--lp", type=OutputFile(), help="Write LP here.")
 def export(instance: str, mps: Path | None, lp: Path | None) -> None:
     """Export the MILP of INSTANCE for other solvers."""
     from hetserve.milp import export as export_model
