@@ -34,15 +34,15 @@ from __future__ import annotations
 import numpy as np
 
 from hetserve.instances.model import Instance
+from hetserve.milp.highs_model import build_arrays
+from hetserve.milp.highs_run import run_array_model, solve_relaxation
+from hetserve.milp.index import usable_mask
 
 _MILP_CHECK_S = 10.0
 
 
 def diagnose(instance: Instance) -> list[str]:
     """Human-readable reasons why ``instance`` has no feasible plan (empty if none found)."""
-    from hetserve.milp.index import usable_mask
-    from hetserve.milp.solve import solve_relaxation
-
     t = instance.routes
     out: list[str] = []
     mask = usable_mask(instance)
@@ -115,14 +115,11 @@ def diagnose(instance: Instance) -> list[str]:
     if out:
         return out
     # The relaxation is feasible: integrality makes it infeasible. Try each limit alone.
-    from hetserve.milp.highs_model import build_arrays
-    from hetserve.milp.solve import _run_array_model
-
     for key, (text, present) in limits.items():
         if not present:
             continue
-        st, val, _, _ = _run_array_model(build_arrays(instance.replace(**{key: free[key]})),
-                                         objective="spend", time_limit_s=_MILP_CHECK_S)
+        st, val, _, _ = run_array_model(build_arrays(instance.replace(**{key: free[key]})),
+                                        objective="spend", time_limit_s=_MILP_CHECK_S)
         if st == "Optimal":
             extra = f" (cheapest whole-replica plan: ${val:,.2f})" if key == "budget" else ""
             out.append(f"{text} cannot be met with whole replicas{extra} "
