@@ -106,7 +106,7 @@ def main() -> None:
 @click.argument("instance")
 @click.option("--method", type=click.Choice(sorted(METHODS)), default="milp", show_default=True,
               help="Solution method.")
-@click.option("--time-limit", type=Number(0, 7 * 86_400, lo_open=True), default=60.0,
+@click.option("--time-limit", type=Number(1e-3, 7 * 86_400), default=60.0,
               show_default=True, help="Time limit in seconds (MILP and MILP-based baselines).")
 @click.option("--mip-gap", type=Number(0, 1, hi_open=True), default=1e-4, show_default=True,
               help="Relative MIP gap at which HiGHS stops.")

@@ -95,7 +95,7 @@ def _profiles(profile, long_profile, profiles_file, model=None, gpu=None, precis
 
 def _slo_options(f):
     for opt in reversed([
-        click.option("--slo-ttft", type=Number(0, 3600, lo_open=True), default=None,
+        click.option("--slo-ttft", type=Number(1e-3, 3600), default=None,
                      help="TTFT target a (s) [default 0.5]."),
         click.option("--slo-per-token", type=Number(0, 1), default=0.0, show_default=True,
                      help="Length-aware target: seconds per prompt token b (a + b·prompt)."),
@@ -124,7 +124,7 @@ def _slo_options(f):
         click.option("--boundary", default=None, help="Fix the boundary B (tokens; a comma "
                                                       "list restricts the sweep)."),
         click.option("--p-compress", type=Number(0, 1), default=0.75, show_default=True),
-        click.option("--rho-max", type=Number(0, 1, lo_open=True, hi_open=True), default=0.85,
+        click.option("--rho-max", type=Number(0.01, 1, hi_open=True), default=0.85,
                      show_default=True),
     ]):
         f = opt(f)
@@ -146,7 +146,7 @@ def _check_common(rate, p_compress, rho_max, long_context):
 @click.command("pools")
 @click.option("--workload", required=True,
               help="azure-conv | azure-code | fleetsim-azure | lmsys | agent-heavy | CDF.json")
-@click.option("--rate", type=Number(0, 1e7, lo_open=True), required=True,
+@click.option("--rate", type=Number(1e-6, 1e7), required=True,
               help="Arrival rate λ (req/s).")
 @_slo_options
 @click.option("--model", default=None, help="Catalog model (with --gpu) for from_catalog().")
@@ -264,7 +264,7 @@ def _print_plan(res, d, cdf, rate, slo, prof, long_context):
 @click.option("--workload", default=None, help="Workload for Poisson arrivals (needs --rate; "
                                                "default with --plan: the plan's CDF).")
 @click.option("--replay", default=None, help="Trace to replay: azure-conv | azure-code | CSV.")
-@click.option("--rate", type=Number(0, 1e7, lo_open=True), default=None,
+@click.option("--rate", type=Number(1e-6, 1e7), default=None,
               help="Poisson rate (req/s); with --replay, rescales the trace's time axis.")
 @click.option("--seed", type=SEED, default=0, show_default=True)
 @click.option("--requests", type=Integer(1, 20_000_000), default=None,

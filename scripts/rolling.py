@@ -68,9 +68,9 @@ def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: f
 @click.option("--out", type=OutputDir(), required=True)
 @click.option("--static", type=click.Choice(["mean", "peak"]), default=None,
               help="Run the static baseline sized for the mean or peak rates instead.")
-@click.option("--time-limit", type=Number(0, 86_400, lo_open=True), default=None,
+@click.option("--time-limit", type=Number(1e-3, 86_400), default=None,
               help="Per-window solver time limit in s (AGH 1, MILP 30 by default).")
-@click.option("--ttft-slo", type=Number(0, 3600, lo_open=True), default=None,
+@click.option("--ttft-slo", type=Number(1e-3, 3600), default=None,
               help="P99 TTFT SLO in s for every type (default min(2 s, delay SLO / 2)).")
 @click.option("--queueing/--no-queueing", default=True, show_default=True,
               help="Size capacity with the two-pool queueing planner (off = fluid, as the paper).")

@@ -372,7 +372,7 @@ def _usage(option: str, fn: Callable[[], Any]) -> Any:
               show_default=True, help="Routing after inflation: frozen shares or LP re-routing.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Method seed (HiGHS, AGH starts) and seed of the random points.")
-@click.option("--time-limit", type=Number(0, 7 * 86_400, lo_open=True), default=60.0,
+@click.option("--time-limit", type=Number(1e-3, 7 * 86_400), default=60.0,
               show_default=True, help="Per-plan time limit in seconds (MILP).")
 @click.option("--workers", type=Integer(0, 256), default=2, show_default=True,
               help="Local dask worker processes for stage 1 (0 = run here, serially).")
