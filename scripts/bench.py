@@ -10,7 +10,6 @@ included; the shifted geometric mean uses a shift of 1 s (MIPLIB convention).
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections import defaultdict
@@ -21,6 +20,7 @@ import click
 from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
 from hetserve.cli.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
 from hetserve.cli.errors import BadInput
+from hetserve.cli.output import dumps
 from hetserve.cli.params import Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused, Task, machine_meta, prepare_out, read_rows, run_sweep
 from hetserve.instances import relative_gap
@@ -243,7 +243,7 @@ def run_benchmark(set_name: str, methods: list[str], seeds: int, time_limit_s: f
                      description=f"bench {set_name}")
     meta = {"set": set_name, "methods": methods, "seeds": seeds, "time_limit_s": time_limit_s,
             "threads": threads, "workers": workers, "scheduler": scheduler, **machine_meta()}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out / "meta.json").write_text(dumps(meta, indent=1) + "\n")
     (out / "summary.md").write_text(summarise(rows, meta))
     plot(rows, out)
     return rows

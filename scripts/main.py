@@ -7,7 +7,6 @@ field and the reason, no traceback); 3 the instance is infeasible (with a diagno
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 import sys
@@ -19,6 +18,7 @@ from rich.console import Console
 
 from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
 from hetserve.cli.methods import METHODS, MethodSettings, run_method
+from hetserve.cli.output import dumps
 from hetserve.cli.params import SEED, InputFile, Integer, Number, OneLineErrors, OutputFile, Text
 from hetserve.cli.report import print_result
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
@@ -36,19 +36,9 @@ def load_instance(path: str):
         raise BadInput(str(exc)) from None
 
 
-def _finite(value: object) -> object:
-    """JSON has no inf/NaN: write them as null (recursively)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def emit_json(obj: object) -> None:
-    click.echo(json.dumps(_finite(obj), indent=1, default=str, allow_nan=False))
+    """One strictly valid JSON document on stdout (non-finite numbers as null)."""
+    click.echo(dumps(obj, indent=1))
 
 
 def parse_margins(text: str) -> dict[str, float]:
@@ -149,7 +139,7 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
     if margins is not None and result.solution is not None:
         result = robust_on_nominal(inst, result, margins)
     if out is not None and result.solution is not None:
-        out.write_text(json.dumps(result.solution.to_dict(), indent=1) + "\n")
+        out.write_text(dumps(result.solution.to_dict(), indent=1) + "\n")
     if as_json:
         emit_json({"instance": inst.name, **result.to_dict()})
     else:

@@ -8,12 +8,12 @@ the reason.  ``pools`` exits 3 when no plan is SLO-feasible (after printing why)
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 
 import click
 
+from hetserve.cli.output import dumps
 from hetserve.cli.params import SEED, InputFile, Integer, Number
 
 __all__ = ["parse_gammas", "pools_command", "simulate_command"]
@@ -197,7 +197,7 @@ def pools_command(workload, rate, slo_ttft, slo_per_token, quantile, unservable,
     for w in res.warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:
-        click.echo(json.dumps(d, indent=None, sort_keys=True))
+        click.echo(dumps(d, indent=None, sort_keys=True))
     else:
         _print_plan(res, d, cdf, rate, slo, short, long_context)
     if not res.feasible:
@@ -329,7 +329,7 @@ def simulate_command(plan_file, pools, workload, replay, rate, seed, requests, m
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(out, sort_keys=True))
+        click.echo(dumps(out, sort_keys=True))
         return
     _print_sim(out, seed)
 

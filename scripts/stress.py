@@ -35,6 +35,7 @@ from typing import Any
 
 import click
 from hetserve.cli.errors import BadInput
+from hetserve.cli.output import dumps
 from hetserve.cli.params import SEED, Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused
 from hetserve.instances import Instance, RunResult, Solution, Status, evaluate
@@ -341,7 +342,7 @@ def run_stress(targets: list[Any], methods: list[MethodSpec], grids: dict[str, l
             "rows": len(rows), "solve_wall_s": round(solve_s, 1),
             "total_wall_s": round(time.time() - started, 1),
             "effective_robust_margins": margins, **machine_meta()}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out / "meta.json").write_text(dumps(meta, indent=1) + "\n")
     (out / "summary.md").write_text(summarise(rows, plan_rows, meta))
     plot(rows, [m.label for m in methods], out)
     return rows
