@@ -57,7 +57,8 @@ def _on_alarm(signum: int, frame: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _timer():
+def _timer(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # relative output paths (e.g. `--mps abc`) land here
     previous = signal.signal(signal.SIGALRM, _on_alarm)
     yield
     signal.setitimer(signal.ITIMER_REAL, 0)
