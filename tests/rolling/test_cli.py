@@ -12,7 +12,7 @@ from hetserve.cli.rolling import rolling_command
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--window", "5x"], "--window: duration '5x' not understood"),
-    (["--horizon", "1m"], "--horizon: 1m is shorter than the window"),
+    (["--horizon", "1m"], "--horizon: 60 s is shorter than the window"),
     (["--demand", "nope"], "--demand: demand 'nope' not understood"),
     (["--demand", "azure-code", "--window", "2h"], "--window: window_s: 7200 s is longer"),
 ])
