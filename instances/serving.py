@@ -696,6 +696,8 @@ class CaseEstimate:
     estimate: LoadEstimate | None
     reason: str = ""
     native_precision: bool = True
+    source: str = "model"
+    """``model`` (this module) or ``profile`` (measured, :mod:`hetserve.instances.profiles`)."""
 
     def to_dict(self) -> dict[str, Any]:
         keys = ("ttft_s", "tpot_s", "e2e_s", "output_tok_s_per_gpu", "kv_capacity_tokens")
@@ -705,6 +707,7 @@ class CaseEstimate:
         out["fits"] = self.estimate is not None
         out["reason"] = self.reason or None
         out["native_precision"] = self.native_precision
+        out["source"] = self.source
         return out
 
 
@@ -798,6 +801,12 @@ def case_from_strings(row: dict[str, str | None], where: str, cat: Any = None) -
         kv_precision=one_of("kv_precision", KV_FORMATS, "fp16"))
 
 
-def estimate_cases(cases: list[Case], requests_per_client: int = 10) -> list[CaseEstimate]:
-    """:func:`estimate_case` for every case, in order (the ``hetserve estimate`` kernel)."""
-    return [estimate_case(c, requests_per_client=requests_per_client) for c in cases]
+def estimate_cases(cases: list[Case], performance: Any = None) -> list[CaseEstimate]:
+    """Estimate every case, in order (the ``hetserve estimate`` kernel).
+
+    ``performance`` is any object with ``estimate(case) -> CaseEstimate``, e.g. a measured
+    profile (:class:`hetserve.instances.profiles.MeasuredServing`); default: this model.
+    """
+    if performance is None:
+        return [estimate_case(c) for c in cases]
+    return [performance.estimate(c) for c in cases]

@@ -81,3 +81,22 @@ def test_bad_rows_exit_2_naming_row_and_column(tmp_path, body, message):
 def test_bad_flags_exit_2(args, flag):
     done = run(*args)
     assert done.returncode == 2 and flag in done.stderr and "Traceback" not in done.stderr
+
+
+def test_profile_overrides_covered_rows_and_bad_profile_exits_2(tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text("model,gpu,precision,tp,pp,isl,osl,concurrency,engine\n"
+                    "Qwen3-32B,H100-SXM,fp8,2,1,1024,128,16,trtllm\n"
+                    "Qwen3-32B,H100-SXM,fp8,2,1,16384,128,16,trtllm\n"
+                    "Qwen3-32B,H200,fp8,2,1,1024,128,16,trtllm\n")
+    done = run("--cases", str(path), "--profile", "tests/data/measured_serving_h100.csv", "--json")
+    assert done.returncode == 0, done.stderr
+    measured, outside, uncovered = json.loads(done.stdout)
+    assert measured["source"] == "profile" and measured["ttft_s"] == pytest.approx(0.1873764)
+    assert outside["source"] == "profile" and outside["ttft_s"] is None
+    assert "no extrapolation" in outside["reason"]
+    assert uncovered["source"] == "model" and uncovered["ttft_s"] > 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    done = run("--cases", str(path), "--profile", str(bad))
+    assert done.returncode == 2 and "not a profile CSV" in done.stderr
