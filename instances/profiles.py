@@ -104,7 +104,7 @@ def _positive_int(value: Any, where: str) -> int:
         raise InstanceError(where, f"expected a positive integer, got {text!r}") from None
     if not math.isfinite(number) or number < 1 or abs(number - round(number)) > 1e-6 * number:
         raise InstanceError(where, f"expected a positive integer, got {text!r}")
-    return int(round(number))
+    return round(number)
 
 
 def _positive_ms(value: Any, where: str) -> float:
@@ -254,7 +254,7 @@ class MeasuredServing:
             brackets.append((lo, hi))
         log_t = log_p = 0.0
         for corner in itertools.product(*[sorted(set(b)) for b in brackets]):
-            point = grid.get(corner)
+            point = grid.get((corner[0], corner[1], corner[2]))
             if point is None:
                 return _refused(case, f"the measured grid lacks isl {corner[0]}, osl {corner[1]}, "
                                       f"concurrency {corner[2]} around this point")

@@ -56,12 +56,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from hetserve.instances.errors import InstanceError, require
 
 if TYPE_CHECKING:
@@ -528,8 +527,8 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 headroom = cap_blocks - used_blocks
                 k = max(1, min(k, 1 + headroom * block // max(n_dec, 1)))
             j = np.arange(k, dtype=float)
-            ctx = float((isl + generated[decoding]).sum()) + j * n_dec
-            dt = replica.step_time(n_dec, ctx, 0.0, n_dec)
+            contexts = float((isl + generated[decoding]).sum()) + j * n_dec
+            dt = replica.step_time(n_dec, contexts, 0.0, n_dec)
             times = t + np.cumsum(dt)
             # A request reaching the engine mid-stretch is scheduled after that step.
             k = min(k, int(np.searchsorted(times, next_arrival)) + 1)

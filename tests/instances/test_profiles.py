@@ -4,7 +4,6 @@ import json
 import math
 
 import pytest
-
 from hetserve.instances.errors import InstanceError
 from hetserve.instances.profiles import AnalyticServing, MeasuredServing, read_profile
 from hetserve.instances.serving import Case, estimate_case
