@@ -283,7 +283,15 @@ def speed(out: Path, reps: int = 3) -> dict:
     return res
 
 
-def _meta(out: Path, args: dict, wall: float) -> dict:
+def _commit() -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).resolve().parents[1]).stdout.strip() or None
+    except OSError:
+        return None
+
+
+def _meta(out: Path, args: dict, wall: float, commit: str | None) -> dict:
     def ver(mod):
         try:
             from importlib.metadata import version
@@ -292,11 +300,6 @@ def _meta(out: Path, args: dict, wall: float) -> dict:
         except Exception:  # noqa: BLE001 - a missing package is reported as None
             return None
 
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).resolve().parents[1]).stdout.strip()
-    except OSError:
-        commit = None
     cpu = platform.processor()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -327,6 +330,7 @@ def _meta(out: Path, args: dict, wall: float) -> dict:
 def main(out, n_sim, verify_requests, peer_requests, quick, do_speed):
     """Run the grid and write cases.csv, side_by_side.md and meta.json."""
     t_start = time.perf_counter()
+    commit = _commit()  # the code that runs, read before any later checkout
     outp = Path(out)
     outp.mkdir(parents=True, exist_ok=True)
     cases = [(w, lam, s, g) for w in PEER_WORKLOADS for lam in (RATES[:2] if quick else RATES)
@@ -352,7 +356,7 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed):
     (outp / "side_by_side.md").write_text(summary)
     meta = _meta(outp, {"requests": n_sim, "verify_requests": verify_requests,
                         "peer_requests": peer_requests, "quick": quick},
-                 time.perf_counter() - t_start)
+                 time.perf_counter() - t_start, commit)
     meta["speed"] = sp
     meta["headline"] = _headline(rows)
     (outp / "meta.json").write_text(json.dumps(meta, indent=2, allow_nan=False, default=str))

@@ -52,13 +52,34 @@ PAPER_TIERS = (("RTX-A6000", "fp16"), ("RTX-A6000", "int8"), ("RTX-A6000", "int4
 PAPER_CATEGORIES = ("summarisation", "code", "translation", "math", "conversation", "rag")
 
 
+MAX_QUERY_TYPES = 1000
+MAX_MODELS = 1000
+
+
+def max_tiers() -> int:
+    """Most tiers a generated instance can have: every catalog GPU and its spot variant at
+    every precision (:func:`_pick_tiers`)."""
+    return 2 * len(load_catalog().gpus) * len(DEFAULT_PRECISIONS)
+
+
 def parse_size(text: str) -> tuple[int, int, int]:
-    """``"20x20x20"`` → (20, 20, 20): query types × models × tiers."""
+    """``"20x20x20"`` → (20, 20, 20): query types × models × tiers (each capped)."""
     parts = text.lower().split("x")
-    require(len(parts) == 3 and all(p.isdigit() and int(p) > 0 for p in parts), "size",
-            f"expected QUERYxMODELSxTIERS with positive integers, e.g. 20x20x20, got {text!r}")
+    require(len(parts) == 3 and all(p.isdigit() and len(p) <= 6 and int(p) > 0 for p in parts),
+            "size", f"expected QUERYxMODELSxTIERS with positive integers, e.g. 20x20x20, "
+            f"got {text[:40]!r}")
     i, j, k = (int(p) for p in parts)
+    check_size((i, j, k))
     return i, j, k
+
+
+def check_size(size: tuple[int, int, int]) -> None:
+    """Refuse sizes the generator cannot build (or would take hours to solve)."""
+    i, j, k = size
+    require(i <= MAX_QUERY_TYPES, "size", f"at most {MAX_QUERY_TYPES} query types, got {i}")
+    require(j <= MAX_MODELS, "size", f"at most {MAX_MODELS} models, got {j}")
+    require(k <= max_tiers(), "size", f"at most {max_tiers()} tiers (every catalog GPU and a "
+            f"spot variant at fp16/int8/int4), got {k}")
 
 
 def _pick_models(rng: np.random.Generator, count: int) -> list[ModelSpec]:
@@ -145,6 +166,7 @@ def generate(size: tuple[int, int, int], seed: int, scenario: str = "base",
     """A seeded instance of ``size`` = (query types, models, tiers) in ``scenario``."""
     require(scenario in SCENARIOS, "scenario",
             f"scenario {scenario!r} not understood; expected one of {list(SCENARIOS)}")
+    check_size(size)
     n_q, n_m, n_t = size
     rng = np.random.default_rng(seed)
     models = _pick_models(rng, n_m)

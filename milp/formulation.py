@@ -98,7 +98,7 @@ import numpy as np
 import pulp
 
 from hetserve.instances.model import Instance
-from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.index import ModelIndex, Tightening, make_index, storage_can_bind
 
 
 @dataclass(frozen=True, eq=False)
@@ -261,14 +261,6 @@ def columns(problem: pulp.LpProblem) -> list[pulp.LpVariable]:
     """The problem's variables in the column order of PuLP's HiGHS model (PuLP ≥ 4:
     ``exported_variables()``; PuLP 3: ``variables()``)."""
     return getattr(problem, "exported_variables", problem.variables)()
-
-
-def storage_can_bind(instance: Instance, idx: ModelIndex) -> bool:
-    """The storage row is written only when the models that could be stored exceed C^s."""
-    if instance.storage_capacity_gb is None:
-        return False
-    total = sum(instance.models[int(j)].weight_gb_fp16 for j in idx.models)
-    return total > instance.storage_capacity_gb
 
 
 def _safe(name: str) -> str:

@@ -17,8 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from hetserve.instances.model import Instance
-from hetserve.milp.formulation import storage_can_bind
-from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.index import ModelIndex, Tightening, make_index, storage_can_bind
 
 INF = highspy.kHighsInf
 

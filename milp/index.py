@@ -137,9 +137,7 @@ def replica_bounds(instance: Instance, mask: np.ndarray) -> np.ndarray:
     The first term: more replicas than the whole demand can load are never needed
     (rental is priced), the others are availability and budget alone."""
     t = instance.routes
-    lam = np.array([q.rate_per_s for q in instance.query_types])[:, None]
-    cap = np.where(mask, t.capacity, 1.0)
-    demand = np.where(mask, lam / cap, 0.0).sum(axis=0) / instance.max_utilisation
+    demand = np.where(mask, t.load_per_share, 0.0).sum(axis=0) / instance.max_utilisation
     rbar = np.ceil(demand - INT_EPS)
     limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus], dtype=float)
     rbar = np.minimum(rbar, np.floor(limits[t.config_gpu] / t.gpus_per_replica + INT_EPS))
@@ -162,8 +160,7 @@ def make_index(instance: Instance, tightening: Tightening | None = None) -> Mode
     mask = mask & active[None, :]
     ri, rc = np.nonzero(mask)
     rk = pos[rc]
-    lam = np.array([q.rate_per_s for q in instance.query_types])
-    load = lam[ri] / t.capacity[ri, rc]
+    load = t.load_per_share[ri, rc]
     rbar = rbar_all[cfg]
     if tightening.vub:
         link_coef = np.minimum(1.0, instance.max_utilisation * rbar[rk] / load)
@@ -202,3 +199,11 @@ def make_index(instance: Instance, tightening: Tightening | None = None) -> Mode
         a.setflags(write=False)
     return ModelIndex(instance, tightening, cfg, rbar, models, cfg_model_pos, ri, rk,
                       load, link_coef, tuple(deps), tuple(gpu_rows))
+
+
+def storage_can_bind(instance: Instance, idx: ModelIndex) -> bool:
+    """The storage row is written only when the models that could be stored exceed C^s."""
+    if instance.storage_capacity_gb is None:
+        return False
+    total = sum(instance.models[int(j)].weight_gb_fp16 for j in idx.models)
+    return total > instance.storage_capacity_gb

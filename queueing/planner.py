@@ -81,6 +81,7 @@ def clear_caches() -> None:
     """Drop every cached calibration (to time a cold sweep)."""
     _slice_cached.cache_clear()
     calibrate_slice.cache_clear()
+    _COMPILED.clear()
     _short_cal.cache_clear()
     _long_cal.cache_clear()
 
@@ -107,6 +108,9 @@ def _long_cal(profile: PoolProfile, cdf: TokenCDF, B: float, gB: float, long_ctx
     return calibrate_pool(profile, mix_stats(parts), long_ctx, batch)
 
 
+_COMPILED: dict = {}
+
+
 class _Compiled:
     """Per-pool constraint data (node masks, targets, certain misses), built once per
     calibration and SLO: the allowances change per row, the rest does not."""
@@ -115,11 +119,11 @@ class _Compiled:
         self.slo = slo
         self.cons = slo.constraints()
         self.profiles = profiles
-        self._cache: dict[int, tuple] = {}
 
     def pool(self, cal: PoolCalibration):
-        key = id(cal)
-        hit = self._cache.get(key)
+        # calibrations are themselves cached, so their identity keys this cache
+        key = (id(cal), self.slo, self.profiles)
+        hit = _COMPILED.get(key)
         if hit is not None and hit[0] is cal:
             return hit[1]
         st = cal.stats
@@ -136,7 +140,9 @@ class _Compiled:
         tg = PoolTargets(tuple(names), tuple(targets), tuple(weights), (1.0,) * len(names))
         misses = [certain_miss(cal, tg, i) for i in range(len(names))]
         out = (tg, np.asarray(shares), np.asarray(misses))
-        self._cache[key] = (cal, out)
+        if len(_COMPILED) > 65536:
+            _COMPILED.clear()
+        _COMPILED[key] = (cal, out)
         return out
 
     def allowances(self, parts):

@@ -246,21 +246,31 @@ def certain_miss(cal: PoolCalibration, tg: PoolTargets, i: int) -> float:
 
 def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
                    theta: float) -> float:
-    """Smallest t with P(TTFT > t) <= 1 - q: three vectorised 64-point grid refinements."""
+    """Smallest t with P(TTFT > t) <= 1 - q, exactly.
+
+    With the per-node times ``p_1 <= ... <= p_n`` sorted, on ``[p_k, p_{k+1})`` the tail is
+    ``A_k + C E_k exp(-theta (t - p_k))`` with ``A_k = sum_{j>k} w_j`` (not yet through
+    prefill) and ``E_k = sum_{j<=k} w_j exp(theta (p_j - p_k))`` (a running log-sum-exp),
+    so the quantile is the first interval's closed-form root."""
     if theta <= 0:
         return math.inf
     st = cal.stats
     pre = _pre(cal, tau)
-    w = st.node_w / max(float(st.node_w.sum()), 1e-300)
-    lo = 0.0
-    hi = float(pre.max()) + (math.log(C / (1 - q)) / theta if 1 - q < C else 0.0) + 1e-9
-    for _ in range(3):
-        ts = np.linspace(lo, hi, 65)
-        s = ts[:, None] - pre[None, :]
-        tail = np.where(s < 0, 1.0, C * np.exp(-theta * np.maximum(s, 0.0))) @ w
-        i = int(np.argmax(tail <= 1 - q + 1e-12))
-        lo, hi = float(ts[max(i - 1, 0)]), float(ts[i])
-    return hi
+    order = np.argsort(pre, kind="stable")
+    p = pre[order]
+    w = st.node_w[order] / max(float(st.node_w.sum()), 1e-300)
+    eps = 1.0 - q
+    A = 1.0 - np.cumsum(w)  # mass with p_j > p_k (for sorted index k)
+    logE = np.logaddexp.accumulate(np.log(np.maximum(w, 1e-300)) + theta * p) - theta * p
+    room = eps - A
+    ok = room > 1e-15
+    if C > 0:
+        t = p + np.maximum(0.0, (math.log(C) + logE - np.log(np.where(ok, room, 1.0))) / theta)
+    else:
+        t = p.copy()
+    nxt = np.append(p[1:], np.inf)
+    hit = np.flatnonzero(ok & (t <= nxt + 1e-12))
+    return float(t[hit[0]]) if hit.size else float(p[-1])
 
 
 def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99,

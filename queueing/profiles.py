@@ -82,6 +82,12 @@ class PoolProfile:
 
     def slots(self, ctx):
         """KV-slot concurrency k(ctx) per unit (vectorised; 0 if a sequence cannot fit)."""
+        if isinstance(ctx, (int, float, np.integer, np.floating)):  # scalar fast path
+            if not ctx > 0:
+                raise ValueError("ctx: context must be > 0 tokens")
+            blocks = math.ceil(float(ctx) / self.block_size)
+            return int(min(self.total_kv_blocks // blocks,
+                           math.floor(self.max_slots * self.calibration_ctx / float(ctx))))
         ctx = np.asarray(ctx, dtype=float)
         if np.any(ctx <= 0):
             raise ValueError("ctx: context must be > 0 tokens")

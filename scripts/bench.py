@@ -1,7 +1,7 @@
 """``hetserve bench``: every method on a named instance set, against the exact solver.
 
 One row per (instance, method, seed) goes to ``runs.csv`` (resumable, see
-:mod:`scripts.sweep`); ``summary.md``, ``meta.json`` and the plots are rebuilt from that
+:mod:`hetserve.cli.sweep`); ``summary.md``, ``meta.json`` and the plots are rebuilt from that
 file. The gap of a run is :func:`instances.relative_gap` of its objective against the
 instance's reference: the proven optimum where some MILP run proved one, else the best
 MILP bound (then the gap is an upper estimate). Times are wall-clock, model build

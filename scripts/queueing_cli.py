@@ -209,7 +209,8 @@ def _print_plan(res, d, cdf, rate, slo, prof, long_context):
     homo = d["homogeneous"]
     if res.feasible:
         units = "/".join(str(p["units"]) for p in d["fleet"]["pools"])
-        t.add_row("best" + ("" if res.split else " (homogeneous)") + f" [{res.slo_status}]",
+        t.add_row(escape("best" + ("" if res.split else " (homogeneous)")
+                         + f" [{res.slo_status}]"),
                   _fmt(res.b_star, 0), _fmt(res.gamma_star, 1), units,
                   str(res.gpus), _fmt(res.cost_per_hour, 2),
                   f"{_fmt(d['short']['p99_ttft_s'])}/{_fmt(d['long']['p99_ttft_s'])}",
@@ -242,6 +243,9 @@ def _print_plan(res, d, cdf, rate, slo, prof, long_context):
         if v and v.get("status") == "failed":
             why = "verification could not find a fleet that meets the SLO"
         con.print(f"no SLO-feasible plan: {why}", markup=False)
+        if res.unservable.get("share"):
+            con.print("(--unservable exclude or own_class states another SLO for the "
+                      "requests named above; docs/queueing.md)", markup=False)
 
 
 @click.command("simulate")

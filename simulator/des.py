@@ -288,7 +288,7 @@ class _Unit:
     with ``tri(y) = y (y - 1)/2`` for ``y >= 1`` (0 otherwise).
     """
 
-    __slots__ = ("D", "E", "S", "W", "blocked", "bs", "clock", "fin", "h", "it", "k",
+    __slots__ = ("D", "E", "S", "W", "blocked", "bs", "clock", "ev", "fin", "h", "it", "k",
                  "order", "pf", "res", "seq", "total_blocks", "version")
 
     def __init__(self, prof: PoolProfile, k: int):
@@ -309,6 +309,7 @@ class _Unit:
         self.version = 0
         self.seq = 0
         self.order = 0
+        self.ev = None  # (version, iterations, kv, time) of the scheduled next event
 
     @property
     def n(self) -> int:
@@ -463,8 +464,14 @@ class _Detailed:
     def _sync(self, p, u: _Unit, now: float):
         """Bring a unit to its first iteration boundary >= now (processing due events)."""
         while u.res and u.clock < now:
-            m_ev, kv = u.next_event()
-            if u.clock + u.elapsed(m_ev) < now:
+            ev = u.ev
+            if ev is not None and ev[0] == u.version:  # state unchanged since scheduling
+                _v, m_ev, kv, t_ev = ev
+            else:
+                m_ev, kv = u.next_event()
+                t_ev = u.clock + u.elapsed(m_ev)
+            u.ev = None
+            if t_ev < now:
                 self._advance(p, u, m_ev)
                 if kv:
                     self._preempt(p, u)
@@ -490,6 +497,7 @@ class _Detailed:
             return
         m, kv = u.next_event()
         t = u.clock + u.elapsed(m)
+        u.ev = (u.version, m, kv, t)
         self.cnt += 1
         heapq.heappush(self.heap, (t, self.cnt, p, ui, u.version, m, kv))
 
@@ -551,6 +559,7 @@ class _Detailed:
             prefer = cand
         for ui in touched:
             self._schedule(p, ui, units[ui])
+        return touched
 
     def _preempt(self, p, u: _Unit):
         while u.res and u.blocks_exact(u.it) > u.total_blocks:
@@ -582,8 +591,8 @@ class _Detailed:
                 self._advance(p, u, m)
                 if kv:
                     self._preempt(p, u)
-                self._dispatch(p, u.clock, prefer=ui)
-                self._schedule(p, ui, u)
+                if ui not in self._dispatch(p, u.clock, prefer=ui):
+                    self._schedule(p, ui, u)
             else:
                 r = i
                 i += 1
