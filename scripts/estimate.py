@@ -32,8 +32,8 @@ _FLAGS = ("model", "gpu", "precision", "tp", "pp", "isl", "osl", "concurrency", 
 @click.option("--cases", "cases_file", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with columns model,gpu,precision,tp,pp,isl,osl,concurrency,engine"
                    "[,kv_precision]; one estimate per row")
-@click.option("--model", help="catalog model name (see `hetserve info`)")
-@click.option("--gpu", help="catalog GPU name")
+@click.option("--model", help="catalog model name (latest edition, docs/catalog.md)")
+@click.option("--gpu", help="catalog GPU name (latest edition, docs/catalog.md)")
 @click.option("--precision", default="fp16", show_default=True,
               help=f"weight precision: {', '.join(FORMATS)}")
 @click.option("--kv-precision", default="fp16", show_default=True,
@@ -54,6 +54,10 @@ def estimate_command(cases_file: Path | None, model: str | None, gpu: str | None
                      kv_precision: str, tp: str, pp: str, isl: str, osl: str, concurrency: str,
                      engine: str, profile_file: Path | None, as_json: bool) -> None:
     """TTFT, TPOT, end-to-end latency, output tok/s per GPU and KV capacity.
+
+    Semantics: a closed-loop benchmark of --concurrency clients sending requests of
+    exactly --isl prompt and --osl output tokens; mean TTFT and mean TPOT as aiperf or
+    vLLM's benchmark_serving report them in concurrency mode.
 
     Give either --cases FILE or --model and --gpu (with the other flags). A
     configuration that does not fit (memory, context window, TP beyond a node) gets
