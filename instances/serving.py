@@ -404,6 +404,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     arrival = rng.exponential(client_delay_s, C) if client_delay_s > 0 else np.zeros(C)
     order = arrival + np.arange(C) * 1e-12  # FCFS key: arrival time, then client id
     done_pre = np.zeros(C, dtype=np.int64)
+    target = np.full(C, isl, dtype=np.int64)  # tokens to (re)compute before decoding
     generated = np.zeros(C, dtype=np.int64)
     first = np.zeros(C)
     remaining = np.full(C, requests_per_client, dtype=np.int64)
@@ -449,9 +450,10 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 victim = running[np.argmax(order[running])]
                 used_blocks -= int(blocks_of(held[victim]))
                 held[victim] = 0
+                # Recompute preemption: the tokens so far are prefilled again on re-admission.
+                target[victim] = isl + generated[victim]
                 phase[victim] = 0
                 done_pre[victim] = 0
-                generated[victim] = 0
                 preemptions += 1
                 decoding = np.flatnonzero(phase == 2)
                 n_dec = decoding.size
@@ -474,7 +476,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 break
             if phase[r] == 0 and running_n >= e.max_num_seqs:
                 break
-            need = isl - done_pre[r]
+            need = target[r] - done_pre[r]
             if e.policy == "inflight":
                 if need > budget:
                     break
@@ -490,7 +492,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                     # Admit a new sequence only if its whole prompt fits and leaves one
                     # spare page per running sequence for decode growth (otherwise the
                     # engine preempts on the next step and thrashes).
-                    want = int(blocks_of(isl)) + running_n
+                    want = int(blocks_of(target[r])) + running_n
                     if want > free_blocks:
                         break
                 chunk = min(need, budget)
@@ -541,12 +543,14 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             t += float(replica.step_time(tokens, ctx, attn, n_dec + pre.size))
             generated[decoding] += 1
             done_pre[pre] += chunks[pre]
-            finished_pre = pre[done_pre[pre] >= isl]
+            finished_pre = pre[done_pre[pre] >= target[pre]]
             phase[finished_pre] = 2
-            generated[finished_pre] = 1
-            first[finished_pre] = t
             for r in finished_pre:
-                ttfts.append(t - arrival[r])
+                if generated[r] == 0:  # the request's first token (not a recompute)
+                    ttfts.append(t - arrival[r])
+                    first[r] = t
+                generated[r] += 1
+                target[r] = isl
         # ---------------------------------------------------------- completions
         completed = np.flatnonzero((phase == 2) & (generated >= osl))
         for r in completed:
@@ -557,6 +561,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             reserved[r] = 0
             done_pre[r] = 0
             generated[r] = 0
+            target[r] = isl
             if remaining[r] > 0:
                 phase[r] = 4
                 arrival[r] = t + (rng.exponential(client_delay_s) if client_delay_s > 0 else 0.0)
