@@ -298,7 +298,8 @@ def synthetic_demand(instance: Instance, *, sigma: float = 0.05, seed: int = 0,
         output_mean=om, samples=tuple(samples),
         meta={"source": "synthetic", "sigma": sigma, "seed": seed, "ar": ar,
               "amplitude": amplitude, "peak_hour": peak_hour,
-              "tokens": "Azure 2023 traces (code for 'code', conv otherwise), scaled to the "
+              "tokens": "Azure LLM inference traces 2023 (code for 'code', conv otherwise; "
+                        "Splitwise, Patel et al., ISCA 2024; CC-BY 4.0), scaled to the "
                         "instance's means"})
 
 
@@ -477,15 +478,15 @@ def csv_demand(path: str | Path, instance: Instance, *, window_s: float = 300.0,
     samples = []
     order = np.argsort(rel, kind="stable")
     for w in range(n_w):
-        window: list[Sample] = []
+        row: list[Sample] = []
         for i in range(n_i):
             idx = order[(wi[order] == w) & (ty[order] == i)]
             if len(idx):
                 pm[w, i], om[w, i] = pr[idx].mean(), ou[idx].mean()
             idx = idx[:samples_per_window]
-            window.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
-                           _ro(ou[idx], np.int64)))
-        samples.append(tuple(window))
+            row.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
+                        _ro(ou[idx], np.int64)))
+        samples.append(tuple(row))
     return DemandTrace(
         name=path.stem, query_types=tuple(q.name for q in qts), window_s=float(window_s),
         starts_s=np.arange(n_w) * float(window_s), rates=rates, prompt_mean=pm, output_mean=om,
@@ -518,17 +519,19 @@ def parse_duration(text: str) -> float:
 
 
 def load_demand(spec: str, instance: Instance, *, window_s: float = 300.0,
-                horizon_s: float = DAY_S, sigma: float = 0.05, seed: int = 0,
+                horizon_s: float | None = None, sigma: float = 0.05, seed: int = 0,
                 amplitude: float = DEFAULT_AMPLITUDE, ar: float = 0.0) -> DemandTrace:
-    """``azure-conv`` | ``azure-code`` | ``synthetic`` | a CSV path."""
+    """``azure-conv`` | ``azure-code`` | ``synthetic`` | a CSV path. ``horizon_s=None``: a
+    day, or for a CSV the span of its requests."""
+    if spec.lower().endswith(".csv") or Path(spec).is_file():
+        return csv_demand(spec, instance, window_s=window_s, horizon_s=horizon_s)
+    horizon_s = DAY_S if horizon_s is None else horizon_s
     if spec in ("azure-conv", "azure-code"):
         return azure_demand(instance, spec.split("-")[1], window_s=window_s, horizon_s=horizon_s,
                             amplitude=amplitude, seed=seed)
     if spec == "synthetic":
         return synthetic_demand(instance, sigma=sigma, seed=seed, window_s=window_s,
                                 horizon_s=horizon_s, amplitude=amplitude, ar=ar)
-    if spec.lower().endswith(".csv") or Path(spec).is_file():
-        return csv_demand(spec, instance, window_s=window_s, horizon_s=horizon_s)
     raise DemandError(f"demand {spec!r} not understood; expected azure-conv, azure-code, "
                       "synthetic or a CSV file")
 

@@ -35,6 +35,8 @@ from typing import Any
 
 import click
 from hetserve.cli.errors import BadInput
+from hetserve.cli.output import dumps
+from hetserve.cli.params import SEED, Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused
 from hetserve.instances import Instance, RunResult, Solution, Status, evaluate
 from hetserve.instances.stress import KINDS, RECOURSES, effective_margins
@@ -340,7 +342,7 @@ def run_stress(targets: list[Any], methods: list[MethodSpec], grids: dict[str, l
             "rows": len(rows), "solve_wall_s": round(solve_s, 1),
             "total_wall_s": round(time.time() - started, 1),
             "effective_robust_margins": margins, **machine_meta()}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out / "meta.json").write_text(dumps(meta, indent=1) + "\n")
     (out / "summary.md").write_text(summarise(rows, plan_rows, meta))
     plot(rows, [m.label for m in methods], out)
     return rows
@@ -365,18 +367,18 @@ def _usage(option: str, fn: Callable[[], Any]) -> Any:
               show_default=True, help="KIND=START:STOP:STEP per kind (delay, error, demand).")
 @click.option("--joint", is_flag=True, help="Move the grids in lock-step instead of taking "
               "every combination.")
-@click.option("--random", "random_n", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--random", "random_n", type=Integer(0, 100_000), default=0, show_default=True,
               help="Extra points with per-query-type factors drawn in each grid's range.")
 @click.option("--recourse", type=click.Choice([*RECOURSES, "both"]), default="both",
               show_default=True, help="Routing after inflation: frozen shares or LP re-routing.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Method seed (HiGHS, AGH starts) and seed of the random points.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+@click.option("--time-limit", type=Number(1e-3, 7 * 86_400), default=60.0,
               show_default=True, help="Per-plan time limit in seconds (MILP).")
-@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--workers", type=Integer(0, 256), default=2, show_default=True,
               help="Local dask worker processes for stage 1 (0 = run here, serially).")
 @click.option("--scheduler", default=None, help="Address of a running dask scheduler.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", type=OutputDir(), required=True,
               help="Output folder (new or empty, unless --resume).")
 @click.option("--resume", is_flag=True, help="Continue stage 1 from OUT/plans.csv (refused "
               "if OUT's recorded settings differ).")
