@@ -35,7 +35,6 @@ from typing import Any
 
 import click
 import numpy as np
-
 from hetserve.cli.errors import BadInput
 from hetserve.cli.sweep import ResumeRefused, prepare_out
 from hetserve.instances import load_catalog
@@ -97,7 +96,7 @@ def read_cases(path: Path) -> list[Measured]:
 
 def predict_roofline(case: Case) -> dict[str, float]:
     """The planner's model read as a closed loop (module docstring)."""
-    cat = load_catalog()
+    cat = load_catalog("latest")
     model, gpu = cat.models[case.model], cat.gpus[case.gpu]
     prec = cat.precisions["int8" if case.precision in ("fp8", "int8") else "fp16"]
     c = roofline.PerfConstants()
@@ -307,7 +306,8 @@ def main(cases_path: Path, out: Path, requests_per_client: int, logo: bool, limi
                 f"{e[m]['median']:.2f} · {100 * e[m]['within25']:.0f} %" for m in METRICS) + " |")
         md.append("")
     if unfit:
-        md += [f"{len(unfit)} rows do not fit in the serving model's memory and are left out of its table.", ""]
+        md += [f"{len(unfit)} rows do not fit in the serving model's memory and are left out "
+               "of its table.", ""]
     (out / "summary.md").write_text("\n".join(md))
     meta = {
         "benchmark": "fidelity", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -26,6 +26,7 @@ among the starts).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -126,7 +127,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
         entry = (_key(warm), len(orders), "warm", warm)
         pool.append((*entry, entry[0][1]))
         to_search = [entry, *to_search]
-    ls_stats = []
+    ls_stats: list[dict[str, Any]] = []
     for key, k, name, state in to_search:
         if time.process_time() > deadline:
             break

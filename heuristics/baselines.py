@@ -31,7 +31,7 @@ import numpy as np
 from hetserve.heuristics.result import make_result
 from hetserve.heuristics.state import LOAD_TOL, HeuristicData, PlanState
 from hetserve.instances import Instance, RunResult, Solution
-from hetserve.instances.routing import route_fleet
+from hetserve.instances.routing import price_per_rps, route_fleet
 
 
 def _route(data: HeuristicData, r: np.ndarray, cap_unmet: bool) -> np.ndarray | None:
@@ -67,17 +67,16 @@ def dvr(instance: Instance, *, seed: int = 0) -> RunResult:
         choice[i] = c
         r[c] += int(reps[i, c])
         fixed[data.cfg_dep[c]] = c
+    x = np.zeros((data.n_types, data.n_configs))
     if data.single_placement:
-        x = np.zeros((data.n_types, data.n_configs))
-        for i, c in enumerate(choice):
-            if c >= 0:
-                x[i, c] = 1.0
+        placed = np.nonzero(choice >= 0)[0]
+        x[placed, choice[placed]] = 1.0
     else:
-        x = _route(data, r, cap_unmet=True)
-        if x is None:
-            x = _route(data, r, cap_unmet=False)
-        if x is None:
-            x = np.zeros((data.n_types, data.n_configs))
+        routed = _route(data, r, cap_unmet=True)
+        if routed is None:
+            routed = _route(data, r, cap_unmet=False)
+        if routed is not None:
+            x = routed
     state = PlanState.from_arrays(data, r, x)
     runtime = time.perf_counter() - t0
     return make_result("dvr", data, state, runtime, seed=seed, stats={
@@ -89,22 +88,18 @@ def single_route_plan(instance: Instance) -> Solution:
     $/h per req/s among usable routes that meet its error SLO alone, not conflicting with
     the (TP, PP) already chosen for that deployment; replicas = ⌈load / ρ_max⌉."""
     t = instance.routes
-    q = instance.query_types
-    lam = np.array([qt.rate_per_s for qt in q])
-    x = np.zeros((len(q), len(t)))
+    prices = price_per_rps(instance)
+    x = np.zeros((len(instance.query_types), len(t)))
     active: dict[tuple[str, str, str], int] = {}
-    for i in np.argsort(-lam, kind="stable"):
-        ok = t.usable[i] & (t.error[i] <= q[i].error_slo) & (t.capacity[i] > 0)
+    for i in np.argsort(-t.rates, kind="stable"):
         best, best_cost = -1, math.inf
-        for c in np.nonzero(ok)[0]:
+        for c in np.nonzero(np.isfinite(prices[i]))[0]:
             if active.get(t.configs[c].deployment, c) != c:
                 continue
-            v = t.price_per_replica_hour[c] / t.capacity[i, c]
-            if v < best_cost:
-                best, best_cost = int(c), v
+            if prices[i, c] < best_cost:
+                best, best_cost = int(c), float(prices[i, c])
         if best >= 0:
             active[t.configs[best].deployment] = best
             x[i, best] = 1.0
-    load = (lam[:, None] * x / np.where(t.capacity > 0, t.capacity, 1.0)).sum(axis=0)
-    r = np.ceil(load / instance.max_utilisation - 1e-9)
+    r = np.ceil(t.load(x) / instance.max_utilisation - 1e-9)
     return Solution.from_arrays(instance, r, x)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -96,8 +96,8 @@ class HeuristicData:
         a, dcost = routing.load, routing.dcost
         deps = list(t.deployments.values())
         cfg_dep = np.empty(n_c, dtype=np.int64)
-        for d, cs in enumerate(deps):
-            cfg_dep[list(cs)] = d
+        for d, members in enumerate(deps):
+            cfg_dep[list(members)] = d
         dep_configs = tuple(np.array(cs, dtype=np.int64) for cs in deps)
         gpu_names = [g.name for g in instance.gpus]
         price_h = np.asarray(t.price_per_replica_hour, dtype=float)
@@ -175,7 +175,7 @@ class PlanState:
         self.dep_count = np.zeros(data.n_deps, dtype=np.int64)  # active configs
         self.money = np.zeros(5)
         self.money[_UNMET_PEN] = float(data.unmet_cost.sum())
-        self._journal: list[tuple[np.ndarray, object, object]] | None = None
+        self._journal: list[tuple[np.ndarray, Any, Any]] | None = None
         self.commits = 0
         self.version = 0  # bumped whenever a configuration turns on or off
         self._targets: dict[int, tuple[int, np.ndarray]] = {}
@@ -210,10 +210,10 @@ class PlanState:
         return new
 
     # ---------------------------------------------------------------- journal
-    def _set(self, arr: np.ndarray, idx: object, value: object) -> None:
+    def _set(self, arr: np.ndarray, idx: Any, value: Any) -> None:
         if self._journal is not None:
-            self._journal.append((arr, idx, arr[idx]))  # type: ignore[index]
-        arr[idx] = value  # type: ignore[index]
+            self._journal.append((arr, idx, arr[idx]))
+        arr[idx] = value
 
     def unopened(self, table: np.ndarray, i: int) -> np.ndarray:
         """The configurations ``table[i]`` proposes for type ``i`` (one per deployment, −1 =
@@ -238,7 +238,7 @@ class PlanState:
         journal, self._journal = self._journal, None
         assert journal is not None, "rollback without checkpoint"
         for arr, idx, old in reversed(journal):
-            arr[idx] = old  # type: ignore[index]
+            arr[idx] = old
         self.version += 1
 
     # ---------------------------------------------------------------- primitives

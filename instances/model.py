@@ -241,12 +241,12 @@ class RouteTable:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(used, self.rates[:, None] * x / self._divisor, 0.0).sum(axis=0)
 
-    def cap_to_capacity(self, x: np.ndarray, capacity: np.ndarray, tol: float = 0.0
-                        ) -> tuple[np.ndarray, np.ndarray]:
-        """Scale the shares of every configuration whose load exceeds ``capacity[c] + tol``
-        (in replicas) down to exactly its capacity. Returns ``(scaled x, load before)``;
-        the traffic scaled away is the configuration's overload."""
-        load = self.load(x)
+    def cap_to_capacity(self, x: np.ndarray, capacity: np.ndarray, tol: float = 0.0,
+                        where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scale the shares of every configuration whose load (:meth:`load`, over ``where``)
+        exceeds ``capacity[c] + tol`` replicas down to exactly its capacity. Returns
+        ``(scaled x, load before)``; the traffic scaled away is the overload."""
+        load = self.load(x, where)
         over = load > np.asarray(capacity, dtype=float) + tol
         if not over.any():
             return x, load

@@ -269,4 +269,30 @@ def route_fleet(data: RoutingData, r: np.ndarray, *, rho: float,
                          rho=rho, unmet_upper=unmet_upper)
 
 
-__all__ = ["Routing", "RoutingData", "route_fleet", "solve_routing"]
+def price_per_rps(instance: Instance, *, meet_error: bool = True) -> np.ndarray:
+    """``(I, C)``: $/h of replica rental per req/s of sustained demand on each route,
+    price_c / μ_ic, on usable routes (that also meet the type's error SLO alone, if
+    ``meet_error``); ``inf`` elsewhere. The ranking of the cheapest-route plans."""
+    t = instance.routes
+    ok = t.usable & (t.capacity > 0)
+    if meet_error:
+        eps = np.array([q.error_slo for q in instance.query_types])
+        ok &= t.error <= eps[:, None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(ok, t.price_per_replica_hour[None, :] / np.where(ok, t.capacity, 1.0),
+                        np.inf)
+
+
+def cheapest_routes(instance: Instance) -> np.ndarray:
+    """Per query type, the route with the least $/h per req/s (:func:`price_per_rps`) among
+    those that meet its error SLO alone, else among all usable ones; −1 if none."""
+    best = np.full(len(instance.query_types), -1, dtype=np.int64)
+    for prices in (price_per_rps(instance, meet_error=True),
+                   price_per_rps(instance, meet_error=False)):
+        todo = (best < 0) & np.isfinite(prices).any(axis=1)
+        best[todo] = np.argmin(prices[todo], axis=1)
+    return best
+
+
+__all__ = ["Routing", "RoutingData", "cheapest_routes", "price_per_rps", "route_fleet",
+           "solve_routing"]

@@ -56,12 +56,11 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from hetserve.instances.errors import InstanceError, require
 
 if TYPE_CHECKING:
@@ -405,6 +404,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     arrival = rng.exponential(client_delay_s, C) if client_delay_s > 0 else np.zeros(C)
     order = arrival + np.arange(C) * 1e-12  # FCFS key: arrival time, then client id
     done_pre = np.zeros(C, dtype=np.int64)
+    target = np.full(C, isl, dtype=np.int64)  # tokens to (re)compute before decoding
     generated = np.zeros(C, dtype=np.int64)
     first = np.zeros(C)
     remaining = np.full(C, requests_per_client, dtype=np.int64)
@@ -450,9 +450,10 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 victim = running[np.argmax(order[running])]
                 used_blocks -= int(blocks_of(held[victim]))
                 held[victim] = 0
+                # Recompute preemption: the tokens so far are prefilled again on re-admission.
+                target[victim] = isl + generated[victim]
                 phase[victim] = 0
                 done_pre[victim] = 0
-                generated[victim] = 0
                 preemptions += 1
                 decoding = np.flatnonzero(phase == 2)
                 n_dec = decoding.size
@@ -475,7 +476,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 break
             if phase[r] == 0 and running_n >= e.max_num_seqs:
                 break
-            need = isl - done_pre[r]
+            need = target[r] - done_pre[r]
             if e.policy == "inflight":
                 if need > budget:
                     break
@@ -491,7 +492,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                     # Admit a new sequence only if its whole prompt fits and leaves one
                     # spare page per running sequence for decode growth (otherwise the
                     # engine preempts on the next step and thrashes).
-                    want = int(blocks_of(isl)) + running_n
+                    want = int(blocks_of(target[r])) + running_n
                     if want > free_blocks:
                         break
                 chunk = min(need, budget)
@@ -528,8 +529,8 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 headroom = cap_blocks - used_blocks
                 k = max(1, min(k, 1 + headroom * block // max(n_dec, 1)))
             j = np.arange(k, dtype=float)
-            ctx = float((isl + generated[decoding]).sum()) + j * n_dec
-            dt = replica.step_time(n_dec, ctx, 0.0, n_dec)
+            contexts = float((isl + generated[decoding]).sum()) + j * n_dec
+            dt = replica.step_time(n_dec, contexts, 0.0, n_dec)
             times = t + np.cumsum(dt)
             # A request reaching the engine mid-stretch is scheduled after that step.
             k = min(k, int(np.searchsorted(times, next_arrival)) + 1)
@@ -537,17 +538,19 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             generated[decoding] += k
         else:
             tokens = n_dec + int(chunks[pre].sum())
-            ctx = float((isl + generated[decoding]).sum()) + float(done_pre[pre].sum())
+            ctx_now = float((isl + generated[decoding]).sum()) + float(done_pre[pre].sum())
             attn = float(np.sum(replica.attention_flops(chunks[pre], done_pre[pre])))
-            t += float(replica.step_time(tokens, ctx, attn, n_dec + pre.size))
+            t += float(replica.step_time(tokens, ctx_now, attn, n_dec + pre.size))
             generated[decoding] += 1
             done_pre[pre] += chunks[pre]
-            finished_pre = pre[done_pre[pre] >= isl]
+            finished_pre = pre[done_pre[pre] >= target[pre]]
             phase[finished_pre] = 2
-            generated[finished_pre] = 1
-            first[finished_pre] = t
             for r in finished_pre:
-                ttfts.append(t - arrival[r])
+                if generated[r] == 0:  # the request's first token (not a recompute)
+                    ttfts.append(t - arrival[r])
+                    first[r] = t
+                generated[r] += 1
+                target[r] = isl
         # ---------------------------------------------------------- completions
         completed = np.flatnonzero((phase == 2) & (generated >= osl))
         for r in completed:
@@ -558,6 +561,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             reserved[r] = 0
             done_pre[r] = 0
             generated[r] = 0
+            target[r] = isl
             if remaining[r] > 0:
                 phase[r] = 4
                 arrival[r] = t + (rng.exponential(client_delay_s) if client_delay_s > 0 else 0.0)
@@ -696,6 +700,8 @@ class CaseEstimate:
     estimate: LoadEstimate | None
     reason: str = ""
     native_precision: bool = True
+    source: str = "model"
+    """``model`` (this module) or ``profile`` (measured, :mod:`hetserve.instances.profiles`)."""
 
     def to_dict(self) -> dict[str, Any]:
         keys = ("ttft_s", "tpot_s", "e2e_s", "output_tok_s_per_gpu", "kv_capacity_tokens")
@@ -705,6 +711,7 @@ class CaseEstimate:
         out["fits"] = self.estimate is not None
         out["reason"] = self.reason or None
         out["native_precision"] = self.native_precision
+        out["source"] = self.source
         return out
 
 
@@ -714,7 +721,7 @@ def estimate_case(case: Case, *, engines: dict[str, EngineProfile] | None = None
     """Closed-loop estimate of one case from the shipped catalog (raises on unknown names)."""
     from hetserve.instances.catalog import load_catalog
 
-    cat = load_catalog()
+    cat = load_catalog("latest")
     require(case.model in cat.models, "model", f"unknown model {case.model!r}")
     require(case.gpu in cat.gpus, "gpu", f"unknown GPU {case.gpu!r}")
     profiles = engines or ENGINES
@@ -750,7 +757,7 @@ def read_cases(path: str | Path) -> list[Case]:
     if missing:
         raise InstanceError("--cases", f"missing column(s) {', '.join(missing)}; "
                                        f"expected {','.join(CASE_COLUMNS)}[,kv_precision]")
-    cat = load_catalog()
+    cat = load_catalog("latest")
     cases = []
     for k, row in enumerate(reader, start=1):
         if None in row:
@@ -765,7 +772,7 @@ def case_from_strings(row: dict[str, str | None], where: str, cat: Any = None) -
     """One :class:`Case` from text fields (a CSV row or CLI flags), checked against the catalog."""
     from hetserve.instances.catalog import load_catalog
 
-    cat = cat or load_catalog()
+    cat = cat or load_catalog("latest")
 
     def cell(col: str, default: str | None = None) -> str:
         value = row.get(col)
@@ -798,6 +805,12 @@ def case_from_strings(row: dict[str, str | None], where: str, cat: Any = None) -
         kv_precision=one_of("kv_precision", KV_FORMATS, "fp16"))
 
 
-def estimate_cases(cases: list[Case], requests_per_client: int = 10) -> list[CaseEstimate]:
-    """:func:`estimate_case` for every case, in order (the ``hetserve estimate`` kernel)."""
-    return [estimate_case(c, requests_per_client=requests_per_client) for c in cases]
+def estimate_cases(cases: list[Case], performance: Any = None) -> list[CaseEstimate]:
+    """Estimate every case, in order (the ``hetserve estimate`` kernel).
+
+    ``performance`` is any object with ``estimate(case) -> CaseEstimate``, e.g. a measured
+    profile (:class:`hetserve.instances.profiles.MeasuredServing`); default: this model.
+    """
+    if performance is None:
+        return [estimate_case(c) for c in cases]
+    return [performance.estimate(c) for c in cases]

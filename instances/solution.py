@@ -134,7 +134,8 @@ class Solution:
             "replicas": lambda v, w: fields.integer(v, w, lo=0, hi=10**6),
             "fraction": lambda v, w: fields.number(v, w, lo=0, hi=1),
         }
-        deployments, routes = [], []
+        deployments: list[Any] = []
+        routes: list[Any] = []
         for key, cls_, out in (("deployments", Deployment, deployments),
                                ("routing", Route, routes)):
             items = d.get(key)

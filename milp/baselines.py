@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -161,7 +162,7 @@ def hf(instance: Instance, params: MilpParams | None = None, *, seed: int = 0) -
         ev = evaluate(instance, res.solution)
         if ev.feasible and (best is None or ev.objective < best[0]):
             best = (ev.objective, res.solution, tier.name)
-    stats = {"per_tier": per_tier}
+    stats: dict[str, Any] = {"per_tier": per_tier}
     if best is None:
         none_fit = all(s == "infeasible" for s in per_tier.values())
         return RunResult("hf", Status.INFEASIBLE if none_fit else Status.NO_SOLUTION, None, None,

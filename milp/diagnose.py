@@ -77,8 +77,8 @@ def diagnose(instance: Instance) -> list[str]:
             out.append(f"{must}: no single configuration meets both its error and delay SLOs "
                        "(single placement)")
             continue
-        limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
-        ok = t.gpus_per_replica <= limits[t.config_gpu]
+        gpu_limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
+        ok = t.gpus_per_replica <= gpu_limits[t.config_gpu]
         if not (mask[i] & ok).any():
             out.append(f"{must}: every usable configuration needs more GPUs per replica than "
                        "are available")

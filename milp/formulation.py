@@ -98,7 +98,7 @@ import numpy as np
 import pulp
 
 from hetserve.instances.model import Instance
-from hetserve.milp.index import ModelIndex, Tightening, make_index, storage_can_bind
+from hetserve.milp.index import ModelIndex, Tightening, binding_storage_capacity, make_index
 
 
 @dataclass(frozen=True, eq=False)
@@ -219,8 +219,9 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
         of_model[int(idx.models[idx.cfg_model_pos[k]])].append(c)
     for j in o:
         add([(o[j], 1.0)] + [(w[c], -1.0) for c in of_model[j]], le, 0.0, f"stored_{j}")
-    if storage_can_bind(instance, idx):
-        add([(o[j], sizes[j]) for j in o], le, float(instance.storage_capacity_gb), "storage")
+    storage_cap = binding_storage_capacity(instance, idx)
+    if storage_cap is not None:
+        add([(o[j], sizes[j]) for j in o], le, storage_cap, "storage")
     if instance.single_placement:
         for i, c in routes:
             add([(x[i, c], 1.0), (z[i, c], -1.0)], le, 0.0, f"place_{i}_{c}")

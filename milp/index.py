@@ -201,9 +201,11 @@ def make_index(instance: Instance, tightening: Tightening | None = None) -> Mode
                       load, link_coef, tuple(deps), tuple(gpu_rows))
 
 
-def storage_can_bind(instance: Instance, idx: ModelIndex) -> bool:
-    """The storage row is written only when the models that could be stored exceed C^s."""
-    if instance.storage_capacity_gb is None:
-        return False
+def binding_storage_capacity(instance: Instance, idx: ModelIndex) -> float | None:
+    """C^s when the storage row can bind (the models that could be stored exceed it), else
+    None: the row is written only then."""
+    cap = instance.storage_capacity_gb
+    if cap is None:
+        return None
     total = sum(instance.models[int(j)].weight_gb_fp16 for j in idx.models)
-    return total > instance.storage_capacity_gb
+    return float(cap) if total > cap else None

@@ -145,9 +145,12 @@ class _Compiled:
         _COMPILED[key] = (cal, out)
         return out
 
-    def allowances(self, parts):
-        """Per-pool PoolTargets with the fleet-wide rule ``v_p <= m_p + delta`` (module
-        docstring of queueing.slo); parts = [(cal, lam)].  Returns (targets list, reason)."""
+    def allowances(self, parts, split=None):
+        """Per-pool PoolTargets with the fleet-wide rule ``v_p <= m_p + delta_p`` (module
+        docstring of queueing.slo); parts = [(cal, lam)].  ``split=None`` gives every pool
+        the same excess ``delta``; a tuple ``f`` (summing to 1) gives pool ``p`` the share
+        ``f_p`` of the fleet's excess budget, ``delta_p = delta f_p / s_p``.
+        Returns (targets list, reason)."""
         comp = [self.pool(cal) if lam > 0 else None for cal, lam in parts]
         k = len(self.cons)
         mass = np.zeros(k)
@@ -169,14 +172,47 @@ class _Compiled:
                       f"{100 * M[i]:.2f} % of constraint {self.cons[i].name!r}, above its "
                       f"1 - q = {100 * (1 - q[i]):.2f} %")
         out = []
-        for c in comp:
+        for j, ((_cal, lam), c) in enumerate(zip(parts, comp)):
             if c is None:
                 out.append(None)
                 continue
-            tg, _sh, m = c
+            tg, sh, m = c
+            d = delta
+            if split is not None:
+                s_p = np.divide(lam * sh, mass, out=np.zeros(k), where=mass > 0)
+                d = np.divide(delta * split[j], s_p, out=np.full(k, 1.0), where=s_p > 0)
             out.append(PoolTargets(tg.names, tg.targets, tg.weights,
-                                   tuple(float(max(mi + d, 0.0)) for mi, d in zip(m, delta))))
+                                   tuple(float(min(max(mi + di, 0.0), 1.0))
+                                         for mi, di in zip(m, d))))
         return out, reason
+
+
+# shares of the fleet's excess miss budget given to the long pool, tried when the TTFT
+# target (not rho_max) sets a pool's size; the equal-excess rule is the first candidate
+BUDGET_SPLITS = (0.5, 0.8, 0.95)
+
+
+def _slo_bound(ev: PoolEval, rho_max: float) -> bool:
+    return ev.units > 0 and math.isfinite(ev.rho) and \
+        ev.units > math.ceil(ev.units * ev.rho / rho_max - 1e-9)
+
+
+def _best_split(comp: _Compiled, parts, s: PoolEval, l_: PoolEval, target: float,
+                rho_max: float, q: float):
+    """Cheapest sizing over splits of the fleet's miss budget between the two pools (the
+    fleet constraint holds for every split; docs/queueing.md §1a)."""
+    best = (s.cost_per_hour + l_.cost_per_hour if s.feasible and l_.feasible else math.inf,
+            s, l_)
+    (cal_s, lam_s), (cal_l, lam_l) = parts
+    for f in BUDGET_SPLITS:
+        (tg_s, tg_l), reason = comp.allowances(parts, split=(1.0 - f, f))
+        if reason:
+            continue
+        s2 = size_pool(cal_s, lam_s, target, rho_max, q, targets=tg_s)
+        l2 = size_pool(cal_l, lam_l, target, rho_max, q, targets=tg_l)
+        if s2.feasible and l2.feasible and s2.cost_per_hour + l2.cost_per_hour < best[0] - 1e-9:
+            best = (s2.cost_per_hour + l2.cost_per_hour, s2, l2)
+    return best[1], best[2]
 
 
 def unservable_report(cdf: TokenCDF, slo: TTFTSLO, profiles, long_ctx: int) -> dict:
@@ -357,6 +393,7 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft, short: PoolProfile,
     (homo_tg,), homo_reason = comp.allowances([(homo_cal, served * rate)])
     homo = size_pool(homo_cal, served * rate, slo.target_s, rho_max, q, targets=homo_tg)
     rows = []
+    resplit = []
     for B in Bs:
         FB = cdf.F(B)
         for g in gammas:
@@ -366,14 +403,24 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft, short: PoolProfile,
             lcal = _long_cal(long, cdf, B, gB if g > 1 else B, int(long_ctx), p_compress, batch)
             lam_s = alpha * rate
             lam_l = max(0.0, served - alpha) * rate
-            (tg_s, tg_l), reason = comp.allowances([(scal, lam_s), (lcal, lam_l)])
+            parts = [(scal, lam_s), (lcal, lam_l)]
+            (tg_s, tg_l), reason = comp.allowances(parts)
             if reason:
                 s = size_pool(scal, 0.0, slo.target_s, rho_max, q)
                 l_ = size_pool(lcal, 0.0, slo.target_s, rho_max, q)
             else:
                 s = size_pool(scal, lam_s, slo.target_s, rho_max, q, targets=tg_s)
                 l_ = size_pool(lcal, lam_l, slo.target_s, rho_max, q, targets=tg_l)
+                if _slo_bound(s, rho_max) or _slo_bound(l_, rho_max):
+                    resplit.append((len(rows), parts))
             rows.append((_row(B, g, alpha, s, l_, reason), s, l_))
+    # second pass: where the target sets a pool's size, try other splits of the fleet's
+    # miss budget between the pools (a row's result depends on that row alone)
+    for j, parts in resplit:
+        r0, s0, l0 = rows[j]
+        s, l_ = _best_split(comp, parts, s0, l0, slo.target_s, rho_max, q)
+        if s is not s0:
+            rows[j] = (_row(r0["B"], r0["gamma"], r0["alpha"], s, l_), s, l_)
     planner_ms = 1e3 * (time.perf_counter() - t0)
 
     # the homogeneous fleet is itself a candidate (B = C_l, empty short pool)

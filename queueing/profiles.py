@@ -169,7 +169,7 @@ def profile_from_dict(d, where: str = "profile") -> PoolProfile:
     name = d.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
         raise ValueError(f"{where}.name: must be a printable string of 1-200 characters")
-    kw = {}
+    kw: dict[str, float | int] = {}
     for f, hi in _FLOAT_FIELDS.items():
         if f not in d:
             raise ValueError(f"{where}.{f}: missing")
@@ -188,7 +188,7 @@ def profile_from_dict(d, where: str = "profile") -> PoolProfile:
             raise ValueError(f"{where}.{f}: must be an integer in [1, {hi}], got {v!r}")
         kw[f] = v
     try:
-        return PoolProfile(name=name, **kw)
+        return PoolProfile(name=name, **kw)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ValueError(f"{where}.{exc}") from None
 

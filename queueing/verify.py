@@ -224,8 +224,9 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
     for p, u in zip(fl.pools, v["units"]):
         pools.append({"name": p.name, "profile": p.profile.to_dict(), "ctx": int(p.ctx),
                       "units": int(u), "tau_s": None})
-    fleet = {"pools": pools, "routing": dict(plan.fleet["routing"], gamma=fl.gamma,
-                                             p_compress=fl.p_compress)}
+    routing = dict((plan.fleet or {}).get("routing", {}), gamma=fl.gamma,
+                   p_compress=fl.p_compress)
+    fleet = {"pools": pools, "routing": routing}
     rep = v["report"]
     pred = {"short": plan.short, "long": plan.long} if row is feas[0] else {}
     ver = {"status": "verified", "requests": requests, "seed": seed, "mode": mode,
@@ -276,7 +277,7 @@ def plan_and_simulate(*, cdf: TokenCDF | None, rate: float | None, slo, short: P
         trace = load_trace(replay)
         cdf = cdf_from_trace(trace)
         plan_rate = trace.rate if rate is None else rate
-    if plan_rate is None:
+    if plan_rate is None or cdf is None:
         raise ValueError("rate: --rate > 0 is required with --workload")
     plan = plan_two_pool(cdf, plan_rate, slo, short, long, bstar_check=False,
                          **(plan_kw or {}))

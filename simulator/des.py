@@ -195,15 +195,15 @@ class SimResult:
     preemptions: int
     rejected: int
     wall_s: float
-    ttft_s: np.ndarray = field(repr=False, default=None)
-    latency_s: np.ndarray = field(repr=False, default=None)
+    ttft_s: np.ndarray | None = field(repr=False, default=None)
+    latency_s: np.ndarray | None = field(repr=False, default=None)
     quantile: float = 0.99
     ttft: dict = field(default_factory=dict)
     tpot: dict = field(default_factory=dict)
     e2e: dict = field(default_factory=dict)
     rejected_by_reason: dict = field(default_factory=dict)
-    measured: np.ndarray = field(repr=False, default=None)  # bool mask: after warm-up
-    reject_reason: np.ndarray = field(repr=False, default=None)  # "" when served
+    measured: np.ndarray | None = field(repr=False, default=None)  # bool: after warm-up
+    reject_reason: np.ndarray | None = field(repr=False, default=None)  # "" when served
 
     def to_dict(self) -> dict:
         d = {k: getattr(self, k) for k in ("mode", "n_requests", "quantile", "p99_ttft_s",
@@ -309,7 +309,8 @@ class _Unit:
         self.version = 0
         self.seq = 0
         self.order = 0
-        self.ev = None  # (version, iterations, kv, time) of the scheduled next event
+        # (version, iterations, kv, time) of the scheduled next event
+        self.ev: tuple[int, int, bool, float] | None = None
 
     @property
     def n(self) -> int:
@@ -423,7 +424,7 @@ class _Detailed:
         self.units = [[_Unit(s.profile, s.k) for _ in range(s.units)] for s in specs]
         # per pool: lazy max-heap of (-free slots, version, unit)
         self.free_heap = [[(-s.k, 0, ui) for ui in range(s.units)] for s in specs]
-        self.queues = [deque() for _ in specs]
+        self.queues: list[deque[int]] = [deque() for _ in specs]
         self.wm = [math.ceil(watermark * s.profile.total_kv_blocks) for s in specs]
         self.heap: list = []
         self.cnt = 0

@@ -45,7 +45,8 @@ def test_cli_static_and_csv_demand(tmp_path):
                            for t in range(0, 900, 3)))
     out = tmp_path / "s"
     r = CliRunner().invoke(rolling_command, ["small-3x3x4", "--solver", "gh", "--demand", str(f),
-                                             "--static", "peak", "--out", str(out)])
+                                             "--static", "peak", "--horizon", "15m",
+                                             "--out", str(out)])
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader((out / "windows.csv").open()))
     assert len(rows) == 3

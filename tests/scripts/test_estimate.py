@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from hetserve.instances import load_catalog
 from hetserve.instances.serving import ENGINES, Replica, closed_loop
 
@@ -22,7 +21,7 @@ def test_flags_give_the_library_numbers():
                "--engine", "trtllm", "--kv-precision", "fp8", "--json")
     assert done.returncode == 0, done.stderr
     [row] = json.loads(done.stdout)
-    cat = load_catalog()
+    cat = load_catalog("latest")
     rep = Replica(cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"], "fp8", "fp8", 2, 1,
                   ENGINES["trtllm"])
     est = closed_loop(rep, 2048, 128, 8)
@@ -81,3 +80,22 @@ def test_bad_rows_exit_2_naming_row_and_column(tmp_path, body, message):
 def test_bad_flags_exit_2(args, flag):
     done = run(*args)
     assert done.returncode == 2 and flag in done.stderr and "Traceback" not in done.stderr
+
+
+def test_profile_overrides_covered_rows_and_bad_profile_exits_2(tmp_path):
+    path = tmp_path / "cases.csv"
+    path.write_text("model,gpu,precision,tp,pp,isl,osl,concurrency,engine\n"
+                    "Qwen3-32B,H100-SXM,fp8,2,1,1024,128,16,trtllm\n"
+                    "Qwen3-32B,H100-SXM,fp8,2,1,16384,128,16,trtllm\n"
+                    "Qwen3-32B,H200,fp8,2,1,1024,128,16,trtllm\n")
+    done = run("--cases", str(path), "--profile", "tests/data/measured_serving_h100.csv", "--json")
+    assert done.returncode == 0, done.stderr
+    measured, outside, uncovered = json.loads(done.stdout)
+    assert measured["source"] == "profile" and measured["ttft_s"] == pytest.approx(0.1873764)
+    assert outside["source"] == "profile" and outside["ttft_s"] is None
+    assert "no extrapolation" in outside["reason"]
+    assert uncovered["source"] == "model" and uncovered["ttft_s"] > 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b\n1,2\n")
+    done = run("--cases", str(path), "--profile", str(bad))
+    assert done.returncode == 2 and "not a profile CSV" in done.stderr
