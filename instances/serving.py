@@ -56,7 +56,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +170,17 @@ ENGINES: dict[str, EngineProfile] = {
                    "free_gpu_memory_fraction 0.90, GUARANTEED_NO_EVICT capacity scheduler"),
     )
 }
+
+
+def engines_with(*, max_num_seqs: int | None = None,
+                 token_budget: int | None = None) -> dict[str, EngineProfile]:
+    """The shipped engine profiles with engine settings replaced (``None`` keeps a default)."""
+    changes: dict[str, int] = {}
+    if max_num_seqs is not None:
+        changes["max_num_seqs"] = max_num_seqs
+    if token_budget is not None:
+        changes["token_budget"] = token_budget
+    return {name: replace(e, **changes) for name, e in ENGINES.items()}
 
 
 def engine(name: str) -> EngineProfile:
