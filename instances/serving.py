@@ -388,9 +388,13 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     """Simulate a closed-loop benchmark of ``concurrency`` clients (module docstring).
 
     Each client sends ``requests_per_client`` requests of ``isl`` prompt and ``osl``
-    output tokens back to back; all clients start at once. Returns the means over every
-    request, as aiperf / ``benchmark_serving`` report them in concurrency mode.
-    Raises :class:`DoesNotFit` when the weights or one sequence's KV do not fit.
+    output tokens back to back; all clients start at once. ``client_delay_s`` > 0 adds an
+    exponential client / front-end delay (mean ``client_delay_s``, drawn with ``seed``)
+    before each request reaches the engine (TTFT counts from then); 0, the default, keeps
+    every client in step.
+    Returns the means over every request, as aiperf / ``benchmark_serving`` report them in
+    concurrency mode. Raises :class:`DoesNotFit` when the weights or one sequence's KV do
+    not fit.
     """
     require(isl >= 1 and osl >= 1, "isl", "isl and osl must be >= 1")
     require(concurrency >= 1, "concurrency", "must be >= 1")

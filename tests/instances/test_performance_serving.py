@@ -208,3 +208,13 @@ def test_engine_settings_cap_the_running_sequences():
     assert capped.estimate.peak_running <= 4 < free.estimate.peak_running
     # Twelve of sixteen clients wait for a free slot: TTFT grows by whole generations.
     assert capped.estimate.ttft_s > 3 * free.estimate.ttft_s
+
+
+def test_client_delay_is_seeded_and_adds_latency():
+    rep = toy()
+    base = closed_loop(rep, 1000, 20, 4, requests_per_client=3)
+    a = closed_loop(rep, 1000, 20, 4, requests_per_client=3, client_delay_s=0.05, seed=1)
+    b = closed_loop(rep, 1000, 20, 4, requests_per_client=3, client_delay_s=0.05, seed=1)
+    assert a == b
+    # Arrivals spread out: fewer prompts share a step, so the first token comes sooner.
+    assert a.ttft_s < base.ttft_s
