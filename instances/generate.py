@@ -56,37 +56,25 @@ MAX_QUERY_TYPES = 1000
 MAX_MODELS = 1000
 
 
-# The catalog rows the generator draws from: the 2024 catalog on which the `paper`, `large`
-# and fresh-seed instance sets (and every number in results/) were defined. Rows added to the
-# catalog later are available to instance files by name but must not reshuffle what a
-# (size, seed) generates, or every benchmark would silently change (docs/instance-format.md).
-GENERATOR_GPUS = ("T4", "L4", "A10G", "L40S", "RTX-4090", "RTX-A6000", "A100-40GB", "A100-80GB",
-                  "H100-PCIe", "H100-SXM", "H200", "MI300X")
-GENERATOR_MODELS = (
-    "Llama-3.2-1B-Instruct", "Llama-3.2-3B-Instruct", "Llama-3.1-8B-Instruct",
-    "Llama-3.1-70B-Instruct", "Llama-3.3-70B-Instruct", "Llama-3.1-405B-Instruct",
-    "Qwen2.5-1.5B-Instruct", "Qwen2.5-3B-Instruct", "Qwen2.5-7B-Instruct", "Qwen2.5-14B-Instruct",
-    "Qwen2.5-32B-Instruct", "Qwen2.5-72B-Instruct", "Qwen2.5-Coder-7B-Instruct",
-    "Qwen2.5-Coder-32B-Instruct", "Mistral-7B-Instruct-v0.3", "Mistral-Nemo-Instruct-2407",
-    "Mistral-Small-24B-Instruct-2501", "Mixtral-8x7B-Instruct-v0.1", "Mixtral-8x22B-Instruct-v0.1",
-    "Gemma-2-2B-it", "Gemma-2-9B-it", "Gemma-2-27B-it", "Phi-3-mini-4k-instruct",
-    "Phi-3-medium-4k-instruct", "Phi-3.5-MoE-instruct", "Llama-4-Maverick-17B-128E-Instruct")
+# The catalog edition the generator draws from: the one on which the `paper`, `large` and
+# fresh-seed instance sets (and every number in results/) were defined. Later editions add rows
+# for instance files and `hetserve estimate`; they must not reshuffle what a (size, seed)
+# generates, or every benchmark would silently change.
+GENERATOR_EDITION = "2026-11"
 
 
 def _generator_gpus() -> list[GpuType]:
-    catalog = load_catalog()
-    return [catalog.gpus[name] for name in GENERATOR_GPUS]
+    return list(load_catalog(GENERATOR_EDITION).gpus.values())
 
 
 def _generator_models() -> list[ModelSpec]:
-    catalog = load_catalog()
-    return [catalog.models[name] for name in GENERATOR_MODELS]
+    return list(load_catalog(GENERATOR_EDITION).models.values())
 
 
 def max_tiers() -> int:
     """Most tiers a generated instance can have: every catalog GPU and its spot variant at
     every precision (:func:`_pick_tiers`)."""
-    return 2 * len(GENERATOR_GPUS) * len(DEFAULT_PRECISIONS)
+    return 2 * len(_generator_gpus()) * len(DEFAULT_PRECISIONS)
 
 
 def parse_size(text: str) -> tuple[int, int, int]:
@@ -207,7 +195,7 @@ def paper_base(seed: int = 0, scenario: str = "base") -> Instance:
     """The paper's base setting: 6 query types, 6 Llama-class models (1B–405B), its 10
     tiers (A6000 and RTX 4090 at fp16/int8/int4, A100-40GB and H100 at fp16/int8),
     TP {1, 2, 4, 8}, PP {1, 2, 4}, 24 h, 1,000 GB storage."""
-    catalog = load_catalog()
+    catalog = load_catalog(GENERATOR_EDITION)
     rng = np.random.default_rng(seed)
     models = [catalog.models[m] for m in PAPER_MODELS]
     gpus = {g: catalog.gpus[g] for g, _ in PAPER_TIERS}
