@@ -96,7 +96,7 @@ def read_cases(path: Path) -> list[Measured]:
 
 def predict_roofline(case: Case) -> dict[str, float]:
     """The planner's model read as a closed loop (module docstring)."""
-    cat = load_catalog()
+    cat = load_catalog("latest")
     model, gpu = cat.models[case.model], cat.gpus[case.gpu]
     prec = cat.precisions["int8" if case.precision in ("fp8", "int8") else "fp16"]
     c = roofline.PerfConstants()

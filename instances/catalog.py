@@ -262,25 +262,46 @@ def _read_catalog_json(name: str) -> Any:
     return fields.parse_json(text, name)
 
 
-@lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
-    """Load and validate the shipped catalogs (cached; the objects are frozen).
+EDITIONS = ("2026-11", "2026-12")
+"""Catalog editions. A row with ``"added": "2026-12"`` belongs to that edition and later;
+rows without ``added`` are in every edition. The default edition is the one the instance
+generator, the presets and the bundled instances were built on, so adding rows never
+changes what they draw; ``load_catalog("latest")`` gives every row (``hetserve estimate``,
+the serving model, measured profiles)."""
+DEFAULT_EDITION = "2026-11"
 
-    Rows marked ``"added": "2026-12"`` are the 2026 additions; the instance generator
-    draws only from its fixed lists (``instances/generate.py``), so they never change
-    what a (size, seed) generates.
+
+def _in_edition(row: Any, where: str, edition: str) -> bool:
+    added = fields.get(fields.obj(row, where), "added", where, fields.choice, EDITIONS,
+                       default=EDITIONS[0])
+    return EDITIONS.index(added) <= EDITIONS.index(edition)
+
+
+@lru_cache(maxsize=4)
+def load_catalog(edition: str = DEFAULT_EDITION) -> Catalog:
+    """Load and validate the shipped catalogs of an edition (cached; the objects are frozen).
+
+    ``edition`` is one of :data:`EDITIONS` or ``"latest"`` (see :data:`EDITIONS`).
     """
+    if edition == "latest":
+        edition = EDITIONS[-1]
+    require(edition in EDITIONS, "edition", f"unknown catalog edition {edition!r}; "
+                                            f"known: {', '.join(EDITIONS)}, latest")
     gpus_doc = fields.obj(_read_catalog_json("gpus.json"), "gpus.json")
     models_doc = fields.obj(_read_catalog_json("models.json"), "models.json")
     errors_doc = fields.obj(_read_catalog_json("errors.json"), "errors.json")
     gpus = {}
     for k, row in enumerate(fields.get(gpus_doc, "gpus", "gpus.json", fields.array)):
+        if not _in_edition(row, f"gpus.json gpus[{k}]", edition):
+            continue
         gpu = GpuType.from_dict(row, where=f"gpus.json gpus[{k}]")
         gpus[gpu.name] = gpu
     scores = fields.get(errors_doc, "scores", "errors.json", fields.obj)
     models = {}
     for k, row in enumerate(fields.get(models_doc, "models", "models.json", fields.array)):
         where = f"models.json models[{k}]"
+        if not _in_edition(row, where, edition):
+            continue
         name = fields.get(fields.obj(row, where), "name", where, fields.name)
         if name not in scores:
             raise InstanceError(f"errors.json scores.{name}", "no benchmark scores for this model")

@@ -130,7 +130,7 @@ def _known(value: Any, where: str, options: Iterable[str], what: str) -> str:
 def _catalog() -> Any:
     from hetserve.instances.catalog import load_catalog
 
-    return load_catalog()
+    return load_catalog("latest")
 
 
 def _point(where: str, *, model: Any, gpu: Any, precision: Any, tp: Any, pp: Any, engine: Any,

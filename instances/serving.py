@@ -736,7 +736,7 @@ def estimate_case(case: Case, *, engines: dict[str, EngineProfile] | None = None
     """Closed-loop estimate of one case from the shipped catalog (raises on unknown names)."""
     from hetserve.instances.catalog import load_catalog
 
-    cat = load_catalog()
+    cat = load_catalog("latest")
     require(case.model in cat.models, "model", f"unknown model {case.model!r}")
     require(case.gpu in cat.gpus, "gpu", f"unknown GPU {case.gpu!r}")
     profiles = engines or ENGINES
@@ -772,7 +772,7 @@ def read_cases(path: str | Path) -> list[Case]:
     if missing:
         raise InstanceError("--cases", f"missing column(s) {', '.join(missing)}; "
                                        f"expected {','.join(CASE_COLUMNS)}[,kv_precision]")
-    cat = load_catalog()
+    cat = load_catalog("latest")
     cases = []
     for k, row in enumerate(reader, start=1):
         if None in row:
@@ -787,7 +787,7 @@ def case_from_strings(row: dict[str, str | None], where: str, cat: Any = None) -
     """One :class:`Case` from text fields (a CSV row or CLI flags), checked against the catalog."""
     from hetserve.instances.catalog import load_catalog
 
-    cat = cat or load_catalog()
+    cat = cat or load_catalog("latest")
 
     def cell(col: str, default: str | None = None) -> str:
         value = row.get(col)

@@ -33,8 +33,8 @@ _FLAGS = ("model", "gpu", "precision", "tp", "pp", "isl", "osl", "concurrency", 
 @click.option("--cases", "cases_file", type=click.Path(dir_okay=False, path_type=Path),
               help="CSV with columns model,gpu,precision,tp,pp,isl,osl,concurrency,engine"
                    "[,kv_precision]; one estimate per row")
-@click.option("--model", help="catalog model name (docs/catalog.md)")
-@click.option("--gpu", help="catalog GPU name (docs/catalog.md)")
+@click.option("--model", help="catalog model name (latest edition, docs/catalog.md)")
+@click.option("--gpu", help="catalog GPU name (latest edition, docs/catalog.md)")
 @click.option("--precision", default="fp16", show_default=True,
               help=f"weight precision: {', '.join(FORMATS)}")
 @click.option("--kv-precision", default="fp16", show_default=True,

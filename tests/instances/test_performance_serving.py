@@ -69,7 +69,7 @@ def test_kv_capacity_by_engine_memory_policy_and_kv_dtype():
 
 
 def test_fp8_uses_the_fp8_peak_only_where_the_gpu_has_it():
-    cat = load_catalog()
+    cat = load_catalog("latest")
     model = cat.models["Llama-3.1-8B-Instruct"]
     h100 = Replica(model, cat.gpus["H100-SXM"], "fp8")
     a100 = Replica(model, cat.gpus["A100-80GB"], "fp8")
@@ -129,8 +129,8 @@ def test_does_not_fit_is_reported_not_raised_by_estimate_case():
     out = estimate_case(Case("Llama-3.1-70B-Instruct", "L4", "fp16", 1, 1, 1024, 128, 8, "vllm"))
     assert out.estimate is None and "memory" in out.reason
     with pytest.raises(DoesNotFit):
-        closed_loop(Replica(load_catalog().models["Llama-3.1-70B-Instruct"],
-                            load_catalog().gpus["L4"]), 1024, 128, 8)
+        closed_loop(Replica(load_catalog("latest").models["Llama-3.1-70B-Instruct"],
+                            load_catalog("latest").gpus["L4"]), 1024, 128, 8)
 
 
 @pytest.mark.parametrize("bad", [dict(engine="tgi"), dict(precision="fp3"), dict(kv_precision="int4")])
@@ -161,7 +161,7 @@ def test_poisson_ttft_rises_with_load_and_saturates(name):
 def test_ttft_under_load_in_performance_is_the_serving_model():
     from hetserve.instances.performance import ttft_under_load
 
-    cat = load_catalog()
+    cat = load_catalog("latest")
     model, gpu = cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"]
     rep = Replica(model, gpu, "fp8", "fp16", 1, 1, ENGINES["sglang"])
     assert ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256, rate_rps=3.0, engine="sglang") \
@@ -173,7 +173,7 @@ def test_ttft_under_load_in_performance_is_the_serving_model():
 
 
 def test_mla_cache_is_one_latent_per_layer_replicated_across_tp():
-    cat = load_catalog()
+    cat = load_catalog("latest")
     ds = cat.models["DeepSeek-V3"]
     # 61 layers x 576 latent elements x 2 bytes.
     assert ds.kv_bytes_per_token == 61 * 576 * 2
@@ -185,7 +185,7 @@ def test_mla_cache_is_one_latent_per_layer_replicated_across_tp():
 
 
 def test_gqa_kv_heads_are_replicated_once_tp_exceeds_them():
-    cat = load_catalog()
+    cat = load_catalog("latest")
     qwen = cat.models["Qwen3-30B-A3B"]  # 4 KV heads
     gpu = cat.gpus["H100-SXM"]
     tp4 = Replica(qwen, gpu, "bf16", "fp16", 4, 1, ENGINES["vllm"])
@@ -218,3 +218,12 @@ def test_client_delay_is_seeded_and_adds_latency():
     assert a == b
     # Arrivals spread out: fewer prompts share a step, so the first token comes sooner.
     assert a.ttft_s < base.ttft_s
+
+
+def test_2026_rows_are_in_the_latest_edition_only():
+    default, latest = load_catalog(), load_catalog("latest")
+    assert "B200" not in default.gpus and "DeepSeek-V3" not in default.models
+    assert set(default.gpus) < set(latest.gpus) and set(default.models) < set(latest.models)
+    assert default.gpus["H100-SXM"] == latest.gpus["H100-SXM"]
+    with pytest.raises(InstanceError):
+        load_catalog("2025-01")

@@ -21,7 +21,7 @@ def test_flags_give_the_library_numbers():
                "--engine", "trtllm", "--kv-precision", "fp8", "--json")
     assert done.returncode == 0, done.stderr
     [row] = json.loads(done.stdout)
-    cat = load_catalog()
+    cat = load_catalog("latest")
     rep = Replica(cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"], "fp8", "fp8", 2, 1,
                   ENGINES["trtllm"])
     est = closed_loop(rep, 2048, 128, 8)
