@@ -42,7 +42,8 @@ from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.milp.formulation import build
 from hetserve.milp.highs_model import ArrayModel, build_arrays
-from hetserve.milp.index import Tightening
+from hetserve.milp.index import Tightening, make_index
+from hetserve.milp.reductions import Reductions, map_plan
 
 BACKENDS = ("auto", "pulp", "highspy")
 _LIMITS = {"kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kHighsInterrupt",
@@ -60,6 +61,9 @@ class MilpParams:
         (both give the same model: a test compares them coefficient by coefficient).
     tightening
         Valid inequalities added to the model (default: the measured set).
+    reductions
+        Optimum-preserving reductions of :mod:`milp.reductions` (default: all; the
+        incumbent bound uses the cost of the ``warm_start`` plan when it is feasible).
     highs_options
         Extra ``(name, value)`` HiGHS options (e.g. ``(("mip_heuristic_effort", 0.1),)``).
     root_bound
@@ -73,6 +77,7 @@ class MilpParams:
     msg: bool = False
     backend: str = "auto"
     tightening: Tightening = field(default_factory=Tightening)
+    reductions: Reductions = field(default_factory=Reductions)
     root_bound: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
 
@@ -118,6 +123,8 @@ def _start_vector(am: ArrayModel, instance: Instance, warm: Solution) -> np.ndar
     """Column values of a plan: r (clipped to R̄), w = [r > 0], o, u = 1 − Σx, x, z."""
     r_all, x_all = warm.to_arrays(instance)
     idx = am.index
+    if idx.reduced is not None:
+        r_all, x_all = map_plan(idx.reduced, r_all, x_all)
     v = np.zeros(am.n_cols)
     r = np.minimum(r_all[idx.cfg].astype(float), idx.rbar)
     v[am.cols["r"]] = r
@@ -166,8 +173,13 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     params = MilpParams() if params is None else params
     t_start = time.perf_counter()
     backend = "highspy" if params.backend == "auto" else params.backend
+    upper = None
+    if warm_start is not None and params.reductions.incumbent:
+        warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
+        upper = warm_eval.objective if warm_eval.feasible else None
     if backend == "highspy":
-        am = build_arrays(instance, tightening=params.tightening)
+        am = build_arrays(instance, tightening=params.tightening,
+                          index=make_index(instance, params.tightening, params.reductions, upper))
         build_s = time.perf_counter() - t_start
         h = highspy.Highs()
         _configure(h, params, seed)
@@ -178,8 +190,10 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
             sol.value_valid = True
             h.setSolution(sol)
         n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
+        index = am.index
     else:
-        form = build(instance, tightening=params.tightening)
+        form = build(instance, tightening=params.tightening, reductions=params.reductions,
+                     upper_bound=upper)
         _use_threads(int(params.threads))
         solver = pulp.HiGHS(msg=params.msg, timeLimit=params.time_limit_s,
                             gapRel=params.mip_rel_gap, threads=params.threads, random_seed=seed)
@@ -196,6 +210,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         n_vars = len(form.problem.variables())
         n_int = sum(1 for v in form.problem.variables() if v.cat == pulp.LpInteger)
         n_rows = form.problem.numConstraints()
+        index = form.index
 
     root: dict[str, float] = {}
     if params.root_bound:
@@ -216,6 +231,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     has_point = info.primal_solution_status == highspy.kSolutionStatusFeasible
     stats: dict[str, Any] = {
         "backend": backend, "tightening": params.tightening.label(),
+        "reductions": params.reductions.label(),
+        "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
+        "upper_bound_start": upper,
         "build_s": build_s, "solve_s": solve_s, "solve_cpu_s": solve_cpu_s,
         "n_vars": n_vars, "n_int": n_int,
         "n_rows": n_rows, "nodes": int(info.mip_node_count),
