@@ -1,4 +1,4 @@
-"""Heuristics of hetserve: GH and AGH (arXiv 2604.07472, SPEC §4) and baselines.
+"""Heuristics of hetserve: GH and AGH (arXiv 2604.07472, docs/semantics.md#heuristics) and baselines.
 
 ``gh(instance, params)`` is one deterministic greedy pass with the paper's three
 mechanisms (M1 TP-aware feasibility selection, M2 cost-per-effective-coverage ranking,

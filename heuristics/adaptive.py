@@ -1,4 +1,5 @@
-"""AGH: multi-start GH plus first-improvement local search (SPEC §4, paper notes §3.3).
+"""AGH: multi-start GH plus first-improvement local search (arXiv 2604.07472;
+docs/semantics.md#heuristics).
 
 1. **Starts.** One GH pass per deterministic order in ``params.orders`` (the default
    includes GH's own ``rate-desc``), then ``params.random_starts`` passes in random

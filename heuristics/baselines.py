@@ -16,10 +16,15 @@ routing interactions and then routes on the fixed fleet:
    Under single placement each type keeps its own configuration (no LP).
 
 Budget, availability and storage are not considered; the evaluator reports any breach.
+
+``single_route_plan`` (the stress tests' ``single`` method; not from the paper) puts each
+query type on one route, the cheapest per req/s that meets its error SLO, with replicas
+rounded up.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
@@ -28,7 +33,7 @@ from scipy.sparse import coo_matrix
 
 from hetserve.heuristics.result import make_result
 from hetserve.heuristics.state import LOAD_TOL, HeuristicData, PlanState
-from hetserve.instances import Instance, RunResult
+from hetserve.instances import Instance, RunResult, Solution
 
 
 def _route_lp(data: HeuristicData, r: np.ndarray, cap_unmet: bool) -> np.ndarray | None:
@@ -113,3 +118,29 @@ def dvr(instance: Instance, *, seed: int = 0) -> RunResult:
     runtime = time.perf_counter() - t0
     return make_result("dvr", data, state, runtime, seed=seed, stats={
         "construction_cost": state.objective, "final_cost": state.objective})
+
+
+def single_route_plan(instance: Instance) -> Solution:
+    """Baseline: each query type (largest demand first) on the route with the lowest
+    $/h per req/s among usable routes that meet its error SLO alone, not conflicting with
+    the (TP, PP) already chosen for that deployment; replicas = ⌈load / ρ_max⌉."""
+    t = instance.routes
+    q = instance.query_types
+    lam = np.array([qt.rate_per_s for qt in q])
+    x = np.zeros((len(q), len(t)))
+    active: dict[tuple[str, str, str], int] = {}
+    for i in np.argsort(-lam, kind="stable"):
+        ok = t.usable[i] & (t.error[i] <= q[i].error_slo) & (t.capacity[i] > 0)
+        best, best_cost = -1, math.inf
+        for c in np.nonzero(ok)[0]:
+            if active.get(t.configs[c].deployment, c) != c:
+                continue
+            v = t.price_per_replica_hour[c] / t.capacity[i, c]
+            if v < best_cost:
+                best, best_cost = int(c), v
+        if best >= 0:
+            active[t.configs[best].deployment] = best
+            x[i, best] = 1.0
+    load = (lam[:, None] * x / np.where(t.capacity > 0, t.capacity, 1.0)).sum(axis=0)
+    r = np.ceil(load / instance.max_utilisation - 1e-9)
+    return Solution.from_arrays(instance, r, x)

@@ -1,4 +1,4 @@
-r"""GH: the greedy construction with the paper's mechanisms M1–M3 (SPEC §4).
+r"""GH: the greedy construction with the paper's mechanisms M1–M3 (docs/semantics.md#heuristics).
 
 One deterministic pass over the query types in a given order:
 

@@ -38,7 +38,7 @@ class GhParams:
     order
         Processing order of the query types, one of :data:`ORDERS`.
     preallocate
-        Run the coverage pre-allocation phase (paper notes §9.13): before the greedy
+        Run the coverage pre-allocation phase (docs/semantics.md#open-choices): before the greedy
         pass, each type without an active deployment that can serve it opens the
         M2-best deployment with one replica.
     allow_unmet

@@ -43,6 +43,8 @@ from typing import TYPE_CHECKING
 import highspy
 import numpy as np
 
+from hetserve.instances.solver_log import new_highs
+
 if TYPE_CHECKING:
     from hetserve.heuristics.state import HeuristicData
 
@@ -80,8 +82,7 @@ class LpSolution:
 
 
 def _highs() -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = new_highs()
     h.setOptionValue("presolve", "off")
     h.setOptionValue("primal_feasibility_tolerance", 1e-9)
     h.setOptionValue("dual_feasibility_tolerance", 1e-9)

@@ -12,12 +12,13 @@ Units, fixed everywhere in hetserve:
 
 from __future__ import annotations
 
-import json
+import dataclasses
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from hetserve.instances import fields
 from hetserve.instances.errors import InstanceError, require
 
 TASK_CATEGORIES: tuple[str, ...] = (
@@ -34,26 +35,13 @@ KV_BYTES_PER_ELEMENT = 2.0
 """KV cache kept in fp16/bf16, the vLLM default (``kv_cache_dtype=auto``)."""
 
 
-def _number(d: dict[str, Any], key: str, where: str, *, positive: bool = True) -> float:
-    if key not in d:
-        raise InstanceError(f"{where}.{key}", "missing")
-    value = d[key]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise InstanceError(f"{where}.{key}", f"expected a number, got {value!r}")
-    if positive and not value > 0:
-        raise InstanceError(f"{where}.{key}", f"must be > 0, got {value!r}")
-    return float(value)
+_DOC_KEYS = frozenset({"notes", "vendor", "estimated", "availability_note", "experts",
+                       "experts_per_token"})
+"""Documentation-only keys a catalog row (or an inline object) may carry; not read."""
 
 
-def _string(d: dict[str, Any], key: str, where: str, default: str | None = None) -> str:
-    if key not in d:
-        if default is not None:
-            return default
-        raise InstanceError(f"{where}.{key}", "missing")
-    value = d[key]
-    if not isinstance(value, str) or not value:
-        raise InstanceError(f"{where}.{key}", f"expected a non-empty string, got {value!r}")
-    return value
+def _check_keys(d: Any, cls: type, where: str) -> dict[str, Any]:
+    return fields.obj(d, where, known={f.name for f in dataclasses.fields(cls)} | _DOC_KEYS)
 
 
 @dataclass(frozen=True)
@@ -85,27 +73,28 @@ class GpuType:
         require(self.default_availability >= 0, f"{where}.default_availability", "must be >= 0")
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "gpu") -> GpuType:
-        name = _string(d, "name", where)
-        where = f"{where} {name!r}"
-        per_node = d.get("gpus_per_node", 8)
-        if isinstance(per_node, bool) or not isinstance(per_node, int):
-            raise InstanceError(f"{where}.gpus_per_node", f"expected an integer, got {per_node!r}")
+    def from_dict(cls, d: Any, where: str = "gpu") -> GpuType:
+        """Read one GPU object strictly (ranges in ``docs/instance-format.md``)."""
+        d = _check_keys(d, cls, where)
+        num, get = fields.number, fields.get
         return cls(
-            name=name,
-            memory_gb=_number(d, "memory_gb", where),
-            bandwidth_gb_s=_number(d, "bandwidth_gb_s", where),
-            fp16_tflops=_number(d, "fp16_tflops", where),
-            int8_tops=_number(d, "int8_tops", where),
-            gpus_per_node=per_node,
-            price_per_gpu_hour=_number(d, "price_per_gpu_hour", where),
-            link_gb_s=float(d.get("link_gb_s", 32.0)),
-            link_latency_us=float(d.get("link_latency_us", 20.0)),
-            interconnect=str(d.get("interconnect", "PCIe")),
-            price_date=str(d.get("price_date", "")),
-            price_source=str(d.get("price_source", "")),
-            spec_source=str(d.get("spec_source", "")),
-            default_availability=int(d.get("default_availability", 32)),
+            name=get(d, "name", where, fields.name),
+            memory_gb=get(d, "memory_gb", where, num, lo=0, hi=1e4, lo_open=True),
+            bandwidth_gb_s=get(d, "bandwidth_gb_s", where, num, lo=0, hi=1e6, lo_open=True),
+            fp16_tflops=get(d, "fp16_tflops", where, num, lo=0, hi=1e6, lo_open=True),
+            int8_tops=get(d, "int8_tops", where, num, lo=0, hi=1e6, lo_open=True),
+            gpus_per_node=get(d, "gpus_per_node", where, fields.integer, lo=1, hi=16, default=8),
+            price_per_gpu_hour=get(d, "price_per_gpu_hour", where, num, lo=0, hi=1e4,
+                                   lo_open=True),
+            link_gb_s=get(d, "link_gb_s", where, num, lo=0, hi=1e5, lo_open=True, default=32.0),
+            link_latency_us=get(d, "link_latency_us", where, num, lo=0, hi=1e6, lo_open=True,
+                                default=20.0),
+            interconnect=get(d, "interconnect", where, fields.name, default="PCIe"),
+            price_date=get(d, "price_date", where, fields.text, default=""),
+            price_source=get(d, "price_source", where, fields.text, default=""),
+            spec_source=get(d, "spec_source", where, fields.text, default=""),
+            default_availability=get(d, "default_availability", where, fields.integer, lo=0,
+                                     hi=10**6, default=32),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -156,28 +145,27 @@ class ModelSpec:
         return 2.0 * self.layers * self.kv_heads * self.head_dim * KV_BYTES_PER_ELEMENT
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "model") -> ModelSpec:
-        name = _string(d, "name", where)
-        where = f"{where} {name!r}"
-        errors = d.get("errors")
-        if not isinstance(errors, dict):
-            raise InstanceError(f"{where}.errors", "missing or not an object of category -> error rate")
-        ints = {}
-        for key in ("layers", "hidden", "kv_heads", "head_dim", "max_context"):
-            value = d.get(key)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InstanceError(f"{where}.{key}", f"expected an integer, got {value!r}")
-            ints[key] = value
-        params = _number(d, "params_b", where)
+    def from_dict(cls, d: Any, where: str = "model") -> ModelSpec:
+        """Read one model object strictly (ranges in ``docs/instance-format.md``)."""
+        d = _check_keys(d, cls, where)
+        num, get, integer = fields.number, fields.get, fields.integer
+        params = get(d, "params_b", where, num, lo=0, hi=1e5, lo_open=True)
+        errors = fields.get(d, "errors", where, fields.obj, known=TASK_CATEGORIES)
         return cls(
-            name=name,
+            name=get(d, "name", where, fields.name),
             params_b=params,
-            active_params_b=float(d.get("active_params_b", params)),
-            errors={str(k): float(v) for k, v in errors.items()},
-            family=str(d.get("family", "")),
-            moe=bool(d.get("moe", False)),
-            source=str(d.get("source", "")),
-            **ints,
+            active_params_b=get(d, "active_params_b", where, num, lo=0, hi=params, lo_open=True,
+                                default=params),
+            layers=get(d, "layers", where, integer, lo=1, hi=10_000),
+            hidden=get(d, "hidden", where, integer, lo=1, hi=10**6),
+            kv_heads=get(d, "kv_heads", where, integer, lo=1, hi=10_000),
+            head_dim=get(d, "head_dim", where, integer, lo=1, hi=100_000),
+            max_context=get(d, "max_context", where, integer, lo=1, hi=10**9),
+            errors={c: get(errors, c, f"{where}.errors", num, lo=0, hi=1, hi_open=True)
+                    for c in TASK_CATEGORIES},
+            family=get(d, "family", where, fields.text, max_len=fields.MAX_NAME, default=""),
+            moe=get(d, "moe", where, fields.boolean, default=False),
+            source=get(d, "source", where, fields.text, default=""),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -206,14 +194,16 @@ class Precision:
         require(self.error_multiplier >= 1.0, f"{where}.error_multiplier", "must be >= 1")
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any], where: str = "precision") -> Precision:
-        name = _string(d, "name", where)
-        where = f"{where} {name!r}"
+    def from_dict(cls, d: Any, where: str = "precision") -> Precision:
+        """Read one precision object strictly."""
+        d = _check_keys(d, cls, where)
+        get = fields.get
         return cls(
-            name=name,
-            bytes_per_weight=_number(d, "bytes_per_weight", where),
-            compute=_string(d, "compute", where, default="fp16"),
-            error_multiplier=_number(d, "error_multiplier", where),
+            name=get(d, "name", where, fields.name),
+            bytes_per_weight=get(d, "bytes_per_weight", where, fields.number, lo=0, hi=8,
+                                 lo_open=True),
+            compute=get(d, "compute", where, fields.choice, ("fp16", "int8"), default="fp16"),
+            error_multiplier=get(d, "error_multiplier", where, fields.number, lo=1, hi=100),
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -239,28 +229,32 @@ class Catalog:
 
 
 def _read_catalog_json(name: str) -> Any:
-    text = resources.files("hetserve.instances").joinpath("data", "catalog", name).read_text()
-    return json.loads(text)
+    text = resources.files("hetserve.instances").joinpath("data", "catalog", name).read_text("utf-8")
+    return fields.parse_json(text, name)
 
 
 @lru_cache(maxsize=1)
 def load_catalog() -> Catalog:
     """Load and validate the shipped catalogs (cached; the objects are frozen)."""
-    gpus_doc = _read_catalog_json("gpus.json")
-    models_doc = _read_catalog_json("models.json")
-    errors_doc = _read_catalog_json("errors.json")
+    gpus_doc = fields.obj(_read_catalog_json("gpus.json"), "gpus.json")
+    models_doc = fields.obj(_read_catalog_json("models.json"), "models.json")
+    errors_doc = fields.obj(_read_catalog_json("errors.json"), "errors.json")
     gpus = {}
-    for k, row in enumerate(gpus_doc["gpus"]):
+    for k, row in enumerate(fields.get(gpus_doc, "gpus", "gpus.json", fields.array)):
         gpu = GpuType.from_dict(row, where=f"gpus.json gpus[{k}]")
         gpus[gpu.name] = gpu
-    scores = errors_doc["scores"]
+    scores = fields.get(errors_doc, "scores", "errors.json", fields.obj)
     models = {}
-    for k, row in enumerate(models_doc["models"]):
-        name = row.get("name")
+    for k, row in enumerate(fields.get(models_doc, "models", "models.json", fields.array)):
+        where = f"models.json models[{k}]"
+        name = fields.get(fields.obj(row, where), "name", where, fields.name)
         if name not in scores:
             raise InstanceError(f"errors.json scores.{name}", "no benchmark scores for this model")
-        errors = {c: round(1.0 - float(scores[name][c]), 6) for c in TASK_CATEGORIES}
-        model = ModelSpec.from_dict({**row, "errors": errors}, where=f"models.json models[{k}]")
+        row_scores = fields.obj(scores[name], f"errors.json scores.{name}")
+        errors = {c: round(1.0 - fields.get(row_scores, c, f"errors.json scores.{name}",
+                                            fields.number, lo=0, hi=1), 6)
+                  for c in TASK_CATEGORIES}
+        model = ModelSpec.from_dict({**row, "errors": errors}, where=where)
         models[model.name] = model
     precisions = {p.name: p for p in DEFAULT_PRECISIONS}
     return Catalog(gpus=gpus, models=models, precisions=precisions,

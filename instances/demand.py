@@ -1,4 +1,4 @@
-r"""Demand over time for rolling-horizon planning: windows × query types (SPEC §7).
+r"""Demand over time for rolling-horizon planning: windows × query types (docs/semantics.md#rolling-horizon).
 
 A :class:`DemandTrace` is frozen: window start times, the arrival rate of every query
 type in every window (req/s), the per-window mean prompt/output tokens, and optionally a
@@ -65,6 +65,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from hetserve.instances.traces import azure_trace
 
 if TYPE_CHECKING:
     from hetserve.instances.model import Instance
@@ -206,21 +208,10 @@ def _check_grid(horizon_s: float, window_s: float) -> int:
     return math.floor(horizon_s / window_s + 1e-9)
 
 
-def _trace_arrays(service: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    from hetserve.instances.presets import read_azure_trace
-
-    t, p, o = read_azure_trace(service)
-    return (np.asarray(t, float), np.maximum(np.asarray(p, np.int64), 1),
-            np.maximum(np.asarray(o, np.int64), 1))
-
-
-_TRACE_CACHE: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
-
-
 def _trace(service: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if service not in _TRACE_CACHE:
-        _TRACE_CACHE[service] = _trace_arrays(service)
-    return _TRACE_CACHE[service]
+    """(arrival s, prompt tokens, output tokens) of the Azure ``code``/``conv`` trace."""
+    trace = azure_trace(service)
+    return trace.arrival_s, trace.prompt_tokens, trace.output_tokens
 
 
 def _scale_tokens(p: np.ndarray, o: np.ndarray, ref_p: float, ref_o: float,

@@ -1,4 +1,4 @@
-r"""The one evaluator (SPEC §5): recompute every cost term, check every constraint.
+r"""The one evaluator (docs/semantics.md#evaluator): recompute every cost term, check every constraint.
 
 Every method's plan (MILP, GH, AGH, baselines, each rolling window, each stress
 scenario) goes through :func:`evaluate`. It uses only the instance and the plan, never
@@ -10,7 +10,7 @@ anything the method computed. With :math:`r_c` replicas and shares :math:`x_{ic}
 * delay penalty :math:`= 3600\,T \sum_i \rho_i \lambda_i \sum_c D_{ic} x_{ic}`,
 * unmet penalty :math:`= 3600\,T \sum_i \phi_i \lambda_i u_i`,
 
-and the constraints of SPEC §3, each reported as a named :class:`Violation`.
+and the constraints of docs/semantics.md#exact-milp, each reported as a named :class:`Violation`.
 """
 
 from __future__ import annotations

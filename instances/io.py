@@ -1,28 +1,50 @@
 """Read and write instance and solution JSON files (format: ``docs/instance-format.md``).
 
-Two layers, as in vrplib: :func:`read_json` only parses text; :func:`instance_from_dict`
-turns a document into a validated :class:`~instances.model.Instance`. Every problem is
-reported as an :class:`~instances.errors.InstanceError` naming the field and the reason.
+Two layers, as in vrplib: :func:`read_json` only parses (strict JSON, UTF-8, size-capped:
+:mod:`instances.fields`); :func:`instance_from_dict` turns a document into a validated
+:class:`~instances.model.Instance`, reading every field with the strict readers of
+:mod:`instances.fields` (types, finite numbers in documented ranges, known enum values).
+Every problem is reported as an :class:`~instances.errors.InstanceError` naming the field
+and the reason.
 """
 
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
-from hetserve.instances.catalog import GpuType, ModelSpec, Precision, load_catalog
+from hetserve.instances import fields
+from hetserve.instances.catalog import TASK_CATEGORIES, GpuType, ModelSpec, Precision, load_catalog
 from hetserve.instances.errors import InstanceError
-from hetserve.instances.model import Instance, QueryType, Tier
+from hetserve.instances.fields import read_json as read_json
+from hetserve.instances.model import DELAY_CONSTRAINTS, Instance, QueryType, Tier
 from hetserve.instances.performance import PerfConstants
 
-_QUERY_FIELDS = {
-    "name": str, "category": str, "rate_per_s": float, "prompt_tokens": float,
-    "output_tokens": float, "delay_slo_s": float, "error_slo": float, "max_unmet": float,
-    "unmet_penalty": float, "delay_penalty": float, "delay_factor": float, "error_factor": float,
+FORMAT = "hetserve-instance/1"
+TP_DEGREES = (1, 2, 4, 8, 16)
+PP_DEGREES = (1, 2, 4, 8)
+MAX_ITEMS = 1000
+"""Most query types, models, GPUs, precisions or tiers in one instance file."""
+
+_INF = math.inf
+# Field -> (lo, hi, lo_open) of every number of a query type; docs/instance-format.md.
+_QUERY_NUMBERS: dict[str, tuple[float, float, bool]] = {
+    "rate_per_s": (0.0, 1e7, True), "prompt_tokens": (1.0, 1e7, False),
+    "output_tokens": (1.0, 1e7, False), "delay_slo_s": (0.0, 1e6, True),
+    "error_slo": (0.0, 1.0, True), "max_unmet": (0.0, 1.0, False),
+    "unmet_penalty": (0.0, 1e6, False), "delay_penalty": (0.0, 1e6, False),
+    "delay_factor": (0.0, 1e3, True), "error_factor": (0.0, 1e3, True),
 }
 _QUERY_REQUIRED = ("name", "category", "rate_per_s", "prompt_tokens", "output_tokens",
                    "delay_slo_s", "error_slo")
+_PERF_NUMBERS: dict[str, tuple[float, float, bool]] = {
+    "gpu_memory_utilization": (0.0, 1.0, True), "runtime_reserve_gb": (0.0, 1e3, True),
+    "prefill_efficiency": (0.0, 1.0, True), "prefill_efficiency_int8": (0.0, 1.0, True),
+    "decode_efficiency": (0.0, 1.0, True), "bandwidth_efficiency": (0.0, 1.0, True),
+    "step_overhead_s": (0.0, 10.0, True), "pp_hop_latency_us": (0.0, 1e6, True),
+}
 _TOP_FIELDS = {
     "format", "name", "description", "horizon_h", "budget", "storage_price_per_gb_h",
     "storage_capacity_gb", "max_utilisation", "delay_constraint", "single_placement",
@@ -31,43 +53,16 @@ _TOP_FIELDS = {
 }
 
 
-def read_json(path: str | Path) -> Any:
-    """Parse a JSON file; a missing file or malformed JSON becomes an :class:`InstanceError`."""
-    path = Path(path)
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise InstanceError(str(path), f"cannot read file ({exc.strerror or exc})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise InstanceError(str(path), f"malformed JSON at line {exc.lineno} column {exc.colno}: "
-                            f"{exc.msg}") from None
-
-
-def _typed(value: Any, kind: type, where: str) -> Any:
-    if kind is float:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise InstanceError(where, f"expected a number, got {value!r}")
-        return float(value)
-    if kind is str:
-        if not isinstance(value, str):
-            raise InstanceError(where, f"expected a string, got {value!r}")
-        return value
-    return value
-
-
 def _query_type(d: Any, where: str) -> QueryType:
-    if not isinstance(d, dict):
-        raise InstanceError(where, f"expected an object, got {type(d).__name__}")
-    for key in d:
-        if key not in _QUERY_FIELDS:
-            raise InstanceError(f"{where}.{key}", f"unknown field; known: {sorted(_QUERY_FIELDS)}")
+    d = fields.obj(d, where, known={*_QUERY_NUMBERS, "name", "category"})
     for key in _QUERY_REQUIRED:
         if key not in d:
             raise InstanceError(f"{where}.{key}", "missing")
-    kwargs = {k: _typed(v, _QUERY_FIELDS[k], f"{where}.{k}") for k, v in d.items()}
-    return QueryType(**kwargs)
+    numbers = {k: fields.number(d[k], f"{where}.{k}", lo=lo, hi=hi, lo_open=lo_open)
+               for k, (lo, hi, lo_open) in _QUERY_NUMBERS.items() if k in d}
+    return QueryType(name=fields.name(d["name"], f"{where}.name"),
+                     category=fields.choice(d["category"], f"{where}.category", TASK_CATEGORIES),
+                     **numbers)
 
 
 def _catalog_or_inline(entry: Any, kind: str, where: str) -> Any:
@@ -75,95 +70,109 @@ def _catalog_or_inline(entry: Any, kind: str, where: str) -> Any:
     table = {"model": catalog.models, "gpu": catalog.gpus, "precision": catalog.precisions}[kind]
     if isinstance(entry, str):
         if entry not in table:
-            raise InstanceError(where, f"unknown {kind} {entry!r}; the catalog has "
-                                f"{', '.join(sorted(table))}")
+            raise InstanceError(where, f"unknown {kind} {fields.name(entry, where)!r}; the catalog "
+                                f"has {', '.join(sorted(table))}")
         return table[entry]
     if not isinstance(entry, dict):
-        raise InstanceError(where, f"expected a catalog name or an object, got {entry!r}")
+        raise InstanceError(where, f"expected a catalog name or an object, got {entry!r:.60}")
     cls = {"model": ModelSpec, "gpu": GpuType, "precision": Precision}[kind]
     return cls.from_dict(entry, where=where)
 
 
-def _int_list(value: Any, where: str) -> tuple[int, ...]:
-    if not isinstance(value, list) or not value:
-        raise InstanceError(where, f"expected a non-empty list of integers, got {value!r}")
-    for v in value:
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise InstanceError(where, f"expected integers, got {v!r}")
-    return tuple(value)
+def _tier(t: Any, where: str) -> Tier:
+    if isinstance(t, str):
+        gpu, slash, prec = t.partition("/")
+        if not slash:
+            raise InstanceError(where, f'expected "GPU/precision", got {t!r:.60}')
+        return Tier(fields.name(gpu, where), fields.name(prec, where))
+    t = fields.obj(t, where, known=("gpu", "precision"))
+    return Tier(fields.get(t, "gpu", where, fields.name),
+                fields.get(t, "precision", where, fields.name))
 
 
-def _optional_number(d: dict[str, Any], key: str) -> float | None:
-    if d.get(key) is None:
-        return None
-    return _typed(d[key], float, key)
+def _perf(d: Any) -> PerfConstants:
+    d = fields.obj(d, "perf", known={*_PERF_NUMBERS, "max_num_seqs"})
+    values: dict[str, Any] = {k: fields.number(d[k], f"perf.{k}", lo=lo, hi=hi, lo_open=lo_open)
+                              for k, (lo, hi, lo_open) in _PERF_NUMBERS.items() if k in d}
+    if "max_num_seqs" in d:
+        values["max_num_seqs"] = fields.integer(d["max_num_seqs"], "perf.max_num_seqs", lo=1,
+                                                hi=10**6)
+    return PerfConstants.from_dict(values)
+
+
+def _availability(d: Any) -> dict[str, int]:
+    d = fields.obj(d, "availability")
+    return {fields.name(k, "availability"): fields.integer(v, f"availability.{k}", lo=0, hi=10**6)
+            for k, v in d.items()}
+
+
+def _unique_names(items: tuple[Any, ...], where: str) -> None:
+    seen: set[str] = set()
+    for k, item in enumerate(items):
+        if item.name in seen:
+            raise InstanceError(f"{where}[{k}].name", f"duplicate name {item.name!r}")
+        seen.add(item.name)
 
 
 def instance_from_dict(d: Any) -> Instance:
-    """Build and validate an instance from its JSON document."""
+    """Build and validate an instance from its JSON document (every field read strictly:
+    ranges and types in ``docs/instance-format.md``)."""
     if not isinstance(d, dict):
         raise InstanceError("", "an instance file must hold a JSON object")
-    for key in d:
-        if key not in _TOP_FIELDS:
-            raise InstanceError(key, f"unknown field; known: {sorted(_TOP_FIELDS)}")
-    for key in ("name", "query_types", "models", "gpus", "tiers"):
-        if key not in d:
-            raise InstanceError(key, "missing")
-    for key in ("query_types", "models", "gpus", "tiers"):
-        if not isinstance(d[key], list):
-            raise InstanceError(key, f"expected a list, got {type(d[key]).__name__}")
-    queries = tuple(_query_type(q, f"query_types[{k}]") for k, q in enumerate(d["query_types"]))
-    models = tuple(_catalog_or_inline(m, "model", f"models[{k}]") for k, m in enumerate(d["models"]))
-    gpus = tuple(_catalog_or_inline(g, "gpu", f"gpus[{k}]") for k, g in enumerate(d["gpus"]))
+    fields.obj(d, "", known=_TOP_FIELDS)
+    fields.get(d, "format", "", fields.choice, (FORMAT,), default=FORMAT)
+    get, num = fields.get, fields.number
+
+    def items(key: str, required: bool = True) -> list[Any]:
+        return get(d, key, "", fields.array, min_len=1, max_len=MAX_ITEMS,
+                   **({} if required else {"default": None}))
+
+    name = get(d, "name", "", fields.name)
+    queries = tuple(_query_type(q, f"query_types[{k}]") for k, q in enumerate(items("query_types")))
+    models = tuple(_catalog_or_inline(m, "model", f"models[{k}]") for k, m in enumerate(items("models")))
+    gpus = tuple(_catalog_or_inline(g, "gpu", f"gpus[{k}]") for k, g in enumerate(items("gpus")))
     precisions = tuple(_catalog_or_inline(p, "precision", f"precisions[{k}]")
-                       for k, p in enumerate(d.get("precisions", ["fp16", "int8", "int4"])))
-    tiers = []
-    for k, t in enumerate(d["tiers"]):
-        if isinstance(t, str) and "/" in t:
-            gpu, prec = t.split("/", 1)
-        elif isinstance(t, dict) and "gpu" in t and "precision" in t:
-            gpu, prec = t["gpu"], t["precision"]
-        else:
-            raise InstanceError(f"tiers[{k}]", 'expected {"gpu": ..., "precision": ...} or "GPU/precision"')
-        tiers.append(Tier(str(gpu), str(prec)))
-    availability = d.get("availability") or {}
-    if not isinstance(availability, dict):
-        raise InstanceError("availability", "expected an object GPU name -> max GPUs")
-    perf = d.get("perf")
-    if perf is not None and not isinstance(perf, dict):
-        raise InstanceError("perf", "expected an object of named constants")
-    for key in ("single_placement", "multi_parallelism"):
-        if key in d and not isinstance(d[key], bool):
-            raise InstanceError(key, f"expected true or false, got {d[key]!r}")
-    name = d["name"]
-    if not isinstance(name, str) or not name:
-        raise InstanceError("name", "expected a non-empty string")
+                       for k, p in enumerate(items("precisions", required=False)
+                                             or ["fp16", "int8", "int4"]))
+    tiers = tuple(_tier(t, f"tiers[{k}]") for k, t in enumerate(items("tiers")))
+    for key, group in (("query_types", queries), ("models", models), ("gpus", gpus),
+                       ("precisions", precisions), ("tiers", tiers)):
+        _unique_names(group, key)
     return Instance(
         name=name,
-        description=str(d.get("description", "")),
+        description=get(d, "description", "", fields.text, default=""),
         query_types=queries,
         models=models,
         gpus=gpus,
         precisions=precisions,
-        tiers=tuple(tiers),
-        tp_degrees=_int_list(d.get("tp_degrees", [1, 2, 4, 8]), "tp_degrees"),
-        pp_degrees=_int_list(d.get("pp_degrees", [1, 2, 4]), "pp_degrees"),
-        horizon_h=_typed(d.get("horizon_h", 24.0), float, "horizon_h"),
-        budget=_optional_number(d, "budget"),
-        storage_price_per_gb_h=_typed(d.get("storage_price_per_gb_h", 0.0), float,
-                                      "storage_price_per_gb_h"),
-        storage_capacity_gb=_optional_number(d, "storage_capacity_gb"),
-        availability={str(k): v for k, v in availability.items()},
-        max_utilisation=_typed(d.get("max_utilisation", 1.0), float, "max_utilisation"),
-        delay_constraint=_typed(d.get("delay_constraint", "per-route"), str, "delay_constraint"),
-        single_placement=bool(d.get("single_placement", False)),
-        multi_parallelism=bool(d.get("multi_parallelism", False)),
-        perf=PerfConstants.from_dict(perf),
+        tiers=tiers,
+        tp_degrees=get(d, "tp_degrees", "", fields.degrees, TP_DEGREES, default=(1, 2, 4, 8)),
+        pp_degrees=get(d, "pp_degrees", "", fields.degrees, PP_DEGREES, default=(1, 2, 4)),
+        horizon_h=get(d, "horizon_h", "", num, lo=0, hi=87_600, lo_open=True, default=24.0),
+        budget=_optional(d, "budget", lambda v, w: num(v, w, lo=0, hi=1e15, lo_open=True)),
+        storage_price_per_gb_h=get(d, "storage_price_per_gb_h", "", num, lo=0, hi=1e3,
+                                   default=0.0),
+        storage_capacity_gb=_optional(d, "storage_capacity_gb",
+                                      lambda v, w: num(v, w, lo=0, hi=1e9, lo_open=True)),
+        availability=_availability(d["availability"]) if d.get("availability") is not None else {},
+        max_utilisation=get(d, "max_utilisation", "", num, lo=0, hi=1, lo_open=True, default=1.0),
+        delay_constraint=get(d, "delay_constraint", "", fields.choice, DELAY_CONSTRAINTS,
+                             default="per-route"),
+        single_placement=get(d, "single_placement", "", fields.boolean, default=False),
+        multi_parallelism=get(d, "multi_parallelism", "", fields.boolean, default=False),
+        perf=_perf(d["perf"]) if d.get("perf") is not None else PerfConstants(),
     )
+
+
+def _optional(d: dict[str, Any], key: str, read: Any) -> Any:
+    """A field whose ``null`` (or absence) means "no limit"."""
+    return None if d.get(key) is None else read(d[key], key)
 
 
 def read_instance(path: str | Path) -> Instance:
     """Read an instance file (or a bundled instance name such as ``paper-base``)."""
+    if "\0" in str(path):
+        raise InstanceError("instance", "a file name cannot contain a NUL character")
     p = Path(path)
     if not p.exists() and not p.suffix:
         from hetserve.instances.bundled import bundled_path
@@ -175,4 +184,4 @@ def read_instance(path: str | Path) -> Instance:
 
 
 def write_instance(instance: Instance, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(instance.to_dict(), indent=1) + "\n")
+    Path(path).write_text(json.dumps(instance.to_dict(), indent=1, allow_nan=False) + "\n")

@@ -1,4 +1,4 @@
-"""The problem instance: query types, models, GPU tiers and the planning limits (SPEC §1).
+"""The problem instance: query types, models, GPU tiers and the planning limits (docs/semantics.md#problem).
 
 An :class:`Instance` is frozen and validated on construction. It embeds the full model
 and GPU specs it uses, so an instance file is self-contained and keeps its meaning when
@@ -227,7 +227,9 @@ class RouteTable:
 
 @dataclass(frozen=True)
 class Instance:
-    """A provisioning problem (SPEC §1). Frozen; build variants with :func:`dataclasses.replace`.
+    """A provisioning problem (docs/semantics.md#problem).
+
+    Frozen; build variants with :func:`dataclasses.replace`.
 
     Parameters
     ----------

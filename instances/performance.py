@@ -1,4 +1,5 @@
-r"""Two-phase (prefill + decode) roofline performance model, SPEC §2.
+r"""Two-phase (prefill + decode) roofline performance model
+(docs/semantics.md#performance-model).
 
 For a query type *i* (mean prompt :math:`h`, mean output :math:`f` tokens) served by a
 configuration :math:`\gamma = (j, g, p, n, m)` (model, GPU type, weight precision, TP

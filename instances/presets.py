@@ -1,9 +1,9 @@
 """Query-type presets per task category.
 
 ``conversation`` and ``code`` are calibrated on the Azure LLM inference traces 2023
-(Splitwise, Patel et al., ISCA 2024; CC-BY 4.0; ``../shared/data/azure-llm-2023``): mean
+(Splitwise, Patel et al., ISCA 2024; CC-BY 4.0; bundled, :mod:`instances.traces`): mean
 arrival rate, mean prompt and output tokens over the one-hour samples.
-:func:`azure_trace_stats` recomputes them from the CSV files and a test checks the stored
+:func:`azure_trace_stats` recomputes them from the traces and a test checks the stored
 numbers against it. The other categories have no public arrival trace in the repository;
 their token shapes follow typical task inputs and outputs (stated per preset) and their
 rates sit in the paper's 1,000–25,000 requests/h range.
@@ -11,11 +11,9 @@ rates sit in the paper's 1,000–25,000 requests/h range.
 
 from __future__ import annotations
 
-import csv
-import os
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
+
+from hetserve.instances.traces import azure_trace
 
 
 @dataclass(frozen=True)
@@ -46,13 +44,6 @@ PRESETS: dict[str, QueryPreset] = {
     )
 }
 
-AZURE_DIR = Path(os.environ.get("HETSERVE_AZURE_DIR",
-                                Path(__file__).resolve().parents[2] / "shared" / "data"
-                                / "azure-llm-2023"))
-"""Where the Azure 2023 traces are read from (``../shared/data/azure-llm-2023`` beside the
-repository by default; override with ``HETSERVE_AZURE_DIR``)."""
-
-
 @dataclass(frozen=True)
 class TraceStats:
     requests: int
@@ -62,29 +53,9 @@ class TraceStats:
     mean_output: float
 
 
-def azure_trace_path(service: str) -> Path:
-    """Path of the ``code`` or ``conv`` trace CSV."""
-    if service not in ("code", "conv"):
-        raise ValueError(f"Azure service {service!r} not understood; expected 'code' or 'conv'")
-    return AZURE_DIR / f"AzureLLMInferenceTrace_{service}.csv"
-
-
-def read_azure_trace(service: str) -> tuple[list[float], list[int], list[int]]:
-    """(arrival times in s from the first request, prompt tokens, output tokens)."""
-    path = azure_trace_path(service)
-    times, prompts, outputs = [], [], []
-    with path.open() as fh:
-        for row in csv.DictReader(fh):
-            # 7 fractional digits: keep microseconds for datetime.
-            times.append(datetime.strptime(row["TIMESTAMP"][:26], "%Y-%m-%d %H:%M:%S.%f"))
-            prompts.append(int(row["ContextTokens"]))
-            outputs.append(int(row["GeneratedTokens"]))
-    t0 = times[0]
-    return [(t - t0).total_seconds() for t in times], prompts, outputs
-
-
 def azure_trace_stats(service: str) -> TraceStats:
-    times, prompts, outputs = read_azure_trace(service)
-    duration = times[-1] - times[0]
-    n = len(times)
-    return TraceStats(n, duration, n / duration, sum(prompts) / n, sum(outputs) / n)
+    """Request count, span, mean rate and mean token counts of the ``code``/``conv`` trace."""
+    trace = azure_trace(service)
+    n = len(trace)
+    return TraceStats(n, trace.duration_s, n / trace.duration_s,
+                      float(trace.prompt_tokens.mean()), float(trace.output_tokens.mean()))

@@ -1,4 +1,5 @@
-r"""Out-of-sample stress tests of a frozen plan (SPEC §6; paper 2604.07472 §5, open point 14).
+r"""Out-of-sample stress tests of a frozen plan (docs/semantics.md#stress-tests;
+arXiv 2604.07472 §5).
 
 A plan (deployments, parallelism, replicas ``r_c`` and routed shares ``x_ic``) made on
 the nominal instance is *frozen* and evaluated on the inflated instance
@@ -8,8 +9,8 @@ table, so the operating point b* shrinks to keep γ_d·D(b*) ≤ Δ_i and the ca
 drops; error rates are multiplied by γ_e and arrival rates by γ_λ (λ' = γ_λ·λ).
 Rental and storage do not change (the fleet is rented already).
 
-Semantics (decided by the lead; every step is exact and fractional)
-------------------------------------------------------------------
+Semantics (every step is exact and fractional; docs/semantics.md#open-choices)
+-----------------------------------------------------------------------------
 1. **Routing.** ``recourse="frozen"`` keeps the plan's shares ``x_ic``.
    ``recourse="reroute"`` re-balances the shares over the plan's fixed deployments
    (replicas and parallelism unchanged; any usable route to a configuration with
@@ -68,7 +69,6 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from hetserve.instances.errors import require
 from hetserve.instances.evaluate import FEAS_TOL, CostBreakdown, cost_terms
 
@@ -415,5 +415,40 @@ def stress_evaluate(instance: Instance, solution: Solution, *, delay: Factor = 1
     return stress_arrays(instance, inflate(instance, delay, error, demand), r, x, recourse)
 
 
-__all__ = ["CAUSES", "KINDS", "RECOURSES", "StressOutcome", "TypeStress", "inflate",
-           "random_inflation", "reroute_lp", "stress_arrays", "stress_evaluate"]
+MARGIN_CLIP = 1.0 - 1e-9
+"""A clipped robust margin stays this factor below the largest servable one."""
+
+
+def effective_margins(instance: Instance, margins: dict[str, float]) -> dict[str, list[float]]:
+    """Per-type robust margins for :meth:`Instance.inflated`, clipped where a type could not
+    be served at all.
+
+    Planning on ``instance.inflated(**margins)`` is the exact robust counterpart of the box
+    uncertainty ``[1, margin]`` (every constraint is monotone in the inflated parameters).
+    A margin a query type cannot meet at all (no route keeps γ_d·D(1) ≤ Δ_i, or none keeps
+    γ_e·e ≤ ε_i) would make the counterpart infeasible, so margins are clipped per type at
+    the largest factor that type can still be served at (Δ_i / min D(1), then ε_i / min e
+    over the routes still usable at the clipped delay margin), times ``MARGIN_CLIP``; a
+    clipped type is protected only up to its clip. ``margins`` maps ``delay``/``error``/
+    ``demand`` to factors ≥ 1 (missing kinds: 1)."""
+    n = len(instance.query_types)
+    d = margins.get("delay", 1.0)
+    e = margins.get("error", 1.0)
+    lam = margins.get("demand", 1.0)
+    t = instance.routes
+    out_d, out_e = [], []
+    for i, qt in enumerate(instance.query_types):
+        ok = t.fits[i] & (t.capacity[i] > 0)
+        fastest = float(t.delay_at_1[i][ok].min()) if ok.any() else math.inf
+        dd = min(d, max(1.0, MARGIN_CLIP * qt.delay_slo_s / fastest)) if math.isfinite(fastest) else 1.0
+        usable = ok & (t.delay_at_1[i] * dd <= qt.delay_slo_s)
+        best = float(t.error[i][usable].min()) if usable.any() else math.inf
+        ee = min(e, max(1.0, MARGIN_CLIP * qt.error_slo / best)) if best > 0 and math.isfinite(best) else e
+        out_d.append(dd)
+        out_e.append(ee)
+    return {"delay": out_d, "error": out_e, "demand": [lam] * n}
+
+
+__all__ = ["CAUSES", "KINDS", "MARGIN_CLIP", "RECOURSES", "StressOutcome", "TypeStress",
+           "effective_margins", "inflate", "random_inflation", "reroute_lp", "stress_arrays",
+           "stress_evaluate"]

@@ -1,4 +1,4 @@
-"""Exact MILP of SPEC §3 (HiGHS): formulation, solver, export, diagnosis, baselines.
+"""Exact MILP of docs/semantics.md#exact-milp (HiGHS): formulation, solver, export, diagnosis, baselines.
 
 ``build`` (PuLP model, pure), ``solve`` (HiGHS through highspy arrays or PuLP, honest
 status), ``export`` (MPS/LP), ``diagnose`` (why an instance is infeasible),

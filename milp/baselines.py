@@ -1,4 +1,5 @@
-"""The paper's v2 baselines that need an LP or MILP solver (paper notes §2.5).
+"""The paper's v2 baselines that need an LP or MILP solver (arXiv 2604.07472 v2;
+docs/semantics.md#heuristics).
 
 * :func:`lpr` (method ``"lpr"``), LP relaxation + rounding:
   1. solve the LP relaxation of :mod:`milp.formulation` (default tightenings);

@@ -1,4 +1,4 @@
-r"""The exact MILP of SPEC §3, configuration-indexed (paper notes §2.6), as a PuLP model.
+r"""The exact MILP (docs/semantics.md#exact-milp), configuration-indexed, as a PuLP model.
 
 :func:`build` is pure: it creates the model and never solves it. The same columns and
 rows, in the same order and with the same names, are built from numpy arrays by
@@ -177,13 +177,15 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
 
     rental = [(r[c], T * float(t.price_per_replica_hour[c])) for c in cfg]
     storage = [(o[j], T * instance.storage_price_per_gb_h * sizes[j]) for j in o]
-    prob.setObjective(pulp.LpAffineExpression(
+    prob.setObjective(affine(
         rental + storage
         + [(x[i, c], secs * q[i].delay_penalty * lam[i] * float(t.delay[i, c])) for i, c in routes]
         + [(u[i], secs * q[i].unmet_penalty * lam[i]) for i in u]))
 
     def add(expr: list[tuple[pulp.LpVariable, float]], sense: int, rhs: float, name: str) -> None:
-        prob.addConstraint(pulp.LpConstraint(pulp.LpAffineExpression(expr), sense, name, rhs))
+        lhs = affine(expr)
+        row = lhs <= rhs if sense == le else lhs >= rhs if sense == ge else lhs == rhs
+        prob.addConstraint(row, name)
 
     le, ge, eq = pulp.LpConstraintLE, pulp.LpConstraintGE, pulp.LpConstraintEQ
     for i in range(len(q)):
@@ -250,6 +252,19 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
                 if len(good) < len(by_type[i]):
                     add([(w[c], 1.0) for c in good] + [(u[i], 1.0)], ge, 1.0, f"cover_delay_{i}")
     return Formulation(prob, r, w, o, u, x, z, idx)
+
+
+def affine(terms: list[tuple[pulp.LpVariable, float]]) -> pulp.LpAffineExpression:
+    """``Σ coef·var`` built in one call on PuLP 3 (list constructor) and PuLP ≥ 4 (``from_list``:
+    PuLP 4's expression wraps a Rust object and no longer takes a list)."""
+    from_list = getattr(pulp.LpAffineExpression, "from_list", None)
+    return from_list(terms) if from_list is not None else pulp.LpAffineExpression(terms)
+
+
+def columns(problem: pulp.LpProblem) -> list[pulp.LpVariable]:
+    """The problem's variables in the column order of PuLP's HiGHS model (PuLP ≥ 4:
+    ``exported_variables()``; PuLP 3: ``variables()``)."""
+    return getattr(problem, "exported_variables", problem.variables)()
 
 
 def storage_can_bind(instance: Instance, idx: ModelIndex) -> bool:

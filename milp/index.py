@@ -22,10 +22,11 @@ INT_EPS = 1e-9
 
 @dataclass(frozen=True)
 class Tightening:
-    """Which valid inequalities the build adds on top of the plain SPEC §3 model.
+    """Which valid inequalities the build adds on top of the plain model
+    (docs/semantics.md#exact-milp).
 
     The defaults are the set measured to help (``docs/milp.md``); ``Tightening.none()``
-    gives the plain model of SPEC §3 (the baseline of the measurements).
+    gives the plain model (the baseline of the measurements).
 
     link
         Facility-location linking ``x_ic ≤ v_ic·w_c`` (``v_ic = 1`` unless ``vub``).
@@ -121,7 +122,8 @@ class ModelIndex:
 
 
 def usable_mask(instance: Instance) -> np.ndarray:
-    """Routes that may carry traffic: ``routes.usable`` (SPEC §2 delay/memory filter), and
+    """Routes that may carry traffic: ``routes.usable`` (docs/semantics.md#performance-model
+    delay/memory filter), and
     under single placement also error ≤ ε_i and (average delay) D ≤ Δ_i, since a type
     served by one configuration alone must meet its SLOs on that route."""
     t = instance.routes

@@ -40,7 +40,10 @@ from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
-from hetserve.milp.formulation import build
+from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
+from hetserve.instances.solver_log import configure as configure_log
+from hetserve.instances.solver_log import run as run_highs
+from hetserve.milp.formulation import build, columns
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.index import Tightening, make_index
 from hetserve.milp.reductions import Reductions, map_plan
@@ -69,6 +72,9 @@ class MilpParams:
     root_bound
         Record HiGHS's dual bound at the end of the root node (after its cuts) in
         ``stats["root_bound"]`` through a MIP callback.
+    msg, log_file
+        HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
+        never on standard output (:mod:`instances.solver_log`).
     """
 
     time_limit_s: float = 60.0
@@ -80,6 +86,7 @@ class MilpParams:
     reductions: Reductions = field(default_factory=Reductions)
     root_bound: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
+    log_file: str | None = None
 
     def __post_init__(self) -> None:
         if not (self.time_limit_s > 0 and math.isfinite(self.time_limit_s)):
@@ -104,13 +111,13 @@ def _use_threads(threads: int) -> None:
 
 def _run(h: highspy.Highs) -> None:
     """``h.run()``, raising instead of reporting a silent ``no_solution`` on a HiGHS error."""
-    if h.run() == highspy.HighsStatus.kError:
+    if run_highs(h) == highspy.HighsStatus.kError:
         raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
 
 
 def _configure(h: highspy.Highs, params: MilpParams, seed: int) -> None:
     _use_threads(int(params.threads))
-    h.setOptionValue("output_flag", bool(params.msg))
+    configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
     h.setOptionValue("time_limit", float(params.time_limit_s))
     h.setOptionValue("mip_rel_gap", float(params.mip_rel_gap))
     h.setOptionValue("threads", int(params.threads))
@@ -181,7 +188,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         am = build_arrays(instance, tightening=params.tightening,
                           index=make_index(instance, params.tightening, params.reductions, upper))
         build_s = time.perf_counter() - t_start
-        h = highspy.Highs()
+        h = new_highs()
         _configure(h, params, seed)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
@@ -195,17 +202,19 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         form = build(instance, tightening=params.tightening, reductions=params.reductions,
                      upper_bound=upper)
         _use_threads(int(params.threads))
-        solver = pulp.HiGHS(msg=params.msg, timeLimit=params.time_limit_s,
+        silence_banner()
+        solver = pulp.HiGHS(msg=False, timeLimit=params.time_limit_s,
                             gapRel=params.mip_rel_gap, threads=params.threads, random_seed=seed)
         solver.createAndConfigureSolver(form.problem)
         solver.buildSolverModel(form.problem)
         build_s = time.perf_counter() - t_start
         h = form.problem.solverModel
+        configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
         if warm_start is not None:
             am_ = build_arrays(instance, tightening=params.tightening, index=form.index)
             start = dict(zip(am_.col_names(), _start_vector(am_, instance, warm_start)))
-            vars_ = form.problem.variables()
-            h.setSolution(len(vars_), np.array([v.index for v in vars_], dtype=np.int32),
+            vars_ = columns(form.problem)  # column j of HiGHS's model is vars_[j]
+            h.setSolution(len(vars_), np.arange(len(vars_), dtype=np.int32),
                           np.array([start[v.name] for v in vars_]))
         n_vars = len(form.problem.variables())
         n_int = sum(1 for v in form.problem.variables() if v.cat == pulp.LpInteger)
@@ -311,7 +320,7 @@ def _run_array_model(am: ArrayModel, *, threads: int = 2, time_limit_s: float = 
                 hi[am.row_blocks[name]] = highspy.kHighsInf
         lp.row_lower_ = lo
         lp.row_upper_ = hi
-    h = highspy.Highs()
+    h = new_highs()
     _configure(h, MilpParams(time_limit_s=time_limit_s, threads=threads,
                              mip_rel_gap=mip_rel_gap), seed)
     h.passModel(lp)

@@ -159,8 +159,8 @@ class PlanResult:
     b_star: float | None
     gamma_star: float | None
     alpha: float | None
-    short: dict | None
-    long: dict | None
+    short: PoolEval | None  # the best plan's pools (None when no plan is feasible)
+    long: PoolEval | None
     cost_per_hour: float
     gpus: int
     homogeneous: dict
@@ -194,6 +194,8 @@ class PlanResult:
 
 
 def _jsonable(x):
+    if isinstance(x, PoolEval):
+        return _jsonable(x.to_dict())
     if isinstance(x, dict):
         return {k: _jsonable(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
@@ -287,7 +289,7 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft: float, short: PoolProfil
         split=bool(best[0]["split"]) if best else False,
         b_star=best[0]["B"] if best else None, gamma_star=best[0]["gamma"] if best else None,
         alpha=best[0]["alpha"] if best else None,
-        short=best[1].to_dict() if best else None, long=best[2].to_dict() if best else None,
+        short=best[1] if best else None, long=best[2] if best else None,
         cost_per_hour=best[0]["cost_per_hour"] if best else math.inf,
         gpus=best[0]["gpus"] if best else 0, homogeneous=homo_d, savings_pct=savings,
         plain_best=dict(plain[0]) if plain else None, cr_gain_pts=cr_gain,

@@ -18,10 +18,11 @@ context is ``ctx`` tokens:
 * Price per unit-hour = ``price_per_gpu_hour * gpus_per_unit``.
 
 Presets (fleet-simulator values for Llama-3-70B, calibration context 8192, see
-shared/reference/two-pool-queueing.md §1.4): A100_80GB, H100_80GB and A10G.
+arXiv 2603.16514): A100_80GB, H100_80GB and A10G.
 
 :func:`from_catalog` derives a profile from the toolkit's two-phase roofline model
-(``instances.performance``, SPEC §2): ``W`` is the decode step time extrapolated to an
+(``instances.performance``, docs/semantics.md#performance-model): ``W`` is the decode
+step time extrapolated to an
 empty batch, ``H`` the per-sequence increment of the decode step at the calibration
 context (finite difference between batch 1 and 2), total KV blocks from the KV capacity
 in bytes, and ``max_slots`` the KV-limited slot count at the calibration context capped
@@ -137,7 +138,7 @@ def from_catalog(model_name: str, gpu_name: str, precision: str = "fp16", tp: in
     toolkit's performance model (instances.performance) and catalog (instances.catalog)."""
     try:
         from hetserve.instances import performance as perf
-    except ImportError as exc:  # pragma: no cover - depends on the lead's module
+    except ImportError as exc:  # pragma: no cover - instances ships with this package
         raise ValueError(f"model: the catalog performance model is not available ({exc})") from exc
     if catalog is None:
         from hetserve.instances.catalog import load_catalog

@@ -28,19 +28,21 @@ Data: the Azure LLM inference traces 2023 (code and conversation services, CC-BY
 Patel et al., "Splitwise: Efficient generative LLM inference using phase splitting",
 ISCA 2024).  The trace CDFs use the fleet simulator's breakpoint grid (64 ... 65536
 tokens); built-in reference CDFs ``fleetsim-azure``, ``lmsys`` and ``agent-heavy`` are
-the fleet simulator's tabulated CDF values (shared/reference/two-pool-queueing.md §1.5).
+the fleet simulator's tabulated CDF values (FleetOpt, arXiv 2603.16514).
 """
 
 from __future__ import annotations
 
-import csv
-import json
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+
+from hetserve.instances import fields
+from hetserve.instances.errors import InstanceError
+from hetserve.instances.traces import AZURE_TRACES, Trace, workload_names, workload_table
+from hetserve.instances.traces import load_trace as _load_trace
 
 __all__ = [
     "BUILTIN_CDFS",
@@ -48,7 +50,6 @@ __all__ = [
     "SliceStats",
     "TokenCDF",
     "Trace",
-    "azure_data_dir",
     "cdf_from_json",
     "cdf_from_trace",
     "load_trace",
@@ -60,17 +61,12 @@ DEFAULT_BREAKPOINTS = (64, 128, 256, 512, 768, 1024, 1536, 2048, 3072, 4096, 614
                        12288, 16384, 24576, 32768, 49152, 65536)
 DEFAULT_OUT_FRAC = 0.2
 
-_FLEETSIM_GRID = (512, 1024, 2048, 4096, 6144, 8192, 16384, 32768, 65536)
-BUILTIN_CDFS: dict[str, tuple[tuple[int, float], ...]] = {
-    "fleetsim-azure": tuple(zip(_FLEETSIM_GRID, (0.289, 0.404, 0.780, 0.898, 0.976, 1.0, 1.0,
-                                                  1.0, 1.0))),
-    "lmsys": tuple(zip(_FLEETSIM_GRID, (0.638, 0.831, 0.948, 0.984, 0.993, 0.9965, 0.9993,
-                                         0.9998, 1.0))),
-    "agent-heavy": tuple(zip(_FLEETSIM_GRID, (0.004, 0.058, 0.265, 0.538, 0.660, 0.740, 0.917,
-                                               0.990, 1.0))),
+BUILTIN_CDFS: dict[str, tuple[tuple[float, float], ...]] = {
+    name: tuple((float(t), float(f)) for t, f in workload_table(name)["cdf"])
+    for name in workload_names()
 }
-TRACE_FILES = {"azure-conv": "AzureLLMInferenceTrace_conv.csv",
-               "azure-code": "AzureLLMInferenceTrace_code.csv"}
+"""The bundled token CDFs (package data ``instances/data/workloads/*.json``)."""
+TRACE_FILES = AZURE_TRACES
 
 
 @dataclass(frozen=True)
@@ -246,72 +242,13 @@ def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: in
 
 
 # --- loaders -------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Trace:
-    """A request trace: arrival times (s from the first request), prompt and output tokens."""
-
-    name: str
-    arrival_s: np.ndarray = field(repr=False)
-    prompt_tokens: np.ndarray = field(repr=False)
-    output_tokens: np.ndarray = field(repr=False)
-
-    def __post_init__(self):
-        n = len(self.arrival_s)
-        if len(self.prompt_tokens) != n or len(self.output_tokens) != n:
-            raise ValueError("prompt_tokens: trace columns must have equal length")
-        if n and np.any(np.diff(self.arrival_s) < 0):
-            raise ValueError("arrival_s: arrival times must be sorted")
-
-    def __len__(self) -> int:
-        return len(self.arrival_s)
-
-    @property
-    def duration_s(self) -> float:
-        return float(self.arrival_s[-1] - self.arrival_s[0]) if len(self) > 1 else 0.0
-
-    @property
-    def rate(self) -> float:
-        return (len(self) - 1) / self.duration_s if self.duration_s > 0 else 0.0
-
-
-def azure_data_dir() -> Path:
-    """Directory holding the Azure LLM 2023 CSVs (env HETSERVE_AZURE_DIR overrides)."""
-    env = os.environ.get("HETSERVE_AZURE_DIR")
-    root = Path(__file__).resolve().parents[1]
-    cands = ([Path(env)] if env else []) + [
-        root.parent / "shared" / "data" / "azure-llm-2023",
-        root / "shared" / "data" / "azure-llm-2023",
-        Path("/work/shared/data/azure-llm-2023"),
-    ]
-    for c in cands:
-        if (c / TRACE_FILES["azure-conv"]).exists():
-            return c
-    raise ValueError("workload: Azure trace directory not found (set HETSERVE_AZURE_DIR)")
-
-
-@lru_cache(maxsize=8)
 def load_trace(name_or_path: str) -> Trace:
-    """Load an Azure-format CSV (TIMESTAMP, ContextTokens, GeneratedTokens)."""
-    path = (azure_data_dir() / TRACE_FILES[name_or_path] if name_or_path in TRACE_FILES
-            else Path(name_or_path))
-    if not path.exists():
-        raise ValueError(f"trace: file {str(path)!r} does not exist")
-    with open(path, newline="") as fh:
-        rows = list(csv.reader(fh))
-    if not rows or [h.strip() for h in rows[0][:3]] != ["TIMESTAMP", "ContextTokens",
-                                                         "GeneratedTokens"]:
-        raise ValueError(f"trace: {path.name} must have header TIMESTAMP,ContextTokens,"
-                         "GeneratedTokens")
-    body = rows[1:]
-    if not body:
-        raise ValueError(f"trace: {path.name} has no rows")
-    ts = np.array([r[0].strip().replace(" ", "T") for r in body], dtype="datetime64[ns]")
-    t = (ts - ts[0]).astype(np.int64) / 1e9
-    pr = np.array([int(r[1]) for r in body], dtype=np.int64)
-    out = np.array([int(r[2]) for r in body], dtype=np.int64)
-    order = np.argsort(t, kind="stable")
-    name = name_or_path if name_or_path in TRACE_FILES else path.stem
-    return Trace(name, t[order], np.maximum(pr[order], 1), np.maximum(out[order], 1))
+    """``azure-conv`` | ``azure-code`` | an Azure-format CSV (one reader:
+    :mod:`instances.traces`); bad input raises ``ValueError`` naming the file and row."""
+    try:
+        return _load_trace(name_or_path)
+    except InstanceError as exc:
+        raise ValueError(f"trace: {exc}") from None
 
 
 def cdf_from_trace(trace: Trace, breakpoints=DEFAULT_BREAKPOINTS) -> TokenCDF:
@@ -334,22 +271,37 @@ def cdf_from_trace(trace: Trace, breakpoints=DEFAULT_BREAKPOINTS) -> TokenCDF:
 
 
 def cdf_from_json(obj, name: str = "cdf", out_frac: float = DEFAULT_OUT_FRAC) -> TokenCDF:
-    """CDF from ``[[tokens, cum_frac], ...]`` or ``{"cdf": [...], "out_frac": ...}``."""
-    of = out_frac
-    if isinstance(obj, dict):
-        if "cdf" not in obj:
-            raise ValueError("cdf: JSON object must have a 'cdf' key")
-        of = obj.get("out_frac", out_frac)
-        name = obj.get("name", name)
-        obj = obj["cdf"]
-    if not isinstance(obj, list) or not obj:
-        raise ValueError("cdf: expected a non-empty list of [tokens, cum_frac] pairs")
+    """CDF from ``[[tokens, cum_frac], ...]`` or ``{"cdf": [...], "out_frac": ...}``, read
+    strictly (:mod:`instances.fields`): tokens in (0, 10^8], fractions in [0, 1], at most
+    10,000 breakpoints; ``ValueError`` names the entry."""
     try:
-        pts = [(float(a), float(b)) for a, b in obj]
-    except (TypeError, ValueError) as exc:
-        raise ValueError("cdf: every entry must be a [tokens, cum_frac] pair of numbers") from exc
-    t, c = zip(*pts)
-    f = tuple(float(v) for v in of) if isinstance(of, (list, tuple)) else (float(of),) * len(t)
+        return _cdf_from_json(obj, name, out_frac)
+    except InstanceError as exc:
+        raise ValueError(f"cdf: {exc}") from None
+
+
+def _cdf_from_json(obj, name: str, out_frac: float) -> TokenCDF:
+    where = name
+    of: object = out_frac
+    if isinstance(obj, dict):
+        fields.obj(obj, where, known=("name", "cdf", "out_frac", "source", "description"))
+        of = obj.get("out_frac", out_frac)
+        name = fields.get(obj, "name", where, fields.name, default=name)
+        obj = fields.get(obj, "cdf", where, fields.array, min_len=1, max_len=10_000)
+    pairs = fields.array(obj, f"{where}.cdf", min_len=1, max_len=10_000)
+    t, c = [], []
+    for k, pair in enumerate(pairs):
+        at = f"{where}.cdf[{k}]"
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise InstanceError(at, "expected a [tokens, cum_frac] pair")
+        t.append(fields.number(pair[0], at, lo=0, hi=1e8, lo_open=True))
+        c.append(fields.number(pair[1], at, lo=0, hi=1))
+    if isinstance(of, list):
+        fs = fields.array(of, f"{where}.out_frac", min_len=len(t), max_len=len(t))
+        f = tuple(fields.number(v, f"{where}.out_frac[{k}]", lo=0, hi=1, hi_open=True)
+                  for k, v in enumerate(fs))
+    else:
+        f = (fields.number(of, f"{where}.out_frac", lo=0, hi=1, hi_open=True),) * len(t)
     return TokenCDF(tuple(t), tuple(c), f, name=name)
 
 
@@ -358,15 +310,15 @@ def load_workload(spec: str) -> TokenCDF:
     if spec in TRACE_FILES:
         return _trace_cdf(spec)
     if spec in BUILTIN_CDFS:
-        return cdf_from_json([list(p) for p in BUILTIN_CDFS[spec]], name=spec)
+        return cdf_from_json(workload_table(spec), name=spec)
     path = Path(spec)
     if not path.exists():
         raise ValueError(f"workload: {spec!r} is neither azure-conv, azure-code, "
                          f"{', '.join(sorted(BUILTIN_CDFS))} nor an existing CDF JSON file")
     try:
-        obj = json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise ValueError(f"workload: {path.name} is not valid JSON ({exc.msg})") from exc
+        obj = fields.read_json(path, max_bytes=16 * 2**20)
+    except InstanceError as exc:
+        raise ValueError(f"workload: {exc}") from None
     return cdf_from_json(obj, name=path.stem)
 
 

@@ -12,20 +12,17 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import platform
 import statistics
-import subprocess
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
 import click
-
-from hetserve.instances import relative_gap
 from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
 from hetserve.cli.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
-from hetserve.cli.sweep import Task, read_rows, run_sweep
+from hetserve.cli.errors import BadInput
+from hetserve.cli.sweep import ResumeRefused, Task, machine_meta, prepare_out, read_rows, run_sweep
+from hetserve.instances import relative_gap
 
 KEY_FIELDS = ("instance", "method", "seed")
 FIELDS = (*KEY_FIELDS, "size", "scenario", "status", "feasible", "objective", "bound",
@@ -227,45 +224,19 @@ def plot(rows: list[dict[str, str]], out: Path) -> None:
     plt.close(fig)
 
 
-def machine_meta() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                                check=False, cwd=Path(__file__).resolve().parent).stdout.strip()
-    except OSError:
-        commit = ""
-
-    def ver(name: str) -> str:
-        try:
-            return version(name)
-        except PackageNotFoundError:
-            return "not installed"
-
-    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
-            "git_commit": commit or "unknown",
-            "versions": {n: ver(n) for n in ("hetserve", "pulp", "highspy", "numpy", "scipy",
-                                              "dask", "distributed")}}
-
-
 def run_benchmark(set_name: str, methods: list[str], seeds: int, time_limit_s: float,
                   out: Path, *, workers: int = 2, scheduler: str | None = None,
-                  threads: int = 1, progress: bool = True) -> list[dict[str, str]]:
-    """Run (or resume) the sweep and rebuild summary.md, meta.json and the plots."""
+                  threads: int = 1, progress: bool = True,
+                  resume: bool = False) -> list[dict[str, str]]:
+    """Run (or with ``resume`` continue) the sweep and rebuild summary.md, meta.json and the
+    plots; :class:`~hetserve.cli.sweep.ResumeRefused` when ``out`` holds other runs."""
     specs = instance_set(set_name)
+    prepare_out(out, {"command": "bench", "set": set_name, "methods": methods, "seeds": seeds,
+                      "time_limit_s": time_limit_s, "threads": threads}, resume=resume)
     tasks = [Task((spec.name, method, str(seed)), bench_run,
                   {"spec": spec, "method": method, "seed": seed, "time_limit_s": time_limit_s,
                    "threads": threads})
              for spec in specs for method in methods for seed in range(seeds)]
-    out.mkdir(parents=True, exist_ok=True)
     rows = run_sweep(tasks, out / "runs.csv", key_fields=KEY_FIELDS, fieldnames=FIELDS,
                      workers=workers, scheduler=scheduler, progress=progress,
                      description=f"bench {set_name}")
@@ -292,17 +263,22 @@ def run_benchmark(set_name: str, methods: list[str], seeds: int, time_limit_s: f
               help="Local dask worker processes (0 = run here, serially).")
 @click.option("--scheduler", default=None, help="Address of a running dask scheduler.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Output folder (resumed if it already holds runs.csv).")
+              help="Output folder (new or empty, unless --resume).")
+@click.option("--resume", is_flag=True,
+              help="Continue the run in OUT (refused if its recorded settings differ).")
 def bench_command(set_name: str, methods: str, seeds: int, time_limit: float, threads: int,
-                  workers: int, scheduler: str | None, out: Path) -> None:
+                  workers: int, scheduler: str | None, out: Path, resume: bool) -> None:
     """Benchmark methods on an instance set: runs.csv, summary.md, meta.json, plots."""
     chosen = [m.strip() for m in methods.split(",") if m.strip()]
     unknown = [m for m in chosen if m not in METHODS]
     if unknown or not chosen:
-        raise click.UsageError(f"--methods: unknown method(s) {unknown}; expected names from "
-                               f"{sorted(METHODS)}")
-    run_benchmark(set_name, chosen, seeds, time_limit, out, workers=workers,
-                  scheduler=scheduler, threads=threads)
+        raise BadInput(f"--methods: unknown method(s) {unknown}; expected names from "
+                       f"{sorted(METHODS)}")
+    try:
+        run_benchmark(set_name, chosen, seeds, time_limit, out, workers=workers,
+                      scheduler=scheduler, threads=threads, resume=resume)
+    except ResumeRefused as exc:
+        raise BadInput(str(exc)) from None
     click.echo((out / "summary.md").read_text())
     click.echo(f"wrote {out}/runs.csv, summary.md, meta.json, gap_vs_size.png, "
                "runtime_vs_size.png, performance_profile.png")

@@ -17,25 +17,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
+from hetserve.cli.methods import METHODS, MethodSettings, run_method
+from hetserve.cli.report import print_result
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
 from hetserve.instances.bundled import bundled_names
 from hetserve.instances.io import read_json
+from hetserve.instances.solver_log import SolverLog
 from hetserve.instances.result import RunResult, Status
-from hetserve.cli.methods import METHODS, MethodSettings, run_method
-from hetserve.cli.report import print_result
-
-EXIT_BAD_INPUT = 2
-EXIT_INFEASIBLE = 3
-EXIT_NO_SOLUTION = 4
-
-
-class BadInput(click.ClickException):
-    """Bad input: printed as one line, exit code 2."""
-
-    exit_code = EXIT_BAD_INPUT
-
-    def show(self, file=None) -> None:
-        click.echo(f"error: {self.message}", err=True)
 
 
 def load_instance(path: str):
@@ -132,14 +121,19 @@ def main() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the plan (solution JSON) here.")
+@click.option("--verbose", is_flag=True,
+              help="Show HiGHS's log of the MILP solves on standard error (off by default).")
+@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write HiGHS's log of the MILP solves to this file.")
 def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
-          seed: int, warm_start: str, robust: str | None, as_json: bool, out: Path | None) -> None:
+          seed: int, warm_start: str, robust: str | None, as_json: bool, out: Path | None,
+          verbose: bool, log_file: Path | None) -> None:
     """Solve INSTANCE (a JSON file or a bundled name such as paper-base)."""
     inst = load_instance(instance)
     target = inst
     margins = None
     if robust is not None:
-        from hetserve.cli.stress import effective_margins
+        from hetserve.instances.stress import effective_margins
 
         margins = effective_margins(inst, parse_margins(robust))
         target = inst.inflated(**margins)
@@ -148,9 +142,10 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
         if method != "milp":
             raise BadInput("--warm-start: only the milp method takes a warm start")
         start = run_method(warm_start, target, MethodSettings(seed=seed)).solution
+    log = SolverLog(to_stderr=verbose, file=None if log_file is None else str(log_file))
     result = run_method(method, target, MethodSettings(seed=seed, time_limit_s=time_limit,
                                                        mip_gap=mip_gap, threads=threads,
-                                                       warm_start=start))
+                                                       warm_start=start, solver_log=log))
     if margins is not None and result.solution is not None:
         result = robust_on_nominal(inst, result, margins)
     if out is not None and result.solution is not None:
@@ -226,7 +221,7 @@ def export(instance: str, mps: Path | None, lp: Path | None) -> None:
 
 @main.command()
 def info() -> None:
-    """Versions, bundled instances and catalog sizes."""
+    """Versions, catalog sizes, bundled instances and bundled data."""
     from importlib.metadata import PackageNotFoundError, version
 
     from hetserve.instances import load_catalog
@@ -246,6 +241,16 @@ def info() -> None:
     click.echo(f"catalog: {len(cat.gpus)} GPU types, {len(cat.models)} models, "
                f"{len(cat.precisions)} precisions")
     click.echo(f"bundled instances: {', '.join(bundled_names())}")
+    from hetserve.instances.traces import AZURE_ENV, bundled_data
+
+    click.echo("bundled data (hetserve/instances/data/):")
+    for item in bundled_data():
+        click.echo(f"  {item['kind']:<12} {item['name']:<15} {item['file']} "
+                   f"({item['bytes']:,} bytes): {item['source']}")
+    import os
+
+    if os.environ.get(AZURE_ENV):
+        click.echo(f"  {AZURE_ENV}={os.environ[AZURE_ENV]} replaces the bundled Azure traces")
 
 
 def _register_extensions() -> None:
@@ -265,3 +270,6 @@ _register_extensions()
 
 if __name__ == "__main__":
     main()
+
+
+__all__ = ["EXIT_BAD_INPUT", "EXIT_INFEASIBLE", "EXIT_NO_SOLUTION", "BadInput", "main"]

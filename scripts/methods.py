@@ -3,8 +3,8 @@
 Every method takes the same settings and returns the same
 :class:`~instances.result.RunResult`, evaluated by the one evaluator, so nothing
 downstream ever branches on which method produced a plan. ``milp`` and ``heuristics``
-never import each other; they meet only in ``scripts/`` (here, and in the rolling
-driver's solver wiring in :mod:`scripts.rolling`).
+never import each other; they meet only here (this registry, and :func:`window_solver`,
+which wires a solver into the rolling driver of :mod:`hetserve.rolling`).
 """
 
 from __future__ import annotations
@@ -13,6 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hetserve.instances import Instance, RunResult, Solution
+from hetserve.instances.solver_log import QUIET, SolverLog
+
+WINDOW_SOLVERS = ("gh", "agh", "milp")
+"""Methods the rolling driver can re-plan a window with (:func:`window_solver`)."""
 
 
 @dataclass(frozen=True)
@@ -24,13 +28,16 @@ class MethodSettings:
     mip_gap: float = 1e-4
     threads: int = 2
     warm_start: Solution | None = None
+    solver_log: SolverLog = QUIET  # the MILP solves' HiGHS log (the heuristics' LPs: never)
 
 
 def _milp(instance: Instance, s: MethodSettings) -> RunResult:
     from hetserve.milp import MilpParams, solve
 
     return solve(instance, MilpParams(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_gap,
-                                      threads=s.threads), seed=s.seed, warm_start=s.warm_start)
+                                      threads=s.threads, msg=s.solver_log.to_stderr,
+                                      log_file=s.solver_log.file),
+                 seed=s.seed, warm_start=s.warm_start)
 
 
 def _milp_warm(instance: Instance, s: MethodSettings) -> RunResult:
@@ -69,7 +76,8 @@ def _hf(instance: Instance, s: MethodSettings) -> RunResult:
     from hetserve.milp.baselines import hf
 
     return hf(instance, MilpParams(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_gap,
-                                   threads=s.threads), seed=s.seed)
+                                   threads=s.threads, msg=s.solver_log.to_stderr,
+                                   log_file=s.solver_log.file), seed=s.seed)
 
 
 def _dvr(instance: Instance, s: MethodSettings) -> RunResult:
@@ -100,3 +108,26 @@ def run_method(name: str, instance: Instance, settings: MethodSettings) -> RunRe
     if name not in METHODS:
         raise ValueError(f"method {name!r} not understood; expected one of {sorted(METHODS)}")
     return METHODS[name](instance, settings)
+
+
+def window_solver(name: str, time_limit_s: float | None = None,
+                  threads: int = 1) -> Callable[[Instance, Solution | None, int], RunResult]:
+    """The rolling driver's window solver ``(instance, warm start, seed) -> RunResult`` for
+    ``gh`` | ``agh`` | ``milp`` (AGH default 1 s, MILP 30 s per window, no root bound)."""
+    if name == "gh":
+        from hetserve.heuristics import GhParams, gh
+
+        params = GhParams()
+        return lambda inst, warm, seed: gh(inst, params)
+    if name == "agh":
+        from hetserve.heuristics import AghParams, agh
+
+        aparams = AghParams(time_limit_s=time_limit_s or 1.0)
+        return lambda inst, warm, seed: agh(inst, aparams, seed=seed, warm_start=warm)
+    if name == "milp":
+        from hetserve.milp import MilpParams, solve
+
+        mparams = MilpParams(time_limit_s=time_limit_s or 30.0, threads=threads,
+                             root_bound=False)
+        return lambda inst, warm, seed: solve(inst, mparams, seed=seed, warm_start=warm)
+    raise ValueError(f"solver {name!r} not understood; expected one of {list(WINDOW_SOLVERS)}")

@@ -7,12 +7,21 @@ task whose key is already in the file. ``workers=0`` runs in this process (tests
 sets); otherwise a local dask cluster with one single-threaded process per worker is
 started, or an existing scheduler is used when its address is given, so the same sweep
 runs on a cluster unchanged.
+
+Resume safety. A sweep folder records the settings its rows were made with in
+``settings.json`` (:func:`prepare_out`: time limit, threads, methods, ... plus the hetserve
+version and git commit). Writing into a non-empty folder needs ``resume=True``, and
+resuming refuses when any recorded setting differs from the current one, so rows made under
+other settings (or committed results) are never mixed with or overwritten by new ones.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import os
+import platform
+import subprocess
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,3 +107,76 @@ def run_sweep(tasks: Iterable[Task], out_csv: Path, *, key_fields: Sequence[str]
                 if cluster is not None:
                     cluster.close()
     return read_rows(out_csv)
+
+
+def machine_meta() -> dict[str, Any]:
+    """CPU model, cores, Python, git commit and package versions, for every meta.json."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                                check=False, cwd=Path(__file__).resolve().parent).stdout.strip()
+    except OSError:
+        commit = ""
+
+    def ver(name: str) -> str:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return "not installed"
+
+    return {"cpu": cpu, "cores": os.cpu_count(), "python": platform.python_version(),
+            "git_commit": commit or "unknown",
+            "versions": {n: ver(n) for n in ("hetserve", "pulp", "highspy", "numpy", "scipy",
+                                              "dask", "distributed")}}
+
+
+SETTINGS_FILE = "settings.json"
+
+
+class ResumeRefused(ValueError):
+    """The output folder holds runs made under other (or unrecorded) settings."""
+
+
+def run_settings(settings: dict[str, Any]) -> dict[str, Any]:
+    """``settings`` plus the code version (hetserve version, git commit), as JSON values."""
+    meta = machine_meta()
+    full = {**settings, "hetserve_version": meta["versions"]["hetserve"],
+            "git_commit": meta["git_commit"]}
+    return json.loads(json.dumps(full, default=str))
+
+
+def prepare_out(out: Path, settings: dict[str, Any], *, resume: bool) -> None:
+    """Make ``out`` ready for a sweep run with ``settings`` (see the module docstring).
+
+    Raises :class:`ResumeRefused` (one line naming the reason) when ``out`` is not empty and
+    ``resume`` is off, or when ``resume`` is on and ``out`` records no settings or other ones.
+    """
+    out = Path(out)
+    current = run_settings(settings)
+    path = out / SETTINGS_FILE
+    if out.exists() and any(out.iterdir()):
+        if not resume:
+            raise ResumeRefused(f"--out: {out} is not empty; pass --resume to continue the run "
+                                "recorded there, or give a new folder")
+        if not path.exists():
+            raise ResumeRefused(f"--resume: {out} has no {SETTINGS_FILE}, so its runs cannot be "
+                                "checked against the current settings; give a new --out")
+        recorded = json.loads(path.read_text())
+        diff = [k for k in sorted(set(recorded) | set(current))
+                if recorded.get(k) != current.get(k)]
+        if diff:
+            changes = "; ".join(f"{k} was {recorded.get(k)!r}, now {current.get(k)!r}"
+                                for k in diff)
+            raise ResumeRefused(f"--resume: {out} was run with other settings ({changes}); "
+                                "give a new --out")
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")

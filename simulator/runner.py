@@ -50,10 +50,10 @@ def plan_pools(cdf: TokenCDF, rate: float, slo_ttft: float, profile: PoolProfile
         raise ValueError("slo_ttft: no feasible plan for this workload, rate and SLO")
     pools = []
     if plan.split:
-        pools.append(PoolSpec("short", profile, max(1, plan.short["units"]), int(plan.b_star),
-                              tau_s=plan.short["tau_s"]))
-    pools.append(PoolSpec("long", profile, max(1, plan.long["units"]), int(long_ctx),
-                          tau_s=plan.long["tau_s"]))
+        pools.append(PoolSpec("short", profile, max(1, plan.short.units), int(plan.b_star),
+                              tau_s=plan.short.tau_s))
+    pools.append(PoolSpec("long", profile, max(1, plan.long.units), int(long_ctx),
+                          tau_s=plan.long.tau_s))
     return plan, pools
 
 

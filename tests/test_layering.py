@@ -1,4 +1,4 @@
-"""milp/ and heuristics/ depend on instances/ only, never on each other (DEVELOPERS.md)."""
+"""milp/ and heuristics/ depend on instances/ only, never on each other (README, architecture)."""
 
 import ast
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""The bundled ``tiny`` instance and its hand-checked optimum (scripts/make_bundled.py)."""
+"""The bundled ``tiny`` instance and its hand-checked optimum (benchmarks/make_bundled.py)."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 from hetserve.instances import Config, read_instance
 from hetserve.instances.result import Status
 from hetserve.milp import MilpParams, solve
-from hetserve.cli.make_bundled import tiny
+from benchmarks.make_bundled import tiny
 
 
 def test_bundled_tiny_matches_its_builder():

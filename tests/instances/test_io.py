@@ -7,6 +7,7 @@ import pytest
 from hetserve.instances import InstanceError, Solution, instance_from_dict, read_instance, write_instance
 from hetserve.instances.bundled import bundled_names
 from hetserve.instances.generate import generate, paper_base
+from hetserve.instances.io import read_json
 
 
 def test_round_trip_is_exact(tmp_path):
@@ -38,29 +39,50 @@ def _doc():
 
 @pytest.mark.parametrize(("mutate", "field", "reason"), [
     (lambda d: d["query_types"][0].pop("rate_per_s"), "query_types[0].rate_per_s", "missing"),
-    (lambda d: d["query_types"][1].update(rate_per_s=0), "rate_per_s", "must be > 0"),
-    (lambda d: d["query_types"][1].update(rate_per_s=-3.0), "rate_per_s", "must be > 0"),
+    (lambda d: d["query_types"][1].update(rate_per_s=0), "rate_per_s", "must be in (0, 10000000]"),
+    (lambda d: d["query_types"][1].update(rate_per_s=-3.0), "rate_per_s", "got -3"),
     (lambda d: d["query_types"][0].update(rate_per_s="fast"), "query_types[0].rate_per_s",
      "expected a number"),
-    (lambda d: d["query_types"][0].update(category="video"), "category", "unknown task category"),
-    (lambda d: d["query_types"][0].update(delay_slo_s=0), "delay_slo_s", "must be > 0"),
+    (lambda d: d["query_types"][0].update(rate_per_s="5"), "rate_per_s", "expected a number"),
+    (lambda d: d["query_types"][0].update(rate_per_s=True), "rate_per_s", "expected a number"),
+    (lambda d: d["query_types"][0].update(rate_per_s=10**400), "rate_per_s", "out of range"),
+    (lambda d: d["query_types"][0].update(category="video"), "category", "expected one of"),
+    (lambda d: d["query_types"][0].update(delay_slo_s=0), "delay_slo_s", "must be in (0,"),
     (lambda d: d["query_types"][0].update(error_slo=1.5), "error_slo", "(0, 1]"),
     (lambda d: d["query_types"][0].update(colour="red"), "query_types[0].colour", "unknown field"),
+    (lambda d: d["query_types"][0].update(name=""), "query_types[0].name", "non-empty"),
+    (lambda d: d["query_types"][0].update(name="a\x07b"), "query_types[0].name", "non-printable"),
+    (lambda d: d["query_types"][0].update(name="x" * 100_000), "query_types[0].name", "longer"),
+    (lambda d: d["query_types"][1].update(name=d["query_types"][0]["name"]), "query_types[1].name",
+     "duplicate name"),
     (lambda d: d.update(models=["GPT-5"]), "models[0]", "unknown model 'GPT-5'"),
     (lambda d: d.update(gpus=["TPU-v9"]), "gpus[0]", "unknown gpu 'TPU-v9'"),
+    (lambda d: d["gpus"][0].update(price_per_gpu_hour=1e308), "gpus[0].price_per_gpu_hour",
+     "must be in (0, 10000]"),
+    (lambda d: d["gpus"][0].update(link_gb_s="abc"), "gpus[0].link_gb_s", "expected a number"),
+    (lambda d: d["gpus"][0].update(link_gb_s=None), "gpus[0].link_gb_s", "expected a number"),
+    (lambda d: d["gpus"][0].update(default_availability=2**63), "default_availability",
+     "integer in [0, 1000000]"),
     (lambda d: d["tiers"].append({"gpu": "B200", "precision": "fp16"}), "tiers[10].gpu",
      "unknown GPU"),
     (lambda d: d["tiers"].append({"gpu": "H100-SXM", "precision": "fp8"}), "tiers[10].precision",
      "unknown precision"),
-    (lambda d: d.update(tp_degrees=[3]), "tp_degrees", "TP degree 3 not understood"),
-    (lambda d: d.update(budget=-5), "budget", "must be > 0"),
+    (lambda d: d.update(tp_degrees=[3]), "tp_degrees[0]", "expected one of [1, 2, 4, 8, 16]"),
+    (lambda d: d.update(tp_degrees=[1, 2, 2]), "tp_degrees[2]", "duplicate degree 2"),
+    (lambda d: d.update(budget=-5), "budget", "must be in (0,"),
     (lambda d: d.update(horizon_h="a day"), "horizon_h", "expected a number"),
+    (lambda d: d.update(format="something/9"), "format", "expected one of hetserve-instance/1"),
+    (lambda d: d.update(precisions=None), "precisions", "expected a list"),
     (lambda d: d.pop("query_types"), "query_types", "missing"),
-    (lambda d: d["models"][0].update(layers=-1), "layers", "must be > 0"),
+    (lambda d: d["models"][0].update(layers=-1), "layers", "must be an integer in [1,"),
+    (lambda d: d["models"][0].update(moe="false"), "models[0].moe", "expected true or false"),
     (lambda d: d["models"][0]["errors"].pop("code"), "errors.code", "missing"),
     (lambda d: d.update(delay_constraint="sometimes"), "delay_constraint", "expected one of"),
-    (lambda d: d.update(perf={"warp_speed": 9}), "perf.warp_speed", "unknown constant"),
-    (lambda d: d.update(availability={"H100-SXM": -1}), "availability.H100-SXM", "non-negative"),
+    (lambda d: d.update(perf={"warp_speed": 9}), "perf.warp_speed", "unknown field"),
+    (lambda d: d.update(perf={"prefill_efficiency_int8": 7}), "perf.prefill_efficiency_int8",
+     "must be in (0, 1]"),
+    (lambda d: d.update(availability={"H100-SXM": -1}), "availability.H100-SXM", "integer in [0,"),
+    (lambda d: d.update(single_placement="false"), "single_placement", "expected true or false"),
 ])
 def test_bad_input_names_field_and_reason(mutate, field, reason):
     doc = _doc()
@@ -76,6 +98,39 @@ def test_malformed_json_names_the_position(tmp_path):
     path.write_text('{"name": "x", "query_types": [}')
     with pytest.raises(InstanceError, match="malformed JSON at line 1"):
         read_instance(path)
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ('{"name": NaN}', "NaN is not a number"),
+    ('{"name": Infinity}', "Infinity is not a number"),
+    ('{"name": -Infinity}', "-Infinity is not a number"),
+    ('{"name": 1e999}', "out of range"),
+    ('{"name": ' + "9" * 5000 + "}", "integer of 5000 digits"),
+    ("[" * 100_000 + "]" * 100_000, "nested deeper than 64"),
+    ("[" * 100 + "]" * 100, "nested deeper than 64"),
+])
+def test_strict_json(tmp_path, text, reason):
+    path = tmp_path / "bad.json"
+    path.write_text(text)
+    with pytest.raises(InstanceError, match=reason):
+        read_instance(path)
+
+
+def test_non_utf8_directory_and_oversized_files_are_refused(tmp_path):
+    path = tmp_path / "latin1.json"
+    path.write_bytes('{"name": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(InstanceError, match="not UTF-8"):
+        read_instance(path)
+    with pytest.raises(InstanceError, match="is a directory"):
+        read_instance(tmp_path)
+    with pytest.raises(InstanceError, match="larger than"):
+        read_json(path, max_bytes=5)
+
+
+def test_byte_order_mark_is_accepted(tmp_path):
+    path = tmp_path / "bom.json"
+    path.write_bytes(b"\xef\xbb\xbf" + json.dumps(_doc()).encode())
+    assert read_instance(path) == paper_base()
 
 
 def test_missing_file(tmp_path):

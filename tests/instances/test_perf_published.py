@@ -1,6 +1,6 @@
 """The roofline model against published vLLM / TensorRT-LLM measurements.
 
-Each record in ``scripts/perf_compare.py`` states a band for ours/published (0.5–2x
+Each record in ``benchmarks/perf_compare.py`` states a band for ours/published (0.5–2x
 unless the record explains a wider one). A change to ``PerfConstants`` or to the
 catalog that pushes a prediction out of its band fails here; if the change is right,
 update the band and the discussion in ``docs/performance.md`` together.
@@ -9,7 +9,7 @@ update the band and the discussion in ``docs/performance.md`` together.
 import pytest
 
 from hetserve.instances import PerfConstants
-from hetserve.cli.perf_compare import DEFAULT_BAND, METRICS, RECORDS, markdown_table, predict
+from benchmarks.perf_compare import DEFAULT_BAND, METRICS, RECORDS, markdown_table, predict
 
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r.key for r in RECORDS])

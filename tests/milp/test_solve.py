@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import replace
 
+import highspy
 import numpy as np
 import pulp
 import pytest
@@ -12,6 +14,7 @@ import pytest
 from hetserve.instances import Status, Tier
 from hetserve.instances.evaluate import evaluate
 from hetserve.instances.generate import generate, paper_base
+from hetserve.instances.solver_log import new_highs
 from hetserve.milp import MilpParams, Tightening, diagnose, export, lp_relaxation_bound, solve
 from hetserve.milp.baselines import lpr
 from tests.helpers import OBJ_RTOL, query, round_gpu, round_model, tiny_instance
@@ -172,18 +175,53 @@ def test_backends_agree():
         assert a.objective == pytest.approx(b.objective, rel=1e-6)
 
 
-def test_mps_export_solved_by_cbc(tmp_path):
+def _cbc():
+    """A CBC that PuLP can call: COIN_CMD (``pip install hetserve[cbc]``, PuLP 3 or 4), else the
+    CBC binary bundled with PuLP < 4; None if neither is there."""
+    coin = pulp.COIN_CMD(msg=False)
+    if coin.available():
+        return coin
+    bundled = getattr(pulp, "PULP_CBC_CMD", None)
+    if bundled is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            solver = bundled(msg=False)
+        if solver.available():
+            return solver
+    return None
+
+
+def test_mps_export_re_solved_by_highs(tmp_path):
+    """The exported MPS, read back by HiGHS, has the same optimum (and the LP file the
+    named rows); an unknown format is refused."""
     inst = generate((3, 3, 3), 2)
     res = solve(inst)
     path = export(inst, tmp_path / "m.mps")
-    _, prob = pulp.LpProblem.fromMPS(str(path))
-    prob.solve(pulp.PULP_CBC_CMD(msg=False))
-    assert pulp.LpStatus[prob.status] == "Optimal"
-    assert pulp.value(prob.objective) == pytest.approx(res.objective, rel=1e-6)
+    h = new_highs()
+    assert h.readModel(str(path)) == highspy.HighsStatus.kOk
+    h.setOptionValue("mip_rel_gap", 1e-6)
+    h.setOptionValue("random_seed", 0)
+    h.run()
+    assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
+    assert h.getInfo().objective_function_value == pytest.approx(res.objective, rel=1e-6)
+    assert h.getNumCol() == res.stats["n_vars"] and h.getNumRow() == res.stats["n_rows"]
     lp_path = export(inst, tmp_path / "m.lp", fmt="lp")
     assert "cap_" in lp_path.read_text()
     with pytest.raises(ValueError, match="format"):
         export(inst, tmp_path / "m.x", fmt="xml")
+
+
+def test_mps_export_solved_by_cbc(tmp_path):
+    solver = _cbc()
+    if solver is None:
+        pytest.skip("CBC not installed (pip install 'hetserve[cbc]'); PuLP >= 4 bundles none")
+    inst = generate((3, 3, 3), 2)
+    res = solve(inst)
+    path = export(inst, tmp_path / "m.mps")
+    _, prob = pulp.LpProblem.fromMPS(str(path))
+    prob.solve(solver)
+    assert pulp.LpStatus[prob.status] == "Optimal"
+    assert pulp.value(prob.objective) == pytest.approx(res.objective, rel=1e-6)
 
 
 # ---------------------------------------------------------------- statuses and runs

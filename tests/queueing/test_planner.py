@@ -39,8 +39,8 @@ def test_homogeneous_is_a_candidate_and_split_saves_at_scale():
     conv = load_workload("azure-conv")
     big = plan_two_pool(conv, 500.0, 0.5, A100)
     assert big.split and big.savings_pct > 30
-    assert big.homogeneous["units"] > big.short["units"] + big.long["units"]
-    assert big.short["p99_ttft_s"] <= 0.5 and big.long["p99_ttft_s"] <= 0.5
+    assert big.homogeneous["units"] > big.short.units + big.long.units
+    assert big.short.p99_ttft_s <= 0.5 and big.long.p99_ttft_s <= 0.5
     assert big.rows[-1]["split"] is False
 
 

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 import pytest
-
-from hetserve.heuristics.rolling import (
+from hetserve.instances import Solution, evaluate
+from hetserve.instances.demand import synthetic_demand
+from hetserve.rolling import (
     QueueingSizing,
     RollingParams,
     SwitchingCost,
@@ -15,8 +16,7 @@ from hetserve.heuristics.rolling import (
     run_static,
     window_instance,
 )
-from hetserve.instances import Solution, evaluate
-from hetserve.instances.demand import synthetic_demand
+
 from tests.rolling.conftest import cheapest_route_solver, make_trace
 
 FLUID = QueueingSizing(enabled=False, predict=False)
@@ -43,12 +43,12 @@ def test_one_window_with_queueing_is_the_inflated_solve_on_realised_demand(small
     row = res.rows[0]
     assert row.kappa_mean >= 1 / 0.85 - 1e-9
     # re-do it by hand: the plan for κ-inflated rates, evaluated by THE evaluator
-    from hetserve.heuristics.rolling import QueueingSizer, _cheapest_routes, _dominant_routes
+    from hetserve.rolling import QueueingSizer, cheapest_routes, dominant_routes
 
     sizer = QueueingSizer(small, d, params.sizing)
     fluid = window_instance(small, d, d.rates[0])
     pre = cheapest_route_solver(fluid, None, 0)
-    refs = _dominant_routes(pre.solution.to_arrays(fluid)[1], _cheapest_routes(fluid))
+    refs = dominant_routes(pre.solution.to_arrays(fluid)[1], cheapest_routes(fluid))
     kappa = np.array([sizer.size(i, refs[i], d.rates[0, i]).kappa for i in range(3)])
     plan = cheapest_route_solver(window_instance(small, d, d.rates[0], kappa=kappa), None, 0)
     ev = evaluate(fluid, plan.solution)
@@ -160,3 +160,36 @@ def test_demand_must_match_instance(small):
     d = make_trace(read_instance("tiny"), [1.0])
     with pytest.raises(ValueError, match="query types"):
         run_rolling(small, d, cheapest_route_solver)
+
+
+class _ConstantSizer:
+    """An injected capacity sizer: κ = 1.5 for every type, P99 TTFT 0.1 s, SLO 1 s."""
+
+    def __init__(self, n_types: int) -> None:
+        self.slo = np.full(n_types, 1.0)
+        self.asked: list[tuple[int, int]] = []
+
+    def kappa(self, i: int, c: int, lam: float) -> float:
+        self.asked.append((i, c))
+        return 1.5
+
+    def predict(self, i: int, c: int, lam: float, headroom: float) -> float:
+        return 0.1
+
+    def stats(self) -> dict[str, float]:
+        return {"sizer_calls": float(len(self.asked))}
+
+
+def test_injected_sizer_inflates_the_planning_instance(small):
+    d = make_trace(small, [1.0, 1.0])
+    sizer = _ConstantSizer(len(small.query_types))
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False))
+    res = run_rolling(small, d, cheapest_route_solver, params, sizer=sizer)
+    assert [r.kappa_mean for r in res.rows] == [1.5, 1.5]
+    assert res.rows[0].slo_attainment == 1.0 and res.rows[0].p99_ttft_max_s == 0.1
+    assert res.meta["sizer_calls"] == len(sizer.asked) == 2 * len(small.query_types)
+    # the plan is the solver's plan for 1.5x the rates, evaluated on the realised rates
+    inflated = window_instance(small, d, d.rates[0], kappa=np.full(3, 1.5))
+    plan = cheapest_route_solver(inflated, None, 0)
+    ev = evaluate(window_instance(small, d, d.rates[0]), plan.solution)
+    assert res.rows[0].window_cost == pytest.approx(ev.objective, rel=1e-12)

@@ -60,7 +60,7 @@ def test_bad_input_is_one_line_and_exit_2(runner, tmp_path):
     bad.write_text(json.dumps(doc))
     out = runner.invoke(main, ["solve", str(bad)])
     assert out.exit_code == EXIT_BAD_INPUT
-    assert "rate_per_s" in out.output and "must be > 0" in out.output
+    assert "rate_per_s" in out.output and "must be in (0," in out.output
     assert "Traceback" not in out.output
     out = runner.invoke(main, ["solve", "no-such-instance"])
     assert out.exit_code == EXIT_BAD_INPUT and "cannot read file" in out.output
@@ -98,9 +98,19 @@ def test_bench_runs_end_to_end_and_resumes(runner, tmp_path):
     assert len(rows) == 1 + 3 * 2
     for name in ("summary.md", "meta.json", "gap_vs_size.png", "performance_profile.png"):
         assert (tmp_path / "b" / name).exists()
-    again = runner.invoke(main, args)
+    again = runner.invoke(main, [*args, "--resume"])
     assert again.exit_code == 0
     assert "6 already done" in again.output
+    assert (tmp_path / "b" / "runs.csv").read_text().splitlines() == rows
+    # a non-empty folder is not written without --resume, nor resumed under other settings
+    refused = runner.invoke(main, args)
+    assert refused.exit_code == EXIT_BAD_INPUT
+    assert refused.output.strip().splitlines() == [
+        f"error: --out: {tmp_path / 'b'} is not empty; pass --resume to continue the run "
+        "recorded there, or give a new folder"]
+    other = runner.invoke(main, [*args, "--resume", "--time-limit", "30"])
+    assert other.exit_code == EXIT_BAD_INPUT
+    assert "time_limit_s was 20.0, now 30.0" in other.output
     assert (tmp_path / "b" / "runs.csv").read_text().splitlines() == rows
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from hetserve.instances import Instance, Solution, evaluate
 from hetserve.instances.generate import generate, paper_base
-from hetserve.cli.stress import single_route_plan
+from hetserve.heuristics.baselines import single_route_plan
 
 
 def milp_plan(inst: Instance, time_limit_s: float = 20.0) -> Solution | None:

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from hetserve.instances import write_instance
-from hetserve.cli.stress import grid_points, parse_inflate, parse_methods, stress_command
+from hetserve.cli.stress import parse_inflate, parse_methods, stress_command
+from hetserve.instances.stress_report import grid_points
 from tests.helpers import query, round_model, tiny_instance
 
 
@@ -56,8 +57,14 @@ def test_cli_smoke(tmp_path, tiny_file):
     assert meta["methods"] == ["single", "robust-single:delay=1.2+error=1.1"]
     assert "Robustness frontier" in (out / "summary.md").read_text()
     assert len(list((out / "plans").glob("*.json"))) == 2
-    # a second run resumes: no plan is solved again, outputs are rebuilt
+    # the same folder again is refused without --resume, and under another time limit
     before = {r["method"]: r["runtime_s"] for r in csv.DictReader((out / "plans.csv").open())}
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "--out:" in res.output and "--resume" in res.output
+    res = CliRunner().invoke(cli, [*args, "--resume", "--time-limit", "5"])
+    assert res.exit_code == 2 and "time_limit_s was 60.0, now 5.0" in res.output
+    # --resume: no plan is solved again, outputs are rebuilt
+    args.append("--resume")
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0, res.output
     after = {r["method"]: r["runtime_s"] for r in csv.DictReader((out / "plans.csv").open())}
@@ -93,6 +100,7 @@ def test_cli_bad_input(tmp_path, tiny_file, args, needle):
     res = CliRunner().invoke(cli, base + args)
     assert res.exit_code == 2, res.output
     assert needle in res.output
+    assert len(res.output.strip().splitlines()) == 1, res.output
 
 
 def test_parsers():

@@ -1,14 +1,15 @@
 """Benchmark the exact MILP: HiGHS time to proven optimality (gap ≤ 1e-4).
 
-Writes ``results/milp/runs.csv`` (one row per run, appended as runs finish) and
-``results/milp/summary.md``. Usage::
+Writes ``OUT/runs.csv`` (one row per run, appended as runs finish) and ``OUT/summary.md``
+(the committed tables are ``results/milp/``; OUT must be a new or empty folder). Usage, from
+the repository root::
 
-    python scripts/bench_milp.py                 # the full set (tens of minutes)
-    python scripts/bench_milp.py --quick         # paper-base + one 10x10x10
-    python scripts/bench_milp.py --time-limit 300 --threads 2 --seeds 0 1 2
+    python -m benchmarks.bench_milp --out results/milp-new              # full set (tens of minutes)
+    python -m benchmarks.bench_milp --quick --out /tmp/milp             # paper-base + one 10x10x10
+    python -m benchmarks.bench_milp --time-limit 300 --threads 2 --seeds 0,1,2 --out ...
 
 Per run: the tightened model (default) and, on paper-base and 10x10x10 base, the plain
-SPEC §3 model ("plain") for the before/after comparison. Root figures: the LP
+model of docs/semantics.md#exact-milp ("plain") for the before/after comparison. Root figures: the LP
 relaxation bound of the plain and of the tightened model, and HiGHS's dual bound at
 the end of its root node (after its own cuts). Gaps use ``instances.relative_gap``
 against the best known objective of the instance.
@@ -16,19 +17,18 @@ against the best known objective of the instance.
 
 from __future__ import annotations
 
-import argparse
 import csv
 import os
 import statistics
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import click
 
-from hetserve.instances.evaluate import relative_gap  # noqa: E402
-from hetserve.instances.generate import generate, paper_base  # noqa: E402
-from hetserve.milp import MilpParams, Tightening, lp_relaxation_bound, solve  # noqa: E402
+from hetserve.cli.errors import BadInput
+from hetserve.cli.sweep import ResumeRefused, prepare_out
+from hetserve.instances.evaluate import relative_gap
+from hetserve.instances.generate import generate, paper_base
+from hetserve.milp import MilpParams, Tightening, lp_relaxation_bound, solve
 
 FIELDS = ["instance", "size", "scenario", "seed", "model", "status", "objective", "bound", "gap",
           "build_s", "solve_s", "solve_cpu_s", "n_vars", "n_int", "n_rows", "nodes",
@@ -49,28 +49,46 @@ def cases(seeds: list[int], quick: bool):
         yield "gen", "20x20x20", "base", s, lambda s=s: generate((20, 20, 20), s)
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--time-limit", type=float, default=300.0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--no-plain", action="store_true", help="skip the plain-model runs")
-    ap.add_argument("--out", type=Path, default=ROOT / "results" / "milp")
-    args = ap.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
-    runs_path = args.out / "runs.csv"
+@click.command()
+@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=300.0,
+              show_default=True, help="HiGHS time limit per run (s).")
+@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True)
+@click.option("--seeds", default="0,1,2", show_default=True, help="Comma-separated seeds.")
+@click.option("--quick", is_flag=True, help="paper-base and one 10x10x10 only.")
+@click.option("--no-plain", is_flag=True, help="Skip the plain-model runs.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (new or empty).")
+def main(time_limit: float, threads: int, seeds: str, quick: bool, no_plain: bool,
+         out: Path) -> None:
+    """Benchmark the exact MILP: time to proven optimality, LP and root gaps."""
+    try:
+        seed_list = [int(v) for v in seeds.split(",") if v.strip()]
+    except ValueError:
+        raise BadInput(f"--seeds: {seeds!r} is not a comma-separated list of integers") from None
+    try:
+        prepare_out(out, {"command": "bench_milp", "time_limit_s": time_limit,
+                          "threads": threads, "seeds": seed_list, "quick": quick,
+                          "plain": not no_plain}, resume=False)
+    except ResumeRefused as exc:
+        raise BadInput(str(exc)) from None
+    run(seed_list, quick, not no_plain, time_limit, threads, out)
+
+
+def run(seeds: list[int], quick: bool, plain: bool, time_limit_s: float, threads: int,
+        out: Path) -> list[dict]:
+    """Every case of :func:`cases`; writes ``out/runs.csv`` and ``out/summary.md``."""
+    runs_path = out / "runs.csv"
     rows: list[dict] = []
     with runs_path.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=FIELDS)
         writer.writeheader()
-        for kind, size, scenario, seed, make in cases(args.seeds, args.quick):
+        for kind, size, scenario, seed, make in cases(seeds, quick):
             inst = make()
             models = [("tight", Tightening())]
-            if not args.no_plain and size in ("6x6x10", "10x10x10") and scenario == "base":
+            if plain and size in ("6x6x10", "10x10x10") and scenario == "base":
                 models.append(("plain", Tightening.none()))
             for label, tg in models:
-                params = MilpParams(time_limit_s=args.time_limit, threads=args.threads,
+                params = MilpParams(time_limit_s=time_limit_s, threads=threads,
                                     tightening=tg)
                 res = solve(inst, params, seed=seed)
                 lp = lp_relaxation_bound(inst, tightening=tg)
@@ -95,17 +113,17 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{inst.name:32s} {label:5s} {row['status']:9s} obj={obj} "
                       f"gap={row['gap']:.2e} solve={row['solve_s']}s lp_gap={row['lp_gap']:.3f} "
                       f"load={row['load_avg']}", flush=True)
-    (args.out / "summary.md").write_text(summarise(rows, args))
-    return 0
+    (out / "summary.md").write_text(summarise(rows, threads, time_limit_s))
+    return rows
 
 
 def _fmt(v: float) -> str:
     return f"{v:.2f}"
 
 
-def summarise(rows: list[dict], args: argparse.Namespace) -> str:
-    out = ["# MILP benchmark (scripts/bench_milp.py)", "",
-           f"HiGHS, {args.threads} threads, time limit {args.time_limit:g} s, mip_rel_gap 1e-4. "
+def summarise(rows: list[dict], threads: int, time_limit_s: float) -> str:
+    out = ["# MILP benchmark (benchmarks/bench_milp.py)", "",
+           f"HiGHS, {threads} threads, time limit {time_limit_s:g} s, mip_rel_gap 1e-4. "
            "Times are wall-clock seconds of `Highs.run()` (build separate); `load` is the "
            "1-min load average when the run ended (other jobs shared the 2 cores).", "",
            "| size | scenario | model | runs | optimal / feasible / other | solve s median | "
@@ -134,4 +152,4 @@ def summarise(rows: list[dict], args: argparse.Namespace) -> str:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

@@ -1,7 +1,8 @@
-"""Ablation of M1, M2 and M3 in GH and AGH (issue 3): ``python -m scripts.ablation``.
+"""Ablation of M1, M2 and M3 in GH and AGH: ``python -m benchmarks.ablation --out DIR``.
 
 Runs GH and AGH with each mechanism switched off on paper-base and generated instances,
-evaluates every plan with the one evaluator, and writes ``results/ablation/summary.md``
+evaluates every plan with the one evaluator, and writes ``DIR/summary.md`` (committed run:
+``results/ablation/``)
 (cost per variant, "INF (kinds)" where the evaluator finds violations) and ``runs.csv``.
 """
 
@@ -11,6 +12,10 @@ import csv
 from dataclasses import replace
 from pathlib import Path
 
+import click
+
+from hetserve.cli.errors import BadInput
+from hetserve.cli.sweep import ResumeRefused, prepare_out
 from hetserve.heuristics import AghParams, GhParams, agh, gh
 from hetserve.instances import Instance
 from hetserve.instances.generate import generate, paper_base
@@ -37,8 +42,20 @@ def cell(result) -> str:
     return f"{ev.objective:,.1f} INF ({', '.join(kinds)})"
 
 
-def main(out: Path = Path("results/ablation")) -> None:
-    out.mkdir(parents=True, exist_ok=True)
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (new or empty).")
+def main(out: Path) -> None:
+    """GH and AGH with M1, M2 or M3 switched off: runs.csv and summary.md in OUT."""
+    try:
+        prepare_out(out, {"command": "ablation"}, resume=False)
+    except ResumeRefused as exc:
+        raise BadInput(str(exc)) from None
+    run(out)
+
+
+def run(out: Path) -> None:
+    """Every instance x variant; writes ``out/runs.csv`` and ``out/summary.md``."""
     rows = []
     for name, inst in instances():
         row = {"instance": name}
@@ -52,7 +69,7 @@ def main(out: Path = Path("results/ablation")) -> None:
         w = csv.DictWriter(fh, fieldnames=cols)
         w.writeheader()
         w.writerows(rows)
-    lines = ["# Ablation of M1, M2, M3 (`python -m scripts.ablation`)", "",
+    lines = ["# Ablation of M1, M2, M3 (`python -m benchmarks.ablation`)", "",
              "Total cost ($, evaluator) of GH and AGH (seed 0) with one mechanism switched off; "
              "INF = the evaluator found violations (kinds listed). Semantics of each switch: "
              "docs/heuristics.md §5.", "",

@@ -7,7 +7,7 @@ and where the number comes from. :func:`predict` computes the same quantity from
 only per-record override is an engine *setting* the benchmark fixed explicitly
 (``gpu_memory_utilization``), never a model constant.
 
-Run ``python -m scripts.perf_compare`` to print the table and rewrite it in
+Run ``python -m benchmarks.perf_compare`` (from the repository root) to print the table and rewrite it in
 ``docs/performance.md`` between ``<!-- table -->`` and ``<!-- /table -->``;
 ``--check`` only reports whether the doc is up to date (exit 1 if not).
 ``tests/instances/test_perf_published.py`` imports :data:`RECORDS` and fails when a
@@ -16,11 +16,12 @@ ratio leaves its stated band.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import click
 
 from hetserve.instances import ModelSpec, PerfConstants, load_catalog
 from hetserve.instances.catalog import TASK_CATEGORIES
@@ -267,24 +268,24 @@ def render_doc(text: str, table: str) -> str:
     return f"{head}{BEGIN}\n{table}\n{END}{tail}"
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--check", action="store_true",
-                    help="only check that docs/performance.md holds the current table")
-    ap.add_argument("--doc", type=Path, default=DOC)
-    args = ap.parse_args(argv)
+@click.command()
+@click.option("--check", is_flag=True,
+              help="Only check that the doc holds the current table (exit 1 if not).")
+@click.option("--doc", type=click.Path(dir_okay=False, path_type=Path), default=DOC,
+              show_default=True, help="The document whose table is rewritten.")
+def main(check: bool, doc: Path) -> None:
+    """Ours vs published vLLM / TensorRT-LLM figures: print the table and rewrite it in DOC."""
     table = markdown_table()
-    text = args.doc.read_text() if args.doc.exists() else _SKELETON
+    text = doc.read_text() if doc.exists() else _SKELETON
     new = render_doc(text, table)
-    if args.check:
+    if check:
         if new != text:
-            print(f"{args.doc} is out of date; run python -m scripts.perf_compare", file=sys.stderr)
-            return 1
-        return 0
-    print(table)
-    args.doc.write_text(new)
-    return 0
+            click.echo(f"{doc} is out of date; run python -m benchmarks.perf_compare", err=True)
+            sys.exit(1)
+        return
+    click.echo(table)
+    doc.write_text(new)
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    main()

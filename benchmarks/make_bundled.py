@@ -1,10 +1,14 @@
 """Regenerate the instance files shipped under ``instances/data/bundled/`` (deterministic).
 
-Run ``python -m scripts.make_bundled``; the files are committed so that a fresh clone
-can solve them without running anything first.
+Run ``python -m benchmarks.make_bundled`` from the repository root; the files are committed
+so that a fresh clone can solve them without running anything first.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import click
 
 from hetserve.instances import Instance, QueryType, Tier, load_catalog, write_instance
 from hetserve.instances.bundled import bundled_dir
@@ -29,8 +33,12 @@ def tiny() -> Instance:
                     tp_degrees=(1, 2), pp_degrees=(1,), description=tiny.__doc__.split("\n")[0])
 
 
-def main() -> None:
-    out = bundled_dir()
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to write to (default: the package's bundled folder).")
+def main(out: Path | None) -> None:
+    """Write the bundled instances (deterministic: a rerun reproduces the committed files)."""
+    out = bundled_dir() if out is None else out
     out.mkdir(parents=True, exist_ok=True)
     instances = [
         tiny(),
@@ -43,7 +51,7 @@ def main() -> None:
     ]
     for inst in instances:
         write_instance(inst, out / f"{inst.name}.json")
-        print(f"{inst.name}: {inst.size}, {len(inst.routes)} configs")
+        click.echo(f"{inst.name}: {inst.size}, {len(inst.routes)} configs")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,335 @@
+"""The rolling-horizon driver: :func:`step` maps ``(state, window) → (state', row)``;
+:func:`run_rolling` runs every window, :func:`run_static` keeps one plan throughout.
+
+The window solver (:data:`WindowSolver`) and the capacity sizer (:class:`CapacitySizer`)
+are injected: this package imports no solver (the CLI wires GH, AGH or the MILP in), and
+the default sizer is the two-pool queueing model of :mod:`hetserve.queueing.sizing`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import numpy as np
+from hetserve.instances.evaluate import evaluate_arrays
+from hetserve.instances.result import RunResult, Status
+from hetserve.instances.solution import Solution
+from hetserve.queueing.sizing import QueueingSizer
+
+from .forecast import forecast, next_forecast
+from .params import RollingParams
+from .result import RollingResult, RollingState, WindowRow
+from .window import (
+    RATE_FLOOR,
+    cheapest_routes,
+    check_demand,
+    dominant_routes,
+    shed_overload,
+    window_instance,
+)
+
+if TYPE_CHECKING:
+    from hetserve.instances.demand import DemandTrace
+    from hetserve.instances.model import Instance
+
+WindowSolver = Callable[["Instance", "Solution | None", int], RunResult]
+"""(planning instance, warm start or None, seed) → RunResult. GH, AGH and the MILP are
+wired in by the CLI (``hetserve.cli.methods``); ``rolling`` imports no solver."""
+
+
+class CapacitySizer(Protocol):
+    """How much capacity a type needs beyond the fluid model, and its predicted P99 TTFT.
+
+    :class:`hetserve.queueing.sizing.QueueingSizer` is the default implementation."""
+
+    slo: np.ndarray
+    """P99 TTFT SLO (s) per query type."""
+
+    def kappa(self, i: int, c: int, lam: float) -> float:
+        """Demand inflation κ ≥ 1 of type ``i`` on configuration ``c`` at rate ``lam``."""
+        ...
+
+    def predict(self, i: int, c: int, lam: float, headroom: float) -> float:
+        """P99 TTFT (s) of type ``i`` on ``c`` at rate ``lam`` with ``headroom`` × the
+        fluid capacity it needs (inf when unstable)."""
+        ...
+
+    def stats(self) -> dict[str, float]:
+        """Counters reported in the run's metadata."""
+        ...
+
+
+@dataclass(frozen=True)
+class RollingContext:
+    """Everything fixed over a run: instance, demand, solver, settings, sizer and the
+    per-configuration switching costs."""
+
+    instance: Instance
+    demand: DemandTrace
+    solver: WindowSolver
+    params: RollingParams
+    sizer: CapacitySizer | None
+    start_cost: np.ndarray
+    stop_cost: np.ndarray
+    cheapest: tuple[int, ...]
+    static_plan: Solution | None = None
+
+
+def make_context(instance: Instance, demand: DemandTrace, solver: WindowSolver,
+                 params: RollingParams, static_plan: Solution | None = None,
+                 sizer: CapacitySizer | None = None) -> RollingContext:
+    """The run's context; without ``sizer`` the queueing sizer is built when
+    ``params.sizing`` asks for κ or for predictions."""
+    check_demand(instance, demand)
+    if sizer is None and (params.sizing.enabled or params.sizing.predict):
+        sizer = QueueingSizer(instance, demand, params.sizing)
+    start, stop = params.switching.per_replica(instance)
+    return RollingContext(instance, demand, solver, params, sizer, start, stop,
+                          cheapest_routes(window_instance(instance, demand, demand.rates[0])),
+                          static_plan)
+
+
+def _kappas(ctx: RollingContext, rates: np.ndarray, refs: tuple[int, ...]) -> np.ndarray:
+    if ctx.sizer is None or not ctx.params.sizing.enabled:
+        return np.ones(len(rates))
+    return np.array([ctx.sizer.kappa(i, refs[i], float(rates[i])) if refs[i] >= 0 else 1.0
+                     for i in range(len(rates))])
+
+
+def _solve(ctx: RollingContext, inst: Instance, warm: Solution | None, seed: int) -> RunResult:
+    try:
+        return ctx.solver(inst, warm, seed)
+    except Exception as exc:  # an injected solver failing must not end a 288-window run
+        return RunResult("error", Status.NO_SOLUTION, None, None, 0.0,
+                         diagnosis=(f"{type(exc).__name__}: {exc}",))
+
+
+def _switch(ctx: RollingContext, old: np.ndarray, new: np.ndarray) -> tuple[int, int, float]:
+    if len(old) == 0:
+        old = np.zeros_like(new)
+    up = np.maximum(new - old, 0)
+    down = np.maximum(old - new, 0)
+    return int(up.sum()), int(down.sum()), float(up @ ctx.start_cost + down @ ctx.stop_cost)
+
+
+def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
+             output: np.ndarray | None, refs: tuple[int, ...] | None, warm: Solution | None,
+             seed: int) -> tuple[Solution | None, Instance, np.ndarray, str, float, float]:
+    """Plan one window: (plan, planning instance, κ, status, solve s, sizing s)."""
+    base = ctx.instance
+    solve_s = 0.0
+    t0 = time.perf_counter()
+    if refs is None:
+        refs = ctx.cheapest
+        if ctx.sizer is not None and ctx.params.sizing.enabled:
+            # no plan yet: a fluid pre-solve tells which configurations the types use
+            fluid = window_instance(base, ctx.demand, rates, prompt, output)
+            t1 = time.perf_counter()
+            pre = _solve(ctx, fluid, warm, seed)
+            solve_s += time.perf_counter() - t1
+            if pre.solution is not None:
+                _, x = pre.solution.to_arrays(fluid)
+                refs = dominant_routes(x, ctx.cheapest)
+    kappa = _kappas(ctx, rates, refs)
+    sizing_s = time.perf_counter() - t0 - solve_s
+    inst = window_instance(base, ctx.demand, rates, prompt, output, kappa)
+    t1 = time.perf_counter()
+    res = _solve(ctx, inst, warm, seed)
+    solve_s += time.perf_counter() - t1
+    status = res.status.value
+    if not res.feasible:
+        if not np.allclose(kappa, 1.0):
+            # the inflated instance may break the budget or availability: plan fluid
+            fluid = window_instance(base, ctx.demand, rates, prompt, output)
+            t1 = time.perf_counter()
+            res2 = _solve(ctx, fluid, warm, seed)
+            solve_s += time.perf_counter() - t1
+            if res2.feasible:
+                return res2.solution, inst, np.ones(len(kappa)), "fluid-fallback", solve_s, sizing_s
+        if res.solution is not None:
+            return res.solution, inst, kappa, f"{status}-plan", solve_s, sizing_s
+        return warm, inst, kappa, f"{status}-kept", solve_s, sizing_s
+    return res.solution, inst, kappa, status, solve_s, sizing_s
+
+
+def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, WindowRow]:
+    """Plan, charge and evaluate window ``state.window``; return the next state and the row."""
+    t_start = time.perf_counter()
+    w = state.window
+    d, p, base = ctx.demand, ctx.params, ctx.instance
+    f_rates, f_prompt, f_output = forecast(p, d, state, w)
+    tok = p.token_means == "window"
+    kept = False
+    if ctx.static_plan is not None:
+        plan, solve_s, sizing_s, status = ctx.static_plan, 0.0, 0.0, "static"
+        plan_inst = window_instance(base, d, f_rates, f_prompt if tok else None,
+                                    f_output if tok else None)
+        kappa = np.ones(len(f_rates))
+    else:
+        plan, plan_inst, kappa, status, solve_s, sizing_s = plan_for(
+            ctx, f_rates, f_prompt if tok else None, f_output if tok else None,
+            state.ref_configs, state.plan, p.seed + w)
+        if p.hysteresis and state.plan is not None and plan is not state.plan:
+            try:
+                r_old, x_old = state.plan.to_arrays(plan_inst)
+                ev_old = evaluate_arrays(plan_inst, r_old, x_old)
+                if plan is None:
+                    plan, kept = state.plan, True
+                elif ev_old.feasible:
+                    r_new, x_new = plan.to_arrays(plan_inst)
+                    ev_new = evaluate_arrays(plan_inst, r_new, x_new)
+                    _, _, move = _switch(ctx, np.array(state.replicas), r_new)
+                    if not ev_new.feasible or ev_old.objective <= ev_new.objective + move:
+                        plan, kept = state.plan, True
+            except ValueError:
+                pass
+    if plan is None:
+        plan = Solution.empty()
+    real_inst = window_instance(base, d, d.rates[w], d.prompt_mean[w] if tok else None,
+                                d.output_mean[w] if tok else None)
+    r, x = plan.to_arrays(real_inst)
+    raw = evaluate_arrays(real_inst, r, x)
+    x_shed = shed_overload(real_inst, r, x)
+    ev = evaluate_arrays(real_inst, r, x_shed)
+    starts, stops, switch_cost = _switch(ctx, np.array(state.replicas, dtype=np.int64), r)
+    kinds = sorted({v.kind for v in raw.violations} | {v.kind for v in ev.violations})
+    lam = np.maximum(d.rates[w], 0.0)
+    served_plan = x.sum(axis=1)
+    served = x_shed.sum(axis=1)
+    shed = float((lam * (served_plan - served)).sum() / max(lam.sum(), 1e-12))
+    unmet = float((lam * np.maximum(0.0, 1 - served)).sum() / max(lam.sum(), 1e-12))
+    p99, attain = _predict(ctx, plan_inst, real_inst, r, x, x_shed)
+    t_all = time.perf_counter() - t_start
+    refs = dominant_routes(x, ctx.cheapest) if x.size else ctx.cheapest
+    nf = next_forecast(p, d, state, w)
+    new_state = RollingState(window=w + 1, plan=plan, replicas=tuple(int(v) for v in r),
+                             forecast_rates=nf[0], forecast_prompt=nf[1], forecast_output=nf[2],
+                             ref_configs=refs)
+    c = ev.cost
+    row = WindowRow(
+        window=w, start_s=float(d.starts_s[w]), forecast_rate=float(np.sum(f_rates)),
+        realised_rate=float(lam.sum()), kappa_mean=float(np.mean(kappa)),
+        rental=c.rental, storage=c.storage, delay_penalty=c.delay_penalty,
+        unmet_penalty=c.unmet_penalty, window_cost=c.total, switching_cost=switch_cost,
+        total_cost=c.total + switch_cost, gpus=int(sum(ev.gpus_by_type.values())),
+        gpus_by_type=dict(ev.gpus_by_type), replicas=int(r.sum()), starts=starts, stops=stops,
+        violations=len(raw.violations), violation_kinds=";".join(kinds), shed_share=shed,
+        unmet_share=unmet, solve_time_s=solve_s, sizing_time_s=sizing_s, step_time_s=t_all,
+        p99_ttft_max_s=max(p99.values(), default=0.0), slo_attainment=attain,
+        p99_ttft_by_type=p99, kept_previous=kept, status=status)
+    return new_state, row
+
+
+def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: np.ndarray,
+             x_plan: np.ndarray, x: np.ndarray) -> tuple[dict[str, float], float]:
+    """Predicted P99 TTFT per type and the SLO attainment.
+
+    For the realised window, the capacity the plan gives type *i* (its load share of each
+    used configuration's ρ_max r_γ μ_iγ) over the realised served demand is a headroom a_i,
+    handed to the sizer's prediction. A request *attains* the SLO when it is served and its
+    type's P99 TTFT ≤ SLO (an SLO on the 99th percentile, so this is the share of traffic
+    whose SLO holds)."""
+    names = [q.name for q in real_inst.query_types]
+    if ctx.sizer is None or not ctx.params.sizing.predict:
+        return {}, math.nan
+    t = real_inst.routes
+    lam_plan = np.array([q.rate_per_s for q in plan_inst.query_types]).reshape(-1, 1)
+    lam = np.array([q.rate_per_s for q in real_inst.query_types])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.where(t.capacity > 0, t.capacity, np.inf)
+        load = np.where(x_plan > 0, lam_plan * x_plan / mu, 0.0)  # planned replica-load
+        tot = load.sum(axis=0)
+        share = np.where(tot > 0, load / np.where(tot > 0, tot, 1.0), 0.0)
+        cap = (real_inst.max_utilisation * r)[None, :] * share * np.where(np.isfinite(mu), mu, 0)
+    p99: dict[str, float] = {}
+    good = 0.0
+    for i, name in enumerate(names):
+        demand_i = lam[i] * x[i].sum()
+        if demand_i <= RATE_FLOOR:
+            p99[name] = 0.0
+            continue
+        headroom = float(cap[i].sum()) / demand_i
+        c = int(np.argmax(x[i]))
+        val = ctx.sizer.predict(i, c, demand_i, headroom)
+        p99[name] = val
+        if val <= ctx.sizer.slo[i]:
+            good += demand_i
+    attain = good / max(float(lam.sum()), 1e-12)
+    return p99, attain
+
+
+def run_rolling(instance: Instance, demand: DemandTrace, solver: WindowSolver,
+                params: RollingParams | None = None, *, method: str = "rolling",
+                progress: Callable[[int, WindowRow], None] | None = None,
+                static_plan: Solution | None = None,
+                sizer: CapacitySizer | None = None) -> RollingResult:
+    """Run every window of ``demand`` (re-planning, or with ``static_plan`` fixed)."""
+    params = RollingParams() if params is None else params
+    t0 = time.perf_counter()
+    ctx = make_context(instance, demand, solver, params, static_plan, sizer)
+    state = RollingState()
+    rows = []
+    for _ in range(demand.n_windows):
+        state, row = step(ctx, state)
+        rows.append(row)
+        if progress is not None:
+            progress(row.window, row)
+    meta: dict[str, Any] = {"forecast": params.forecast if static_plan is None else "static",
+                            "queueing_sizing": params.sizing.enabled,
+                            "wall_s": time.perf_counter() - t0}
+    if ctx.sizer is not None:
+        meta.update(ctx.sizer.stats())
+    return RollingResult(method, tuple(rows), meta)
+
+
+def static_plan(instance: Instance, demand: DemandTrace, solver: WindowSolver,
+                params: RollingParams | None = None, *, basis: str = "peak",
+                sizer: CapacitySizer | None = None) -> tuple[Solution | None, str, np.ndarray]:
+    """One plan for the whole horizon, sized for the per-type ``mean`` or ``peak`` rate."""
+    params = RollingParams() if params is None else params
+    if basis not in ("mean", "peak"):
+        raise ValueError(f"basis: expected 'mean' or 'peak', got {basis!r}")
+    ctx = make_context(instance, demand, solver, params, None, sizer)
+    rates = demand.mean_rates() if basis == "mean" else demand.peak_rates()
+    tok = params.token_means == "window"
+    pm = demand.prompt_mean.mean(axis=0) if tok else None
+    om = demand.output_mean.mean(axis=0) if tok else None
+    plan, _, kappa, status, _, _ = plan_for(ctx, rates, pm, om, None, None, params.seed)
+    return plan, status, kappa
+
+
+def run_static(instance: Instance, demand: DemandTrace, solver: WindowSolver,
+               params: RollingParams | None = None, *, basis: str = "peak",
+               method: str | None = None,
+               progress: Callable[[int, WindowRow], None] | None = None,
+               sizer: CapacitySizer | None = None) -> RollingResult:
+    """Static baseline: :func:`static_plan` kept in every window, evaluated on the realised
+    demand like a rolling run (switching only for the initial fleet)."""
+    params = RollingParams() if params is None else params
+    t0 = time.perf_counter()
+    if sizer is None and (params.sizing.enabled or params.sizing.predict):
+        sizer = QueueingSizer(instance, demand, params.sizing)
+    plan, status, kappa = static_plan(instance, demand, solver, params, basis=basis, sizer=sizer)
+    solve_s = time.perf_counter() - t0
+    res = run_rolling(instance, demand, solver, params, method=method or f"static-{basis}",
+                      progress=progress, static_plan=plan or Solution.empty(), sizer=sizer)
+    meta = dict(res.meta)
+    meta.update(static_status=status, static_solve_s=solve_s,
+                static_kappa_mean=float(np.mean(kappa)))
+    return RollingResult(res.method, res.rows, meta)
+
+
+def run(instance: Instance, demand: DemandTrace, solver: WindowSolver,
+        params: RollingParams | None = None, *, static: str | None = None,
+        method: str | None = None, progress: Callable[[int, WindowRow], None] | None = None,
+        sizer: CapacitySizer | None = None) -> RollingResult:
+    """A rolling run, or with ``static`` = ``mean`` | ``peak`` the static baseline."""
+    if static is not None:
+        return run_static(instance, demand, solver, params, basis=static, method=method,
+                          progress=progress, sizer=sizer)
+    return run_rolling(instance, demand, solver, params, method=method or "rolling",
+                       progress=progress, sizer=sizer)
