@@ -202,12 +202,16 @@ class _Lagrangian:
 def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      iterations: int = 300, time_limit_s: float | None = None,
                      reductions: Reductions | None = None, step0: float = 0.1,
-                     patience: int = 30) -> BoundResult:
+                     patience: int = 30, lp_routes_per_type: int = 60) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
     ``upper_bound`` (a known plan's cost) sets the Polyak step target and enables the
     incumbent reduction; without it the target is 1.05 × the best bound so far.
     ``iterations`` is a work limit (deterministic); ``time_limit_s`` an optional wall cap.
+    ``lp_routes_per_type`` > 0 starts the multipliers from the duals of the LP relaxation
+    restricted to that many cheapest routes per type (fluid cost; without cover rows):
+    close to the full LP's duals at a fraction of its size. Any start is valid, since
+    :math:`L` is evaluated exactly on the full model.
     """
     t0 = time.perf_counter()
     reductions = Reductions() if reductions is None else reductions
@@ -223,12 +227,20 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     np.minimum.at(y, lg.ri, per_share)
     y = np.where(np.isfinite(y), y, lg.cu)
     y = np.where(lg.zeta > 0, np.minimum(y, lg.cu), y)
-    # diagonal scaling: a type's multiplier moves in proportion to its own price level
-    scale = np.maximum(y, 1e-12) / max(float(np.mean(np.maximum(y, 1e-12))), 1e-12)
     eta = np.zeros(nI)
     theta = np.zeros(nI)
     beta, sigma = 0.0, 0.0
     alpha = np.zeros(len(lg.gpu_limits))
+    lp_s = 0.0
+    if lp_routes_per_type > 0:
+        t_lp = time.perf_counter()
+        start = _restricted_lp_duals(instance, idx, per_share, lp_routes_per_type)
+        lp_s = time.perf_counter() - t_lp
+        zero = (np.zeros(nI), np.zeros(nI), 0.0, np.zeros(len(lg.gpu_limits)), 0.0)
+        if start is not None and lg.evaluate(*start)[0] > lg.evaluate(y, *zero)[0]:
+            y, eta, theta, beta, alpha, sigma = start
+    # diagonal scaling: a type's multiplier moves in proportion to its own price level
+    scale = np.maximum(y, 1e-12) / max(float(np.mean(np.maximum(y, 1e-12))), 1e-12)
     best, best_it, step, stall = -math.inf, 0, step0, 0
     it = 0
     for it in range(1, iterations + 1):
@@ -264,6 +276,57 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     # floating-point sums: shave a relative 1e-9 so the number stays on the safe side
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
     return BoundResult(value, "lagrangian", time.perf_counter() - t0, it,
-                       {"best_iteration": best_it, "routes": int(idx.n_routes),
+                       {"best_iteration": best_it, "lp_start_s": lp_s, "routes": int(idx.n_routes),
                         "configs": int(idx.n_cfg),
                         "reduced": dict(idx.reduced.counts) if idx.reduced else {}})
+
+
+def _restricted_lp_duals(instance: Instance, idx: ModelIndex, per_share: np.ndarray,
+                         per_type: int) -> tuple[Any, ...] | None:
+    """Duals of the LP relaxation over the ``per_type`` cheapest routes of each type (all
+    configurations keep their columns), as Lagrange multipliers of the module docstring."""
+    import highspy
+
+    from hetserve.milp.highs_model import build_arrays
+    from hetserve.milp.index import Tightening
+
+    # the cheapest routes of each type, separately among those that meet the type's error
+    # SLO on their own and those that do not (else the restricted LP may be infeasible)
+    t = instance.routes
+    eps = np.array([q.error_slo for q in instance.query_types])
+    rc = idx.cfg[idx.rk]
+    group = idx.ri * 2 + (t.error[idx.ri, rc] <= eps[idx.ri])
+    order = np.lexsort((per_share, group))
+    first = np.searchsorted(group[order], np.arange(2 * len(instance.query_types)))
+    rank = np.arange(len(order)) - first[group[order]]
+    keep = np.sort(order[rank < per_type])
+    sub = ModelIndex(instance, Tightening(cover=False), idx.cfg, idx.rbar, idx.models,
+                     idx.cfg_model_pos, idx.ri[keep], idx.rk[keep], idx.load[keep],
+                     idx.link_coef[keep], idx.deployments, idx.gpu_rows)
+    am = build_arrays(instance, lp_relaxation=True, index=sub)
+    highspy.Highs.resetGlobalScheduler(True)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.passModel(am.to_highs_lp())
+    h.run()
+    if h.modelStatusToString(h.getModelStatus()) != "Optimal":
+        return None
+    dual = np.asarray(h.getSolution().row_dual)
+    nI = len(instance.query_types)
+
+    def per_type_rows(name: str) -> np.ndarray:
+        out = np.zeros(nI)
+        if name in am.row_blocks:
+            keys = dict(am.row_keys)[name]
+            out[keys] = np.maximum(0.0, -dual[am.row_blocks[name]])
+        return out
+
+    y = dual[am.row_blocks["demand"]].copy()
+    eta, theta = per_type_rows("err"), per_type_rows("avgdelay")
+    beta = float(max(0.0, -dual[am.row_blocks["budget"]][0])) if "budget" in am.row_blocks else 0.0
+    alpha = (np.maximum(0.0, -dual[am.row_blocks["avail"]]) if "avail" in am.row_blocks
+             else np.zeros(0))
+    sigma = (float(max(0.0, -dual[am.row_blocks["storage"]][0])) if "storage" in am.row_blocks
+             else 0.0)
+    return y, eta, theta, beta, alpha, sigma
