@@ -111,7 +111,7 @@ class AghParams:
     ls_starts: int = 2
     max_passes: int = 30
     kicks: int = 0
-    work_budget: int = 4_000_000
+    work_budget: int = 20_000_000
     time_limit_s: float | None = None
     granularities: tuple[float, ...] = (1.0, 0.5, 0.25)
     operators: tuple[str, ...] = field(default=DEFAULT_OPERATORS)

@@ -83,6 +83,7 @@ class _Lagrangian:
             * t.delay[self.ri, rc]
         eps = np.array([qt.error_slo for qt in q])
         self.ee = t.error[self.ri, rc] - eps[self.ri]
+        self.good = self.ee <= 0  # the route meets its type's error SLO on its own
         self.has_err = np.zeros(self.nI, dtype=bool)
         np.logical_or.at(self.has_err, self.ri, self.ee > 0)
         self.avg = instance.delay_constraint in ("average", "both")
@@ -119,8 +120,10 @@ class _Lagrangian:
         self.nM = len(sizes)
 
     def evaluate(self, y: np.ndarray, eta: np.ndarray, theta: np.ndarray, beta: float,
-                 alpha: np.ndarray, sigma: float) -> tuple[float, tuple[Any, ...]]:
-        """``L`` at the multipliers and a subgradient."""
+                 alpha: np.ndarray, sigma: float,
+                 kappa: np.ndarray | None = None) -> tuple[float, tuple[Any, ...]]:
+        """``L`` at the multipliers and a subgradient (``kappa``: the cover rows')."""
+        kappa = np.zeros(self.nI) if kappa is None else kappa
         rho = self.rho
         d = self.cx - y[self.ri] + eta[self.ri] * self.ee
         if self.avg:
@@ -153,7 +156,9 @@ class _Lagrangian:
         v_lo, x_lo = value(r_lo)
         v_hi, x_hi = value(r_hi)
         hi_better = v_hi < v_lo
-        V = np.where(hi_better, v_hi, v_lo)
+        bonus = np.bincount(self.rk, weights=np.where(self.good, kappa[self.ri], 0.0),
+                            minlength=nk)
+        V = np.where(hi_better, v_hi, v_lo) - bonus
         r_best = np.where(hi_better, r_hi, r_lo)
         # deployments: the best configuration, if it pays
         best_dep = np.full(self.nD, np.inf)
@@ -162,7 +167,8 @@ class _Lagrangian:
         store = self.sizes * (self.store / np.maximum(self.sizes, 1e-300) * (1 + beta) + sigma)
         model_sum = np.bincount(self.dep_model, weights=dep_val, minlength=self.nM)
         model_val = np.minimum(0.0, store + model_sum)
-        L = float(y.sum() + (self.zeta * np.minimum(0.0, self.cu - y)).sum() + model_val.sum())
+        L = float(y.sum() + kappa.sum() + (self.zeta * np.minimum(0.0, self.cu - y - kappa)).sum()
+                  + model_val.sum())
         if self.budget is not None:
             L -= beta * self.budget
         if len(alpha):
@@ -179,8 +185,11 @@ class _Lagrangian:
             & open_model[self.model_of]
         x_s = np.where(hi_better[ks], x_hi, x_lo) * chosen[ks]
         served = np.bincount(self.ri[order], weights=x_s, minlength=self.nI)
-        u = np.where(self.cu - y < 0, self.zeta, 0.0)
+        u = np.where(self.cu - y - kappa < 0, self.zeta, 0.0)
         g_y = 1.0 - served - u
+        covered = np.bincount(self.ri, weights=(self.good & chosen[self.rk]).astype(float),
+                              minlength=self.nI)
+        g_kappa = 1.0 - covered - u
         g_eta = np.bincount(self.ri[order], weights=self.ee[order] * x_s, minlength=self.nI)
         g_eta = np.where(self.has_err, g_eta, 0.0)
         g_theta = np.zeros(self.nI)
@@ -196,13 +205,17 @@ class _Lagrangian:
                 self.gpu_of >= 0, self.gpr * r_open, 0.0), minlength=len(alpha))
             g_alpha = used - self.gpu_limits
         g_sigma = float(self.sizes @ open_model) - self.cap_gb if self.cap_gb is not None else 0.0
-        return L, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma)
+        self.last_used = order[x_s > 0]
+        self.last_chosen = chosen
+        self.last_d = d
+        return L, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa)
 
 
 def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      iterations: int = 300, time_limit_s: float | None = None,
                      reductions: Reductions | None = None, step0: float = 0.1,
-                     patience: int = 30, lp_routes_per_type: int = 60) -> BoundResult:
+                     patience: int = 30, lp_routes_per_type: int = 30,
+                     cg_max_rounds: int = 30) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
     ``upper_bound`` (a known plan's cost) sets the Polyak step target and enables the
@@ -231,21 +244,21 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     theta = np.zeros(nI)
     beta, sigma = 0.0, 0.0
     alpha = np.zeros(len(lg.gpu_limits))
-    lp_s = 0.0
+    kappa = np.zeros(nI)
+    lp_s, cg_rounds, cg_routes = 0.0, 0, 0
     if lp_routes_per_type > 0:
         t_lp = time.perf_counter()
-        start = _restricted_lp_duals(instance, idx, per_share, lp_routes_per_type)
+        start, cg_rounds, cg_routes = _column_generation(instance, idx, lg, per_share, y,
+                                                         lp_routes_per_type, cg_max_rounds)
         lp_s = time.perf_counter() - t_lp
-        zero = (np.zeros(nI), np.zeros(nI), 0.0, np.zeros(len(lg.gpu_limits)), 0.0)
-        if start is not None and lg.evaluate(*start)[0] > lg.evaluate(y, *zero)[0]:
-            y, eta, theta, beta, alpha, sigma = start
+        y, eta, theta, beta, alpha, sigma, kappa = start
     # diagonal scaling: a type's multiplier moves in proportion to its own price level
     scale = np.maximum(y, 1e-12) / max(float(np.mean(np.maximum(y, 1e-12))), 1e-12)
     best, best_it, step, stall = -math.inf, 0, step0, 0
     it = 0
     for it in range(1, iterations + 1):
-        L, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma) = lg.evaluate(
-            y, eta, theta, beta, alpha, sigma)
+        L, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa) = lg.evaluate(
+            y, eta, theta, beta, alpha, sigma, kappa)
         if not math.isfinite(best) or L > best + 1e-12 * max(1.0, abs(best)):
             best, best_it, stall = L, it, 0
         else:
@@ -260,7 +273,9 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         g_alpha = np.where((alpha <= 0) & (g_alpha < 0), 0.0, g_alpha)
         g_beta = 0.0 if beta <= 0 and g_beta < 0 else g_beta
         g_sigma = 0.0 if sigma <= 0 and g_sigma < 0 else g_sigma
-        norm = float(g_y @ (scale * g_y) + g_eta @ g_eta + g_theta @ g_theta + g_beta ** 2
+        g_kappa = np.where((kappa <= 0) & (g_kappa < 0), 0.0, g_kappa)
+        norm = float(g_y @ (scale * g_y) + g_kappa @ (scale * g_kappa) + g_eta @ g_eta
+                     + g_theta @ g_theta + g_beta ** 2
                      + g_alpha @ g_alpha + g_sigma ** 2)
         if norm <= 1e-18 or step < 1e-6:
             break
@@ -273,34 +288,85 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         beta = max(0.0, beta + s * g_beta) if lg.budget is not None else 0.0
         alpha = np.maximum(0.0, alpha + s * g_alpha)
         sigma = max(0.0, sigma + s * g_sigma) if lg.cap_gb is not None else 0.0
+        kappa = np.maximum(0.0, kappa + s * scale * g_kappa)
     # floating-point sums: shave a relative 1e-9 so the number stays on the safe side
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
     return BoundResult(value, "lagrangian", time.perf_counter() - t0, it,
-                       {"best_iteration": best_it, "lp_start_s": lp_s, "routes": int(idx.n_routes),
+                       {"best_iteration": best_it, "lp_start_s": lp_s,
+                        "cg_rounds": cg_rounds, "cg_routes": cg_routes, "routes": int(idx.n_routes),
                         "configs": int(idx.n_cfg),
                         "reduced": dict(idx.reduced.counts) if idx.reduced else {}})
 
 
-def _restricted_lp_duals(instance: Instance, idx: ModelIndex, per_share: np.ndarray,
-                         per_type: int) -> tuple[Any, ...] | None:
-    """Duals of the LP relaxation over the ``per_type`` cheapest routes of each type (all
-    configurations keep their columns), as Lagrange multipliers of the module docstring."""
+def _column_generation(instance: Instance, idx: ModelIndex, lg: _Lagrangian,
+                       per_share: np.ndarray, y0: np.ndarray, per_type: int,
+                       max_rounds: int) -> tuple[tuple[Any, ...], int, int]:
+    """LP column generation over routes, priced by the exact Lagrangian.
+
+    Start from the ``per_type`` cheapest routes of each type and error class; each round
+    solves the restricted LP, evaluates :math:`L` (a certified bound) at its duals on the
+    *full* model, and adds the routes the Lagrangian minimiser opens plus the
+    ``per_type`` most negative reduced costs of each type. Stops when nothing new prices
+    out, :math:`L` stalls, or after ``max_rounds``. Returns the best multipliers."""
+    t = instance.routes
+    eps = np.array([q.error_slo for q in instance.query_types])
+    rc = idx.cfg[idx.rk]
+    group = idx.ri * 2 + (t.error[idx.ri, rc] <= eps[idx.ri])
+    nI = len(instance.query_types)
+    zero = (np.zeros(nI), np.zeros(nI), 0.0, np.zeros(len(lg.gpu_limits)), 0.0, np.zeros(nI))
+    best_L, best = lg.evaluate(y0, *zero)[0], (y0, *zero)
+    active = np.zeros(idx.n_routes, dtype=bool)
+    active[_cheapest(group, per_share, per_type)] = True
+    rounds, stall = 0, 0
+    for rounds in range(1, max_rounds + 1):
+        duals = _restricted_lp_duals(instance, idx, np.nonzero(active)[0])
+        if duals is None:
+            break
+        L, _ = lg.evaluate(*duals)
+        if L > best_L + 1e-7 * max(1.0, abs(best_L)):
+            best_L, best, stall = L, duals, 0
+        else:
+            stall += 1
+            if stall >= 8:
+                break
+        d = lg.last_d
+        new = np.zeros(idx.n_routes, dtype=bool)
+        new[lg.last_used] = True
+        # the cover rows' entries of the configurations the minimiser opened for them
+        kappa = duals[6]
+        cover = np.nonzero(lg.good & lg.last_chosen[idx.rk] & (kappa[idx.ri] > 0) & ~active)[0]
+        if len(cover):
+            new[cover[_cheapest(idx.ri[cover], d[cover], per_type)]] = True
+        neg = d < -1e-9
+        if neg.any():
+            cand = np.nonzero(neg & ~active)[0]
+            new[cand[_cheapest(idx.ri[cand], d[cand], per_type)]] = True
+        new &= ~active
+        if not new.any():
+            break
+        active |= new
+    return best, rounds, int(active.sum())
+
+
+def _cheapest(group: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest ``key`` of each ``group``."""
+    order = np.lexsort((key, group))
+    g = group[order]
+    first = np.searchsorted(g, g, side="left")
+    rank = np.arange(len(order)) - first
+    return order[rank < k]
+
+
+def _restricted_lp_duals(instance: Instance, idx: ModelIndex,
+                         keep: np.ndarray) -> tuple[Any, ...] | None:
+    """Duals of the LP relaxation over the routes ``keep`` (all configurations keep their
+    columns), as Lagrange multipliers of the module docstring."""
     import highspy
 
     from hetserve.milp.highs_model import build_arrays
     from hetserve.milp.index import Tightening
 
-    # the cheapest routes of each type, separately among those that meet the type's error
-    # SLO on their own and those that do not (else the restricted LP may be infeasible)
-    t = instance.routes
-    eps = np.array([q.error_slo for q in instance.query_types])
-    rc = idx.cfg[idx.rk]
-    group = idx.ri * 2 + (t.error[idx.ri, rc] <= eps[idx.ri])
-    order = np.lexsort((per_share, group))
-    first = np.searchsorted(group[order], np.arange(2 * len(instance.query_types)))
-    rank = np.arange(len(order)) - first[group[order]]
-    keep = np.sort(order[rank < per_type])
-    sub = ModelIndex(instance, Tightening(cover=False), idx.cfg, idx.rbar, idx.models,
+    sub = ModelIndex(instance, Tightening(), idx.cfg, idx.rbar, idx.models,
                      idx.cfg_model_pos, idx.ri[keep], idx.rk[keep], idx.load[keep],
                      idx.link_coef[keep], idx.deployments, idx.gpu_rows)
     am = build_arrays(instance, lp_relaxation=True, index=sub)
@@ -329,4 +395,7 @@ def _restricted_lp_duals(instance: Instance, idx: ModelIndex, per_share: np.ndar
              else np.zeros(0))
     sigma = (float(max(0.0, -dual[am.row_blocks["storage"]][0])) if "storage" in am.row_blocks
              else 0.0)
-    return y, eta, theta, beta, alpha, sigma
+    kappa = np.zeros(nI)
+    if "cover_err" in am.row_blocks:
+        kappa[dict(am.row_keys)["cover_err"]] = np.maximum(0.0, dual[am.row_blocks["cover_err"]])
+    return y, eta, theta, beta, alpha, sigma, kappa
