@@ -148,7 +148,7 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
         w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
-    lines = [f"# hetserve exact vs generic solvers on hetserve's exported MPS\n",
+    lines = ["# hetserve exact vs generic solvers on hetserve's exported MPS\n",
              f"{threads} threads, gap 1e-4, time limit {time_limit:g} s each, solvers "
              "alternated per instance; one subprocess per solve (peak RSS). The machine was "
              "shared by six concurrent sessions (load 5-12 on 2 cores): absolute times are "

@@ -158,26 +158,26 @@ class _Lagrangian:
         hi_better = v_hi < v_lo
         bonus = np.bincount(self.rk, weights=np.where(self.good, kappa[self.ri], 0.0),
                             minlength=nk)
-        V = np.where(hi_better, v_hi, v_lo) - bonus
+        val_c = np.where(hi_better, v_hi, v_lo) - bonus
         r_best = np.where(hi_better, r_hi, r_lo)
         # deployments: the best configuration, if it pays
         best_dep = np.full(self.nD, np.inf)
-        np.minimum.at(best_dep, self.dep, V)
+        np.minimum.at(best_dep, self.dep, val_c)
         dep_val = np.minimum(0.0, best_dep)
         store = self.sizes * (self.store / np.maximum(self.sizes, 1e-300) * (1 + beta) + sigma)
         model_sum = np.bincount(self.dep_model, weights=dep_val, minlength=self.nM)
         model_val = np.minimum(0.0, store + model_sum)
-        L = float(y.sum() + kappa.sum() + (self.zeta * np.minimum(0.0, self.cu - y - kappa)).sum()
+        lag = float(y.sum() + kappa.sum() + (self.zeta * np.minimum(0.0, self.cu - y - kappa)).sum()
                   + model_val.sum())
         if self.budget is not None:
-            L -= beta * self.budget
+            lag -= beta * self.budget
         if len(alpha):
-            L -= float(alpha @ self.gpu_limits)
+            lag -= float(alpha @ self.gpu_limits)
         if self.cap_gb is not None:
-            L -= sigma * self.cap_gb
+            lag -= sigma * self.cap_gb
         # the minimiser: open models, their best deployments' best configurations
         open_model = (store + model_sum) < 0
-        is_best = V <= best_dep[self.dep]
+        is_best = val_c <= best_dep[self.dep]
         # one configuration per deployment (the first best)
         first = np.full(self.nD, nk)
         np.minimum.at(first, self.dep, np.where(is_best, np.arange(nk), nk))
@@ -208,7 +208,7 @@ class _Lagrangian:
         self.last_used = order[x_s > 0]
         self.last_chosen = chosen
         self.last_d = d
-        return L, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa)
+        return lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa)
 
 
 def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
@@ -257,10 +257,10 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     best, best_it, step, stall = -math.inf, 0, step0, 0
     it = 0
     for it in range(1, iterations + 1):
-        L, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa) = lg.evaluate(
+        lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa) = lg.evaluate(
             y, eta, theta, beta, alpha, sigma, kappa)
-        if not math.isfinite(best) or L > best + 1e-12 * max(1.0, abs(best)):
-            best, best_it, stall = L, it, 0
+        if not math.isfinite(best) or lag > best + 1e-12 * max(1.0, abs(best)):
+            best, best_it, stall = lag, it, 0
         else:
             stall += 1
             if stall >= patience:
@@ -281,7 +281,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
             break
         if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
             break
-        s = step * (target - L) / norm
+        s = step * (target - lag) / norm
         y = y + s * scale * g_y
         eta = np.maximum(0.0, eta + s * g_eta)
         theta = np.maximum(0.0, theta + s * g_theta)
@@ -314,7 +314,7 @@ def _column_generation(instance: Instance, idx: ModelIndex, lg: _Lagrangian,
     group = idx.ri * 2 + (t.error[idx.ri, rc] <= eps[idx.ri])
     nI = len(instance.query_types)
     zero = (np.zeros(nI), np.zeros(nI), 0.0, np.zeros(len(lg.gpu_limits)), 0.0, np.zeros(nI))
-    best_L, best = lg.evaluate(y0, *zero)[0], (y0, *zero)
+    best_lag, best = lg.evaluate(y0, *zero)[0], (y0, *zero)
     active = np.zeros(idx.n_routes, dtype=bool)
     active[_cheapest(group, per_share, per_type)] = True
     rounds, stall = 0, 0
@@ -322,9 +322,9 @@ def _column_generation(instance: Instance, idx: ModelIndex, lg: _Lagrangian,
         duals = _restricted_lp_duals(instance, idx, np.nonzero(active)[0])
         if duals is None:
             break
-        L, _ = lg.evaluate(*duals)
-        if L > best_L + 1e-7 * max(1.0, abs(best_L)):
-            best_L, best, stall = L, duals, 0
+        lag, _ = lg.evaluate(*duals)
+        if lag > best_lag + 1e-7 * max(1.0, abs(best_lag)):
+            best_lag, best, stall = lag, duals, 0
         else:
             stall += 1
             if stall >= 8:

@@ -16,6 +16,8 @@ from hetserve.instances import Instance, RunResult, Solution
 from hetserve.instances.solver_log import QUIET, SolverLog
 
 WINDOW_SOLVERS = ("gh", "agh", "milp")
+INCREMENTAL_AGH_WORK = 300_000
+"""AGH's work budget per rolling window after the first (candidate-move evaluations)."""
 """Methods the rolling driver can re-plan a window with (:func:`window_solver`)."""
 
 
@@ -166,7 +168,8 @@ def run_method(name: str, instance: Instance, settings: MethodSettings) -> RunRe
 def window_solver(name: str, time_limit_s: float | None = None,
                   threads: int = 1) -> Callable[[Instance, Solution | None, int], RunResult]:
     """The rolling driver's window solver ``(instance, warm start, seed) -> RunResult`` for
-    ``gh`` | ``agh`` | ``milp`` (AGH default 1 s, MILP 30 s per window, no root bound)."""
+    ``gh`` | ``agh`` | ``milp`` (AGH: incremental from the previous plan on a work budget,
+    ``time_limit_s`` an optional extra CPU cap; MILP 30 s per window, no root bound)."""
     if name == "gh":
         from hetserve.heuristics import GhParams, gh
 
@@ -175,8 +178,17 @@ def window_solver(name: str, time_limit_s: float | None = None,
     if name == "agh":
         from hetserve.heuristics import AghParams, agh
 
-        aparams = AghParams(time_limit_s=time_limit_s or 1.0)
-        return lambda inst, warm, seed: agh(inst, aparams, seed=seed, warm_start=warm)
+        # first window: the full multi-start; later windows re-plan incrementally from the
+        # previous window's plan (its local search without the LP moves that open new
+        # configurations, plus GH's own start as a fallback) on a work budget, so a seed
+        # gives the same day on any machine (docs/heuristics.md §8)
+        full = AghParams(time_limit_s=time_limit_s)
+        incremental = AghParams(orders=("rate-desc",), random_starts=0, ls_starts=0,
+                                work_budget=INCREMENTAL_AGH_WORK, time_limit_s=time_limit_s,
+                                operators=tuple(o for o in full.operators
+                                                if o not in ("add", "swap")))
+        return lambda inst, warm, seed: agh(inst, full if warm is None else incremental,
+                                            seed=seed, warm_start=warm)
     if name == "milp":
         from hetserve.milp import MilpParams, solve
 
