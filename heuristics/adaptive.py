@@ -27,6 +27,7 @@ among the starts).
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import numpy as np
 
@@ -136,12 +137,7 @@ def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[st
 def _from_solution(data: HeuristicData, solution: Solution) -> PlanState:
     """A working state holding a given plan (replicas and shares as they are)."""
     r, x = solution.to_arrays(data.instance)
-    state = PlanState(data)
-    for c in np.nonzero(r > 0)[0]:
-        state.set_replicas(int(c), int(r[c]))
-    for i, c in zip(*np.nonzero(x > 0)):
-        state.add_share(int(i), int(c), float(x[i, c]))
-    return state
+    return PlanState.from_arrays(data, r, x)
 
 
 def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0,
@@ -180,7 +176,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
         entry = (_key(warm), len(orders), "warm", warm)
         pool.append((*entry, entry[0][1]))
         to_search = [entry, *to_search]
-    ls_stats = []
+    ls_stats: list[dict[str, Any]] = []
     for key, k, name, state in to_search:
         if meter.exhausted:
             break

@@ -355,7 +355,7 @@ def _redeploy_targets(state: PlanState, cs: list[int]) -> tuple[np.ndarray, np.n
         return None
     moved = xs[js]  # (J, k)
     share = moved.sum(axis=1)  # (J,)
-    ok = d.usable[js].all(axis=0) if len(js) else np.ones(d.n_configs, dtype=bool)
+    ok = np.asarray(d.usable[js].all(axis=0)) if len(js) else np.ones(d.n_configs, dtype=bool)
     ok[cs] = False
     if not d.multi_parallelism:
         dep_left = s.dep_count.copy()

@@ -361,21 +361,21 @@ def _restricted_lp_duals(instance: Instance, idx: ModelIndex,
                          keep: np.ndarray) -> tuple[Any, ...] | None:
     """Duals of the LP relaxation over the routes ``keep`` (all configurations keep their
     columns), as Lagrange multipliers of the module docstring."""
-    import highspy
-
+    from hetserve.instances.solver_log import new_highs
+    from hetserve.instances.solver_log import run as run_highs
     from hetserve.milp.highs_model import build_arrays
+    from hetserve.milp.highs_run import use_threads
     from hetserve.milp.index import Tightening
 
     sub = ModelIndex(instance, Tightening(), idx.cfg, idx.rbar, idx.models,
                      idx.cfg_model_pos, idx.ri[keep], idx.rk[keep], idx.load[keep],
                      idx.link_coef[keep], idx.deployments, idx.gpu_rows)
     am = build_arrays(instance, lp_relaxation=True, index=sub)
-    highspy.Highs.resetGlobalScheduler(True)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    use_threads(1)
+    h = new_highs()
     h.setOptionValue("threads", 1)
     h.passModel(am.to_highs_lp())
-    h.run()
+    run_highs(h)
     if h.modelStatusToString(h.getModelStatus()) != "Optimal":
         return None
     dual = np.asarray(h.getSolution().row_dual)

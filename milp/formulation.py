@@ -98,7 +98,7 @@ import numpy as np
 import pulp
 
 from hetserve.instances.model import Instance
-from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.index import ModelIndex, Tightening, binding_storage_capacity, make_index
 from hetserve.milp.reductions import Reductions
 
 
@@ -223,8 +223,9 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
         of_model[int(idx.models[idx.cfg_model_pos[k]])].append(c)
     for j in o:
         add([(o[j], 1.0)] + [(w[c], -1.0) for c in of_model[j]], le, 0.0, f"stored_{j}")
-    if storage_can_bind(instance, idx):
-        add([(o[j], sizes[j]) for j in o], le, float(instance.storage_capacity_gb), "storage")
+    storage_cap = binding_storage_capacity(instance, idx)
+    if storage_cap is not None:
+        add([(o[j], sizes[j]) for j in o], le, storage_cap, "storage")
     if instance.single_placement:
         for i, c in routes:
             add([(x[i, c], 1.0), (z[i, c], -1.0)], le, 0.0, f"place_{i}_{c}")
@@ -265,14 +266,6 @@ def columns(problem: pulp.LpProblem) -> list[pulp.LpVariable]:
     """The problem's variables in the column order of PuLP's HiGHS model (PuLP ≥ 4:
     ``exported_variables()``; PuLP 3: ``variables()``)."""
     return getattr(problem, "exported_variables", problem.variables)()
-
-
-def storage_can_bind(instance: Instance, idx: ModelIndex) -> bool:
-    """The storage row is written only when the models that could be stored exceed C^s."""
-    if instance.storage_capacity_gb is None:
-        return False
-    total = sum(instance.models[int(j)].weight_gb_fp16 for j in idx.models)
-    return total > instance.storage_capacity_gb
 
 
 def _safe(name: str) -> str:

@@ -143,9 +143,7 @@ def replica_bounds(instance: Instance, mask: np.ndarray) -> np.ndarray:
     The first term: more replicas than the whole demand can load are never needed
     (rental is priced), the others are availability and budget alone."""
     t = instance.routes
-    lam = np.array([q.rate_per_s for q in instance.query_types])[:, None]
-    cap = np.where(mask, t.capacity, 1.0)
-    demand = np.where(mask, lam / cap, 0.0).sum(axis=0) / instance.max_utilisation
+    demand = np.where(mask, t.load_per_share, 0.0).sum(axis=0) / instance.max_utilisation
     rbar = np.ceil(demand - INT_EPS)
     limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus], dtype=float)
     rbar = np.minimum(rbar, np.floor(limits[t.config_gpu] / t.gpus_per_replica + INT_EPS))
@@ -180,8 +178,7 @@ def make_index(instance: Instance, tightening: Tightening | None = None,
     mask = mask & active[None, :]
     ri, rc = np.nonzero(mask)
     rk = pos[rc]
-    lam = np.array([q.rate_per_s for q in instance.query_types])
-    load = lam[ri] / t.capacity[ri, rc]
+    load = t.load_per_share[ri, rc]
     rbar = rbar_all[cfg]
     if tightening.vub:
         link_coef = np.minimum(1.0, instance.max_utilisation * rbar[rk] / load)
@@ -220,3 +217,13 @@ def make_index(instance: Instance, tightening: Tightening | None = None,
         a.setflags(write=False)
     return ModelIndex(instance, tightening, cfg, rbar, models, cfg_model_pos, ri, rk,
                       load, link_coef, tuple(deps), tuple(gpu_rows), reductions, red)
+
+
+def binding_storage_capacity(instance: Instance, idx: ModelIndex) -> float | None:
+    """C^s when the storage row can bind (the models that could be stored exceed it), else
+    None: the row is written only then."""
+    cap = instance.storage_capacity_gb
+    if cap is None:
+        return None
+    total = sum(instance.models[int(j)].weight_gb_fp16 for j in idx.models)
+    return float(cap) if total > cap else None

@@ -42,9 +42,16 @@ from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
 from hetserve.instances.solver_log import configure as configure_log
-from hetserve.instances.solver_log import run as run_highs
-from hetserve.milp.formulation import build, columns
+from hetserve.milp.diagnose import diagnose
+from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
+from hetserve.milp.highs_run import (
+    configure,
+    run_array_model,
+    run_checked,
+    solve_relaxation,
+    use_threads,
+)
 from hetserve.milp.index import Tightening, make_index
 from hetserve.milp.reductions import Reductions, map_plan
 
@@ -101,29 +108,10 @@ class MilpParams:
                              f"{list(BACKENDS)}")
 
 
-def _use_threads(threads: int) -> None:
-    """HiGHS keeps one global thread pool per process and refuses a run whose ``threads``
-    option differs from the pool's size. Other code in the process (the heuristics' LPs)
-    may have created it with another size, so rebuild it before every solve (cheap)."""
-    del threads
-    highspy.Highs.resetGlobalScheduler(True)
-
-
-def _run(h: highspy.Highs) -> None:
-    """``h.run()``, raising instead of reporting a silent ``no_solution`` on a HiGHS error."""
-    if run_highs(h) == highspy.HighsStatus.kError:
-        raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
-
-
 def _configure(h: highspy.Highs, params: MilpParams, seed: int) -> None:
-    _use_threads(int(params.threads))
-    configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
-    h.setOptionValue("time_limit", float(params.time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(params.mip_rel_gap))
-    h.setOptionValue("threads", int(params.threads))
-    h.setOptionValue("random_seed", int(seed))
-    for name, value in params.highs_options:
-        h.setOptionValue(name, value)
+    configure(h, time_limit_s=params.time_limit_s, mip_rel_gap=params.mip_rel_gap,
+              threads=params.threads, seed=seed, options=params.highs_options,
+              log=SolverLog(to_stderr=bool(params.msg), file=params.log_file))
 
 
 def _start_vector(am: ArrayModel, instance: Instance, warm: Solution) -> np.ndarray:
@@ -161,16 +149,8 @@ def extract(instance: Instance, r: np.ndarray,
     x[x < 1e-10] = 0.0
     over = x.sum(axis=1)
     x = np.where(over[:, None] > 1.0, x / np.maximum(over, 1.0)[:, None], x)
-    lam = np.array([q.rate_per_s for q in instance.query_types])[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(x > 0, lam * x / np.where(t.capacity > 0, t.capacity, 1.0), 0.0).sum(axis=0)
-    cap = instance.max_utilisation * r
-    excess = load - cap
-    worst = 0.0
-    for c in np.nonzero(excess > 0)[0]:
-        scale = cap[c] / load[c] if load[c] > 0 else 0.0
-        worst = max(worst, float(excess[c]))
-        x[:, c] *= scale
+    x, load = t.cap_to_capacity(x, instance.max_utilisation * r)
+    worst = float(np.max(load - instance.max_utilisation * r, initial=0.0))
     return r.astype(np.int64), x, worst
 
 
@@ -201,7 +181,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     else:
         form = build(instance, tightening=params.tightening, reductions=params.reductions,
                      upper_bound=upper)
-        _use_threads(int(params.threads))
+        use_threads(int(params.threads))
         silence_banner()
         solver = pulp.HiGHS(msg=False, timeLimit=params.time_limit_s,
                             gapRel=params.mip_rel_gap, threads=params.threads, random_seed=seed)
@@ -230,7 +210,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
 
     t_solve, cpu_solve = time.perf_counter(), time.process_time()
-    _run(h)
+    run_checked(h)
     solve_s = time.perf_counter() - t_solve
     solve_cpu_s = time.process_time() - cpu_solve
     model_status = h.getModelStatus()
@@ -262,8 +242,6 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     else:
         status = Status.NO_SOLUTION
     if status is Status.INFEASIBLE:
-        from hetserve.milp.diagnose import diagnose
-
         return RunResult("milp", status, None, None, time.perf_counter() - t_start, bound=None,
                          seed=seed, diagnosis=tuple(diagnose(instance)), stats=stats)
     if not has_point:
@@ -278,8 +256,6 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         x[am.index.ri, am.index.route_cfg()] = values[am.cols["x"]]
     else:
         solver.findSolutionValues(form.problem)
-        from hetserve.milp.formulation import solution_arrays
-
         r, x = solution_arrays(form)
     r_int, x_fix, repaired = extract(instance, r, x)
     stats["capacity_repair"] = repaired
@@ -289,51 +265,12 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                      bound=bound, seed=seed, stats=stats)
 
 
-def solve_relaxation(instance: Instance, *, tightening: Tightening | None = None,
-                     threads: int = 2, time_limit_s: float = 60.0,
-                     objective: str = "cost", drop: tuple[str, ...] = ()
-                     ) -> tuple[str, float, np.ndarray | None, ArrayModel]:
-    """Solve the LP relaxation. Returns ``(HiGHS status string, objective, column values, model)``.
-
-    ``objective="spend"`` minimises rental + storage instead of the total cost (used by
-    the diagnosis); ``drop`` removes row blocks (e.g. ``("budget",)``) before solving.
-    """
-    am = build_arrays(instance, lp_relaxation=True, tightening=tightening)
-    return _run_array_model(am, threads=threads, time_limit_s=time_limit_s,
-                            objective=objective, drop=drop)
-
-
-def _run_array_model(am: ArrayModel, *, threads: int = 2, time_limit_s: float = 60.0,
-                     objective: str = "cost", drop: tuple[str, ...] = (), seed: int = 0,
-                     mip_rel_gap: float = 1e-4) -> tuple[str, float, np.ndarray | None, ArrayModel]:
-    lp = am.to_highs_lp()
-    if objective == "spend":
-        cost = np.zeros(am.n_cols)
-        cost[am.cols["r"]] = am.cost[am.cols["r"]]
-        cost[am.cols["o"]] = am.cost[am.cols["o"]]
-        lp.col_cost_ = cost
-    if drop:
-        lo, hi = am.row_lo.copy(), am.row_hi.copy()
-        for name in drop:
-            if name in am.row_blocks:
-                lo[am.row_blocks[name]] = -highspy.kHighsInf
-                hi[am.row_blocks[name]] = highspy.kHighsInf
-        lp.row_lower_ = lo
-        lp.row_upper_ = hi
-    h = new_highs()
-    _configure(h, MilpParams(time_limit_s=time_limit_s, threads=threads,
-                             mip_rel_gap=mip_rel_gap), seed)
-    h.passModel(lp)
-    _run(h)
-    name = h.modelStatusToString(h.getModelStatus())
-    info = h.getInfo()
-    if info.primal_solution_status == highspy.kSolutionStatusFeasible:
-        return name, float(info.objective_function_value), np.asarray(h.getSolution().col_value), am
-    return name, math.inf, None, am
-
-
 def lp_relaxation_bound(instance: Instance, *, tightening: Tightening | None = None) -> float:
     """Optimal value of the LP relaxation (a lower bound on the MILP optimum; ∞ if the LP
     is infeasible)."""
     status, value, _, _ = solve_relaxation(instance, tightening=tightening)
     return value if status == "Optimal" else math.inf
+
+
+_run_array_model = run_array_model
+"""Kept under its old private name for callers and tests of this module."""

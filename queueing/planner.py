@@ -55,8 +55,18 @@ from functools import lru_cache
 
 import numpy as np
 
-from .pools import PoolCalibration, PoolEval, calibrate_pool, calibrate_slice, mix_stats, size_pool
+from .pools import (
+    PoolCalibration,
+    PoolEval,
+    PoolTargets,
+    calibrate_pool,
+    calibrate_slice,
+    certain_miss,
+    mix_stats,
+    size_pool,
+)
 from .profiles import PoolProfile
+from .slo import TTFTSLO, as_slo, prefill_alone_s
 from .workload import TokenCDF, _slice_cached, slice_stats
 
 __all__ = ["PlanResult", "clear_caches", "default_gammas", "marginal_cost_boundary",
@@ -71,6 +81,7 @@ def clear_caches() -> None:
     """Drop every cached calibration (to time a cold sweep)."""
     _slice_cached.cache_clear()
     calibrate_slice.cache_clear()
+    _COMPILED.clear()
     _short_cal.cache_clear()
     _long_cal.cache_clear()
 
@@ -97,14 +108,140 @@ def _long_cal(profile: PoolProfile, cdf: TokenCDF, B: float, gB: float, long_ctx
     return calibrate_pool(profile, mix_stats(parts), long_ctx, batch)
 
 
-def _row(B, g, alpha, s: PoolEval, l: PoolEval) -> dict:
-    feasible = s.feasible and l.feasible
+_COMPILED: dict = {}
+
+
+class _Compiled:
+    """Per-pool constraint data (node masks, targets, certain misses), built once per
+    calibration and SLO: the allowances change per row, the rest does not."""
+
+    def __init__(self, slo: TTFTSLO, profiles):
+        self.slo = slo
+        self.cons = slo.constraints()
+        self.profiles = profiles
+
+    def pool(self, cal: PoolCalibration):
+        # calibrations are themselves cached, so their identity keys this cache
+        key = (id(cal), self.slo, self.profiles)
+        hit = _COMPILED.get(key)
+        if hit is not None and hit[0] is cal:
+            return hit[1]
+        st = cal.stats
+        pmin = prefill_alone_s(st.node_prompt, self.profiles)
+        names, targets, weights, shares, misses = [], [], [], [], []
+        for c in self.cons:
+            mask = self.slo.members(c, st.node_tokens, st.node_prompt, pmin)
+            w = st.node_w * mask
+            names.append(c.name)
+            targets.append(np.asarray(c.target(st.node_prompt, pmin), float)
+                           * np.ones_like(st.node_w))
+            weights.append(w)
+            shares.append(float(w.sum()))
+        tg = PoolTargets(tuple(names), tuple(targets), tuple(weights), (1.0,) * len(names))
+        misses = [certain_miss(cal, tg, i) for i in range(len(names))]
+        out = (tg, np.asarray(shares), np.asarray(misses))
+        if len(_COMPILED) > 65536:
+            _COMPILED.clear()
+        _COMPILED[key] = (cal, out)
+        return out
+
+    def allowances(self, parts, split=None):
+        """Per-pool PoolTargets with the fleet-wide rule ``v_p <= m_p + delta_p`` (module
+        docstring of queueing.slo); parts = [(cal, lam)].  ``split=None`` gives every pool
+        the same excess ``delta``; a tuple ``f`` (summing to 1) gives pool ``p`` the share
+        ``f_p`` of the fleet's excess budget, ``delta_p = delta f_p / s_p``.
+        Returns (targets list, reason)."""
+        comp = [self.pool(cal) if lam > 0 else None for cal, lam in parts]
+        k = len(self.cons)
+        mass = np.zeros(k)
+        sure = np.zeros(k)
+        for (cal, lam), c in zip(parts, comp):
+            if c is None:
+                continue
+            _tg, sh, m = c
+            mass += lam * sh
+            sure += lam * sh * m
+        M = np.divide(sure, mass, out=np.zeros(k), where=mass > 0)
+        q = np.array([c.quantile for c in self.cons])
+        delta = (1.0 - q) - M
+        reason = ""
+        bad = np.nonzero((delta < -1e-12) & (mass > 0))[0]
+        if bad.size:
+            i = int(bad[0])
+            reason = (f"requests that miss their target by prefill alone are "
+                      f"{100 * M[i]:.2f} % of constraint {self.cons[i].name!r}, above its "
+                      f"1 - q = {100 * (1 - q[i]):.2f} %")
+        out = []
+        for j, ((_cal, lam), c) in enumerate(zip(parts, comp)):
+            if c is None:
+                out.append(None)
+                continue
+            tg, sh, m = c
+            d = delta
+            if split is not None:
+                s_p = np.divide(lam * sh, mass, out=np.zeros(k), where=mass > 0)
+                d = np.divide(delta * split[j], s_p, out=np.full(k, 1.0), where=s_p > 0)
+            out.append(PoolTargets(tg.names, tg.targets, tg.weights,
+                                   tuple(float(min(max(mi + di, 0.0), 1.0))
+                                         for mi, di in zip(m, d))))
+        return out, reason
+
+
+# shares of the fleet's excess miss budget given to the long pool, tried when the TTFT
+# target (not rho_max) sets a pool's size; the equal-excess rule is the first candidate
+BUDGET_SPLITS = (0.5, 0.8, 0.95)
+
+
+def _slo_bound(ev: PoolEval, rho_max: float) -> bool:
+    return ev.units > 0 and math.isfinite(ev.rho) and \
+        ev.units > math.ceil(ev.units * ev.rho / rho_max - 1e-9)
+
+
+def _best_split(comp: _Compiled, parts, s: PoolEval, l_: PoolEval, target: float,
+                rho_max: float, q: float):
+    """Cheapest sizing over splits of the fleet's miss budget between the two pools (the
+    fleet constraint holds for every split; docs/queueing.md §1a)."""
+    best = (s.cost_per_hour + l_.cost_per_hour if s.feasible and l_.feasible else math.inf,
+            s, l_)
+    (cal_s, lam_s), (cal_l, lam_l) = parts
+    for f in BUDGET_SPLITS:
+        (tg_s, tg_l), reason = comp.allowances(parts, split=(1.0 - f, f))
+        if reason:
+            continue
+        s2 = size_pool(cal_s, lam_s, target, rho_max, q, targets=tg_s)
+        l2 = size_pool(cal_l, lam_l, target, rho_max, q, targets=tg_l)
+        if s2.feasible and l2.feasible and s2.cost_per_hour + l2.cost_per_hour < best[0] - 1e-9:
+            best = (s2.cost_per_hour + l2.cost_per_hour, s2, l2)
+    return best[1], best[2]
+
+
+def unservable_report(cdf: TokenCDF, slo: TTFTSLO, profiles, long_ctx: int) -> dict:
+    """Share and prompt range of the requests no profile can serve in time (prefill alone)."""
+    st = slice_stats(cdf, 0.0, float(min(long_ctx, cdf.max_tokens)), profiles[0].chunk)
+    pmin = prefill_alone_s(st.node_prompt, profiles)
+    mask = slo.unservable_mask(st.node_tokens, st.node_prompt, pmin)
+    share = float(st.node_w[mask].sum()) * st.mass
+    d = {"policy": slo.unservable, "share": share, "min_prompt_tokens": None,
+         "max_prompt_tokens": None, "description": "none"}
+    if share > 0:
+        lo, hi = float(st.node_prompt[mask].min()), float(st.node_prompt[mask].max())
+        d.update(min_prompt_tokens=lo, max_prompt_tokens=hi,
+                 description=(f"{100 * share:.3g} % of requests (prompts of about "
+                              f"{lo:,.0f}-{hi:,.0f} tokens) miss the TTFT target by prefill "
+                              f"alone on every profile ({', '.join(sorted({p.name for p in profiles}))}); "
+                              f"policy {slo.unservable!r}"))
+    return d
+
+
+def _row(B, g, alpha, s: PoolEval, l: PoolEval, reason: str = "") -> dict:
+    feasible = s.feasible and l.feasible and not reason
     return {
         "B": B, "gamma": g, "alpha": alpha, "n_short": s.units, "n_long": l.units,
         "gpus": s.gpus + l.gpus, "cost_per_hour": s.cost_per_hour + l.cost_per_hour,
         "p99_ttft_short_s": s.p99_ttft_s, "p99_ttft_long_s": l.p99_ttft_s,
         "worst_p99_ttft_s": max(s.p99_ttft_s, l.p99_ttft_s), "rho_short": s.rho,
         "rho_long": l.rho, "feasible": feasible,
+        "reason": reason or (s.reason if not s.feasible else l.reason if not l.feasible else ""),
     }
 
 
@@ -173,6 +310,13 @@ class PlanResult:
     planner_ms: float
     bstar_check_ms: float
     rows: tuple = field(repr=False, default=())
+    slo: dict = field(default_factory=dict)
+    unservable: dict = field(default_factory=dict)
+    warnings: tuple = ()
+    fleet: dict | None = None  # exactly what ``hetserve simulate --plan`` runs
+    cdf: dict | None = None  # the workload CDF the plan was sized on
+    verification: dict | None = None  # set by queueing.verify
+    slo_status: str = "analytic"  # analytic | verified | verification-failed | infeasible
 
     def __post_init__(self):
         if not self.rate > 0:
@@ -208,17 +352,20 @@ def _jsonable(x):
     return x
 
 
-def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft: float, short: PoolProfile,
+def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft, short: PoolProfile,
                   long: PoolProfile | None = None, long_ctx: int = 65536,
                   gammas=None, p_compress: float = 0.75, rho_max: float = 0.85,
                   q: float = 0.99, boundaries=None, batch: str = "load",
                   bstar_check: bool = True) -> PlanResult:
-    """Sweep (B, gamma), size both pools, compare with the homogeneous fleet."""
+    """Sweep (B, gamma), size both pools, compare with the homogeneous fleet.
+
+    ``slo_ttft`` is a target in seconds (flat, quantile ``q``) or a
+    :class:`queueing.slo.TTFTSLO` (length-aware target, classes, unservable policy)."""
     long = short if long is None else long
     if not (isinstance(rate, (int, float)) and math.isfinite(rate) and rate > 0):
         raise ValueError(f"rate: must be a finite number > 0 req/s, got {rate!r}")
-    if not (isinstance(slo_ttft, (int, float)) and slo_ttft > 0):
-        raise ValueError(f"slo_ttft: must be > 0 s, got {slo_ttft!r}")
+    slo = as_slo(slo_ttft, q)
+    q = slo.quantile
     if not isinstance(long_ctx, (int, np.integer)) or long_ctx < 2:
         raise ValueError(f"long_ctx: must be an integer >= 2 tokens, got {long_ctx!r}")
     if not 0 <= p_compress <= 1:
@@ -228,17 +375,25 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft: float, short: PoolProfil
     gammas = default_gammas() if gammas is None else tuple(float(g) for g in gammas)
     if not gammas or any(not (g >= 1.0 and math.isfinite(g)) for g in gammas):
         raise ValueError("gammas: every gamma must be a finite number >= 1")
+    if len(gammas) > 1000:
+        raise ValueError("gammas: at most 1000 values")
     if boundaries is None:
         Bs = [float(b) for b in cdf.breakpoints() if b < long_ctx]
     else:
         Bs = sorted(float(b) for b in boundaries)
-        if any(not 0 < b < long_ctx for b in Bs):
+        if any(not (math.isfinite(b) and 0 < b < long_ctx) for b in Bs):
             raise ValueError("boundaries: every B must satisfy 0 < B < long_ctx")
 
     t0 = time.perf_counter()
+    comp = _Compiled(slo, (short, long))
+    unserv = unservable_report(cdf, slo, (short, long), int(long_ctx))
+    policy_block = slo.unservable == "infeasible" and unserv["share"] > 0
     homo_cal = calibrate_slice(long, cdf, 0.0, float(long_ctx), int(long_ctx), batch)
-    homo = size_pool(homo_cal, rate, slo_ttft, rho_max, q)
+    served = cdf.F(float(long_ctx))
+    (homo_tg,), homo_reason = comp.allowances([(homo_cal, served * rate)])
+    homo = size_pool(homo_cal, served * rate, slo.target_s, rho_max, q, targets=homo_tg)
     rows = []
+    resplit = []
     for B in Bs:
         FB = cdf.F(B)
         for g in gammas:
@@ -246,26 +401,42 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft: float, short: PoolProfil
             alpha = min(1.0, FB + p_compress * (cdf.F(gB) - FB)) if g > 1 else FB
             scal = _short_cal(short, cdf, B, g, p_compress, batch)
             lcal = _long_cal(long, cdf, B, gB if g > 1 else B, int(long_ctx), p_compress, batch)
-            s = size_pool(scal, alpha * rate, slo_ttft, rho_max, q)
-            served_long = max(0.0, cdf.F(float(long_ctx)) - alpha)
-            l_ = size_pool(lcal, served_long * rate, slo_ttft, rho_max, q)
-            rows.append((_row(B, g, alpha, s, l_), s, l_))
+            lam_s = alpha * rate
+            lam_l = max(0.0, served - alpha) * rate
+            parts = [(scal, lam_s), (lcal, lam_l)]
+            (tg_s, tg_l), reason = comp.allowances(parts)
+            if reason:
+                s = size_pool(scal, 0.0, slo.target_s, rho_max, q)
+                l_ = size_pool(lcal, 0.0, slo.target_s, rho_max, q)
+            else:
+                s = size_pool(scal, lam_s, slo.target_s, rho_max, q, targets=tg_s)
+                l_ = size_pool(lcal, lam_l, slo.target_s, rho_max, q, targets=tg_l)
+                if _slo_bound(s, rho_max) or _slo_bound(l_, rho_max):
+                    resplit.append((len(rows), parts))
+            rows.append((_row(B, g, alpha, s, l_, reason), s, l_))
+    # second pass: where the target sets a pool's size, try other splits of the fleet's
+    # miss budget between the pools (a row's result depends on that row alone)
+    for j, parts in resplit:
+        r0, s0, l0 = rows[j]
+        s, l_ = _best_split(comp, parts, s0, l0, slo.target_s, rho_max, q)
+        if s is not s0:
+            rows[j] = (_row(r0["B"], r0["gamma"], r0["alpha"], s, l_), s, l_)
     planner_ms = 1e3 * (time.perf_counter() - t0)
 
     # the homogeneous fleet is itself a candidate (B = C_l, empty short pool)
     empty = size_pool(_short_cal(short, cdf, float(rows[0][0]["B"]) if rows else 1.0, 1.0,
-                                 p_compress, batch), 0.0, slo_ttft, rho_max, q)
-    homo_row = _row(float(long_ctx), 1.0, 0.0, empty, homo)
+                                 p_compress, batch), 0.0, slo.target_s, rho_max, q)
+    homo_row = _row(float(long_ctx), 1.0, 0.0, empty, homo, homo_reason)
     homo_row["split"] = False
     for r in rows:
         r[0]["split"] = True
     rows.append((homo_row, empty, homo))
-    feas = [r for r in rows if r[0]["feasible"]]
+    feas = [] if policy_block else [r for r in rows if r[0]["feasible"]]
     best = min(feas, key=lambda r: (r[0]["cost_per_hour"], r[0]["worst_p99_ttft_s"]),
                default=None)
     plain = min((r for r in feas if r[0]["gamma"] == 1.0),
                 key=lambda r: (r[0]["cost_per_hour"], r[0]["worst_p99_ttft_s"]), default=None)
-    homo_cost = homo.cost_per_hour if homo.feasible else math.inf
+    homo_cost = homo.cost_per_hour if (homo.feasible and not homo_reason) else math.inf
     savings = cr_gain = None
     if best is not None and math.isfinite(homo_cost) and homo_cost > 0:
         savings = 100.0 * (1.0 - best[0]["cost_per_hour"] / homo_cost)
@@ -280,10 +451,46 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft: float, short: PoolProfil
         b_cond, b_fluid = mc["b_condition"], mc["b_fluid_argmin"]
     bstar_ms = 1e3 * (time.perf_counter() - t1)
 
+    warnings = []
+    if best is not None and best[0]["split"]:
+        gs = [g for g in gammas]
+        if len(gs) > 1 and best[0]["gamma"] == max(gs):
+            warnings.append(f"gamma* = {best[0]['gamma']:g} is the top of the searched grid "
+                            f"({min(gs):g}..{max(gs):g}); a larger gamma may be cheaper")
+        if len(Bs) > 1 and best[0]["B"] in (Bs[0], Bs[-1]):
+            edge = "lowest" if best[0]["B"] == Bs[0] else "highest"
+            warnings.append(f"B* = {best[0]['B']:g} is the {edge} boundary searched "
+                            f"({Bs[0]:g}..{Bs[-1]:g})")
+    if best is not None:
+        cap = sum(math.ceil(ev.units * ev.rho / rho_max - 1e-9)
+                  for ev in (best[1], best[2]) if ev.units > 0 and math.isfinite(ev.rho))
+        if cap > 0 and best[1].units + best[2].units > 2 * cap:
+            warnings.append(f"the TTFT target, not rho_max, sets the size: "
+                            f"{best[1].units + best[2].units} units against {cap} at "
+                            f"rho_max; requests close to their prefill limit drive it "
+                            f"(unservable: {unserv['description']})")
+    if policy_block:
+        warnings.append("no plan: " + unserv["description"])
+
+    fleet = None
+    if best is not None:
+        pools = []
+        if best[0]["split"]:
+            pools.append({"name": "short", "profile": short.to_dict(), "ctx": int(best[0]["B"]),
+                          "units": int(best[1].units), "tau_s": best[1].tau_s})
+        pools.append({"name": "long", "profile": long.to_dict(), "ctx": int(long_ctx),
+                      "units": int(best[2].units), "tau_s": best[2].tau_s})
+        g_star = float(best[0]["gamma"]) if best[0]["split"] else 1.0
+        fleet = {"pools": pools, "routing": {
+            "rule": "length: the first pool (by context) that holds prompt + output; "
+                    "requests longer than every pool are rejected",
+            "gamma": g_star, "p_compress": float(p_compress) if g_star > 1 else 0.0}}
+
     homo_d = homo.to_dict()
     homo_d["profile"] = long.name
+    homo_d["reason"] = homo_reason or homo_d["reason"]
     return PlanResult(
-        workload=cdf.name, rate=float(rate), slo_ttft_s=float(slo_ttft), quantile=q,
+        workload=cdf.name, rate=float(rate), slo_ttft_s=float(slo.target_s), quantile=q,
         rho_max=rho_max, short_profile=short.name, long_profile=long.name,
         long_ctx=int(long_ctx), p_compress=float(p_compress), feasible=best is not None,
         split=bool(best[0]["split"]) if best else False,
@@ -294,6 +501,8 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft: float, short: PoolProfil
         gpus=best[0]["gpus"] if best else 0, homogeneous=homo_d, savings_pct=savings,
         plain_best=dict(plain[0]) if plain else None, cr_gain_pts=cr_gain,
         b_star_condition=b_cond, b_star_fluid=b_fluid,
-        unserved_frac=float(1.0 - cdf.F(float(long_ctx))), planner_ms=planner_ms,
-        bstar_check_ms=bstar_ms, rows=tuple(r[0] for r in rows),
+        unserved_frac=float(1.0 - served), planner_ms=planner_ms,
+        bstar_check_ms=bstar_ms, rows=tuple(r[0] for r in rows), slo=slo.to_dict(),
+        unservable=unserv, warnings=tuple(warnings), fleet=fleet, cdf=cdf.to_json(),
+        slo_status="analytic" if best is not None else "infeasible",
     )

@@ -62,8 +62,8 @@ from .erlang import erlang_c_scalar
 from .profiles import PoolProfile
 from .workload import SliceStats, TokenCDF, slice_stats
 
-__all__ = ["PoolCalibration", "PoolEval", "calibrate_pool", "calibrate_slice", "evaluate_pool",
-           "mix_stats", "size_pool"]
+__all__ = ["PoolCalibration", "PoolEval", "PoolTargets", "calibrate_pool", "calibrate_slice",
+           "certain_miss", "evaluate_pool", "flat_targets", "mix_stats", "size_pool"]
 
 MAX_UNITS = 10_000_000
 BATCH_MODES = ("load", "full")
@@ -83,10 +83,15 @@ def mix_stats(parts: list[tuple[SliceStats, float]]) -> SliceStats:
     Pv = np.concatenate([s.prefill_iters for s, _ in f])
     Pw = np.concatenate([s.prefill_w * p for s, p in f])
     Pu, inv = np.unique(Pv, return_inverse=True)
+
+    def cat(attr, weighted=False):
+        return np.concatenate([getattr(s, attr) * (p if weighted else 1.0) for s, p in f])
+
     return SliceStats(min(s.lo for s, _ in f), max(s.hi for s, _ in f), f[0][0].chunk, tot,
                       avg("mean_tokens"), avg("mean_iters"), avg("m2_iters"),
                       avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu,
-                      np.bincount(inv, weights=Pw))
+                      np.bincount(inv, weights=Pw), cat("node_prompt"), cat("node_prefill"),
+                      cat("node_tokens"), cat("node_w", True))
 
 
 @dataclass(frozen=True)
@@ -163,6 +168,7 @@ class PoolEval:
     cost_per_hour: float
     feasible: bool
     reason: str = ""
+    miss_prob: float = math.nan  # predicted P(TTFT > target) of the first constraint
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -190,33 +196,87 @@ def _state(cal: PoolCalibration, lam: float, n: int):
     return occ, tau, C, theta
 
 
-def _ttft_tail(t: float, st: SliceStats, tau: float, C: float, theta: float) -> float:
-    pre = st.prefill_iters * tau
-    s = t - pre
+@dataclass(frozen=True)
+class PoolTargets:
+    """Per-node TTFT targets of the constraints a pool must meet (:mod:`queueing.slo`).
+
+    ``weights[i]`` are the pool-relative probabilities of the quadrature nodes that
+    constraint ``i`` covers; ``allowance[i]`` bounds the pool's miss probability among
+    them (``m_p + delta`` of the fleet-wide rule).
+    """
+
+    names: tuple[str, ...]
+    targets: tuple[np.ndarray, ...]
+    weights: tuple[np.ndarray, ...]
+    allowance: tuple[float, ...]
+
+
+def flat_targets(cal: PoolCalibration, slo_ttft: float, q: float) -> PoolTargets:
+    """One constraint over every request of the pool: P(TTFT > slo_ttft) <= 1 - q."""
+    w = cal.stats.node_w
+    return PoolTargets(("fleet",), (np.full(w.shape, float(slo_ttft)),), (w,), (1.0 - q,))
+
+
+def _pre(cal: PoolCalibration, tau: float) -> np.ndarray:
+    """Per-node time from admission to first token: one iteration boundary plus ``P``
+    prefill iterations that carry the request's own prompt KV (docs/queueing.md §1)."""
+    st, p = cal.stats, cal.profile
+    return st.node_prefill * (tau + p.H * st.node_prompt / p.calibration_ctx) + tau
+
+
+def _miss(cal: PoolCalibration, tg: PoolTargets, i: int, tau: float, C: float,
+          theta: float) -> float:
+    """Pool miss probability of constraint ``i``: sum_j w_j P(W_q > target_j - pre_j)."""
+    w = tg.weights[i]
+    mass = float(w.sum())
+    if mass <= 0:
+        return 0.0
     if theta <= 0:
         return 1.0
+    s = tg.targets[i] - _pre(cal, tau)
     tail = np.where(s < 0, 1.0, C * np.exp(-theta * np.maximum(s, 0.0)))
-    return float(st.prefill_w @ tail)
+    return float(w @ tail) / mass
 
 
-def _ttft_quantile(q: float, st: SliceStats, tau: float, C: float, theta: float) -> float:
-    """Smallest t with P(TTFT > t) <= 1 - q: three vectorised 64-point grid refinements."""
+def certain_miss(cal: PoolCalibration, tg: PoolTargets, i: int) -> float:
+    """Miss probability with unlimited units (empty queue, tau = W): prefill-bound misses."""
+    tau = cal.profile.W if cal.batch == "load" else cal.profile.W + cal.h_term * cal.k
+    return _miss(cal, tg, i, tau, 0.0, 1.0)
+
+
+def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
+                   theta: float) -> float:
+    """Smallest t with P(TTFT > t) <= 1 - q, exactly.
+
+    With the per-node times ``p_1 <= ... <= p_n`` sorted, on ``[p_k, p_{k+1})`` the tail is
+    ``A_k + C E_k exp(-theta (t - p_k))`` with ``A_k = sum_{j>k} w_j`` (not yet through
+    prefill) and ``E_k = sum_{j<=k} w_j exp(theta (p_j - p_k))`` (a running log-sum-exp),
+    so the quantile is the first interval's closed-form root."""
     if theta <= 0:
         return math.inf
-    pre = st.prefill_iters * tau
-    lo = 0.0
-    hi = float(pre.max()) + (math.log(C / (1 - q)) / theta if 1 - q < C else 0.0) + 1e-9
-    for _ in range(3):
-        ts = np.linspace(lo, hi, 65)
-        s = ts[:, None] - pre[None, :]
-        tail = np.where(s < 0, 1.0, C * np.exp(-theta * np.maximum(s, 0.0))) @ st.prefill_w
-        i = int(np.argmax(tail <= 1 - q + 1e-12))
-        lo, hi = float(ts[max(i - 1, 0)]), float(ts[i])
-    return hi
+    st = cal.stats
+    pre = _pre(cal, tau)
+    order = np.argsort(pre, kind="stable")
+    p = pre[order]
+    w = st.node_w[order] / max(float(st.node_w.sum()), 1e-300)
+    eps = 1.0 - q
+    A = 1.0 - np.cumsum(w)  # mass with p_j > p_k (for sorted index k)
+    logE = np.logaddexp.accumulate(np.log(np.maximum(w, 1e-300)) + theta * p) - theta * p
+    room = eps - A
+    ok = room > 1e-15
+    if C > 0:
+        t = p + np.maximum(0.0, (math.log(C) + logE - np.log(np.where(ok, room, 1.0))) / theta)
+    else:
+        t = p.copy()
+    nxt = np.append(p[1:], np.inf)
+    hit = np.flatnonzero(ok & (t <= nxt + 1e-12))
+    return float(t[hit[0]]) if hit.size else float(p[-1])
 
 
-def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99) -> PoolEval:
-    """Analytic utilisation, waits and TTFT of ``units`` units at rate ``lam`` (req/s)."""
+def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99,
+                  targets: PoolTargets | None = None) -> PoolEval:
+    """Analytic utilisation, waits and TTFT of ``units`` units at rate ``lam`` (req/s);
+    ``miss_prob`` is the first constraint's predicted miss probability (if ``targets``)."""
     if lam < 0:
         raise ValueError("lam: arrival rate must be >= 0")
     if units < 0:
@@ -227,27 +287,30 @@ def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99)
     st = cal.stats
     if lam == 0 or st.mass == 0:
         return PoolEval(lam, units, gpus, cal.k, 0.0, 0.0, p.W, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                        0.0, cost, True)
+                        0.0, cost, True, "", 0.0)
     if units == 0 or cal.k == 0:
         return PoolEval(lam, units, gpus, cal.k, math.inf, math.inf, math.inf, math.inf,
                         st.cv2_iters, 1.0, math.inf, math.inf, math.inf, math.inf, cost, False,
-                        "no slots" if cal.k == 0 else "no units")
+                        "no slots" if cal.k == 0 else "no units", 1.0)
     rho = lam / (units * cal.max_throughput)
     occ, tau, C, theta = _state(cal, lam, units)
     if not occ < 1.0:
         return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters,
-                        1.0, math.inf, math.inf, math.inf, math.inf, cost, False, "unstable")
+                        1.0, math.inf, math.inf, math.inf, math.inf, cost, False, "unstable", 1.0)
     w99 = math.log(C / (1 - q)) / theta if 1 - q < C else 0.0
     mean_pref = st.mean_prefill_iters * tau
+    miss = _miss(cal, targets, 0, tau, C, theta) if targets is not None else math.nan
     return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters, C,
                     w99,
-                    C / theta + mean_pref, _ttft_quantile(q, st, tau, C, theta), w99 + mean_pref,
-                    cost, True)
+                    C / theta + mean_pref, _ttft_quantile(q, cal, tau, C, theta),
+                    w99 + mean_pref, cost, True, "", miss)
 
 
 def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float = 0.85,
-              q: float = 0.99) -> PoolEval:
-    """Fewest units meeting rho <= rho_max and P(TTFT > slo_ttft) <= 1 - q."""
+              q: float = 0.99, targets: PoolTargets | None = None,
+              min_units: int = 0) -> PoolEval:
+    """Fewest units (at least ``min_units``) meeting rho <= rho_max and every constraint
+    of ``targets`` (default: P(TTFT > slo_ttft) <= 1 - q over the pool's requests)."""
     if not slo_ttft > 0:
         raise ValueError("slo_ttft: must be > 0 seconds")
     if not 0 < rho_max < 1:
@@ -259,25 +322,28 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
         return evaluate_pool(cal, 0.0, 0, q)
     if cal.k == 0:
         return evaluate_pool(cal, lam, 0, q)
-    # prefill alone at the fastest possible iteration time
-    tau_min = cal.profile.W if cal.batch == "load" else cal.profile.W + cal.h_term * cal.k
-    if float(st.prefill_w @ (st.prefill_iters * tau_min > slo_ttft)) > 1 - q:
-        ev = evaluate_pool(cal, lam, max(1, math.ceil(cal.min_units(lam, rho_max))), q)
-        return _infeasible(ev, "prefill alone exceeds the TTFT SLO")
+    tg = flat_targets(cal, slo_ttft, q) if targets is None else targets
+    n_con = len(tg.names)
+    for i in range(n_con):
+        if certain_miss(cal, tg, i) > tg.allowance[i] + 1e-12:
+            ev = evaluate_pool(cal, lam, max(1, math.ceil(cal.min_units(lam, rho_max))), q, tg)
+            return _infeasible(ev, f"prefill alone misses the TTFT target of constraint "
+                                   f"{tg.names[i]!r} for more than its allowance")
 
     def ok(n: int) -> bool:
         _occ, tau, C, theta = _state(cal, lam, n)
         if lam / (n * cal.max_throughput) > rho_max + 1e-12 or theta <= 0:
             return False
-        return _ttft_tail(slo_ttft, st, tau, C, theta) <= 1 - q
+        return all(_miss(cal, tg, i, tau, C, theta) <= tg.allowance[i] + 1e-12
+                   for i in range(n_con))
 
-    n_lo = max(1, math.ceil(cal.min_units(lam, rho_max) - 1e-9))
+    n_lo = max(1, int(min_units), math.ceil(cal.min_units(lam, rho_max) - 1e-9))
     if not ok(n_lo):
         lo, hi = n_lo, n_lo * 2
         while not ok(hi):
             lo, hi = hi, hi * 2
             if hi > MAX_UNITS:
-                return _infeasible(evaluate_pool(cal, lam, lo, q), "needs more than 1e7 units")
+                return _infeasible(evaluate_pool(cal, lam, lo, q, tg), "needs more than 1e7 units")
         while hi - lo > 1:
             mid = (lo + hi) // 2
             if ok(mid):
@@ -285,7 +351,7 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
             else:
                 lo = mid
         n_lo = hi
-    return evaluate_pool(cal, lam, n_lo, q)
+    return evaluate_pool(cal, lam, n_lo, q, tg)
 
 
 def _infeasible(ev: PoolEval, reason: str) -> PoolEval:

@@ -31,12 +31,14 @@ by ``max_num_seqs`` (vLLM's default 256).  It never re-implements the performanc
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-__all__ = ["PRESETS", "PoolProfile", "from_catalog", "get_profile"]
+__all__ = ["PRESETS", "PoolProfile", "from_catalog", "get_profile", "load_profiles",
+           "profile_from_dict", "read_json_strict", "resolve_profile"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,12 @@ class PoolProfile:
 
     def slots(self, ctx):
         """KV-slot concurrency k(ctx) per unit (vectorised; 0 if a sequence cannot fit)."""
+        if isinstance(ctx, (int, float, np.integer, np.floating)):  # scalar fast path
+            if not ctx > 0:
+                raise ValueError("ctx: context must be > 0 tokens")
+            blocks = math.ceil(float(ctx) / self.block_size)
+            return int(min(self.total_kv_blocks // blocks,
+                           math.floor(self.max_slots * self.calibration_ctx / float(ctx))))
         ctx = np.asarray(ctx, dtype=float)
         if np.any(ctx <= 0):
             raise ValueError("ctx: context must be > 0 tokens")
@@ -119,6 +127,101 @@ def get_profile(name: str) -> PoolProfile:
         if p.name.lower() == key:
             return p
     raise ValueError(f"profile: unknown profile {name!r}; choose one of {sorted(PRESETS)}")
+
+
+_INT_FIELDS = {"chunk": 1 << 20, "total_kv_blocks": 1 << 32, "block_size": 1 << 14,
+               "max_slots": 1 << 20, "calibration_ctx": 1 << 24, "gpus_per_unit": 4096}
+_FLOAT_FIELDS = {"W": 60.0, "H": 60.0, "price_per_gpu_hour": 1e5}
+
+
+def _reject_constant(name):
+    raise ValueError(f"{name} is not allowed in strict JSON")
+
+
+def read_json_strict(path, what: str):
+    """Parse a JSON file; NaN/Infinity and non-UTF-8 input are errors naming ``what``."""
+    from pathlib import Path
+
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"{what}: {str(path)!r} is not a readable file")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+        return json.loads(text, parse_constant=_reject_constant)
+    except UnicodeDecodeError:
+        raise ValueError(f"{what}: {p.name} is not UTF-8 text") from None
+    except RecursionError:
+        raise ValueError(f"{what}: {p.name} is nested too deeply") from None
+    except ValueError as exc:  # JSONDecodeError is a ValueError
+        msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
+        raise ValueError(f"{what}: {p.name} is not valid JSON ({msg})") from None
+
+
+def profile_from_dict(d, where: str = "profile") -> PoolProfile:
+    """A PoolProfile from a JSON object with exactly the PoolProfile fields (strict types
+    and bounds; ``gpus_per_unit`` optional)."""
+    if not isinstance(d, dict):
+        raise ValueError(f"{where}: must be a JSON object")
+    known = {"name", *_INT_FIELDS, *_FLOAT_FIELDS}
+    extra = sorted(set(d) - known)
+    if extra:
+        raise ValueError(f"{where}.{extra[0]}: unknown field (expected {sorted(known)})")
+    name = d.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 200 or not name.isprintable():
+        raise ValueError(f"{where}.name: must be a printable string of 1-200 characters")
+    kw: dict[str, float | int] = {}
+    for f, hi in _FLOAT_FIELDS.items():
+        if f not in d:
+            raise ValueError(f"{where}.{f}: missing")
+        v = d[f]
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or not 0 <= v <= hi:
+            raise ValueError(f"{where}.{f}: must be a number in [0, {hi:g}], got {v!r}")
+        kw[f] = float(v)
+    for f, hi in _INT_FIELDS.items():
+        if f not in d:
+            if f == "gpus_per_unit":
+                continue
+            raise ValueError(f"{where}.{f}: missing")
+        v = d[f]
+        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v <= hi:
+            raise ValueError(f"{where}.{f}: must be an integer in [1, {hi}], got {v!r}")
+        kw[f] = v
+    try:
+        return PoolProfile(name=name, **kw)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ValueError(f"{where}.{exc}") from None
+
+
+def load_profiles(path) -> dict[str, PoolProfile]:
+    """Profiles from a JSON file: a list of profile objects, or ``{"profiles": [...]}``."""
+    obj = read_json_strict(path, "profiles")
+    if isinstance(obj, dict) and set(obj) == {"profiles"}:
+        obj = obj["profiles"]
+    if not isinstance(obj, list) or not obj:
+        raise ValueError("profiles: expected a non-empty list of profile objects "
+                         "(or {\"profiles\": [...]})")
+    if len(obj) > 1000:
+        raise ValueError("profiles: at most 1000 profiles")
+    out: dict[str, PoolProfile] = {}
+    for i, d in enumerate(obj):
+        prof = profile_from_dict(d, f"profiles[{i}]")
+        if prof.name in out:
+            raise ValueError(f"profiles[{i}].name: duplicate name {prof.name!r}")
+        out[prof.name] = prof
+    return out
+
+
+def resolve_profile(name: str, extra: dict | None = None) -> PoolProfile:
+    """A profile from ``extra`` (loaded with :func:`load_profiles`) or a preset."""
+    if extra and name in extra:
+        return extra[name]
+    try:
+        return get_profile(name)
+    except ValueError:
+        more = f" or one of {sorted(extra)}" if extra else ""
+        raise ValueError(f"profile: unknown profile {name!r}; choose a preset "
+                         f"{sorted(PRESETS)}{more}") from None
 
 
 def _price_of(gpu) -> float:

@@ -80,6 +80,7 @@ class TokenCDF:
     _t: np.ndarray = field(init=False, repr=False, compare=False)
     _c: np.ndarray = field(init=False, repr=False, compare=False)
     _f: np.ndarray = field(init=False, repr=False, compare=False)
+    _pieces: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         t = np.asarray(self.tokens, float)
@@ -104,6 +105,12 @@ class TokenCDF:
         object.__setattr__(self, "_t", t)
         object.__setattr__(self, "_c", c)
         object.__setattr__(self, "_f", f)
+        left = np.concatenate(([0.0], t[:-1]))
+        mass = np.diff(np.concatenate(([0.0], c)))
+        pcs = (left, t.copy(), mass, f.copy())
+        for a in pcs:
+            a.setflags(write=False)
+        object.__setattr__(self, "_pieces", pcs)
 
     # --- basic functions -------------------------------------------------------------
     @property
@@ -121,10 +128,8 @@ class TokenCDF:
         return self._t[m].copy()
 
     def pieces(self):
-        """(left, right, mass, out_frac) arrays of the pieces."""
-        left = np.r_[0.0, self._t[:-1]]
-        mass = np.diff(np.r_[0.0, self._c])
-        return left, self._t.copy(), mass, self._f.copy()
+        """(left, right, mass, out_frac) arrays of the pieces (read-only views)."""
+        return self._pieces
 
     def sample(self, n: int, rng: np.random.Generator):
         """Draw n requests; returns (L_in, L_out) as int64 arrays (L_in >= 1, L_out >= 1)."""
@@ -171,6 +176,13 @@ class SliceStats:
     mean_ctx_sum: float  # E[X], KV-token-iterations per request
     prefill_iters: np.ndarray = field(repr=False)  # support of P (nodes)
     prefill_w: np.ndarray = field(repr=False)  # probabilities (sum to 1)
+    # tail nodes, one per prefill-iteration count: mean prompt tokens, prefill
+    # iterations, mean total tokens and probability (sum 1); the length-aware SLO and the
+    # per-request prefill time need the prompt
+    node_prompt: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
+    node_prefill: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
+    node_tokens: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
+    node_w: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
 
     @property
     def cv2_iters(self) -> float:
@@ -235,10 +247,17 @@ def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: in
     I = P + L_out
     X = P * L_in + L_out * L_in + 0.5 * L_out**2
     # collapse the prefill distribution onto its integer support
-    Pu, inv = np.unique(P, return_inverse=True)
-    Pw = np.bincount(inv, weights=p)
+    Pi = P.astype(np.int64)
+    wsum = np.bincount(Pi, weights=p)
+    Pu = np.flatnonzero(wsum > 0)
+    Pw = wsum[Pu]
+    # tail nodes: one per prefill-iteration count, at the group's mean prompt and length
+    # (prefill time and a length-aware target are linear in the prompt within a group)
+    g_in = np.bincount(Pi, weights=p * L_in)[Pu] / Pw
+    g_x = np.bincount(Pi, weights=p * x)[Pu] / Pw
+    Pu = Pu.astype(float)
     return SliceStats(lo, hi, chunk, mass, float(p @ x), float(p @ I), float(p @ I**2),
-                      float(p @ P), float(p @ X), Pu, Pw)
+                      float(p @ P), float(p @ X), Pu, Pw, g_in, Pu.astype(float), g_x, Pw)
 
 
 # --- loaders -------------------------------------------------------------------------------

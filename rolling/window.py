@@ -72,14 +72,10 @@ def dominant_routes(x: np.ndarray, fallback: tuple[int, ...]) -> tuple[int, ...]
 
 
 def shed_overload(inst: Instance, r: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Routed shares scaled down on every configuration whose load exceeds ρ_max r."""
-    t = inst.routes
-    lam = np.array([q.rate_per_s for q in inst.query_types]).reshape(-1, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where((x > 0) & t.fits, lam * x / np.where(t.capacity > 0, t.capacity, 1.0),
-                        0.0).sum(axis=0)
+    """Routed shares scaled down on every configuration whose load (over the routes that
+    fit) exceeds ρ_max r."""
+    load = inst.routes.load(x, where=inst.routes.fits)
     cap = inst.max_utilisation * r
-    scale = np.ones(len(r))
     over = load > cap + 1e-12
-    scale[over] = np.where(load[over] > 0, cap[over] / load[over], 0.0)
-    return x * scale[None, :]
+    keep = np.where(over, cap / np.where(load > 0, load, 1.0), 1.0)
+    return x * keep[None, :]

@@ -135,14 +135,15 @@ def route_by_length(req: Requests, ctxs, gamma: float = 1.0, p_compress: float =
     With two pools and ``gamma > 1``, a share ``p_compress`` of requests with
     ``B < L <= gamma B`` (B = the first pool's context) is compressed to ``L = B`` (prompt
     trimmed) and sent to the short pool.  Returns (pool index array, possibly modified
-    Requests); requests longer than every pool go to the last pool (and are rejected there
-    if they cannot fit its KV).
+    Requests); a request longer than every pool's context gets pool index ``-1`` and is
+    rejected by :func:`simulate` (reason ``longer_than_every_pool``).
     """
     ctxs = np.asarray(ctxs, float)
     if np.any(np.diff(ctxs) < 0):
         raise ValueError("ctxs: pools must be sorted by context")
     L = req.total_tokens
-    pool = np.minimum(np.searchsorted(ctxs, L, side="left"), len(ctxs) - 1)
+    pool = np.searchsorted(ctxs, L, side="left")
+    pool[pool >= len(ctxs)] = -1
     prompt = req.prompt_tokens
     if gamma > 1.0 and p_compress > 0 and len(ctxs) >= 2:
         if rng is None:
@@ -156,6 +157,9 @@ def route_by_length(req: Requests, ctxs, gamma: float = 1.0, p_compress: float =
     return pool, Requests(req.arrival_s, prompt, req.output_tokens)
 
 
+REJECT_REASONS = ("longer_than_every_pool", "exceeds_pool_context", "exceeds_kv")
+
+
 @dataclass(frozen=True)
 class PoolStats:
     name: str
@@ -163,13 +167,19 @@ class PoolStats:
     slots: int
     n_measured: int
     p50_ttft_s: float
-    p99_ttft_s: float
+    p99_ttft_s: float  # the ``quantile``-quantile (P99 by default)
     mean_ttft_s: float
     mean_latency_s: float
     p99_wait_s: float
     utilisation: float
     preemptions: int
     rejected: int
+    ctx: int = 0
+    quantile: float = 0.99
+    ttft: dict = field(default_factory=dict)  # quantile with CI (simulator.stats)
+    tpot: dict = field(default_factory=dict)
+    e2e: dict = field(default_factory=dict)
+    rejected_by_reason: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -180,22 +190,33 @@ class SimResult:
     mode: str
     n_requests: int
     pools: tuple[PoolStats, ...]
-    p99_ttft_s: float
+    p99_ttft_s: float  # fleet-wide ``quantile``-quantile of TTFT over served requests
     mean_latency_s: float
     preemptions: int
     rejected: int
     wall_s: float
-    ttft_s: np.ndarray = field(repr=False, default=None)
-    latency_s: np.ndarray = field(repr=False, default=None)
+    ttft_s: np.ndarray | None = field(repr=False, default=None)
+    latency_s: np.ndarray | None = field(repr=False, default=None)
+    quantile: float = 0.99
+    ttft: dict = field(default_factory=dict)
+    tpot: dict = field(default_factory=dict)
+    e2e: dict = field(default_factory=dict)
+    rejected_by_reason: dict = field(default_factory=dict)
+    measured: np.ndarray | None = field(repr=False, default=None)  # bool: after warm-up
+    reject_reason: np.ndarray | None = field(repr=False, default=None)  # "" when served
 
     def to_dict(self) -> dict:
-        d = {k: getattr(self, k) for k in ("mode", "n_requests", "p99_ttft_s", "mean_latency_s",
-                                           "preemptions", "rejected", "wall_s")}
+        d = {k: getattr(self, k) for k in ("mode", "n_requests", "quantile", "p99_ttft_s",
+                                           "mean_latency_s", "preemptions", "rejected",
+                                           "rejected_by_reason", "ttft", "tpot", "e2e",
+                                           "wall_s")}
         d["pools"] = [p.to_dict() for p in self.pools]
         return d
 
 
 def _q(x, p):
+    x = np.asarray(x, float)
+    x = x[~np.isnan(x)]
     return float(np.quantile(x, p)) if len(x) else math.nan
 
 
@@ -238,33 +259,37 @@ def mgc_fcfs(arrival, service, c: int) -> np.ndarray:
 
 def _simulate_fast_pool(arr, L_in, L_out, spec: PoolSpec):
     tau = spec.tau_s if spec.tau_s is not None else _fleet_tau(spec, L_in, L_out)
-    P = np.ceil(L_in / spec.profile.chunk)
+    prof = spec.profile
+    P = np.ceil(L_in / prof.chunk)
     S = (P + L_out) * tau
     starts = mgc_fcfs(arr, S, spec.units * spec.k)
     wait = starts - arr
-    return wait + P * tau, wait + S, starts, starts + S, np.zeros(len(arr), np.int64), 0, wait
+    # first token: next iteration boundary, then P prefill iterations that carry the
+    # request's own prompt KV (the analytic model's form, docs/queueing.md section 1)
+    ttft = wait + tau + P * (tau + prof.H * L_in / prof.calibration_ctx)
+    return ttft, wait + S, starts, starts + S, np.zeros(len(arr), np.int64), 0, wait
 
 
 # --- detailed mode ------------------------------------------------------------------------
 class _Unit:
-    __slots__ = (
-        "W",
-        "blocked",
-        "bs",
-        "clock",
-        "ctx",
-        "h",
-        "k",
-        "n",
-        "order",
-        "pre",
-        "rem",
-        "rid",
-        "seq",
-        "total_blocks",
-        "used_blocks",
-        "version",
-    )
+    """One unit's continuous-batching state in closed form (pure Python, O(1) per event
+    apart from the few sequences still in prefill).
+
+    Iterations are counted from the unit's start (``it``).  A resident request ``r``
+    admitted at iteration ``a_r`` ends its prefill at ``e_r = a_r + P_r`` and finishes at
+    ``f_r = e_r + L_out_r``; during global iteration ``x`` its KV context is
+    ``L_in_r + max(0, x - e_r)``.  With ``S`` the summed prompts, ``D``/``E`` the count
+    and summed ``e_r`` of decoding requests, the summed context is
+    ``C(x) = S + D x - E + sum_{prefilling} max(0, x - e_r)`` and the time of the next
+    ``m`` iterations is::
+
+        T(m) = m W + h [m S + D (m it + m(m-1)/2) - m E + sum_{prefilling} tri(it + m - e_r)]
+
+    with ``tri(y) = y (y - 1)/2`` for ``y >= 1`` (0 otherwise).
+    """
+
+    __slots__ = ("D", "E", "S", "W", "blocked", "bs", "clock", "ev", "fin", "h", "it", "k",
+                 "order", "pf", "res", "seq", "total_blocks", "version")
 
     def __init__(self, prof: PoolProfile, k: int):
         self.W = prof.W
@@ -272,182 +297,243 @@ class _Unit:
         self.bs = prof.block_size
         self.total_blocks = prof.total_kv_blocks
         self.k = k
-        self.rid = np.zeros(k, np.int64)
-        self.pre = np.zeros(k, np.int64)
-        self.rem = np.zeros(k, np.int64)
-        self.ctx = np.zeros(k, np.int64)
-        self.order = np.zeros(k, np.int64)
-        self.n = 0
+        self.it = 0
         self.clock = 0.0
+        self.S = 0
+        self.D = 0
+        self.E = 0
+        self.pf: dict[int, int] = {}  # prefilling request -> e_r
+        self.fin: list = []  # heap of (f_r, order, r)
+        self.res: dict[int, tuple] = {}  # resident request -> (e_r, f_r, L_in, order)
         self.blocked = False
         self.version = 0
-        self.used_blocks = 0
         self.seq = 0
+        self.order = 0
+        # (version, iterations, kv, time) of the scheduled next event
+        self.ev: tuple[int, int, bool, float] | None = None
 
-    def elapsed(self, m):
-        """T(m) for scalar or 1-d array m (m <= min remaining), integer arithmetic for tri."""
-        n = self.n
-        pre = self.pre[:n]
-        base = self.W + self.h * float(self.ctx[:n].sum())
-        if np.ndim(m) == 0:
-            xm = np.maximum(int(m) - pre, 0)
-            return m * base + 0.5 * self.h * float((xm * (xm - 1)).sum())
-        m_arr = np.asarray(m, np.int64)
-        xm = np.maximum(m_arr[:, None] - pre[None, :], 0)
-        return m_arr * base + 0.5 * self.h * (xm * (xm - 1)).sum(axis=1)
+    @property
+    def n(self) -> int:
+        return len(self.res)
+
+    def elapsed(self, m: int) -> float:
+        it = self.it
+        acc = m * self.S + self.D * (m * it + m * (m - 1) // 2) - m * self.E
+        end = it + m
+        for e in self.pf.values():
+            y = end - e
+            if y > 1:
+                acc += y * (y - 1) // 2
+        return m * self.W + self.h * acc
+
+    def ctx_sum(self, x: int) -> int:
+        """Summed KV context during global iteration x (>= it)."""
+        c = self.S + self.D * x - self.E
+        for e in self.pf.values():
+            if x > e:
+                c += x - e
+        return c
 
     def first_at_least(self, target: float, m_max: int) -> int:
-        """Smallest m in [1, m_max] with T(m) >= target (T(m_max) >= target assumed).
-
-        T(m) >= m (W + h C0), so m <= ceil(target / (W + h C0)); the bracket is then
-        narrowed with vectorised evaluations on <= 64 points per round.
-        """
-        n = self.n
-        base = self.W + self.h * float(self.ctx[:n].sum())
+        """Smallest m in [1, m_max] with T(m) >= target (T(m_max) >= target assumed)."""
+        base = self.W + self.h * self.ctx_sum(self.it)
         lo, hi = 0, min(m_max, max(1, math.ceil(target / base)))
         while hi - lo > 1:
-            ms = (np.arange(lo + 1, hi + 1) if hi - lo <= 64
-                  else np.unique(np.linspace(lo + 1, hi, 64).astype(np.int64)))
-            T = self.elapsed(ms)
-            i = int(np.searchsorted(T, target - 1e-15))
-            if i >= len(ms):
-                return hi
-            hi = int(ms[i])
-            lo = int(ms[i - 1]) if i > 0 else lo
+            mid = (lo + hi) // 2
+            if self.elapsed(mid) >= target - 1e-15:
+                hi = mid
+            else:
+                lo = mid
         return hi
 
-    def need(self, m):
-        n = self.n
-        grown = self.ctx[:n] + np.maximum(0, m - self.pre[:n])
-        return int(((grown + self.bs - 1) // self.bs).sum())
+    def blocks_upper(self, x: int) -> int:
+        """Upper bound of the KV blocks in use during iteration x (ceil per sequence)."""
+        return (self.ctx_sum(x) + len(self.res) * (self.bs - 1)) // self.bs
+
+    def blocks_exact(self, x: int) -> int:
+        bs = self.bs
+        tot = 0
+        for e, _f, lin, _o in self.res.values():
+            tot += -(-(lin + (x - e if x > e else 0)) // bs)
+        return tot
+
+    def next_finish(self) -> int:
+        """Iteration at which the next resident request finishes (stale entries dropped)."""
+        fin, res = self.fin, self.res
+        while True:
+            f, o, r = fin[0]
+            got = res.get(r)
+            if got is not None and got[3] == o:
+                return f
+            heapq.heappop(fin)
 
     def next_event(self):
-        """(iterations to next event, is_kv_exhaustion)."""
-        n = self.n
-        m_star = int(self.rem[:n].min())
-        if self.need(m_star) <= self.total_blocks:
+        """(iterations to the next event, is_kv_exhaustion)."""
+        m_star = self.next_finish() - self.it
+        last = self.it + m_star - 1  # context is largest in the last iteration
+        if self.blocks_upper(last) <= self.total_blocks or \
+                self.blocks_exact(last) <= self.total_blocks:
             return m_star, False
-        lo, hi = 0, m_star  # need(lo) <= total < need(hi)
+        lo, hi = 0, m_star  # fits through iteration it + lo - 1, not through it + hi - 1
         while hi - lo > 1:
             mid = (lo + hi) // 2
-            if self.need(mid) <= self.total_blocks:
+            if self.blocks_exact(self.it + mid - 1) <= self.total_blocks:
                 lo = mid
             else:
                 hi = mid
         return lo, True
 
+    def admit(self, r: int, L_in: int, P: int, L_out: int) -> None:
+        e = self.it + P
+        self.order += 1
+        self.res[r] = (e, e + L_out, L_in, self.order)
+        self.S += L_in
+        self.pf[r] = e
+        heapq.heappush(self.fin, (e + L_out, self.order, r))
+
+    def remove(self, r: int) -> None:
+        e, _f, lin, _o = self.res.pop(r)
+        self.S -= lin
+        if r in self.pf:
+            del self.pf[r]
+        else:
+            self.D -= 1
+            self.E -= e
+
 
 class _Detailed:
     def __init__(self, req: Requests, pool_idx, specs, victim: str, watermark: float):
-        self.arr = req.arrival_s
-        self.L_in = req.prompt_tokens.astype(np.int64)
-        self.L_out = req.output_tokens.astype(np.int64)
-        self.pool_idx = pool_idx
+        self.arr = req.arrival_s.tolist()
+        self.L_in = req.prompt_tokens.astype(np.int64).tolist()
+        self.L_out = req.output_tokens.astype(np.int64).tolist()
+        self.pool_idx = np.asarray(pool_idx).tolist()
         self.specs = specs
         self.victim = victim
         N = len(req)
-        self.ttft = np.full(N, np.nan)
-        self.done = np.full(N, np.nan)
-        self.first_start = np.full(N, np.nan)
-        self.preempt_count = np.zeros(N, np.int64)
+        self.ttft = [math.nan] * N
+        self.done = [math.nan] * N
+        self.first_start = [math.nan] * N
         self.rejected = np.zeros(N, bool)
         self.busy_start: list[float] = []
         self.busy_end: list[float] = []
         self.busy_pool: list[int] = []
-        self.admit_time = np.zeros(N)
-        self.P = -(-self.L_in // np.array([s.profile.chunk for s in specs])[pool_idx])
+        self.admit_time = [0.0] * N
+        chunks = [s.profile.chunk for s in specs]
+        self.P = [-(-li // chunks[p]) if p >= 0 else 0 for li, p in zip(self.L_in,
+                                                                          self.pool_idx)]
         self.units = [[_Unit(s.profile, s.k) for _ in range(s.units)] for s in specs]
-        self.free_slots = [np.full(s.units, s.k, np.int64) for s in specs]
-        self.queues = [deque() for _ in specs]
+        # per pool: lazy max-heap of (-free slots, version, unit)
+        self.free_heap = [[(-s.k, 0, ui) for ui in range(s.units)] for s in specs]
+        self.queues: list[deque[int]] = [deque() for _ in specs]
         self.wm = [math.ceil(watermark * s.profile.total_kv_blocks) for s in specs]
         self.heap: list = []
         self.cnt = 0
         self.preemptions = [0] * len(specs)
 
     # -- unit mechanics ---------------------------------------------------------------
-    def _advance(self, p, ui, u: _Unit, m: int):
-        if m <= 0 or u.n == 0:
+    def _advance(self, p, u: _Unit, m: int):
+        if m <= 0 or not u.res:
             return
-        n = u.n
-        pre = u.pre[:n]
-        first = (pre >= 1) & (pre <= m)
-        if first.any():
-            idx = np.nonzero(first)[0]
-            t_first = u.clock + u.elapsed(pre[idx])
-            rids = u.rid[idx]
-            unset = np.isnan(self.ttft[rids])
-            self.ttft[rids[unset]] = t_first[unset] - self.arr[rids[unset]]
-        dt = float(u.elapsed(m))
-        u.ctx[:n] += np.maximum(0, m - pre)
-        u.pre[:n] = np.maximum(0, pre - m)
-        u.rem[:n] -= m
+        end = u.it + m
+        if u.pf:
+            firsts = [(e, r) for r, e in u.pf.items() if e <= end]
+            for e, r in firsts:
+                if self.ttft[r] != self.ttft[r]:  # nan: first time this request starts
+                    self.ttft[r] = u.clock + u.elapsed(e - u.it) - self.arr[r]
+            dt = u.elapsed(m)
+            for e, r in firsts:
+                del u.pf[r]
+                u.D += 1
+                u.E += e
+        else:
+            dt = u.elapsed(m)
         u.clock += dt
-        fin = np.nonzero(u.rem[:n] == 0)[0]
-        if fin.size:
-            rids = u.rid[fin]
-            self.done[rids] = u.clock
-            for r in rids.tolist():
-                self.busy_start.append(self.admit_time[r])
-                self.busy_end.append(u.clock)
-                self.busy_pool.append(p)
-            self._remove(p, ui, u, fin)
+        u.it = end
+        fin = u.fin
+        while fin and fin[0][0] <= end:
+            f, o, r = heapq.heappop(fin)
+            got = u.res.get(r)
+            if got is None or got[3] != o:
+                continue
+            self.done[r] = u.clock
+            self.busy_start.append(self.admit_time[r])
+            self.busy_end.append(u.clock)
+            self.busy_pool.append(p)
+            u.remove(r)
             u.blocked = False
 
-    def _remove(self, p, ui, u: _Unit, idx):
-        n = u.n
-        keep = np.ones(n, bool)
-        keep[idx] = False
-        for a in (u.rid, u.pre, u.rem, u.ctx, u.order):
-            a[: n - len(idx)] = a[:n][keep]
-        u.n = n - len(idx)
-        u.used_blocks = int(((u.ctx[: u.n] + u.bs - 1) // u.bs).sum())
-        self.free_slots[p][ui] = u.k - u.n
-
-    def _sync(self, p, ui, u: _Unit, now: float):
+    def _sync(self, p, u: _Unit, now: float):
         """Bring a unit to its first iteration boundary >= now (processing due events)."""
-        while u.n > 0 and u.clock < now:
-            m_ev, kv = u.next_event()
-            if u.clock + float(u.elapsed(m_ev)) < now:
-                self._advance(p, ui, u, m_ev)
+        while u.res and u.clock < now:
+            ev = u.ev
+            if ev is not None and ev[0] == u.version:  # state unchanged since scheduling
+                _v, m_ev, kv, t_ev = ev
+            else:
+                m_ev, kv = u.next_event()
+                t_ev = u.clock + u.elapsed(m_ev)
+            u.ev = None
+            if t_ev < now:
+                self._advance(p, u, m_ev)
                 if kv:
-                    self._preempt(p, ui, u)
+                    self._preempt(p, u)
                 continue
             hi = u.first_at_least(now - u.clock, m_ev)
-            self._advance(p, ui, u, hi)
+            self._advance(p, u, hi)
             if kv and hi == m_ev:
-                self._preempt(p, ui, u)
+                self._preempt(p, u)
             break
-        if u.n == 0:
+        if not u.res:
             u.clock = max(u.clock, now)
         u.version += 1
 
     def _schedule(self, p, ui, u: _Unit):
         u.version += 1
-        if u.n == 0:
+        fh = self.free_heap[p]
+        if len(fh) > 8 * len(self.units[p]) + 64:  # drop stale entries now and then
+            us = self.units[p]
+            fh[:] = [(-(x.k - len(x.res)), x.version, j) for j, x in enumerate(us)]
+            heapq.heapify(fh)
+        heapq.heappush(fh, (-(u.k - len(u.res)), u.version, ui))
+        if not u.res:
             return
         m, kv = u.next_event()
-        t = u.clock + float(u.elapsed(m))
+        t = u.clock + u.elapsed(m)
+        u.ev = (u.version, m, kv, t)
         self.cnt += 1
         heapq.heappush(self.heap, (t, self.cnt, p, ui, u.version, m, kv))
 
-    def _admit(self, p, ui, u: _Unit, r: int):
-        j = u.n
-        u.rid[j] = r
-        u.pre[j] = self.P[r]
-        u.rem[j] = self.P[r] + self.L_out[r]
-        u.ctx[j] = self.L_in[r]
-        u.seq += 1
-        u.order[j] = u.seq
-        u.n = j + 1
-        u.used_blocks += -(-int(self.L_in[r]) // u.bs)
-        self.free_slots[p][ui] = u.k - u.n
-        self.admit_time[r] = u.clock
-        if np.isnan(self.first_start[r]):
-            self.first_start[r] = u.clock
-
     def _fits(self, p, u: _Unit, r: int) -> bool:
-        return (not u.blocked and u.n < u.k and
-                u.total_blocks - u.used_blocks - (-(-int(self.L_in[r]) // u.bs)) >= self.wm[p])
+        if u.blocked or len(u.res) >= u.k:
+            return False
+        free = u.total_blocks - u.blocks_upper(u.it)
+        return free - (-(-self.L_in[r] // u.bs)) >= self.wm[p]
+
+    def _pick(self, p, r: int, prefer):
+        """The unit with the most free slots that fits r (lazy heap; stale entries skipped)."""
+        units = self.units[p]
+        if prefer is not None and self._fits(p, units[prefer], r):
+            return prefer
+        fh = self.free_heap[p]
+        skipped = []
+        cand = None
+        while fh:
+            negfree, ver, ui = fh[0]
+            u = units[ui]
+            if ver != u.version and -negfree != u.k - len(u.res):
+                heapq.heappop(fh)
+                continue
+            if -negfree <= 0:
+                break
+            heapq.heappop(fh)
+            skipped.append((negfree, ver, ui))
+            if self._fits(p, u, r):
+                cand = ui
+                break
+            if len(skipped) >= 64:
+                break
+        for e in skipped:
+            heapq.heappush(fh, e)
+        return cand
 
     def _dispatch(self, p, now: float, prefer: int | None = None):
         q = self.queues[p]
@@ -455,83 +541,87 @@ class _Detailed:
         touched = set()
         while q:
             r = q[0]
-            cand = None
-            if prefer is not None and self._fits(p, units[prefer], r):
-                cand = prefer
-            else:
-                fs = self.free_slots[p]
-                for ui in np.argsort(-fs, kind="stable").tolist():
-                    if fs[ui] <= 0:
-                        break
-                    if self._fits(p, units[ui], r):
-                        cand = ui
-                        break
+            cand = self._pick(p, r, prefer)
             if cand is None:
                 break
             u = units[cand]
             if cand not in touched:
-                self._sync(p, cand, u, now)
+                self._sync(p, u, now)
                 touched.add(cand)
                 if not self._fits(p, u, r):  # the sync may have changed nothing; recheck
+                    self._schedule(p, cand, u)
                     continue
             q.popleft()
-            self._admit(p, cand, u, r)
+            u.admit(r, self.L_in[r], self.P[r], self.L_out[r])
+            self.admit_time[r] = u.clock
+            if self.first_start[r] != self.first_start[r]:
+                self.first_start[r] = u.clock
+            heapq.heappush(self.free_heap[p], (-(u.k - len(u.res)), u.version, cand))
             prefer = cand
         for ui in touched:
             self._schedule(p, ui, units[ui])
+        return touched
 
-    def _preempt(self, p, ui, u: _Unit):
-        while u.n > 0 and u.need(1) > u.total_blocks:
-            n = u.n
-            key = u.order[:n] if self.victim == "recent" else u.ctx[:n]
-            j = int(np.argmax(key))
-            r = int(u.rid[j])
+    def _preempt(self, p, u: _Unit):
+        while u.res and u.blocks_exact(u.it) > u.total_blocks:
+            if self.victim == "recent":
+                r = max(u.res, key=lambda x: u.res[x][3])
+            else:
+                it = u.it
+                r = max(u.res, key=lambda x: u.res[x][2] + max(0, it - u.res[x][0]))
             self.busy_start.append(self.admit_time[r])
             self.busy_end.append(u.clock)
             self.busy_pool.append(p)
-            self.preempt_count[r] += 1
             self.preemptions[p] += 1
-            self._remove(p, ui, u, np.array([j]))
+            u.remove(r)
             self.queues[p].appendleft(r)
-        u.blocked = u.n > 0
+        u.blocked = bool(u.res)
 
     def run(self):
         arr = self.arr
         N = len(arr)
         i = 0
         heap = self.heap
+        specs = self.specs
         while i < N or heap:
             if heap and (i >= N or heap[0][0] <= arr[i]):
                 _t, _, p, ui, ver, m, kv = heapq.heappop(heap)
                 u = self.units[p][ui]
                 if ver != u.version:
                     continue
-                self._advance(p, ui, u, m)
+                self._advance(p, u, m)
                 if kv:
-                    self._preempt(p, ui, u)
-                self._dispatch(p, u.clock, prefer=ui)
-                self._schedule(p, ui, u)
+                    self._preempt(p, u)
+                if ui not in self._dispatch(p, u.clock, prefer=ui):
+                    self._schedule(p, ui, u)
             else:
                 r = i
                 i += 1
-                p = int(self.pool_idx[r])
-                spec = self.specs[p]
-                prof = spec.profile
-                need_total = -(-int(self.L_in[r] + self.L_out[r]) // prof.block_size)
-                need_prompt = -(-int(self.L_in[r]) // prof.block_size)
-                if (need_total > prof.total_kv_blocks
-                        or need_prompt > prof.total_kv_blocks - self.wm[p]):
+                p = self.pool_idx[r]
+                if p < 0:  # rejected before the run (router or context limit)
+                    continue
+                prof = specs[p].profile
+                bs = prof.block_size
+                if (-(-(self.L_in[r] + self.L_out[r]) // bs) > prof.total_kv_blocks
+                        or -(-self.L_in[r] // bs) > prof.total_kv_blocks - self.wm[p]):
                     self.rejected[r] = True
                     continue
                 self.queues[p].append(r)
                 if len(self.queues[p]) == 1:
                     self._dispatch(p, arr[r])
+        self.ttft = np.asarray(self.ttft)
+        self.done = np.asarray(self.done)
+        self.first_start = np.asarray(self.first_start)
         return self
 
 
 def simulate(req: Requests, pool_idx, pools, mode: str = "fast", warmup_frac: float = 0.2,
-             victim: str = "recent", watermark: float = 0.01) -> SimResult:
-    """Run the DES; ``pool_idx[i]`` is request i's pool (index into ``pools``)."""
+             victim: str = "recent", watermark: float = 0.01,
+             quantile: float = 0.99) -> SimResult:
+    """Run the DES; ``pool_idx[i]`` is request i's pool (index into ``pools``, ``-1`` =
+    rejected by the router).  Every pool's context limit is enforced: a request whose
+    prompt + output exceeds its pool's ``ctx`` is rejected (``exceeds_pool_context``),
+    as is one whose KV can never fit a unit (``exceeds_kv``, detailed mode)."""
     import time
 
     if mode not in MODES:
@@ -543,17 +633,23 @@ def simulate(req: Requests, pool_idx, pools, mode: str = "fast", warmup_frac: fl
     pools = list(pools)
     if not pools:
         raise ValueError("pools: need at least one pool")
-    pool_idx = np.asarray(pool_idx, np.int64)
-    if pool_idx.shape != (len(req),) or (len(req) and (pool_idx.min() < 0 or
-                                                       pool_idx.max() >= len(pools))):
-        raise ValueError("pool_idx: one valid pool index per request is required")
+    if not 0 < quantile < 1:
+        raise ValueError("quantile: must be in (0, 1)")
+    assigned = np.asarray(pool_idx, np.int64)
+    if assigned.shape != (len(req),) or (len(req) and (assigned.min() < -1 or
+                                                       assigned.max() >= len(pools))):
+        raise ValueError("pool_idx: one pool index (or -1) per request is required")
     t0 = time.perf_counter()
     N = len(req)
+    reason = np.full(N, "", dtype=object)
+    reason[assigned < 0] = "longer_than_every_pool"
+    ctx_of = np.array([s.ctx for s in pools], np.int64)
+    over = (assigned >= 0) & (req.total_tokens > ctx_of[np.maximum(assigned, 0)])
+    reason[over] = "exceeds_pool_context"
+    pool_idx = np.where(reason == "", assigned, -1)
     ttft = np.full(N, np.nan)
     lat = np.full(N, np.nan)
     wait = np.full(N, np.nan)
-    np.zeros(N, np.int64)
-    rejected = np.zeros(N, bool)
     intervals = []
     preempt = [0] * len(pools)
     if mode == "fast":
@@ -572,31 +668,55 @@ def simulate(req: Requests, pool_idx, pools, mode: str = "fast", warmup_frac: fl
         ttft = d.ttft
         lat = d.done - req.arrival_s
         wait = d.first_start - req.arrival_s
-        rejected = d.rejected
+        reason[d.rejected] = "exceeds_kv"
         preempt = d.preemptions
         bs, be, bp = (np.asarray(d.busy_start), np.asarray(d.busy_end),
                       np.asarray(d.busy_pool, np.int64))
         intervals = [(bs[bp == p], be[bp == p]) for p in range(len(pools))]
     wall = time.perf_counter() - t0
 
+    rejected = reason != ""
     n_w = int(warmup_frac * N)
     meas = np.zeros(N, bool)
     meas[n_w:] = True
     t_lo = req.arrival_s[n_w] if n_w < N else 0.0
     t_hi = req.arrival_s[-1] if N else 0.0
+    L_out = req.output_tokens.astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpot = np.where(L_out > 1, (lat - ttft) / np.maximum(L_out - 1, 1), np.nan)
+
+    def reasons(mask):
+        return {r: int((mask & (reason == r)).sum()) for r in REJECT_REASONS}
+
+    def metrics(ok):
+        return ({"p50_s": _q(ttft[ok], 0.5), **_ci(ttft[ok], quantile)},
+                {"p50_s": _q(tpot[ok], 0.5), **_ci(tpot[ok], quantile)},
+                {"p50_s": _q(lat[ok], 0.5), **_ci(lat[ok], quantile)})
+
     stats = []
     for p, spec in enumerate(pools):
+        mine = assigned == p
         m = meas & (pool_idx == p) & ~rejected
         ok = m & ~np.isnan(ttft)
         c = spec.units * spec.k
         st, en = intervals[p]
+        t_d, p_d, e_d = metrics(ok)
         stats.append(PoolStats(
-            spec.name, spec.units, c, int(ok.sum()), _q(ttft[ok], 0.5), _q(ttft[ok], 0.99),
+            spec.name, spec.units, c, int(ok.sum()), _q(ttft[ok], 0.5), _q(ttft[ok], quantile),
             float(np.mean(ttft[ok])) if ok.any() else math.nan,
-            float(np.nanmean(lat[ok])) if ok.any() else math.nan, _q(wait[ok], 0.99),
+            float(np.nanmean(lat[ok])) if ok.any() else math.nan, _q(wait[ok], quantile),
             _busy_fraction(st, en, t_lo, t_hi, c), int(preempt[p]),
-            int((rejected & (pool_idx == p)).sum())))
+            int((rejected & mine).sum()), int(spec.ctx), quantile, t_d, p_d, e_d,
+            reasons(mine)))
     okall = meas & ~rejected & ~np.isnan(ttft)
-    return SimResult(mode, N, tuple(stats), _q(ttft[okall], 0.99),
+    t_d, p_d, e_d = metrics(okall)
+    return SimResult(mode, N, tuple(stats), _q(ttft[okall], quantile),
                      float(np.nanmean(lat[okall])) if okall.any() else math.nan,
-                     int(sum(preempt)), int(rejected.sum()), wall, ttft, lat)
+                     int(sum(preempt)), int(rejected.sum()), wall, ttft, lat, quantile,
+                     t_d, p_d, e_d, reasons(np.ones(N, bool)), meas, reason)
+
+
+def _ci(x, q):
+    from .stats import quantile_ci
+
+    return quantile_ci(x, q)
