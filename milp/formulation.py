@@ -99,6 +99,7 @@ import pulp
 
 from hetserve.instances.model import Instance
 from hetserve.milp.index import ModelIndex, Tightening, binding_storage_capacity, make_index
+from hetserve.milp.reductions import Reductions
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,12 +138,15 @@ def rounding_cut(a: float) -> tuple[float, float] | None:
 
 
 def build(instance: Instance, *, lp_relaxation: bool = False,
-          tightening: Tightening | None = None) -> Formulation:
+          tightening: Tightening | None = None, reductions: Reductions | None = None,
+          upper_bound: float | None = None) -> Formulation:
     """The MILP of the module docstring as a ``pulp.LpProblem`` (pure: nothing is solved).
 
     ``lp_relaxation`` makes every variable continuous; ``tightening`` selects the valid
-    inequalities (default: the measured set, :class:`Tightening`)."""
-    idx = make_index(instance, tightening)
+    inequalities (default: the measured set, :class:`Tightening`); ``reductions``
+    (default: none, the complete model) and ``upper_bound`` as in
+    :func:`milp.index.make_index`."""
+    idx = make_index(instance, tightening, reductions, upper_bound)
     tg = idx.tightening
     t = instance.routes
     q = instance.query_types
