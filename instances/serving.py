@@ -175,7 +175,7 @@ ENGINES: dict[str, EngineProfile] = {
 def engines_with(*, max_num_seqs: int | None = None,
                  token_budget: int | None = None) -> dict[str, EngineProfile]:
     """The shipped engine profiles with engine settings replaced (``None`` keeps a default)."""
-    changes: dict[str, int] = {}
+    changes: dict[str, Any] = {}
     if max_num_seqs is not None:
         changes["max_num_seqs"] = max_num_seqs
     if token_budget is not None:
