@@ -423,26 +423,26 @@ def csv_demand(path: str | Path, instance: Instance, *, window_s: float = 300.0,
         raise DemandError(f"{path} line 1: header lacks column(s) {missing}; expected "
                           f"{','.join(CSV_COLUMNS)}")
     col = {c: norm.index(c) for c in CSV_COLUMNS}
-    for line, row in enumerate(reader, start=2):
-        if not row or all(not c.strip() for c in row):
+    for line, cells in enumerate(reader, start=2):
+        if not cells or all(not c.strip() for c in cells):
             continue
         where = f"{path} line {line}"
         if len(times) >= MAX_CSV_ROWS:
             raise DemandError(f"{path}: more than {MAX_CSV_ROWS:,} request rows")
-        if len(row) < len(header):
-            raise DemandError(f"{where}: expected {len(header)} columns, got {len(row)}")
+        if len(cells) < len(header):
+            raise DemandError(f"{where}: expected {len(header)} columns, got {len(cells)}")
         try:
-            ts = _parse_time(row[col["timestamp"]])
+            ts = _parse_time(cells[col["timestamp"]])
         except ValueError as exc:
             raise DemandError(f"{where}: column 'timestamp': {exc}") from None
-        cat = row[col["category"]].strip()
+        cat = cells[col["category"]].strip()
         if cat not in lookup:
             raise DemandError(f"{where}: column 'category': {cat[:60]!r} is not a query type or "
                               f"a category held by exactly one query type of the instance "
                               f"(known: {sorted(lookup)})")
         vals = []
         for c in ("prompt_tokens", "output_tokens"):
-            cell = row[col[c]].strip()
+            cell = cells[col[c]].strip()
             v = int(cell) if cell.isdigit() and len(cell) <= 9 else -1
             if not 1 <= v <= MAX_TOKENS:
                 raise DemandError(f"{where}: column {c!r} = {cell[:40]!r} is not an integer in "
@@ -478,15 +478,15 @@ def csv_demand(path: str | Path, instance: Instance, *, window_s: float = 300.0,
     samples = []
     order = np.argsort(rel, kind="stable")
     for w in range(n_w):
-        row: list[Sample] = []
+        window: list[Sample] = []
         for i in range(n_i):
             idx = order[(wi[order] == w) & (ty[order] == i)]
             if len(idx):
                 pm[w, i], om[w, i] = pr[idx].mean(), ou[idx].mean()
             idx = idx[:samples_per_window]
-            row.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
-                        _ro(ou[idx], np.int64)))
-        samples.append(tuple(row))
+            window.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
+                           _ro(ou[idx], np.int64)))
+        samples.append(tuple(window))
     return DemandTrace(
         name=path.stem, query_types=tuple(q.name for q in qts), window_s=float(window_s),
         starts_s=np.arange(n_w) * float(window_s), rates=rates, prompt_mean=pm, output_mean=om,

@@ -160,7 +160,9 @@ def _build(d: RoutingData, cfgs: np.ndarray, y_upper: np.ndarray, *, rho: float,
         cost.append(np.asarray(elastic_cost, dtype=float))
         upper.append(np.ones(n_i))
     # rows: demand (I), capacity (S), error (I), [delay (I)], [resources]
-    rows, cols, vals = [ii], [np.arange(n_x)], [np.ones(n_x)]
+    rows: list[np.ndarray] = [ii]
+    cols: list[np.ndarray] = [np.arange(n_x)]
+    vals: list[np.ndarray] = [np.ones(n_x)]
     rows.append(np.arange(n_i))
     cols.append(n_x + n_s + np.arange(n_i))
     vals.append(np.ones(n_i))

@@ -45,7 +45,11 @@ from typing import Any
 import numpy as np
 
 from hetserve.instances.model import Instance
-from hetserve.milp.index import ModelIndex, make_index
+from hetserve.instances.solver_log import new_highs
+from hetserve.instances.solver_log import run as run_highs
+from hetserve.milp.highs_model import build_arrays
+from hetserve.milp.highs_run import use_threads
+from hetserve.milp.index import ModelIndex, Tightening, make_index
 from hetserve.milp.reductions import Reductions
 
 
@@ -192,7 +196,7 @@ class _Lagrangian:
         g_kappa = 1.0 - covered - u
         g_eta = np.bincount(self.ri[order], weights=self.ee[order] * x_s, minlength=self.nI)
         g_eta = np.where(self.has_err, g_eta, 0.0)
-        g_theta = np.zeros(self.nI)
+        g_theta: np.ndarray = np.zeros(self.nI)
         if self.avg:
             g_theta = np.bincount(self.ri[order], weights=self.dd[order] * x_s, minlength=self.nI)
             g_theta = np.where(self.has_dly, g_theta, 0.0)
@@ -367,12 +371,6 @@ def _restricted_lp_duals(instance: Instance, idx: ModelIndex,
                          keep: np.ndarray) -> tuple[Any, ...] | None:
     """Duals of the LP relaxation over the routes ``keep`` (all configurations keep their
     columns), as Lagrange multipliers of the module docstring."""
-    from hetserve.instances.solver_log import new_highs
-    from hetserve.instances.solver_log import run as run_highs
-    from hetserve.milp.highs_model import build_arrays
-    from hetserve.milp.highs_run import use_threads
-    from hetserve.milp.index import Tightening
-
     sub = ModelIndex(instance, Tightening(), idx.cfg, idx.rbar, idx.models,
                      idx.cfg_model_pos, idx.ri[keep], idx.rk[keep], idx.load[keep],
                      idx.link_coef[keep], idx.deployments, idx.gpu_rows)

@@ -191,7 +191,7 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
     for i in range(len(q)):
         add([(x[i, c], 1.0) for c in by_type[i]] + [(u[i], 1.0)], eq, 1.0, f"demand_{i}")
     for c in cfg:
-        add([(x[i, c], lam[i] / float(t.capacity[i, c])) for i in by_cfg[c]] + [(r[c], -rho)],
+        add([(x[i, c], float(t.load_per_share[i, c])) for i in by_cfg[c]] + [(r[c], -rho)],
             le, 0.0, f"cap_{c}")
     for i, qt in enumerate(q):
         if any(t.error[i, c] > qt.error_slo for c in by_type[i]):
@@ -236,7 +236,7 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
             add([(x[i, c], 1.0), (w[c], -float(idx.link_coef[n]))], le, 0.0, f"link_{i}_{c}")
     if tg.rounding:
         for i, c in routes:
-            cut = rounding_cut(lam[i] / float(t.capacity[i, c]) / rho)
+            cut = rounding_cut(float(t.load_per_share[i, c]) / rho)
             if cut is not None:
                 ceil_a, slope = cut
                 # r ≥ ⌈a⌉ w − slope (w − x)  ⇔  (⌈a⌉ − slope) w + slope x − r ≤ 0
