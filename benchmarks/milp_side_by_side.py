@@ -78,8 +78,9 @@ def _worker(solver: str, spec: str, mps: str, time_limit: float, threads: int) -
         status = pulp.LpStatus[prob.status]
         sol = getattr(prob, "sol_status", None)
         proven = status == "Optimal" and sol == 1
+        has_plan = sol in (1, 2)  # 0: no solution (the value is then not a plan's cost)
         out.update(status="optimal" if proven else f"{status}/sol{sol}",
-                   objective=pulp.value(prob.objective), bound=None,
+                   objective=pulp.value(prob.objective) if has_plan else None, bound=None,
                    n_vars=len(prob.variables()))
     out["wall_s"] = time.perf_counter() - t0
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -153,12 +154,14 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
              "alternated per instance; one subprocess per solve (peak RSS). The machine was "
              "shared by six concurrent sessions (load 5-12 on 2 cores): absolute times are "
              "inflated 2-5x; compare the ratios within a row.\n",
-             "| instance | solver | status | objective | wall s | peak RSS MB |",
-             "|---|---|---|---|---|---|"]
+             "| instance | solver | status | objective | bound | wall s | peak RSS MB |",
+             "|---|---|---|---|---|---|---|"]
     for r in rows:
-        obj = r.get("objective")
+        obj, bd = r.get("objective"), r.get("bound")
+        bd = None if bd is None or not abs(bd) < float("inf") else bd
         lines.append(f"| {r['instance']} | {r['solver']} | {r.get('status')} | "
-                     f"{'' if obj is None else f'{obj:.4f}'} | {r.get('wall_s', 0):.1f} | "
+                     f"{'' if obj is None else f'{obj:.4f}'} | "
+                     f"{'' if bd is None else f'{bd:.4f}'} | {r.get('wall_s', 0):.1f} | "
                      f"{r.get('peak_rss_mb', 0):.0f} |")
     (out / "side_by_side.md").write_text("\n".join(lines) + "\n")
     commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,

@@ -110,17 +110,19 @@ class MilpParams:
 
 ROOT_SETTINGS: tuple[tuple[str, Any], ...] = (
     ("presolve", "off"), ("mip_heuristic_run_rins", False), ("mip_heuristic_run_rens", False))
-"""HiGHS settings applied before ``MilpParams.highs_options`` (which override them).
-Measured side by side with an AGH start, 1 thread (docs/milp.md "Root settings"): HiGHS's
+"""HiGHS settings applied, when the solve has a MIP start, before
+``MilpParams.highs_options`` (which override them). Without a start HiGHS needs its
+presolve and sub-MIPs to find incumbents (6x6x10 s0 cold: not optimal in 120 s with them
+off), so a cold solve keeps HiGHS's defaults. Measured side by side with an AGH start, 1 thread (docs/milp.md "Root settings"): HiGHS's
 presolve spends 15–32 CPU s on 10x10x10 s0 without closing the root, with it off the
 same solve is optimal in 2.8–3.6 CPU s; on paper-base 1.3 vs 2.6–3.4 CPU s. The model is
 already presolved by construction (usable routes only, tight R̄, the reductions)."""
 
 
-def _configure(h: highspy.Highs, params: MilpParams, seed: int) -> None:
+def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:
     configure(h, time_limit_s=params.time_limit_s, mip_rel_gap=params.mip_rel_gap,
               threads=params.threads, seed=seed,
-              options=ROOT_SETTINGS + tuple(params.highs_options),
+              options=(ROOT_SETTINGS if started else ()) + tuple(params.highs_options),
               log=SolverLog(to_stderr=bool(params.msg), file=params.log_file))
 
 
@@ -179,7 +181,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                           index=make_index(instance, params.tightening, params.reductions, upper))
         build_s = time.perf_counter() - t_start
         h = new_highs()
-        _configure(h, params, seed)
+        _configure(h, params, seed, warm_start is not None)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
             sol = highspy.HighsSolution()
@@ -200,7 +202,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         build_s = time.perf_counter() - t_start
         h = form.problem.solverModel
         configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
-        for name, value in ROOT_SETTINGS + tuple(params.highs_options):
+        root = ROOT_SETTINGS if warm_start is not None else ()
+        for name, value in root + tuple(params.highs_options):
             h.setOptionValue(name, value)
         if warm_start is not None:
             am_ = build_arrays(instance, tightening=params.tightening, index=form.index)
