@@ -48,7 +48,7 @@ def cell(result) -> str:
 def main(out: Path) -> None:
     """GH and AGH with M1, M2 or M3 switched off: runs.csv and summary.md in OUT."""
     try:
-        prepare_out(out, {"command": "ablation"}, resume=False)
+        prepare_out(out, {"command": "ablation"}, resume=False, resumable=False)
     except ResumeRefused as exc:
         raise BadInput(str(exc)) from None
     run(out)

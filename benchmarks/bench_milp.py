@@ -68,7 +68,7 @@ def main(time_limit: float, threads: int, seeds: str, quick: bool, no_plain: boo
     try:
         prepare_out(out, {"command": "bench_milp", "time_limit_s": time_limit,
                           "threads": threads, "seeds": seed_list, "quick": quick,
-                          "plain": not no_plain}, resume=False)
+                          "plain": not no_plain}, resume=False, resumable=False)
     except ResumeRefused as exc:
         raise BadInput(str(exc)) from None
     run(seed_list, quick, not no_plain, time_limit, threads, out)

@@ -177,7 +177,7 @@ def des_check_command(instance: str, demand: str, solver: str, n_requests: int, 
         dem = load_demand(demand, inst, sigma=0.0, seed=seed)
         prepare_out(out, {"command": "des_check", "instance": inst.name, "demand": demand,
                           "solver": solver, "requests": n_requests, "mode": mode, "seed": seed},
-                    resume=False)
+                    resume=False, resumable=False)
     except (ResumeRefused, DemandError) as exc:
         raise BadInput(str(exc)) from None
     rows = des_check(inst, dem, window_solver(solver), n_requests=n_requests, seed=seed,

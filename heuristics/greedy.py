@@ -66,7 +66,7 @@ def query_order(data: HeuristicData, name: str) -> np.ndarray:
         size = data.model_gb[data.cfg_model][None, :]
         ok = data.usable & (data.err_ex <= 0)
         ok = np.where(ok.any(axis=1, keepdims=True), ok, data.usable)
-        foot = np.where(ok, size, np.inf).min(axis=1)
+        foot = np.where(ok, size, np.inf).min(axis=1, initial=np.inf)  # no configs: inf
         foot = np.where(np.isfinite(foot), foot, 1e12)
         key = -foot if name == "footprint-desc" else foot
     else:

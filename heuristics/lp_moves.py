@@ -3,7 +3,8 @@ r"""Fleet moves of AGH with exact LP routing (a facility-location neighbourhood)
 The other operators (:mod:`heuristics.operators`) move shares one route at a time. The
 moves here change the *fleet* (which configurations are open and with how many
 replicas) and then re-route every type at once with the routing LP of
-:mod:`heuristics.routing_lp`, so the routing of each tried fleet is optimal.
+:mod:`hetserve.instances.routing` (via :mod:`heuristics.routing_lp`), so the routing of
+each tried fleet is optimal.
 
 A tried fleet is priced exactly as the evaluator does (rental of the integer replicas,
 storage of every model with an open configuration, delay and unmet penalty of the LP's
@@ -49,7 +50,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from hetserve.heuristics.routing_lp import LpSolution, reduced_savings, solve_routing
+from hetserve.heuristics.routing_lp import reduced_savings, solve_routing
+from hetserve.instances.routing import Routing
 from hetserve.heuristics.state import CHECK_TOL, PlanState, open_in_random_order
 
 ADD_TRIES = 6
@@ -104,12 +106,12 @@ def _fleet_ok(state: PlanState, r: np.ndarray) -> bool:
     return True
 
 
-def _route(state: PlanState, r: np.ndarray) -> LpSolution | None:
+def _route(state: PlanState, r: np.ndarray) -> Routing | None:
     cfgs = np.nonzero(r > 0)[0]
     return solve_routing(state.data, cfgs, r[cfgs].astype(float), fluid=False)
 
 
-def _price(state: PlanState, r: np.ndarray) -> tuple[float, LpSolution] | None:
+def _price(state: PlanState, r: np.ndarray) -> tuple[float, Routing] | None:
     """Exact objective of the fleet ``r`` with its optimal routing, or None."""
     if not _fleet_ok(state, r):
         return None
@@ -122,23 +124,12 @@ def _price(state: PlanState, r: np.ndarray) -> tuple[float, LpSolution] | None:
     return _fleet_cost(state, r) + lp_obj, sol
 
 
-def _write(state: PlanState, r: np.ndarray, sol: LpSolution) -> None:
+def _write(state: PlanState, r: np.ndarray, sol: Routing) -> None:
     """Write fleet ``r`` and the routing ``sol`` into the (journaled) state."""
-    d = state.data
-    cols = np.union1d(np.nonzero(state.r > 0)[0], sol.cfgs)
-    cols = np.union1d(cols, np.nonzero((state.x > 0).any(axis=0))[0])
-    new = np.zeros((d.n_types, len(cols)))
-    pos = np.searchsorted(cols, sol.cfgs)
-    new[:, pos] = sol.x
-    old = state.x[:, cols]
-    ii, kk = np.nonzero(new != old)
-    for i, k in zip(ii.tolist(), kk.tolist()):
-        state.add_share(i, int(cols[k]), float(new[i, k] - old[i, k]))
-    for c in np.nonzero(r != state.r)[0]:
-        state.set_replicas(int(c), int(r[c]))
+    state.assign(r, sol.full(state.data.n_configs))
 
 
-def _try(state: PlanState, r: np.ndarray, priced: tuple[float, LpSolution] | None = None
+def _try(state: PlanState, r: np.ndarray, priced: tuple[float, Routing] | None = None
          ) -> bool:
     """Apply fleet ``r`` (routed by the LP) if it is strictly cheaper and no constraint
     is violated more than now; returns whether it was kept."""
@@ -169,14 +160,14 @@ def _money_room(state: PlanState, cfgs: np.ndarray) -> float | None:
 
 
 def _fluid(state: PlanState, cfgs: np.ndarray, y_up: np.ndarray, *,
-           elastic: bool = False) -> LpSolution | None:
+           elastic: bool = False) -> Routing | None:
     d = state.data
     return solve_routing(d, cfgs, y_up, fluid=True,
                          gpu_room=np.maximum(d.gpu_limit, state.gpu_used),
                          money_room=_money_room(state, cfgs), elastic=elastic)
 
 
-def _round(state: PlanState, sol: LpSolution) -> tuple[np.ndarray, tuple[float, LpSolution]] | None:
+def _round(state: PlanState, sol: Routing) -> tuple[np.ndarray, tuple[float, Routing]] | None:
     """Whole replicas from the fluid solution (⌈y⌉), routed and priced, then the
     rounding repair: the cheapest single decrement, while one is cheaper."""
     d = state.data
@@ -210,7 +201,7 @@ def _round(state: PlanState, sol: LpSolution) -> tuple[np.ndarray, tuple[float, 
 
 
 def _realise(state: PlanState, cfgs: np.ndarray, y_up: np.ndarray
-             ) -> tuple[np.ndarray, tuple[float, LpSolution]] | None:
+             ) -> tuple[np.ndarray, tuple[float, Routing]] | None:
     """The whole-replica fleet on ``cfgs`` (fluid LP, rounding, repair), or None if the
     fluid bound shows that it cannot beat the current state."""
     sol = _fluid(state, cfgs, y_up)
@@ -230,7 +221,7 @@ def _try_set(state: PlanState, cfgs: np.ndarray, y_up: np.ndarray) -> bool:
 
 
 # ---------------------------------------------------------------------- add scoring
-def add_scores(state: PlanState, sol: LpSolution, closed: np.ndarray) -> np.ndarray:
+def add_scores(state: PlanState, sol: Routing, closed: np.ndarray) -> np.ndarray:
     """Estimated objective gain of opening each configuration of ``closed`` (a mask;
     −inf elsewhere), from the duals of the fluid LP ``sol`` (module docstring)."""
     d, s = state.data, state

@@ -44,8 +44,9 @@ def make_result(method: str, data: HeuristicData, state: PlanState, runtime: flo
     r, x = state.to_arrays()
     evaluation = evaluate_arrays(data.instance, r, x)
     solution = state.to_solution()
+    diagnosis: tuple[str, ...] = ()
     if evaluation.feasible:
-        status, diagnosis = Status.FEASIBLE, ()
+        status = Status.FEASIBLE
     else:
         status = Status.INFEASIBLE
         diagnosis = tuple(diagnose(data, state)) + tuple(v.message for v in evaluation.violations)

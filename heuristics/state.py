@@ -25,9 +25,12 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from hetserve.instances.routing import RoutingData
+from hetserve.instances.solution import Solution
 
 if TYPE_CHECKING:
     from hetserve.instances import Instance
@@ -81,6 +84,7 @@ class HeuristicData:
     smallest_cfg: np.ndarray  # (D,) fewest-GPU config of each deployment
     up_src: np.ndarray  # (P,) M3 pairs: config ...
     up_dst: np.ndarray  # (P,) ... and a higher-TP config of the same deployment
+    routing: RoutingData  # the routing LP's coefficients (the arrays above come from it)
 
     @classmethod
     def build(cls, instance: Instance) -> HeuristicData:
@@ -88,19 +92,12 @@ class HeuristicData:
         q = instance.query_types
         n_i, n_c = len(q), len(t)
         hours = instance.horizon_h
-        lam = np.array([x.rate_per_s for x in q])
-        rho = np.array([x.delay_penalty for x in q])
-        phi = np.array([x.unmet_penalty for x in q])
-        slo = np.array([x.delay_slo_s for x in q])
-        eps = np.array([x.error_slo for x in q])
-        with np.errstate(divide="ignore"):
-            a = np.where(t.capacity > 0, lam[:, None] / np.where(t.capacity > 0, t.capacity, 1),
-                         np.inf)
-        dcost = 3600.0 * hours * (rho * lam)[:, None] * t.delay
+        routing = RoutingData.from_instance(instance)
+        a, dcost = routing.load, routing.dcost
         deps = list(t.deployments.values())
         cfg_dep = np.empty(n_c, dtype=np.int64)
-        for d, cs in enumerate(deps):
-            cfg_dep[list(cs)] = d
+        for d, members in enumerate(deps):
+            cfg_dep[list(members)] = d
         dep_configs = tuple(np.array(cs, dtype=np.int64) for cs in deps)
         gpu_names = [g.name for g in instance.gpus]
         price_h = np.asarray(t.price_per_replica_hour, dtype=float)
@@ -127,12 +124,10 @@ class HeuristicData:
         model_gb = np.array([m.weight_gb_fp16 for m in instance.models])
         return cls(
             instance=instance, n_types=n_i, n_configs=n_c, n_deps=len(deps), hours=hours,
-            rho_max=instance.max_utilisation, lam=lam,
-            zeta=np.array([x.max_unmet for x in q]),
-            unmet_cost=3600.0 * hours * phi * lam,
-            usable=np.asarray(t.usable, dtype=bool), a=a, dcost=dcost,
-            err_ex=t.error - eps[:, None], dly_ex=t.delay - slo[:, None],
-            avg_delay=instance.delay_constraint in ("average", "both"),
+            rho_max=instance.max_utilisation, lam=t.rates,
+            zeta=routing.zeta, unmet_cost=routing.unmet_cost,
+            usable=routing.usable, a=a, dcost=dcost,
+            err_ex=routing.err_ex, dly_ex=routing.dly_ex, avg_delay=routing.avg_delay,
             price_h=price_h, rent=hours * price_h, gpus=gpus, tp=tp,
             cfg_gpu=np.asarray(t.config_gpu, dtype=np.int64),
             cfg_model=np.asarray(t.config_model, dtype=np.int64), cfg_dep=cfg_dep,
@@ -145,6 +140,7 @@ class HeuristicData:
             multi_parallelism=instance.multi_parallelism,
             single_placement=instance.single_placement,
             m1_cfg=m1, smallest_cfg=smallest, up_src=up[:, 0], up_dst=up[:, 1],
+            routing=routing,
         )
 
     def replicas_for(self, load: np.ndarray | float) -> np.ndarray:
@@ -179,10 +175,26 @@ class PlanState:
         self.dep_count = np.zeros(data.n_deps, dtype=np.int64)  # active configs
         self.money = np.zeros(5)
         self.money[_UNMET_PEN] = float(data.unmet_cost.sum())
-        self._journal: list[tuple[np.ndarray, object, object]] | None = None
+        self._journal: list[tuple[np.ndarray, Any, Any]] | None = None
         self.commits = 0
         self.version = 0  # bumped whenever a configuration turns on or off
         self._targets: dict[int, tuple[int, np.ndarray]] = {}
+
+    @classmethod
+    def from_arrays(cls, data: HeuristicData, r: np.ndarray, x: np.ndarray) -> PlanState:
+        """A working state holding the plan ``(r, x)`` as it is (index form)."""
+        state = cls(data)
+        state.assign(r, x)
+        return state
+
+    def assign(self, r: np.ndarray, x: np.ndarray) -> None:
+        """Turn the plan into ``(r, x)`` through the two primitives (journaled like any
+        write): every share that differs, in row-major order, then every replica count."""
+        ii, cc = np.nonzero(x != self.x)
+        for i, c in zip(ii.tolist(), cc.tolist()):
+            self.add_share(i, c, float(x[i, c] - self.x[i, c]))
+        for c in np.nonzero(r != self.r)[0].tolist():
+            self.set_replicas(c, int(r[c]))
 
     # ---------------------------------------------------------------- copying
     def copy(self) -> PlanState:
@@ -198,10 +210,10 @@ class PlanState:
         return new
 
     # ---------------------------------------------------------------- journal
-    def _set(self, arr: np.ndarray, idx: object, value: object) -> None:
+    def _set(self, arr: np.ndarray, idx: Any, value: Any) -> None:
         if self._journal is not None:
-            self._journal.append((arr, idx, arr[idx]))  # type: ignore[index]
-        arr[idx] = value  # type: ignore[index]
+            self._journal.append((arr, idx, arr[idx]))
+        arr[idx] = value
 
     def unopened(self, table: np.ndarray, i: int) -> np.ndarray:
         """The configurations ``table[i]`` proposes for type ``i`` (one per deployment, −1 =
@@ -226,7 +238,7 @@ class PlanState:
         journal, self._journal = self._journal, None
         assert journal is not None, "rollback without checkpoint"
         for arr, idx, old in reversed(journal):
-            arr[idx] = old  # type: ignore[index]
+            arr[idx] = old
         self.version += 1
 
     # ---------------------------------------------------------------- primitives
@@ -364,8 +376,6 @@ class PlanState:
         scale = np.where(over > 1.0, 1.0 / np.where(over > 0, over, 1.0), 1.0)
         return self.r.copy(), x * scale[:, None]
 
-    def to_solution(self):  # -> Solution (import kept local: instances is light anyway)
-        from hetserve.instances import Solution
-
+    def to_solution(self) -> Solution:
         r, x = self.to_arrays()
         return Solution.from_arrays(self.data.instance, r, x)

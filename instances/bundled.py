@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def bundled_dir() -> Path:
-    return Path(str(resources.files("hetserve.instances").joinpath("data", "bundled")))
+    return Path(str(resources.files("hetserve.instances") / "data" / "bundled"))
 
 
 def bundled_names() -> list[str]:

@@ -36,8 +36,13 @@ KV_BYTES_PER_ELEMENT = 2.0
 
 
 _DOC_KEYS = frozenset({"notes", "vendor", "estimated", "availability_note", "experts",
-                       "experts_per_token"})
+                       "experts_per_token", "added"})
 """Documentation-only keys a catalog row (or an inline object) may carry; not read."""
+
+
+def _without_absent(d: dict[str, Any], optional: tuple[str, ...]) -> dict[str, Any]:
+    """Drop optional fields left unset, so files written before they existed read back equal."""
+    return {k: v for k, v in d.items() if not (k in optional and v is None)}
 
 
 def _check_keys(d: Any, cls: type, where: str) -> dict[str, Any]:
@@ -62,9 +67,19 @@ class GpuType:
     price_source: str = ""
     spec_source: str = ""
     default_availability: int = 32
+    # Low-precision peaks are used by the serving model (instances/serving.py) only; the
+    # planner's roofline never reads them, so they are not part of a GPU's identity:
+    # instance files written before they existed compare equal to the catalog rows.
+    fp8_tflops: float | None = field(default=None, compare=False)
+    """Dense FP8 tensor peak; ``None``: no FP8 tensor cores (FP8 weights run weight-only)."""
+    fp4_tflops: float | None = field(default=None, compare=False)
+    """Dense FP4 (NVFP4 / MXFP4) tensor peak; ``None``: no FP4 tensor cores."""
 
     def __post_init__(self) -> None:
         where = f"gpu {self.name!r}"
+        for name in ("fp8_tflops", "fp4_tflops"):
+            value = getattr(self, name)
+            require(value is None or value > 0, f"{where}.{name}", "must be > 0 or absent")
         for name in ("memory_gb", "bandwidth_gb_s", "fp16_tflops", "int8_tops",
                      "price_per_gpu_hour", "link_gb_s", "link_latency_us"):
             require(getattr(self, name) > 0, f"{where}.{name}", "must be > 0")
@@ -95,10 +110,12 @@ class GpuType:
             spec_source=get(d, "spec_source", where, fields.text, default=""),
             default_availability=get(d, "default_availability", where, fields.integer, lo=0,
                                      hi=10**6, default=32),
+            fp8_tflops=get(d, "fp8_tflops", where, num, lo=0, hi=1e6, lo_open=True, default=None),
+            fp4_tflops=get(d, "fp4_tflops", where, num, lo=0, hi=1e6, lo_open=True, default=None),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _without_absent(asdict(self), ("fp8_tflops", "fp4_tflops"))
 
 
 @dataclass(frozen=True)
@@ -121,9 +138,17 @@ class ModelSpec:
     family: str = ""
     moe: bool = False
     source: str = ""
+    kv_latent_dim: int | None = None
+    """Multi-head latent attention (DeepSeek-V2/V3): elements cached per layer and token
+    (compressed KV plus the decoupled RoPE key), replacing ``2·kv_heads·head_dim``."""
+    attention_heads: int | None = None
+    """Query heads, when ``attention_heads·head_dim`` differs from ``hidden`` (attention FLOP)."""
 
     def __post_init__(self) -> None:
         where = f"model {self.name!r}"
+        for name in ("kv_latent_dim", "attention_heads"):
+            value = getattr(self, name)
+            require(value is None or value > 0, f"{where}.{name}", "must be > 0 or absent")
         require(self.params_b > 0, f"{where}.params_b", "must be > 0")
         require(0 < self.active_params_b <= self.params_b, f"{where}.active_params_b",
                 "must be in (0, params_b]")
@@ -141,7 +166,9 @@ class ModelSpec:
 
     @property
     def kv_bytes_per_token(self) -> float:
-        """2 (K and V) · layers · kv_heads · head_dim · 2 bytes."""
+        """2 (K and V) · layers · kv_heads · head_dim · 2 bytes (MLA: layers · latent · 2)."""
+        if self.kv_latent_dim is not None:
+            return self.layers * self.kv_latent_dim * KV_BYTES_PER_ELEMENT
         return 2.0 * self.layers * self.kv_heads * self.head_dim * KV_BYTES_PER_ELEMENT
 
     @classmethod
@@ -166,10 +193,12 @@ class ModelSpec:
             family=get(d, "family", where, fields.text, max_len=fields.MAX_NAME, default=""),
             moe=get(d, "moe", where, fields.boolean, default=False),
             source=get(d, "source", where, fields.text, default=""),
+            kv_latent_dim=get(d, "kv_latent_dim", where, integer, lo=1, hi=10**6, default=None),
+            attention_heads=get(d, "attention_heads", where, integer, lo=1, hi=10**5, default=None),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return _without_absent(asdict(self), ("kv_latent_dim", "attention_heads"))
 
 
 @dataclass(frozen=True)
@@ -229,24 +258,50 @@ class Catalog:
 
 
 def _read_catalog_json(name: str) -> Any:
-    text = resources.files("hetserve.instances").joinpath("data", "catalog", name).read_text("utf-8")
+    text = (resources.files("hetserve.instances") / "data" / "catalog" / name).read_text("utf-8")
     return fields.parse_json(text, name)
 
 
-@lru_cache(maxsize=1)
-def load_catalog() -> Catalog:
-    """Load and validate the shipped catalogs (cached; the objects are frozen)."""
+EDITIONS = ("2026-11", "2026-12")
+"""Catalog editions. A row with ``"added": "2026-12"`` belongs to that edition and later;
+rows without ``added`` are in every edition. The default edition is the one the instance
+generator, the presets and the bundled instances were built on, so adding rows never
+changes what they draw; ``load_catalog("latest")`` gives every row (``hetserve estimate``,
+the serving model, measured profiles)."""
+DEFAULT_EDITION = "2026-11"
+
+
+def _in_edition(row: Any, where: str, edition: str) -> bool:
+    added = fields.get(fields.obj(row, where), "added", where, fields.choice, EDITIONS,
+                       default=EDITIONS[0])
+    return EDITIONS.index(added) <= EDITIONS.index(edition)
+
+
+@lru_cache(maxsize=4)
+def load_catalog(edition: str = DEFAULT_EDITION) -> Catalog:
+    """Load and validate the shipped catalogs of an edition (cached; the objects are frozen).
+
+    ``edition`` is one of :data:`EDITIONS` or ``"latest"`` (see :data:`EDITIONS`).
+    """
+    if edition == "latest":
+        edition = EDITIONS[-1]
+    require(edition in EDITIONS, "edition", f"unknown catalog edition {edition!r}; "
+                                            f"known: {', '.join(EDITIONS)}, latest")
     gpus_doc = fields.obj(_read_catalog_json("gpus.json"), "gpus.json")
     models_doc = fields.obj(_read_catalog_json("models.json"), "models.json")
     errors_doc = fields.obj(_read_catalog_json("errors.json"), "errors.json")
     gpus = {}
     for k, row in enumerate(fields.get(gpus_doc, "gpus", "gpus.json", fields.array)):
+        if not _in_edition(row, f"gpus.json gpus[{k}]", edition):
+            continue
         gpu = GpuType.from_dict(row, where=f"gpus.json gpus[{k}]")
         gpus[gpu.name] = gpu
     scores = fields.get(errors_doc, "scores", "errors.json", fields.obj)
     models = {}
     for k, row in enumerate(fields.get(models_doc, "models", "models.json", fields.array)):
         where = f"models.json models[{k}]"
+        if not _in_edition(row, where, edition):
+            continue
         name = fields.get(fields.obj(row, where), "name", where, fields.name)
         if name not in scores:
             raise InstanceError(f"errors.json scores.{name}", "no benchmark scores for this model")

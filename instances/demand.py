@@ -43,7 +43,12 @@ User CSV (:func:`csv_demand`)
     Columns ``timestamp, category, prompt_tokens, output_tokens`` (header required;
     ``timestamp`` in seconds or ISO 8601). ``category`` names a query type of the
     instance, or a task category held by exactly one of its query types. Requests are
-    binned into windows from the first timestamp; rate = count / window length.
+    binned into windows from the first timestamp; rate = count / window length. The
+    horizon (from the first request) is the one asked for: windows without requests
+    have rate 0 and requests after it are dropped (counted in ``meta``). The file is
+    UTF-8 (a spreadsheet's byte-order mark is accepted), at most 256 MiB and 2 million
+    rows; token counts are integers in [1, 10^7]; a trace has at most
+    :data:`MAX_WINDOWS` windows.
 
 Diurnal shape
     :math:`s(t) = 1 + A \cos(2\pi (h(t) - h_{peak}) / 24)`, ``h`` the hour of day,
@@ -56,6 +61,7 @@ Diurnal shape
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +72,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hetserve.instances.errors import InstanceError
 from hetserve.instances.traces import azure_trace
 
 if TYPE_CHECKING:
@@ -199,13 +206,25 @@ def diurnal_shape(t_s: np.ndarray, amplitude: float = DEFAULT_AMPLITUDE,
     return 1.0 + amplitude * np.cos(2.0 * np.pi * (h - peak_hour) / 24.0)
 
 
+MAX_WINDOWS = 20_000
+"""Most windows in one demand trace (two weeks of 1-minute windows); more is refused."""
+MAX_CSV_BYTES = 256 * 2**20
+MAX_CSV_ROWS = 2_000_000
+MAX_TOKENS = 10**7
+
+
 def _check_grid(horizon_s: float, window_s: float) -> int:
     if not (isinstance(window_s, (int, float)) and math.isfinite(window_s) and window_s >= 1):
         raise DemandError(f"window_s: must be >= 1 s, got {window_s!r}")
     if not (isinstance(horizon_s, (int, float)) and math.isfinite(horizon_s)
             and horizon_s >= window_s):
         raise DemandError(f"horizon_s: must be >= the window ({window_s:g} s), got {horizon_s!r}")
-    return math.floor(horizon_s / window_s + 1e-9)
+    n_w = math.floor(horizon_s / window_s + 1e-9)
+    if n_w > MAX_WINDOWS:
+        raise DemandError(f"horizon_s: {horizon_s:g} s in windows of {window_s:g} s is {n_w:,} "
+                          f"windows; at most {MAX_WINDOWS:,} (shorten the horizon or widen the "
+                          "window)")
+    return n_w
 
 
 def _trace(service: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -279,7 +298,8 @@ def synthetic_demand(instance: Instance, *, sigma: float = 0.05, seed: int = 0,
         output_mean=om, samples=tuple(samples),
         meta={"source": "synthetic", "sigma": sigma, "seed": seed, "ar": ar,
               "amplitude": amplitude, "peak_hour": peak_hour,
-              "tokens": "Azure 2023 traces (code for 'code', conv otherwise), scaled to the "
+              "tokens": "Azure LLM inference traces 2023 (code for 'code', conv otherwise; "
+                        "Splitwise, Patel et al., ISCA 2024; CC-BY 4.0), scaled to the "
                         "instance's means"})
 
 
@@ -350,14 +370,21 @@ def azure_demand(instance: Instance, service: str, *, window_s: float = 300.0,
 
 # ---------------------------------------------------------------------- CSV
 def _parse_time(text: str) -> float:
+    """Seconds (a finite number, |t| <= 1e11) or an ISO 8601 date and time."""
     try:
-        return float(text)
+        t = float(text)
     except ValueError:
         pass
+    else:
+        if not (math.isfinite(t) and abs(t) <= 1e11):
+            raise ValueError(f"timestamp {text[:40]!r} is not a finite number of seconds "
+                             "within 1e11")
+        return t
     try:
         return datetime.fromisoformat(text.strip()[:26]).timestamp()
-    except ValueError as exc:
-        raise ValueError(f"timestamp {text!r} is neither seconds nor an ISO 8601 time") from exc
+    except (ValueError, OverflowError, OSError) as exc:
+        raise ValueError(f"timestamp {text[:40]!r} is neither seconds nor an ISO 8601 "
+                         "time") from exc
 
 
 def _map_categories(instance: Instance) -> dict[str, int]:
@@ -374,57 +401,57 @@ def csv_demand(path: str | Path, instance: Instance, *, window_s: float = 300.0,
                horizon_s: float | None = None, samples_per_window: int = 512) -> DemandTrace:
     """Demand from a CSV of requests (module docstring); bad rows raise :class:`DemandError`
     naming the file, the line and the column."""
+    from hetserve.instances.fields import read_text
+
     path = Path(path)
-    if not path.is_file():
-        raise DemandError(f"{path}: no such file")
+    try:
+        text = read_text(path, max_bytes=MAX_CSV_BYTES)  # UTF-8; a byte-order mark is dropped
+    except InstanceError as exc:
+        raise DemandError(str(exc)) from None
     lookup = _map_categories(instance)
     times: list[float] = []
     types: list[int] = []
     prompts: list[int] = []
     outputs: list[int] = []
-    with path.open(newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader, None)
-        if header is None:
-            raise DemandError(f"{path}: empty file; expected header {','.join(CSV_COLUMNS)}")
-        norm = [h.strip().lower().replace(" ", "_") for h in header]
-        missing = [c for c in CSV_COLUMNS if c not in norm]
-        if missing:
-            raise DemandError(f"{path} line 1: header lacks column(s) {missing}; expected "
-                              f"{','.join(CSV_COLUMNS)}")
-        col = {c: norm.index(c) for c in CSV_COLUMNS}
-        for line, row in enumerate(reader, start=2):
-            if not row or all(not c.strip() for c in row):
-                continue
-            where = f"{path} line {line}"
-            if len(row) < len(header):
-                raise DemandError(f"{where}: expected {len(header)} columns, got {len(row)}")
-            try:
-                ts = _parse_time(row[col["timestamp"]])
-            except ValueError as exc:
-                raise DemandError(f"{where}: column 'timestamp': {exc}") from None
-            if not math.isfinite(ts):
-                raise DemandError(f"{where}: column 'timestamp' is not finite")
-            cat = row[col["category"]].strip()
-            if cat not in lookup:
-                raise DemandError(f"{where}: column 'category': {cat!r} is not a query type or "
-                                  f"a category held by exactly one query type of the instance "
-                                  f"(known: {sorted(lookup)})")
-            vals = []
-            for c in ("prompt_tokens", "output_tokens"):
-                text = row[col[c]].strip()
-                try:
-                    v = int(text)
-                except ValueError:
-                    v = -1
-                if v < 1:
-                    raise DemandError(f"{where}: column {c!r} = {text!r} is not a positive "
-                                      "integer")
-                vals.append(v)
-            times.append(ts)
-            types.append(lookup[cat])
-            prompts.append(vals[0])
-            outputs.append(vals[1])
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = next(reader, None)
+    if header is None:
+        raise DemandError(f"{path}: empty file; expected header {','.join(CSV_COLUMNS)}")
+    norm = [h.strip().lower().replace(" ", "_") for h in header]
+    missing = [c for c in CSV_COLUMNS if c not in norm]
+    if missing:
+        raise DemandError(f"{path} line 1: header lacks column(s) {missing}; expected "
+                          f"{','.join(CSV_COLUMNS)}")
+    col = {c: norm.index(c) for c in CSV_COLUMNS}
+    for line, cells in enumerate(reader, start=2):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        where = f"{path} line {line}"
+        if len(times) >= MAX_CSV_ROWS:
+            raise DemandError(f"{path}: more than {MAX_CSV_ROWS:,} request rows")
+        if len(cells) < len(header):
+            raise DemandError(f"{where}: expected {len(header)} columns, got {len(cells)}")
+        try:
+            ts = _parse_time(cells[col["timestamp"]])
+        except ValueError as exc:
+            raise DemandError(f"{where}: column 'timestamp': {exc}") from None
+        cat = cells[col["category"]].strip()
+        if cat not in lookup:
+            raise DemandError(f"{where}: column 'category': {cat[:60]!r} is not a query type or "
+                              f"a category held by exactly one query type of the instance "
+                              f"(known: {sorted(lookup)})")
+        vals = []
+        for c in ("prompt_tokens", "output_tokens"):
+            cell = cells[col[c]].strip()
+            v = int(cell) if cell.isdigit() and len(cell) <= 9 else -1
+            if not 1 <= v <= MAX_TOKENS:
+                raise DemandError(f"{where}: column {c!r} = {cell[:40]!r} is not an integer in "
+                                  f"[1, {MAX_TOKENS:,}]")
+            vals.append(v)
+        times.append(ts)
+        types.append(lookup[cat])
+        prompts.append(vals[0])
+        outputs.append(vals[1])
     if not times:
         raise DemandError(f"{path}: no request rows")
     t = np.asarray(times)
@@ -433,7 +460,10 @@ def csv_demand(path: str | Path, instance: Instance, *, window_s: float = 300.0,
     span = float(rel.max())
     if horizon_s is None:
         horizon_s = (math.floor(span / window_s) + 1) * window_s  # the last request's window
-    n_w = _check_grid(horizon_s, window_s)
+    try:
+        n_w = _check_grid(horizon_s, window_s)
+    except DemandError as exc:
+        raise DemandError(f"{path}: requests span {span:,.0f} s: {exc}") from None
     qts = instance.query_types
     n_i = len(qts)
     ty = np.asarray(types)
@@ -448,20 +478,21 @@ def csv_demand(path: str | Path, instance: Instance, *, window_s: float = 300.0,
     samples = []
     order = np.argsort(rel, kind="stable")
     for w in range(n_w):
-        row: list[Sample] = []
+        window: list[Sample] = []
         for i in range(n_i):
             idx = order[(wi[order] == w) & (ty[order] == i)]
             if len(idx):
                 pm[w, i], om[w, i] = pr[idx].mean(), ou[idx].mean()
             idx = idx[:samples_per_window]
-            row.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
-                        _ro(ou[idx], np.int64)))
-        samples.append(tuple(row))
+            window.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
+                           _ro(ou[idx], np.int64)))
+        samples.append(tuple(window))
     return DemandTrace(
         name=path.stem, query_types=tuple(q.name for q in qts), window_s=float(window_s),
         starts_s=np.arange(n_w) * float(window_s), rates=rates, prompt_mean=pm, output_mean=om,
         samples=tuple(samples),
         meta={"source": f"CSV {path.name}", "requests": len(times),
+              "horizon_s": float(n_w * window_s),
               "dropped_after_horizon": int((~inside).sum())})
 
 
@@ -488,17 +519,19 @@ def parse_duration(text: str) -> float:
 
 
 def load_demand(spec: str, instance: Instance, *, window_s: float = 300.0,
-                horizon_s: float = DAY_S, sigma: float = 0.05, seed: int = 0,
+                horizon_s: float | None = None, sigma: float = 0.05, seed: int = 0,
                 amplitude: float = DEFAULT_AMPLITUDE, ar: float = 0.0) -> DemandTrace:
-    """``azure-conv`` | ``azure-code`` | ``synthetic`` | a CSV path."""
+    """``azure-conv`` | ``azure-code`` | ``synthetic`` | a CSV path. ``horizon_s=None``: a
+    day, or for a CSV the span of its requests."""
+    if spec.lower().endswith(".csv") or Path(spec).is_file():
+        return csv_demand(spec, instance, window_s=window_s, horizon_s=horizon_s)
+    horizon_s = DAY_S if horizon_s is None else horizon_s
     if spec in ("azure-conv", "azure-code"):
         return azure_demand(instance, spec.split("-")[1], window_s=window_s, horizon_s=horizon_s,
                             amplitude=amplitude, seed=seed)
     if spec == "synthetic":
         return synthetic_demand(instance, sigma=sigma, seed=seed, window_s=window_s,
                                 horizon_s=horizon_s, amplitude=amplitude, ar=ar)
-    if spec.lower().endswith(".csv") or Path(spec).is_file():
-        return csv_demand(spec, instance, window_s=window_s)
     raise DemandError(f"demand {spec!r} not understood; expected azure-conv, azure-code, "
                       "synthetic or a CSV file")
 

@@ -108,7 +108,7 @@ def cost_terms(instance: Instance, r: np.ndarray, x: np.ndarray) -> CostBreakdow
     stored[t.config_model[r > 0]] = True
     sizes = np.array([m.weight_gb_fp16 for m in instance.models])
     storage = hours * instance.storage_price_per_gb_h * float(sizes[stored].sum())
-    lam = np.array([q.rate_per_s for q in instance.query_types])
+    lam = t.rates
     rho = np.array([q.delay_penalty for q in instance.query_types])
     phi = np.array([q.unmet_penalty for q in instance.query_types])
     mean_delay = np.where(x > 0, t.delay * x, 0.0).sum(axis=1)
@@ -177,10 +177,7 @@ def evaluate_arrays(instance: Instance, r: np.ndarray, x: np.ndarray) -> Evaluat
         if instance.single_placement and int(used[i].sum()) > 1:
             v.append(Violation("single-placement", qt.name, float(used[i].sum() - 1),
                                f"{qt.name!r} is split over {int(used[i].sum())} configurations"))
-    lam = np.array([qt.rate_per_s for qt in q]).reshape(-1, 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(used & t.fits, lam * x / np.where(t.capacity > 0, t.capacity, 1.0), 0.0)
-    load = load.sum(axis=0)
+    load = t.load(x, where=used & t.fits)
     utilisation = {}
     for c in np.nonzero((load > 0) | (r > 0))[0]:
         cap = instance.max_utilisation * r[c]

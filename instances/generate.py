@@ -35,6 +35,7 @@ from hetserve.instances.catalog import DEFAULT_PRECISIONS, TASK_CATEGORIES, GpuT
 from hetserve.instances.errors import require
 from hetserve.instances.model import Instance, QueryType, Tier
 from hetserve.instances.presets import PRESETS
+from hetserve.instances.routing import price_per_rps
 
 SCENARIOS = ("base", "tight-budget", "high-penalty")
 STORAGE_PRICE_PER_GB_H = 0.08 / 730.0
@@ -52,17 +53,53 @@ PAPER_TIERS = (("RTX-A6000", "fp16"), ("RTX-A6000", "int8"), ("RTX-A6000", "int4
 PAPER_CATEGORIES = ("summarisation", "code", "translation", "math", "conversation", "rag")
 
 
+MAX_QUERY_TYPES = 1000
+MAX_MODELS = 1000
+
+
+# The catalog edition the generator draws from: the one on which the `paper`, `large` and
+# fresh-seed instance sets (and every number in results/) were defined. Later editions add rows
+# for instance files and `hetserve estimate`; they must not reshuffle what a (size, seed)
+# generates, or every benchmark would silently change.
+GENERATOR_EDITION = "2026-11"
+
+
+def _generator_gpus() -> list[GpuType]:
+    return list(load_catalog(GENERATOR_EDITION).gpus.values())
+
+
+def _generator_models() -> list[ModelSpec]:
+    return list(load_catalog(GENERATOR_EDITION).models.values())
+
+
+def max_tiers() -> int:
+    """Most tiers a generated instance can have: every catalog GPU and its spot variant at
+    every precision (:func:`_pick_tiers`)."""
+    return 2 * len(_generator_gpus()) * len(DEFAULT_PRECISIONS)
+
+
 def parse_size(text: str) -> tuple[int, int, int]:
-    """``"20x20x20"`` → (20, 20, 20): query types × models × tiers."""
+    """``"20x20x20"`` → (20, 20, 20): query types × models × tiers (each capped)."""
     parts = text.lower().split("x")
-    require(len(parts) == 3 and all(p.isdigit() and int(p) > 0 for p in parts), "size",
-            f"expected QUERYxMODELSxTIERS with positive integers, e.g. 20x20x20, got {text!r}")
+    require(len(parts) == 3 and all(p.isdigit() and len(p) <= 6 and int(p) > 0 for p in parts),
+            "size", f"expected QUERYxMODELSxTIERS with positive integers, e.g. 20x20x20, "
+            f"got {text[:40]!r}")
     i, j, k = (int(p) for p in parts)
+    check_size((i, j, k))
     return i, j, k
 
 
+def check_size(size: tuple[int, int, int]) -> None:
+    """Refuse sizes the generator cannot build (or would take hours to solve)."""
+    i, j, k = size
+    require(i <= MAX_QUERY_TYPES, "size", f"at most {MAX_QUERY_TYPES} query types, got {i}")
+    require(j <= MAX_MODELS, "size", f"at most {MAX_MODELS} models, got {j}")
+    require(k <= max_tiers(), "size", f"at most {max_tiers()} tiers (every catalog GPU and a "
+            f"spot variant at fp16/int8/int4), got {k}")
+
+
 def _pick_models(rng: np.random.Generator, count: int) -> list[ModelSpec]:
-    catalog = list(load_catalog().models.values())
+    catalog = _generator_models()
     if count <= len(catalog):
         # Always span the size range: sort by size and take evenly spaced picks, seeded jitter.
         ordered = sorted(catalog, key=lambda m: m.params_b)
@@ -81,8 +118,7 @@ def _pick_models(rng: np.random.Generator, count: int) -> list[ModelSpec]:
 
 
 def _pick_tiers(rng: np.random.Generator, count: int) -> tuple[list[GpuType], list[Tier]]:
-    catalog = load_catalog()
-    gpus = list(catalog.gpus.values())
+    gpus = _generator_gpus()
     combos = [(g, p.name) for g in gpus for p in DEFAULT_PRECISIONS]
     if count <= len(combos):
         idx = np.sort(rng.choice(len(combos), size=count, replace=False))
@@ -103,20 +139,17 @@ def _pick_tiers(rng: np.random.Generator, count: int) -> tuple[list[GpuType], li
         free = [p.name for p in DEFAULT_PRECISIONS if Tier(name, p.name) not in tiers]
         if free:
             tiers.append(Tier(name, free[0]))
-    used = {t.gpu for t in tiers}
-    return [g for n, g in all_gpus.items() if n in used], tiers
+    tier_gpus = {t.gpu for t in tiers}
+    return [g for n, g in all_gpus.items() if n in tier_gpus], tiers
 
 
 def _fluid_rental(instance: Instance) -> float:
     """Σ_i λ_i · T · min over usable, error-feasible routes of $/h per (req/s)."""
-    t = instance.routes
+    prices = price_per_rps(instance)
     total = 0.0
     for i, q in enumerate(instance.query_types):
-        ok = t.usable[i] & (t.error[i] <= q.error_slo)
-        if not ok.any():
-            continue
-        per_rps = t.price_per_replica_hour[ok] / t.capacity[i, ok]
-        total += q.rate_per_s * instance.horizon_h * float(per_rps.min())
+        if np.isfinite(prices[i]).any():
+            total += q.rate_per_s * instance.horizon_h * float(prices[i].min())
     return total
 
 
@@ -145,6 +178,7 @@ def generate(size: tuple[int, int, int], seed: int, scenario: str = "base",
     """A seeded instance of ``size`` = (query types, models, tiers) in ``scenario``."""
     require(scenario in SCENARIOS, "scenario",
             f"scenario {scenario!r} not understood; expected one of {list(SCENARIOS)}")
+    check_size(size)
     n_q, n_m, n_t = size
     rng = np.random.default_rng(seed)
     models = _pick_models(rng, n_m)
@@ -159,7 +193,7 @@ def paper_base(seed: int = 0, scenario: str = "base") -> Instance:
     """The paper's base setting: 6 query types, 6 Llama-class models (1B–405B), its 10
     tiers (A6000 and RTX 4090 at fp16/int8/int4, A100-40GB and H100 at fp16/int8),
     TP {1, 2, 4, 8}, PP {1, 2, 4}, 24 h, 1,000 GB storage."""
-    catalog = load_catalog()
+    catalog = load_catalog(GENERATOR_EDITION)
     rng = np.random.default_rng(seed)
     models = [catalog.models[m] for m in PAPER_MODELS]
     gpus = {g: catalog.gpus[g] for g, _ in PAPER_TIERS}

@@ -67,7 +67,9 @@ def _query_type(d: Any, where: str) -> QueryType:
 
 def _catalog_or_inline(entry: Any, kind: str, where: str) -> Any:
     catalog = load_catalog()
-    table = {"model": catalog.models, "gpu": catalog.gpus, "precision": catalog.precisions}[kind]
+    tables: dict[str, dict[str, Any]] = {"model": catalog.models, "gpu": catalog.gpus,
+                                         "precision": catalog.precisions}
+    table = tables[kind]
     if isinstance(entry, str):
         if entry not in table:
             raise InstanceError(where, f"unknown {kind} {fields.name(entry, where)!r}; the catalog "
@@ -75,7 +77,7 @@ def _catalog_or_inline(entry: Any, kind: str, where: str) -> Any:
         return table[entry]
     if not isinstance(entry, dict):
         raise InstanceError(where, f"expected a catalog name or an object, got {entry!r:.60}")
-    cls = {"model": ModelSpec, "gpu": GpuType, "precision": Precision}[kind]
+    cls: Any = {"model": ModelSpec, "gpu": GpuType, "precision": Precision}[kind]
     return cls.from_dict(entry, where=where)
 
 

@@ -127,6 +127,10 @@ class RouteTable:
         D(b*) in s, μ in req/s per replica, b*, and the error rate e_iγ.
     within_slo
         ``delay_at_1 <= Δ_i``: at least one request at a time meets the delay SLO.
+    rates
+        λ_i in requests/s (the instance's arrival rates, as an array).
+    load_per_share
+        ``λ_i / μ_ic``: replicas a full share of type *i* loads on *c* (inf if μ = 0).
     """
 
     def __init__(self, instance: Instance) -> None:
@@ -215,14 +219,39 @@ class RouteTable:
             deployments.setdefault(cfg.deployment, []).append(k)
         self.deployments: dict[tuple[str, str, str], tuple[int, ...]] = {
             key: tuple(v) for key, v in deployments.items()}
+        self.rates = np.array([t.rate_per_s for t in q], dtype=float)
+        self._divisor = np.where(self.capacity > 0, self.capacity, 1.0)
+        with np.errstate(divide="ignore"):
+            self.load_per_share = np.where(self.capacity > 0,
+                                           self.rates[:, None] / self._divisor, np.inf)
         for arr in (self.fits, self.max_batch, self.prefill, self.delay_at_1, self.batch,
                     self.delay, self.capacity, self.within_slo, self.usable, self.error,
                     self.gpus_per_replica, self.price_per_replica_hour, self.config_model,
-                    self.config_gpu):
+                    self.config_gpu, self.rates, self._divisor, self.load_per_share):
             arr.setflags(write=False)
 
     def __len__(self) -> int:
         return len(self.configs)
+
+    def load(self, x: np.ndarray, where: np.ndarray | None = None) -> np.ndarray:
+        """Replicas loaded per configuration by the shares ``x[i, c]``:
+        Σ_i λ_i x_ic / μ_ic over the entries with ``x > 0`` (and
+        ``where``, if given). One replica at load 1 runs at its operating point b*."""
+        used = x > 0 if where is None else (x > 0) & where
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(used, self.rates[:, None] * x / self._divisor, 0.0).sum(axis=0)
+
+    def cap_to_capacity(self, x: np.ndarray, capacity: np.ndarray, tol: float = 0.0,
+                        where: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Scale the shares of every configuration whose load (:meth:`load`, over ``where``)
+        exceeds ``capacity[c] + tol`` replicas down to exactly its capacity. Returns
+        ``(scaled x, load before)``; the traffic scaled away is the overload."""
+        load = self.load(x, where)
+        over = load > np.asarray(capacity, dtype=float) + tol
+        if not over.any():
+            return x, load
+        keep = np.where(over, capacity / np.where(load > 0, load, 1.0), 1.0)
+        return x * keep[None, :], load
 
 
 @dataclass(frozen=True)

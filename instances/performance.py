@@ -56,7 +56,6 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-
 from hetserve.instances.errors import InstanceError, require
 
 if TYPE_CHECKING:
@@ -325,3 +324,28 @@ def route_metrics(*, prompt: np.ndarray, output: np.ndarray, slo: np.ndarray,
         "delay": d_star,
         "capacity": batch / d_star,
     }
+
+
+# ------------------------------------------------------------- TTFT under load
+def ttft_under_load(model: ModelSpec, gpu: GpuType, precision: str, tp: int, pp: int,
+                    prompt_tokens: int, output_tokens: int, *, rate_rps: float | None = None,
+                    concurrency: int | None = None, engine: str = "vllm",
+                    kv_precision: str = "fp16") -> float:
+    """Mean time to first token (s) of a replica under load (docs/performance.md).
+
+    Give exactly one of ``rate_rps`` (Poisson arrivals, analytic M/D/1 prompt queue:
+    :func:`hetserve.instances.serving.ttft_poisson`; ``inf`` when the replica is
+    overloaded) or ``concurrency`` (a closed loop of that many clients:
+    :func:`hetserve.instances.serving.closed_loop`). ``precision`` and ``kv_precision``
+    are format names (``fp16``, ``bf16``, ``fp8``, ``int8``, ``int4``, ``fp4``); ``engine``
+    names a profile in :data:`hetserve.instances.serving.ENGINES`. Raises
+    :class:`~hetserve.instances.serving.DoesNotFit` when one request cannot fit.
+    """
+    from hetserve.instances import serving
+
+    require((rate_rps is None) != (concurrency is None), "rate_rps",
+            "give exactly one of rate_rps and concurrency")
+    replica = serving.Replica(model, gpu, precision, kv_precision, tp, pp, serving.engine(engine))
+    if rate_rps is not None:
+        return serving.ttft_poisson(replica, prompt_tokens, output_tokens, rate_rps).ttft_s
+    return serving.closed_loop(replica, prompt_tokens, output_tokens, int(concurrency or 0)).ttft_s

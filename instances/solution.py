@@ -117,36 +117,35 @@ class Solution:
 
     @classmethod
     def from_dict(cls, d: Any) -> Solution:
+        """Read a plan strictly (:mod:`instances.fields`): names are names, ``tp``/``pp``
+        TP/PP degrees, ``replicas`` an integer in [0, 10^6], ``fraction`` in [0, 1]."""
+        from hetserve.instances import fields
+
         if not isinstance(d, dict):
             raise InstanceError("", "a solution file must hold a JSON object")
         if "solution" in d and isinstance(d["solution"], dict):
             d = d["solution"]  # accept the `hetserve solve --json` output as a plan file
-        deployments, routes = [], []
+        fields.get(d, "format", "", fields.choice, ("hetserve-solution/1",), default=None)
+        readers: dict[str, Any] = {
+            "query_type": fields.name, "model": fields.name, "gpu": fields.name,
+            "precision": fields.name,
+            "tp": lambda v, w: fields.integer(v, w, lo=1, hi=16),
+            "pp": lambda v, w: fields.integer(v, w, lo=1, hi=8),
+            "replicas": lambda v, w: fields.integer(v, w, lo=0, hi=10**6),
+            "fraction": lambda v, w: fields.number(v, w, lo=0, hi=1),
+        }
+        deployments: list[Any] = []
+        routes: list[Any] = []
         for key, cls_, out in (("deployments", Deployment, deployments),
                                ("routing", Route, routes)):
             items = d.get(key)
             if not isinstance(items, list):
                 raise InstanceError(key, "missing or not a list")
+            if len(items) > 1_000_000:
+                raise InstanceError(key, "more than 1,000,000 entries")
             names = cls_.__dataclass_fields__
             for k, item in enumerate(items):
                 where = f"{key}[{k}]"
-                if not isinstance(item, dict):
-                    raise InstanceError(where, "expected an object")
-                missing = [n for n in names if n not in item]
-                if missing:
-                    raise InstanceError(f"{where}.{missing[0]}", "missing")
-                extra = [n for n in item if n not in names]
-                if extra:
-                    raise InstanceError(f"{where}.{extra[0]}", "unknown field")
-                for n in ("tp", "pp", "replicas"):
-                    if n in item and (isinstance(item[n], bool) or not isinstance(item[n], int)
-                                      or item[n] < 0):
-                        raise InstanceError(f"{where}.{n}", f"expected a non-negative integer, "
-                                            f"got {item[n]!r}")
-                if "fraction" in item:
-                    f = item["fraction"]
-                    if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f <= 1:
-                        raise InstanceError(f"{where}.fraction", f"expected a number in [0, 1], "
-                                            f"got {f!r}")
-                out.append(cls_(**item))
+                item = fields.obj(item, where, known=names)
+                out.append(cls_(**{n: fields.get(item, n, where, readers[n]) for n in names}))
         return cls(tuple(deployments), tuple(routes))

@@ -23,8 +23,8 @@ Semantics (every step is exact and fractional; docs/semantics.md#open-choices)
       \sum_c (e'_{ic}-\varepsilon_i)\,y_{ic}\le 0,\; y\ge 0,
 
    whose objective plus the constants (rental + storage + :math:`3600T\sum_i\phi_i\lambda'_i`)
-   is exactly the realised cost of step 5 of a routing that needs no shedding (solved with
-   HiGHS through :func:`scipy.optimize.linprog`). The frozen plan's realised (post-shedding)
+   is exactly the realised cost of step 5 of a routing that needs no shedding (the routing
+   LP of :mod:`hetserve.instances.routing`). The frozen plan's realised (post-shedding)
    traffic is a feasible point of this LP, so re-routing is never worse; as a guard against
    solver tolerances the frozen outcome is returned (``fallback=True``) if the LP routing's
    realised cost were higher. Under the ``average``/``both`` delay rules the LP also keeps
@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from hetserve.instances.errors import require
 from hetserve.instances.evaluate import FEAS_TOL, CostBreakdown, cost_terms
+from hetserve.instances.routing import RoutingData, route_fleet
 
 if TYPE_CHECKING:
     from hetserve.instances.model import Instance
@@ -234,23 +235,12 @@ def _realise(inflated: Instance, r: np.ndarray, x: np.ndarray) -> _Realised:
     """Steps 2–4 on routing ``x``."""
     t = inflated.routes
     q = inflated.query_types
-    lam = np.array([qt.rate_per_s for qt in q])
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
     bad = (x > 0) & ~t.usable
     v_delay = np.where(bad, x, 0.0).sum(axis=1)
     ok = np.where(bad, 0.0, x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(ok > 0, lam[:, None] * ok / np.where(t.capacity > 0, t.capacity, 1.0),
-                        0.0).sum(axis=0)
-    rf = np.asarray(r, dtype=float)
-    over = load > rf + FEAS_TOL
-    if over.any():
-        keep = np.where(over, rf / np.where(load > 0, load, 1.0), 1.0)
-        served = ok * keep[None, :]
-        v_capacity = (ok - served).sum(axis=1)
-    else:
-        served = ok
-        v_capacity = np.zeros(len(q))
+    served, _ = t.cap_to_capacity(ok, np.asarray(r, dtype=float), tol=FEAS_TOL)
+    v_capacity = (ok - served).sum(axis=1)
     served = served.copy()
     v_error = np.zeros(len(q))
     average = inflated.delay_constraint in ("average", "both")
@@ -273,7 +263,7 @@ def _outcome(nominal: Instance, inflated: Instance, r: np.ndarray, served: np.nd
     t = inflated.routes
     q = inflated.query_types
     base = cost_terms(nominal, r, np.zeros_like(served))  # rental and storage only
-    lam = np.array([qt.rate_per_s for qt in q])
+    lam = t.rates
     rho = np.array([qt.delay_penalty for qt in q])
     phi = np.array([qt.unmet_penalty for qt in q])
     secs = 3600.0 * inflated.horizon_h
@@ -308,62 +298,22 @@ def _outcome(nominal: Instance, inflated: Instance, r: np.ndarray, served: np.nd
 
 def reroute_lp(inflated: Instance, r: np.ndarray) -> np.ndarray:
     """The re-routing LP of step 1 over the deployments ``r`` on the inflated instance;
-    returns the shares ``y[i, c]`` (zero where the LP routes nothing)."""
-    from scipy.optimize import linprog
-    from scipy.sparse import coo_matrix
+    returns the shares ``y[i, c]`` (zero where the LP routes nothing).
 
-    t = inflated.routes
-    q = inflated.query_types
-    n_q = len(q)
-    y = np.zeros((n_q, len(t)))
-    active = np.asarray(r) > 0
-    pairs = np.argwhere(t.usable & active[None, :] & (t.capacity > 0))
-    if len(pairs) == 0:
+    It is the routing LP of :mod:`hetserve.instances.routing` at utilisation 1 with free
+    unmet shares (its objective differs from step 1's by the constant
+    :math:`3600T\\sum_i\\phi_i\\lambda'_i`); capacity, error and mean-delay rows are
+    tightened by half the evaluator's tolerance so the realised routing needs no shedding."""
+    data = RoutingData.from_instance(inflated, slack=0.5 * FEAS_TOL)
+    r = np.asarray(r)
+    y = np.zeros((data.n_types, len(inflated.routes)))
+    if not (r > 0).any():
         return y
-    lam = np.array([qt.rate_per_s for qt in q])
-    rho = np.array([qt.delay_penalty for qt in q])
-    phi = np.array([qt.unmet_penalty for qt in q])
-    eps = np.array([qt.error_slo for qt in q])
-    slo = np.array([qt.delay_slo_s for qt in q])
-    secs = 3600.0 * inflated.horizon_h
-    ii, cc = pairs[:, 0], pairs[:, 1]
-    n = len(pairs)
-    cost = secs * lam[ii] * (rho[ii] * t.delay[ii, cc] - phi[ii])
-    rows, cols, vals, rhs = [], [], [], []
-    k = 0
-    # demand rows: Σ_c y_ic ≤ 1
-    rows += list(ii)
-    cols += list(range(n))
-    vals += [1.0] * n
-    rhs += [1.0] * n_q
-    k += n_q
-    # capacity rows: Σ_i λ_i/μ_ic y_ic ≤ r_c (half the evaluator's tolerance)
-    conf = np.unique(cc)
-    cpos = {c: k + m for m, c in enumerate(conf)}
-    rows += [cpos[c] for c in cc]
-    cols += list(range(n))
-    vals += list(lam[ii] / t.capacity[ii, cc])
-    rhs += [float(r[c]) + 0.5 * FEAS_TOL for c in conf]
-    k += len(conf)
-    # error rows: Σ_c (e_ic − ε_i − tol/2) y_ic ≤ 0
-    rows += list(k + ii)
-    cols += list(range(n))
-    vals += list(t.error[ii, cc] - eps[ii] - 0.5 * FEAS_TOL)
-    rhs += [0.0] * n_q
-    k += n_q
-    if inflated.delay_constraint in ("average", "both"):
-        rows += list(k + ii)
-        cols += list(range(n))
-        vals += list(t.delay[ii, cc] - slo[ii] * (1 + 0.5 * FEAS_TOL))
-        rhs += [0.0] * n_q
-        k += n_q
-    a = coo_matrix((vals, (rows, cols)), shape=(k, n)).tocsr()
-    res = linprog(cost, A_ub=a, b_ub=np.array(rhs), bounds=(0.0, 1.0), method="highs")
-    if res.status != 0:  # the LP is always feasible (y = 0); anything else is a solver issue
-        raise RuntimeError(f"re-routing LP failed: {res.message}")
-    y[ii, cc] = np.clip(res.x, 0.0, 1.0)
-    y[y < 1e-12] = 0.0
-    return y
+    sol = route_fleet(data, r, rho=1.0, unmet_upper=np.ones(data.n_types),
+                      y_upper=r[r > 0].astype(float) + 0.5 * FEAS_TOL)
+    if sol is None:  # the LP is always feasible (y = 0); anything else is a solver issue
+        raise RuntimeError("re-routing LP failed")
+    return sol.full(len(inflated.routes))
 
 
 def stress_arrays(instance: Instance, inflated: Instance, r: np.ndarray, x: np.ndarray,

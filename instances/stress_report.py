@@ -146,7 +146,7 @@ def frontier(rows: list[dict[str, Any]], methods: list[str], recourse: str,
     optimum where it was proven, and a time-limited MILP can be beaten by AGH) and mean
     violation rate at ``level`` (joint delay/error)."""
     diag = [r for r in _diag(rows) if r["recourse"] == recourse]
-    by = defaultdict(dict)
+    by: dict[str, dict[tuple[str, Any], dict[str, Any]]] = defaultdict(dict)
     for r in diag:
         if abs(_f(r, "gamma_d") - level) < 1e-9:
             by[r["method"]][(r["instance"], r["seed"])] = r
@@ -192,7 +192,7 @@ def summarise(rows: list[dict[str, Any]], plan_rows: list[dict[str, str]],
              "(planned unmet excluded; `total` includes it). Realised cost = rental + storage "
              "+ delay penalty at the inflated D(b*) + φ on planned unmet and violated traffic. "
              "Means over instances (and seeds) with a feasible plan.", ""]
-    plans_ok = defaultdict(lambda: [0, 0])
+    plans_ok: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for p in plan_rows:
         plans_ok[p["method"]][1] += 1
         plans_ok[p["method"]][0] += p["feasible"] == "True"
@@ -237,28 +237,28 @@ def summarise(rows: list[dict[str, Any]], plan_rows: list[dict[str, str]],
                   "| mean viol % | p90 viol % | max viol % |", "|---|---|---|---|---|---|---|"]
         for rec in recourses:
             for m in methods:
-                sel = [_f(r, "violation_rate") for r in rnd if r["method"] == m
-                       and r["recourse"] == rec]
-                if not sel:
+                viol = [_f(r, "violation_rate") for r in rnd if r["method"] == m
+                        and r["recourse"] == rec]
+                if not viol:
                     continue
                 cost = _mean([_f(r, "realised_cost") for r in rnd if r["method"] == m
                               and r["recourse"] == rec])
-                lines.append(f"| {m} | {rec} | {len(sel)} | {cost:,.1f} | {100 * _mean(sel):.1f}"
-                             f" | {100 * float(np.percentile(sel, 90)):.1f} | "
-                             f"{100 * max(sel):.1f} |")
+                lines.append(f"| {m} | {rec} | {len(viol)} | {cost:,.1f} | {100 * _mean(viol):.1f}"
+                             f" | {100 * float(np.percentile(viol, 90)):.1f} | "
+                             f"{100 * max(viol):.1f} |")
         lines.append("")
     if levels:
-        top = levels[-1]
-        lines += [f"## Robustness frontier (nominal extra cost vs violation at {top:g}x)", "",
+        top_level = levels[-1]
+        lines += [f"## Robustness frontier (nominal extra cost vs violation at {top_level:g}x)", "",
                   "Extra cost = mean over instances of (nominal cost − best nominal cost) / best "
                   "nominal cost, best = the cheapest milp/gh/agh plan of the instance (the MILP "
                   "optimum where proven). Means are over the instances where the method has a "
                   "feasible plan (column `plans`), so rows with fewer plans average other "
                   "instances.", ""]
         for rec in recourses:
-            fr = frontier(rows, methods, rec, top)
+            fr = frontier(rows, methods, rec, top_level)
             lines += [f"Routing `{rec}`:", "", "| method | plans | nominal cost | extra cost % "
-                      f"| extra $ | viol % at {top:g}x | viol+unmet % | realised cost |",
+                      f"| extra $ | viol % at {top_level:g}x | viol+unmet % | realised cost |",
                       "|---|---|---|---|---|---|---|---|"]
             for f in sorted(fr, key=lambda f: (f["extra_pct"] if math.isfinite(f["extra_pct"])
                                                else math.inf)):
@@ -266,7 +266,7 @@ def summarise(rows: list[dict[str, Any]], plan_rows: list[dict[str, str]],
                              f"{f['extra_pct']:.1f} | {f['extra_abs']:,.2f} | "
                              f"{f['violation_pct']:.2f} | {f['violation_total_pct']:.2f} | "
                              f"{f['realised_cost']:,.1f} |")
-            lines += ["", goal_check(fr, top), ""]
+            lines += ["", goal_check(fr, top_level), ""]
     return "\n".join(lines) + "\n"
 
 

@@ -165,7 +165,7 @@ def _azure_trace(service: str, override: str | None) -> Trace:
                                 "the bundled traces)")
         return parse_trace_csv(fields.read_text(path, max_bytes=MAX_TRACE_BYTES), str(path),
                                name, str(path))
-    data = resources.files(_DATA).joinpath("data", "traces", file + ".gz").read_bytes()
+    data = (resources.files(_DATA) / "data" / "traces" / f"{file}.gz").read_bytes()
     return parse_trace_csv(gzip.decompress(data).decode("utf-8"), file, name,
                            f"bundled {file} (Azure LLM inference traces 2023, CC-BY 4.0)")
 
@@ -198,7 +198,7 @@ def load_trace(name_or_path: str) -> Trace:
 
 def workload_names() -> tuple[str, ...]:
     """Names of the bundled token CDFs (``instances/data/workloads/*.json``)."""
-    folder = resources.files(_DATA).joinpath("data", "workloads")
+    folder = resources.files(_DATA) / "data" / "workloads"
     return tuple(sorted(f.name.removesuffix(".json") for f in folder.iterdir()
                         if f.name.endswith(".json")))
 
@@ -210,7 +210,7 @@ def workload_table(name: str) -> dict[str, Any]:
         raise InstanceError("workload", f"no bundled workload {name!r}; bundled: "
                             f"{', '.join(workload_names())}")
     file = f"{name}.json"
-    text = resources.files(_DATA).joinpath("data", "workloads", file).read_text("utf-8")
+    text = (resources.files(_DATA) / "data" / "workloads" / file).read_text("utf-8")
     return fields.obj(fields.parse_json(text, file), file)
 
 
@@ -219,17 +219,17 @@ def workload_table(name: str) -> dict[str, Any]:
 
 def bundled_data() -> list[dict[str, Any]]:
     """Every bundled data file (for ``hetserve info``): kind, name, file, bytes, source."""
-    root = resources.files(_DATA).joinpath("data")
+    root = resources.files(_DATA) / "data"
     out: list[dict[str, Any]] = []
     for service in sorted(AZURE_SHA256):
         file = f"AzureLLMInferenceTrace_{service}.csv.gz"
         out.append({"kind": "trace", "name": f"azure-{service}", "file": f"traces/{file}",
-                    "bytes": len(root.joinpath("traces", file).read_bytes()),
+                    "bytes": len((root / "traces" / file).read_bytes()),
                     "source": "Azure LLM inference traces 2023 (Patel et al., ISCA 2024), "
                               "CC-BY 4.0"})
     for name in workload_names():
         file = f"{name}.json"
         out.append({"kind": "workload CDF", "name": name, "file": f"workloads/{file}",
-                    "bytes": len(root.joinpath("workloads", file).read_bytes()),
+                    "bytes": len((root / "workloads" / file).read_bytes()),
                     "source": str(workload_table(name).get("source", ""))})
     return out

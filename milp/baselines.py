@@ -12,8 +12,8 @@ docs/semantics.md#heuristics).
      traffic of the closed options moves, then replicas are rounded up;
   3. repair availability and budget greedily: while a GPU type is over its limit or
      the spend is over budget, remove one replica from the configuration with the
-     least load per replica on the offending resource, and re-route with the replicas
-     fixed (an LP over x and u: capacity, error, delay, minimum service);
+     least load per replica on the offending resource, and re-route the repaired fleet
+     with the routing LP (:mod:`hetserve.instances.routing`);
   4. trim every configuration to ``⌈load/ρ_max⌉`` replicas.
   The evaluator judges the result: a rounded plan with no feasible routing comes back
   INFEASIBLE (with the plan, for inspection).
@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -37,8 +38,11 @@ from hetserve.instances.evaluate import evaluate, evaluate_arrays
 from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
-from hetserve.milp.highs_model import build_arrays
-from hetserve.milp.solve import MilpParams, _run_array_model, extract, solve
+from hetserve.instances.routing import RoutingData, route_fleet
+from hetserve.milp.highs_model import ArrayModel, build_arrays
+from hetserve.milp.diagnose import diagnose
+from hetserve.milp.highs_run import run_array_model
+from hetserve.milp.solve import MilpParams, extract, solve
 
 
 def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> RunResult:
@@ -47,10 +51,8 @@ def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> Run
     t = instance.routes
     am = build_arrays(instance, lp_relaxation=True)
     idx = am.index
-    status, lp_value, v, _ = _run_array_model(am, time_limit_s=time_limit_s, seed=seed)
+    status, lp_value, v, _ = run_array_model(am, time_limit_s=time_limit_s, seed=seed)
     if v is None:
-        from hetserve.milp.diagnose import diagnose
-
         return RunResult("lpr", Status.INFEASIBLE if status == "Infeasible" else Status.NO_SOLUTION,
                          None, None, time.perf_counter() - t0, seed=seed,
                          diagnosis=tuple(diagnose(instance)) if status == "Infeasible" else (),
@@ -65,7 +67,7 @@ def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> Run
             keep = max(members, key=lambda k: load[k])
             open_[[k for k in members if k != keep]] = False
     # re-route on the open set (replicas still continuous), then round up
-    st2, x2 = _route_fixed(am, open_, None, time_limit_s, seed)
+    st2, x2 = _relaxation_on(am, open_, time_limit_s, seed)
     if x2 is not None:
         x_lp = x2
         load = np.zeros(idx.n_cfg)
@@ -95,16 +97,18 @@ def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> Run
         k = min(culprit, key=lambda k: load[k] / r[k])
         r[k] -= 1
         repaired += 1
-    st3 = None
-    if repaired:
-        st3, x3 = _route_fixed(am, r > 0, r, time_limit_s, seed)
-        if x3 is not None:
-            x_lp = x3
     x_full = np.zeros((len(instance.query_types), len(t)))
-    r_full = np.zeros(len(t))
     x_full[idx.ri, idx.route_cfg()] = x_lp
-    ld = np.zeros(idx.n_cfg)
-    np.add.at(ld, idx.rk, idx.load * x_lp)
+    r_full = np.zeros(len(t))
+    r_full[idx.cfg] = r
+    st3 = None
+    if repaired:  # the optimal routing of the repaired whole-replica fleet
+        routed = route_fleet(RoutingData.from_instance(instance), r_full,
+                             rho=instance.max_utilisation)
+        st3 = "Infeasible" if routed is None else "Optimal"
+        if routed is not None:
+            x_full = routed.full(len(t))
+    ld = t.load(x_full)[idx.cfg]
     r = np.minimum(r, np.ceil(ld / instance.max_utilisation - 1e-9))
     r_full[idx.cfg] = r
     r_int, x_fix, _ = extract(instance, r_full, x_full)
@@ -116,10 +120,10 @@ def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> Run
                             "repair_removed": repaired, "repair_reroute_status": st3})
 
 
-def _route_fixed(am, open_: np.ndarray, r: np.ndarray | None, time_limit_s: float,
-                 seed: int) -> tuple[str, np.ndarray | None]:
-    """Solve the LP relaxation with the open configurations fixed (w, o), and the
-    replicas fixed too when ``r`` is given. Returns (status, x or None)."""
+def _relaxation_on(am: ArrayModel, open_: np.ndarray, time_limit_s: float,
+                   seed: int) -> tuple[str, np.ndarray | None]:
+    """The LP relaxation (with its tightenings) restricted to the open configurations:
+    w and o fixed, replicas continuous. Returns (status, x or None)."""
     idx = am.index
     fixed = replace(am, lb=am.lb.copy(), ub=am.ub.copy())
     w = open_.astype(float)
@@ -128,12 +132,8 @@ def _route_fixed(am, open_: np.ndarray, r: np.ndarray | None, time_limit_s: floa
     for name, val in (("w", w), ("o", o)):
         fixed.lb[am.cols[name]] = val
         fixed.ub[am.cols[name]] = val
-    if r is None:
-        fixed.ub[am.cols["r"]] = np.where(open_, am.ub[am.cols["r"]], 0.0)
-    else:
-        fixed.lb[am.cols["r"]] = r
-        fixed.ub[am.cols["r"]] = r
-    st, _, v, _ = _run_array_model(fixed, time_limit_s=time_limit_s, seed=seed)
+    fixed.ub[am.cols["r"]] = np.where(open_, am.ub[am.cols["r"]], 0.0)
+    st, _, v, _ = run_array_model(fixed, time_limit_s=time_limit_s, seed=seed)
     return st, (None if v is None else v[am.cols["x"]])
 
 
@@ -162,7 +162,7 @@ def hf(instance: Instance, params: MilpParams | None = None, *, seed: int = 0) -
         ev = evaluate(instance, res.solution)
         if ev.feasible and (best is None or ev.objective < best[0]):
             best = (ev.objective, res.solution, tier.name)
-    stats = {"per_tier": per_tier}
+    stats: dict[str, Any] = {"per_tier": per_tier}
     if best is None:
         none_fit = all(s == "infeasible" for s in per_tier.values())
         return RunResult("hf", Status.INFEASIBLE if none_fit else Status.NO_SOLUTION, None, None,

@@ -15,6 +15,18 @@ Checks, in order (each message names the query type or resource and the numbers)
    (10 s) per limit finds which one whole replicas cannot meet.
 
 If nothing specific is found, the message says so (the limits are jointly infeasible).
+
+When GPU availability is named, :func:`availability_cut` also names the bottleneck as a
+minimum cut (networkx): in the network source → query type *i* (capacity: the fewest GPUs
+that can carry its minimum demand, (1 − ζ_i) times the optimum of the small LP
+min Σ_c a_ic y_c s.t. Σ_c y_c = 1, Σ_c (e_ic − ε_i) y_c ≤ 0 (and the mean-delay row under
+the average-delay rule), y ≥ 0, over its usable configurations c, with
+a_ic = λ_i g_c / (ρ_max μ_ic) the GPUs a full load of *i* takes on c) → GPU type
+(uncapacitated, where *i* has a usable configuration whose one replica fits in the GPUs
+available) → sink (capacity: the GPUs available), every plan gives a flow that saturates
+the source edges (GPUs add up over the types a replica serves; integrality is dropped, so
+this is a relaxation). A maximum flow below that total proves infeasibility, and the source side of
+the minimum cut is a set of query types whose GPU types hold too few GPUs for them.
 """
 
 from __future__ import annotations
@@ -22,15 +34,15 @@ from __future__ import annotations
 import numpy as np
 
 from hetserve.instances.model import Instance
+from hetserve.milp.highs_model import build_arrays
+from hetserve.milp.highs_run import run_array_model, solve_relaxation
+from hetserve.milp.index import usable_mask
 
 _MILP_CHECK_S = 10.0
 
 
 def diagnose(instance: Instance) -> list[str]:
     """Human-readable reasons why ``instance`` has no feasible plan (empty if none found)."""
-    from hetserve.milp.index import usable_mask
-    from hetserve.milp.solve import solve_relaxation
-
     t = instance.routes
     out: list[str] = []
     mask = usable_mask(instance)
@@ -65,8 +77,8 @@ def diagnose(instance: Instance) -> list[str]:
             out.append(f"{must}: no single configuration meets both its error and delay SLOs "
                        "(single placement)")
             continue
-        limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
-        ok = t.gpus_per_replica <= limits[t.config_gpu]
+        gpu_limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
+        ok = t.gpus_per_replica <= gpu_limits[t.config_gpu]
         if not (mask[i] & ok).any():
             out.append(f"{must}: every usable configuration needs more GPUs per replica than "
                        "are available")
@@ -97,17 +109,17 @@ def diagnose(instance: Instance) -> list[str]:
         if st_wo == "Optimal":
             out.append(f"{text} is too small for the minimum demand: the LP relaxation is "
                        f"infeasible with it and feasible without it ({_limits(instance, key)})")
+            cut = availability_cut(instance) if key == "availability" else None
+            if cut is not None:
+                out.append(cut)
     if out:
         return out
     # The relaxation is feasible: integrality makes it infeasible. Try each limit alone.
-    from hetserve.milp.highs_model import build_arrays
-    from hetserve.milp.solve import _run_array_model
-
     for key, (text, present) in limits.items():
         if not present:
             continue
-        st, val, _, _ = _run_array_model(build_arrays(instance.replace(**{key: free[key]})),
-                                         objective="spend", time_limit_s=_MILP_CHECK_S)
+        st, val, _, _ = run_array_model(build_arrays(instance.replace(**{key: free[key]})),
+                                        objective="spend", time_limit_s=_MILP_CHECK_S)
         if st == "Optimal":
             extra = f" (cheapest whole-replica plan: ${val:,.2f})" if key == "budget" else ""
             out.append(f"{text} cannot be met with whole replicas{extra} "
@@ -121,3 +133,64 @@ def _limits(instance: Instance, key: str) -> str:
     if key == "storage_capacity_gb":
         return f"capacity {instance.storage_capacity_gb:,.0f} GB"
     return ", ".join(f"{g.name}: {instance.gpu_limit(g.name)} GPUs" for g in instance.gpus)
+
+
+def availability_cut(instance: Instance) -> str | None:
+    """The GPU-availability bottleneck as a max-flow/min-cut (module docstring), or None if
+    the flow relaxation is feasible."""
+    import networkx as nx  # imported on use: only this diagnosis needs it
+
+    t = instance.routes
+    limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
+    # a configuration whose one replica needs more GPUs than there are cannot be used
+    mask = usable_mask(instance) & (t.gpus_per_replica <= limits[t.config_gpu])[None, :]
+    graph = nx.DiGraph()
+    need_total = 0.0
+    for i, q in enumerate(instance.query_types):
+        share = 1.0 - q.max_unmet
+        if share <= 0 or not mask[i].any():
+            continue
+        need = share * _fewest_gpus(instance, i, mask[i])
+        need_total += need
+        graph.add_edge("source", ("type", i), capacity=need)
+        for g in np.unique(t.config_gpu[mask[i]]):
+            graph.add_edge(("type", i), ("gpu", int(g)))  # no capacity attribute: unbounded
+    for g, gpu in enumerate(instance.gpus):
+        if graph.has_node(("gpu", g)):
+            graph.add_edge(("gpu", g), "sink", capacity=float(instance.gpu_limit(gpu.name)))
+    if need_total <= 0 or not graph.has_node("sink"):
+        return None
+    flow, (side, _) = nx.minimum_cut(graph, "source", "sink")
+    if flow >= need_total * (1 - 1e-9):
+        return None
+    types = sorted(i for kind, *rest in (n for n in side if isinstance(n, tuple))
+                   for i in rest if kind == "type")
+    gpus_cut = sorted(g for kind, *rest in (n for n in side if isinstance(n, tuple))
+                      for g in rest if kind == "gpu")
+    need = sum(graph["source"][("type", i)]["capacity"] for i in types)
+    have = sum(instance.gpu_limit(instance.gpus[g].name) for g in gpus_cut)
+    names = ", ".join(f"`{instance.query_types[i].name}`" for i in types)
+    where = ", ".join(f"{instance.gpus[g].name}: {instance.gpu_limit(instance.gpus[g].name)}"
+                      for g in gpus_cut)
+    who = (f"query types {names} need", "they") if len(types) > 1 else \
+        (f"query type {names} needs", "it")
+    return (f"bottleneck (max-flow/min-cut): {who[0]} at least {need:,.1f} GPUs on the GPU "
+            f"types {who[1]} can use, which have {have:,} ({where})")
+
+
+def _fewest_gpus(instance: Instance, i: int, usable: np.ndarray) -> float:
+    """Fewest GPUs (fractional) that carry all of type ``i``'s demand within its error SLO
+    (and mean-delay SLO under the average rule): the small LP of the module docstring."""
+    from scipy.optimize import linprog
+
+    t = instance.routes
+    q = instance.query_types[i]
+    cols = np.flatnonzero(usable)
+    cost = q.rate_per_s * t.gpus_per_replica[cols] / (instance.max_utilisation
+                                                     * t.capacity[i, cols])
+    rows = [t.error[i, cols] - q.error_slo]
+    if instance.delay_constraint in ("average", "both"):
+        rows.append(t.delay[i, cols] - q.delay_slo_s)
+    res = linprog(cost, A_ub=np.array(rows), b_ub=np.zeros(len(rows)),
+                  A_eq=np.ones((1, len(cols))), b_eq=[1.0], bounds=(0, None), method="highs")
+    return float(res.fun) if res.status == 0 else float(cost.min())

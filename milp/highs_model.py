@@ -17,8 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from hetserve.instances.model import Instance
-from hetserve.milp.formulation import storage_can_bind
-from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.index import ModelIndex, Tightening, binding_storage_capacity, make_index
 
 INF = highspy.kHighsInf
 
@@ -141,7 +140,7 @@ def build_arrays(instance: Instance, *, lp_relaxation: bool = False,
     cfg = idx.cfg
     ri, rk = idx.ri, idx.rk
     rc = cfg[rk]
-    lam = np.array([qt.rate_per_s for qt in q])
+    lam = t.rates
     eps = np.array([qt.error_slo for qt in q])
     slo = np.array([qt.delay_slo_s for qt in q])
     zeta = np.array([qt.max_unmet for qt in q])
@@ -182,7 +181,7 @@ def build_arrays(instance: Instance, *, lp_relaxation: bool = False,
     qi = np.arange(nI)
     R.block("demand", qi, np.concatenate([ri, qi]), np.concatenate([col_x, col_u]),
             np.ones(nR + nI), 1.0, 1.0)
-    load = lam[ri] / t.capacity[ri, rc]
+    load = t.load_per_share[ri, rc]
     R.block("cap", cfg, np.concatenate([rk, np.arange(nK)]), np.concatenate([col_x, col_r]),
             np.concatenate([load, np.full(nK, -rho)]), -INF, 0.0)
     err = t.error[ri, rc]
@@ -223,9 +222,10 @@ def build_arrays(instance: Instance, *, lp_relaxation: bool = False,
     R.block("stored", idx.models, np.concatenate([mm, idx.cfg_model_pos]),
             np.concatenate([col_o, col_w]), np.concatenate([np.ones(nM), -np.ones(nK)]),
             -INF, 0.0)
-    if storage_can_bind(instance, idx):
+    storage_cap = binding_storage_capacity(instance, idx)
+    if storage_cap is not None:
         R.block("storage", np.array([-1]), np.zeros(nM, dtype=np.int64), col_o, sizes, -INF,
-                float(instance.storage_capacity_gb))
+                storage_cap)
     if instance.single_placement:
         rr = np.arange(nR)
         R.block("place", np.stack([ri, rc], axis=1), np.concatenate([rr, rr]),

@@ -42,10 +42,18 @@ from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
 from hetserve.instances.solver_log import configure as configure_log
-from hetserve.instances.solver_log import run as run_highs
-from hetserve.milp.formulation import build, columns
+from hetserve.milp.diagnose import diagnose
+from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
-from hetserve.milp.index import Tightening
+from hetserve.milp.highs_run import (
+    configure,
+    run_array_model,
+    run_checked,
+    solve_relaxation,
+    use_threads,
+)
+from hetserve.milp.index import Tightening, make_index
+from hetserve.milp.reductions import Reductions, map_plan
 
 BACKENDS = ("auto", "pulp", "highspy")
 _LIMITS = {"kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kHighsInterrupt",
@@ -63,6 +71,9 @@ class MilpParams:
         (both give the same model: a test compares them coefficient by coefficient).
     tightening
         Valid inequalities added to the model (default: the measured set).
+    reductions
+        Optimum-preserving reductions of :mod:`milp.reductions` (default: all; the
+        incumbent bound uses the cost of the ``warm_start`` plan when it is feasible).
     highs_options
         Extra ``(name, value)`` HiGHS options (e.g. ``(("mip_heuristic_effort", 0.1),)``).
     root_bound
@@ -79,6 +90,7 @@ class MilpParams:
     msg: bool = False
     backend: str = "auto"
     tightening: Tightening = field(default_factory=Tightening)
+    reductions: Reductions = field(default_factory=Reductions)
     root_bound: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
@@ -96,35 +108,30 @@ class MilpParams:
                              f"{list(BACKENDS)}")
 
 
-def _use_threads(threads: int) -> None:
-    """HiGHS keeps one global thread pool per process and refuses a run whose ``threads``
-    option differs from the pool's size. Other code in the process (the heuristics' LPs)
-    may have created it with another size, so rebuild it before every solve (cheap)."""
-    del threads
-    highspy.Highs.resetGlobalScheduler(True)
+ROOT_SETTINGS: tuple[tuple[str, Any], ...] = (
+    ("presolve", "off"), ("mip_heuristic_run_rins", False), ("mip_heuristic_run_rens", False))
+"""HiGHS settings applied, when the solve has a MIP start, before
+``MilpParams.highs_options`` (which override them). Without a start HiGHS needs its
+presolve and sub-MIPs to find incumbents (6x6x10 s0 cold: not optimal in 120 s with them
+off), so a cold solve keeps HiGHS's defaults. Measured side by side with an AGH start, 1 thread (docs/milp.md "Root settings"): HiGHS's
+presolve spends 15–32 CPU s on 10x10x10 s0 without closing the root, with it off the
+same solve is optimal in 2.8–3.6 CPU s; on paper-base 1.3 vs 2.6–3.4 CPU s. The model is
+already presolved by construction (usable routes only, tight R̄, the reductions)."""
 
 
-def _run(h: highspy.Highs) -> None:
-    """``h.run()``, raising instead of reporting a silent ``no_solution`` on a HiGHS error."""
-    if run_highs(h) == highspy.HighsStatus.kError:
-        raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
-
-
-def _configure(h: highspy.Highs, params: MilpParams, seed: int) -> None:
-    _use_threads(int(params.threads))
-    configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
-    h.setOptionValue("time_limit", float(params.time_limit_s))
-    h.setOptionValue("mip_rel_gap", float(params.mip_rel_gap))
-    h.setOptionValue("threads", int(params.threads))
-    h.setOptionValue("random_seed", int(seed))
-    for name, value in params.highs_options:
-        h.setOptionValue(name, value)
+def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:
+    configure(h, time_limit_s=params.time_limit_s, mip_rel_gap=params.mip_rel_gap,
+              threads=params.threads, seed=seed,
+              options=(ROOT_SETTINGS if started else ()) + tuple(params.highs_options),
+              log=SolverLog(to_stderr=bool(params.msg), file=params.log_file))
 
 
 def _start_vector(am: ArrayModel, instance: Instance, warm: Solution) -> np.ndarray:
     """Column values of a plan: r (clipped to R̄), w = [r > 0], o, u = 1 − Σx, x, z."""
     r_all, x_all = warm.to_arrays(instance)
     idx = am.index
+    if idx.reduced is not None:
+        r_all, x_all = map_plan(idx.reduced, r_all, x_all)
     v = np.zeros(am.n_cols)
     r = np.minimum(r_all[idx.cfg].astype(float), idx.rbar)
     v[am.cols["r"]] = r
@@ -154,16 +161,8 @@ def extract(instance: Instance, r: np.ndarray,
     x[x < 1e-10] = 0.0
     over = x.sum(axis=1)
     x = np.where(over[:, None] > 1.0, x / np.maximum(over, 1.0)[:, None], x)
-    lam = np.array([q.rate_per_s for q in instance.query_types])[:, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(x > 0, lam * x / np.where(t.capacity > 0, t.capacity, 1.0), 0.0).sum(axis=0)
-    cap = instance.max_utilisation * r
-    excess = load - cap
-    worst = 0.0
-    for c in np.nonzero(excess > 0)[0]:
-        scale = cap[c] / load[c] if load[c] > 0 else 0.0
-        worst = max(worst, float(excess[c]))
-        x[:, c] *= scale
+    x, load = t.cap_to_capacity(x, instance.max_utilisation * r)
+    worst = float(np.max(load - instance.max_utilisation * r, initial=0.0))
     return r.astype(np.int64), x, worst
 
 
@@ -173,11 +172,16 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     params = MilpParams() if params is None else params
     t_start = time.perf_counter()
     backend = "highspy" if params.backend == "auto" else params.backend
+    upper = None
+    if warm_start is not None and params.reductions.incumbent:
+        warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
+        upper = warm_eval.objective if warm_eval.feasible else None
     if backend == "highspy":
-        am = build_arrays(instance, tightening=params.tightening)
+        am = build_arrays(instance, tightening=params.tightening,
+                          index=make_index(instance, params.tightening, params.reductions, upper))
         build_s = time.perf_counter() - t_start
         h = new_highs()
-        _configure(h, params, seed)
+        _configure(h, params, seed, warm_start is not None)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
             sol = highspy.HighsSolution()
@@ -185,9 +189,11 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
             sol.value_valid = True
             h.setSolution(sol)
         n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
+        index = am.index
     else:
-        form = build(instance, tightening=params.tightening)
-        _use_threads(int(params.threads))
+        form = build(instance, tightening=params.tightening, reductions=params.reductions,
+                     upper_bound=upper)
+        use_threads(int(params.threads))
         silence_banner()
         solver = pulp.HiGHS(msg=False, timeLimit=params.time_limit_s,
                             gapRel=params.mip_rel_gap, threads=params.threads, random_seed=seed)
@@ -196,6 +202,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         build_s = time.perf_counter() - t_start
         h = form.problem.solverModel
         configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
+        root = ROOT_SETTINGS if warm_start is not None else ()
+        for name, value in root + tuple(params.highs_options):
+            h.setOptionValue(name, value)
         if warm_start is not None:
             am_ = build_arrays(instance, tightening=params.tightening, index=form.index)
             start = dict(zip(am_.col_names(), _start_vector(am_, instance, warm_start)))
@@ -205,6 +214,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         n_vars = len(form.problem.variables())
         n_int = sum(1 for v in form.problem.variables() if v.cat == pulp.LpInteger)
         n_rows = form.problem.numConstraints()
+        index = form.index
 
     root: dict[str, float] = {}
     if params.root_bound:
@@ -215,7 +225,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
 
     t_solve, cpu_solve = time.perf_counter(), time.process_time()
-    _run(h)
+    run_checked(h)
     solve_s = time.perf_counter() - t_solve
     solve_cpu_s = time.process_time() - cpu_solve
     model_status = h.getModelStatus()
@@ -225,6 +235,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     has_point = info.primal_solution_status == highspy.kSolutionStatusFeasible
     stats: dict[str, Any] = {
         "backend": backend, "tightening": params.tightening.label(),
+        "reductions": params.reductions.label(),
+        "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
+        "upper_bound_start": upper,
         "build_s": build_s, "solve_s": solve_s, "solve_cpu_s": solve_cpu_s,
         "n_vars": n_vars, "n_int": n_int,
         "n_rows": n_rows, "nodes": int(info.mip_node_count),
@@ -244,8 +257,6 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     else:
         status = Status.NO_SOLUTION
     if status is Status.INFEASIBLE:
-        from hetserve.milp.diagnose import diagnose
-
         return RunResult("milp", status, None, None, time.perf_counter() - t_start, bound=None,
                          seed=seed, diagnosis=tuple(diagnose(instance)), stats=stats)
     if not has_point:
@@ -260,8 +271,6 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         x[am.index.ri, am.index.route_cfg()] = values[am.cols["x"]]
     else:
         solver.findSolutionValues(form.problem)
-        from hetserve.milp.formulation import solution_arrays
-
         r, x = solution_arrays(form)
     r_int, x_fix, repaired = extract(instance, r, x)
     stats["capacity_repair"] = repaired
@@ -271,51 +280,12 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                      bound=bound, seed=seed, stats=stats)
 
 
-def solve_relaxation(instance: Instance, *, tightening: Tightening | None = None,
-                     threads: int = 2, time_limit_s: float = 60.0,
-                     objective: str = "cost", drop: tuple[str, ...] = ()
-                     ) -> tuple[str, float, np.ndarray | None, ArrayModel]:
-    """Solve the LP relaxation. Returns ``(HiGHS status string, objective, column values, model)``.
-
-    ``objective="spend"`` minimises rental + storage instead of the total cost (used by
-    the diagnosis); ``drop`` removes row blocks (e.g. ``("budget",)``) before solving.
-    """
-    am = build_arrays(instance, lp_relaxation=True, tightening=tightening)
-    return _run_array_model(am, threads=threads, time_limit_s=time_limit_s,
-                            objective=objective, drop=drop)
-
-
-def _run_array_model(am: ArrayModel, *, threads: int = 2, time_limit_s: float = 60.0,
-                     objective: str = "cost", drop: tuple[str, ...] = (), seed: int = 0,
-                     mip_rel_gap: float = 1e-4) -> tuple[str, float, np.ndarray | None, ArrayModel]:
-    lp = am.to_highs_lp()
-    if objective == "spend":
-        cost = np.zeros(am.n_cols)
-        cost[am.cols["r"]] = am.cost[am.cols["r"]]
-        cost[am.cols["o"]] = am.cost[am.cols["o"]]
-        lp.col_cost_ = cost
-    if drop:
-        lo, hi = am.row_lo.copy(), am.row_hi.copy()
-        for name in drop:
-            if name in am.row_blocks:
-                lo[am.row_blocks[name]] = -highspy.kHighsInf
-                hi[am.row_blocks[name]] = highspy.kHighsInf
-        lp.row_lower_ = lo
-        lp.row_upper_ = hi
-    h = new_highs()
-    _configure(h, MilpParams(time_limit_s=time_limit_s, threads=threads,
-                             mip_rel_gap=mip_rel_gap), seed)
-    h.passModel(lp)
-    _run(h)
-    name = h.modelStatusToString(h.getModelStatus())
-    info = h.getInfo()
-    if info.primal_solution_status == highspy.kSolutionStatusFeasible:
-        return name, float(info.objective_function_value), np.asarray(h.getSolution().col_value), am
-    return name, math.inf, None, am
-
-
 def lp_relaxation_bound(instance: Instance, *, tightening: Tightening | None = None) -> float:
     """Optimal value of the LP relaxation (a lower bound on the MILP optimum; ∞ if the LP
     is infeasible)."""
     status, value, _, _ = solve_relaxation(instance, tightening=tightening)
     return value if status == "Optimal" else math.inf
+
+
+_run_array_model = run_array_model
+"""Kept under its old private name for callers and tests of this module."""

@@ -237,12 +237,11 @@ def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: n
     if ctx.sizer is None or not ctx.params.sizing.predict:
         return {}, math.nan
     t = real_inst.routes
-    lam_plan = np.array([q.rate_per_s for q in plan_inst.query_types]).reshape(-1, 1)
-    lam = np.array([q.rate_per_s for q in real_inst.query_types])
+    lam = t.rates
     with np.errstate(divide="ignore", invalid="ignore"):
         mu = np.where(t.capacity > 0, t.capacity, np.inf)
-        load = np.where(x_plan > 0, lam_plan * x_plan / mu, 0.0)  # planned replica-load
-        tot = load.sum(axis=0)
+        load = np.where(x_plan > 0, plan_inst.routes.rates[:, None] * x_plan / mu, 0.0)
+        tot = load.sum(axis=0)  # planned replica-load per configuration
         share = np.where(tot > 0, load / np.where(tot > 0, tot, 1.0), 0.0)
         cap = (real_inst.max_utilisation * r)[None, :] * share * np.where(np.isfinite(mu), mu, 0)
     p99: dict[str, float] = {}

@@ -46,8 +46,9 @@ def summary_markdown(result: RollingResult, demand: DemandTrace, meta: dict[str,
             lines.append(f"| {k} | {_fmt(s[k])} |")
     lines += ["", "Costs in $ over the horizon; `slo_attainment` = share of realised requests "
               "served with their type's predicted P99 TTFT within the SLO (queueing model).",
-              "Demand data: Azure LLM inference traces 2023 (Splitwise, Patel et al., ISCA 2024; "
-              "CC-BY 4.0) where used."]
+              f"Demand data: {demand.meta.get('source', demand.name)}"
+              + (f"; token lengths: {demand.meta['tokens']}" if demand.meta.get("tokens") else "")
+              + "."]
     return "\n".join(lines) + "\n"
 
 

@@ -1,7 +1,7 @@
 """``hetserve bench``: every method on a named instance set, against the exact solver.
 
 One row per (instance, method, seed) goes to ``runs.csv`` (resumable, see
-:mod:`scripts.sweep`); ``summary.md``, ``meta.json`` and the plots are rebuilt from that
+:mod:`hetserve.cli.sweep`); ``summary.md``, ``meta.json`` and the plots are rebuilt from that
 file. The gap of a run is :func:`instances.relative_gap` of its objective against the
 instance's reference: the proven optimum where some MILP run proved one, else the best
 MILP bound (then the gap is an upper estimate). Times are wall-clock, model build
@@ -10,7 +10,6 @@ included; the shifted geometric mean uses a shift of 1 s (MIPLIB convention).
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 from collections import defaultdict
@@ -21,6 +20,8 @@ import click
 from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
 from hetserve.cli.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
 from hetserve.cli.errors import BadInput
+from hetserve.cli.output import dumps
+from hetserve.cli.params import Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused, Task, machine_meta, prepare_out, read_rows, run_sweep
 from hetserve.instances import relative_gap
 
@@ -242,7 +243,7 @@ def run_benchmark(set_name: str, methods: list[str], seeds: int, time_limit_s: f
                      description=f"bench {set_name}")
     meta = {"set": set_name, "methods": methods, "seeds": seeds, "time_limit_s": time_limit_s,
             "threads": threads, "workers": workers, "scheduler": scheduler, **machine_meta()}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out / "meta.json").write_text(dumps(meta, indent=1) + "\n")
     (out / "summary.md").write_text(summarise(rows, meta))
     plot(rows, out)
     return rows
@@ -253,16 +254,16 @@ def run_benchmark(set_name: str, methods: list[str], seeds: int, time_limit_s: f
               help="Named instance set.")
 @click.option("--methods", default="milp,gh,agh", show_default=True,
               help=f"Comma-separated methods from {', '.join(METHODS)}.")
-@click.option("--seeds", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--seeds", type=Integer(1, 1000), default=1, show_default=True,
               help="Method seeds per instance (HiGHS seed, AGH random starts).")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=300.0,
+@click.option("--time-limit", type=Number(1e-3, 7 * 86_400), default=300.0,
               show_default=True, help="Per-run time limit in seconds (MILP-based methods).")
-@click.option("--threads", type=click.IntRange(min=1), default=1, show_default=True,
+@click.option("--threads", type=Integer(1, 256), default=1, show_default=True,
               help="HiGHS threads per run.")
-@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--workers", type=Integer(0, 256), default=2, show_default=True,
               help="Local dask worker processes (0 = run here, serially).")
 @click.option("--scheduler", default=None, help="Address of a running dask scheduler.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", type=OutputDir(), required=True,
               help="Output folder (new or empty, unless --resume).")
 @click.option("--resume", is_flag=True,
               help="Continue the run in OUT (refused if its recorded settings differ).")

@@ -7,7 +7,6 @@ field and the reason, no traceback); 3 the instance is infeasible (with a diagno
 
 from __future__ import annotations
 
-import json
 import math
 import platform
 import sys
@@ -19,6 +18,8 @@ from rich.console import Console
 
 from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
 from hetserve.cli.methods import METHODS, MethodSettings, run_method
+from hetserve.cli.output import dumps
+from hetserve.cli.params import SEED, InputFile, Integer, Number, OneLineErrors, OutputFile, Text
 from hetserve.cli.report import print_result
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
 from hetserve.instances.bundled import bundled_names
@@ -35,19 +36,9 @@ def load_instance(path: str):
         raise BadInput(str(exc)) from None
 
 
-def _finite(value: object) -> object:
-    """JSON has no inf/NaN: write them as null (recursively)."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    return value
-
-
 def emit_json(obj: object) -> None:
-    click.echo(json.dumps(_finite(obj), indent=1, default=str, allow_nan=False))
+    """One strictly valid JSON document on stdout (non-finite numbers as null)."""
+    click.echo(dumps(obj, indent=1))
 
 
 def parse_margins(text: str) -> dict[str, float]:
@@ -90,7 +81,7 @@ def _exit_for(result: RunResult) -> int:
     return EXIT_INFEASIBLE
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="hetserve")
 def main() -> None:
     """hetserve: plan LLM inference fleets on heterogeneous cloud GPUs.
@@ -105,29 +96,31 @@ def main() -> None:
 @click.argument("instance")
 @click.option("--method", type=click.Choice(sorted(METHODS)), default="milp", show_default=True,
               help="Solution method.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+@click.option("--time-limit", type=Number(1e-3, 7 * 86_400), default=60.0,
               show_default=True, help="Time limit in seconds (MILP and MILP-based baselines).")
-@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True,
+@click.option("--mip-gap", type=Number(0, 1, hi_open=True), default=1e-4, show_default=True,
               help="Relative MIP gap at which HiGHS stops.")
-@click.option("--threads", type=click.IntRange(min=1), default=2, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--threads", type=Integer(1, 256), default=2, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for HiGHS and the heuristics' random starts.")
-@click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="none",
-              show_default=True, help="MILP only: MIP start from a heuristic plan.")
-@click.option("--robust", default=None, metavar="KIND=FACTOR,...",
+@click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="agh",
+              show_default=True, help="MILP only: MIP start from a heuristic plan ('none': cold).")
+@click.option("--agh-budget", type=Integer(0, 10**12), default=None,
+              help="AGH's work budget in candidate-move evaluations (default: "
+                   "AghParams.work_budget). Work, not seconds: a seed gives one plan anywhere.")
+@click.option("--robust", type=Text(200), default=None, metavar="KIND=FACTOR,...",
               help="Plan against an inflation margin, e.g. delay=1.3,error=1.2,demand=1.1 "
                    "(the exact robust counterpart for box uncertainty); costs are then shown "
                    "on the nominal instance.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the plan (solution JSON) here.")
+@click.option("--out", type=OutputFile(), help="Write the plan (solution JSON) here.")
 @click.option("--verbose", is_flag=True,
               help="Show HiGHS's log of the MILP solves on standard error (off by default).")
-@click.option("--log", "log_file", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--log", "log_file", type=OutputFile(),
               help="Write HiGHS's log of the MILP solves to this file.")
 def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
-          seed: int, warm_start: str, robust: str | None, as_json: bool, out: Path | None,
-          verbose: bool, log_file: Path | None) -> None:
+          seed: int, warm_start: str, agh_budget: int | None, robust: str | None,
+          as_json: bool, out: Path | None, verbose: bool, log_file: Path | None) -> None:
     """Solve INSTANCE (a JSON file or a bundled name such as paper-base)."""
     inst = load_instance(instance)
     target = inst
@@ -137,19 +130,17 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
 
         margins = effective_margins(inst, parse_margins(robust))
         target = inst.inflated(**margins)
-    start = None
-    if warm_start != "none":
-        if method != "milp":
-            raise BadInput("--warm-start: only the milp method takes a warm start")
-        start = run_method(warm_start, target, MethodSettings(seed=seed)).solution
+    if warm_start != "agh" and method != "milp":
+        raise BadInput("--warm-start: only the milp method takes a warm start")
     log = SolverLog(to_stderr=verbose, file=None if log_file is None else str(log_file))
     result = run_method(method, target, MethodSettings(seed=seed, time_limit_s=time_limit,
                                                        mip_gap=mip_gap, threads=threads,
-                                                       warm_start=start, solver_log=log))
+                                                       solver_log=log, milp_start=warm_start,
+                                                       agh_work_budget=agh_budget))
     if margins is not None and result.solution is not None:
         result = robust_on_nominal(inst, result, margins)
     if out is not None and result.solution is not None:
-        out.write_text(json.dumps(result.solution.to_dict(), indent=1) + "\n")
+        out.write_text(dumps(result.solution.to_dict(), indent=1) + "\n")
     if as_json:
         emit_json({"instance": inst.name, **result.to_dict()})
     else:
@@ -159,13 +150,17 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
 
 @main.command("evaluate")
 @click.argument("instance")
-@click.argument("solution", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("solution", type=InputFile())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def evaluate_command(instance: str, solution: Path, as_json: bool) -> None:
     """Recompute the cost of SOLUTION on INSTANCE and check every constraint."""
     inst = load_instance(instance)
     try:
-        sol = Solution.from_dict(read_json(solution))
+        doc = read_json(solution)  # its errors name the file already
+    except InstanceError as exc:
+        raise BadInput(str(exc)) from None
+    try:
+        sol = Solution.from_dict(doc)
         ev = evaluate(inst, sol)
     except InstanceError as exc:
         raise BadInput(f"{solution}: {exc}") from None
@@ -179,13 +174,13 @@ def evaluate_command(instance: str, solution: Path, as_json: bool) -> None:
 
 
 @main.command()
-@click.option("--size", default="20x20x20", show_default=True,
+@click.option("--size", type=Text(40), default="20x20x20", show_default=True,
               help="QUERYTYPESxMODELSxTIERS, e.g. 20x20x20.")
-@click.option("--seed", type=int, required=True, help="Generator seed.")
+@click.option("--seed", type=SEED, required=True, help="Generator seed.")
 @click.option("--scenario", type=click.Choice(["base", "tight-budget", "high-penalty"]),
               default="base", show_default=True)
 @click.option("--paper-base", is_flag=True, help="Build the paper-base setting (6x6x10) instead.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), required=True)
+@click.option("--out", type=OutputFile(), required=True)
 def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -> None:
     """Generate a seeded instance in the paper's ranges and write it to OUT."""
     from hetserve.instances.generate import generate as make
@@ -204,18 +199,22 @@ def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -
 
 @main.command()
 @click.argument("instance")
-@click.option("--mps", type=click.Path(dir_okay=False, path_type=Path), help="Write MPS here.")
-@click.option("--lp", type=click.Path(dir_okay=False, path_type=Path), help="Write LP here.")
-def export(instance: str, mps: Path | None, lp: Path | None) -> None:
-    """Export the MILP of INSTANCE for other solvers."""
+@click.option("--mps", type=OutputFile(), help="Write MPS here.")
+@click.option("--lp", type=OutputFile(), help="Write LP here.")
+@click.option("--reduced", is_flag=True,
+              help="Write the model after hetserve's optimum-preserving reductions "
+                   "(docs/milp.md) instead of the complete model.")
+def export(instance: str, mps: Path | None, lp: Path | None, reduced: bool) -> None:
+    """Export the MILP of INSTANCE for other solvers (the complete model by default)."""
     from hetserve.milp import export as export_model
+    from hetserve.milp.reductions import Reductions
 
     if mps is None and lp is None:
         raise BadInput("export: give --mps FILE and/or --lp FILE")
     inst = load_instance(instance)
     for path, fmt in ((mps, "mps"), (lp, "lp")):
         if path is not None:
-            export_model(inst, path, fmt=fmt)
+            export_model(inst, path, fmt=fmt, reductions=Reductions() if reduced else None)
             click.echo(f"wrote {path}")
 
 
@@ -264,6 +263,7 @@ def _register_extensions() -> None:
     main.add_command(pools_command, "pools")
     main.add_command(simulate_command, "simulate")
     main.add_command(rolling_command, "rolling")
+    main.add_command(__import__("hetserve.cli.estimate", fromlist=["_"]).estimate_command)
 
 
 _register_extensions()

@@ -8,11 +8,13 @@ the reason.  ``pools`` exits 3 when no plan is SLO-feasible (after printing why)
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 
 import click
+
+from hetserve.cli.output import dumps
+from hetserve.cli.params import SEED, InputFile, Integer, Number
 
 __all__ = ["parse_gammas", "pools_command", "simulate_command"]
 
@@ -93,34 +95,37 @@ def _profiles(profile, long_profile, profiles_file, model=None, gpu=None, precis
 
 def _slo_options(f):
     for opt in reversed([
-        click.option("--slo-ttft", type=float, default=None,
+        click.option("--slo-ttft", type=Number(1e-3, 3600), default=None,
                      help="TTFT target a (s) [default 0.5]."),
-        click.option("--slo-per-token", type=float, default=0.0, show_default=True,
+        click.option("--slo-per-token", type=Number(0, 1), default=0.0, show_default=True,
                      help="Length-aware target: seconds per prompt token b (a + b·prompt)."),
-        click.option("--quantile", type=float, default=0.99, show_default=True,
+        click.option("--quantile", type=Number(0, 1, lo_open=True, hi_open=True), default=0.99,
+                     show_default=True,
                      help="Quantile of the SLO over the fleet (0.99 = P99)."),
         click.option("--unservable", type=click.Choice(["count", "exclude", "own_class",
                                                         "infeasible"]),
                      default="count", show_default=True,
                      help="What the SLO does with requests no GPU can serve in time by "
                           "prefill alone (docs/queueing.md)."),
-        click.option("--slo-file", type=click.Path(dir_okay=False), default=None,
+        click.option("--slo-file", type=InputFile(), default=None,
                      help="SLO as JSON (target_s, per_token_s, quantile, unservable, "
                           "classes); overrides the flags above."),
         click.option("--profile", default=None, help="Preset (a100 | h100 | a10g) or a name "
                                                      "from --profiles; short pool."),
         click.option("--long-profile", default=None, help="Long pool's profile (default: "
                                                           "--profile)."),
-        click.option("--profiles", "profiles_file", type=click.Path(dir_okay=False),
+        click.option("--profiles", "profiles_file", type=InputFile(),
                      default=None, help="JSON file of GPU profiles (list of PoolProfile "
                                         "objects)."),
-        click.option("--long-context", type=int, default=65536, show_default=True),
+        click.option("--long-context", type=Integer(2, 1 << 24), default=65536,
+                     show_default=True),
         click.option("--gamma", default=None, help="C&R gamma grid, START:STOP:STEP or list "
                                                    "[pools: 1.0:2.0:0.1]."),
         click.option("--boundary", default=None, help="Fix the boundary B (tokens; a comma "
                                                       "list restricts the sweep)."),
-        click.option("--p-compress", type=float, default=0.75, show_default=True),
-        click.option("--rho-max", type=float, default=0.85, show_default=True),
+        click.option("--p-compress", type=Number(0, 1), default=0.75, show_default=True),
+        click.option("--rho-max", type=Number(0.01, 1, hi_open=True), default=0.85,
+                     show_default=True),
     ]):
         f = opt(f)
     return f
@@ -141,19 +146,21 @@ def _check_common(rate, p_compress, rho_max, long_context):
 @click.command("pools")
 @click.option("--workload", required=True,
               help="azure-conv | azure-code | fleetsim-azure | lmsys | agent-heavy | CDF.json")
-@click.option("--rate", type=float, required=True, help="Arrival rate λ (req/s).")
+@click.option("--rate", type=Number(1e-6, 1e7), required=True,
+              help="Arrival rate λ (req/s).")
 @_slo_options
 @click.option("--model", default=None, help="Catalog model (with --gpu) for from_catalog().")
 @click.option("--gpu", default=None, help="Catalog GPU (with --model).")
 @click.option("--precision", default="fp16", show_default=True)
-@click.option("--tp", type=int, default=1, show_default=True, help="Tensor parallel (catalog).")
+@click.option("--tp", type=Integer(1, 16), default=1, show_default=True,
+              help="Tensor parallel (catalog).")
 @click.option("--batch", type=click.Choice(["load", "full"]), default="load", show_default=True,
               help="Iteration-time batch model (load-aware or full-batch).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Check the plan in the detailed simulator and add capacity where it "
                    "misses (only a verified plan is called SLO-feasible).")
-@click.option("--verify-requests", type=int, default=20000, show_default=True)
-@click.option("--seed", type=int, default=0, show_default=True, help="Verification seed.")
+@click.option("--verify-requests", type=Integer(100, 5_000_000), default=20000, show_default=True)
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Verification seed.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def pools_command(workload, rate, slo_ttft, slo_per_token, quantile, unservable, slo_file,
                   profile, long_profile, profiles_file, long_context, gamma, boundary,
@@ -190,7 +197,7 @@ def pools_command(workload, rate, slo_ttft, slo_per_token, quantile, unservable,
     for w in res.warnings:
         click.echo(f"warning: {w}", err=True)
     if as_json:
-        click.echo(json.dumps(d, indent=None, sort_keys=True))
+        click.echo(dumps(d, indent=None, sort_keys=True))
     else:
         _print_plan(res, d, cdf, rate, slo, short, long_context)
     if not res.feasible:
@@ -249,7 +256,7 @@ def _print_plan(res, d, cdf, rate, slo, prof, long_context):
 
 
 @click.command("simulate")
-@click.option("--plan", "plan_file", type=click.Path(dir_okay=False), default=None,
+@click.option("--plan", "plan_file", type=InputFile(), default=None,
               help="Simulate exactly the fleet of a plan written by `hetserve pools --json`.")
 @click.option("--pools", default=None,
               help="auto (plan, then simulate the plan) or PROFILE:CTX:UNITS[,...] "
@@ -257,10 +264,11 @@ def _print_plan(res, d, cdf, rate, slo, prof, long_context):
 @click.option("--workload", default=None, help="Workload for Poisson arrivals (needs --rate; "
                                                "default with --plan: the plan's CDF).")
 @click.option("--replay", default=None, help="Trace to replay: azure-conv | azure-code | CSV.")
-@click.option("--rate", type=float, default=None,
+@click.option("--rate", type=Number(1e-6, 1e7), default=None,
               help="Poisson rate (req/s); with --replay, rescales the trace's time axis.")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--requests", type=int, default=None, help="Number of requests (Poisson: 20000).")
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--requests", type=Integer(1, 20_000_000), default=None,
+              help="Number of requests (Poisson: 20000).")
 @click.option("--mode", type=click.Choice(["fast", "detailed"]), default="fast",
               show_default=True)
 @_slo_options
@@ -321,7 +329,7 @@ def simulate_command(plan_file, pools, workload, replay, rate, seed, requests, m
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
-        click.echo(json.dumps(out, sort_keys=True))
+        click.echo(dumps(out, sort_keys=True))
         return
     _print_sim(out, seed)
 

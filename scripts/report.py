@@ -1,10 +1,14 @@
-"""Human-readable output of a :class:`~instances.result.RunResult` (rich tables)."""
+"""Human-readable output of a :class:`~instances.result.RunResult` (rich tables).
+
+Every name and message from the input is escaped (:func:`rich.markup.escape`): a query type
+called ``[/]`` or ``[red]chat`` is printed as written, never read as markup."""
 
 from __future__ import annotations
 
 import math
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from hetserve.instances import Instance, RunResult
@@ -17,9 +21,9 @@ def _money(v: float) -> str:
 def print_result(console: Console, instance: Instance, result: RunResult) -> None:
     """Deployments, routing, cost breakdown, status, gap and time."""
     sol, ev = result.solution, result.evaluation
-    head = (f"[bold]{instance.name}[/] ({len(instance.query_types)} query types x "
+    head = (f"[bold]{escape(instance.name)}[/] ({len(instance.query_types)} query types x "
             f"{len(instance.models)} models x {len(instance.tiers)} tiers, "
-            f"{instance.horizon_h:g} h) — method [bold]{result.method}[/]")
+            f"{instance.horizon_h:g} h) — method [bold]{escape(result.method)}[/]")
     console.print(head)
     if sol is not None and sol.deployments:
         t = Table(title="Deployments", title_justify="left")
@@ -28,19 +32,19 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
         t.add_column(f"$ / {instance.horizon_h:g} h", justify="right")
         for d in sorted(sol.deployments, key=lambda d: (d.model, d.gpu, d.precision)):
             price = instance.gpu_by_name[d.gpu].price_per_gpu_hour * d.gpus * instance.horizon_h
-            t.add_row(d.model, d.gpu, d.precision, str(d.tp), str(d.pp), str(d.replicas),
-                      str(d.gpus), _money(price))
+            t.add_row(escape(d.model), escape(d.gpu), escape(d.precision), str(d.tp), str(d.pp),
+                      str(d.replicas), str(d.gpus), _money(price))
         console.print(t)
         r = Table(title="Routing (share of each query type's demand)", title_justify="left")
         for col in ("query type", "model", "GPU/precision", "TP×PP", "share"):
             r.add_column(col, justify="right" if col == "share" else "left")
         for rt in sorted(sol.routing, key=lambda r: (instance.query_index[r.query_type], -r.fraction)):
-            r.add_row(rt.query_type, rt.model, f"{rt.gpu}/{rt.precision}", f"{rt.tp}×{rt.pp}",
-                      f"{rt.fraction:.1%}")
+            r.add_row(escape(rt.query_type), escape(rt.model), escape(f"{rt.gpu}/{rt.precision}"),
+                      f"{rt.tp}×{rt.pp}", f"{rt.fraction:.1%}")
         if ev is not None:
             for name, u in ev.unmet.items():
                 if u > 1e-9:
-                    r.add_row(name, "[dim]unserved[/]", "", "", f"{u:.1%}")
+                    r.add_row(escape(name), "[dim]unserved[/]", "", "", f"{u:.1%}")
         console.print(r)
     if ev is not None:
         c = Table(title="Cost over the horizon", title_justify="left", show_header=False)
@@ -58,7 +62,7 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
         if ev.violations:
             console.print("[bold red]Violations:[/]")
             for v in ev.violations:
-                console.print(f"  - [{v.kind}] {v.message}")
+                console.print(escape(f"  - [{v.kind}] {v.message}"))
     gap = result.gap
     bound = "—" if result.bound is None else _money(result.bound)
     gap_text = "—" if result.bound is None else ("∞" if not math.isfinite(gap) else f"{gap:.4%}")
@@ -66,4 +70,4 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
     console.print(f"status [bold {colour}]{result.status.value}[/]   bound {bound}   "
                   f"gap {gap_text}   time {result.runtime_s:.3f} s")
     for line in result.diagnosis:
-        console.print(f"[red]diagnosis:[/] {line}")
+        console.print(f"[red]diagnosis:[/] {escape(line)}")

@@ -14,10 +14,13 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
+
 from hetserve.cli.methods import WINDOW_SOLVERS, window_solver
+from hetserve.cli.params import SEED, Duration, Integer, Number, OutputDir
 from hetserve.cli.sweep import machine_meta
 from hetserve.instances import Instance, read_instance
-from hetserve.instances.demand import DemandError, DemandTrace, load_demand, parse_duration
+from hetserve.instances.demand import DemandError, DemandTrace, load_demand
 from hetserve.instances.errors import InstanceError
 from hetserve.queueing.sizing import QueueingSizing
 from hetserve.rolling import FORECASTS, RollingParams, SwitchingCost, WindowRow, run
@@ -32,15 +35,7 @@ def load_instance_option(spec: str) -> Instance:
         raise click.UsageError(f"INSTANCE: {exc}") from None
 
 
-def duration_option(option: str, text: str) -> float:
-    """``5m``, ``24h``, ``90``, ... in seconds; bad input names ``option``."""
-    try:
-        return parse_duration(text)
-    except DemandError as exc:
-        raise click.UsageError(f"{option}: {exc}") from None
-
-
-def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: float,
+def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: float | None,
                   sigma: float, seed: int, amplitude: float, ar: float) -> DemandTrace:
     """The demand trace of ``--demand``; a bad spec names ``--window`` or ``--demand``."""
     try:
@@ -57,23 +52,25 @@ def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: f
 @click.option("--demand", default="synthetic", show_default=True,
               help="azure-conv | azure-code | synthetic | FILE.csv "
                    "(timestamp,category,prompt_tokens,output_tokens).")
-@click.option("--window", default="5m", show_default=True, help="Window length (s, m, h).")
-@click.option("--horizon", default="24h", show_default=True, help="Planning horizon.")
+@click.option("--window", type=Duration(1, 7 * 86_400), default="5m", show_default=True,
+              help="Window length (s, m, h, d).")
+@click.option("--horizon", type=Duration(1, 366 * 86_400), default="24h", show_default=True,
+              help="Planning horizon (a CSV demand without it: the span of its requests).")
 @click.option("--solver", type=click.Choice(WINDOW_SOLVERS), default="agh", show_default=True)
 @click.option("--forecast", type=click.Choice(FORECASTS), default="last", show_default=True)
-@click.option("--sigma", type=click.FloatRange(min=0), default=0.05, show_default=True,
+@click.option("--sigma", type=Number(0, 10), default=0.05, show_default=True,
               help="Volatility of the synthetic demand.")
-@click.option("--ar", type=click.FloatRange(min=-0.99, max=0.99), default=0.0, show_default=True,
+@click.option("--ar", type=Number(-0.99, 0.99), default=0.0, show_default=True,
               help="AR(1) coefficient of the synthetic noise (0 = i.i.d.).")
-@click.option("--diurnal-amplitude", type=click.FloatRange(min=0, max=1, max_open=True),
+@click.option("--diurnal-amplitude", type=Number(0, 1, hi_open=True),
               default=0.35, show_default=True, help="Diurnal shape amplitude A (0 = flat).")
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--seed", type=SEED, default=0, show_default=True)
+@click.option("--out", type=OutputDir(), required=True)
 @click.option("--static", type=click.Choice(["mean", "peak"]), default=None,
               help="Run the static baseline sized for the mean or peak rates instead.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--time-limit", type=Number(1e-3, 86_400), default=None,
               help="Per-window solver time limit in s (AGH 1, MILP 30 by default).")
-@click.option("--ttft-slo", type=click.FloatRange(min=0, min_open=True), default=None,
+@click.option("--ttft-slo", type=Number(1e-3, 3600), default=None,
               help="P99 TTFT SLO in s for every type (default min(2 s, delay SLO / 2)).")
 @click.option("--queueing/--no-queueing", default=True, show_default=True,
               help="Size capacity with the two-pool queueing planner (off = fluid, as the paper).")
@@ -81,9 +78,9 @@ def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: f
               help="Keep the previous plan when moving does not pay its switching cost.")
 @click.option("--switching/--no-switching", default=True, show_default=True,
               help="Charge switching costs (load time x GPU price).")
-@click.option("--windows", "max_windows", type=click.IntRange(min=1), default=None,
+@click.option("--windows", "max_windows", type=Integer(1, 20_000), default=None,
               help="Run only the first N windows.")
-def rolling_command(instance: str, demand: str, window: str, horizon: str, solver: str,
+def rolling_command(instance: str, demand: str, window: float, horizon: float, solver: str,
                     forecast: str, sigma: float, ar: float, diurnal_amplitude: float, seed: int,
                     out: Path, static: str | None, time_limit: float | None,
                     ttft_slo: float | None, queueing: bool, hysteresis: bool, switching: bool,
@@ -91,14 +88,19 @@ def rolling_command(instance: str, demand: str, window: str, horizon: str, solve
     """Re-plan INSTANCE every window over a demand trace (or run a static baseline)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    window_s = duration_option("--window", window)
-    horizon_s = duration_option("--horizon", horizon)
+    window_s, horizon_s = window, horizon
     if horizon_s < window_s:
-        raise click.UsageError(f"--horizon: {horizon} is shorter than the window {window}")
+        raise click.UsageError(f"--horizon: {horizon_s:g} s is shorter than the window "
+                               f"({window_s:g} s)")
+    # A CSV demand without --horizon spans its requests; --windows takes the head of the
+    # trace of the whole horizon (so a run of N windows matches the first N of a full run).
+    given = click.get_current_context().get_parameter_source("horizon")
+    asked = None if given is ParameterSource.DEFAULT else horizon_s
     inst = load_instance_option(instance)
-    dem = demand_option(inst, demand, window_s, horizon_s, sigma, seed, diurnal_amplitude, ar)
+    dem = demand_option(inst, demand, window_s, asked, sigma, seed, diurnal_amplitude, ar)
     if max_windows is not None:
         dem = dem.head(min(max_windows, dem.n_windows))
+    horizon_s = dem.n_windows * window_s
     params = RollingParams(forecast=forecast, hysteresis=hysteresis, seed=seed,
                            switching=SwitchingCost(enabled=switching),
                            sizing=QueueingSizing(enabled=queueing, ttft_slo_s=ttft_slo))

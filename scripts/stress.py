@@ -1,31 +1,24 @@
 """``hetserve stress``: out-of-sample stress tests and robust planning (docs/semantics.md#stress-tests).
 
 Stage 1 solves each (instance, method, seed) ONCE, through the resumable sweep runner
-(:mod:`scripts.sweep`), and caches the plan as JSON under ``OUT/plans/``; stage 2 freezes
-every plan and evaluates it with :func:`instances.stress.stress_arrays` on every inflation
-point (cheap: no solver, one small LP per point for ``reroute``).
+(:mod:`hetserve.cli.sweep`), and caches the plan as JSON under ``OUT/plans/``; stage 2
+freezes every plan and evaluates it with :func:`hetserve.instances.stress.stress_arrays` on
+every inflation point (cheap: no solver, one small LP per point for ``reroute``). The rows,
+tables and plots come from :mod:`hetserve.instances.stress_report`.
 
-Methods are the names of :mod:`scripts.methods` (``milp``, ``gh``, ``agh``, ...), the
-baseline ``single`` (each query type on its cheapest single route that meets its SLOs,
-replicas rounded up; not from the paper, used by the tests and when solvers are missing)
-and robust variants ``robust-BASE:delay=1.3+error=1.2[+demand=1.1]``.
-
-Robust planning. ``robust-BASE:MARGINS`` runs BASE on ``instance.inflated(MARGINS)``, the
-exact robust counterpart of the box uncertainty ``[1, margin]`` (every constraint is
-monotone in the inflated parameters), then evaluates the plan on the NOMINAL instance for
-its nominal cost and stresses it like any other plan. A margin a query type cannot meet
-at all (no route keeps γ_d·D(1) ≤ Δ_i, or none keeps γ_e·e ≤ ε_i) would make the
-counterpart infeasible, so margins are clipped per query type at the largest factor that
-type can still be served at (Δ_i / min D(1), then ε_i / min e over the routes still usable
-at the clipped delay margin), times (1 − 1e-9). The effective per-type margins are written
-to the plan file and ``meta.json``; a clipped type is protected only up to its clip.
+Methods are the names of :mod:`hetserve.cli.methods` (``milp``, ``gh``, ``agh``, ...), the
+baseline ``single`` (:func:`hetserve.heuristics.baselines.single_route_plan`) and robust
+variants ``robust-BASE:delay=1.3+error=1.2[+demand=1.1]``: BASE run on
+``instance.inflated(MARGINS)`` with the margins clipped per type by
+:func:`hetserve.instances.stress.effective_margins`, then evaluated on the NOMINAL
+instance for its nominal cost and stressed like any other plan. The effective per-type
+margins are written to the plan file and ``meta.json``.
 
 Inflation points. ``--inflate delay=A:B:S,error=A:B:S,demand=A:B:S`` gives one grid per
 kind (a single value ``delay=1.2`` is a one-point grid; kinds left out stay 1.0). Without
-``--joint`` every combination is evaluated; with ``--joint`` the grids move in lock-step
-(the k-th value of every kind together; one-point grids are broadcast). ``--random N``
-adds N points whose per-query-type factors are drawn uniformly between each grid's min
-and max (seeded by ``--seed``; the same draws for every method).
+``--joint`` every combination is evaluated; with ``--joint`` the grids move in lock-step.
+``--random N`` adds N points with per-query-type factors drawn in each grid's range
+(seeded by ``--seed``; the same draws for every method).
 """
 
 from __future__ import annotations
@@ -42,6 +35,8 @@ from typing import Any
 
 import click
 from hetserve.cli.errors import BadInput
+from hetserve.cli.output import dumps
+from hetserve.cli.params import SEED, Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused
 from hetserve.instances import Instance, RunResult, Solution, Status, evaluate
 from hetserve.instances.stress import KINDS, RECOURSES, effective_margins
@@ -183,7 +178,7 @@ class FileSpec:
 
 
 def local_sets() -> dict[str, list[Any]]:
-    """The lead's named sets (:mod:`scripts.instance_sets`), plus ``stress-paper``: the
+    """The named sets of :mod:`hetserve.cli.instance_sets`, plus ``stress-paper``: the
     paper-base instance and three generated paper-size instances."""
     from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec
 
@@ -347,7 +342,7 @@ def run_stress(targets: list[Any], methods: list[MethodSpec], grids: dict[str, l
             "rows": len(rows), "solve_wall_s": round(solve_s, 1),
             "total_wall_s": round(time.time() - started, 1),
             "effective_robust_margins": margins, **machine_meta()}
-    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+    (out / "meta.json").write_text(dumps(meta, indent=1) + "\n")
     (out / "summary.md").write_text(summarise(rows, plan_rows, meta))
     plot(rows, [m.label for m in methods], out)
     return rows
@@ -372,18 +367,18 @@ def _usage(option: str, fn: Callable[[], Any]) -> Any:
               show_default=True, help="KIND=START:STOP:STEP per kind (delay, error, demand).")
 @click.option("--joint", is_flag=True, help="Move the grids in lock-step instead of taking "
               "every combination.")
-@click.option("--random", "random_n", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--random", "random_n", type=Integer(0, 100_000), default=0, show_default=True,
               help="Extra points with per-query-type factors drawn in each grid's range.")
 @click.option("--recourse", type=click.Choice([*RECOURSES, "both"]), default="both",
               show_default=True, help="Routing after inflation: frozen shares or LP re-routing.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=SEED, default=0, show_default=True,
               help="Method seed (HiGHS, AGH starts) and seed of the random points.")
-@click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=60.0,
+@click.option("--time-limit", type=Number(1e-3, 7 * 86_400), default=60.0,
               show_default=True, help="Per-plan time limit in seconds (MILP).")
-@click.option("--workers", type=click.IntRange(min=0), default=2, show_default=True,
+@click.option("--workers", type=Integer(0, 256), default=2, show_default=True,
               help="Local dask worker processes for stage 1 (0 = run here, serially).")
 @click.option("--scheduler", default=None, help="Address of a running dask scheduler.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+@click.option("--out", type=OutputDir(), required=True,
               help="Output folder (new or empty, unless --resume).")
 @click.option("--resume", is_flag=True, help="Continue stage 1 from OUT/plans.csv (refused "
               "if OUT's recorded settings differ).")

@@ -154,16 +154,21 @@ def run_settings(settings: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(full, default=str))
 
 
-def prepare_out(out: Path, settings: dict[str, Any], *, resume: bool) -> None:
+def prepare_out(out: Path, settings: dict[str, Any], *, resume: bool,
+                resumable: bool = True) -> None:
     """Make ``out`` ready for a sweep run with ``settings`` (see the module docstring).
 
     Raises :class:`ResumeRefused` (one line naming the reason) when ``out`` is not empty and
     ``resume`` is off, or when ``resume`` is on and ``out`` records no settings or other ones.
+    ``resumable=False`` (a driver without ``--resume``) only ever accepts a new or empty
+    folder.
     """
     out = Path(out)
     current = run_settings(settings)
     path = out / SETTINGS_FILE
     if out.exists() and any(out.iterdir()):
+        if not resumable:
+            raise ResumeRefused(f"--out: {out} is not empty; give a new or empty folder")
         if not resume:
             raise ResumeRefused(f"--out: {out} is not empty; pass --resume to continue the run "
                                 "recorded there, or give a new folder")

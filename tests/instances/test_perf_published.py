@@ -7,8 +7,8 @@ update the band and the discussion in ``docs/performance.md`` together.
 """
 
 import pytest
-
 from hetserve.instances import PerfConstants
+
 from benchmarks.perf_compare import DEFAULT_BAND, METRICS, RECORDS, markdown_table, predict
 
 

@@ -12,7 +12,7 @@ from hetserve.cli.rolling import rolling_command
 
 @pytest.mark.parametrize(("args", "needle"), [
     (["--window", "5x"], "--window: duration '5x' not understood"),
-    (["--horizon", "1m"], "--horizon: 1m is shorter than the window"),
+    (["--horizon", "1m"], "--horizon: 60 s is shorter than the window"),
     (["--demand", "nope"], "--demand: demand 'nope' not understood"),
     (["--demand", "azure-code", "--window", "2h"], "--window: window_s: 7200 s is longer"),
 ])
@@ -45,7 +45,8 @@ def test_cli_static_and_csv_demand(tmp_path):
                            for t in range(0, 900, 3)))
     out = tmp_path / "s"
     r = CliRunner().invoke(rolling_command, ["small-3x3x4", "--solver", "gh", "--demand", str(f),
-                                             "--static", "peak", "--out", str(out)])
+                                             "--static", "peak", "--horizon", "15m",
+                                             "--out", str(out)])
     assert r.exit_code == 0, r.output
     rows = list(csv.DictReader((out / "windows.csv").open()))
     assert len(rows) == 3

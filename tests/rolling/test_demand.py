@@ -81,7 +81,10 @@ def test_csv_loader(tmp_path, small):
 
 
 @pytest.mark.parametrize(("row", "needle"), [
-    ("0,conversation,abc,10", "line 3: column 'prompt_tokens' = 'abc' is not a positive integer"),
+    ("0,conversation,abc,10", "line 3: column 'prompt_tokens' = 'abc' is not an integer in [1,"),
+    ("0,conversation,100000000000000000000000000000,10", "line 3: column 'prompt_tokens'"),
+    ("nan,conversation,100,10", "line 3: column 'timestamp'"),
+    ("1e400,conversation,100,10", "line 3: column 'timestamp'"),
     ("0,conversation,100,0", "column 'output_tokens' = '0'"),
     ("yesterday,conversation,100,10", "line 3: column 'timestamp'"),
     ("0,poetry,100,10", "line 3: column 'category': 'poetry'"),
@@ -94,6 +97,26 @@ def test_csv_loader_rejects_bad_rows(tmp_path, small, row, needle):
         csv_demand(f, small)
     assert needle in str(err.value)
     assert "bad.csv" in str(err.value)
+
+
+def test_csv_loader_accepts_a_byte_order_mark_and_honours_the_horizon(tmp_path, small):
+    f = tmp_path / "bom.csv"
+    f.write_bytes(b"\xef\xbb\xbftimestamp,category,prompt_tokens,output_tokens\n"
+                  b"0,conversation,100,10\n700,conversation,100,10\n")
+    d = csv_demand(f, small, window_s=300)
+    assert d.n_windows == 3 and d.meta["dropped_after_horizon"] == 0
+    d = csv_demand(f, small, window_s=300, horizon_s=600)
+    assert d.n_windows == 2 and d.meta["dropped_after_horizon"] == 1
+    d = csv_demand(f, small, window_s=300, horizon_s=3600)
+    assert d.n_windows == 12 and d.rates[3:].sum() == 0
+
+
+def test_csv_loader_refuses_a_span_beyond_the_window_cap(tmp_path, small):
+    f = tmp_path / "far.csv"
+    f.write_text("timestamp,category,prompt_tokens,output_tokens\n0,conversation,100,10\n"
+                 "10000000,conversation,100,10\n")
+    with pytest.raises(DemandError, match="at most 20,000"):
+        csv_demand(f, small, window_s=300)
 
 
 def test_csv_loader_rejects_bad_header(tmp_path, small):

@@ -89,10 +89,17 @@ def test_routing_and_determinism():
     b = poisson_requests(cdf, 10.0, 2000, np.random.default_rng(9))
     assert np.array_equal(a.prompt_tokens, b.prompt_tokens)
     idx, r2 = route_by_length(a, [2048, 65536], 1.5, 1.0, np.random.default_rng(0))
-    L = r2.total_tokens
+    L0, L = a.total_tokens, r2.total_tokens
     assert np.all(L[idx == 0] <= 2048)
-    assert np.all(a.total_tokens[idx == 1] > 2048 * 1.5 - 1) or (idx == 1).sum() == 0 or \
-        np.all(a.total_tokens[idx == 1] > 2048)
+    # p_compress = 1: every request in the band 2048 < L ≤ 3072 whose output fits the short
+    # context is trimmed to exactly 2048 tokens and served short; the long pool gets the rest.
+    band = (L0 > 2048) & (L0 <= 3072)
+    compressed = band & (a.output_tokens < 2048)
+    assert compressed.any() and (idx == 1).any()  # both branches are exercised
+    assert np.all(idx[compressed] == 0) and np.all(L[compressed] == 2048)
+    assert np.all(L0[idx == 1] > 2048)
+    assert np.all((L0[idx == 1] > 3072) | (a.output_tokens[idx == 1] >= 2048))
+    assert np.array_equal(L[~compressed], L0[~compressed])
     with pytest.raises(ValueError, match="mode"):
         simulate(a, np.zeros(len(a), int), [PoolSpec("p", A100, 1, 65536)], mode="x")
     with pytest.raises(ValueError, match="units"):

@@ -16,13 +16,17 @@ from tests.stress.conftest import milp_plan
 MARGINS = {"delay": 1.3, "error": 1.2, "demand": 1.1}
 
 
-def _robust_plans(small_instances):
+def _robust_plans(small_instances, method):
     for label, inst in small_instances.items():
-        free = inst.replace(budget=None)
-        eff = effective_margins(free, MARGINS)
-        yield label, free, eff, single_route_plan(free.inflated(**eff))
+        if method == "single":
+            free = inst.replace(budget=None)
+            eff = effective_margins(free, MARGINS)
+            yield label, free, eff, single_route_plan(free.inflated(**eff))
+            continue
         eff = effective_margins(inst, MARGINS)
-        sol = milp_plan(inst.inflated(**eff))
+        # paper-base's robust counterpart breaks its budget (infeasible); gen-6x6x10's
+        # solves to optimality, in under a minute on a loaded 2-core machine.
+        sol = milp_plan(inst.inflated(**eff), time_limit_s=120.0)
         if sol is not None:
             yield label + "/milp", inst, eff, sol
 
@@ -34,15 +38,16 @@ def _points(eff, steps=(1.0, 1.1, 1.2, 1.3)):
                 "demand": [min(lam, m) for m in eff["demand"]]})
 
 
-def test_robust_plans_have_no_violation_up_to_margin(small_instances):
+@pytest.mark.parametrize("method", ["single", pytest.param("milp", marks=pytest.mark.slow)])
+def test_robust_plans_have_no_violation_up_to_margin(small_instances, method):
     seen = 0
-    for label, inst, eff, sol in _robust_plans(small_instances):
+    for label, inst, eff, sol in _robust_plans(small_instances, method):
         assert evaluate(inst, sol).feasible, label
         for kw in _points(eff):
             o = stress_evaluate(inst, sol, **kw)
             assert o.violation_rate == pytest.approx(0.0, abs=1e-9), (label, kw)
         seen += 1
-    assert seen >= 2
+    assert seen >= 1
 
 
 def test_effective_margins_clip_only_unservable_types(small_instances):

@@ -1,0 +1,332 @@
+"""Fidelity benchmark: the performance model against measured serving runs.
+
+Reads a CSV of measured closed-loop serving runs (default: the 579 H100-SXM runs of
+NVIDIA AIConfigurator's silicon sample in ``tests/data/``, Apache-2.0, attribution in
+``tests/data/README.md``) and predicts each row twice:
+
+* ``roofline``: the planner's two-phase model (``hetserve.instances.performance``), read
+  as a closed loop of C clients: TTFT = one isolated prefill, TPOT = the decode step at
+  batch C plus the co-runners' prefill stalls, queueing by Little's law when C exceeds
+  the KV slots (FP8 weights mapped to the int8 tier, as before FP8 existed);
+* ``serving``: the engine-aware serving model (``hetserve.instances.serving``).
+
+For each metric (TTFT, TPOT, end-to-end latency, output tokens/s per GPU) it writes the
+median predicted/measured ratio and the share of rows within ±25 % and ±50 %, overall
+and by engine, TP and concurrency; predicted-vs-measured plots; a leave-one-engine-out
+check of the only per-engine constant (``step_overhead_s``); and ``meta.json``.
+
+Run from the repository root: ``python -m benchmarks.fidelity --out results/fidelity``
+(a new or empty folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+from hetserve.cli.errors import BadInput
+from hetserve.cli.sweep import ResumeRefused, prepare_out
+from hetserve.instances import load_catalog
+from hetserve.instances import performance as roofline
+from hetserve.instances.serving import ENGINES, Case, estimate_case
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CASES = ROOT / "tests" / "data" / "measured_serving_h100.csv"
+
+MODEL_NAMES = {
+    "Qwen/Qwen3-32B": "Qwen3-32B",
+    "meta-llama/Llama-3.1-70B": "Llama-3.1-70B-Instruct",
+    "meta-llama/Llama-3.1-70B-Instruct": "Llama-3.1-70B-Instruct",
+    "meta-llama/Llama-3.1-8B-Instruct": "Llama-3.1-8B-Instruct",
+}
+"""Hugging Face ids of the measured runs -> catalog names (base and instruct share shapes)."""
+GPU_NAMES = {"h100_sxm": "H100-SXM", "h200_sxm": "H200"}
+METRICS = ("ttft", "tpot", "e2e", "tok_s_gpu")
+METRIC_TITLES = {"ttft": "TTFT", "tpot": "TPOT", "e2e": "end-to-end latency",
+                 "tok_s_gpu": "output tok/s per GPU"}
+GOALS = {"ttft": 0.70, "tpot": 0.85, "e2e": 0.90}
+"""Issue 11's goals: share of rows within ±25 %."""
+CONCURRENCY_BANDS = ((1, 8), (9, 32), (33, 64), (65, 128), (129, 1024))
+
+
+@dataclass(frozen=True)
+class Measured:
+    case: Case
+    ttft_s: float
+    tpot_s: float
+    version: str
+
+    @property
+    def values(self) -> dict[str, float]:
+        return _metrics(self.case, self.ttft_s, self.tpot_s)
+
+
+def _metrics(case: Case, ttft: float, tpot: float) -> dict[str, float]:
+    e2e = ttft + (case.osl - 1) * tpot
+    return {"ttft": ttft, "tpot": tpot, "e2e": e2e,
+            "tok_s_gpu": case.concurrency * case.osl / e2e / (case.tp * case.pp)}
+
+
+def read_cases(path: Path) -> list[Measured]:
+    rows = []
+    with path.open() as fh:
+        lines = [line for line in fh if not line.startswith("#")]
+    for k, r in enumerate(csv.DictReader(lines)):
+        if r["model_path"] not in MODEL_NAMES or r["system"] not in GPU_NAMES:
+            raise click.UsageError(f"row {k + 1}: no catalog entry for {r['model_path']} on {r['system']}")
+        case = Case(model=MODEL_NAMES[r["model_path"]], gpu=GPU_NAMES[r["system"]],
+                    precision=r["gemm_quant_mode"] or "bf16", tp=int(r["tp_size"]),
+                    pp=int(r["pp_size"]), isl=int(r["isl"]), osl=int(r["osl"]),
+                    concurrency=int(r["concurrency"]), engine=r["backend"])
+        rows.append(Measured(case, float(r["silicon_ttft_ms"]) / 1e3,
+                             float(r["silicon_tpot_ms"]) / 1e3, r["backend_version"]))
+    return rows
+
+
+def predict_roofline(case: Case) -> dict[str, float]:
+    """The planner's model read as a closed loop (module docstring)."""
+    cat = load_catalog("latest")
+    model, gpu = cat.models[case.model], cat.gpus[case.gpu]
+    prec = cat.precisions["int8" if case.precision in ("fp8", "int8") else "fp16"]
+    c = roofline.PerfConstants()
+    perf = roofline.route_performance(model, gpu, prec, case.tp, case.pp, case.isl, case.osl, 1e9, c)
+    b = max(1, min(case.concurrency, perf.max_batch))
+    t_pre = float(roofline.prefill_time(model, gpu, prec, case.tp, case.pp, case.isl, c))
+    t_dec = float(roofline.decode_step_time(model, gpu, prec, case.tp, case.pp, b,
+                                            case.isl + case.osl / 2, c))
+    d = float(roofline.latency_kernel(t_pre, t_dec, case.osl, b, case.pp))
+    waves = case.concurrency / b  # Little's law: C clients share b slots
+    ttft = t_pre + (waves - 1.0) * d
+    tpot = (d - t_pre) / case.osl
+    return _metrics(case, ttft, tpot)
+
+
+def predict_serving(case: Case, engines: dict | None = None, requests: int = 10) -> dict[str, float] | None:
+    out = estimate_case(case, engines=engines, requests_per_client=requests)
+    if out.estimate is None:
+        return None
+    return _metrics(case, out.estimate.ttft_s, out.estimate.tpot_s)
+
+
+def summarise(ratios: np.ndarray) -> dict[str, float]:
+    ok = np.isfinite(ratios)
+    r = ratios[ok]
+    if r.size == 0:
+        return {"n": 0, "median": float("nan"), "within25": float("nan"), "within50": float("nan")}
+    return {"n": int(r.size), "median": float(np.median(r)),
+            "within25": float(np.mean(np.abs(r - 1) <= 0.25)),
+            "within50": float(np.mean(np.abs(r - 1) <= 0.5))}
+
+
+def groups(rows: list[Measured]) -> list[tuple[str, np.ndarray]]:
+    out = [("all", np.ones(len(rows), dtype=bool))]
+    for e in sorted({m.case.engine for m in rows}):
+        out.append((f"engine={e}", np.array([m.case.engine == e for m in rows])))
+    for mod in sorted({m.case.model for m in rows}):
+        out.append((f"model={mod}", np.array([m.case.model == mod for m in rows])))
+    for tp in sorted({m.case.tp for m in rows}):
+        out.append((f"TP={tp}", np.array([m.case.tp == tp for m in rows])))
+    for lo, hi in CONCURRENCY_BANDS:
+        mask = np.array([lo <= m.case.concurrency <= hi for m in rows])
+        if mask.any():
+            out.append((f"C={lo}-{hi}", mask))
+    return out
+
+
+def table(rows: list[Measured], ratios: dict[str, np.ndarray]) -> list[dict[str, Any]]:
+    out = []
+    for label, mask in groups(rows):
+        entry: dict[str, Any] = {"group": label, "rows": int(mask.sum())}
+        for metric in METRICS:
+            entry[metric] = summarise(ratios[metric][mask])
+        out.append(entry)
+    return out
+
+
+def markdown(title: str, tab: list[dict[str, Any]]) -> str:
+    head = "| group | rows | " + " | ".join(
+        f"{METRIC_TITLES[m]}: median · ±25 % · ±50 %" for m in METRICS) + " |"
+    lines = [f"### {title}", "", head, "|---|---:|" + "---|" * len(METRICS)]
+    for e in tab:
+        cells = []
+        for m in METRICS:
+            s = e[m]
+            cells.append("—" if not s["n"] else
+                         f"{s['median']:.2f} · {100 * s['within25']:.0f} % · {100 * s['within50']:.0f} %")
+        lines.append(f"| {e['group']} | {e['rows']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows: list[Measured], pred: list[dict[str, float] | None], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 4, figsize=(18, 4.6))
+    colours = {"vllm": "tab:blue", "sglang": "tab:orange", "trtllm": "tab:green"}
+    for ax, metric in zip(axes, METRICS):
+        for eng, colour in colours.items():
+            xs = [m.values[metric] for m, p in zip(rows, pred) if p and m.case.engine == eng]
+            ys = [p[metric] for m, p in zip(rows, pred) if p and m.case.engine == eng]
+            ax.scatter(xs, ys, s=9, alpha=0.6, color=colour, label=eng)
+        lo = min(min(m.values[metric] for m in rows), min(p[metric] for p in pred if p))
+        hi = max(max(m.values[metric] for m in rows), max(p[metric] for p in pred if p))
+        grid = np.geomspace(lo, hi, 10)
+        ax.plot(grid, grid, "k-", lw=0.8)
+        ax.fill_between(grid, grid * 0.75, grid * 1.25, color="grey", alpha=0.2, label="±25 %")
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlabel(f"measured {METRIC_TITLES[metric]}")
+        ax.set_ylabel("predicted")
+        ax.set_title(METRIC_TITLES[metric])
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def ratios_of(rows: list[Measured], pred: list[dict[str, float] | None]) -> dict[str, np.ndarray]:
+    return {m: np.array([p[m] / r.values[m] if p else np.nan for r, p in zip(rows, pred)])
+            for m in METRICS}
+
+
+def leave_one_engine_out(rows: list[Measured], requests: int) -> list[dict[str, Any]]:
+    """Predict each engine with the step overhead of the others (their mean)."""
+    out = []
+    for held in sorted({m.case.engine for m in rows}):
+        others = [e.step_overhead_s for name, e in ENGINES.items() if name != held]
+        engines = dict(ENGINES)
+        engines[held] = replace(ENGINES[held], step_overhead_s=float(np.mean(others)))
+        sub = [m for m in rows if m.case.engine == held]
+        pred = [predict_serving(m.case, engines, requests) for m in sub]
+        r = ratios_of(sub, pred)
+        out.append({"held_out": held, "step_overhead_s": engines[held].step_overhead_s,
+                    **{m: summarise(r[m]) for m in METRICS}})
+    return out
+
+
+def _git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
+                              text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+@click.command()
+@click.option("--cases", "cases_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=DEFAULT_CASES, show_default=True, help="measured runs (CSV, see tests/data/README.md)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Output folder (new or empty), e.g. results/fidelity.")
+@click.option("--requests-per-client", default=10, show_default=True,
+              help="requests each simulated client sends (benchmark length)")
+@click.option("--logo/--no-logo", default=True, show_default=True,
+              help="also run the leave-one-engine-out check")
+@click.option("--limit", type=int, default=None, help="only the first N rows (quick look)")
+def main(cases_path: Path, out: Path, requests_per_client: int, logo: bool, limit: int | None) -> None:
+    """Compare the roofline and the serving model with measured serving runs."""
+    try:
+        prepare_out(out, {"command": "fidelity", "cases": cases_path.name,
+                          "requests_per_client": requests_per_client, "limit": limit}, resume=False)
+    except ResumeRefused as exc:
+        raise BadInput(str(exc)) from None
+    rows = read_cases(cases_path)[:limit]
+    t0 = time.perf_counter()
+    pred_roof = [predict_roofline(m.case) for m in rows]
+    t_roof = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    pred_serv = [predict_serving(m.case, None, requests_per_client) for m in rows]
+    t_serv = time.perf_counter() - t0
+    r_roof, r_serv = ratios_of(rows, pred_roof), ratios_of(rows, pred_serv)
+    tab_roof, tab_serv = table(rows, r_roof), table(rows, r_serv)
+    logo_tab = leave_one_engine_out(rows, requests_per_client) if logo else []
+
+    with (out / "rows.csv").open("w", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(["model", "gpu", "engine", "version", "precision", "tp", "pp", "isl", "osl",
+                    "concurrency"] + [f"measured_{m}" for m in METRICS]
+                   + [f"roofline_{m}" for m in METRICS] + [f"serving_{m}" for m in METRICS])
+        for m, pr, ps in zip(rows, pred_roof, pred_serv):
+            c = m.case
+            w.writerow([c.model, c.gpu, c.engine, m.version, c.precision, c.tp, c.pp, c.isl, c.osl,
+                        c.concurrency] + [f"{m.values[k]:.6g}" for k in METRICS]
+                       + [f"{pr[k]:.6g}" for k in METRICS]
+                       + [f"{ps[k]:.6g}" if ps else "" for k in METRICS])
+    plot(rows, pred_roof, out / "roofline_vs_measured.png", "roofline (planner) model vs measured")
+    plot(rows, pred_serv, out / "serving_vs_measured.png", "serving model vs measured")
+
+    overall = tab_serv[0]
+    goals = {m: {"goal_within25": g, "achieved_within25": overall[m]["within25"],
+                 "met": overall[m]["within25"] >= g} for m, g in GOALS.items()}
+    unfit = [m.case.__dict__ for m, p in zip(rows, pred_serv) if p is None]
+    md = ["# Fidelity: the performance model against measured serving runs", "",
+          f"{len(rows)} measured closed-loop runs from `{cases_path.name}`; ratio = predicted / "
+          "measured; ±25 % / ±50 % = share of rows whose ratio is within 0.75–1.25 / 0.5–1.5.",
+          "Generated by `python -m benchmarks.fidelity`.", "",
+          "## Goals (serving model, all rows, share within ±25 %)", "",
+          "| metric | goal | achieved | met |", "|---|---:|---:|---|"]
+    for m, g in goals.items():
+        md.append(f"| {METRIC_TITLES[m]} | {100 * g['goal_within25']:.0f} % | "
+                  f"{100 * g['achieved_within25']:.1f} % | {'yes' if g['met'] else 'no'} |")
+    md += ["", markdown("Serving model (engine-aware, load-aware)", tab_serv),
+           markdown("Roofline model (the planner's, before this benchmark)", tab_roof)]
+    if logo_tab:
+        md += ["### Leave one engine out", "",
+               "The only per-engine constant is the host time per step (`step_overhead_s`); "
+               "here each engine is predicted with the mean of the other engines' values. "
+               "No constant is fitted per model, so leave-one-model-out equals the table above.", "",
+               "| held-out engine | step overhead used | " + " | ".join(
+                   f"{METRIC_TITLES[m]}: median · ±25 %" for m in METRICS) + " |",
+               "|---|---:|" + "---|" * len(METRICS)]
+        for e in logo_tab:
+            md.append(f"| {e['held_out']} | {1e3 * e['step_overhead_s']:.2f} ms | " + " | ".join(
+                f"{e[m]['median']:.2f} · {100 * e[m]['within25']:.0f} %" for m in METRICS) + " |")
+        md.append("")
+    if unfit:
+        md += [f"{len(unfit)} rows do not fit in the serving model's memory and are left out "
+               "of its table.", ""]
+    (out / "summary.md").write_text("\n".join(md))
+    meta = {
+        "benchmark": "fidelity", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "git_commit": _git_commit(), "python": sys.version.split()[0], "numpy": np.__version__,
+        "platform": platform.platform(), "cpu": _cpu_model(), "threads": os.cpu_count(),
+        "note": "machine shared with other jobs; wall times measured under load",
+        "cases": str(cases_path.relative_to(ROOT) if cases_path.is_relative_to(ROOT) else cases_path),
+        "rows": len(rows), "requests_per_client": requests_per_client,
+        "wall_s": {"roofline": round(t_roof, 2), "serving": round(t_serv, 2)},
+        "goals": goals, "serving": tab_serv, "roofline": tab_roof, "leave_one_engine_out": logo_tab,
+        "engines": {k: {f: getattr(v, f) for f in ("version", "policy", "token_budget",
+                                                    "max_num_seqs", "kv_block_tokens",
+                                                    "step_overhead_s", "admission")}
+                    for k, v in ENGINES.items()},
+        "unfit_rows": unfit,
+    }
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    click.echo((out / "summary.md").read_text())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,229 @@
+"""The serving model (hetserve.instances.serving): hand-computed terms and load behaviour."""
+
+import math
+from dataclasses import replace
+
+import pytest
+from hetserve.instances import GpuType, ModelSpec, load_catalog
+from hetserve.instances.catalog import TASK_CATEGORIES
+from hetserve.instances.errors import InstanceError
+from hetserve.instances.serving import (
+    ENGINES,
+    Case,
+    DoesNotFit,
+    Replica,
+    ServingConstants,
+    closed_loop,
+    estimate_case,
+    ttft_poisson,
+)
+
+GPU = GpuType(name="Toy", memory_gb=80, bandwidth_gb_s=1000, fp16_tflops=100, int8_tops=200,
+              gpus_per_node=8, price_per_gpu_hour=1.0, link_gb_s=100, link_latency_us=10)
+MODEL = ModelSpec(name="toy-10b", params_b=10, active_params_b=10, layers=10, hidden=1000,
+                  kv_heads=1, head_dim=100, max_context=100_000,
+                  errors={c: 0.1 for c in TASK_CATEGORIES})
+IDEAL = ServingConstants(gemm_efficiency_fp16=1.0, gemm_efficiency_low=1.0,
+                         bandwidth_efficiency=1.0, allreduce_hop_us=1.0, runtime_reserve_gb=1.0)
+ENGINE = replace(ENGINES["vllm"], step_overhead_s=0.001)
+
+
+def toy(tp=1, engine=ENGINE, kv="fp16", weights="fp16"):
+    return Replica(MODEL, GPU, weights, kv, tp, 1, engine, IDEAL)
+
+
+def test_decode_step_is_one_weight_read_plus_overhead():
+    # 10e9 params * 2 B / 1e12 B/s = 20 ms; compute 2*10e9/1e14 = 0.2 ms is hidden.
+    assert toy().step_time(1, 0) == pytest.approx(0.020 + 0.001)
+
+
+def test_prefill_step_is_compute_bound():
+    # 2 * 10e9 * 10_000 / 1e14 = 2 s > 20 ms of weight reads.
+    assert toy().step_time(10_000, 0) == pytest.approx(2.0 + 0.001)
+    # Causal attention of 10k tokens: 4 * L * d * h * h/2 = 2e12 FLOP -> 20 ms more.
+    attn = toy().attention_flops(10_000, 0)
+    assert attn == pytest.approx(4 * 10 * 1000 * 10_000 * 5_000)
+    assert toy().step_time(10_000, 0, attn) == pytest.approx(2.0 + 0.02 + 0.001)
+
+
+def test_tp_adds_allreduce_latency_that_grows_with_the_group():
+    # TP2: two all-reduces per layer, each 10 us link + 2*(2-1)*1 us ring steps
+    # + 2*(1/2)*2000 B / 100 GB/s; weights read split over 2 GPUs.
+    ar2 = 12e-6 + 2000 / 100e9
+    assert toy(tp=2).step_time(1, 0) == pytest.approx(0.010 + 2 * 10 * ar2 + 0.001)
+    # TP8: 10 + 14 us per all-reduce.
+    ar8 = 24e-6 + 2 * 7 / 8 * 2000 / 100e9
+    assert toy(tp=8).step_time(1, 0) == pytest.approx(0.0025 + 2 * 10 * ar8 + 0.001)
+
+
+def test_kv_capacity_by_engine_memory_policy_and_kv_dtype():
+    # vLLM: 0.90 of 80 GB - 20 GB weights - 1 GB reserve = 51 GB; 4,000 B per token fp16.
+    tokens = 51e9 / 4000
+    assert toy().kv_capacity_tokens == pytest.approx(tokens, abs=16)
+    assert toy().kv_capacity_tokens % 16 == 0
+    # An fp8 cache halves the bytes per token, doubling the tokens.
+    assert toy(kv="fp8").kv_capacity_tokens == pytest.approx(2 * tokens, abs=16)
+    # TensorRT-LLM: 0.90 of the memory left after the weights, minus the reserve.
+    trt = replace(ENGINES["trtllm"], step_overhead_s=0.001)
+    assert toy(engine=trt).kv_capacity_tokens == pytest.approx((0.9 * 60e9 - 1e9) / 4000, abs=32)
+
+
+def test_fp8_uses_the_fp8_peak_only_where_the_gpu_has_it():
+    cat = load_catalog("latest")
+    model = cat.models["Llama-3.1-8B-Instruct"]
+    h100 = Replica(model, cat.gpus["H100-SXM"], "fp8")
+    a100 = Replica(model, cat.gpus["A100-80GB"], "fp8")
+    assert h100.native_precision and h100.gemm_peak[0] == pytest.approx(1978.9e12)
+    # A100 has no FP8 tensor cores: weight-only fallback at the fp16 peak, 1 byte/weight.
+    assert not a100.native_precision
+    assert a100.gemm_peak == (312e12, ServingConstants().gemm_efficiency_fp16)
+    assert a100.weight_bytes == pytest.approx(8.03e9)
+
+
+def test_single_client_sees_one_prefill_then_decode_steps():
+    rep = toy()
+    isl, osl = 2000, 3
+    est = closed_loop(rep, isl, osl, concurrency=1, requests_per_client=1)
+    prefill = rep.step_time(isl, 0, rep.attention_flops(isl, 0), 1)
+    assert est.ttft_s == pytest.approx(prefill)
+    decode = [rep.step_time(1, isl + g, 0.0, 1) for g in (1, 2)]
+    assert est.tpot_s == pytest.approx(sum(decode) / 2)
+    assert est.e2e_s == pytest.approx(prefill + sum(decode))
+    assert est.output_tok_s_per_gpu == pytest.approx(osl / est.e2e_s)
+
+
+def test_ttft_grows_with_the_prefills_queued_ahead():
+    rep = toy()
+    alone = closed_loop(rep, 4096, 64, 1, requests_per_client=4).ttft_s
+    crowded = closed_loop(rep, 4096, 64, 16, requests_per_client=4).ttft_s
+    # 16 prompts of 4,096 tokens share a 8,192-token budget: most wait for others'.
+    assert crowded > 3 * alone
+
+
+def test_kv_exhaustion_queues_clients():
+    # 0.9 * 27.8 GB - 20 GB weights - 1 GB = 4 GB of KV: 1M tokens, 200 full sequences of 5,000.
+    small = GpuType(name="Small", memory_gb=25.0 / 0.9, bandwidth_gb_s=1000, fp16_tflops=100,
+                    int8_tops=200, gpus_per_node=8, price_per_gpu_hour=1.0)
+    rep = Replica(MODEL, small, "fp16", "fp16", 1, 1, ENGINE, IDEAL)
+    assert rep.kv_capacity_tokens == pytest.approx(4e9 / 4000, abs=16)
+    fits = closed_loop(rep, 4000, 1000, 100, requests_per_client=2)
+    over = closed_loop(rep, 4000, 1000, 400, requests_per_client=2)
+    assert fits.peak_running == 100 and fits.preemptions == 0
+    # Pages follow actual tokens: more than 200 run at once, but never more than the
+    # 250 whose prompts alone fill the pool; the other clients queue.
+    assert 200 < over.peak_running <= 250
+    assert over.ttft_s > 5 * fits.ttft_s
+
+
+def test_reserve_admission_never_preempts():
+    trt = replace(ENGINES["trtllm"], step_overhead_s=0.001)
+    small = GpuType(name="Small", memory_gb=30, bandwidth_gb_s=1000, fp16_tflops=100,
+                    int8_tops=200, gpus_per_node=8, price_per_gpu_hour=1.0)
+    rep = Replica(MODEL, small, "fp16", "fp16", 1, 1, trt, IDEAL)
+    est = closed_loop(rep, 2000, 2000, 200, requests_per_client=2)
+    assert est.preemptions == 0
+    assert est.peak_running <= rep.kv_capacity_tokens // 4000
+
+
+def test_does_not_fit_is_reported_not_raised_by_estimate_case():
+    out = estimate_case(Case("Llama-3.1-70B-Instruct", "L4", "fp16", 1, 1, 1024, 128, 8, "vllm"))
+    assert out.estimate is None and "memory" in out.reason
+    with pytest.raises(DoesNotFit):
+        closed_loop(Replica(load_catalog("latest").models["Llama-3.1-70B-Instruct"],
+                            load_catalog("latest").gpus["L4"]), 1024, 128, 8)
+
+
+@pytest.mark.parametrize("bad", [dict(engine="tgi"), dict(precision="fp3"), dict(kv_precision="int4")])
+def test_bad_names_raise_instance_error(bad):
+    fields = dict(model="Llama-3.1-8B-Instruct", gpu="H100-SXM", precision="fp16", tp=1, pp=1,
+                  isl=128, osl=16, concurrency=1, engine="vllm")
+    fields.update(bad)
+    with pytest.raises(InstanceError):
+        estimate_case(Case(**fields))
+
+
+@pytest.mark.parametrize("name", sorted(ENGINES))
+def test_poisson_ttft_rises_with_load_and_saturates(name):
+    rep = toy(engine=replace(ENGINES[name], step_overhead_s=0.001))
+    light = ttft_poisson(rep, 1000, 100, 0.01)
+    # At vanishing load: half a decode step plus the prompt's own step.
+    assert light.stable
+    own = rep.step_time(1000, 0, rep.attention_flops(1000, 0), 1)
+    assert light.ttft_s == pytest.approx(own + rep.step_time(1, 1050, 0, 1) / 2, rel=0.05)
+    rates = [0.5, 1.0, 2.0]
+    ttfts = [ttft_poisson(rep, 1000, 100, r).ttft_s for r in rates]
+    assert ttfts == sorted(ttfts) and ttfts[-1] > ttfts[0]
+    # 1,000-token prompts at 0.2 s each: more than 5/s cannot be served.
+    heavy = ttft_poisson(rep, 1000, 100, 6.0)
+    assert not heavy.stable and math.isinf(heavy.ttft_s)
+
+
+def test_ttft_under_load_in_performance_is_the_serving_model():
+    from hetserve.instances.performance import ttft_under_load
+
+    cat = load_catalog("latest")
+    model, gpu = cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"]
+    rep = Replica(model, gpu, "fp8", "fp16", 1, 1, ENGINES["sglang"])
+    assert ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256, rate_rps=3.0, engine="sglang") \
+        == pytest.approx(ttft_poisson(rep, 2048, 256, 3.0).ttft_s)
+    assert ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256, concurrency=8, engine="sglang") \
+        == pytest.approx(closed_loop(rep, 2048, 256, 8).ttft_s)
+    with pytest.raises(InstanceError):
+        ttft_under_load(model, gpu, "fp8", 1, 1, 2048, 256)
+
+
+def test_mla_cache_is_one_latent_per_layer_replicated_across_tp():
+    cat = load_catalog("latest")
+    ds = cat.models["DeepSeek-V3"]
+    # 61 layers x 576 latent elements x 2 bytes.
+    assert ds.kv_bytes_per_token == 61 * 576 * 2
+    b200 = cat.gpus["B200"]
+    rep = Replica(ds, b200, "fp8", "fp8", 8, 1, ENGINES["vllm"])
+    # Every TP rank holds the whole latent: the pool is one GPU's free memory in tokens.
+    free = 0.90 * 180e9 - 671e9 / 8 - 1e9
+    assert rep.kv_capacity_tokens == pytest.approx(free / (61 * 576), abs=16)
+
+
+def test_gqa_kv_heads_are_replicated_once_tp_exceeds_them():
+    cat = load_catalog("latest")
+    qwen = cat.models["Qwen3-30B-A3B"]  # 4 KV heads
+    gpu = cat.gpus["H100-SXM"]
+    tp4 = Replica(qwen, gpu, "bf16", "fp16", 4, 1, ENGINES["vllm"])
+    tp8 = Replica(qwen, gpu, "bf16", "fp16", 8, 1, ENGINES["vllm"])
+    assert tp4.kv_shards == 4 and tp8.kv_shards == 4
+    # TP8 has twice the free memory but the same per-GPU bytes per token: ~2x the tokens.
+    assert tp8.kv_capacity_tokens / tp4.kv_capacity_tokens == pytest.approx(
+        (0.9 * 80e9 - 61e9 / 8 - 1e9) / (0.9 * 80e9 - 61e9 / 4 - 1e9), rel=1e-3)
+
+
+def test_engine_settings_cap_the_running_sequences():
+    from hetserve.instances.profiles import AnalyticServing
+    from hetserve.instances.serving import engines_with
+
+    c = Case("Llama-3.1-8B-Instruct", "H100-SXM", "bf16", 1, 1, 1024, 64, 16, "vllm")
+    capped = AnalyticServing(engines_with(max_num_seqs=4, token_budget=2048)).estimate(c)
+    free = AnalyticServing().estimate(c)
+    assert engines_with(max_num_seqs=4)["sglang"].max_num_seqs == 4
+    assert engines_with(token_budget=2048)["trtllm"].token_budget == 2048
+    assert capped.estimate.peak_running <= 4 < free.estimate.peak_running
+    # Twelve of sixteen clients wait for a free slot: TTFT grows by whole generations.
+    assert capped.estimate.ttft_s > 3 * free.estimate.ttft_s
+
+
+def test_client_delay_is_seeded_and_adds_latency():
+    rep = toy()
+    base = closed_loop(rep, 1000, 20, 4, requests_per_client=3)
+    a = closed_loop(rep, 1000, 20, 4, requests_per_client=3, client_delay_s=0.05, seed=1)
+    b = closed_loop(rep, 1000, 20, 4, requests_per_client=3, client_delay_s=0.05, seed=1)
+    assert a == b
+    # Arrivals spread out: fewer prompts share a step, so the first token comes sooner.
+    assert a.ttft_s < base.ttft_s
+
+
+def test_2026_rows_are_in_the_latest_edition_only():
+    default, latest = load_catalog(), load_catalog("latest")
+    assert "B200" not in default.gpus and "DeepSeek-V3" not in default.models
+    assert set(default.gpus) < set(latest.gpus) and set(default.models) < set(latest.models)
+    assert default.gpus["H100-SXM"] == latest.gpus["H100-SXM"]
+    with pytest.raises(InstanceError):
+        load_catalog("2025-01")
