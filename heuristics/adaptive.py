@@ -9,10 +9,11 @@ docs/semantics.md#heuristics).
    named in ``params.operators`` (each operator sweeps its neighbourhood once per pass,
    first improvement; the escalation operators (the LP fleet moves of
    :mod:`heuristics.lp_moves` and ``redeploy``) only when the others are stuck), until a pass
-   improves nothing, ``params.max_passes`` passes, or
-   the ``params.time_limit_s`` cap. The operators draw their scan orders from the same
-   generator, so a seed fixes the result (the time limit is a safety cap that the
-   default budgets do not reach on the benchmark sizes).
+   improves nothing, ``params.max_passes`` passes, or the run's work budget
+   (``params.work_budget`` trial moves, counted by a :class:`WorkMeter`) is spent. The
+   operators draw their scan orders from the same generator and the budget counts
+   moves, not seconds, so a seed fixes the result on any machine (an optional CPU cap,
+   ``params.time_limit_s``, gives that up and says so in ``stats["timed_out"]``).
 3. Optionally (``params.kicks``) an iterated local search from the best plan.
 4. The best plan over all starts (feasible first, then cost) goes through the evaluator.
    A ``warm_start`` plan is an extra start with its own local search, so the result is
@@ -50,40 +51,87 @@ moves that would otherwise pull the search away before the cheap moves have conv
 and cost more per sweep)."""
 
 
+class WorkMeter:
+    """The run's work budget, in *evaluations*: one per candidate move an operator of
+    :mod:`heuristics.operators` prices (its vectorised target scans charge their size),
+    one per trial move applied (every :meth:`PlanState.checkpoint` of an attached
+    state), and for the LP fleet moves of :mod:`heuristics.lp_moves` (which price whole
+    fleets) ``n_types × n_open²`` per sweep, the size of one routing LP per open
+    configuration. Deterministic counts, roughly proportional to CPU time.
+
+    Operators check :attr:`exhausted` between moves (they find the meter as
+    ``state.meter``); :func:`local_search` checks it between operators."""
+
+    def __init__(self, budget: int, cpu_deadline: float | None = None) -> None:
+        self.budget = budget
+        self.used = 0
+        self.cpu_deadline = cpu_deadline
+        self.timed_out = False
+
+    def attach(self, state: PlanState) -> PlanState:
+        """Count ``state``'s checkpoints from now on (copies are not attached)."""
+        checkpoint = state.checkpoint
+
+        def counted() -> None:
+            self.used += 1
+            checkpoint()
+
+        state.checkpoint = counted  # type: ignore[method-assign]
+        state.meter = self  # type: ignore[attr-defined]
+        return state
+
+    def charge(self, evaluations: int) -> None:
+        self.used += evaluations
+
+    def out_of_time(self) -> bool:
+        """Whether the optional CPU deadline has passed (recorded in :attr:`timed_out`)."""
+        if self.cpu_deadline is not None and time.process_time() > self.cpu_deadline:
+            self.timed_out = True
+        return self.timed_out
+
+    @property
+    def exhausted(self) -> bool:
+        return self.used >= self.budget or self.out_of_time()
+
+
+LP_PRICED = frozenset({"reroute", "decrement", "drop", "add", "swap"})
+"""Operators of :mod:`heuristics.lp_moves`: charged per sweep (see :class:`WorkMeter`)."""
+
+
 def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[str, ...],
-                 max_passes: int, deadline: float) -> dict[str, object]:
+                 max_passes: int, meter: WorkMeter) -> dict[str, object]:
     """Run operator passes on ``state`` in place; returns accepted moves per operator,
-    passes done and whether the time cap stopped it.
+    passes done and whether the work budget stopped it.
 
     A pass runs every ordinary operator once; if none improved, the escalation
     operators (:data:`ESCALATION`) run; the search stops when those improve nothing too,
-    after ``max_passes`` passes, or at the (CPU-time) deadline."""
+    after ``max_passes`` passes, or when ``meter`` is exhausted."""
+    meter.attach(state)
     accepted = dict.fromkeys(operators, 0)
     ordinary = [o for o in operators if o not in ESCALATION]
     escalate = [o for o in operators if o in ESCALATION]
-    passes, timed_out = 0, False
+    passes = 0
 
     def run(names: list[str]) -> bool:
-        nonlocal timed_out
         any_improved = False
         for name in names:
-            if time.process_time() > deadline:
-                timed_out = True
+            if meter.exhausted:
                 break
             before = state.commits
+            if name in LP_PRICED:
+                n_open = int((state.r > 0).sum())
+                meter.charge(state.data.n_types * n_open * n_open)
             if OPERATORS[name](state, rng):
                 any_improved = True
             accepted[name] += state.commits - before
         return any_improved
 
-    for _ in range(max_passes):
+    while passes < max_passes and not meter.exhausted:
         passes += 1
-        improved = run(ordinary)
-        if not improved and not timed_out:
-            improved = run(escalate)
-        if timed_out or not improved:
+        improved = run(ordinary) or run(escalate)
+        if not improved:
             break
-    return {"accepted": accepted, "passes": passes, "timed_out": timed_out}
+    return {"accepted": accepted, "passes": passes, "stopped_by_budget": meter.exhausted}
 
 
 def _from_solution(data: HeuristicData, solution: Solution) -> PlanState:
@@ -106,7 +154,8 @@ def agh(instance: Instance, params: AghParams = AghParams(), *, seed: int = 0,
 def _agh(instance: Instance, params: AghParams, *, seed: int,
          warm_start: Solution | None) -> RunResult:
     t0 = time.perf_counter()
-    deadline = time.process_time() + params.time_limit_s
+    meter = WorkMeter(params.work_budget, None if params.time_limit_s is None
+                      else time.process_time() + params.time_limit_s)
     data = HeuristicData.build(instance)
     rng = np.random.default_rng(seed)
     gh_params = params.gh_params()
@@ -114,7 +163,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
     orders += [(f"random-{k}", rng.permutation(data.n_types)) for k in range(params.random_starts)]
     built: list[tuple[tuple[int, float], int, str, PlanState]] = []
     for k, (name, order) in enumerate(orders):
-        if built and time.process_time() > deadline:
+        if built and meter.out_of_time():
             break
         state, _ = construct(data, order, gh_params)
         built.append((_key(state), k, name, state))
@@ -129,31 +178,30 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
         to_search = [entry, *to_search]
     ls_stats: list[dict[str, Any]] = []
     for key, k, name, state in to_search:
-        if time.process_time() > deadline:
+        if meter.exhausted:
             break
         improved = state.copy()
         improved.commits = 0
         improved.granularities = params.granularities  # type: ignore[attr-defined]
-        st = local_search(improved, rng, operators, params.max_passes, deadline)
+        st = local_search(improved, rng, operators, params.max_passes, meter)
         ls_stats.append({"start": name, "construction_cost": key[1],
                          "final_cost": improved.objective, **st})
         pool.append((_key(improved), k, name + "+ls", improved, key[1]))
     pool.sort(key=lambda t: (t[0], t[1]))
-    ils = {"kicks": 0, "improved": 0, "timed_out": False}
+    ils = {"kicks": 0, "improved": 0, "stopped_by_budget": False}
     if ls_stats and params.kicks and not data.single_placement:
         key0, k0, name0, cur, cc0 = pool[0]
         for _ in range(params.kicks):
-            if time.process_time() > deadline:
-                ils["timed_out"] = True
+            if meter.exhausted:
+                ils["stopped_by_budget"] = True
                 break
-            trial = cur.copy()
+            trial = meter.attach(cur.copy())
             trial.commits = 0
             trial.granularities = params.granularities  # type: ignore[attr-defined]
             if not kick(trial, rng):
                 continue
             ils["kicks"] += 1
-            st = local_search(trial, rng, operators, params.max_passes, deadline)
-            ils["timed_out"] |= bool(st["timed_out"])
+            local_search(trial, rng, operators, params.max_passes, meter)
             if _key(trial) < _key(cur):
                 cur = trial
                 ils["improved"] += 1
@@ -174,6 +222,8 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
         "moves_accepted": accepted,
         "local_search": ls_stats,
         "ils": ils,
-        "timed_out": (len(built) < len(orders) or len(ls_stats) < min(len(to_search), len(built))
-                      or any(s["timed_out"] for s in ls_stats) or bool(ils["timed_out"])),
+        "work_used": meter.used,
+        "work_budget": params.work_budget,
+        "budget_exhausted": meter.used >= params.work_budget,
+        "timed_out": meter.timed_out,
     })

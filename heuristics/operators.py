@@ -52,6 +52,20 @@ Operator = Callable[[PlanState, np.random.Generator], bool]
 DEFAULT_GRANULARITIES = (1.0, 0.5, 0.25)
 
 
+def _charge(state: PlanState, evaluations: int) -> None:
+    """Charge ``evaluations`` candidate-move evaluations to the run's work meter."""
+    meter = getattr(state, "meter", None)
+    if meter is not None:
+        meter.charge(int(evaluations))
+
+
+def _out_of_work(state: PlanState) -> bool:
+    """Whether the run's work budget (``state.meter``, set by AGH's local search) is spent:
+    operators stop between moves, so the budget binds inside a sweep at large sizes."""
+    meter = getattr(state, "meter", None)
+    return meter is not None and meter.exhausted
+
+
 def _improve_tol(obj: float) -> float:
     return 1e-9 * max(1.0, abs(obj))
 
@@ -135,6 +149,7 @@ def best_target(state: PlanState, i: int, src: int, dxs: np.ndarray | float, *,
     ok &= spend + add * d.rent[cand] + store_add <= max(d.budget, s.spend) * (1 + 1e-12)
     gb = s.storage_gb - frees_model * gb_s
     ok &= gb + np.where(new_model, d.model_gb[m_t], 0.0) <= max(d.storage_cap, s.storage_gb) + 1e-9
+    _charge(state, cost.size)
     if not ok.any():
         return None
     cost = np.where(ok, cost, np.inf)
@@ -158,6 +173,8 @@ def relocate(state: PlanState, rng: np.random.Generator) -> bool:
     single = state.data.single_placement
     for i in rng.permutation(state.data.n_types):
         i = int(i)
+        if _out_of_work(state):
+            break
         for src in rng.permutation(np.nonzero(state.x[i] > SHARE_TOL)[0]):
             src = int(src)
             share = float(state.x[i, src])
@@ -182,6 +199,8 @@ def consolidate(state: PlanState, rng: np.random.Generator) -> bool:
     d = state.data
     improved = False
     for c in open_in_random_order(state, rng):
+        if _out_of_work(state):
+            break
         # (a) empty c
         obj0, ex0 = state.objective, state.excess()
         state.checkpoint()
@@ -229,6 +248,8 @@ def _tp_change(state: PlanState, rng: np.random.Generator, up: bool) -> bool:
     d = state.data
     improved = False
     for c in open_in_random_order(state, rng):
+        if _out_of_work(state):
+            break
         dep_cs = d.dep_configs[d.cfg_dep[c]]
         more = d.gpus[dep_cs] > d.gpus[c] if up else d.gpus[dep_cs] < d.gpus[c]
         c2s = dep_cs[more & (dep_cs != c)]
@@ -239,6 +260,7 @@ def _tp_change(state: PlanState, rng: np.random.Generator, up: bool) -> bool:
             c2s = c2s[d.usable[np.ix_(js, c2s)].all(axis=0)]
         if not len(c2s):
             continue
+        _charge(state, len(c2s) * (len(js) + 1))
         xs = state.x[js, c]
         load2 = state.load[c2s] + (xs @ d.a[np.ix_(js, c2s)] if len(js) else 0.0)
         est = (d.replicas_for(load2) - state.r[c2s]) * d.rent[c2s] - state.r[c] * d.rent[c]
@@ -282,6 +304,8 @@ def unmet_trade(state: PlanState, rng: np.random.Generator) -> bool:
     improved = False
     for i in rng.permutation(d.n_types):
         i = int(i)
+        if _out_of_work(state):
+            break
         room = d.zeta[i] - (1.0 - state.served[i]) - 1e-12
         if room > SHARE_TOL and not d.single_placement:
             for src in rng.permutation(np.nonzero(state.x[i] > SHARE_TOL)[0]):
@@ -293,6 +317,7 @@ def unmet_trade(state: PlanState, rng: np.random.Generator) -> bool:
                 dxs = np.minimum(room, np.array([share * g for g in _granularities(state)]
                                                 + [_frees_one(state, i, src)]))
                 dxs = dxs[dxs > SHARE_TOL]
+                _charge(state, len(dxs))
                 if not len(dxs):
                     continue
                 # estimate: unmet penalty − freed rental (and storage) − delay penalty saved
@@ -386,9 +411,12 @@ def redeploy(state: PlanState, rng: np.random.Generator) -> bool:
     groups: list[list[int]] = [[c] for c in active]
     groups += [[a, b] for k, a in enumerate(active) for b in active[k + 1:]]
     for cs in groups:
+        if _out_of_work(state):
+            break
         if any(state.r[c] == 0 for c in cs):
             continue
         res = _redeploy_targets(state, cs)
+        _charge(state, state.data.n_configs)
         if res is None:
             continue
         cost, ok = res

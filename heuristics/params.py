@@ -86,12 +86,16 @@ class AghParams:
         Iterated local search after the starts: this many perturbations
         (:func:`heuristics.lp_moves.kick`) of the best plan, each followed by a local
         search; 0 (default) = off.
+    work_budget
+        Cap on the run's *work*: the number of trial moves (journaled checkpoints of the
+        plan) the local search and the kicks may make, summed over all starts. Work, not
+        seconds, so a seed gives one plan on any machine and under any load. The default
+        is not reached up to 20x20x20 (docs/heuristics.md §8); at 50x30x30 and beyond it
+        stops the search deterministically. ``stats["work_used"]`` and
+        ``stats["budget_exhausted"]`` report it.
     time_limit_s
-        Cap on the run's CPU time (``time.process_time``, so other processes' load does
-        not count). It is a safety cap: the default budgets finish within it up to
-        15x15x15 (0.2–0.6 s), so results depend on the seed only; some 20x20x20
-        instances need more (docs/heuristics.md §8). ``stats["timed_out"]`` says whether
-        the cap cut a run short.
+        Optional extra cap on CPU seconds (``None``, the default, = none). Setting it
+        makes the result depend on the machine's speed (``stats["timed_out"]``).
     granularities
         Shares of a route that ``relocate`` (and ``unmet_trade``) try to move.
     operators
@@ -107,7 +111,8 @@ class AghParams:
     ls_starts: int = 2
     max_passes: int = 30
     kicks: int = 0
-    time_limit_s: float = 1.0
+    work_budget: int = 20_000_000
+    time_limit_s: float | None = None
     granularities: tuple[float, ...] = (1.0, 0.5, 0.25)
     operators: tuple[str, ...] = field(default=DEFAULT_OPERATORS)
     preallocate: bool = True
@@ -132,8 +137,11 @@ class AghParams:
             _fail("kicks", f"must be >= 0, got {self.kicks!r}")
         if self.max_passes < 0:
             _fail("max_passes", f"must be >= 0, got {self.max_passes!r}")
-        if not self.time_limit_s > 0:
-            _fail("time_limit_s", f"must be > 0, got {self.time_limit_s!r}")
+        if isinstance(self.work_budget, bool) or not isinstance(self.work_budget, int) \
+                or self.work_budget < 0:
+            _fail("work_budget", f"must be an integer >= 0, got {self.work_budget!r}")
+        if self.time_limit_s is not None and not self.time_limit_s > 0:
+            _fail("time_limit_s", f"must be > 0 or None, got {self.time_limit_s!r}")
         if not self.granularities or any(not 0 < g <= 1 for g in self.granularities):
             _fail("granularities", f"need values in (0, 1], got {self.granularities!r}")
         for name in self.operators:

@@ -478,15 +478,15 @@ def csv_demand(path: str | Path, instance: Instance, *, window_s: float = 300.0,
     samples = []
     order = np.argsort(rel, kind="stable")
     for w in range(n_w):
-        row: list[Sample] = []
+        window: list[Sample] = []
         for i in range(n_i):
             idx = order[(wi[order] == w) & (ty[order] == i)]
             if len(idx):
                 pm[w, i], om[w, i] = pr[idx].mean(), ou[idx].mean()
             idx = idx[:samples_per_window]
-            row.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
-                        _ro(ou[idx], np.int64)))
-        samples.append(tuple(row))
+            window.append((_ro(rel[idx] - w * window_s), _ro(pr[idx], np.int64),
+                           _ro(ou[idx], np.int64)))
+        samples.append(tuple(window))
     return DemandTrace(
         name=path.stem, query_types=tuple(q.name for q in qts), window_s=float(window_s),
         starts_s=np.arange(n_w) * float(window_s), rates=rates, prompt_mean=pm, output_mean=om,

@@ -35,6 +35,7 @@ from hetserve.instances.catalog import DEFAULT_PRECISIONS, TASK_CATEGORIES, GpuT
 from hetserve.instances.errors import require
 from hetserve.instances.model import Instance, QueryType, Tier
 from hetserve.instances.presets import PRESETS
+from hetserve.instances.routing import price_per_rps
 
 SCENARIOS = ("base", "tight-budget", "high-penalty")
 STORAGE_PRICE_PER_GB_H = 0.08 / 730.0
@@ -144,14 +145,11 @@ def _pick_tiers(rng: np.random.Generator, count: int) -> tuple[list[GpuType], li
 
 def _fluid_rental(instance: Instance) -> float:
     """Σ_i λ_i · T · min over usable, error-feasible routes of $/h per (req/s)."""
-    t = instance.routes
+    prices = price_per_rps(instance)
     total = 0.0
     for i, q in enumerate(instance.query_types):
-        ok = t.usable[i] & (t.error[i] <= q.error_slo)
-        if not ok.any():
-            continue
-        per_rps = t.price_per_replica_hour[ok] / t.capacity[i, ok]
-        total += q.rate_per_s * instance.horizon_h * float(per_rps.min())
+        if np.isfinite(prices[i]).any():
+            total += q.rate_per_s * instance.horizon_h * float(prices[i].min())
     return total
 
 

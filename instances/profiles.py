@@ -54,6 +54,7 @@ from hetserve.instances.serving import (
     FORMATS,
     Case,
     CaseEstimate,
+    EngineProfile,
     LoadEstimate,
     estimate_case,
 )
@@ -201,8 +202,9 @@ def _read_vllm_json(doc: Any, where: str) -> list[MeasuredPoint]:
     return points
 
 
-def read_profile(path: str | Path) -> MeasuredServing:
-    """Read a profile file in any of the three layouts (module docstring)."""
+def read_profile(path: str | Path, analytic: AnalyticServing | None = None) -> MeasuredServing:
+    """Read a profile file in any of the three layouts (module docstring); configurations
+    it does not cover go to ``analytic`` (default: the shipped engine profiles)."""
     where = f"--profile {Path(path).name}"
     text = fields.read_text(path, max_bytes=MAX_PROFILE_BYTES, what="--profile")
     if text.lstrip().startswith(("{", "[")):
@@ -218,7 +220,7 @@ def read_profile(path: str | Path) -> MeasuredServing:
             raise InstanceError(where, f"two runs for {p.config} at isl {p.isl}, osl {p.osl}, "
                                        f"concurrency {p.concurrency}")
         seen[key] = p
-    return MeasuredServing(tuple(points))
+    return MeasuredServing(tuple(points), analytic)
 
 
 class MeasuredServing:
@@ -228,8 +230,10 @@ class MeasuredServing:
     CaseEstimate`` (with ``source`` set), so callers take either.
     """
 
-    def __init__(self, points: tuple[MeasuredPoint, ...]) -> None:
+    def __init__(self, points: tuple[MeasuredPoint, ...],
+                 analytic: AnalyticServing | None = None) -> None:
         self.points = points
+        self.analytic = analytic or AnalyticServing()
         self._by_config: dict[ConfigKey, dict[tuple[int, int, int], MeasuredPoint]] = {}
         for p in points:
             self._by_config.setdefault(p.config, {})[(p.isl, p.osl, p.concurrency)] = p
@@ -240,7 +244,7 @@ class MeasuredServing:
     def estimate(self, case: Case) -> CaseEstimate:
         grid = self._by_config.get(config_of(case))
         if grid is None:
-            return AnalyticServing().estimate(case)
+            return self.analytic.estimate(case)
         target = (case.isl, case.osl, case.concurrency)
         axes = ("isl", "osl", "concurrency")
         brackets = []
@@ -269,23 +273,31 @@ class MeasuredServing:
         e2e = ttft + (case.osl - 1) * tpot
         est = LoadEstimate(ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
                            output_tok_s_per_gpu=case.concurrency * case.osl / e2e / (case.tp * case.pp),
-                           kv_capacity_tokens=AnalyticServing().kv_capacity(case),
+                           kv_capacity_tokens=self.analytic.kv_capacity(case),
                            peak_running=0, requests=0, preemptions=0)
         return CaseEstimate(case, est, "", True, source="profile")
 
 
 class AnalyticServing:
-    """The analytic serving model behind the same interface as :class:`MeasuredServing`."""
+    """The analytic serving model behind the same interface as :class:`MeasuredServing`.
+
+    ``engines`` replaces the shipped engine profiles (e.g. with other ``max_num_seqs``:
+    :func:`hetserve.instances.serving.engines_with`).
+    """
+
+    def __init__(self, engines: dict[str, EngineProfile] | None = None) -> None:
+        self.engines = engines or ENGINES
 
     def estimate(self, case: Case) -> CaseEstimate:
-        return estimate_case(case)
+        return estimate_case(case, engines=self.engines)
 
     def kv_capacity(self, case: Case) -> int:
-        from hetserve.instances.serving import Replica, engine
+        from hetserve.instances.serving import Replica
 
         cat = _catalog()
         return Replica(cat.models[case.model], cat.gpus[case.gpu], case.precision,
-                       case.kv_precision, case.tp, case.pp, engine(case.engine)).kv_capacity_tokens
+                       case.kv_precision, case.tp, case.pp,
+                       self.engines[case.engine]).kv_capacity_tokens
 
 
 def _refused(case: Case, reason: str) -> CaseEstimate:

@@ -56,7 +56,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +170,17 @@ ENGINES: dict[str, EngineProfile] = {
                    "free_gpu_memory_fraction 0.90, GUARANTEED_NO_EVICT capacity scheduler"),
     )
 }
+
+
+def engines_with(*, max_num_seqs: int | None = None,
+                 token_budget: int | None = None) -> dict[str, EngineProfile]:
+    """The shipped engine profiles with engine settings replaced (``None`` keeps a default)."""
+    changes: dict[str, Any] = {}
+    if max_num_seqs is not None:
+        changes["max_num_seqs"] = max_num_seqs
+    if token_budget is not None:
+        changes["token_budget"] = token_budget
+    return {name: replace(e, **changes) for name, e in ENGINES.items()}
 
 
 def engine(name: str) -> EngineProfile:
@@ -377,9 +388,13 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     """Simulate a closed-loop benchmark of ``concurrency`` clients (module docstring).
 
     Each client sends ``requests_per_client`` requests of ``isl`` prompt and ``osl``
-    output tokens back to back; all clients start at once. Returns the means over every
-    request, as aiperf / ``benchmark_serving`` report them in concurrency mode.
-    Raises :class:`DoesNotFit` when the weights or one sequence's KV do not fit.
+    output tokens back to back; all clients start at once. ``client_delay_s`` > 0 adds an
+    exponential client / front-end delay (mean ``client_delay_s``, drawn with ``seed``)
+    before each request reaches the engine (TTFT counts from then); 0, the default, keeps
+    every client in step.
+    Returns the means over every request, as aiperf / ``benchmark_serving`` report them in
+    concurrency mode. Raises :class:`DoesNotFit` when the weights or one sequence's KV do
+    not fit.
     """
     require(isl >= 1 and osl >= 1, "isl", "isl and osl must be >= 1")
     require(concurrency >= 1, "concurrency", "must be >= 1")

@@ -235,23 +235,12 @@ def _realise(inflated: Instance, r: np.ndarray, x: np.ndarray) -> _Realised:
     """Steps 2–4 on routing ``x``."""
     t = inflated.routes
     q = inflated.query_types
-    lam = np.array([qt.rate_per_s for qt in q])
     x = np.maximum(np.asarray(x, dtype=float), 0.0)
     bad = (x > 0) & ~t.usable
     v_delay = np.where(bad, x, 0.0).sum(axis=1)
     ok = np.where(bad, 0.0, x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        load = np.where(ok > 0, lam[:, None] * ok / np.where(t.capacity > 0, t.capacity, 1.0),
-                        0.0).sum(axis=0)
-    rf = np.asarray(r, dtype=float)
-    over = load > rf + FEAS_TOL
-    if over.any():
-        keep = np.where(over, rf / np.where(load > 0, load, 1.0), 1.0)
-        served = ok * keep[None, :]
-        v_capacity = (ok - served).sum(axis=1)
-    else:
-        served = ok
-        v_capacity = np.zeros(len(q))
+    served, _ = t.cap_to_capacity(ok, np.asarray(r, dtype=float), tol=FEAS_TOL)
+    v_capacity = (ok - served).sum(axis=1)
     served = served.copy()
     v_error = np.zeros(len(q))
     average = inflated.delay_constraint in ("average", "both")
@@ -274,7 +263,7 @@ def _outcome(nominal: Instance, inflated: Instance, r: np.ndarray, served: np.nd
     t = inflated.routes
     q = inflated.query_types
     base = cost_terms(nominal, r, np.zeros_like(served))  # rental and storage only
-    lam = np.array([qt.rate_per_s for qt in q])
+    lam = t.rates
     rho = np.array([qt.delay_penalty for qt in q])
     phi = np.array([qt.unmet_penalty for qt in q])
     secs = 3600.0 * inflated.horizon_h

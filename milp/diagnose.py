@@ -138,9 +138,7 @@ def _limits(instance: Instance, key: str) -> str:
 def availability_cut(instance: Instance) -> str | None:
     """The GPU-availability bottleneck as a max-flow/min-cut (module docstring), or None if
     the flow relaxation is feasible."""
-    import networkx as nx
-
-    from hetserve.milp.index import usable_mask
+    import networkx as nx  # imported on use: only this diagnosis needs it
 
     t = instance.routes
     limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])

@@ -99,6 +99,7 @@ import pulp
 
 from hetserve.instances.model import Instance
 from hetserve.milp.index import ModelIndex, Tightening, binding_storage_capacity, make_index
+from hetserve.milp.reductions import Reductions
 
 
 @dataclass(frozen=True, eq=False)
@@ -137,12 +138,15 @@ def rounding_cut(a: float) -> tuple[float, float] | None:
 
 
 def build(instance: Instance, *, lp_relaxation: bool = False,
-          tightening: Tightening | None = None) -> Formulation:
+          tightening: Tightening | None = None, reductions: Reductions | None = None,
+          upper_bound: float | None = None) -> Formulation:
     """The MILP of the module docstring as a ``pulp.LpProblem`` (pure: nothing is solved).
 
     ``lp_relaxation`` makes every variable continuous; ``tightening`` selects the valid
-    inequalities (default: the measured set, :class:`Tightening`)."""
-    idx = make_index(instance, tightening)
+    inequalities (default: the measured set, :class:`Tightening`); ``reductions``
+    (default: none, the complete model) and ``upper_bound`` as in
+    :func:`milp.index.make_index`."""
+    idx = make_index(instance, tightening, reductions, upper_bound)
     tg = idx.tightening
     t = instance.routes
     q = instance.query_types
@@ -187,7 +191,7 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
     for i in range(len(q)):
         add([(x[i, c], 1.0) for c in by_type[i]] + [(u[i], 1.0)], eq, 1.0, f"demand_{i}")
     for c in cfg:
-        add([(x[i, c], lam[i] / float(t.capacity[i, c])) for i in by_cfg[c]] + [(r[c], -rho)],
+        add([(x[i, c], float(t.load_per_share[i, c])) for i in by_cfg[c]] + [(r[c], -rho)],
             le, 0.0, f"cap_{c}")
     for i, qt in enumerate(q):
         if any(t.error[i, c] > qt.error_slo for c in by_type[i]):
@@ -232,7 +236,7 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
             add([(x[i, c], 1.0), (w[c], -float(idx.link_coef[n]))], le, 0.0, f"link_{i}_{c}")
     if tg.rounding:
         for i, c in routes:
-            cut = rounding_cut(lam[i] / float(t.capacity[i, c]) / rho)
+            cut = rounding_cut(float(t.load_per_share[i, c]) / rho)
             if cut is not None:
                 ceil_a, slope = cut
                 # r ≥ ⌈a⌉ w − slope (w − x)  ⇔  (⌈a⌉ − slope) w + slope x − r ≤ 0

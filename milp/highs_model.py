@@ -181,7 +181,7 @@ def build_arrays(instance: Instance, *, lp_relaxation: bool = False,
     qi = np.arange(nI)
     R.block("demand", qi, np.concatenate([ri, qi]), np.concatenate([col_x, col_u]),
             np.ones(nR + nI), 1.0, 1.0)
-    load = lam[ri] / t.capacity[ri, rc]
+    load = t.load_per_share[ri, rc]
     R.block("cap", cfg, np.concatenate([rk, np.arange(nK)]), np.concatenate([col_x, col_r]),
             np.concatenate([load, np.full(nK, -rho)]), -INF, 0.0)
     err = t.error[ri, rc]

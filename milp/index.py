@@ -9,11 +9,12 @@ Everything here is computed once per instance with numpy, so that
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from hetserve.instances.model import Instance
+from hetserve.milp.reductions import Reduced, Reductions, reduce
 
 INT_EPS = 1e-9
 """Slack used when rounding the replica bounds R̄ (so 3.0000000001 demand stays 3)."""
@@ -87,6 +88,9 @@ class ModelIndex:
         Active-configuration positions of each deployment with ≥ 2 active (TP, PP) options.
     gpu_rows
         ``(gpu name, limit, positions)`` for each GPU type whose availability can bind.
+    reductions, reduced
+        The reductions applied (:mod:`milp.reductions`) and what they kept and removed
+        (``None`` for the complete model).
     """
 
     instance: Instance
@@ -101,6 +105,8 @@ class ModelIndex:
     link_coef: np.ndarray
     deployments: tuple[np.ndarray, ...]
     gpu_rows: tuple[tuple[str, int, np.ndarray], ...]
+    reductions: Reductions = field(default_factory=Reductions.none)
+    reduced: Reduced | None = None
 
     @property
     def n_cfg(self) -> int:
@@ -148,12 +154,24 @@ def replica_bounds(instance: Instance, mask: np.ndarray) -> np.ndarray:
     return np.maximum(rbar, 0.0)
 
 
-def make_index(instance: Instance, tightening: Tightening | None = None) -> ModelIndex:
+def make_index(instance: Instance, tightening: Tightening | None = None,
+               reductions: Reductions | None = None,
+               upper_bound: float | None = None) -> ModelIndex:
+    """The index sets of the model; ``reductions`` (default: none, the complete model)
+    drops configurations and lowers R̄ as :mod:`milp.reductions` proves safe, using
+    ``upper_bound`` (a known plan's cost) for the incumbent bound."""
     tightening = Tightening() if tightening is None else tightening
+    reductions = Reductions.none() if reductions is None else reductions
     t = instance.routes
     mask = usable_mask(instance)
     rbar_all = replica_bounds(instance, mask)
-    active = mask.any(axis=0) & (rbar_all >= 1)
+    red = None
+    if reductions != Reductions.none():
+        red = reduce(instance, mask, rbar_all, reductions, upper_bound)
+        rbar_all = red.rbar
+        active = red.keep
+    else:
+        active = mask.any(axis=0) & (rbar_all >= 1)
     cfg = np.nonzero(active)[0]
     pos = -np.ones(len(t), dtype=np.int64)
     pos[cfg] = np.arange(len(cfg))
@@ -198,7 +216,7 @@ def make_index(instance: Instance, tightening: Tightening | None = None) -> Mode
     for a in (cfg, rbar, models, cfg_model_pos, ri, rk, load, link_coef):
         a.setflags(write=False)
     return ModelIndex(instance, tightening, cfg, rbar, models, cfg_model_pos, ri, rk,
-                      load, link_coef, tuple(deps), tuple(gpu_rows))
+                      load, link_coef, tuple(deps), tuple(gpu_rows), reductions, red)
 
 
 def binding_storage_capacity(instance: Instance, idx: ModelIndex) -> float | None:

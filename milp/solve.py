@@ -52,7 +52,8 @@ from hetserve.milp.highs_run import (
     solve_relaxation,
     use_threads,
 )
-from hetserve.milp.index import Tightening
+from hetserve.milp.index import Tightening, make_index
+from hetserve.milp.reductions import Reductions, map_plan
 
 BACKENDS = ("auto", "pulp", "highspy")
 _LIMITS = {"kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kHighsInterrupt",
@@ -70,6 +71,9 @@ class MilpParams:
         (both give the same model: a test compares them coefficient by coefficient).
     tightening
         Valid inequalities added to the model (default: the measured set).
+    reductions
+        Optimum-preserving reductions of :mod:`milp.reductions` (default: all; the
+        incumbent bound uses the cost of the ``warm_start`` plan when it is feasible).
     highs_options
         Extra ``(name, value)`` HiGHS options (e.g. ``(("mip_heuristic_effort", 0.1),)``).
     root_bound
@@ -86,6 +90,7 @@ class MilpParams:
     msg: bool = False
     backend: str = "auto"
     tightening: Tightening = field(default_factory=Tightening)
+    reductions: Reductions = field(default_factory=Reductions)
     root_bound: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
@@ -103,9 +108,21 @@ class MilpParams:
                              f"{list(BACKENDS)}")
 
 
-def _configure(h: highspy.Highs, params: MilpParams, seed: int) -> None:
+ROOT_SETTINGS: tuple[tuple[str, Any], ...] = (
+    ("presolve", "off"), ("mip_heuristic_run_rins", False), ("mip_heuristic_run_rens", False))
+"""HiGHS settings applied, when the solve has a MIP start, before
+``MilpParams.highs_options`` (which override them). Without a start HiGHS needs its
+presolve and sub-MIPs to find incumbents (6x6x10 s0 cold: not optimal in 120 s with them
+off), so a cold solve keeps HiGHS's defaults. Measured side by side with an AGH start, 1 thread (docs/milp.md "Root settings"): HiGHS's
+presolve spends 15–32 CPU s on 10x10x10 s0 without closing the root, with it off the
+same solve is optimal in 2.8–3.6 CPU s; on paper-base 1.3 vs 2.6–3.4 CPU s. The model is
+already presolved by construction (usable routes only, tight R̄, the reductions)."""
+
+
+def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:
     configure(h, time_limit_s=params.time_limit_s, mip_rel_gap=params.mip_rel_gap,
-              threads=params.threads, seed=seed, options=params.highs_options,
+              threads=params.threads, seed=seed,
+              options=(ROOT_SETTINGS if started else ()) + tuple(params.highs_options),
               log=SolverLog(to_stderr=bool(params.msg), file=params.log_file))
 
 
@@ -113,6 +130,8 @@ def _start_vector(am: ArrayModel, instance: Instance, warm: Solution) -> np.ndar
     """Column values of a plan: r (clipped to R̄), w = [r > 0], o, u = 1 − Σx, x, z."""
     r_all, x_all = warm.to_arrays(instance)
     idx = am.index
+    if idx.reduced is not None:
+        r_all, x_all = map_plan(idx.reduced, r_all, x_all)
     v = np.zeros(am.n_cols)
     r = np.minimum(r_all[idx.cfg].astype(float), idx.rbar)
     v[am.cols["r"]] = r
@@ -153,11 +172,16 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     params = MilpParams() if params is None else params
     t_start = time.perf_counter()
     backend = "highspy" if params.backend == "auto" else params.backend
+    upper = None
+    if warm_start is not None and params.reductions.incumbent:
+        warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
+        upper = warm_eval.objective if warm_eval.feasible else None
     if backend == "highspy":
-        am = build_arrays(instance, tightening=params.tightening)
+        am = build_arrays(instance, tightening=params.tightening,
+                          index=make_index(instance, params.tightening, params.reductions, upper))
         build_s = time.perf_counter() - t_start
         h = new_highs()
-        _configure(h, params, seed)
+        _configure(h, params, seed, warm_start is not None)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
             sol = highspy.HighsSolution()
@@ -165,8 +189,10 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
             sol.value_valid = True
             h.setSolution(sol)
         n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
+        index = am.index
     else:
-        form = build(instance, tightening=params.tightening)
+        form = build(instance, tightening=params.tightening, reductions=params.reductions,
+                     upper_bound=upper)
         use_threads(int(params.threads))
         silence_banner()
         solver = pulp.HiGHS(msg=False, timeLimit=params.time_limit_s,
@@ -176,6 +202,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         build_s = time.perf_counter() - t_start
         h = form.problem.solverModel
         configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
+        root = ROOT_SETTINGS if warm_start is not None else ()
+        for name, value in root + tuple(params.highs_options):
+            h.setOptionValue(name, value)
         if warm_start is not None:
             am_ = build_arrays(instance, tightening=params.tightening, index=form.index)
             start = dict(zip(am_.col_names(), _start_vector(am_, instance, warm_start)))
@@ -185,6 +214,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         n_vars = len(form.problem.variables())
         n_int = sum(1 for v in form.problem.variables() if v.cat == pulp.LpInteger)
         n_rows = form.problem.numConstraints()
+        index = form.index
 
     root: dict[str, float] = {}
     if params.root_bound:
@@ -205,6 +235,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     has_point = info.primal_solution_status == highspy.kSolutionStatusFeasible
     stats: dict[str, Any] = {
         "backend": backend, "tightening": params.tightening.label(),
+        "reductions": params.reductions.label(),
+        "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
+        "upper_bound_start": upper,
         "build_s": build_s, "solve_s": solve_s, "solve_cpu_s": solve_cpu_s,
         "n_vars": n_vars, "n_int": n_int,
         "n_rows": n_rows, "nodes": int(info.mip_node_count),

@@ -61,11 +61,12 @@ def _key(fleet: Fleet, cdf: TokenCDF, rate, slo: TTFTSLO, n, seed, mode):
             fleet.p_compress, cdf, round(rate, 9), slo, n, seed, mode)
 
 
-def _check(fleet: Fleet, req, cdf, rate, slo, n, seed, mode):
-    key = _key(fleet, cdf, rate, slo, n, seed, mode)
+def _check(fleet: Fleet, req, cdf, rate, slo, n, seed, mode, batches=20):
+    key = (*_key(fleet, cdf, rate, slo, n, seed, mode), batches)
     hit = _CACHE.get(key)
     if hit is None:
-        res, rep = run_fleet(fleet, req, seed=seed, mode=mode, quantile=slo.quantile, slo=slo)
+        res, rep = run_fleet(fleet, req, seed=seed, mode=mode, quantile=slo.quantile, slo=slo,
+                             batches=batches)
         hit = (res, rep)
         if len(_CACHE) > 4096:
             _CACHE.clear()
@@ -103,8 +104,9 @@ def _summary(res, rep, fleet: Fleet) -> dict:
 
 def verify_fleet(fleet: Fleet, cdf: TokenCDF, rate: float, slo: TTFTSLO, *,
                  requests: int = 20000, seed: int = 0, mode: str = "detailed",
-                 max_rounds: int = 10, refine: int = 2) -> dict:
-    """Grow ``fleet`` until the detailed simulator's upper bounds meet ``slo``."""
+                 max_rounds: int = 10, refine: int = 2, mean_service_s: float = 0.0) -> dict:
+    """Grow ``fleet`` until the detailed simulator's upper bounds meet ``slo``; batch
+    means span >= 2 mean service times where the run allows (5..20 batches)."""
     import numpy as np
 
     t0 = time.perf_counter()
@@ -113,6 +115,8 @@ def verify_fleet(fleet: Fleet, cdf: TokenCDF, rate: float, slo: TTFTSLO, *,
 
     _idx, routed = route_by_length(req, [s.ctx for s in fleet.pools], fleet.gamma,
                                    fleet.p_compress, np.random.default_rng([seed, 7]))
+    span = 0.8 * requests / rate  # measured window (after the 20 % warm-up)
+    batches = 20 if mean_service_s <= 0 else int(min(20, max(5, span / (2 * mean_service_s))))
     start = [p.units for p in fleet.pools]
     units = list(start)
     step = [0.1] * len(units)
@@ -126,7 +130,7 @@ def verify_fleet(fleet: Fleet, cdf: TokenCDF, rate: float, slo: TTFTSLO, *,
 
     for _ in range(max_rounds):
         fl = build(units)
-        res, rep = _check(fl, req, cdf, rate, slo, requests, seed, mode)
+        res, rep = _check(fl, req, cdf, rate, slo, requests, seed, mode, batches)
         rounds.append(_summary(res, rep, fl))
         if rep["met"]:
             passed = (list(units), res, rep)
@@ -164,14 +168,14 @@ def verify_fleet(fleet: Fleet, cdf: TokenCDF, rate: float, slo: TTFTSLO, *,
             if mid == best_units:
                 break
             fl = build(mid)
-            res, rep = _check(fl, req, cdf, rate, slo, requests, seed, mode)
+            res, rep = _check(fl, req, cdf, rate, slo, requests, seed, mode, batches)
             rounds.append(_summary(res, rep, fl))
             if rep["met"]:
                 best_units, best_res, best_rep = mid, res, rep
             else:
                 lo = mid
     return {"status": "verified", "rounds": rounds, "requests": requests, "seed": seed,
-            "start_units": start, "units": best_units, "report": best_rep,
+            "batches": batches, "start_units": start, "units": best_units, "report": best_rep,
             "sim": best_res.to_dict(), "wall_s": time.perf_counter() - t0}
 
 
@@ -203,7 +207,7 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
             break
         fl = _fleet_of_row(plan, row, short, long)
         v = verify_fleet(fl, cdf, plan.rate, slo, requests=requests, seed=seed, mode=mode,
-                         max_rounds=max_rounds)
+                         max_rounds=max_rounds, mean_service_s=es)
         cost = sum(u * price[p.name] for u, p in zip(v["units"], fl.pools))
         tried.append({"B": row["B"], "gamma": row["gamma"], "split": row["split"],
                       "analytic_units": v["start_units"], "units": v["units"],

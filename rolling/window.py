@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hetserve.instances import routing
+
 if TYPE_CHECKING:
     from hetserve.instances.demand import DemandTrace
     from hetserve.instances.model import Instance
@@ -48,18 +50,7 @@ def check_demand(instance: Instance, demand: DemandTrace) -> None:
 def cheapest_routes(inst: Instance) -> tuple[int, ...]:
     """Per type, the configuration with the lowest $ per req/s among usable routes that meet
     its error SLO (any usable route if none does; -1 if the type has no route)."""
-    t = inst.routes
-    out = []
-    for i, q in enumerate(inst.query_types):
-        ok = t.usable[i] & (t.error[i] <= q.error_slo) & (t.capacity[i] > 0)
-        if not ok.any():
-            ok = t.usable[i] & (t.capacity[i] > 0)
-        if not ok.any():
-            out.append(-1)
-            continue
-        per = np.where(ok, t.price_per_replica_hour / np.where(ok, t.capacity[i], 1.0), np.inf)
-        out.append(int(np.argmin(per)))
-    return tuple(out)
+    return tuple(int(c) for c in routing.cheapest_routes(inst))
 
 
 def dominant_routes(x: np.ndarray, fallback: tuple[int, ...]) -> tuple[int, ...]:
@@ -74,8 +65,5 @@ def dominant_routes(x: np.ndarray, fallback: tuple[int, ...]) -> tuple[int, ...]
 def shed_overload(inst: Instance, r: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Routed shares scaled down on every configuration whose load (over the routes that
     fit) exceeds ρ_max r."""
-    load = inst.routes.load(x, where=inst.routes.fits)
-    cap = inst.max_utilisation * r
-    over = load > cap + 1e-12
-    keep = np.where(over, cap / np.where(load > 0, load, 1.0), 1.0)
-    return x * keep[None, :]
+    t = inst.routes
+    return t.cap_to_capacity(x, inst.max_utilisation * r, tol=1e-12, where=t.fits)[0]

@@ -14,13 +14,14 @@ from pathlib import Path
 import click
 from hetserve.cli.errors import BadInput
 from hetserve.instances.errors import InstanceError
-from hetserve.instances.profiles import read_profile
+from hetserve.instances.profiles import AnalyticServing, read_profile
 from hetserve.instances.serving import (
     ENGINES,
     FORMATS,
     KV_FORMATS,
     CaseEstimate,
     case_from_strings,
+    engines_with,
     estimate_cases,
     read_cases,
 )
@@ -45,6 +46,11 @@ _FLAGS = ("model", "gpu", "precision", "tp", "pp", "isl", "osl", "concurrency", 
 @click.option("--concurrency", default="16", show_default=True, help="closed-loop clients")
 @click.option("--engine", default="vllm", show_default=True,
               help=f"serving engine profile: {', '.join(ENGINES)}")
+@click.option("--max-num-seqs", type=click.IntRange(1, 1_000_000), default=None,
+              help="engine setting: most sequences running at once (default: the engine's)")
+@click.option("--token-budget", type=click.IntRange(1, 10_000_000), default=None,
+              help="engine setting: most new tokens per step (vLLM max_num_batched_tokens, "
+                   "TensorRT-LLM max_num_tokens, SGLang chunked_prefill_size)")
 @click.option("--profile", "profile_file", type=click.Path(dir_okay=False, path_type=Path),
               help="measured runs that replace the model for the configurations they cover "
                    "(hetserve CSV, AIConfigurator silicon CSV or vLLM benchmark_serving JSON; "
@@ -52,7 +58,8 @@ _FLAGS = ("model", "gpu", "precision", "tp", "pp", "isl", "osl", "concurrency", 
 @click.option("--json", "as_json", is_flag=True, help="print one JSON list, one object per case")
 def estimate_command(cases_file: Path | None, model: str | None, gpu: str | None, precision: str,
                      kv_precision: str, tp: str, pp: str, isl: str, osl: str, concurrency: str,
-                     engine: str, profile_file: Path | None, as_json: bool) -> None:
+                     engine: str, max_num_seqs: int | None, token_budget: int | None,
+                     profile_file: Path | None, as_json: bool) -> None:
     """TTFT, TPOT, end-to-end latency, output tok/s per GPU and KV capacity.
 
     Semantics: a closed-loop benchmark of --concurrency clients sending requests of
@@ -81,7 +88,8 @@ def estimate_command(cases_file: Path | None, model: str | None, gpu: str | None
             except InstanceError as exc:
                 flag = exc.field.replace("flags column ", "--").replace("_", "-")
                 raise BadInput(f"{flag}: {exc.reason}") from None
-        performance = read_profile(profile_file) if profile_file is not None else None
+        analytic = AnalyticServing(engines_with(max_num_seqs=max_num_seqs, token_budget=token_budget))
+        performance = read_profile(profile_file, analytic) if profile_file is not None else analytic
         results = estimate_cases(cases, performance)
     except InstanceError as exc:
         raise BadInput(str(exc)) from None

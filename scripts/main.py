@@ -103,8 +103,11 @@ def main() -> None:
 @click.option("--threads", type=Integer(1, 256), default=2, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for HiGHS and the heuristics' random starts.")
-@click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="none",
-              show_default=True, help="MILP only: MIP start from a heuristic plan.")
+@click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="agh",
+              show_default=True, help="MILP only: MIP start from a heuristic plan ('none': cold).")
+@click.option("--agh-budget", type=Integer(0, 10**12), default=None,
+              help="AGH's work budget in candidate-move evaluations (default: "
+                   "AghParams.work_budget). Work, not seconds: a seed gives one plan anywhere.")
 @click.option("--robust", type=Text(200), default=None, metavar="KIND=FACTOR,...",
               help="Plan against an inflation margin, e.g. delay=1.3,error=1.2,demand=1.1 "
                    "(the exact robust counterpart for box uncertainty); costs are then shown "
@@ -116,8 +119,8 @@ def main() -> None:
 @click.option("--log", "log_file", type=OutputFile(),
               help="Write HiGHS's log of the MILP solves to this file.")
 def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
-          seed: int, warm_start: str, robust: str | None, as_json: bool, out: Path | None,
-          verbose: bool, log_file: Path | None) -> None:
+          seed: int, warm_start: str, agh_budget: int | None, robust: str | None,
+          as_json: bool, out: Path | None, verbose: bool, log_file: Path | None) -> None:
     """Solve INSTANCE (a JSON file or a bundled name such as paper-base)."""
     inst = load_instance(instance)
     target = inst
@@ -127,15 +130,13 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
 
         margins = effective_margins(inst, parse_margins(robust))
         target = inst.inflated(**margins)
-    start = None
-    if warm_start != "none":
-        if method != "milp":
-            raise BadInput("--warm-start: only the milp method takes a warm start")
-        start = run_method(warm_start, target, MethodSettings(seed=seed)).solution
+    if warm_start != "agh" and method != "milp":
+        raise BadInput("--warm-start: only the milp method takes a warm start")
     log = SolverLog(to_stderr=verbose, file=None if log_file is None else str(log_file))
     result = run_method(method, target, MethodSettings(seed=seed, time_limit_s=time_limit,
                                                        mip_gap=mip_gap, threads=threads,
-                                                       warm_start=start, solver_log=log))
+                                                       solver_log=log, milp_start=warm_start,
+                                                       agh_work_budget=agh_budget))
     if margins is not None and result.solution is not None:
         result = robust_on_nominal(inst, result, margins)
     if out is not None and result.solution is not None:
@@ -200,16 +201,20 @@ def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -
 @click.argument("instance")
 @click.option("--mps", type=OutputFile(), help="Write MPS here.")
 @click.option("--lp", type=OutputFile(), help="Write LP here.")
-def export(instance: str, mps: Path | None, lp: Path | None) -> None:
-    """Export the MILP of INSTANCE for other solvers."""
+@click.option("--reduced", is_flag=True,
+              help="Write the model after hetserve's optimum-preserving reductions "
+                   "(docs/milp.md) instead of the complete model.")
+def export(instance: str, mps: Path | None, lp: Path | None, reduced: bool) -> None:
+    """Export the MILP of INSTANCE for other solvers (the complete model by default)."""
     from hetserve.milp import export as export_model
+    from hetserve.milp.reductions import Reductions
 
     if mps is None and lp is None:
         raise BadInput("export: give --mps FILE and/or --lp FILE")
     inst = load_instance(instance)
     for path, fmt in ((mps, "mps"), (lp, "lp")):
         if path is not None:
-            export_model(inst, path, fmt=fmt)
+            export_model(inst, path, fmt=fmt, reductions=Reductions() if reduced else None)
             click.echo(f"wrote {path}")
 
 

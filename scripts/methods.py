@@ -16,12 +16,18 @@ from hetserve.instances import Instance, RunResult, Solution
 from hetserve.instances.solver_log import QUIET, SolverLog
 
 WINDOW_SOLVERS = ("gh", "agh", "milp")
+INCREMENTAL_AGH_WORK = 300_000
+"""AGH's work budget per rolling window after the first (candidate-move evaluations)."""
 """Methods the rolling driver can re-plan a window with (:func:`window_solver`)."""
 
 
 @dataclass(frozen=True)
 class MethodSettings:
-    """Settings every method understands (methods ignore what does not apply)."""
+    """Settings every method understands (methods ignore what does not apply).
+
+    ``milp_start`` is the heuristic whose plan starts the MILP when no ``warm_start`` is
+    given (``"agh"`` by default, ``"gh"``, or ``"none"`` for a cold start);
+    ``agh_work_budget`` overrides AGH's work budget (:class:`AghParams`)."""
 
     seed: int = 0
     time_limit_s: float = 60.0
@@ -29,9 +35,14 @@ class MethodSettings:
     threads: int = 2
     warm_start: Solution | None = None
     solver_log: SolverLog = QUIET  # the MILP solves' HiGHS log (the heuristics' LPs: never)
+    milp_start: str = "agh"
+    agh_work_budget: int | None = None
 
 
-def _milp(instance: Instance, s: MethodSettings) -> RunResult:
+MILP_STARTS = ("agh", "gh", "none")
+
+
+def _milp_cold(instance: Instance, s: MethodSettings) -> RunResult:
     from hetserve.milp import MilpParams, solve
 
     return solve(instance, MilpParams(time_limit_s=s.time_limit_s, mip_rel_gap=s.mip_gap,
@@ -40,17 +51,56 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
                  seed=s.seed, warm_start=s.warm_start)
 
 
-def _milp_warm(instance: Instance, s: MethodSettings) -> RunResult:
-    """The MILP with a MIP start from AGH; its runtime includes AGH's (the start is part of
-    the method), and the HiGHS time limit is what is left of ``time_limit_s``."""
+def _milp(instance: Instance, s: MethodSettings) -> RunResult:
+    """The MILP, started from a heuristic plan (AGH by default) unless one is given or
+    ``milp_start == "none"``. The start is part of the method: its runtime is included
+    and the HiGHS time limit is what is left of ``time_limit_s``. The start's cost also
+    feeds the incumbent reduction (:mod:`milp.reductions`)."""
     from dataclasses import replace
 
-    start = _agh(instance, s)
+    if s.milp_start not in MILP_STARTS:
+        raise ValueError(f"milp_start {s.milp_start!r} not understood; expected one of "
+                         f"{list(MILP_STARTS)}")
+    if s.warm_start is not None or s.milp_start == "none":
+        return _milp_cold(instance, s)
+    start = METHODS[s.milp_start](instance, s)
     left = max(1.0, s.time_limit_s - start.runtime_s)
-    result = _milp(instance, replace(s, time_limit_s=left, warm_start=start.solution))
-    stats = {**result.stats, "agh_objective": start.objective, "agh_runtime_s": start.runtime_s}
-    return replace(result, method="milp-ws", runtime_s=result.runtime_s + start.runtime_s,
-                   stats=stats)
+    result = _milp_cold(instance, replace(s, time_limit_s=left, warm_start=start.solution))
+    stats = {**result.stats, "start_method": s.milp_start, "start_objective": start.objective,
+             "start_runtime_s": start.runtime_s}
+    return replace(result, runtime_s=result.runtime_s + start.runtime_s, stats=stats)
+
+
+def _milp_warm(instance: Instance, s: MethodSettings) -> RunResult:
+    """``milp`` with its AGH start (kept as a name for the benchmarks' history)."""
+    from dataclasses import replace
+
+    return replace(_milp(instance, replace(s, milp_start="agh")), method="milp-ws")
+
+
+def _milp_cold_method(instance: Instance, s: MethodSettings) -> RunResult:
+    """``milp`` without a heuristic start (the model and HiGHS alone)."""
+    from dataclasses import replace
+
+    return replace(_milp(instance, replace(s, milp_start="none")), method="milp-cold")
+
+
+def _agh_bound(instance: Instance, s: MethodSettings) -> RunResult:
+    """AGH's plan with a certified lower bound from the Lagrangian of :mod:`milp.bound`
+    (for sizes the MILP cannot close): ``bound``, ``gap``, and the bound's method and
+    time in ``stats``."""
+    from dataclasses import replace
+
+    from hetserve.milp.bound import lagrangian_bound
+
+    plan = _agh(instance, s)
+    lb = lagrangian_bound(instance, upper_bound=plan.objective if plan.feasible else None,
+                          time_limit_s=s.time_limit_s)
+    bound = lb.value if lb.value > -float("inf") else None
+    stats = {**plan.stats, "bound_method": lb.method, "bound_s": lb.seconds,
+             "bound_iterations": lb.iterations, **{f"bound_{k}": v for k, v in lb.stats.items()}}
+    return replace(plan, method="agh-bound", bound=bound, stats=stats,
+                   runtime_s=plan.runtime_s + lb.seconds)
 
 
 def _gh(instance: Instance, s: MethodSettings) -> RunResult:
@@ -62,7 +112,9 @@ def _gh(instance: Instance, s: MethodSettings) -> RunResult:
 def _agh(instance: Instance, s: MethodSettings) -> RunResult:
     from hetserve.heuristics import AghParams, agh
 
-    return agh(instance, AghParams(), seed=s.seed)
+    params = AghParams() if s.agh_work_budget is None else AghParams(
+        work_budget=s.agh_work_budget)
+    return agh(instance, params, seed=s.seed)
 
 
 def _lpr(instance: Instance, s: MethodSettings) -> RunResult:
@@ -89,17 +141,20 @@ def _dvr(instance: Instance, s: MethodSettings) -> RunResult:
 METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
     "milp": _milp,
     "milp-ws": _milp_warm,
+    "milp-cold": _milp_cold_method,
     "gh": _gh,
     "agh": _agh,
+    "agh-bound": _agh_bound,
     "lpr": _lpr,
     "dvr": _dvr,
     "hf": _hf,
 }
-"""Method name → runner. ``milp`` is exact; ``milp-ws`` is the same MILP with a MIP start
-from AGH; ``gh``/``agh`` are the paper's heuristics; ``lpr``, ``dvr``, ``hf`` are the
-paper's v2 baselines."""
+"""Method name → runner. ``milp`` is exact (with a MIP start from AGH by default);
+``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics; ``agh-bound`` is AGH
+with a certified Lagrangian lower bound; ``lpr``, ``dvr``, ``hf`` are the paper's v2
+baselines."""
 
-EXACT_METHODS = frozenset({"milp", "milp-ws"})
+EXACT_METHODS = frozenset({"milp", "milp-ws", "milp-cold"})
 """Methods whose runs give proven optima and bounds (the benchmark's references)."""
 
 
@@ -113,7 +168,8 @@ def run_method(name: str, instance: Instance, settings: MethodSettings) -> RunRe
 def window_solver(name: str, time_limit_s: float | None = None,
                   threads: int = 1) -> Callable[[Instance, Solution | None, int], RunResult]:
     """The rolling driver's window solver ``(instance, warm start, seed) -> RunResult`` for
-    ``gh`` | ``agh`` | ``milp`` (AGH default 1 s, MILP 30 s per window, no root bound)."""
+    ``gh`` | ``agh`` | ``milp`` (AGH: incremental from the previous plan on a work budget,
+    ``time_limit_s`` an optional extra CPU cap; MILP 30 s per window, no root bound)."""
     if name == "gh":
         from hetserve.heuristics import GhParams, gh
 
@@ -122,8 +178,17 @@ def window_solver(name: str, time_limit_s: float | None = None,
     if name == "agh":
         from hetserve.heuristics import AghParams, agh
 
-        aparams = AghParams(time_limit_s=time_limit_s or 1.0)
-        return lambda inst, warm, seed: agh(inst, aparams, seed=seed, warm_start=warm)
+        # first window: the full multi-start; later windows re-plan incrementally from the
+        # previous window's plan (its local search without the LP moves that open new
+        # configurations, plus GH's own start as a fallback) on a work budget, so a seed
+        # gives the same day on any machine (docs/heuristics.md §8)
+        full = AghParams(time_limit_s=time_limit_s)
+        incremental = AghParams(orders=("rate-desc",), random_starts=0, ls_starts=0,
+                                work_budget=INCREMENTAL_AGH_WORK, time_limit_s=time_limit_s,
+                                operators=tuple(o for o in full.operators
+                                                if o not in ("add", "swap")))
+        return lambda inst, warm, seed: agh(inst, full if warm is None else incremental,
+                                            seed=seed, warm_start=warm)
     if name == "milp":
         from hetserve.milp import MilpParams, solve
 

@@ -164,14 +164,15 @@ def make_requests(*, cdf: TokenCDF | None = None, replay: str | None = None,
 
 def run_fleet(fleet: Fleet, req: Requests, *, seed: int = 0, mode: str = "detailed",
               quantile: float = 0.99, slo: TTFTSLO | None = None,
-              warmup_frac: float = 0.2):
-    """Route ``req`` over ``fleet`` and simulate; returns (SimResult, slo report | None)."""
+              warmup_frac: float = 0.2, batches: int = 20):
+    """Route ``req`` over ``fleet`` and simulate; returns (SimResult, slo report | None);
+    ``batches`` is the batch-means count of the SLO's intervals."""
     rng = np.random.default_rng([seed, 7])  # compression draws, independent of arrivals
     idx, req2 = route_by_length(req, [s.ctx for s in fleet.pools], fleet.gamma,
                                 fleet.p_compress, rng)
     res = simulate(req2, idx, fleet.pools, mode=mode, warmup_frac=warmup_frac,
                    quantile=quantile)
-    rep = slo_report(req2, res, slo, fleet.profiles) if slo is not None else None
+    rep = slo_report(req2, res, slo, fleet.profiles, batches) if slo is not None else None
     return res, rep
 
 

@@ -8,7 +8,9 @@ in arrival order, are cut into ``K`` contiguous batches (default 20).  For a mis
 indicator ``Z_i = 1[X_i > t]`` the estimate is ``p = mean(Z)`` and its standard error is
 the larger of the batch-means one, ``sd(batch means) / sqrt(K)``, and the binomial one,
 ``sqrt(max(p, 1/n)(1 - p)/n)`` (the ``1/n`` floor keeps an interval when no request
-missed).
+missed); bounds use Student's t with ``K - 1`` degrees of freedom.  Batches shorter
+than the correlation time (a few mean service times) understate the error, so
+verification picks ``K`` so that each batch spans at least two mean service times.
 
 Quantile ``x_q``: the same standard error of the indicator ``1[X_i <= x_q]`` defines an
 effective sample size ``n_eff = q (1 - q) / se^2`` (at most ``n``); the interval is the
@@ -68,13 +70,17 @@ def miss_rate(miss, level: float = 0.95, batches: int = BATCHES) -> dict:
         return {"rate": None, "lo": None, "hi": None, "ucb": None, "n": 0}
     p = float(z_arr.mean())
     se = _se_indicator(z_arr, batches)
-    z2 = float(_st.norm.ppf(0.5 + level / 2))
-    z1 = float(_st.norm.ppf(level))
+    # Student t with K - 1 degrees of freedom: batch means are few when each must span
+    # several service times (verification passes K = 5..20)
+    k = min(batches, n // 10)
+    dist = _st.t(k - 1) if k >= 2 else _st.norm
+    z2 = float(dist.ppf(0.5 + level / 2))
+    z1 = float(dist.ppf(level))
     return {"rate": p, "lo": max(p - z2 * se, 0.0), "hi": min(p + z2 * se, 1.0),
             "ucb": min(p + z1 * se, 1.0), "n": n}
 
 
-def slo_report(req, res, slo, profiles) -> dict:
+def slo_report(req, res, slo, profiles, batches: int = BATCHES) -> dict:
     """Check a :class:`queueing.slo.TTFTSLO` on a simulation (measured requests only).
 
     A request misses a constraint when its TTFT exceeds its target or it was rejected
@@ -99,7 +105,7 @@ def slo_report(req, res, slo, profiles) -> dict:
         target = np.asarray(c.target(prompt, pmin), float) * np.ones(len(prompt))
         with np.errstate(invalid="ignore"):
             miss = (reason != "") | ~(ttft <= target)
-        mr = miss_rate(miss[members])
+        mr = miss_rate(miss[members], batches=batches)
         with np.errstate(invalid="ignore", divide="ignore"):
             norm = np.where(reason != "", np.inf, ttft / target)
         allowed = 1.0 - c.quantile

@@ -196,6 +196,30 @@ def test_gqa_kv_heads_are_replicated_once_tp_exceeds_them():
         (0.9 * 80e9 - 61e9 / 8 - 1e9) / (0.9 * 80e9 - 61e9 / 4 - 1e9), rel=1e-3)
 
 
+def test_engine_settings_cap_the_running_sequences():
+    from hetserve.instances.profiles import AnalyticServing
+    from hetserve.instances.serving import engines_with
+
+    c = Case("Llama-3.1-8B-Instruct", "H100-SXM", "bf16", 1, 1, 1024, 64, 16, "vllm")
+    capped = AnalyticServing(engines_with(max_num_seqs=4, token_budget=2048)).estimate(c)
+    free = AnalyticServing().estimate(c)
+    assert engines_with(max_num_seqs=4)["sglang"].max_num_seqs == 4
+    assert engines_with(token_budget=2048)["trtllm"].token_budget == 2048
+    assert capped.estimate.peak_running <= 4 < free.estimate.peak_running
+    # Twelve of sixteen clients wait for a free slot: TTFT grows by whole generations.
+    assert capped.estimate.ttft_s > 3 * free.estimate.ttft_s
+
+
+def test_client_delay_is_seeded_and_adds_latency():
+    rep = toy()
+    base = closed_loop(rep, 1000, 20, 4, requests_per_client=3)
+    a = closed_loop(rep, 1000, 20, 4, requests_per_client=3, client_delay_s=0.05, seed=1)
+    b = closed_loop(rep, 1000, 20, 4, requests_per_client=3, client_delay_s=0.05, seed=1)
+    assert a == b
+    # Arrivals spread out: fewer prompts share a step, so the first token comes sooner.
+    assert a.ttft_s < base.ttft_s
+
+
 def test_2026_rows_are_in_the_latest_edition_only():
     default, latest = load_catalog(), load_catalog("latest")
     assert "B200" not in default.gpus and "DeepSeek-V3" not in default.models

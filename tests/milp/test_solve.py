@@ -17,6 +17,7 @@ from hetserve.instances.generate import generate, paper_base
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp import MilpParams, Tightening, diagnose, export, lp_relaxation_bound, solve
 from hetserve.milp.baselines import lpr
+from hetserve.milp.reductions import Reductions
 from tests.helpers import OBJ_RTOL, query, round_gpu, round_model, tiny_instance
 
 T = 24.0
@@ -195,7 +196,7 @@ def test_mps_export_re_solved_by_highs(tmp_path):
     """The exported MPS, read back by HiGHS, has the same optimum (and the LP file the
     named rows); an unknown format is refused."""
     inst = generate((3, 3, 3), 2)
-    res = solve(inst)
+    res = solve(inst, MilpParams(reductions=Reductions.none()))  # export: the complete model
     path = export(inst, tmp_path / "m.mps")
     h = new_highs()
     assert h.readModel(str(path)) == highspy.HighsStatus.kOk

@@ -76,6 +76,7 @@ def test_bad_rows_exit_2_naming_row_and_column(tmp_path, body, message):
 @pytest.mark.parametrize("args, flag", [
     (["--model", "Qwen3-32B", "--gpu", "H100-SXM", "--precision", "fp3"], "--precision"),
     (["--model", "Qwen3-32B"], "--gpu"),
+    (["--model", "Qwen3-32B", "--gpu", "H100-SXM", "--max-num-seqs", "0"], "--max-num-seqs"),
 ])
 def test_bad_flags_exit_2(args, flag):
     done = run(*args)

@@ -1,0 +1,405 @@
+r"""A certified lower bound where the MILP cannot finish: Lagrangian relaxation by configuration.
+
+Dualise the rows that link configurations: demand (:math:`y_i`, free), error and
+average-delay (:math:`\eta_i, \theta_i \ge 0`), budget (:math:`\beta \ge 0`),
+availability (:math:`\alpha_g \ge 0`) and storage capacity (:math:`\sigma \ge 0`); drop
+the cover rows (valid inequalities) and, under single placement, the placement rows
+(dropping rows only relaxes). What is left splits by model, deployment and
+configuration and is solved *exactly*:
+
+* a route's reduced cost :math:`d_{ic} = 3600T\rho_i\lambda_i D_{ic} - y_i +
+  \eta_i(e_{ic}-\varepsilon_i) + \theta_i(D_{ic}-\Delta_i)`;
+* a replica of *c* costs :math:`k_c = T\pi_c(1+\beta) + \alpha_{g(c)} n_c m_c`;
+* an open configuration (:math:`w_c = 1`, integer :math:`1 \le r_c \le \bar R_c`) solves
+  :math:`V_c = \min_r k_c r + F_c(\rho^{max} r)`, with :math:`F_c(K) = \min\{\sum_i d_{ic}
+  x_{ic} : \sum_i a_{ic}x_{ic} \le K, 0 \le x \le 1\}` a fractional knapsack (greedy by
+  :math:`-d/a`). :math:`F_c` is convex, so :math:`k_c r + F_c(\rho r)` is convex in *r*
+  and its integer minimum is at :math:`\lfloor A^*_c/\rho\rfloor` or one more (clipped
+  to :math:`[1, \bar R_c]`), :math:`A^*_c` = the load of the routes with
+  :math:`-d/a \ge k_c/\rho`;
+* a deployment opens at most one configuration (unless ``multi_parallelism``), a model
+  pays its storage :math:`S_j(Tp^s(1+\beta)+\sigma)` once if any of its deployments is
+  open: :math:`M_j = \min(0, S_j(\dots) + \sum_d \min(0, \min_{c\in d} V_c))`;
+* :math:`L = \sum_i y_i + \sum_i \zeta_i \min(0, 3600T\varphi_i\lambda_i - y_i) - \beta\delta
+  - \sum_g \alpha_g N_g - \sigma C^s + \sum_j M_j`.
+
+For **any** multipliers of the right signs :math:`L` is a lower bound on the MILP
+optimum (weak duality); it is computed exactly from the multipliers, so the number is
+certified however the multipliers were found. Because :math:`r_c` stays integer in the
+subproblem the best :math:`L` can exceed the LP bound (no integrality property). The
+multipliers are improved by a subgradient method with Polyak steps towards a known
+plan's cost (e.g. AGH's); only routes with negative reduced cost are sorted per
+iteration, so an iteration is linear in the number of routes.
+
+The bound is on the model after :mod:`milp.reductions`, whose optimum equals the
+complete model's (and the incumbent bound only removes plans dearer than that plan).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from hetserve.instances.model import Instance
+from hetserve.instances.solver_log import new_highs
+from hetserve.instances.solver_log import run as run_highs
+from hetserve.milp.highs_model import build_arrays
+from hetserve.milp.highs_run import use_threads
+from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.reductions import Reductions
+
+
+@dataclass(frozen=True)
+class BoundResult:
+    """``value`` is a certified lower bound on the optimum (``-inf`` if none was found)."""
+
+    value: float
+    method: str
+    seconds: float
+    iterations: int
+    stats: dict[str, Any]
+
+
+class _Lagrangian:
+    """The data of the configuration-decomposed Lagrangian (module docstring)."""
+
+    def __init__(self, instance: Instance, idx: ModelIndex) -> None:
+        t = instance.routes
+        q = instance.query_types
+        self.inst = instance
+        self.idx = idx
+        T = instance.horizon_h
+        self.rho = instance.max_utilisation
+        self.nI = len(q)
+        cfg = idx.cfg
+        self.nK = len(cfg)
+        self.ri = idx.ri
+        self.rk = idx.rk
+        rc = cfg[idx.rk]
+        lam = np.array([qt.rate_per_s for qt in q])
+        secs = 3600.0 * T
+        self.load = idx.load
+        self.cx = secs * np.array([qt.delay_penalty for qt in q])[self.ri] * lam[self.ri] \
+            * t.delay[self.ri, rc]
+        eps = np.array([qt.error_slo for qt in q])
+        self.ee = t.error[self.ri, rc] - eps[self.ri]
+        self.good = self.ee <= 0  # the route meets its type's error SLO on its own
+        self.has_err = np.zeros(self.nI, dtype=bool)
+        np.logical_or.at(self.has_err, self.ri, self.ee > 0)
+        self.avg = instance.delay_constraint in ("average", "both")
+        slo = np.array([qt.delay_slo_s for qt in q])
+        self.dd = t.delay[self.ri, rc] - slo[self.ri]
+        self.has_dly = np.zeros(self.nI, dtype=bool)
+        if self.avg:
+            np.logical_or.at(self.has_dly, self.ri, self.dd > 0)
+        self.cu = secs * np.array([qt.unmet_penalty for qt in q]) * lam
+        self.zeta = np.array([qt.max_unmet for qt in q])
+        self.rent = T * t.price_per_replica_hour[cfg]
+        self.gpr = t.gpus_per_replica[cfg].astype(float)
+        self.rbar = idx.rbar.astype(float)
+        self.budget = instance.budget
+        # availability multipliers for every GPU type whose row can bind
+        self.gpu_of = -np.ones(self.nK, dtype=np.int64)
+        self.gpu_limits = np.array([float(lim) for _, lim, _ in idx.gpu_rows])
+        for g, (_, _, ks) in enumerate(idx.gpu_rows):
+            self.gpu_of[ks] = g
+        sizes = np.array([instance.models[int(j)].weight_gb_fp16 for j in idx.models])
+        self.sizes = sizes
+        self.store = T * instance.storage_price_per_gb_h * sizes
+        self.cap_gb = instance.storage_capacity_gb
+        self.model_of = idx.cfg_model_pos
+        # deployment id of each configuration (one per configuration if multi-parallelism)
+        dep = np.arange(self.nK)
+        if not instance.multi_parallelism:
+            for d, ks in enumerate(idx.deployments):
+                dep[ks] = self.nK + d
+        _, self.dep = np.unique(dep, return_inverse=True)
+        self.nD = int(self.dep.max()) + 1 if self.nK else 0
+        self.dep_model = np.zeros(self.nD, dtype=np.int64)
+        self.dep_model[self.dep] = self.model_of
+        self.nM = len(sizes)
+
+    def evaluate(self, y: np.ndarray, eta: np.ndarray, theta: np.ndarray, beta: float,
+                 alpha: np.ndarray, sigma: float,
+                 kappa: np.ndarray | None = None) -> tuple[float, tuple[Any, ...]]:
+        """``L`` at the multipliers and a subgradient (``kappa``: the cover rows')."""
+        kappa = np.zeros(self.nI) if kappa is None else kappa
+        rho = self.rho
+        d = self.cx - y[self.ri] + eta[self.ri] * self.ee
+        if self.avg:
+            d = d + theta[self.ri] * self.dd
+        k = self.rent * (1 + beta)
+        if len(alpha):
+            k = k + np.where(self.gpu_of >= 0, alpha[np.maximum(self.gpu_of, 0)], 0.0) * self.gpr
+        neg = np.nonzero(d < 0)[0]
+        nk = self.nK
+        # sort the negative routes by configuration, then by -d/a descending
+        ratio = -d[neg] / self.load[neg]
+        order = neg[np.lexsort((-ratio, self.rk[neg]))]
+        ks = self.rk[order]
+        a_s = self.load[order]
+        d_s = d[order]
+        cum = np.cumsum(a_s)
+        seg_first = np.searchsorted(ks, np.arange(nk), side="left")
+        cum0 = np.concatenate([[0.0], cum])[seg_first]  # load before each configuration
+        before = cum - a_s - cum0[ks]
+        thr = k / rho
+        take = -d_s / a_s >= thr[ks]
+        a_star = np.bincount(ks, weights=np.where(take, a_s, 0.0), minlength=nk)
+        r_lo = np.clip(np.floor(a_star / rho), 1.0, self.rbar)
+        r_hi = np.clip(r_lo + 1.0, 1.0, self.rbar)
+
+        def value(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+            x = np.clip((rho * r[ks] - before) / a_s, 0.0, 1.0)
+            return k * r + np.bincount(ks, weights=d_s * x, minlength=nk), x
+
+        v_lo, x_lo = value(r_lo)
+        v_hi, x_hi = value(r_hi)
+        hi_better = v_hi < v_lo
+        bonus = np.bincount(self.rk, weights=np.where(self.good, kappa[self.ri], 0.0),
+                            minlength=nk)
+        val_c = np.where(hi_better, v_hi, v_lo) - bonus
+        r_best = np.where(hi_better, r_hi, r_lo)
+        # deployments: the best configuration, if it pays
+        best_dep = np.full(self.nD, np.inf)
+        np.minimum.at(best_dep, self.dep, val_c)
+        dep_val = np.minimum(0.0, best_dep)
+        store = self.sizes * (self.store / np.maximum(self.sizes, 1e-300) * (1 + beta) + sigma)
+        model_sum = np.bincount(self.dep_model, weights=dep_val, minlength=self.nM)
+        model_val = np.minimum(0.0, store + model_sum)
+        lag = float(y.sum() + kappa.sum() + (self.zeta * np.minimum(0.0, self.cu - y - kappa)).sum()
+                  + model_val.sum())
+        if self.budget is not None:
+            lag -= beta * self.budget
+        if len(alpha):
+            lag -= float(alpha @ self.gpu_limits)
+        if self.cap_gb is not None:
+            lag -= sigma * self.cap_gb
+        # the minimiser: open models, their best deployments' best configurations
+        open_model = (store + model_sum) < 0
+        is_best = val_c <= best_dep[self.dep]
+        # one configuration per deployment (the first best)
+        first = np.full(self.nD, nk)
+        np.minimum.at(first, self.dep, np.where(is_best, np.arange(nk), nk))
+        chosen = (np.arange(nk) == first[self.dep]) & (best_dep[self.dep] < 0) \
+            & open_model[self.model_of]
+        x_s = np.where(hi_better[ks], x_hi, x_lo) * chosen[ks]
+        served = np.bincount(self.ri[order], weights=x_s, minlength=self.nI)
+        u = np.where(self.cu - y - kappa < 0, self.zeta, 0.0)
+        g_y = 1.0 - served - u
+        covered = np.bincount(self.ri, weights=(self.good & chosen[self.rk]).astype(float),
+                              minlength=self.nI)
+        g_kappa = 1.0 - covered - u
+        g_eta = np.bincount(self.ri[order], weights=self.ee[order] * x_s, minlength=self.nI)
+        g_eta = np.where(self.has_err, g_eta, 0.0)
+        g_theta: np.ndarray = np.zeros(self.nI)
+        if self.avg:
+            g_theta = np.bincount(self.ri[order], weights=self.dd[order] * x_s, minlength=self.nI)
+            g_theta = np.where(self.has_dly, g_theta, 0.0)
+        r_open = np.where(chosen, r_best, 0.0)
+        spend = float(self.rent @ r_open + self.store @ open_model)
+        g_beta = spend - self.budget if self.budget is not None else 0.0
+        g_alpha = np.zeros(len(alpha))
+        if len(alpha):
+            used = np.bincount(np.maximum(self.gpu_of, 0), weights=np.where(
+                self.gpu_of >= 0, self.gpr * r_open, 0.0), minlength=len(alpha))
+            g_alpha = used - self.gpu_limits
+        g_sigma = float(self.sizes @ open_model) - self.cap_gb if self.cap_gb is not None else 0.0
+        self.last_used = order[x_s > 0]
+        self.last_chosen = chosen
+        self.last_d = d
+        return lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa)
+
+
+def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
+                     iterations: int = 300, time_limit_s: float | None = None,
+                     reductions: Reductions | None = None, step0: float = 0.1,
+                     patience: int = 30, lp_routes_per_type: int = 30,
+                     cg_max_rounds: int = 30) -> BoundResult:
+    """A certified lower bound by the Lagrangian of the module docstring.
+
+    ``upper_bound`` (a known plan's cost) sets the Polyak step target and enables the
+    incumbent reduction; without it the target is 1.05 × the best bound so far.
+    ``iterations`` is a work limit (deterministic); ``time_limit_s`` an optional wall cap
+    (column generation stops at 80 % of it, the subgradient polish at 100 %).
+    ``lp_routes_per_type`` > 0 starts the multipliers from the duals of the LP relaxation
+    restricted to that many cheapest routes per type (fluid cost; without cover rows):
+    close to the full LP's duals at a fraction of its size. Any start is valid, since
+    :math:`L` is evaluated exactly on the full model.
+    """
+    t0 = time.perf_counter()
+    reductions = Reductions() if reductions is None else reductions
+    idx = make_index(instance, None, reductions, upper_bound)
+    lg = _Lagrangian(instance, idx)
+    if lg.nK == 0:
+        return BoundResult(-math.inf, "lagrangian", time.perf_counter() - t0, 0,
+                           {"note": "no usable configuration"})
+    nI = lg.nI
+    # start: each type's cheapest fluid cost per unit share (its LP price without fixed charges)
+    per_share = lg.cx + lg.rent[lg.rk] * lg.load / lg.rho
+    y = np.full(nI, np.inf)
+    np.minimum.at(y, lg.ri, per_share)
+    y = np.where(np.isfinite(y), y, lg.cu)
+    y = np.where(lg.zeta > 0, np.minimum(y, lg.cu), y)
+    eta = np.zeros(nI)
+    theta = np.zeros(nI)
+    beta, sigma = 0.0, 0.0
+    alpha = np.zeros(len(lg.gpu_limits))
+    kappa = np.zeros(nI)
+    lp_s, cg_rounds, cg_routes = 0.0, 0, 0
+    if lp_routes_per_type > 0:
+        t_lp = time.perf_counter()
+        deadline = None if time_limit_s is None else t0 + 0.8 * time_limit_s
+        start, cg_rounds, cg_routes = _column_generation(instance, idx, lg, per_share, y,
+                                                         lp_routes_per_type, cg_max_rounds,
+                                                         deadline)
+        lp_s = time.perf_counter() - t_lp
+        y, eta, theta, beta, alpha, sigma, kappa = start
+    # diagonal scaling: a type's multiplier moves in proportion to its own price level
+    scale = np.maximum(y, 1e-12) / max(float(np.mean(np.maximum(y, 1e-12))), 1e-12)
+    best, best_it, step, stall = -math.inf, 0, step0, 0
+    it = 0
+    for it in range(1, iterations + 1):
+        lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa) = lg.evaluate(
+            y, eta, theta, beta, alpha, sigma, kappa)
+        if not math.isfinite(best) or lag > best + 1e-12 * max(1.0, abs(best)):
+            best, best_it, stall = lag, it, 0
+        else:
+            stall += 1
+            if stall >= patience:
+                step, stall = step / 2, 0
+        target = upper_bound if upper_bound is not None and upper_bound > best \
+            else (abs(best) * 1.05 + 1e-9)
+        # projected subgradient: a multiplier at 0 whose row is slack does not move
+        g_eta = np.where((eta <= 0) & (g_eta < 0), 0.0, g_eta)
+        g_theta = np.where((theta <= 0) & (g_theta < 0), 0.0, g_theta)
+        g_alpha = np.where((alpha <= 0) & (g_alpha < 0), 0.0, g_alpha)
+        g_beta = 0.0 if beta <= 0 and g_beta < 0 else g_beta
+        g_sigma = 0.0 if sigma <= 0 and g_sigma < 0 else g_sigma
+        g_kappa = np.where((kappa <= 0) & (g_kappa < 0), 0.0, g_kappa)
+        norm = float(g_y @ (scale * g_y) + g_kappa @ (scale * g_kappa) + g_eta @ g_eta
+                     + g_theta @ g_theta + g_beta ** 2
+                     + g_alpha @ g_alpha + g_sigma ** 2)
+        if norm <= 1e-18 or step < 1e-6:
+            break
+        if time_limit_s is not None and time.perf_counter() - t0 > time_limit_s:
+            break
+        s = step * (target - lag) / norm
+        y = y + s * scale * g_y
+        eta = np.maximum(0.0, eta + s * g_eta)
+        theta = np.maximum(0.0, theta + s * g_theta)
+        beta = max(0.0, beta + s * g_beta) if lg.budget is not None else 0.0
+        alpha = np.maximum(0.0, alpha + s * g_alpha)
+        sigma = max(0.0, sigma + s * g_sigma) if lg.cap_gb is not None else 0.0
+        kappa = np.maximum(0.0, kappa + s * scale * g_kappa)
+    # floating-point sums: shave a relative 1e-9 so the number stays on the safe side
+    value = best - 1e-9 * abs(best) if math.isfinite(best) else best
+    return BoundResult(value, "lagrangian", time.perf_counter() - t0, it,
+                       {"best_iteration": best_it, "lp_start_s": lp_s,
+                        "cg_rounds": cg_rounds, "cg_routes": cg_routes, "routes": int(idx.n_routes),
+                        "configs": int(idx.n_cfg),
+                        "reduced": dict(idx.reduced.counts) if idx.reduced else {}})
+
+
+def _column_generation(instance: Instance, idx: ModelIndex, lg: _Lagrangian,
+                       per_share: np.ndarray, y0: np.ndarray, per_type: int,
+                       max_rounds: int, deadline: float | None = None
+                       ) -> tuple[tuple[Any, ...], int, int]:
+    """LP column generation over routes, priced by the exact Lagrangian.
+
+    Start from the ``per_type`` cheapest routes of each type and error class; each round
+    solves the restricted LP, evaluates :math:`L` (a certified bound) at its duals on the
+    *full* model, and adds the routes the Lagrangian minimiser opens plus the
+    ``per_type`` most negative reduced costs of each type. Stops when nothing new prices
+    out, :math:`L` stalls, or after ``max_rounds``. Returns the best multipliers."""
+    t = instance.routes
+    eps = np.array([q.error_slo for q in instance.query_types])
+    rc = idx.cfg[idx.rk]
+    group = idx.ri * 2 + (t.error[idx.ri, rc] <= eps[idx.ri])
+    nI = len(instance.query_types)
+    zero = (np.zeros(nI), np.zeros(nI), 0.0, np.zeros(len(lg.gpu_limits)), 0.0, np.zeros(nI))
+    best_lag, best = lg.evaluate(y0, *zero)[0], (y0, *zero)
+    active = np.zeros(idx.n_routes, dtype=bool)
+    active[_cheapest(group, per_share, per_type)] = True
+    rounds, stall = 0, 0
+    for rounds in range(1, max_rounds + 1):
+        if deadline is not None and time.perf_counter() > deadline:
+            break
+        duals = _restricted_lp_duals(instance, idx, np.nonzero(active)[0])
+        if duals is None:
+            break
+        lag, _ = lg.evaluate(*duals)
+        if lag > best_lag + 1e-7 * max(1.0, abs(best_lag)):
+            best_lag, best, stall = lag, duals, 0
+        else:
+            stall += 1
+            if stall >= 8:
+                break
+        d = lg.last_d
+        new = np.zeros(idx.n_routes, dtype=bool)
+        new[lg.last_used] = True
+        # the cover rows' entries of the configurations the minimiser opened for them
+        kappa = duals[6]
+        cover = np.nonzero(lg.good & lg.last_chosen[idx.rk] & (kappa[idx.ri] > 0) & ~active)[0]
+        if len(cover):
+            new[cover[_cheapest(idx.ri[cover], d[cover], per_type)]] = True
+        neg = d < -1e-9
+        if neg.any():
+            cand = np.nonzero(neg & ~active)[0]
+            new[cand[_cheapest(idx.ri[cand], d[cand], per_type)]] = True
+        new &= ~active
+        if not new.any():
+            break
+        active |= new
+    return best, rounds, int(active.sum())
+
+
+def _cheapest(group: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest ``key`` of each ``group``."""
+    order = np.lexsort((key, group))
+    g = group[order]
+    first = np.searchsorted(g, g, side="left")
+    rank = np.arange(len(order)) - first
+    return order[rank < k]
+
+
+def _restricted_lp_duals(instance: Instance, idx: ModelIndex,
+                         keep: np.ndarray) -> tuple[Any, ...] | None:
+    """Duals of the LP relaxation over the routes ``keep`` (all configurations keep their
+    columns), as Lagrange multipliers of the module docstring."""
+    sub = ModelIndex(instance, Tightening(), idx.cfg, idx.rbar, idx.models,
+                     idx.cfg_model_pos, idx.ri[keep], idx.rk[keep], idx.load[keep],
+                     idx.link_coef[keep], idx.deployments, idx.gpu_rows)
+    am = build_arrays(instance, lp_relaxation=True, index=sub)
+    use_threads(1)
+    h = new_highs()
+    h.setOptionValue("threads", 1)
+    h.passModel(am.to_highs_lp())
+    run_highs(h)
+    if h.modelStatusToString(h.getModelStatus()) != "Optimal":
+        return None
+    dual = np.asarray(h.getSolution().row_dual)
+    nI = len(instance.query_types)
+
+    def per_type_rows(name: str) -> np.ndarray:
+        out = np.zeros(nI)
+        if name in am.row_blocks:
+            keys = dict(am.row_keys)[name]
+            out[keys] = np.maximum(0.0, -dual[am.row_blocks[name]])
+        return out
+
+    y = dual[am.row_blocks["demand"]].copy()
+    eta, theta = per_type_rows("err"), per_type_rows("avgdelay")
+    beta = float(max(0.0, -dual[am.row_blocks["budget"]][0])) if "budget" in am.row_blocks else 0.0
+    alpha = (np.maximum(0.0, -dual[am.row_blocks["avail"]]) if "avail" in am.row_blocks
+             else np.zeros(0))
+    sigma = (float(max(0.0, -dual[am.row_blocks["storage"]][0])) if "storage" in am.row_blocks
+             else 0.0)
+    kappa = np.zeros(nI)
+    if "cover_err" in am.row_blocks:
+        kappa[dict(am.row_keys)["cover_err"]] = np.maximum(0.0, dual[am.row_blocks["cover_err"]])
+    return y, eta, theta, beta, alpha, sigma, kappa
