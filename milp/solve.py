@@ -202,8 +202,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         build_s = time.perf_counter() - t_start
         h = form.problem.solverModel
         configure_log(h, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
-        root = ROOT_SETTINGS if warm_start is not None else ()
-        for name, value in root + tuple(params.highs_options):
+        root_options = ROOT_SETTINGS if warm_start is not None else ()
+        for name, value in root_options + tuple(params.highs_options):
             h.setOptionValue(name, value)
         if warm_start is not None:
             am_ = build_arrays(instance, tightening=params.tightening, index=form.index)
