@@ -182,8 +182,8 @@ def _build(d: RoutingData, cfgs: np.ndarray, y_upper: np.ndarray, *, rho: float,
     cols.append(np.arange(n_x))
     vals.append(d.err_ex[ii, cc])
     r0 += n_i
-    row_lo = [np.ones(n_i), np.full(n_s, -_INF), np.full(n_i, -_INF)]
-    row_up = [np.ones(n_i), np.zeros(n_s), np.zeros(n_i)]
+    row_lo: list[np.ndarray] = [np.ones(n_i), np.full(n_s, -_INF), np.full(n_i, -_INF)]
+    row_up: list[np.ndarray] = [np.ones(n_i), np.zeros(n_s), np.zeros(n_i)]
     if d.avg_delay:
         rows.append(r0 + ii)
         cols.append(np.arange(n_x))
