@@ -249,7 +249,9 @@ def test_warm_start_never_worsens():
     assert res.objective <= start.objective * (1 + 1e-9)
     full = solve(generate((3, 3, 3), 2))
     again = solve(generate((3, 3, 3), 2), warm_start=full.solution)
-    assert again.objective == pytest.approx(full.objective, rel=1e-9)
+    # both runs stop at the default 1e-4 relative gap: equal within it (on PuLP 4 / numpy 2.3
+    # the two optima differ by 5e-9 relative)
+    assert again.objective <= full.objective * (1 + 1e-4)
 
 
 def test_same_seed_same_plan():
