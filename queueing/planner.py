@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from hetserve.instances.jsonsafe import plain
 
 from .pools import (
     PoolCalibration,
@@ -337,19 +338,7 @@ class PlanResult:
         return _jsonable(d)
 
 
-def _jsonable(x):
-    if isinstance(x, PoolEval):
-        return _jsonable(x.to_dict())
-    if isinstance(x, dict):
-        return {k: _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, (np.floating, float)):
-        v = float(x)
-        return v if math.isfinite(v) else None
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
+_jsonable = plain  # PoolEval is a dataclass: plain() writes it as a dict
 
 
 def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft, short: PoolProfile,

@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import click
+from hetserve.cli.errors import BadInput
 from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
 from hetserve.cli.methods import EXACT_METHODS, METHODS, MethodSettings, run_method
-from hetserve.cli.errors import BadInput
-from hetserve.cli.output import dumps
 from hetserve.cli.params import Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused, Task, machine_meta, prepare_out, read_rows, run_sweep
 from hetserve.instances import relative_gap
+from hetserve.instances.jsonsafe import dumps
 
 KEY_FIELDS = ("instance", "method", "seed")
 FIELDS = (*KEY_FIELDS, "size", "scenario", "status", "feasible", "objective", "bound",

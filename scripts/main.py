@@ -14,18 +14,17 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
-from rich.console import Console
-
 from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
 from hetserve.cli.methods import METHODS, MethodSettings, run_method
-from hetserve.cli.output import dumps
 from hetserve.cli.params import SEED, InputFile, Integer, Number, OneLineErrors, OutputFile, Text
 from hetserve.cli.report import print_result
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
 from hetserve.instances.bundled import bundled_names
 from hetserve.instances.io import read_json
-from hetserve.instances.solver_log import SolverLog
+from hetserve.instances.jsonsafe import dumps
 from hetserve.instances.result import RunResult, Status
+from hetserve.instances.solver_log import SolverLog
+from rich.console import Console
 
 
 def load_instance(path: str):

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
-
 from hetserve.cli.errors import BadInput
 
 SEED_MAX = 2**32 - 1

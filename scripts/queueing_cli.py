@@ -12,9 +12,8 @@ import math
 import sys
 
 import click
-
-from hetserve.cli.output import dumps
 from hetserve.cli.params import SEED, InputFile, Integer, Number
+from hetserve.instances.jsonsafe import dumps
 
 __all__ = ["parse_gammas", "pools_command", "simulate_command"]
 

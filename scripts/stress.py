@@ -35,10 +35,10 @@ from typing import Any
 
 import click
 from hetserve.cli.errors import BadInput
-from hetserve.cli.output import dumps
 from hetserve.cli.params import SEED, Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused
 from hetserve.instances import Instance, RunResult, Solution, Status, evaluate
+from hetserve.instances.jsonsafe import dumps
 from hetserve.instances.stress import KINDS, RECOURSES, effective_margins
 from hetserve.instances.stress_report import (
     STRESS_FIELDS,

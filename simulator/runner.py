@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
-
+from hetserve.instances.jsonsafe import plain
 from hetserve.queueing.profiles import PoolProfile, profile_from_dict, resolve_profile
 from hetserve.queueing.slo import TTFTSLO
 from hetserve.queueing.workload import TokenCDF, cdf_from_json, cdf_from_trace, load_trace, load_workload
@@ -195,14 +195,4 @@ def run_simulation(*, fleet: Fleet, workload: str | None = None, cdf: TokenCDF |
     return clean_json(out)
 
 
-def clean_json(x):
-    """Plain JSON values: numpy scalars to Python, non-finite floats to None."""
-    if isinstance(x, dict):
-        return {k: clean_json(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [clean_json(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(x) else None
-    if isinstance(x, (np.integer, np.bool_)):
-        return x.item()
-    return x
+clean_json = plain  # the one JSON cleaner (instances/jsonsafe.py), under its old name
