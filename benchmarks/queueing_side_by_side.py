@@ -34,8 +34,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import os
-import platform
 import random
 import statistics
 import subprocess
@@ -45,6 +43,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+from hetserve.cli.sweep import ResumeRefused, machine_meta, prepare_out
 
 RATES = (5.0, 50.0, 500.0)
 SLOS = (0.5, 2.0)
@@ -295,34 +294,27 @@ def _commit() -> str | None:
 
 
 def _meta(out: Path, args: dict, wall: float, commit: str | None) -> dict:
-    def ver(mod):
-        try:
-            from importlib.metadata import version
-
-            return version(mod)
-        except Exception:  # noqa: BLE001 - a missing package is reported as None
-            return None
-
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
+    meta = machine_meta()
+    meta["versions"]["vllm-sr-sim"] = _version("vllm-sr-sim")
     return {"script": "benchmarks/queueing_side_by_side.py", "args": args,
             "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "git_commit": commit, "cpu": cpu, "threads": os.cpu_count(),
-            "python": platform.python_version(),
-            "versions": {m: ver(m) for m in ("hetserve", "vllm-sr-sim", "numpy", "scipy")},
-            "wall_s": round(wall, 1),
+            **meta, "git_commit": commit or meta["git_commit"], "wall_s": round(wall, 1),
             "note": "measured on a shared 2-core machine with other jobs running; absolute "
                     "times are under load, ratios come from alternating runs"}
 
 
+def _version(name: str) -> str | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(name)
+    except PackageNotFoundError:
+        return None
+
+
 @click.command()
-@click.option("--out", default="results/queueing", show_default=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path(file_okay=False),
+              help="A new or empty folder (results/queueing holds the run the README quotes).")
 @click.option("--requests", "n_sim", default=12000, show_default=True,
               help="Requests per simulation (raised to cover 10 mean service times).")
 @click.option("--verify-requests", default=12000, show_default=True)
@@ -335,6 +327,13 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed):
     t_start = time.perf_counter()
     commit = _commit()  # the code that runs, read before any later checkout
     outp = Path(out)
+    try:
+        prepare_out(outp, {"command": "queueing_side_by_side", "quick": quick,
+                           "requests": n_sim, "verify_requests": verify_requests,
+                           "peer_requests": peer_requests, "speed": do_speed},
+                    resume=False, resumable=False)
+    except ResumeRefused as exc:
+        raise click.UsageError(str(exc)) from None
     outp.mkdir(parents=True, exist_ok=True)
     cases = [(w, lam, s, g) for w in PEER_WORKLOADS for lam in (RATES[:2] if quick else RATES)
              for s in SLOS for g in (False, True)]
