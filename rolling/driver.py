@@ -180,6 +180,8 @@ def _resize(ctx: RollingContext, res: RunResult, inst: Instance, kappa: np.ndarr
             break
         _, x = res.solution.to_arrays(inst)
         used = dominant_routes(x, refs)
+        if used == tuple(refs):
+            break
         grown = np.maximum(kappa, _kappas(ctx, rates, used))
         if np.allclose(grown, kappa, rtol=1e-3):
             break

@@ -62,7 +62,7 @@ class RollingParams:
     hysteresis: bool = True
     token_means: str = "nominal"
     seed: int = 0
-    rate_margin: float = 0.0
+    rate_margin: float = 0.2
     switching: SwitchingCost = field(default_factory=SwitchingCost)
     sizing: QueueingSizing = field(default_factory=QueueingSizing)
 

@@ -173,7 +173,8 @@ class _ConstantSizer:
         self.asked.append((i, c))
         return 1.5
 
-    def predict(self, i: int, c: int, lam: float, headroom: float) -> float:
+    def predict(self, i: int, c: int, lam: float, headroom: float,
+                planned: float | None = None) -> float:
         return 0.1
 
     def stats(self) -> dict[str, float]:
@@ -183,7 +184,8 @@ class _ConstantSizer:
 def test_injected_sizer_inflates_the_planning_instance(small):
     d = make_trace(small, [1.0, 1.0])
     sizer = _ConstantSizer(len(small.query_types))
-    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False))
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
     res = run_rolling(small, d, cheapest_route_solver, params, sizer=sizer)
     assert [r.kappa_mean for r in res.rows] == [1.5, 1.5]
     assert res.rows[0].slo_attainment == 1.0 and res.rows[0].p99_ttft_max_s == 0.1
