@@ -14,15 +14,14 @@ change), ``accounting`` (this code, ``--rate-margin 0``) and ``margin`` (this co
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
 import json
 import shutil
 import subprocess
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-
 from hetserve.cli.sweep import machine_meta
 
 DAYS = {"flat": ["--demand", "synthetic", "--diurnal-amplitude", "0"],
