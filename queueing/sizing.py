@@ -142,7 +142,7 @@ class QueueingSizer:
         self.slo = sizing.slo(instance)
         self._profiles: dict[int, PoolProfile | None] = {}
         self._cache: dict[tuple[int, int, int], SizingEntry] = {}
-        self._pred: dict[tuple[int, int, int, float], float] = {}
+        self._pred: dict[tuple[int, int, int, float, float], float] = {}
         self._cdfs: dict[int, TokenCDF] = {}
         self.calls = 0
         self.hits = 0

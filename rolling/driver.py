@@ -210,8 +210,8 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
         kappa = np.ones(len(f_rates))
     else:
         plan, plan_inst, kappa, status, solve_s, sizing_s = plan_for(
-            ctx, f_rates * (1.0 + p.rate_margin), f_prompt if tok else None, f_output if tok else None,
-            state.ref_configs, state.plan, p.seed + w)
+            ctx, f_rates * (1.0 + p.rate_margin), f_prompt if tok else None,
+            f_output if tok else None, state.ref_configs, state.plan, p.seed + w)
         if p.hysteresis and state.plan is not None and plan is not state.plan:
             try:
                 r_old, x_old = state.plan.to_arrays(plan_inst)
