@@ -241,14 +241,14 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     nI = lg.nI
     # start: each type's cheapest fluid cost per unit share (its LP price without fixed charges)
     per_share = lg.cx + lg.rent[lg.rk] * lg.load / lg.rho
-    y = np.full(nI, np.inf)
+    y: np.ndarray = np.full(nI, np.inf)
     np.minimum.at(y, lg.ri, per_share)
     y = np.where(np.isfinite(y), y, lg.cu)
     y = np.where(lg.zeta > 0, np.minimum(y, lg.cu), y)
-    eta = np.zeros(nI)
-    theta = np.zeros(nI)
+    eta: np.ndarray = np.zeros(nI)
+    theta: np.ndarray = np.zeros(nI)
     beta, sigma = 0.0, 0.0
-    alpha = np.zeros(len(lg.gpu_limits))
+    alpha: np.ndarray = np.zeros(len(lg.gpu_limits))
     kappa = np.zeros(nI)
     lp_s, cg_rounds, cg_routes = 0.0, 0, 0
     if lp_routes_per_type > 0:
