@@ -31,9 +31,13 @@ replicas is only kept where the SLO binds, since the fleet solver rounds replica
 reuse one planner call (hit rates are reported by :meth:`QueueingSizer.stats`).
 
 **Predicted P99 TTFT** (:meth:`QueueingSizer.predict`): given a headroom *a* (capacity a plan
-gives the type over its served demand), the planner's pools at the realised rate get
-``round(a λ_p / μ_max,p)`` replicas each and :func:`~hetserve.queueing.pools.evaluate_pool`
-gives their P99 TTFT; the type's P99 is the worse pool.
+gives the type over its served demand, in units of its fluid need), the plan that bought
+κ_i is the planner's own pools: they keep their sizes ``n_p`` and see the realised rate
+scaled by κ_i / a (a = κ_i: the realised rate itself; less headroom: proportionally more
+load). :func:`~hetserve.queueing.pools.evaluate_pool` gives each pool's TTFT tail and the
+type's P99 is the quantile of the mixture (Σ_p share_p P_p(TTFT > t) ≤ 1 − q), the
+fleet-wide SLO the planner sized for — not the worse pool's own P99, which may exceed the
+SLO by design when a small long pool spends most of the miss budget.
 """
 
 from __future__ import annotations
@@ -47,7 +51,7 @@ import numpy as np
 from hetserve.instances.catalog import Catalog
 
 from .planner import PlanResult, plan_two_pool
-from .pools import PoolCalibration, PoolEval, calibrate_slice, evaluate_pool
+from .pools import PoolCalibration, PoolEval, calibrate_slice, evaluate_pool, flat_targets
 from .profiles import PoolProfile, from_catalog
 from .workload import TokenCDF, Trace, cdf_from_trace
 
@@ -111,6 +115,9 @@ class SizingEntry:
     p99_ttft_s: float
     b_star: float | None
     plan: PlanResult | None = field(repr=False, default=None)
+    need: float = math.nan
+    """Σ_p n^req_p / Σ_p ρ_p n_p before the clip to [1, κ_max]: the capacity the pools hold
+    in units of the fluid need."""
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,7 @@ class QueueingSizer:
         self.slo = sizing.slo(instance)
         self._profiles: dict[int, PoolProfile | None] = {}
         self._cache: dict[tuple[int, int, int], SizingEntry] = {}
-        self._pred: dict[tuple[int, int, int, float], float] = {}
+        self._pred: dict[tuple[int, int, int, float, float], float] = {}
         self._cdfs: dict[int, TokenCDF] = {}
         self.calls = 0
         self.hits = 0
@@ -206,11 +213,11 @@ class QueueingSizer:
                     fluid += f
                     slo_binds = n > math.ceil(f / self.sizing.rho_max - 1e-9)
                     req += n if slo_binds else f / self.sizing.rho_max
-                kappa = req / fluid if fluid > 0 else 1.0 / self.sizing.rho_max
-                kappa = min(max(kappa, 1.0), self.sizing.kappa_max)
+                need = req / fluid if fluid > 0 else 1.0 / self.sizing.rho_max
+                kappa = min(max(need, 1.0), self.sizing.kappa_max)
                 worst = max(res.short.p99_ttft_s, res.long.p99_ttft_s)
                 entry = SizingEntry(kappa, True, res.short.units + res.long.units, fluid,
-                                    worst, res.b_star, res)
+                                    worst, res.b_star, res, need)
         self._cache[key] = entry
         self.time_s += time.perf_counter() - t0
         return entry
@@ -238,37 +245,68 @@ class QueueingSizer:
         return [PoolSlice(calibrate_slice(prof, cdf, 0.0, float(long_ctx), long_ctx), long_ctx,
                           1.0, plan.long)]
 
-    def predict(self, i: int, c: int, lam: float, headroom: float) -> float:
-        """P99 TTFT of type ``i`` at realised rate ``lam`` with ``headroom`` × the queueing
-        model's fluid replicas (module docstring); inf when unstable or not sizable."""
+    def predict(self, i: int, c: int, lam: float, headroom: float,
+                planned: float | None = None) -> float:
+        """P99 TTFT (the type's fleet-wide quantile) of type ``i`` at realised rate ``lam``
+        when the plan, made for rate ``planned`` (default ``lam``), gives it ``headroom`` ×
+        its fluid need at ``lam`` (module docstring); inf when unstable or not sizable."""
         if lam <= NEGLIGIBLE_RATE:
             return 0.0
         if headroom <= 0:
             return math.inf
-        entry = self.size(i, c, lam)
+        lam_plan = lam if planned is None or planned <= NEGLIGIBLE_RATE else planned
+        entry = self.size(i, c, lam_plan)
         if not entry.feasible or entry.plan is None:
             return math.inf
-        lam_q = self._lam_of(self._bucket(lam))
-        key = (i, c, self._bucket(lam), round(headroom, 3))
+        key = (i, c, self._bucket(lam_plan), round(lam, 6), round(headroom, 4))
         if key in self._pred:
             return self._pred[key]
         t0 = time.perf_counter()
-        worst = 0.0
-        for pool in self.slices(i, c, entry.plan):
-            lam_p = pool.share * lam_q
-            if lam_p <= 0:
-                continue
-            cal = pool.calibration
-            fluid = lam_p / cal.max_throughput if cal.max_throughput > 0 else math.inf
-            if not math.isfinite(fluid):
-                worst = math.inf
-                break
-            n = max(1, round(headroom * fluid))
-            ev = evaluate_pool(cal, lam_p, n, self.sizing.quantile)
-            worst = max(worst, ev.p99_ttft_s if ev.feasible else math.inf)
+        # the planner's pools (sized for the bucket rate λ_b) hold need × λ_b of fluid
+        # capacity; the plan gives headroom × λ: the pools' load equivalent to the given
+        # capacity is need λ_b / headroom (= λ when the plan bought exactly those pools)
+        need = entry.need if math.isfinite(entry.need) else entry.kappa
+        load = need * self._lam_of(self._bucket(lam_plan)) / headroom
+        pools = [(s, s.share * load) for s in self.slices(i, c, entry.plan) if s.share > 0]
+        q = self.sizing.quantile
+        evals = [evaluate_pool(s.calibration, lam_p, max(1, s.planned.units), q)
+                 for s, lam_p in pools]
+        if not all(ev.feasible for ev in evals):
+            worst = math.inf
+        else:
+            worst = self._mixture_quantile(pools, [ev.p99_ttft_s for ev in evals])
         self._pred[key] = worst
         self.time_s += time.perf_counter() - t0
         return worst
+
+    def _mixture_quantile(self, pools: list[tuple[PoolSlice, float]],
+                          pool_p99: list[float]) -> float:
+        """Smallest t (to 0.1 %) with Σ_p share_p P_p(TTFT > t) ≤ 1 - q: the type's quantile
+        over its pools (the planner's fleet-wide SLO, docs/queueing.md), which lies between
+        the pools' own quantiles."""
+        q = self.sizing.quantile
+        mass = sum(s.share for s, _ in pools)
+
+        def miss(t: float) -> float:
+            tot = 0.0
+            for (s, lam_p), _ in zip(pools, pool_p99):
+                tg = flat_targets(s.calibration, t, q)
+                ev = evaluate_pool(s.calibration, lam_p, max(1, s.planned.units), q, tg)
+                tot += s.share * ev.miss_prob
+            return tot / mass
+
+        lo, hi = min(pool_p99), max(pool_p99)
+        if len(pools) == 1 or hi - lo <= 1e-3 * hi or miss(lo) <= 1 - q:
+            return lo
+        for _ in range(40):
+            if hi - lo <= 1e-3 * hi:
+                break
+            mid = 0.5 * (lo + hi)
+            if miss(mid) <= 1 - q:
+                hi = mid
+            else:
+                lo = mid
+        return hi
 
     def stats(self) -> dict[str, float]:
         """Planner calls, cache hits, hit rate and time spent (s)."""

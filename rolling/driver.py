@@ -36,6 +36,9 @@ if TYPE_CHECKING:
     from hetserve.instances.demand import DemandTrace
     from hetserve.instances.model import Instance
 
+RESIZE_ROUNDS = 3
+"""Re-plans per window when the plan routes a type where it needs a larger κ."""
+
 WindowSolver = Callable[["Instance", "Solution | None", int], RunResult]
 """(planning instance, warm start or None, seed) → RunResult. GH, AGH and the MILP are
 wired in by the CLI (``hetserve.cli.methods``); ``rolling`` imports no solver."""
@@ -53,9 +56,11 @@ class CapacitySizer(Protocol):
         """Demand inflation κ ≥ 1 of type ``i`` on configuration ``c`` at rate ``lam``."""
         ...
 
-    def predict(self, i: int, c: int, lam: float, headroom: float) -> float:
-        """P99 TTFT (s) of type ``i`` on ``c`` at rate ``lam`` with ``headroom`` × the
-        fluid capacity it needs (inf when unstable)."""
+    def predict(self, i: int, c: int, lam: float, headroom: float,
+                planned: float | None = None) -> float:
+        """P99 TTFT (s) of type ``i`` on ``c`` at realised rate ``lam`` with ``headroom`` ×
+        the fluid capacity it needs, from a plan made for rate ``planned`` (default ``lam``;
+        inf when unstable)."""
         ...
 
     def stats(self) -> dict[str, float]:
@@ -140,6 +145,10 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
     t1 = time.perf_counter()
     res = _solve(ctx, inst, warm, seed)
     solve_s += time.perf_counter() - t1
+    if res.feasible and ctx.sizer is not None and ctx.params.sizing.enabled:
+        res, inst, kappa, extra = _resize(ctx, res, inst, kappa, refs, rates, prompt, output,
+                                          warm, seed)
+        solve_s += extra
     status = res.status.value
     if not res.feasible:
         if not np.allclose(kappa, 1.0):
@@ -154,6 +163,36 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
             return res.solution, inst, kappa, f"{status}-plan", solve_s, sizing_s
         return warm, inst, kappa, f"{status}-kept", solve_s, sizing_s
     return res.solution, inst, kappa, status, solve_s, sizing_s
+
+
+def _resize(ctx: RollingContext, res: RunResult, inst: Instance, kappa: np.ndarray,
+            refs: tuple[int, ...], rates: np.ndarray, prompt: np.ndarray | None,
+            output: np.ndarray | None, warm: Solution | None,
+            seed: int) -> tuple[RunResult, Instance, np.ndarray, float]:
+    """Make the capacity the plan buys the capacity the prediction assumes: κ_i was sized
+    on a reference configuration, but the prediction (:func:`_predict`) uses the one the
+    plan routes type *i* to. Where the plan moved a type to a configuration that needs a
+    larger κ, re-plan with the larger κ (κ only grows, so this ends; at most
+    ``RESIZE_ROUNDS`` re-plans, keeping the last feasible plan)."""
+    solve_s = 0.0
+    for _ in range(RESIZE_ROUNDS):
+        if res.solution is None:
+            break
+        _, x = res.solution.to_arrays(inst)
+        used = dominant_routes(x, refs)
+        if used == tuple(refs):
+            break
+        grown = np.maximum(kappa, _kappas(ctx, rates, used))
+        if np.allclose(grown, kappa, rtol=1e-3):
+            break
+        nxt = window_instance(ctx.instance, ctx.demand, rates, prompt, output, grown)
+        t1 = time.perf_counter()
+        res2 = _solve(ctx, nxt, warm, seed)
+        solve_s += time.perf_counter() - t1
+        if not res2.feasible:
+            break
+        res, inst, kappa, refs = res2, nxt, grown, used
+    return res, inst, kappa, solve_s
 
 
 def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, WindowRow]:
@@ -171,8 +210,8 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
         kappa = np.ones(len(f_rates))
     else:
         plan, plan_inst, kappa, status, solve_s, sizing_s = plan_for(
-            ctx, f_rates, f_prompt if tok else None, f_output if tok else None,
-            state.ref_configs, state.plan, p.seed + w)
+            ctx, f_rates * (1.0 + p.rate_margin), f_prompt if tok else None,
+            f_output if tok else None, state.ref_configs, state.plan, p.seed + w)
         if p.hysteresis and state.plan is not None and plan is not state.plan:
             try:
                 r_old, x_old = state.plan.to_arrays(plan_inst)
@@ -202,7 +241,7 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
     served = x_shed.sum(axis=1)
     shed = float((lam * (served_plan - served)).sum() / max(lam.sum(), 1e-12))
     unmet = float((lam * np.maximum(0.0, 1 - served)).sum() / max(lam.sum(), 1e-12))
-    p99, attain = _predict(ctx, plan_inst, real_inst, r, x, x_shed)
+    p99, attain = _predict(ctx, plan_inst, real_inst, r, x, x_shed, kappa)
     t_all = time.perf_counter() - t_start
     refs = dominant_routes(x, ctx.cheapest) if x.size else ctx.cheapest
     nf = next_forecast(p, d, state, w)
@@ -225,12 +264,15 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
 
 
 def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: np.ndarray,
-             x_plan: np.ndarray, x: np.ndarray) -> tuple[dict[str, float], float]:
+             x_plan: np.ndarray, x: np.ndarray,
+             kappa: np.ndarray) -> tuple[dict[str, float], float]:
     """Predicted P99 TTFT per type and the SLO attainment.
 
     For the realised window, the capacity the plan gives type *i* (its load share of each
     used configuration's ρ_max r_γ μ_iγ) over the realised served demand is a headroom a_i,
-    handed to the sizer's prediction. A request *attains* the SLO when it is served and its
+    handed to the sizer's prediction with the rate the window was planned for (the sizer
+    evaluates the pools it sized for that rate, so the capacity the plan bought is the
+    capacity the prediction assumes). A request *attains* the SLO when it is served and its
     type's P99 TTFT ≤ SLO (an SLO on the 99th percentile, so this is the share of traffic
     whose SLO holds)."""
     names = [q.name for q in real_inst.query_types]
@@ -253,7 +295,8 @@ def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: n
             continue
         headroom = float(cap[i].sum()) / demand_i
         c = int(np.argmax(x[i]))
-        val = ctx.sizer.predict(i, c, demand_i, headroom)
+        planned = float(plan_inst.routes.rates[i] / kappa[i]) * x_plan[i].sum()
+        val = ctx.sizer.predict(i, c, demand_i, headroom, planned)
         p99[name] = val
         if val <= ctx.sizer.slo[i]:
             good += demand_i

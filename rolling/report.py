@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 SUMMARY_KEYS = ("total_cost", "operating_cost", "rental", "storage", "delay_penalty",
                 "unmet_penalty", "switching_cost", "peak_window_cost", "window_cost_std",
                 "mean_gpus", "peak_gpus", "starts", "stops", "windows_with_violations",
-                "shed_share", "slo_attainment", "kept_previous", "solve_time_s", "wall_time_s",
+                "shed_share", "slo_attainment", "windows_slo_met", "kept_previous", "solve_time_s",
+                "wall_time_s",
                 "planner_calls", "cache_hits", "hit_rate")
 
 
@@ -45,7 +46,8 @@ def summary_markdown(result: RollingResult, demand: DemandTrace, meta: dict[str,
         if k in s:
             lines.append(f"| {k} | {_fmt(s[k])} |")
     lines += ["", "Costs in $ over the horizon; `slo_attainment` = share of realised requests "
-              "served with their type's predicted P99 TTFT within the SLO (queueing model).",
+              "served with their type's predicted P99 TTFT within the SLO (queueing model); "
+              "`windows_slo_met` = share of windows whose `slo_attainment` is >= 0.99.",
               f"Demand data: {demand.meta.get('source', demand.name)}"
               + (f"; token lengths: {demand.meta['tokens']}" if demand.meta.get("tokens") else "")
               + "."]

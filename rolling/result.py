@@ -15,6 +15,11 @@ from hetserve.instances.solution import Solution
 if TYPE_CHECKING:
     from hetserve.instances.model import Instance
 
+WINDOW_SLO_MET = 0.99
+"""A window *meets the SLO* when at least this share of its realised requests is served with
+its type's predicted P99 TTFT within the SLO (``slo_attainment``); ``windows_slo_met`` is the
+share of windows that do (docs/rolling.md)."""
+
 
 @dataclass(frozen=True)
 class RollingState:
@@ -113,6 +118,7 @@ class RollingResult:
             "windows_with_violations": int((self.column("violations") > 0).sum()),
             "shed_share": float((self.column("shed_share") * rate).sum() / max(rate.sum(), 1e-12)),
             "slo_attainment": float((att * rate).sum() / max(rate.sum(), 1e-12)),
+            "windows_slo_met": float(np.mean(att >= WINDOW_SLO_MET)) if len(att) else math.nan,
             "solve_time_s": float(self.column("solve_time_s").sum()),
             "wall_time_s": float(self.column("step_time_s").sum()),
             "kept_previous": int(self.column("kept_previous").sum()),

@@ -71,6 +71,8 @@ def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: f
               help="Per-window solver time limit in s (AGH 1, MILP 30 by default).")
 @click.option("--ttft-slo", type=Number(1e-3, 3600), default=None,
               help="P99 TTFT SLO in s for every type (default min(2 s, delay SLO / 2)).")
+@click.option("--rate-margin", type=Number(0, 10), default=0.2, show_default=True,
+              help="Plan each window for (1 + m) x the forecast rates (forecast error).")
 @click.option("--queueing/--no-queueing", default=True, show_default=True,
               help="Size capacity with the two-pool queueing planner (off = fluid, as the paper).")
 @click.option("--hysteresis/--no-hysteresis", default=True, show_default=True,
@@ -82,7 +84,8 @@ def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: f
 def rolling_command(instance: str, demand: str, window: float, horizon: float, solver: str,
                     forecast: str, sigma: float, ar: float, diurnal_amplitude: float, seed: int,
                     out: Path, static: str | None, time_limit: float | None,
-                    ttft_slo: float | None, queueing: bool, hysteresis: bool, switching: bool,
+                    ttft_slo: float | None, rate_margin: float, queueing: bool,
+                    hysteresis: bool, switching: bool,
                     max_windows: int | None) -> None:
     """Re-plan INSTANCE every window over a demand trace (or run a static baseline)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -101,6 +104,7 @@ def rolling_command(instance: str, demand: str, window: float, horizon: float, s
         dem = dem.head(min(max_windows, dem.n_windows))
     horizon_s = dem.n_windows * window_s
     params = RollingParams(forecast=forecast, hysteresis=hysteresis, seed=seed,
+                           rate_margin=rate_margin,
                            switching=SwitchingCost(enabled=switching),
                            sizing=QueueingSizing(enabled=queueing, ttft_slo_s=ttft_slo))
     method = f"static-{static}-{solver}" if static else f"rolling-{solver}-{forecast}"
@@ -120,7 +124,8 @@ def rolling_command(instance: str, demand: str, window: float, horizon: float, s
     meta = {"instance": inst.name, "demand": demand, "window_s": window_s,
             "horizon_s": horizon_s, "solver": solver, "forecast": forecast, "sigma": sigma,
             "ar": ar, "diurnal_amplitude": diurnal_amplitude, "seed": seed, "static": static,
-            "time_limit_s": time_limit, "queueing": queueing, "hysteresis": hysteresis,
+            "time_limit_s": time_limit, "rate_margin": rate_margin, "queueing": queueing,
+            "hysteresis": hysteresis,
             "switching": switching, "wall_s": time.perf_counter() - t0,
             "machine": machine_meta()}
     write_outputs(res, dem, inst, out, meta)
