@@ -35,6 +35,7 @@ from typing import Any
 
 import click
 import numpy as np
+
 from hetserve.cli.errors import BadInput
 from hetserve.cli.sweep import ResumeRefused, prepare_out
 from hetserve.instances import load_catalog

@@ -43,6 +43,7 @@ from pathlib import Path
 
 import click
 import numpy as np
+
 from hetserve.cli.sweep import ResumeRefused, machine_meta, prepare_out
 
 RATES = (5.0, 50.0, 500.0)

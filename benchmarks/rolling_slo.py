@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import click
+
 from hetserve.cli.sweep import machine_meta
 
 DAYS = {"flat": ["--demand", "synthetic", "--diurnal-amplitude", "0"],

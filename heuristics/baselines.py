@@ -28,6 +28,7 @@ import math
 import time
 
 import numpy as np
+
 from hetserve.heuristics.result import make_result
 from hetserve.heuristics.state import LOAD_TOL, HeuristicData, PlanState
 from hetserve.instances import Instance, RunResult, Solution

@@ -51,8 +51,8 @@ from __future__ import annotations
 import numpy as np
 
 from hetserve.heuristics.routing_lp import reduced_savings, solve_routing
-from hetserve.instances.routing import Routing
 from hetserve.heuristics.state import CHECK_TOL, PlanState, open_in_random_order
+from hetserve.instances.routing import Routing
 
 ADD_TRIES = 6
 """Single candidates realised per ``add`` sweep (best estimated gain first)."""

@@ -56,6 +56,7 @@ from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from hetserve.instances.errors import InstanceError, require
 
 if TYPE_CHECKING:

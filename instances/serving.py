@@ -61,6 +61,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from hetserve.instances.errors import InstanceError, require
 
 if TYPE_CHECKING:

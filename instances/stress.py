@@ -69,6 +69,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from hetserve.instances.errors import require
 from hetserve.instances.evaluate import FEAS_TOL, CostBreakdown, cost_terms
 from hetserve.instances.routing import RoutingData, route_fleet

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from hetserve.instances.model import Instance
 from hetserve.instances.solution import Solution
 from hetserve.instances.stress import KINDS, StressOutcome, inflate, stress_arrays

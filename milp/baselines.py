@@ -37,10 +37,10 @@ import numpy as np
 from hetserve.instances.evaluate import evaluate, evaluate_arrays
 from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
-from hetserve.instances.solution import Solution
 from hetserve.instances.routing import RoutingData, route_fleet
-from hetserve.milp.highs_model import ArrayModel, build_arrays
+from hetserve.instances.solution import Solution
 from hetserve.milp.diagnose import diagnose
+from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import run_array_model
 from hetserve.milp.solve import MilpParams, extract, solve
 

@@ -113,10 +113,11 @@ ROOT_SETTINGS: tuple[tuple[str, Any], ...] = (
 """HiGHS settings applied, when the solve has a MIP start, before
 ``MilpParams.highs_options`` (which override them). Without a start HiGHS needs its
 presolve and sub-MIPs to find incumbents (6x6x10 s0 cold: not optimal in 120 s with them
-off), so a cold solve keeps HiGHS's defaults. Measured side by side with an AGH start, 1 thread (docs/milp.md "Root settings"): HiGHS's
-presolve spends 15–32 CPU s on 10x10x10 s0 without closing the root, with it off the
-same solve is optimal in 2.8–3.6 CPU s; on paper-base 1.3 vs 2.6–3.4 CPU s. The model is
-already presolved by construction (usable routes only, tight R̄, the reductions)."""
+off), so a cold solve keeps HiGHS's defaults. Measured side by side with an AGH start, 1 thread
+(docs/milp.md "Root settings"): HiGHS's presolve spends 15–32 CPU s on 10x10x10 s0 without
+closing the root, with it off the same solve is optimal in 2.8–3.6 CPU s; on paper-base 1.3
+vs 2.6–3.4 CPU s. The model is already presolved by construction (usable routes only,
+tight R̄, the reductions)."""
 
 
 def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:

@@ -54,6 +54,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+
 from hetserve.instances.jsonsafe import plain
 
 from .pools import (

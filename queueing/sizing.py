@@ -48,6 +48,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from hetserve.instances.catalog import Catalog
 
 from .planner import PlanResult, plan_two_pool

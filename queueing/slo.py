@@ -39,8 +39,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["UNSERVABLE_POLICIES", "Constraint", "SLOClass", "TTFTSLO", "as_slo",
-           "prefill_alone_s"]
+__all__ = [
+    "TTFTSLO",
+    "UNSERVABLE_POLICIES",
+    "Constraint",
+    "SLOClass",
+    "as_slo",
+    "prefill_alone_s",
+]
 
 UNSERVABLE_POLICIES = ("count", "exclude", "own_class", "infeasible")
 

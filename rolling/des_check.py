@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from hetserve.queueing.pools import evaluate_pool
 from hetserve.queueing.sizing import QueueingSizer, QueueingSizing
 from hetserve.simulator.des import PoolSpec, poisson_requests, route_by_length, simulate

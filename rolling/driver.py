@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
+
 from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from hetserve.queueing.sizing import QueueingSizing
 
 if TYPE_CHECKING:

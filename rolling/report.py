@@ -4,12 +4,11 @@
 from __future__ import annotations
 
 import csv
-import json
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from hetserve.instances.jsonsafe import dumps
 
 from .result import RollingResult
 
@@ -95,23 +94,6 @@ def plot_result(results: list[RollingResult], out: Path, instance: Instance) -> 
     plt.close(fig)
 
 
-def json_default(v: Any) -> Any:
-    """JSON for what ``json`` cannot write: numpy scalars as numbers, the rest as text."""
-    if isinstance(v, np.generic):
-        return v.item()
-    return str(v)
-
-
-def _finite(v: Any) -> Any:
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if isinstance(v, dict):
-        return {k: _finite(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_finite(x) for x in v]
-    return v
-
-
 def write_outputs(result: RollingResult, demand: DemandTrace, instance: Instance, out: Path,
                   meta: dict[str, Any]) -> None:
     """Write ``windows.csv``, ``summary.md``, ``meta.json``, ``cost.png``, ``gpus.png``."""
@@ -119,7 +101,7 @@ def write_outputs(result: RollingResult, demand: DemandTrace, instance: Instance
     result.write_csv(out / "windows.csv", instance)
     (out / "summary.md").write_text(summary_markdown(result, demand, meta))
     full = {**meta, "summary": result.summary(), "demand": demand.summary()}
-    (out / "meta.json").write_text(json.dumps(_finite(full), indent=1, default=json_default))
+    (out / "meta.json").write_text(dumps(full, indent=1))
     plot_result([result], out, instance)
 
 

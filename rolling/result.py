@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from hetserve.instances.solution import Solution
 
 if TYPE_CHECKING:

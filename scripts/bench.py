@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from hetserve.cli.errors import BadInput
 from hetserve.cli.instance_sets import INSTANCE_SETS, InstanceSpec, instance_set
 from hetserve.cli.methods import EXACT_METHODS, METHODS, MethodSettings, run_method

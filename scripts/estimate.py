@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import click
+
 from hetserve.cli.errors import BadInput
 from hetserve.instances.errors import InstanceError
 from hetserve.instances.profiles import AnalyticServing, read_profile

@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 
 import click
+from rich.console import Console
+
 from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
 from hetserve.cli.methods import METHODS, MethodSettings, run_method
 from hetserve.cli.params import SEED, InputFile, Integer, Number, OneLineErrors, OutputFile, Text
@@ -24,7 +26,6 @@ from hetserve.instances.io import read_json
 from hetserve.instances.jsonsafe import dumps
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solver_log import SolverLog
-from rich.console import Console
 
 
 def load_instance(path: str):

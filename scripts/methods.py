@@ -150,8 +150,8 @@ METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
     "hf": _hf,
 }
 """Method name → runner. ``milp`` is exact (with a MIP start from AGH by default);
-``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics; ``agh-bound`` is AGH
-with a certified Lagrangian lower bound; ``lpr``, ``dvr``, ``hf`` are the paper's v2
+``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics;
+``agh-bound`` is AGH with a certified Lagrangian lower bound; ``lpr``, ``dvr``, ``hf`` are the paper's v2
 baselines."""
 
 EXACT_METHODS = frozenset({"milp", "milp-ws", "milp-cold"})

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 import click
+
 from hetserve.cli.errors import BadInput
 
 SEED_MAX = 2**32 - 1

@@ -12,6 +12,7 @@ import math
 import sys
 
 import click
+
 from hetserve.cli.params import SEED, InputFile, Integer, Number
 from hetserve.instances.jsonsafe import dumps
 
@@ -349,7 +350,8 @@ def _print_sim(out, seed):
     def ci(d, scale=1.0, nd=3):
         if not d or d.get("value") is None:
             return "-"
-        f = (lambda v: "-" if v is None else f"{v * scale:.{nd}f}")
+        def f(v):
+            return ("-" if v is None else f"{v * scale:.{nd}f}")
         return f"{f(d['value'])} [{f(d['lo'])}, {f(d['hi'])}]"
 
     for p in sim["pools"]:

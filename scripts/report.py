@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import math
 
-from hetserve.instances import Instance, RunResult
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from hetserve.instances import Instance, RunResult
 
 
 def _money(v: float) -> str:

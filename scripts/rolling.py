@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 from click.core import ParameterSource
+
 from hetserve.cli.methods import WINDOW_SOLVERS, window_solver
 from hetserve.cli.params import SEED, Duration, Integer, Number, OutputDir
 from hetserve.cli.sweep import machine_meta

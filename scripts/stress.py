@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from hetserve.cli.errors import BadInput
 from hetserve.cli.params import SEED, Integer, Number, OutputDir
 from hetserve.cli.sweep import ResumeRefused

@@ -451,7 +451,7 @@ class _Detailed:
         u.it = end
         fin = u.fin
         while fin and fin[0][0] <= end:
-            f, o, r = heapq.heappop(fin)
+            _f, o, r = heapq.heappop(fin)
             got = u.res.get(r)
             if got is None or got[3] != o:
                 continue

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
 from hetserve.instances.jsonsafe import plain
 from hetserve.queueing.profiles import PoolProfile, profile_from_dict, resolve_profile
 from hetserve.queueing.slo import TTFTSLO

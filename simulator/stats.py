@@ -55,8 +55,8 @@ def quantile_ci(x, q: float, level: float = 0.95, batches: int = BATCHES) -> dic
     z = float(_st.norm.ppf(0.5 + level / 2))
     lo_p, hi_p = max(q - z * se, 0.0), min(q + z * se, 1.0)
     xs = np.sort(x)
-    lo = float(xs[max(int(math.floor(lo_p * n)) - 1, 0)])
-    hi = float(xs[min(int(math.ceil(hi_p * n)), n - 1)]) if hi_p < 1 else math.inf
+    lo = float(xs[max(math.floor(lo_p * n) - 1, 0)])
+    hi = float(xs[min(math.ceil(hi_p * n), n - 1)]) if hi_p < 1 else math.inf
     n_eff = min(n, q * (1 - q) / se**2) if se > 0 else n
     return {"value": v, "lo": lo, "hi": hi, "n": n, "n_eff": float(n_eff)}
 

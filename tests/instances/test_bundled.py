@@ -4,10 +4,10 @@ import math
 
 import pytest
 
+from benchmarks.make_bundled import tiny
 from hetserve.instances import Config, read_instance
 from hetserve.instances.result import Status
 from hetserve.milp import MilpParams, solve
-from benchmarks.make_bundled import tiny
 
 
 def test_bundled_tiny_matches_its_builder():

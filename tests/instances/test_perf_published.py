@@ -7,9 +7,9 @@ update the band and the discussion in ``docs/performance.md`` together.
 """
 
 import pytest
-from hetserve.instances import PerfConstants
 
 from benchmarks.perf_compare import DEFAULT_BAND, METRICS, RECORDS, markdown_table, predict
+from hetserve.instances import PerfConstants
 
 
 @pytest.mark.parametrize("rec", RECORDS, ids=[r.key for r in RECORDS])

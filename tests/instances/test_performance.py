@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+
 from hetserve.instances import Precision, load_catalog
 from hetserve.instances.catalog import DEFAULT_PRECISIONS
 from hetserve.instances.performance import (
@@ -12,7 +13,6 @@ from hetserve.instances.performance import (
     prefill_time,
     route_performance,
 )
-
 from tests.helpers import IDEAL, round_gpu, round_model
 
 FP16, INT8, INT4 = DEFAULT_PRECISIONS

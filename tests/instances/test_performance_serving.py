@@ -4,6 +4,7 @@ import math
 from dataclasses import replace
 
 import pytest
+
 from hetserve.instances import GpuType, ModelSpec, load_catalog
 from hetserve.instances.catalog import TASK_CATEGORIES
 from hetserve.instances.errors import InstanceError

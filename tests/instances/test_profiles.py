@@ -4,6 +4,7 @@ import json
 import math
 
 import pytest
+
 from hetserve.instances.errors import InstanceError
 from hetserve.instances.profiles import AnalyticServing, MeasuredServing, read_profile
 from hetserve.instances.serving import Case, estimate_case

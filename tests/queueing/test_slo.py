@@ -3,7 +3,7 @@ import pytest
 
 from hetserve.queueing.planner import plan_two_pool
 from hetserve.queueing.profiles import PRESETS
-from hetserve.queueing.slo import SLOClass, TTFTSLO, prefill_alone_s
+from hetserve.queueing.slo import TTFTSLO, SLOClass, prefill_alone_s
 from hetserve.queueing.verify import plan_verified
 from hetserve.queueing.workload import load_workload
 from hetserve.simulator.runner import fleet_from_plan, run_simulation

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
+
 from hetserve.cli.rolling import rolling_command
 
 

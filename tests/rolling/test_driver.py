@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+
 from hetserve.instances import Solution, evaluate
 from hetserve.instances.demand import synthetic_demand
 from hetserve.rolling import (
@@ -16,7 +17,6 @@ from hetserve.rolling import (
     run_static,
     window_instance,
 )
-
 from tests.rolling.conftest import cheapest_route_solver, make_trace
 
 FLUID = QueueingSizing(enabled=False, predict=False)

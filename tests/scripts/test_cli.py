@@ -5,9 +5,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
+from hetserve.cli.main import EXIT_BAD_INPUT, EXIT_INFEASIBLE, main
 from hetserve.instances import read_instance, write_instance
 from hetserve.instances.generate import generate
-from hetserve.cli.main import EXIT_BAD_INPUT, EXIT_INFEASIBLE, main
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+
 from hetserve.instances import load_catalog
 from hetserve.instances.serving import ENGINES, Replica, closed_loop
 

@@ -25,7 +25,7 @@ def test_refusals(tmp_path):
     (legacy / "runs.csv").write_text("instance,method\n")
     with pytest.raises(ResumeRefused, match="not empty; pass --resume"):
         prepare_out(legacy, {"threads": 1}, resume=False)
-    with pytest.raises(ResumeRefused, match="has no settings.json"):
+    with pytest.raises(ResumeRefused, match=r"has no settings\.json"):
         prepare_out(legacy, {"threads": 1}, resume=True)
     with pytest.raises(ResumeRefused, match="give a new or empty folder"):
         prepare_out(legacy, {"threads": 1}, resume=True, resumable=False)

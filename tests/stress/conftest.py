@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from hetserve.heuristics.baselines import single_route_plan
 from hetserve.instances import Instance, Solution, evaluate
 from hetserve.instances.generate import generate, paper_base
-from hetserve.heuristics.baselines import single_route_plan
 from hetserve.milp import MilpParams, solve
 
 

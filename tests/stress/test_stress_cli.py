@@ -9,8 +9,8 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from hetserve.instances import write_instance
 from hetserve.cli.stress import parse_inflate, parse_methods, stress_command
+from hetserve.instances import write_instance
 from hetserve.instances.stress_report import grid_points
 from tests.helpers import query, round_model, tiny_instance
 

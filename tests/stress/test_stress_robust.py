@@ -7,10 +7,9 @@ import itertools
 
 import pytest
 
-from hetserve.instances import evaluate
-from hetserve.instances.stress import stress_evaluate
 from hetserve.heuristics.baselines import single_route_plan
-from hetserve.instances.stress import effective_margins
+from hetserve.instances import evaluate
+from hetserve.instances.stress import effective_margins, stress_evaluate
 from tests.stress.conftest import milp_plan
 
 MARGINS = {"delay": 1.3, "error": 1.2, "demand": 1.1}
