@@ -336,10 +336,7 @@ class PlanResult:
         d = {k: getattr(self, k) for k in self.__dataclass_fields__ if k != "rows"}
         if include_rows:
             d["rows"] = list(self.rows)
-        return _jsonable(d)
-
-
-_jsonable = plain  # PoolEval is a dataclass: plain() writes it as a dict
+        return plain(d)
 
 
 def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft, short: PoolProfile,

@@ -27,8 +27,9 @@ import dataclasses
 import math
 import time
 
+from hetserve.instances.jsonsafe import plain
 from hetserve.simulator.des import PoolSpec
-from hetserve.simulator.runner import Fleet, clean_json, make_requests, run_fleet
+from hetserve.simulator.runner import Fleet, make_requests, run_fleet
 
 from .planner import PlanResult, plan_two_pool
 from .profiles import PoolProfile
@@ -221,7 +222,7 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
     analytic_cost = feas[0]["cost_per_hour"] if feas else math.inf
     if best is None:
         ver = {"status": "failed", "candidates": tried, "requests": requests, "seed": seed}
-        return dataclasses.replace(plan, verification=clean_json(ver),
+        return dataclasses.replace(plan, verification=plain(ver),
                                    slo_status="verification-failed", feasible=False)
     row, cost, fl, v = best
     pools = []
@@ -248,7 +249,7 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
            "candidates": tried, "rounds": v["rounds"]}
     gpus = sum(u * p.profile.gpus_per_unit for u, p in zip(v["units"], fl.pools))
     return dataclasses.replace(
-        plan, fleet=fleet, cost_per_hour=cost, gpus=gpus, verification=clean_json(ver),
+        plan, fleet=fleet, cost_per_hour=cost, gpus=gpus, verification=plain(ver),
         slo_status="verified", b_star=row["B"], gamma_star=row["gamma"],
         split=bool(row["split"]))
 

@@ -193,7 +193,4 @@ def run_simulation(*, fleet: Fleet, workload: str | None = None, cdf: TokenCDF |
            "pools": fleet.describe(), "sim": res.to_dict()}
     if rep is not None:
         out["slo"] = rep
-    return clean_json(out)
-
-
-clean_json = plain  # the one JSON cleaner (instances/jsonsafe.py), under its old name
+    return plain(out)
