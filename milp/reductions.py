@@ -11,7 +11,8 @@ for the reduced one.
 1. **Dominated configurations** (``dominated``). Configuration :math:`c'` is dominated by
    :math:`c \ne c'` of the *same deployment* :math:`(j, g, p)` when a replica of *c*
    holds no more GPUs of any type than one of :math:`c'` (:math:`U_{cg} \le U_{c'g}`,
-   ``routes.gpu_use``; :math:`n_c m_c \le n_{c'} m_{c'}` on one GPU type) and, for every type *i* that :math:`c'` can serve, *c* can serve it
+   ``routes.gpu_use``; :math:`n_c m_c \le n_{c'} m_{c'}` on one GPU type) and, for
+   every type *i* that :math:`c'` can serve, *c* can serve it
    too with :math:`\mu_{ic} \ge \mu_{ic'}` and :math:`D_{ic} \le D_{ic'}` (the error
    :math:`e_{ic}` depends on *(i, j, p)* only, so it is equal). Moving every replica and
    every share of :math:`c'` onto *c* keeps a plan feasible and does not raise its

@@ -14,7 +14,7 @@ def test_gpu_use_of_aggregated_configs_is_tp_times_pp_on_their_own_type():
     t = inst.routes
     for c, cfg in enumerate(t.configs):
         row = t.gpu_use[c]
-        g = [k for k, gpu in enumerate(inst.gpus) if gpu.name == cfg.gpu][0]
+        g = next(k for k, gpu in enumerate(inst.gpus) if gpu.name == cfg.gpu)
         assert row[g] == cfg.tp * cfg.pp
         assert row.sum() == cfg.tp * cfg.pp == t.gpus_per_replica[c]
     assert not t.gpu_use.flags.writeable
