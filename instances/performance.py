@@ -87,6 +87,13 @@ class PerfConstants:
     """Per decode step CPU overhead (scheduling, sampling, kernel launch): 1–3 ms in vLLM."""
     pp_hop_latency_us: float = 20.0
     """Latency of one pipeline-stage boundary (send/recv of activations)."""
+    kv_network_gb_s: float = 50.0
+    """Per-GPU network bandwidth for prefill→decode KV transfer between nodes or GPU types
+    (docs/pd.md): one 400 Gb/s RDMA NIC per GPU (InfiniBand NDR / ConnectX-7, the
+    DGX H100 compute fabric)."""
+    kv_network_latency_us: float = 20.0
+    """Fixed cost of one KV transfer between nodes: RDMA completion plus the transfer
+    engine's per-request bookkeeping (an order of magnitude, not a measurement)."""
     max_num_seqs: int = 256
     """Cap on concurrent sequences per replica: vLLM's ``max_num_seqs`` default."""
 
