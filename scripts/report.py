@@ -12,7 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hetserve.instances import Instance, RunResult
-from hetserve.instances.solution import PdDeployment
+from hetserve.instances.solution import PdDeployment, PdRoute
 
 
 def _money(v: float) -> str:
@@ -46,8 +46,12 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
         for col in ("query type", "model", "GPU/precision", "TP×PP", "share"):
             r.add_column(col, justify="right" if col == "share" else "left")
         for rt in sorted(sol.routing, key=lambda r: (instance.query_index[r.query_type], -r.fraction)):
-            r.add_row(escape(rt.query_type), escape(rt.model), escape(f"{rt.gpu}/{rt.precision}"),
-                      f"{rt.tp}×{rt.pp}", f"{rt.fraction:.1%}")
+            where, par = f"{rt.gpu}/{rt.precision}", f"{rt.tp}×{rt.pp}"
+            if isinstance(rt, PdRoute):  # a P/D unit (docs/pd.md)
+                where = f"P {rt.gpu} + D {rt.decode_gpu}/{rt.precision}"
+                par = f"{rt.tp}×{rt.pp} + {rt.decode_tp}×{rt.decode_pp}"
+            r.add_row(escape(rt.query_type), escape(rt.model), escape(where), par,
+                      f"{rt.fraction:.1%}")
         if ev is not None:
             for name, u in ev.unmet.items():
                 if u > 1e-9:
