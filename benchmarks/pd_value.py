@@ -103,7 +103,7 @@ def run_one(inst: Instance, modes: tuple[str, ...], params: MilpParams,
     res = solve(p, params, seed=seed, warm_start=start.solution if start.feasible else None)
     t_milp = time.perf_counter() - t0
     ev = res.evaluation
-    r, x = res.solution.to_arrays(p) if res.solution is not None else (None, None)
+    _, x = res.solution.to_arrays(p) if res.solution is not None else (None, None)
     cross = sum(1 for d in (res.solution.deployments if res.solution else ())
                 if getattr(d, "decode_gpu", d.gpu) != d.gpu)
     return {

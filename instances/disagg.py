@@ -58,14 +58,15 @@ from hetserve.instances.model import DEFAULT_PD_RATIOS, DEPLOYMENT_MODES, Config
 from hetserve.instances.performance import (
     PerfConstants,
     decode_kernel,
+    decode_step_time,
     kv_capacity_bytes,
     prefill_kernel,
     usable_bytes_per_gpu,
     weight_bytes,
 )
 
-__all__ = ["DEFAULT_PD_RATIOS", "DEPLOYMENT_MODES", "PdConfig", "kv_link", "pd_configs",
-           "pd_metrics"]
+__all__ = ["DEFAULT_PD_RATIOS", "DEPLOYMENT_MODES", "PdConfig", "UnitTimes", "kv_link",
+           "pd_configs", "pd_metrics", "unit_times"]
 
 if TYPE_CHECKING:
     from hetserve.instances.catalog import GpuType, Precision
@@ -266,3 +267,41 @@ def pd_metrics(inst: Instance, configs: list[PdConfig]) -> dict[str, np.ndarray]
         "prefill_capacity": np.broadcast_to(mu_pre, shape),
         "decode_capacity": mu_dec, "kv_capacity": mu_kv,
     }
+
+
+@dataclass(frozen=True)
+class UnitTimes:
+    """The numbers a discrete-event check of one P/D unit needs (``simulator.pd``)."""
+
+    t_pre: float
+    t_kv: float
+    step_s: np.ndarray  # step_s[b]: decode iteration time with b sequences (index 0 unused)
+    prefill_servers: int  # n_P · m_P
+    kv_servers: int  # transfers in flight: unit lanes / lanes per transfer
+    decode_replicas: int
+    batch: int  # b*, the decode replica's batch cap
+    output_tokens: int
+
+
+def unit_times(inst: Instance, c: int, i: int) -> UnitTimes:
+    """:class:`UnitTimes` of P/D configuration ``c`` for query type ``i`` (same kernels as
+    :func:`pd_metrics`)."""
+    t = inst.routes
+    cfg = t.configs[c]
+    if not isinstance(cfg, PdConfig):
+        raise ValueError(f"configuration {c} is not a P/D unit")
+    q = inst.query_types[i]
+    out = pd_metrics(inst, [cfg])
+    prec = {p.name: p for p in inst.precisions}[cfg.precision]
+    b = int(t.batch[i, c])
+    steps = np.zeros(b + 1)
+    steps[1:] = q.delay_factor * np.asarray(decode_step_time(
+        inst.model_by_name[cfg.model], inst.gpu_by_name[cfg.decode_gpu], prec, cfg.decode_tp,
+        cfg.decode_pp, np.arange(1, b + 1, dtype=float), q.prompt_tokens + q.output_tokens / 2,
+        inst.perf))
+    _, _, per_transfer, lanes = kv_link(inst, cfg)
+    return UnitTimes(t_pre=q.delay_factor * float(out["prefill"][i, 0]),
+                     t_kv=q.delay_factor * float(out["kv_transfer"][i, 0]), step_s=steps,
+                     prefill_servers=cfg.n_prefill * cfg.pp,
+                     kv_servers=max(1, lanes // per_transfer), decode_replicas=cfg.n_decode,
+                     batch=b, output_tokens=round(q.output_tokens))
