@@ -61,6 +61,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from hetserve.instances.errors import InstanceError, require
 from hetserve.instances.iteration import IterationModel, ServiceRates
+from hetserve.simulator.pd_control import PlanTargets, SimClass
 
 PRICINGS = ("bundled", "separate")
 
@@ -373,6 +374,19 @@ def solve_fluid(problem: FluidProblem) -> FluidPlan:
                      problem.average_tpot(share), free, through, problem)
 
 
+def chain_inputs(plan: FluidPlan) -> tuple[tuple[SimClass, ...], PlanTargets]:
+    """The simulator's inputs (:func:`hetserve.simulator.pd_control.simulate_pd`) for a plan:
+    per-job rates and revenues of each class, and the gate's targets x*, q*_p."""
+    require(plan.optimal, "plan", f"needs an optimal plan, got {plan.status!r}")
+    prob = plan.problem
+    per_prefill, per_decode = prob.revenue_weights()
+    classes = tuple(SimClass(c.name, c.rate, r.prefill, r.mixed_decode, r.solo_decode,
+                             c.abandonment, float(a), float(b))
+                    for c, r, a, b in zip(prob.classes, prob.rates, per_prefill, per_decode,
+                                          strict=True))
+    return classes, PlanTargets(plan.x, plan.q_prefill)
+
+
 # ------------------------------------------------------------------ sizing
 @dataclass(frozen=True)
 class FluidSizing:
@@ -559,6 +573,17 @@ def paper_problem(pricing: str = "separate") -> FluidProblem:
                         PAPER_QWEN8B_A100, 16, 256, pricing, 0.1, 0.2)
 
 
-__all__ = ["CLASSES_FILE_KEYS", "PRICINGS", "FluidPlan", "FluidProblem", "FluidSizing",
-           "RequestClass", "ServiceLevels", "paper_problem", "problem_from_dict", "size_fluid",
-           "solve_fluid"]
+__all__ = [
+    "CLASSES_FILE_KEYS",
+    "PRICINGS",
+    "FluidPlan",
+    "FluidProblem",
+    "FluidSizing",
+    "RequestClass",
+    "ServiceLevels",
+    "chain_inputs",
+    "paper_problem",
+    "problem_from_dict",
+    "size_fluid",
+    "solve_fluid",
+]

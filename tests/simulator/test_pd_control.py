@@ -5,18 +5,20 @@ from __future__ import annotations
 import pytest
 
 from hetserve.instances.errors import InstanceError
-from hetserve.queueing.fluid import FluidPlan, FluidProblem, paper_problem, solve_fluid
+from hetserve.queueing.fluid import (
+    FluidPlan,
+    FluidProblem,
+    chain_inputs,
+    paper_problem,
+    solve_fluid,
+)
 from hetserve.simulator.pd_control import PlanTargets, SimClass, simulate_pd
 
 
-def chain_inputs(prob: FluidProblem) -> tuple[tuple[SimClass, ...], PlanTargets, FluidPlan]:
+def lp_and_chain(prob: FluidProblem) -> tuple[tuple[SimClass, ...], PlanTargets, FluidPlan]:
     plan = solve_fluid(prob)
-    per_prefill, per_decode = prob.revenue_weights()
-    classes = tuple(SimClass(c.name, c.rate, r.prefill, r.mixed_decode, r.solo_decode,
-                             c.abandonment, float(a), float(b))
-                    for c, r, a, b in zip(prob.classes, prob.rates, per_prefill, per_decode,
-                                          strict=True))
-    return classes, PlanTargets(plan.x, plan.q_prefill), plan
+    classes, targets = chain_inputs(plan)
+    return classes, targets, plan
 
 
 def test_gate_and_route_tracks_the_lp_at_n50() -> None:
@@ -24,7 +26,7 @@ def test_gate_and_route_tracks_the_lp_at_n50() -> None:
     occupancies follow x* (the gate's job), the decode buffer stays small (Prop. 3.2) and
     revenue is within a few per cent of the fluid optimum (finite n: M = ⌈50 Σx*⌉ = 11 mixed
     GPUs for 10.66)."""
-    classes, targets, plan = chain_inputs(paper_problem("bundled"))
+    classes, targets, plan = lp_and_chain(paper_problem("bundled"))
     run = simulate_pd(classes, gpus=50, batch=16, policy="GG-SP", targets=targets,
                       horizon_s=350.0, warmup_s=100.0, seed=3)
     assert run.mixed_gpus == 11
@@ -41,7 +43,7 @@ def test_gate_and_route_tracks_the_lp_at_n50() -> None:
 
 
 def test_a_seed_gives_one_trajectory_and_seeds_differ() -> None:
-    classes, targets, _ = chain_inputs(paper_problem("separate"))
+    classes, targets, _ = lp_and_chain(paper_problem("separate"))
     kw = dict(gpus=8, batch=16, targets=targets, horizon_s=120.0, warmup_s=20.0)
     a = simulate_pd(classes, policy="FI-WSP", seed=5, **kw)
     b = simulate_pd(classes, policy="FI-WSP", seed=5, **kw)
@@ -52,7 +54,7 @@ def test_a_seed_gives_one_trajectory_and_seeds_differ() -> None:
 
 
 def test_coupled_policies_never_buffer_decodes_and_respect_slots() -> None:
-    classes, targets, _ = chain_inputs(paper_problem("separate"))
+    classes, targets, _ = lp_and_chain(paper_problem("separate"))
     for policy in ("GI-WSP", "FI-WSP"):
         run = simulate_pd(classes, gpus=10, batch=16, policy=policy, targets=targets,
                           horizon_s=200.0, warmup_s=50.0, seed=1)
@@ -63,7 +65,7 @@ def test_coupled_policies_never_buffer_decodes_and_respect_slots() -> None:
 
 
 def test_bad_policy_is_named() -> None:
-    classes, targets, _ = chain_inputs(paper_problem("separate"))
+    classes, targets, _ = lp_and_chain(paper_problem("separate"))
     with pytest.raises(InstanceError, match="policy"):
         simulate_pd(classes, gpus=4, batch=16, policy="LIFO", targets=targets,
                     horizon_s=10.0, warmup_s=1.0, seed=0)
