@@ -6,10 +6,12 @@ GPU, θ = 0.1, B = 16, C = 256, c_p = 0.1, c_d = 0.2, the paper's Qwen-8B / A100
 calibration; separate pricing (the paper's choice for this experiment) and bundled pricing
 (the one its Theorem 4.1 is about). For n ∈ {5, 20, 50, 200, 500} GPUs and 5 seeds, each of the four policies
 (GG-SP, FG-SP, GI-WSP, FI-WSP; simulator/pd_control.py) is simulated from an empty system;
-revenue per GPU per second is measured after a 100 s warm-up over a window of
-max(200, 25000/n) s (so every run sees ≥ 25 000 GPU-seconds, ≈ 25 000 arrivals), and set
-against the fluid LP's optimum R* (queueing/fluid.py). The four policies of one (n, seed)
-run back to back, so machine load hits them alike.
+revenue per GPU per second is measured after an 80 s warm-up (≈ 3 mixed-mode decode times
+of the long class, 8 patience times) over a window of max(100, 15000/n) s (every run sees
+≥ 15 000 GPU-seconds, ≈ 15 000 arrivals), and set against the fluid LP's optimum R*
+(queueing/fluid.py). The four policies of one (n, seed) run back to back, so machine load
+hits them alike. Bundled pricing, the supplement, runs 3 seeds and n ≤ 200 to keep the
+whole run near 10 minutes on a loaded 2-core machine.
 
 Writes to ``--out`` (new or empty): ``runs.csv`` (one row per run), ``table.md`` (mean ±
 sd of revenue / R* per n and policy, occupancies against x*), ``convergence.png``,
@@ -33,15 +35,17 @@ from hetserve.cli.sweep import ResumeRefused, machine_meta, prepare_out
 from hetserve.instances.catalog import load_catalog
 from hetserve.instances.iteration import PAPER_QWEN8B_A100, fit_replica
 from hetserve.instances.serving import ENGINES, Replica
-from hetserve.queueing.fluid import PRICINGS, chain_inputs, paper_problem, solve_fluid
+from hetserve.queueing.fluid import chain_inputs, paper_problem, solve_fluid
 from hetserve.simulator.pd_control import POLICIES, simulate_pd
 
-WARMUP_S = 100.0
+WARMUP_S = 80.0
+BUNDLED_SEEDS = 3
+BUNDLED_MAX_N = 200
 
 
 def window_s(n: int, quick: bool) -> float:
-    """Measured seconds: ≥ 25 000 GPU-seconds per run (5 000 with --quick)."""
-    return max(200.0, (5_000.0 if quick else 25_000.0) / n)
+    """Measured seconds: ≥ 15 000 GPU-seconds per run (3 000 with --quick), ≥ 100 s."""
+    return max(100.0, (3_000.0 if quick else 15_000.0) / n)
 
 
 def calibration() -> dict[str, Any]:
@@ -121,15 +125,15 @@ def _plot(rows: list[dict[str, Any]], plans: dict[str, Any], path: Path) -> None
 
 def _table(rows: list[dict[str, Any]], plans: dict[str, Any], path: Path,
            wall_s: float) -> None:
-    seeds = len({r["seed"] for r in rows})
     lines = ["# Gate-and-route against its baselines (arXiv 2602.02987 §6.2 instance)", "",
-             f"Mean ± sd over {seeds} seeds of simulated revenue per GPU / the fluid LP's R*; "
-             f"warm-up {WARMUP_S:.0f} s, window max(200, 25000/n) s; M = ⌈n Σx*⌉ mixed GPUs "
+             "Mean ± sd over seeds of simulated revenue per GPU / the fluid LP's R*; "
+             f"warm-up {WARMUP_S:.0f} s, window max(100, 15000/n) s; M = ⌈n Σx*⌉ mixed GPUs "
              "for the -SP policies."]
     for pricing, plan in plans.items():
         mine = [r for r in rows if r["pricing"] == pricing]
         ns = sorted({r["n"] for r in mine})
-        lines += ["", f"## {pricing} pricing (c_p = 0.1, c_d = 0.2)", "",
+        lines += ["", f"## {pricing} pricing (c_p = 0.1, c_d = 0.2), "
+                  f"{len({r['seed'] for r in mine})} seeds", "",
                   f"R* = {plan.revenue:.2f} per GPU per second; x* = ({plan.x[0]:.4f}, "
                   f"{plan.x[1]:.4f}), Σx* = {plan.prefill_share:.4f}.", "",
                   "| n | M | " + " | ".join(POLICIES) + " |",
@@ -169,7 +173,8 @@ def main(out: Path, quick: bool) -> None:
     ns = (5, 20, 50) if quick else (5, 20, 50, 200, 500)
     seeds = range(2 if quick else 5)
     settings = {"command": "fluid_repro", "quick": quick, "ns": list(ns),
-                "seeds": list(seeds), "warmup_s": WARMUP_S}
+                "seeds": list(seeds), "warmup_s": WARMUP_S, "bundled_seeds": BUNDLED_SEEDS,
+                "bundled_max_n": BUNDLED_MAX_N}
     try:
         prepare_out(out, settings, resume=False, resumable=False)
     except ResumeRefused as exc:
@@ -177,13 +182,14 @@ def main(out: Path, quick: bool) -> None:
     t0 = time.perf_counter()
     cal = calibration()
     _calibration_md(cal, out / "calibration.md")
-    plans = {pricing: solve_fluid(paper_problem(pricing)) for pricing in PRICINGS}
+    plans = {pricing: solve_fluid(paper_problem(pricing)) for pricing in ("separate", "bundled")}
     rows: list[dict[str, Any]] = []
-    for pricing in PRICINGS:
+    for pricing in plans:
         plan = plans[pricing]
         classes, targets = chain_inputs(plan)
-        for n in ns:
-            for seed in seeds:
+        bundled = pricing == "bundled"
+        for n in [v for v in ns if not bundled or v <= BUNDLED_MAX_N]:
+            for seed in (range(min(len(seeds), BUNDLED_SEEDS)) if bundled else seeds):
                 for policy in POLICIES:
                     start = time.perf_counter()
                     run = simulate_pd(classes, gpus=n, batch=16, policy=policy, targets=targets,

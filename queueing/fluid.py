@@ -361,10 +361,10 @@ def solve_fluid(problem: FluidProblem) -> FluidPlan:
     ub_duals = -np.asarray(first.ineqlin.marginals)
     eq_duals = -np.asarray(first.eqlin.marginals)
     prices: dict[str, Any] = {}
-    for name, v in zip(rows.ub_names, ub_duals, strict=True):
-        prices[name] = float(v)
-    for name, v in zip(rows.eq_names, eq_duals, strict=True):
-        prices[name] = float(v)
+    tiny = 1e-9 * max(1.0, float(np.max(np.abs(obj))))  # solver noise, not a price
+    for name, v in [*zip(rows.ub_names, ub_duals, strict=True),
+                    *zip(rows.eq_names, eq_duals, strict=True)]:
+        prices[name] = float(v) if abs(v) > tiny else 0.0
     x, ym, ys, qp, qd = (tuple(float(v) for v in sol[j * k:(j + 1) * k]) for j in range(5))
     rates = problem.rates
     through = tuple(r.mixed_decode * a + r.solo_decode * b_
@@ -564,6 +564,47 @@ def problem_from_dict(doc: Any) -> tuple[FluidProblem, int | None]:
     return problem, gpus
 
 
+def problem_from_instance(instance: Any, *, model: str, gpu: str, gpus: int | None,
+                          precision: str = "fp16", tp: int = 1, engine: str = "vllm",
+                          batch: int | None = None, chunk: int = 256,
+                          abandonment: float = 0.0) -> FluidProblem:
+    """An instance's query types as fluid classes on one deployment (docs/fluid.md).
+
+    Each query type becomes a class (prompt and output tokens, rate / ``gpus`` per GPU, or
+    the fleet total when ``gpus`` is None, as :func:`size_fluid` wants). The iteration
+    model is fitted on the engine step model of (``model``, ``gpu``, ``precision``, ``tp``,
+    ``engine``) with the rate-weighted mean decode context; *B* defaults to the decode
+    streams whose mean context fits the replica's KV pool (at most the engine's
+    ``max_num_seqs``).
+    """
+    from hetserve.instances.iteration import fit_replica
+    from hetserve.instances.serving import ENGINES, Replica
+
+    models = {m.name: m for m in instance.models}
+    gpu_types = {g.name: g for g in instance.gpus}
+    require(model in models, "--model", f"{model!r} is not a model of the instance; "
+            f"known: {sorted(models)}")
+    require(gpu in gpu_types, "--gpu", f"{gpu!r} is not a GPU of the instance; "
+            f"known: {sorted(gpu_types)}")
+    require(engine in ENGINES, "--engine", f"unknown engine {engine!r}; known: {sorted(ENGINES)}")
+    require(gpus is None or gpus >= 1, "--gpus", "must be >= 1")
+    replica = Replica(models[model], gpu_types[gpu], precision, "fp16", tp, 1, ENGINES[engine])
+    qts = instance.query_types
+    total = sum(q.rate_per_s for q in qts)
+    require(total > 0, "query_types", "the instance has no demand")
+    context = sum(q.rate_per_s * (q.prompt_tokens + q.output_tokens / 2) for q in qts) / total
+    if batch is None:
+        fits = replica.kv_capacity_tokens // max(1, math.ceil(context))
+        require(fits >= 2, "--gpu", f"{model} on {gpu} holds {fits} decode streams of "
+                f"{context:.0f} tokens in its KV pool; needs >= 2")
+        batch = int(min(replica.engine.max_num_seqs, fits))
+    fit = fit_replica(replica, batch=batch, context_tokens=max(1, round(context)))
+    classes = tuple(RequestClass(q.name, q.prompt_tokens, q.output_tokens,
+                                 q.rate_per_s / gpus if gpus else q.rate_per_s, abandonment)
+                    for q in qts)
+    return FluidProblem(classes, fit.model, batch, chunk)
+
+
 def paper_problem(pricing: str = "separate") -> FluidProblem:
     """The experiment of arXiv 2602.02987 §6.2 (two classes, B = 16, C = 256, λ = 0.5 each)."""
     from hetserve.instances.iteration import PAPER_QWEN8B_A100
@@ -584,6 +625,7 @@ __all__ = [
     "chain_inputs",
     "paper_problem",
     "problem_from_dict",
+    "problem_from_instance",
     "size_fluid",
     "solve_fluid",
 ]
