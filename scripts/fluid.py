@@ -35,6 +35,15 @@ def _classes_doc(source: str) -> Any | None:
     return doc if isinstance(doc, dict) and "classes" in doc else None
 
 
+def _diagnosis(plan: Any) -> str:
+    """Why the LP has no plan (only infeasibility is possible: its revenue is bounded)."""
+    strict = [c.name for c in plan.problem.classes if c.abandonment == 0]
+    if strict:
+        return (f"classes without abandonment ({', '.join(strict)}) must be served in full "
+                "and the GPUs cannot; give --abandonment, more --gpus, or use --size")
+    return "the service-level rows cannot all hold; relax --tpot or the fairness caps"
+
+
 def _print_plan(plan: Any, gpus: int | None) -> None:
     from rich.console import Console
     from rich.markup import escape
@@ -49,6 +58,7 @@ def _print_plan(plan: Any, gpus: int | None) -> None:
         f"(alpha={it.alpha:.4g} s, beta={it.beta:.3g} s/token, b0={it.b0:.0f}); "
         f"status {plan.status}"))
     if not plan.optimal:
+        console.print(escape(_diagnosis(plan)))
         return
     t = Table(title=f"revenue {plan.revenue:.4g} per GPU per second")
     for col in ("class", "P", "D", "λ/GPU", "x*", "y_m", "y_s", "q_p", "q_d", "done/s"):
@@ -188,7 +198,8 @@ def fluid_command(source: str, model: str | None, gpu: str | None, precision: st
     if as_json:
         click.echo(dumps({"source": source, "gpus": gpus,
                           "mixed_gpus": plan.mixed_gpus(gpus) if gpus and plan.optimal
-                          else None, **plan.to_dict()}, indent=1))
+                          else None, **plan.to_dict(),
+                          "diagnosis": None if plan.optimal else _diagnosis(plan)}, indent=1))
     else:
         _print_plan(plan, gpus)
     sys.exit(0 if plan.optimal else EXIT_INFEASIBLE)

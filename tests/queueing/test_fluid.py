@@ -154,3 +154,25 @@ def test_sizing_with_a_tpot_cap_needs_more_gpus() -> None:
                                                  - 1 / PAPER_QWEN8B_A100.gamma)
     capped = size_fluid(cls, PAPER_QWEN8B_A100, batch=16, chunk=256, tpot_s=tight)
     assert capped.gpus_lp > free.gpus_lp
+
+
+def test_an_instance_becomes_classes_on_one_deployment() -> None:
+    from hetserve.instances import read_instance
+    from hetserve.queueing.fluid import problem_from_instance
+
+    inst = read_instance("paper-base")
+    total = problem_from_instance(inst, model="Llama-3.1-8B-Instruct", gpu="A100-40GB",
+                                  gpus=None)
+    assert [c.rate for c in total.classes] == [q.rate_per_s for q in inst.query_types]
+    assert total.batch >= 2 and total.iteration.gamma > 0
+    size = size_fluid(total.classes, total.iteration, batch=total.batch, chunk=total.chunk)
+    # the fewest GPUs serve every class in full; one GPU fewer cannot (θ = 0 → infeasible)
+    per_gpu = problem_from_instance(inst, model="Llama-3.1-8B-Instruct", gpu="A100-40GB",
+                                    gpus=size.gpus)
+    assert solve_fluid(per_gpu).optimal
+    if size.gpus > 1:
+        fewer = problem_from_instance(inst, model="Llama-3.1-8B-Instruct", gpu="A100-40GB",
+                                      gpus=size.gpus - 1)
+        assert solve_fluid(fewer).status == "infeasible"
+    with pytest.raises(InstanceError, match="--model"):
+        problem_from_instance(inst, model="nope", gpu="A100-40GB", gpus=4)
