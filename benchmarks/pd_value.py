@@ -172,8 +172,9 @@ def main(time_limit: float, threads: int, seed: int, only: tuple[str, ...], out:
     md = ["# When P/D pays: MILP optimum with P/D units vs aggregated only", "",
           f"Same MILP settings for both columns: time limit {time_limit:g} s, {threads} thread(s), "
           f"seed {seed}, AGH MIP start. `optimal` = HiGHS proved the gap ≤ 1e-4; "
-          "`time_limit` = best plan found (gap in brackets). Costs in $ over the horizon "
-          "(rental + storage + delay and unmet penalties), every plan checked by the evaluator.",
+          "`feasible` = the time limit ended the solve: best plan found, gap to the bound in "
+          "brackets. Costs in $ over the horizon (rental + storage + delay and unmet penalties), "
+          "every plan checked by the evaluator.",
           "",
           "| instance | configs agg → +P/D | aggregated $ (status) | with P/D $ (status) | saving "
           "| rental agg → P/D | delay penalty agg → P/D | demand on P/D | P/D units across GPU types |",
