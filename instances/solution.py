@@ -101,6 +101,16 @@ class PdRoute(Route):
                         self.decode_tp, self.decode_pp, self.n_prefill, self.n_decode)
 
 
+def _why_missing(instance: Instance, entry: Deployment | Route) -> str:
+    if isinstance(entry, (PdDeployment, PdRoute)):
+        if "disaggregated" not in instance.deployment_modes:
+            return "a P/D unit, but the instance's deployment_modes exclude 'disaggregated'"
+        return "unknown name, weights do not fit, or TP/PP or ratio not offered: docs/pd.md"
+    if "aggregated" not in instance.deployment_modes:
+        return "an aggregated deployment, but the instance's deployment_modes exclude 'aggregated'"
+    return "unknown name, or weights do not fit"
+
+
 _PD_FIELDS = ("decode_gpu", "decode_tp", "decode_pp", "n_prefill", "n_decode")
 
 
@@ -152,13 +162,13 @@ class Solution:
             cfg = d.config()
             if cfg not in table.index:
                 raise InstanceError(f"deployments[{k}]", f"configuration {cfg.label()} is not in "
-                                    "the instance (unknown name, or weights do not fit)")
+                                    f"the instance ({_why_missing(instance, d)})")
             r[table.index[cfg]] += d.replicas
         for k, rt in enumerate(self.routing):
             cfg = rt.config()
             if cfg not in table.index:
                 raise InstanceError(f"routing[{k}]", f"configuration {cfg.label()} is not in the "
-                                    "instance (unknown name, or weights do not fit)")
+                                    f"instance ({_why_missing(instance, rt)})")
             if rt.query_type not in instance.query_index:
                 raise InstanceError(f"routing[{k}].query_type",
                                     f"unknown query type {rt.query_type!r}")
