@@ -120,6 +120,8 @@ def test_evaluator_checks_a_small_pd_plan_by_hand():
     one = evaluate(inst, Solution.from_arrays(inst, np.eye(1, len(inst.routes), c)[0],
                                               np.eye(1, len(inst.routes), c)))
     assert {v.kind for v in one.violations} == {"capacity"}  # 9 req/s > one unit's μ ≈ 5
+    with pytest.raises(InstanceError, match="deployment_modes exclude 'disaggregated'"):
+        plan.to_arrays(inst.replace(deployment_modes=("aggregated",)))
     again = Solution.from_dict(json.loads(json.dumps(plan.to_dict())))
     assert again == plan
     r, x = again.to_arrays(inst)
