@@ -390,6 +390,12 @@ class Instance:
                 and len(set(self.deployment_modes)) == len(self.deployment_modes),
                 "deployment_modes", f"a non-empty list of distinct values from {list(modes)}, "
                 f"got {list(self.deployment_modes)!r}")
+        # P/D units are costed with the roofline kernels (docs/pd.md); another performance
+        # model for the aggregated routes would make the two incomparable
+        require("disaggregated" not in self.deployment_modes
+                or getattr(self.perf, "model", "roofline") == "roofline", "deployment_modes",
+                "disaggregated units are modelled with the roofline kernels only "
+                "(perf.model must be 'roofline')")
         require(len(self.pd_ratios) > 0 and all(
             len(pair) == 2 and all(isinstance(v, int) and 1 <= v <= 16 for v in pair)
             for pair in self.pd_ratios), "pd_ratios",
