@@ -10,8 +10,8 @@ revenue per GPU per second is measured after an 80 s warm-up (≈ 3 mixed-mode d
 of the long class, 8 patience times) over a fixed window of 200 s for every n (as the
 paper's fixed horizon: n = 5 sees ≈ 1 000 arrivals, n = 500 ≈ 100 000), and set against
 the fluid LP's optimum R* (queueing/fluid.py). The four policies of one (n, seed) run
-back to back, so machine load hits them alike. The window keeps the whole run near ten
-minutes on a loaded 2-core machine.
+back to back, so machine load hits them alike. The committed run took 843 s (14 min)
+on a 2-core machine under a load average near 8.
 
 Writes to ``--out`` (new or empty): ``runs.csv`` (one row per run), ``table.md`` (mean ±
 sd of revenue / R* per n and policy, occupancies against x*), ``convergence.png``,
