@@ -236,10 +236,11 @@ class ServingModel:
         fits = (kv_tokens >= h + f) & (h + f <= d.model.max_context) & (max_batch >= 1)
         max_batch = np.where(fits, max_batch, 1.0)
         if rep is None:
-            zeros = np.zeros(size)
-            return {"fits": fits, "max_batch": max_batch, "prefill": zeros + np.inf,
-                    "delay_at_1": zeros + np.inf, "batch": np.ones(size),
-                    "delay": zeros + np.inf, "capacity": zeros}
+            # Finite placeholders (as the roofline gives unfit routes); fits is False.
+            big = np.full(size, 1e9)
+            return {"fits": np.zeros(size, dtype=bool), "max_batch": np.ones(size),
+                    "prefill": big, "delay_at_1": big, "batch": np.ones(size), "delay": big,
+                    "capacity": 1.0 / big}
         prefill = rep.step_time(h, 0.0, rep.attention_flops(h, 0.0), 1.0)
 
         def delay(batch: np.ndarray) -> np.ndarray:
@@ -309,8 +310,9 @@ class MeasuredModel:
             # fp16 and bf16 weights run at the same speed; a bf16 profile covers fp16 tiers.
             precision = "bf16" if precision == "fp16" else "fp16"
             concurrencies = self.profile.concurrencies(case(1, 1, 1))
+        fallback = self.serving.column(d, shapes)
         if not concurrencies:
-            return self.serving.column(d, shapes)
+            return fallback
         size = shapes.prompt.shape[0]
         out: dict[str, list[float]] = {k: [] for k in ROUTE_KEYS}
         for i in range(size):
@@ -343,14 +345,20 @@ class MeasuredModel:
                     else:
                         hi = mid
                 batch, d_star = lo, delay(lo)
+            if not fits:
+                # Refused (no extrapolation): the route does not fit; the serving model's
+                # numbers stand in as finite placeholders.
+                for key in ROUTE_KEYS:
+                    out[key].append(False if key == "fits" else float(fallback[key][i]))
+                continue
             est1 = self.profile.estimate(case(h, f, lo_c)).estimate
-            out["fits"].append(fits)
-            out["max_batch"].append(hi_c if fits else 1)
-            out["prefill"].append(est1.ttft_s if est1 is not None else float("inf"))
-            out["delay_at_1"].append(first if fits else float("inf"))
-            out["batch"].append(batch if fits else 1)
-            out["delay"].append(d_star if fits else float("inf"))
-            out["capacity"].append(batch / d_star if fits else 0.0)
+            out["fits"].append(True)
+            out["max_batch"].append(hi_c)
+            out["prefill"].append(est1.ttft_s)
+            out["delay_at_1"].append(first)
+            out["batch"].append(batch)
+            out["delay"].append(d_star)
+            out["capacity"].append(batch / d_star)
         return {k: np.asarray(v) for k, v in out.items()}
 
     def route_metrics(self, shapes: QueryShapes,

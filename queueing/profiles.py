@@ -286,6 +286,8 @@ def from_catalog(model_name: str, gpu_name: str, precision: str = "fp16", tp: in
     kv_limit = total_blocks // math.ceil(calibration_ctx / block_size)
     max_slots = max(1, min(max_num_seqs, kv_limit))
     par = f"tp{tp}" + (f"pp{pp}" if pp > 1 else "")
+    if not constants.is_default_model:
+        par += f"/{constants.model}-{constants.engine}"
     return PoolProfile(
         name=f"{model_name}@{gpu_name}/{precision}/{par}", W=W, H=H, chunk=chunk,
         total_kv_blocks=total_blocks, block_size=block_size, max_slots=max_slots,
