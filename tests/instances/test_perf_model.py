@@ -180,9 +180,16 @@ def run(*args):
                           text=True, timeout=300)
 
 
-def test_cli_perf_model_flags():
+def test_cli_perf_model_flags(tmp_path):
     bad = run("solve", "paper-base", "--perf-model", "measured")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "--perf-profile" in bad.stderr
-    out = run("solve", "paper-base", "--method", "gh", "--perf-model", "serving", "--json")
+    plan = tmp_path / "plan.json"
+    out = run("solve", "paper-base", "--method", "gh", "--perf-model", "serving", "--json",
+              "--out", str(plan))
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["feasible"]
+    # The plan checks out under the model it was made for (evaluate reads the same flags).
+    check = run("evaluate", "paper-base", str(plan), "--perf-model", "serving", "--json")
+    assert check.returncode == 0, check.stderr
+    doc = json.loads(check.stdout)
+    assert doc["feasible"] and doc["cost"]["total"] == json.loads(out.stdout)["cost"]["total"]
