@@ -94,9 +94,12 @@ def _tier(t: Any, where: str) -> Tier:
 
 
 def _perf(d: Any) -> PerfConstants:
-    d = fields.obj(d, "perf", known={*_PERF_NUMBERS, "max_num_seqs"})
+    d = fields.obj(d, "perf", known={*_PERF_NUMBERS, "max_num_seqs", "model", "engine", "profile"})
     values: dict[str, Any] = {k: fields.number(d[k], f"perf.{k}", lo=lo, hi=hi, lo_open=lo_open)
                               for k, (lo, hi, lo_open) in _PERF_NUMBERS.items() if k in d}
+    for key in ("model", "engine", "profile"):  # the model selection (docs/performance.md)
+        if key in d:
+            values[key] = fields.name(d[key], f"perf.{key}")
     if "max_num_seqs" in d:
         values["max_num_seqs"] = fields.integer(d["max_num_seqs"], "perf.max_num_seqs", lo=1,
                                                 hi=10**6)

@@ -27,7 +27,8 @@ from hetserve.instances.catalog import (
     Precision,
 )
 from hetserve.instances.errors import require
-from hetserve.instances.performance import PerfConstants, route_metrics
+from hetserve.instances.perf_model import Deployment, QueryShapes, performance_model
+from hetserve.instances.performance import PerfConstants
 
 DELAY_CONSTRAINTS = ("per-route", "average", "both")
 """``per-route``: a route is usable only if its D(b*) ≤ Δ_i (the M1 filter); ``average``:
@@ -188,26 +189,15 @@ class RouteTable:
         cg = [gpus[cfg.gpu] for cfg in configs]
         cp = [precisions[cfg.precision] for cfg in configs]
         if configs:
-            out = route_metrics(
-                prompt=row(t.prompt_tokens for t in q), output=row(t.output_tokens for t in q),
-                slo=row(t.delay_slo_s for t in q),
-                max_context=col(mod.max_context for mod in cm),
-                weight_bytes=col(mod.params_b * 1e9 * p.bytes_per_weight for mod, p in zip(cm, cp)),
-                active_share=col(mod.active_params_b / mod.params_b for mod in cm),
-                active_params=col(mod.active_params_b * 1e9 for mod in cm),
-                kv_per_token=col(mod.kv_bytes_per_token for mod in cm),
-                layers=col(mod.layers for mod in cm), hidden=col(mod.hidden for mod in cm),
-                n=col(cfg.tp for cfg in configs), m=col(cfg.pp for cfg in configs),
-                usable=col(g.memory_gb * 1e9 * c.gpu_memory_utilization - c.runtime_reserve_gb * 1e9
-                           for g in cg),
-                bandwidth=col(g.bandwidth_gb_s * 1e9 for g in cg),
-                flops=col((g.int8_tops if p.compute == "int8" else g.fp16_tflops) * 1e12
-                          for g, p in zip(cg, cp)),
-                link_bytes_s=col(g.link_gb_s * 1e9 for g in cg),
-                link_latency_s=col(g.link_latency_us * 1e-6 for g in cg), c=c,
-                prefill_efficiency=col(c.prefill_efficiency_int8 if p.compute == "int8"
-                                       else c.prefill_efficiency for p in cp),
-                delay_factor=row(t.delay_factor for t in q))
+            # Every consumer's numbers come from the instance's performance model
+            # (docs/performance.md#models; roofline by default).
+            out = performance_model(c).route_metrics(
+                QueryShapes(prompt=row(t.prompt_tokens for t in q),
+                            output=row(t.output_tokens for t in q),
+                            slo=row(t.delay_slo_s for t in q),
+                            delay_factor=row(t.delay_factor for t in q)),
+                [Deployment(mod, g, p, cfg.tp, cfg.pp)
+                 for mod, g, p, cfg in zip(cm, cg, cp, configs)])
         else:
             shape = (len(q), 0)
             out = {k: np.zeros(shape) for k in ("fits", "max_batch", "prefill", "delay_at_1",
