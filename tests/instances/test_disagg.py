@@ -174,3 +174,15 @@ def test_cli_solves_and_evaluates_a_pd_instance(tmp_path):
     bad = subprocess.run([*cli, "solve", str(path)], capture_output=True, text=True, timeout=300)
     assert bad.returncode == 2 and "pd_ratios[0][1]" in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_pd_units_require_the_roofline_model():
+    """P/D units are costed with the roofline kernels; mixing them with another
+    performance model's aggregated routes is refused, naming the field."""
+    from hetserve.instances.performance import PerfConstants
+
+    inst = read_instance(bundled_path("tiny"))
+    with pytest.raises(InstanceError, match="deployment_modes"):
+        inst.replace(deployment_modes=("aggregated", "disaggregated"),
+                     perf=PerfConstants(model="serving"))
+    assert inst.replace(perf=PerfConstants(model="serving")).deployment_modes == ("aggregated",)
