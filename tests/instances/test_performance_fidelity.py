@@ -24,9 +24,9 @@ from benchmarks.fidelity import (
 BANDS = {
     # metric: (min share within ±25 %, min share within ±50 %, median range)
     "ttft": (0.33, 0.52, (0.70, 1.30)),
-    "tpot": (0.85, 0.96, (0.85, 1.15)),
-    "e2e": (0.80, 0.95, (0.85, 1.15)),
-    "tok_s_gpu": (0.72, 0.90, (0.85, 1.20)),
+    "tpot": (0.88, 0.96, (0.90, 1.10)),
+    "e2e": (0.88, 0.96, (0.90, 1.10)),
+    "tok_s_gpu": (0.84, 0.92, (0.90, 1.15)),
 }
 
 
