@@ -80,17 +80,19 @@ def mix_stats(parts: list[tuple[SliceStats, float]]) -> SliceStats:
     def avg(attr):
         return float(sum(getattr(s, attr) * p for s, p in f))
 
-    Pv = np.concatenate([s.prefill_iters for s, _ in f])
+    # prefill-iteration counts are whole numbers: collapse them with one bincount
+    Pv = np.concatenate([s.prefill_iters for s, _ in f]).astype(np.int64)
     Pw = np.concatenate([s.prefill_w * p for s, p in f])
-    Pu, inv = np.unique(Pv, return_inverse=True)
+    binned = np.bincount(Pv, weights=Pw)
+    Pu = np.flatnonzero(binned > 0)
 
     def cat(attr, weighted=False):
         return np.concatenate([getattr(s, attr) * (p if weighted else 1.0) for s, p in f])
 
     return SliceStats(min(s.lo for s, _ in f), max(s.hi for s, _ in f), f[0][0].chunk, tot,
                       avg("mean_tokens"), avg("mean_iters"), avg("m2_iters"),
-                      avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu,
-                      np.bincount(inv, weights=Pw), cat("node_prompt"), cat("node_prefill"),
+                      avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu.astype(float),
+                      binned[Pu], cat("node_prompt"), cat("node_prefill"),
                       cat("node_tokens"), cat("node_w", True))
 
 
@@ -268,7 +270,9 @@ def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
         t = p + np.maximum(0.0, (math.log(C) + logE - np.log(np.where(ok, room, 1.0))) / theta)
     else:
         t = p.copy()
-    nxt = np.append(p[1:], np.inf)
+    nxt = np.empty_like(p)
+    nxt[:-1] = p[1:]
+    nxt[-1] = np.inf
     hit = np.flatnonzero(ok & (t <= nxt + 1e-12))
     return float(t[hit[0]]) if hit.size else float(p[-1])
 

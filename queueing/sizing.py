@@ -98,7 +98,7 @@ class QueueingSizing:
     verify: bool = True
     verify_requests: int = 10000
     judge: str = "detailed"
-    judge_requests: int = 6000
+    judge_requests: int = 4000
     judge_step: float = 0.05
     seed: int = 0
 
