@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -288,6 +289,56 @@ def speed(out: Path, reps: int = 3) -> dict:
     return res
 
 
+_HS_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from hetserve.queueing.planner import plan_two_pool
+from hetserve.queueing.profiles import PRESETS
+from hetserve.queueing.workload import cdf_from_json
+t1 = time.perf_counter()
+cdf = cdf_from_json(json.loads(sys.argv[1]), name="azure")
+t2, c2 = time.perf_counter(), time.process_time()
+plan = plan_two_pool(cdf, 200.0, 0.5, PRESETS["a100"], bstar_check=False)
+t3, c3 = time.perf_counter(), time.process_time()
+print(json.dumps({"import_ms": 1e3 * (t1 - t0), "sweep_ms": 1e3 * (t3 - t2),
+                  "sweep_cpu_ms": 1e3 * (c3 - c2), "rows": len(plan.rows)}))
+"""
+
+_PEER_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from benchmarks.queueing_side_by_side import peer_plan
+import fleet_sim.optimizer.analytical, fleet_sim.optimizer.base
+t1 = time.perf_counter()
+pairs = [tuple(p) for p in json.loads(sys.argv[1])]
+c2 = time.process_time()
+out = peer_plan(pairs, 200.0, 0.5, True)
+c3 = time.process_time()
+print(json.dumps({"import_ms": 1e3 * (t1 - t0), "sweep_ms": out["ms"],
+                  "sweep_cpu_ms": 1e3 * (c3 - c2)}))
+"""
+
+
+def sweep_cold(reps: int = 7) -> dict:
+    """The full (B, gamma) sweep on the peer's azure CDF at 200 req/s, P99 TTFT 0.5 s, in a
+    fresh process each time (cold: nothing cached; imports timed apart), hetserve and the
+    peer alternating; medians of ``reps``."""
+    import sys
+
+    pairs = json.dumps([list(p) for p in _peer_cdf("azure")])
+    root = Path(__file__).resolve().parents[1]
+    runs: dict[str, list[dict]] = {"hetserve": [], "peer": []}
+    for _ in range(reps):
+        for tag, code in (("hetserve", _HS_CHILD), ("peer", _PEER_CHILD)):
+            out = subprocess.run([sys.executable, "-c", code, pairs], capture_output=True,
+                                 text=True, check=True, cwd=root)
+            runs[tag].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    med = {tag: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+           for tag, rs in runs.items()}
+    return {"reps": reps, "median": med, "runs": runs,
+            "ratio_sweep_ms": med["hetserve"]["sweep_ms"] / med["peer"]["sweep_ms"]}
+
+
 def _commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -325,11 +376,27 @@ def _version(name: str) -> str | None:
               help="Cap of requests through the peer's Fleet (scaled down for big fleets).")
 @click.option("--quick", is_flag=True, help="Only rate 5 and 50 (smoke run).")
 @click.option("--speed/--no-speed", "do_speed", default=True, show_default=True)
-def main(out, n_sim, verify_requests, peer_requests, quick, do_speed):
+@click.option("--speed-only", is_flag=True,
+              help="Only the speed measurements (simulators, sweep cold in fresh processes): "
+                   "speed.md and speed.json.")
+def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, speed_only):
     """Run the grid and write cases.csv, side_by_side.md and meta.json."""
     t_start = time.perf_counter()
     commit = _commit()  # the code that runs, read before any later checkout
     outp = Path(out)
+    if speed_only:
+        outp.mkdir(parents=True, exist_ok=True)
+        if any(outp.iterdir()):
+            raise click.UsageError(f"--out: {outp} is not empty; give a new folder")
+        sp = speed(outp)
+        sp["sweep_cold"] = sweep_cold()
+        meta = _meta(outp, {"speed_only": True}, time.perf_counter() - t_start, commit)
+        meta["load_average_1min"] = round(os.getloadavg()[0], 2)
+        (outp / "speed.json").write_text(json.dumps({**meta, "speed": sp}, indent=2,
+                                                    default=str))
+        (outp / "speed.md").write_text(speed_markdown(sp, meta))
+        click.echo(speed_markdown(sp, meta))
+        return
     try:
         prepare_out(outp, {"command": "queueing_side_by_side", "quick": quick,
                            "requests": n_sim, "verify_requests": verify_requests,
@@ -432,6 +499,36 @@ def summarise(rows, sp) -> str:
         sw = sp["sweep"]
         lines += ["", f"Full (B, γ) sweep on azure: cold {sw['cold_ms']:.1f} ms, warm "
                       f"{sw['warm_ms']:.1f} ms, peer {sw['peer_ms']:.1f} ms (medians of 5)."]
+    return "\n".join(lines) + "\n"
+
+
+def speed_markdown(sp: dict, meta: dict) -> str:
+    """speed.md of a ``--speed-only`` run."""
+    lines = ["# Speed side by side with vllm-sr-sim (medians; machine shared, under load)", "",
+             f"Commit {meta.get('git_commit')}, {meta.get('date_utc')}, CPU "
+             f"{meta.get('cpu')}, load average at the end {meta.get('load_average_1min')}.",
+             "", "## Simulators (same fleets and requests, alternating)", "",
+             "| fleet | GPUs | hetserve detailed req/s | peer Fleet req/s | ratio |",
+             "|---|---|---|---|---|"]
+    for s in sp["sim"]:
+        lines.append(f"| azure λ={s['rate']:g} | {s['gpus']} | {s['hetserve_req_per_s']:.0f} | "
+                     f"{s['peer_req_per_s']:.0f} | {s['ratio']:.2f}x |")
+    sw, sc = sp["sweep"], sp["sweep_cold"]["median"]
+    lines += ["", "## Full (B, γ) sweep, azure CDF, 200 req/s, P99 TTFT 0.5 s", "",
+              "| measure | hetserve | peer |", "|---|---|---|",
+              f"| cold: fresh process, wall ms (median of {sp['sweep_cold']['reps']}) | "
+              f"{sc['hetserve']['sweep_ms']:.1f} | {sc['peer']['sweep_ms']:.1f} |",
+              f"| cold: fresh process, CPU ms | {sc['hetserve']['sweep_cpu_ms']:.1f} | "
+              f"{sc['peer']['sweep_cpu_ms']:.1f} |",
+              f"| imports before the sweep, wall ms | {sc['hetserve']['import_ms']:.0f} | "
+              f"{sc['peer']['import_ms']:.0f} |",
+              f"| in one process, caches cleared, wall ms (median of 5) | {sw['cold_ms']:.1f} | "
+              f"{sw['peer_ms']:.1f} |",
+              f"| warm (calibrations cached, other rate), wall ms | {sw['warm_ms']:.1f} | - |",
+              "", "Cold = a new Python process per measurement, the sweep timed after the "
+              "imports (the peer's time is its own `sweep_analytical` loop over the same "
+              "breakpoints and γ grid); hetserve and the peer alternate, so both see the "
+              "same load."]
     return "\n".join(lines) + "\n"
 
 

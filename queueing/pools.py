@@ -113,12 +113,18 @@ class PoolCalibration:
             raise ValueError("k: slots per unit must be >= 0")
         if self.batch not in BATCH_MODES:
             raise ValueError(f"batch: must be one of {BATCH_MODES}, got {self.batch!r}")
+        # derived once: the sweep reads them in every sizing step
+        p = self.profile
+        h = p.H * self.stats.resident_ctx / p.calibration_ctx
+        object.__setattr__(self, "_h_term", h)
+        mu = (0.0 if self.k <= 0 or self.stats.mean_iters <= 0
+              else self.k / (self.stats.mean_iters * (p.W + h * self.k)))
+        object.__setattr__(self, "_max_throughput", mu)
 
     @property
     def h_term(self) -> float:
         """H * Lbar / calibration_ctx: seconds added to an iteration per resident sequence."""
-        p = self.profile
-        return p.H * self.stats.resident_ctx / p.calibration_ctx
+        return self._h_term  # type: ignore[attr-defined]
 
     def min_units(self, lam: float, rho_max: float) -> float:
         """Real-valued units so that the capacity utilisation is <= rho_max (fluid bound)."""
@@ -131,9 +137,7 @@ class PoolCalibration:
     @property
     def max_throughput(self) -> float:
         """Requests/s one unit sustains with every slot busy: k / (E[I] (W + H k Lbar/cal))."""
-        if self.k <= 0 or self.stats.mean_iters <= 0:
-            return 0.0
-        return self.k / (self.stats.mean_iters * (self.profile.W + self.h_term * self.k))
+        return self._max_throughput  # type: ignore[attr-defined]
 
 
 def calibrate_pool(profile: PoolProfile, stats: SliceStats, ctx: int,
