@@ -186,7 +186,8 @@ class _Compiled:
                 d = np.divide(delta * split[j], s_p, out=np.full(k, 1.0), where=s_p > 0)
             out.append(PoolTargets(tg.names, tg.targets, tg.weights,
                                    tuple(float(min(max(mi + di, 0.0), 1.0))
-                                         for mi, di in zip(m, d))))
+                                         for mi, di in zip(m, d)),
+                                   tuple(float(mi) for mi in m)))
         return out, reason
 
 

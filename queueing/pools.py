@@ -215,6 +215,9 @@ class PoolTargets:
     targets: tuple[np.ndarray, ...]
     weights: tuple[np.ndarray, ...]
     allowance: tuple[float, ...]
+    certain: tuple[float, ...] | None = None
+    """:func:`certain_miss` of each constraint when the caller already has it (the
+    planner computes it once per calibration); ``None``: computed when needed."""
 
 
 def flat_targets(cal: PoolCalibration, slo_ttft: float, q: float) -> PoolTargets:
@@ -333,7 +336,8 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
     tg = flat_targets(cal, slo_ttft, q) if targets is None else targets
     n_con = len(tg.names)
     for i in range(n_con):
-        if certain_miss(cal, tg, i) > tg.allowance[i] + 1e-12:
+        m = tg.certain[i] if tg.certain is not None else certain_miss(cal, tg, i)
+        if m > tg.allowance[i] + 1e-12:
             ev = evaluate_pool(cal, lam, max(1, math.ceil(cal.min_units(lam, rho_max))), q, tg)
             return _infeasible(ev, f"prefill alone misses the TTFT target of constraint "
                                    f"{tg.names[i]!r} for more than its allowance")

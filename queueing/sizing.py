@@ -96,9 +96,9 @@ class QueueingSizing:
     lam_step: float = 0.05
     kappa_max: float = 4.0
     verify: bool = True
-    verify_requests: int = 10000
+    verify_requests: int = 6000
     judge: str = "detailed"
-    judge_requests: int = 4000
+    judge_requests: int = 3000
     judge_step: float = 0.05
     seed: int = 0
 
