@@ -376,14 +376,28 @@ def _version(name: str) -> str | None:
               help="Cap of requests through the peer's Fleet (scaled down for big fleets).")
 @click.option("--quick", is_flag=True, help="Only rate 5 and 50 (smoke run).")
 @click.option("--speed/--no-speed", "do_speed", default=True, show_default=True)
+@click.option("--shard", default="0/1", show_default=True,
+              help="K/N: run only the cases whose index is K mod N (merge with --merge).")
+@click.option("--merge", "merge_dirs", multiple=True, type=click.Path(exists=True),
+              help="Shard output folders to merge into --out (no cases are run).")
 @click.option("--speed-only", is_flag=True,
               help="Only the speed measurements (simulators, sweep cold in fresh processes): "
                    "speed.md and speed.json.")
-def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, speed_only):
+def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, shard, merge_dirs,
+         speed_only):
     """Run the grid and write cases.csv, side_by_side.md and meta.json."""
     t_start = time.perf_counter()
     commit = _commit()  # the code that runs, read before any later checkout
     outp = Path(out)
+    if merge_dirs:
+        _merge([Path(d) for d in merge_dirs], outp)
+        return
+    try:
+        k_shard, n_shard = (int(v) for v in shard.split("/"))
+        if not 0 <= k_shard < n_shard:
+            raise ValueError
+    except ValueError:
+        raise click.UsageError(f"--shard: expected K/N with 0 <= K < N, got {shard!r}") from None
     if speed_only:
         outp.mkdir(parents=True, exist_ok=True)
         if any(outp.iterdir()):
@@ -410,8 +424,11 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, speed_only
     cases += [(w, 50.0, s, g) for w in TRACES for s in SLOS for g in (False, True)]
     rows = []
     for i, (w, lam, s, g) in enumerate(cases):
+        if i % n_shard != k_shard:
+            continue
         t0 = time.perf_counter()
         row = run_case(w, lam, s, g, n_sim, verify_requests, peer_requests)
+        row["case"] = i
         row["case_wall_s"] = round(time.perf_counter() - t0, 1)
         rows.append(row)
         click.echo(f"[{i + 1}/{len(cases)}] {w} λ={lam:g} slo={s:g} "
@@ -427,12 +444,54 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, speed_only
     summary = summarise(rows, sp)
     (outp / "side_by_side.md").write_text(summary)
     meta = _meta(outp, {"requests": n_sim, "verify_requests": verify_requests,
-                        "peer_requests": peer_requests, "quick": quick},
+                        "peer_requests": peer_requests, "quick": quick, "shard": shard},
                  time.perf_counter() - t_start, commit)
     meta["speed"] = sp
     meta["headline"] = _headline(rows)
     (outp / "meta.json").write_text(json.dumps(meta, indent=2, allow_nan=False, default=str))
     click.echo(summary)
+
+
+def _merge(dirs: list[Path], outp: Path) -> None:
+    """Merge shard runs (their cases.csv and meta.json) into one cases.csv, side_by_side.md
+    and meta.json, cases in grid order."""
+    rows = []
+    metas = []
+    for d in dirs:
+        with open(d / "cases.csv", newline="") as fh:
+            rows += [_typed(r) for r in csv.DictReader(fh)]
+        metas.append(json.loads((d / "meta.json").read_text()))
+    rows.sort(key=lambda r: r["case"])
+    outp.mkdir(parents=True, exist_ok=True)
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in rows[0], k))
+    with open(outp / "cases.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    (outp / "side_by_side.md").write_text(summarise(rows, None))
+    meta = {**metas[0], "shards": [{"shard": m["args"].get("shard"), "wall_s": m["wall_s"],
+                                    "git_commit": m["git_commit"],
+                                    "date_utc": m["date_utc"]} for m in metas],
+            "headline": _headline(rows)}
+    (outp / "meta.json").write_text(json.dumps(meta, indent=2, allow_nan=False, default=str))
+    click.echo((outp / "side_by_side.md").read_text())
+
+
+def _typed(r: dict) -> dict:
+    """A cases.csv row with numbers, booleans and empty cells as Python values."""
+    out: dict = {}
+    for k, v in r.items():
+        if v == "":
+            out[k] = None
+        elif v in ("True", "False"):
+            out[k] = v == "True"
+        else:
+            try:
+                f = float(v)
+                out[k] = int(f) if k == "case" else f
+            except ValueError:
+                out[k] = v
+    return out
 
 
 def _headline(rows) -> dict:
