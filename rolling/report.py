@@ -120,8 +120,11 @@ def sweep_tables(root: Path) -> str:
             rows = list(csv.DictReader(fh))
         if not rows:
             continue
-        parts += [f"## {d.parent.name}", "",
-                  "| demand | σ | A | q | windows | method | total $ | rental $ | delay pen. $ | "
+        parts += [f"## {d.parent.name}", ""]
+        prov = d.parent / "PROVENANCE.md"
+        if prov.exists():  # which code measured the folder, when it predates today's
+            parts += [prov.read_text().strip(), ""]
+        parts += ["| demand | σ | A | q | windows | method | total $ | rental $ | delay pen. $ | "
                   "unmet pen. $ | switch $ | peak win $ | mean GPUs | shed | SLO att. | "
                   "vs static-peak AGH | vs static-peak MILP | wall s |",
                   "|" + "---|" * 18]
