@@ -57,8 +57,11 @@ def _metrics(out: Path) -> dict[str, float]:
             "wall_s": meta.get("wall_s")}
 
 
-def _run(exe: str, day: str, solver: str, variant: str, out: Path) -> dict:
+def _run(exe: str, day: str, solver: str, variant: str, out: Path,
+         only: set[str] | None = None) -> dict:
     run_dir = out / "runs" / f"{day}_{solver}_{variant}"
+    if only is not None and f"{day}:{variant}" not in only and (run_dir / "windows.csv").exists():
+        return {"day": day, "solver": solver, "variant": variant, **_metrics(run_dir)}
     if run_dir.exists():
         shutil.rmtree(run_dir)
     subprocess.run([exe, "rolling", "paper-base", "--solver", solver, "--seed", "0",
@@ -72,13 +75,17 @@ def _run(exe: str, day: str, solver: str, variant: str, out: Path) -> dict:
 @click.command()
 @click.option("--solvers", default="gh", show_default=True)
 @click.option("--jobs", default=2, show_default=True, help="Runs at a time.")
+@click.option("--only", default=None,
+              help="Comma-separated DAY:VARIANT runs to (re-)run; the others are read from "
+                   "their run folders under --out.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/rolling-slo"))
-def main(solvers: str, jobs: int, out: Path) -> None:
+def main(solvers: str, jobs: int, only: str | None, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     exe = shutil.which("hetserve") or sys.exit("hetserve: not on PATH")
     cases = [(d, s, v) for d in DAYS for s in solvers.split(",") for v in VARIANTS]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        rows = list(pool.map(lambda c: _run(exe, *c, out), cases))
+        picked = None if only is None else set(only.split(","))
+        rows = list(pool.map(lambda c: _run(exe, *c, out, picked), cases))
     for r in rows:
         click.echo(json.dumps(r))
     base = {(r["day"], r["solver"]): r["total_cost"] for r in rows if r["variant"] == "analytic"}

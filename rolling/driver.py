@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 RESIZE_ROUNDS = 3
 """Re-plans per window when the plan routes a type where it needs a larger κ."""
 
+KAPPA_FALLBACK = (0.75, 0.5, 0.25, 0.0)
+"""Shares t of the κ inflation tried, in order, when the κ-inflated window is infeasible
+(budget or GPU availability); t = 0 is the fluid plan."""
+
 WindowSolver = Callable[["Instance", "Solution | None", int], RunResult]
 """(planning instance, warm start or None, seed) → RunResult. GH, AGH and the MILP are
 wired in by the CLI (``hetserve.cli.methods``); ``rolling`` imports no solver."""
@@ -159,13 +163,17 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
     status = res.status.value
     if not res.feasible:
         if not np.allclose(kappa, 1.0):
-            # the inflated instance may break the budget or availability: plan fluid
-            fluid = window_instance(base, ctx.demand, rates, prompt, output)
-            t1 = time.perf_counter()
-            res2 = _solve(ctx, fluid, warm, seed)
-            solve_s += time.perf_counter() - t1
-            if res2.feasible:
-                return res2.solution, inst, np.ones(len(kappa)), "fluid-fallback", solve_s, sizing_s
+            # the inflated instance may break the budget or availability: keep as much of
+            # the inflation as fits (κ_t = 1 + t (κ − 1), t falling), the fluid plan last
+            for t in KAPPA_FALLBACK:
+                k_t = 1.0 + t * (kappa - 1.0)
+                inst_t = window_instance(base, ctx.demand, rates, prompt, output, k_t)
+                t1 = time.perf_counter()
+                res2 = _solve(ctx, inst_t, warm, seed)
+                solve_s += time.perf_counter() - t1
+                if res2.feasible:
+                    label = "fluid-fallback" if t == 0 else f"kappa-fallback-{t:g}"
+                    return res2.solution, inst_t, k_t, label, solve_s, sizing_s
         if res.solution is not None:
             return res.solution, inst, kappa, f"{status}-plan", solve_s, sizing_s
         return warm, inst, kappa, f"{status}-kept", solve_s, sizing_s

@@ -259,3 +259,24 @@ def test_verified_windows_meet_the_slo_in_the_detailed_simulator(small):
                                     switching=SwitchingCost(enabled=False), sizing=ANALYTIC))
     assert all(a.kappa_mean <= v.kappa_mean for a, v in zip(ana.rows, res.rows))
     assert math.isnan(ana.rows[0].slo_met_sim)
+
+
+def test_infeasible_inflation_keeps_as_much_of_kappa_as_fits(small):
+    """When the κ-inflated window breaks the budget or availability, the driver plans the
+    largest tried share of the inflation that fits (here half of it), not the fluid plan."""
+    from hetserve.instances.result import RunResult, Status
+
+    d = make_trace(small, [1.0])
+    limit = 1.3 * float(d.rates[0].sum())
+
+    def capped(inst, warm, seed):
+        if sum(q.rate_per_s for q in inst.query_types) > limit:
+            return RunResult("capped", Status.INFEASIBLE, None, None, 0.0)
+        return cheapest_route_solver(inst, warm, seed)
+
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(small, d, capped, params, sizer=_ConstantSizer(len(small.query_types)))
+    row = res.rows[0]
+    assert row.status == "kappa-fallback-0.5"
+    assert row.kappa_mean == pytest.approx(1.25)
