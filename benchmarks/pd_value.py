@@ -148,7 +148,7 @@ def _cpu_model() -> str:
               show_default=True)
 def main(time_limit: float, threads: int, seed: int, mode: str, only: tuple[str, ...],
          out: Path) -> None:
-    both = ("aggregated", mode)
+    modes = ("aggregated", mode)
     lab = LABEL[mode]
     params = MilpParams(time_limit_s=time_limit, threads=threads)
     insts: list[tuple[str, Instance]] = [("bundled", read_instance(bundled_path(n)))
@@ -160,7 +160,7 @@ def main(time_limit: float, threads: int, seed: int, mode: str, only: tuple[str,
     wall0 = time.perf_counter()
     for kind, inst in insts:
         agg = run_one(inst, ("aggregated",), params, seed)
-        both = run_one(inst, both, params, seed)
+        both = run_one(inst, modes, params, seed)
         saving = 1.0 - both["cost"] / agg["cost"] if np.isfinite(agg["cost"]) else float("nan")
         row = {"instance": inst.name, "kind": kind, "saving": saving,
                **{f"agg_{k}": v for k, v in agg.items()},

@@ -25,14 +25,18 @@ configuration, at decode cap *B*:
 
 Operating point and capacity
     :math:`b_{max}` is the replica's KV-limited batch for the type (as aggregated).
-    The delay :math:`D(B) = \phi\,(\lceil h/C\rceil + f)\,\tau_{mix}(B)` (conservative:
-    every prefill chunk and every output token at the mixed iteration time, though solo
-    steps take :math:`c \le \tau_{mix}`; φ the type's delay factor) increases in *B*;
+    The mean delay (the SLO is on the mean end-to-end latency, as everywhere in hetserve)
+    :math:`D(B) = \phi\,\big(\lceil h/C\rceil\,\tau_{mix}
+    + f\,[\,\omega\,\tau_{mix} + (1-\omega)\,c\,]\big)`, with
+    :math:`\omega = \min\{1, (B-1)h/(Cf)\}` the share of decode tokens the mixed replicas'
+    slots make in the closed form below (the rest on solo replicas): the fluid average
+    TPOT of the paper's eq. 47 at that occupancy (φ the type's delay factor).
     :math:`B^*` is the *B* in :math:`[2, b_{max}]` with :math:`D(B) \le \Delta` that
     maximises the capacity below (2 if none: the route is then unusable; a larger *B* adds
-    decode slots but slows every step by its KV reads). One replica sustains :math:`\mu = \Lambda / n^\star` requests/s with
-    :math:`n^\star` the closed form of :func:`instances.iteration.mixed_solo_capacity`
-    (the fluid sizing LP's optimum for one class, docs/fluid.md). Sizing is linear in Λ, so
+    decode slots but slows every step by its KV reads). One replica sustains
+    :math:`\mu = \Lambda / n^\star` requests/s with :math:`n^\star` the closed form of
+    :func:`instances.iteration.mixed_solo_capacity` (the fluid sizing LP's optimum for one
+    class, docs/fluid.md). Sizing is linear in Λ, so
     several types on one configuration need :math:`\sum_i \lambda_i x_i / \mu_i` replicas,
     the route table's load; that sum can exceed the joint optimum (one type's spare mixed
     decode slots could absorb another's decodes), so the planner is conservative there.
@@ -65,8 +69,8 @@ if TYPE_CHECKING:
     from hetserve.instances.catalog import GpuType, Precision
     from hetserve.instances.model import Instance
 
-__all__ = ["CHUNK_TOKENS", "MODE", "MixedSoloConfig", "iteration_model", "mixed_solo_configs",
-           "mixed_solo_metrics"]
+__all__ = ["CHUNK_TOKENS", "MODE", "MixedSoloConfig", "delay_s", "iteration_model",
+           "mixed_solo_configs", "mixed_solo_metrics"]
 
 MODE = "mixed-solo"
 CHUNK_TOKENS = 512
@@ -145,10 +149,21 @@ def iteration_model(inst: Instance, cfg: Config, i: int, batch: int) -> Iteratio
     return _Kernels(inst, cfg, q.prompt_tokens, q.output_tokens).iteration(batch)
 
 
+def delay_s(it: IterationModel, prompt: float, output: float, batch: int, chunk: int) -> float:
+    r"""Mean end-to-end latency (s) of a request in the fluid mixed/solo steady state:
+    ⌈h/C⌉ mixed iterations of prefill, then *f* tokens at the token-weighted mean iteration
+    time: the share :math:`\min\{1, (B-1)h/(Cf)\}` of decode tokens made in mixed slots
+    at τ_mix, the rest on solo replicas at *c* (module docstring)."""
+    tau = it.tau_mix(chunk)
+    on_mixed = min(1.0, (batch - 1) * prompt / (chunk * output))
+    return (math.ceil(prompt / chunk) * tau
+            + output * (on_mixed * tau + (1.0 - on_mixed) * it.c))
+
+
 def mixed_solo_metrics(inst: Instance, configs: list[MixedSoloConfig]) -> dict[str, np.ndarray]:
     """Route metrics of the mixed/solo ``configs`` for every query type, with the keys and
     shapes of :func:`instances.performance.route_metrics` (module docstring).
-    ``delay_at_1`` is the least delay of the mode, D(2)."""
+    ``delay_at_1`` is the least delay of the mode over *B* in [2, b_max]."""
     q = inst.query_types
     shape = (len(q), len(configs))
     out = {k: np.zeros(shape) for k in ("max_batch", "prefill", "delay_at_1", "batch", "delay",
@@ -157,7 +172,7 @@ def mixed_solo_metrics(inst: Instance, configs: list[MixedSoloConfig]) -> dict[s
     chunk = CHUNK_TOKENS
     for i, t in enumerate(q):
         h, f = t.prompt_tokens, t.output_tokens
-        steps = math.ceil(h / chunk) + f
+        prefill_chunks = math.ceil(h / chunk)
         for j, cfg in enumerate(configs):
             k = _Kernels(inst, cfg, h, f)
             fits[i, j] = k.fits
@@ -166,7 +181,8 @@ def mixed_solo_metrics(inst: Instance, configs: list[MixedSoloConfig]) -> dict[s
             # over the grid, vectorised: τ_mix = IterationModel.tau_mix(C), D(B), and the
             # GPUs per req/s n*/Λ of mixed_solo_capacity (which gives the reported numbers)
             tau = c + k.a * np.maximum(0.0, chunk - b0)
-            d = t.delay_factor * steps * tau
+            on_mixed = np.minimum(1.0, (grid - 1) * h / (chunk * f))
+            d = t.delay_factor * (prefill_chunks * tau + f * (on_mixed * tau + (1 - on_mixed) * c))
             per_rps = h * tau / chunk + np.maximum(0.0, f - (grid - 1) * h / chunk) * c / grid
             ok = d <= t.delay_slo_s
             per_rps = np.where(ok, per_rps, np.inf)
@@ -176,9 +192,9 @@ def mixed_solo_metrics(inst: Instance, configs: list[MixedSoloConfig]) -> dict[s
             it = k.iteration(b)
             out["max_batch"][i, j] = k.b_max if k.fits else 1
             out["batch"][i, j] = b
-            out["delay_at_1"][i, j] = d[0]
-            out["delay"][i, j] = t.delay_factor * steps * it.tau_mix(chunk)
-            out["prefill"][i, j] = math.ceil(h / chunk) * it.tau_mix(chunk)
+            out["delay_at_1"][i, j] = d.min()
+            out["delay"][i, j] = t.delay_factor * delay_s(it, h, f, b, chunk)
+            out["prefill"][i, j] = prefill_chunks * it.tau_mix(chunk)
             out["capacity"][i, j] = mixed_solo_capacity(
                 it, h, f, batch=b, chunk=chunk).requests_per_gpu_s
     out["max_batch"] = out["max_batch"].astype(np.int64)

@@ -62,7 +62,12 @@ def test_one_mixed_solo_configuration_by_hand_decode_heavy():
     per_rps = 200 * a + (1000 - 255 * 200 / CHUNK_TOKENS) * c256 / 256
     assert t.batch[0, k] == 256
     assert t.capacity[0, k] == pytest.approx(1 / per_rps, rel=1e-9)
-    assert t.delay[0, k] == pytest.approx((1 + 1000) * a * CHUNK_TOKENS, rel=1e-9)
+    # mean delay: one prefill chunk, then the token-weighted mean of τ_mix (the share
+    # 255·200/(512·1000) of tokens made in mixed slots) and the solo step c(256)
+    tau = a * CHUNK_TOKENS
+    on_mixed = 255 * 200 / (CHUNK_TOKENS * 1000)
+    assert t.delay[0, k] == pytest.approx(tau + 1000 * (on_mixed * tau + (1 - on_mixed) * c256),
+                                          rel=1e-9)
 
 
 def test_a_tight_slo_caps_the_batch_and_makes_the_route_unusable_below_its_least_delay():
