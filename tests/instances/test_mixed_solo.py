@@ -147,3 +147,20 @@ def test_instance_files_accept_the_mode_and_reject_non_roofline_models():
         tiny_instance(deployment_modes=BOTH).replace(
             perf=tiny_instance().perf.__class__(model="serving"))
     assert math.isfinite(float(inst.routes.delay.max()))
+
+
+def test_cli_solves_a_mixed_solo_instance_and_marks_its_plan_entries(tmp_path):
+    import subprocess
+    import sys
+
+    from hetserve.instances.bundled import bundled_path
+    from hetserve.instances.io import read_instance, write_instance
+
+    path = tmp_path / "ms.json"
+    write_instance(read_instance(bundled_path("tiny")).replace(deployment_modes=BOTH), path)
+    out = subprocess.run([sys.executable, "-m", "hetserve.cli", "solve", str(path), "--method",
+                          "agh", "--json"], capture_output=True, text=True, check=True)
+    doc = json.loads(out.stdout)
+    plan = Solution.from_dict(doc)
+    assert any(isinstance(d, MixedSoloDeployment) for d in plan.deployments)
+    assert evaluate(read_instance(path), plan).feasible
