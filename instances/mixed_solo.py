@@ -17,10 +17,12 @@ configuration, at decode cap *B*:
 * :math:`a = t^{comp}_{pre}(h) / h`: the prefill kernel's compute term per prompt token
   (weights and causal attention, at the precision's prefill efficiency), the cost of one
   more chunk token once the step is compute bound;
-* :math:`b_0 = \mathrm{core}(B) / a`: the chunk size at which that compute equals the
-  decode step's roofline core (:math:`\max` of memory and compute), so
-  :math:`\tau(b') = c + a\max\{0, b' - b_0\}` is the roofline's max(memory, compute)
-  plus the fixed costs (:class:`instances.iteration.IterationModel`);
+* :math:`b_0 = (\mathrm{core}(B) - \mathrm{comp}(B)) / a`, with core the decode step's
+  :math:`\max` of memory and compute time and comp its compute time: then
+  :math:`\tau(C) = c + a\max\{0, C - b_0\}` = fixed costs +
+  :math:`\max(\text{memory}, \text{comp} + aC)`, the roofline of a step that reads the
+  weights and *B* KV caches and computes *B* decode tokens plus a *C*-token chunk
+  (:class:`instances.iteration.IterationModel`);
 * :math:`\tau_{mix} = \tau(C)`; the chunk is :data:`CHUNK_TOKENS`.
 
 Operating point and capacity
@@ -129,13 +131,15 @@ class _Kernels:
         self.fits = self.b_max >= 2 and prompt + output <= model.max_context
 
     def steps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(c, b₀) at each decode cap in ``batch``: the decode step, and its roofline core
-        (the step minus its fixed costs, i.e. the same kernel with infinitely fast memory and
-        compute) over *a*."""
+        """(c, b₀) at each decode cap in ``batch`` (module docstring). The decode kernel is
+        fixed costs + max(memory, compute); run with infinitely fast memory and compute it
+        gives the fixed costs, with infinitely fast memory only the fixed costs + compute."""
         step = np.asarray(decode_kernel(batch=batch, **self.dec), dtype=float)
         fixed = np.asarray(decode_kernel(batch=batch, **{**self.dec, "bandwidth": np.inf,
                                                          "flops": np.inf}), dtype=float)
-        return step, (step - fixed) / self.a
+        compute = np.asarray(decode_kernel(batch=batch, **{**self.dec, "bandwidth": np.inf}),
+                             dtype=float) - fixed
+        return step, np.maximum(0.0, step - fixed - compute) / self.a
 
     def iteration(self, batch: int) -> IterationModel:
         step, b0 = self.steps(np.array([float(batch)]))
