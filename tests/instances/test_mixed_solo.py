@@ -54,7 +54,7 @@ def _by_hand(h, f, slo):
 
 
 @pytest.mark.parametrize(("h", "f", "slo"), [(1000, 100, 100.0), (200, 1000, 200.0),
-                                             (200, 1000, 20.0)])
+                                             (200, 1000, 22.0)])
 def test_one_mixed_solo_configuration_by_hand(h, f, slo):
     """Prefill-heavy (mixed slots absorb the decodes), decode-heavy (solo replicas needed),
     and decode-heavy under an SLO that caps B."""
