@@ -103,32 +103,45 @@ def _flops(gpu: GpuType, prec: Precision) -> float:
 
 
 class _Kernels:
-    """The roofline kernels of one (query type, configuration) pair, as functions of *B*."""
+    """The roofline kernels of one query type on configurations ``configs``, as functions
+    of the decode cap *B* (arrays have one row per configuration)."""
 
-    def __init__(self, inst: Instance, cfg: Config, prompt: float, output: float) -> None:
+    def __init__(self, inst: Instance, configs: list[Config], prompt: float,
+                 output: float) -> None:
         c = inst.perf
-        model = inst.model_by_name[cfg.model]
-        gpu = inst.gpu_by_name[cfg.gpu]
-        prec = {p.name: p for p in inst.precisions}[cfg.precision]
-        self.const = c
+        precs = {p.name: p for p in inst.precisions}
+        mod = [inst.model_by_name[k.model] for k in configs]
+        gpu = [inst.gpu_by_name[k.gpu] for k in configs]
+        prec = [precs[k.precision] for k in configs]
+
+        def col(vals: Any) -> np.ndarray:
+            return np.fromiter(vals, dtype=float, count=len(configs)).reshape(-1, 1)
+
+        tp = col(k.tp for k in configs)
+        active = col(m.active_params_b * 1e9 for m in mod)
+        flops = col(_flops(g, p) for g, p in zip(gpu, prec))
+        kv_tok = col(m.kv_bytes_per_token for m in mod)
         self.dec: dict[str, Any] = dict(
-            weight_bytes=weight_bytes(model, prec), active_share=model.active_params_b / model.params_b,
-            active_params=model.active_params_b * 1e9, kv_per_token=model.kv_bytes_per_token,
-            context=prompt + output / 2.0, layers=model.layers, hidden=model.hidden, n=cfg.tp,
-            m=cfg.pp, bandwidth=gpu.bandwidth_gb_s * 1e9, flops=_flops(gpu, prec),
-            link_bytes_s=gpu.link_gb_s * 1e9, link_latency_s=gpu.link_latency_us * 1e-6, c=c)
+            weight_bytes=col(weight_bytes(m, p) for m, p in zip(mod, prec)),
+            active_share=col(m.active_params_b / m.params_b for m in mod),
+            active_params=active, kv_per_token=kv_tok, context=prompt + output / 2.0,
+            layers=col(m.layers for m in mod), hidden=col(m.hidden for m in mod), n=tp,
+            m=col(k.pp for k in configs), bandwidth=col(g.bandwidth_gb_s * 1e9 for g in gpu),
+            flops=flops, link_bytes_s=col(g.link_gb_s * 1e9 for g in gpu),
+            link_latency_s=col(g.link_latency_us * 1e-6 for g in gpu), c=c)
         # compute term only: no weight-read floor, free links, one stage, minus the overhead
-        compute = float(prefill_kernel(
-            active_params=model.active_params_b * 1e9, layers=model.layers, hidden=model.hidden,
-            prompt=prompt, n=cfg.tp, m=1, flops=_flops(gpu, prec), link_bytes_s=np.inf,
-            link_latency_s=0.0, c=c, weight_bytes=0.0,
-            efficiency=c.prefill_efficiency_int8 if prec.compute == "int8"
-            else c.prefill_efficiency)) - c.step_overhead_s
+        compute = np.asarray(prefill_kernel(
+            active_params=active, layers=self.dec["layers"], hidden=self.dec["hidden"],
+            prompt=prompt, n=tp, m=1, flops=flops, link_bytes_s=np.inf, link_latency_s=0.0,
+            c=c, weight_bytes=0.0,
+            efficiency=col(c.prefill_efficiency_int8 if p.compute == "int8"
+                           else c.prefill_efficiency for p in prec))) - c.step_overhead_s
         self.a = compute / prompt
-        kv = kv_capacity_bytes(model, gpu, prec, cfg.tp, cfg.pp, c)
-        b_max = math.floor(kv / (model.kv_bytes_per_token * (prompt + output))) if kv > 0 else 0
-        self.b_max = min(b_max, c.max_num_seqs)
-        self.fits = self.b_max >= 2 and prompt + output <= model.max_context
+        kv = col(kv_capacity_bytes(m, g, p, k.tp, k.pp, c)
+                 for m, g, p, k in zip(mod, gpu, prec, configs))
+        b_max = np.floor(np.maximum(kv, 0.0) / (kv_tok * (prompt + output)))
+        self.b_max = np.minimum(b_max, c.max_num_seqs)
+        self.fits = (self.b_max >= 2) & (prompt + output <= col(m.max_context for m in mod))
 
     def steps(self, batch: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(c, b₀) at each decode cap in ``batch`` (module docstring). The decode kernel is
@@ -141,16 +154,17 @@ class _Kernels:
                              dtype=float) - fixed
         return step, np.maximum(0.0, step - fixed - compute) / self.a
 
-    def iteration(self, batch: int) -> IterationModel:
-        step, b0 = self.steps(np.array([float(batch)]))
-        return IterationModel(c=float(step[0]), a=self.a, b0=float(b0[0]),
-                              source="roofline kernels (instances/performance.py)")
+
+def _iteration(c: float, a: float, b0: float) -> IterationModel:
+    return IterationModel(c=c, a=a, b0=b0, source="roofline kernels (instances/performance.py)")
 
 
 def iteration_model(inst: Instance, cfg: Config, i: int, batch: int) -> IterationModel:
     """c, a, b₀ of configuration ``cfg`` for query type ``i`` at decode cap ``batch``."""
     q = inst.query_types[i]
-    return _Kernels(inst, cfg, q.prompt_tokens, q.output_tokens).iteration(batch)
+    k = _Kernels(inst, [cfg], q.prompt_tokens, q.output_tokens)
+    step, b0 = k.steps(np.array([[float(batch)]]))
+    return _iteration(float(step[0, 0]), float(k.a[0, 0]), float(b0[0, 0]))
 
 
 def delay_s(it: IterationModel, prompt: float, output: float, batch: int, chunk: int) -> float:
@@ -174,29 +188,34 @@ def mixed_solo_metrics(inst: Instance, configs: list[MixedSoloConfig]) -> dict[s
                                         "capacity")}
     fits = np.zeros(shape, dtype=bool)
     chunk = CHUNK_TOKENS
+    if not configs:
+        return {"fits": fits, **{k: v.astype(np.int64) if k in ("max_batch", "batch") else v
+                                 for k, v in out.items()}}
+    grid = np.arange(2, max(2, inst.perf.max_num_seqs) + 1, dtype=float).reshape(1, -1)
     for i, t in enumerate(q):
         h, f = t.prompt_tokens, t.output_tokens
         prefill_chunks = math.ceil(h / chunk)
-        for j, cfg in enumerate(configs):
-            k = _Kernels(inst, cfg, h, f)
-            fits[i, j] = k.fits
-            grid = np.arange(2, max(k.b_max, 2) + 1, dtype=float)
-            c, b0 = k.steps(grid)
-            # over the grid, vectorised: τ_mix = IterationModel.tau_mix(C), D(B), and the
-            # GPUs per req/s n*/Λ of mixed_solo_capacity (which gives the reported numbers)
-            tau = c + k.a * np.maximum(0.0, chunk - b0)
-            on_mixed = np.minimum(1.0, (grid - 1) * h / (chunk * f))
-            d = t.delay_factor * (prefill_chunks * tau + f * (on_mixed * tau + (1 - on_mixed) * c))
-            per_rps = h * tau / chunk + np.maximum(0.0, f - (grid - 1) * h / chunk) * c / grid
-            ok = d <= t.delay_slo_s
-            per_rps = np.where(ok, per_rps, np.inf)
-            # the smallest B within rounding of the best (ties are common: fewer KV slots)
-            best = np.flatnonzero(per_rps <= per_rps.min() * (1 + 1e-9))
-            b = int(grid[best[0]]) if k.fits and ok.any() else 2
-            it = k.iteration(b)
-            out["max_batch"][i, j] = k.b_max if k.fits else 1
+        k = _Kernels(inst, list(configs), h, f)
+        c, b0 = k.steps(grid)
+        # over configurations x B, vectorised: τ_mix = IterationModel.tau_mix(C), the mean
+        # delay of delay_s and n*/Λ of mixed_solo_capacity (which give the reported numbers)
+        tau = c + k.a * np.maximum(0.0, chunk - b0)
+        on_mixed = np.minimum(1.0, (grid - 1) * h / (chunk * f))
+        d = t.delay_factor * (prefill_chunks * tau + f * (on_mixed * tau + (1 - on_mixed) * c))
+        per_rps = h * tau / chunk + np.maximum(0.0, f - (grid - 1) * h / chunk) * c / grid
+        allowed = grid <= np.maximum(k.b_max, 2)
+        ok = allowed & (d <= t.delay_slo_s) & k.fits
+        per_rps = np.where(ok, per_rps, np.inf)
+        # the smallest B within rounding of the best (ties are common: fewer KV slots)
+        best = np.argmax(per_rps <= per_rps.min(axis=1, keepdims=True) * (1 + 1e-9), axis=1)
+        col = np.where(ok.any(axis=1), best, 0)
+        fits[i] = k.fits[:, 0]
+        out["max_batch"][i] = np.where(k.fits[:, 0], k.b_max[:, 0], 1)
+        out["delay_at_1"][i] = np.where(allowed, d, np.inf).min(axis=1)
+        for j in range(len(configs)):
+            b = int(grid[0, col[j]])
+            it = _iteration(float(c[j, col[j]]), float(k.a[j, 0]), float(b0[j, col[j]]))
             out["batch"][i, j] = b
-            out["delay_at_1"][i, j] = d.min()
             out["delay"][i, j] = t.delay_factor * delay_s(it, h, f, b, chunk)
             out["prefill"][i, j] = prefill_chunks * it.tau_mix(chunk)
             out["capacity"][i, j] = mixed_solo_capacity(
