@@ -76,8 +76,10 @@ __all__ = ["CHUNK_TOKENS", "MODE", "MixedSoloConfig", "delay_s", "iteration_mode
 
 MODE = "mixed-solo"
 CHUNK_TOKENS = 512
-"""Prefill chunk *C* (tokens per mixed iteration): vLLM's chunked-prefill token budget
-``max_num_batched_tokens`` of 512 in its V0 default; the paper's experiment uses 256."""
+"""Prefill chunk *C* (prompt tokens per mixed iteration): vLLM V0's default
+``max_num_batched_tokens`` with chunked prefill on (a budget it shares with the decode
+tokens; here, as in the paper, the chunk comes on top of the *B* − 1 decodes). The paper's
+experiment uses 256."""
 
 
 @dataclass(frozen=True)
