@@ -164,3 +164,32 @@ def test_cli_solves_a_mixed_solo_instance_and_marks_its_plan_entries(tmp_path):
     plan = Solution.from_dict(doc)
     assert any(isinstance(d, MixedSoloDeployment) for d in plan.deployments)
     assert evaluate(read_instance(path), plan).feasible
+
+
+@pytest.mark.parametrize(("h", "f"), [(1000, 100), (200, 1000)])
+def test_the_stochastic_mixed_solo_model_carries_the_planned_capacity(h, f):
+    """20 replicas of one mixed/solo route in the paper's stochastic model
+    (simulator.pd_control, gate-and-route with M = ⌈n·λ·n*_mixed⌉ mixed replicas, the
+    route's own B and per-job rates): at 85 % of the route table's capacity μ the offered
+    load is carried; flooded at 120 %, they deliver μ within 5 %."""
+    from hetserve.simulator.pd_control import PlanTargets, SimClass, simulate_pd
+
+    inst = tiny_instance(query_types=(query(prompt=h, output=f, delay=1e4),), tp_degrees=(1,),
+                         deployment_modes=BOTH)
+    t, (k,) = _ms(inst)
+    b = int(t.batch[0, k])
+    it = iteration_model(inst, t.configs[k], 0, b)
+    mu = float(t.capacity[0, k])
+    mixed_per_rps = mixed_solo_capacity(it, h, f, batch=b, chunk=CHUNK_TOKENS).mixed_gpus_per_rps
+    r = it.rates(h, f, CHUNK_TOKENS)
+    carried = []
+    for load in (0.85, 1.2):
+        lam = load * mu
+        run = simulate_pd((SimClass("q", lam, r.prefill, r.mixed_decode, r.solo_decode, 0.0,
+                                    decode_value=1.0),),
+                          gpus=20, batch=b, policy="GG-SP",
+                          targets=PlanTargets((min(1.0, lam * mixed_per_rps),), (0.0,)),
+                          horizon_s=300.0, warmup_s=60.0, seed=1)
+        carried.append(run.revenue_per_gpu_s)  # completions per replica per second
+    assert carried[0] == pytest.approx(0.85 * mu, rel=0.03)
+    assert carried[1] == pytest.approx(mu, rel=0.05)
