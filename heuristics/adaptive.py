@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from hetserve.heuristics.fleet_mip import fleet_mip
 from hetserve.heuristics.greedy import construct, query_order
 from hetserve.heuristics.lp_moves import kick
 from hetserve.heuristics.operators import OPERATORS
@@ -188,6 +189,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
                          "final_cost": improved.objective, **st})
         pool.append((_key(improved), k, name + "+ls", improved, key[1]))
     pool.sort(key=lambda t: (t[0], t[1]))
+    mip_stats = {"improved": 0}
     ils = {"kicks": 0, "improved": 0, "stopped_by_budget": False}
     if ls_stats and params.kicks and not data.single_placement:
         key0, k0, name0, cur, cc0 = pool[0]
@@ -207,6 +209,20 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
                 ils["improved"] += 1
         if _key(cur) < key0:
             pool.insert(0, (_key(cur), k0, name0 + "+ils", cur, cc0))
+    if ls_stats and params.fleet_mip_rounds and not data.single_placement:
+        key0, k0, name0, cur, cc0 = pool[0]
+        cur = cur.copy()
+        cur.commits = 0
+        cur.granularities = params.granularities  # type: ignore[attr-defined]
+        meter.attach(cur)
+        plans = [t[3] for t in pool]
+        for _ in range(params.fleet_mip_rounds):
+            if meter.exhausted or not fleet_mip(cur, plans, seed=seed):
+                break
+            mip_stats["improved"] += 1
+            local_search(cur, rng, operators, params.max_passes, meter)
+        if _key(cur) < key0:
+            pool.insert(0, (_key(cur), k0, name0 + "+mip", cur, cc0))
     _, _, best_name, best, construction_cost = pool[0]
     accepted = dict.fromkeys(operators, 0)
     for s in ls_stats:
@@ -222,6 +238,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
         "moves_accepted": accepted,
         "local_search": ls_stats,
         "ils": ils,
+        "fleet_mip": mip_stats,
         "work_used": meter.used,
         "work_budget": params.work_budget,
         "budget_exhausted": meter.used >= params.work_budget,
