@@ -107,14 +107,17 @@ class _Builder:
 
     def kmax(self, cs: np.ndarray, extra_money: np.ndarray | float = 0.0,
              freed_gpus: np.ndarray | int = 0, freed_money: np.ndarray | float = 0.0) -> np.ndarray:
-        """Most replicas of each config that budget and GPU availability still allow."""
+        """Most replicas of each config that budget and GPU availability still allow
+        (``freed_gpus``: GPUs of each type, ``(len(cs), G)``, a move releases first)."""
         d, s = self.d, self.s
         room = d.budget - s.spend - extra_money + freed_money
         with np.errstate(invalid="ignore"):
             by_budget = np.floor(room / d.rent[cs] * (1 + 1e-12) + 1e-9) if math.isfinite(
                 d.budget) else np.full(len(cs), 1e9)
-        free = d.gpu_limit[d.cfg_gpu[cs]] - s.gpu_used[d.cfg_gpu[cs]] + freed_gpus
-        by_gpu = np.floor_divide(free, d.gpus[cs])
+        free = d.gpu_limit - s.gpu_used + freed_gpus  # (len(cs), G) or (G,)
+        use = d.gpu_use[cs]
+        by_gpu = np.where(use > 0, np.floor_divide(free, np.maximum(use, 1)),
+                          np.iinfo(np.int64).max).min(axis=1, initial=np.iinfo(np.int64).max)
         return np.maximum(0, np.minimum(by_budget, by_gpu)).astype(np.int64)
 
     def score(self, cost: np.ndarray, cov: np.ndarray, cs: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -212,7 +215,7 @@ class _Builder:
         a = d.a[i, dst]
         base = d.replicas_for(load2)
         need = (load2 + cap * a) / d.rho_max
-        kmax = self.kmax(dst, freed_gpus=s.r[src] * d.gpus[src],
+        kmax = self.kmax(dst, freed_gpus=s.r[src][:, None] * d.gpu_use[src],
                          freed_money=s.r[src] * d.rent[src])
         if one_replica:
             kmax = np.minimum(kmax, base + 1)

@@ -90,7 +90,7 @@ def _fleet_ok(state: PlanState, r: np.ndarray) -> bool:
     violated more than by the current state)."""
     d, s = state.data, state
     on = r > 0
-    gpu = np.bincount(d.cfg_gpu, weights=d.gpus * r, minlength=len(d.gpu_limit))
+    gpu = r @ d.gpu_use
     if np.any(gpu > np.maximum(d.gpu_limit, s.gpu_used) + 1e-9):
         return False
     models = np.unique(d.cfg_model[on])
@@ -231,7 +231,8 @@ def add_scores(state: PlanState, sol: Routing, closed: np.ndarray) -> np.ndarray
     store_new = np.where(new_model, d.store_cost[d.cfg_model], 0.0)
     ub = np.maximum(sav, 0.0).sum(axis=0) - d.rent - store_new
     cand = closed & (ub > 0)
-    cand &= d.gpus <= np.maximum(0, d.gpu_limit - s.gpu_used)[d.cfg_gpu] + _dep_gpus(state)
+    cand &= np.all(d.gpu_use <= np.maximum(0, d.gpu_limit - s.gpu_used) + _dep_gpus(state),
+                   axis=1)
     cs = np.nonzero(cand)[0]
     out = np.full(d.n_configs, -np.inf)
     if not len(cs):
@@ -264,11 +265,13 @@ def add_scores(state: PlanState, sol: Routing, closed: np.ndarray) -> np.ndarray
 
 
 def _dep_gpus(state: PlanState) -> np.ndarray:
-    """GPUs a candidate would free by replacing the active configuration of its deployment."""
+    """GPUs of each type, ``(C, G)``, a candidate would free by replacing the active
+    configuration of its deployment."""
     d, s = state.data, state
     if d.multi_parallelism:
-        return np.zeros(d.n_configs)
-    per_dep = np.bincount(d.cfg_dep, weights=d.gpus * s.r, minlength=d.n_deps)
+        return np.zeros(d.gpu_use.shape, dtype=np.int64)
+    per_dep = np.zeros((d.n_deps, d.gpu_use.shape[1]), dtype=np.int64)
+    np.add.at(per_dep, d.cfg_dep, s.r[:, None] * d.gpu_use)
     return per_dep[d.cfg_dep]
 
 

@@ -110,13 +110,15 @@ def best_target(state: PlanState, i: int, src: int, dxs: np.ndarray | float, *,
     zero = np.zeros_like(dx)
     freed_reps = zero
     frees_model = np.zeros(dx.shape, dtype=bool)
-    m_s = g_s = -1
-    gpus_s = rent_s = store_s = gb_s = 0.0
+    m_s = -1
+    rent_s = store_s = gb_s = 0.0
+    gpu_after = s.gpu_used + zero[..., None]  # (A, 1, G): GPUs in use once the source is cut
     if src >= 0:
         r_src = d.replicas_for(s.load[src] - d.a[i, src] * dx) if trim_source else r[src] + zero
         freed_reps = r[src] - r_src
-        m_s, g_s = int(d.cfg_model[src]), int(d.cfg_gpu[src])
-        gpus_s, rent_s = d.gpus[src], d.rent[src]
+        m_s = int(d.cfg_model[src])
+        rent_s = d.rent[src]
+        gpu_after = s.gpu_used - freed_reps[..., None] * d.gpu_use[src]
         store_s, gb_s = d.store_cost[m_s], d.model_gb[m_s]
         frees_model = (r_src == 0) & (r[src] > 0) & (s.model_count[m_s] == 1)
         delta_src = -freed_reps * rent_s - d.dcost[i, src] * dx - frees_model * store_s
@@ -142,9 +144,8 @@ def best_target(state: PlanState, i: int, src: int, dxs: np.ndarray | float, *,
     ok = err_after + d.err_ex[i, cand] * dx <= max(s.err_sum[i], 0.0) + CHECK_TOL
     if d.avg_delay:
         ok &= dly_after + d.dly_ex[i, cand] * dx <= max(s.dly_sum[i], 0.0) + CHECK_TOL
-    g_t = d.cfg_gpu[cand]
-    used = s.gpu_used[g_t] - np.where(g_t == g_s, freed_reps * gpus_s, 0)
-    ok &= used + add * d.gpus[cand] <= np.maximum(d.gpu_limit[g_t], s.gpu_used[g_t])
+    room = np.maximum(d.gpu_limit, s.gpu_used)
+    ok &= np.all(gpu_after + add[..., None] * d.gpu_use[cand] <= room, axis=-1)
     spend = s.spend - freed_reps * rent_s - frees_model * store_s
     ok &= spend + add * d.rent[cand] + store_add <= max(d.budget, s.spend) * (1 + 1e-12)
     gb = s.storage_gb - frees_model * gb_s
@@ -379,9 +380,8 @@ def _redeploy_targets(state: PlanState, cs: list[int]) -> tuple[np.ndarray, np.n
     cost = (add * d.rent - float(freed @ d.rent[cs]) - store_freed
             + np.where(new_model, d.store_cost[d.cfg_model], 0.0)
             + share @ d.dcost[js] - float((moved * d.dcost[js][:, cs]).sum()))
-    gpu = s.gpu_used.copy()
-    np.subtract.at(gpu, d.cfg_gpu[cs], freed * d.gpus[cs])
-    ok &= gpu[d.cfg_gpu] + add * d.gpus <= np.maximum(d.gpu_limit, s.gpu_used)[d.cfg_gpu]
+    gpu = s.gpu_used - freed @ d.gpu_use[cs]
+    ok &= np.all(gpu + add[:, None] * d.gpu_use <= np.maximum(d.gpu_limit, s.gpu_used), axis=1)
     spend = s.spend - float(freed @ d.rent[cs]) - store_freed
     ok &= (spend + add * d.rent + np.where(new_model, d.store_cost[d.cfg_model], 0.0)
            <= max(d.budget, s.spend) * (1 + 1e-12))

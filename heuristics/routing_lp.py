@@ -70,8 +70,9 @@ def solve_routing(data: HeuristicData, cfgs: np.ndarray, y_upper: np.ndarray, *,
     cfgs = np.asarray(cfgs, dtype=np.int64)
     rows: list[tuple[np.ndarray, float]] = []
     if fluid and gpu_room is not None:
-        for g in np.unique(d.cfg_gpu[cfgs]):
-            rows.append((np.where(d.cfg_gpu[cfgs] == g, d.gpus[cfgs], 0).astype(float),
+        use = d.gpu_use[cfgs]
+        for g in np.nonzero(use.any(axis=0))[0]:
+            rows.append((use[:, g].astype(float),
                          float(np.asarray(gpu_room, dtype=float)[g])))
     if fluid and money_room is not None and np.isfinite(money_room):
         rows.append((d.rent[cfgs], float(money_room)))

@@ -67,9 +67,10 @@ class HeuristicData:
     avg_delay: bool  # the mean-delay rule is active
     price_h: np.ndarray  # (C,) $/h per replica
     rent: np.ndarray  # (C,) $ per replica over the horizon
-    gpus: np.ndarray  # (C,) GPUs per replica
+    gpus: np.ndarray  # (C,) GPUs per replica (all types)
     tp: np.ndarray  # (C,)
-    cfg_gpu: np.ndarray  # (C,) GPU type index
+    gpu_use: np.ndarray  # (C, G) GPUs of each type per replica (routes.gpu_use)
+    gpu_terms: tuple[tuple[tuple[int, int], ...], ...]  # per config: (type, GPUs) with GPUs > 0
     cfg_model: np.ndarray  # (C,) model index
     cfg_dep: np.ndarray  # (C,) deployment index
     dep_configs: tuple[np.ndarray, ...]  # configs of each deployment
@@ -129,7 +130,9 @@ class HeuristicData:
             usable=routing.usable, a=a, dcost=dcost,
             err_ex=routing.err_ex, dly_ex=routing.dly_ex, avg_delay=routing.avg_delay,
             price_h=price_h, rent=hours * price_h, gpus=gpus, tp=tp,
-            cfg_gpu=np.asarray(t.config_gpu, dtype=np.int64),
+            gpu_use=np.asarray(t.gpu_use, dtype=np.int64),
+            gpu_terms=tuple(tuple((int(g), int(u[g])) for g in np.nonzero(u)[0])
+                            for u in t.gpu_use),
             cfg_model=np.asarray(t.config_model, dtype=np.int64), cfg_dep=cfg_dep,
             dep_configs=dep_configs, model_gb=model_gb,
             store_cost=hours * instance.storage_price_per_gb_h * model_gb,
@@ -264,8 +267,9 @@ class PlanState:
         if k == old:
             return
         self._set(self.r, c, k)
-        g, j, dep = d.cfg_gpu[c], d.cfg_model[c], d.cfg_dep[c]
-        self._set(self.gpu_used, g, self.gpu_used[g] + (k - old) * d.gpus[c])
+        j, dep = d.cfg_model[c], d.cfg_dep[c]
+        for g, n in d.gpu_terms[c]:
+            self._set(self.gpu_used, g, self.gpu_used[g] + (k - old) * n)
         self._set(self.money, _RENTAL_H, self.money[_RENTAL_H] + (k - old) * d.price_h[c])
         on = int(k > 0) - int(old > 0)
         if on:

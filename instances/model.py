@@ -106,6 +106,10 @@ class Config:
     def gpus_per_replica(self) -> int:
         return self.tp * self.pp
 
+    def gpus_by_type(self) -> dict[str, int]:
+        """GPUs of each type one replica holds (the row of :attr:`RouteTable.gpu_use`)."""
+        return {self.gpu: self.tp * self.pp}
+
     def label(self) -> str:
         return f"{self.model}@{self.gpu}/{self.precision} TP{self.tp} PP{self.pp}"
 
@@ -131,6 +135,15 @@ class RouteTable:
         λ_i in requests/s (the instance's arrival rates, as an array).
     load_per_share
         ``λ_i / μ_ic``: replicas a full share of type *i* loads on *c* (inf if μ = 0).
+    gpu_use
+        ``gpu_use[c, g]``: GPUs of type ``instance.gpus[g]`` one replica of *c* holds
+        (:meth:`Config.gpus_by_type`). Every availability row and limit reads it, so a
+        configuration may span several GPU types.
+    gpus_per_replica
+        ``gpu_use.sum(axis=1)``: all GPUs of one replica.
+    config_gpu
+        The GPU type index of each configuration's replicas (availability reads
+        :attr:`gpu_use`, never this).
     """
 
     def __init__(self, instance: Instance) -> None:
@@ -207,11 +220,15 @@ class RouteTable:
         cat_err = np.array([[mod.errors[t.category] for mod in cm] for t in q]).reshape(len(q), -1)
         mult = col(p.error_multiplier for p in cp) if configs else np.zeros((1, 0))
         self.error = np.ascontiguousarray(cat_err * mult * row(t.error_factor for t in q))
-        self.gpus_per_replica = np.array([cfg.tp * cfg.pp for cfg in configs], dtype=np.int64)
-        self.price_per_replica_hour = np.array(
-            [gpus[cfg.gpu].price_per_gpu_hour * cfg.tp * cfg.pp for cfg in configs])
         model_pos = {mod.name: k for k, mod in enumerate(inst.models)}
         gpu_pos = {g.name: k for k, g in enumerate(inst.gpus)}
+        self.gpu_use = np.zeros((len(configs), len(inst.gpus)), dtype=np.int64)
+        for k, cfg in enumerate(configs):
+            for name, count in cfg.gpus_by_type().items():
+                self.gpu_use[k, gpu_pos[name]] += count
+        self.gpus_per_replica = self.gpu_use.sum(axis=1)
+        self.price_per_replica_hour = np.array(
+            [gpus[cfg.gpu].price_per_gpu_hour * cfg.tp * cfg.pp for cfg in configs])
         self.config_model = np.array([model_pos[cfg.model] for cfg in configs], dtype=np.int64)
         self.config_gpu = np.array([gpu_pos[cfg.gpu] for cfg in configs], dtype=np.int64)
         deployments: dict[tuple[str, str, str], list[int]] = {}
@@ -227,7 +244,8 @@ class RouteTable:
         for arr in (self.fits, self.max_batch, self.prefill, self.delay_at_1, self.batch,
                     self.delay, self.capacity, self.within_slo, self.usable, self.error,
                     self.gpus_per_replica, self.price_per_replica_hour, self.config_model,
-                    self.config_gpu, self.rates, self._divisor, self.load_per_share):
+                    self.config_gpu, self.gpu_use, self.rates, self._divisor,
+                    self.load_per_share):
             arr.setflags(write=False)
 
     def __len__(self) -> int:

@@ -75,14 +75,14 @@ def lpr(instance: Instance, *, seed: int = 0, time_limit_s: float = 60.0) -> Run
     r = np.where(open_, np.ceil(load / instance.max_utilisation - 1e-6), 0.0)
     r = np.minimum(r, idx.rbar)
     # greedy repair of availability and budget
-    gpr = t.gpus_per_replica[idx.cfg].astype(float)
+    gpu_use = idx.gpu_row_use()
     price = instance.horizon_h * t.price_per_replica_hour[idx.cfg]
     sizes = np.array([instance.models[int(j)].weight_gb_fp16 for j in idx.models])
     repaired = 0
     for _ in range(int(r.sum()) + 1):
         culprit = None
-        for _, limit, ks in idx.gpu_rows:
-            if float(gpr[ks] @ r[ks]) > limit:
+        for row, (_, limit, ks) in enumerate(idx.gpu_rows):
+            if float(gpu_use[ks, row] @ r[ks]) > limit:
                 culprit = ks[r[ks] > 0]
                 break
         if culprit is None and instance.budget is not None:

@@ -9,7 +9,8 @@ configuration and is solved *exactly*:
 
 * a route's reduced cost :math:`d_{ic} = 3600T\rho_i\lambda_i D_{ic} - y_i +
   \eta_i(e_{ic}-\varepsilon_i) + \theta_i(D_{ic}-\Delta_i)`;
-* a replica of *c* costs :math:`k_c = T\pi_c(1+\beta) + \alpha_{g(c)} n_c m_c`;
+* a replica of *c* costs :math:`k_c = T\pi_c(1+\beta) + \sum_g \alpha_g U_{cg}`
+  (:math:`U_{cg}` GPUs of type *g* per replica, ``routes.gpu_use``);
 * an open configuration (:math:`w_c = 1`, integer :math:`1 \le r_c \le \bar R_c`) solves
   :math:`V_c = \min_r k_c r + F_c(\rho^{max} r)`, with :math:`F_c(K) = \min\{\sum_i d_{ic}
   x_{ic} : \sum_i a_{ic}x_{ic} \le K, 0 \le x \le 1\}` a fractional knapsack (greedy by
@@ -99,14 +100,11 @@ class _Lagrangian:
         self.cu = secs * np.array([qt.unmet_penalty for qt in q]) * lam
         self.zeta = np.array([qt.max_unmet for qt in q])
         self.rent = T * t.price_per_replica_hour[cfg]
-        self.gpr = t.gpus_per_replica[cfg].astype(float)
         self.rbar = idx.rbar.astype(float)
         self.budget = instance.budget
         # availability multipliers for every GPU type whose row can bind
-        self.gpu_of = -np.ones(self.nK, dtype=np.int64)
+        self.gpu_use = idx.gpu_row_use()  # (nK, rows): the rows' coefficients
         self.gpu_limits = np.array([float(lim) for _, lim, _ in idx.gpu_rows])
-        for g, (_, _, ks) in enumerate(idx.gpu_rows):
-            self.gpu_of[ks] = g
         sizes = np.array([instance.models[int(j)].weight_gb_fp16 for j in idx.models])
         self.sizes = sizes
         self.store = T * instance.storage_price_per_gb_h * sizes
@@ -134,7 +132,7 @@ class _Lagrangian:
             d = d + theta[self.ri] * self.dd
         k = self.rent * (1 + beta)
         if len(alpha):
-            k = k + np.where(self.gpu_of >= 0, alpha[np.maximum(self.gpu_of, 0)], 0.0) * self.gpr
+            k = k + self.gpu_use @ alpha
         neg = np.nonzero(d < 0)[0]
         nk = self.nK
         # sort the negative routes by configuration, then by -d/a descending
@@ -205,9 +203,7 @@ class _Lagrangian:
         g_beta = spend - self.budget if self.budget is not None else 0.0
         g_alpha = np.zeros(len(alpha))
         if len(alpha):
-            used = np.bincount(np.maximum(self.gpu_of, 0), weights=np.where(
-                self.gpu_of >= 0, self.gpr * r_open, 0.0), minlength=len(alpha))
-            g_alpha = used - self.gpu_limits
+            g_alpha = r_open @ self.gpu_use - self.gpu_limits
         g_sigma = float(self.sizes @ open_model) - self.cap_gb if self.cap_gb is not None else 0.0
         self.last_used = order[x_s > 0]
         self.last_chosen = chosen

@@ -78,7 +78,7 @@ def diagnose(instance: Instance) -> list[str]:
                        "(single placement)")
             continue
         gpu_limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
-        ok = t.gpus_per_replica <= gpu_limits[t.config_gpu]
+        ok = np.all(t.gpu_use <= gpu_limits[None, :], axis=1)
         if not (mask[i] & ok).any():
             out.append(f"{must}: every usable configuration needs more GPUs per replica than "
                        "are available")
@@ -143,7 +143,7 @@ def availability_cut(instance: Instance) -> str | None:
     t = instance.routes
     limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus])
     # a configuration whose one replica needs more GPUs than there are cannot be used
-    mask = usable_mask(instance) & (t.gpus_per_replica <= limits[t.config_gpu])[None, :]
+    mask = usable_mask(instance) & np.all(t.gpu_use <= limits[None, :], axis=1)[None, :]
     graph = nx.DiGraph()
     need_total = 0.0
     for i, q in enumerate(instance.query_types):
@@ -153,7 +153,7 @@ def availability_cut(instance: Instance) -> str | None:
         need = share * _fewest_gpus(instance, i, mask[i])
         need_total += need
         graph.add_edge("source", ("type", i), capacity=need)
-        for g in np.unique(t.config_gpu[mask[i]]):
+        for g in np.nonzero(t.gpu_use[mask[i]].any(axis=0))[0]:
             graph.add_edge(("type", i), ("gpu", int(g)))  # no capacity attribute: unbounded
     for g, gpu in enumerate(instance.gpus):
         if graph.has_node(("gpu", g)):

@@ -52,7 +52,9 @@ Constraints (row names in brackets)
 * [avgdelay_i] :math:`\sum_c (D_{ic} - \Delta_i) x_{ic} \le 0` (``average``/``both``; only if
   some route has :math:`D_{ic} > \Delta_i`)
 * [budget]     :math:`T\sum_c \pi_c r_c + T p^s \sum_j S_j o_j \le \delta`
-* [avail_g]    :math:`\sum_{c \text{ on } g} n_c m_c r_c \le N_g` (only where it can bind)
+* [avail_g]    :math:`\sum_c U_{cg} r_c \le N_g`, :math:`U_{cg}` = GPUs of type *g* in one
+  replica of *c* (``routes.gpu_use``; :math:`n_c m_c` on the configuration's own type);
+  only where it can bind
 * [ub_c]       :math:`r_c \le \bar R_c w_c`
 * [minrep_c]   :math:`r_c \ge w_c`
 * [onepar_d]   :math:`\sum_{c\in d} w_c \le 1` (unless ``multi_parallelism``)
@@ -206,8 +208,8 @@ def build(instance: Instance, *, lp_relaxation: bool = False,
         add(rental + storage, le, instance.budget, "budget")
     gpu_pos = {g.name: n for n, g in enumerate(instance.gpus)}
     for name, limit, ks in idx.gpu_rows:
-        add([(r[cfg[k]], float(t.gpus_per_replica[cfg[k]])) for k in ks], le, float(limit),
-            f"avail_{gpu_pos[name]}")
+        add([(r[cfg[k]], float(t.gpu_use[cfg[k], gpu_pos[name]])) for k in ks], le,
+            float(limit), f"avail_{gpu_pos[name]}")
     for k, c in enumerate(cfg):
         add([(r[c], 1.0), (w[c], -float(idx.rbar[k]))], le, 0.0, f"ub_{c}")
     if tg.min_replica:

@@ -199,10 +199,11 @@ def build_arrays(instance: Instance, *, lp_relaxation: bool = False,
                 -INF, float(instance.budget))
     if idx.gpu_rows:
         gpu_pos = {g.name: k for k, g in enumerate(instance.gpus)}
+        use = idx.gpu_row_use()
         rows = np.concatenate([np.full(len(ks), k) for k, (_, _, ks) in enumerate(idx.gpu_rows)])
         ks = np.concatenate([ks for _, _, ks in idx.gpu_rows])
         R.block("avail", np.array([gpu_pos[g] for g, _, _ in idx.gpu_rows]), rows, col_r[ks],
-                t.gpus_per_replica[cfg[ks]].astype(float), -INF,
+                use[ks, rows], -INF,
                 np.array([float(lim) for _, lim, _ in idx.gpu_rows]))
     kk = np.arange(nK)
     R.block("ub", cfg, np.concatenate([kk, kk]), np.concatenate([col_r, col_w]),

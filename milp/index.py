@@ -87,7 +87,9 @@ class ModelIndex:
     deployments
         Active-configuration positions of each deployment with ≥ 2 active (TP, PP) options.
     gpu_rows
-        ``(gpu name, limit, positions)`` for each GPU type whose availability can bind.
+        ``(gpu name, limit, positions)`` for each GPU type whose availability can bind:
+        the active-configuration positions using that type (``routes.gpu_use > 0``);
+        :meth:`gpu_row_use` gives their coefficients.
     reductions, reduced
         The reductions applied (:mod:`milp.reductions`) and what they kept and removed
         (``None`` for the complete model).
@@ -115,6 +117,14 @@ class ModelIndex:
     @property
     def n_routes(self) -> int:
         return len(self.ri)
+
+    def gpu_row_use(self) -> np.ndarray:
+        """``(n_cfg, len(gpu_rows))``: GPUs per replica each active configuration holds of
+        the GPU type of each availability row (``routes.gpu_use``), the rows' coefficients."""
+        t = self.instance.routes
+        pos = {g.name: k for k, g in enumerate(self.instance.gpus)}
+        cols = [pos[name] for name, _, _ in self.gpu_rows]
+        return t.gpu_use[np.ix_(self.cfg, cols)].astype(float)
 
     def route_cfg(self) -> np.ndarray:
         """Configuration index (into ``routes.configs``) of each route."""
@@ -146,7 +156,9 @@ def replica_bounds(instance: Instance, mask: np.ndarray) -> np.ndarray:
     demand = np.where(mask, t.load_per_share, 0.0).sum(axis=0) / instance.max_utilisation
     rbar = np.ceil(demand - INT_EPS)
     limits = np.array([instance.gpu_limit(g.name) for g in instance.gpus], dtype=float)
-    rbar = np.minimum(rbar, np.floor(limits[t.config_gpu] / t.gpus_per_replica + INT_EPS))
+    with np.errstate(divide="ignore"):  # a GPU type the configuration does not use: no limit
+        per_type = np.where(t.gpu_use > 0, limits[None, :] / np.maximum(t.gpu_use, 1), np.inf)
+    rbar = np.minimum(rbar, np.floor(per_type.min(axis=1, initial=np.inf) + INT_EPS))
     if instance.budget is not None:
         per = instance.horizon_h * t.price_per_replica_hour
         rbar = np.minimum(rbar, np.floor(instance.budget / np.where(per > 0, per, 1.0) + INT_EPS)
@@ -196,11 +208,11 @@ def make_index(instance: Instance, tightening: Tightening | None = None,
                 deps.append(np.sort(ks))
     gpu_rows = []
     for g, gpu in enumerate(instance.gpus):
-        ks = np.nonzero(t.config_gpu[cfg] == g)[0]
+        ks = np.nonzero(t.gpu_use[cfg, g] > 0)[0]
         if len(ks) == 0:
             continue
         limit = instance.gpu_limit(gpu.name)
-        gpr = t.gpus_per_replica[cfg[ks]]
+        gpr = t.gpu_use[cfg[ks], g]
         if instance.multi_parallelism:
             most = float((gpr * rbar[ks]).sum())
         else:  # one (TP, PP) per deployment: the largest option per deployment can bind

@@ -9,8 +9,10 @@ array build still coincide; ``hetserve export`` writes the complete model unless
 for the reduced one.
 
 1. **Dominated configurations** (``dominated``). Configuration :math:`c'` is dominated by
-   :math:`c \ne c'` of the *same deployment* :math:`(j, g, p)` when :math:`n_c m_c \le
-   n_{c'} m_{c'}` and, for every type *i* that :math:`c'` can serve, *c* can serve it
+   :math:`c \ne c'` of the *same deployment* :math:`(j, g, p)` when a replica of *c*
+   holds no more GPUs of any type than one of :math:`c'` (:math:`U_{cg} \le U_{c'g}`,
+   ``routes.gpu_use``; :math:`n_c m_c \le n_{c'} m_{c'}` on one GPU type) and, for
+   every type *i* that :math:`c'` can serve, *c* can serve it
    too with :math:`\mu_{ic} \ge \mu_{ic'}` and :math:`D_{ic} \le D_{ic'}` (the error
    :math:`e_{ic}` depends on *(i, j, p)* only, so it is equal). Moving every replica and
    every share of :math:`c'` onto *c* keeps a plan feasible and does not raise its
@@ -80,7 +82,7 @@ def dominated_configs(instance: Instance, usable: np.ndarray,
     Dominance is transitive and, with the tie-break, antisymmetric, so following the
     first dominator found ends at an undominated one, which is returned."""
     t = instance.routes
-    gpr = t.gpus_per_replica
+    use = t.gpu_use
     out = np.zeros(len(t), dtype=bool)
     by = -np.ones(len(t), dtype=np.int64)
     for members in t.deployments.values():
@@ -93,12 +95,12 @@ def dominated_configs(instance: Instance, usable: np.ndarray,
         for b, cb in enumerate(cs):  # is cb dominated by some ca?
             ub = U[:, b]
             for a, ca in enumerate(cs):
-                if a == b or out[ca] or gpr[ca] > gpr[cb]:
+                if a == b or out[ca] or np.any(use[ca] > use[cb]):
                     continue
                 if np.any(ub & ~U[:, a]):
                     continue
                 if np.all(mu[ub, a] >= mu[ub, b]) and np.all(D[ub, a] <= D[ub, b]):
-                    same = (gpr[ca] == gpr[cb] and np.array_equal(U[:, a], ub)
+                    same = (np.array_equal(use[ca], use[cb]) and np.array_equal(U[:, a], ub)
                             and np.array_equal(mu[ub, a], mu[ub, b])
                             and np.array_equal(D[ub, a], D[ub, b]))
                     if same and ca > cb:

@@ -264,6 +264,7 @@ def _register_extensions() -> None:
     main.add_command(simulate_command, "simulate")
     main.add_command(rolling_command, "rolling")
     main.add_command(__import__("hetserve.cli.estimate", fromlist=["_"]).estimate_command)
+    main.add_command(__import__("hetserve.cli.fluid", fromlist=["_"]).fluid_command)
 
 
 _register_extensions()
