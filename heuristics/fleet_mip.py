@@ -18,7 +18,7 @@ spirit of RINS/"restricted master" heuristics):
     \sum_c (e_{ic}-\varepsilon_i) x_{ic} \le 0\ [\sum_c (D_{ic}-\Delta_i) x_{ic} \le 0]
 
     x_{ic} \le w_c,\ w_c \le r_c \le \bar R_c w_c,\ w_c \le o_{j(c)};\quad
-    \sum_c \mathrm{gpus}_c r_c [g(c)=g] \le N_g;\ \text{budget};\ \text{storage};
+    \sum_c \mathrm{gpu\_use}_{cg} r_c \le N_g;\ \text{budget};\ \text{storage};
     \ \sum_{c \in d} w_c \le 1 \text{ (one (TP, PP) per deployment)}
 
 with :math:`r_c` integer and :math:`w_c, o_j` binary (the same cost and constraints as
@@ -46,7 +46,7 @@ from hetserve.instances.solver_log import new_highs
 _INF = highspy.kHighsInf
 CAP_MARGIN = 1e-7
 """Relative margin on the capacity rows, as in :mod:`heuristics.routing_lp`."""
-MIP_OPTIONS: tuple[tuple[str, object], ...] = (
+MIP_OPTIONS: tuple[tuple[str, bool | int | float], ...] = (
     ("threads", 1), ("mip_rel_gap", 1e-4), ("mip_heuristic_run_rins", False),
     ("mip_heuristic_run_rens", False), ("mip_allow_restart", False))
 """The MIP starts from the current plan, so HiGHS's RINS/RENS sub-MIPs and root restarts
@@ -110,8 +110,10 @@ def solve_fleet_mip(state: PlanState, cfgs: np.ndarray, *, seed: int,
     demand = np.zeros(n_s)
     np.add.at(demand, kk, d.a[ii, cc])
     rbar = np.ceil(demand / d.rho_max + 1e-9)
-    gcap = np.where(np.isfinite(d.gpu_limit[d.cfg_gpu[cfgs]]),
-                    d.gpu_limit[d.cfg_gpu[cfgs]] // np.maximum(1, d.gpus[cfgs]), rbar)
+    use = d.gpu_use[cfgs].astype(float)  # (S, G)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gcap = np.where(use > 0, np.floor(d.gpu_limit[None, :] / np.where(use > 0, use, 1.0)),
+                        np.inf).min(axis=1)
     rbar = np.maximum(1.0, np.minimum(rbar, gcap))
     # columns: x (n_x) | u (n_i) | r (n_s) | w (n_s) | o (n_o)
     cx, cu, cr, cw, co = 0, n_x, n_x + n_i, n_x + n_i + n_s, n_x + n_i + 2 * n_s
@@ -164,10 +166,10 @@ def solve_fleet_mip(state: PlanState, cfgs: np.ndarray, *, seed: int,
     add_rows(np.concatenate([s, s]), np.concatenate([cw + s, co + oj]),
              np.concatenate([np.ones(n_s), -np.ones(n_s)]), np.full(n_s, -_INF), np.zeros(n_s))
     # GPUs per type
-    for g in np.unique(d.cfg_gpu[cfgs]).tolist():
+    for g in np.nonzero(use.any(axis=0))[0].tolist():
         if np.isfinite(d.gpu_limit[g]):
-            on = np.nonzero(d.cfg_gpu[cfgs] == g)[0]
-            add_rows(np.zeros(len(on), dtype=np.int64), cr + on, d.gpus[cfgs][on].astype(float),
+            on = np.nonzero(use[:, g])[0]
+            add_rows(np.zeros(len(on), dtype=np.int64), cr + on, use[on, g],
                      np.array([-_INF]), np.array([float(d.gpu_limit[g])]))
     if np.isfinite(d.budget):
         add_rows(np.zeros(n_s + n_o, dtype=np.int64), np.concatenate([cr + s, co +
@@ -235,9 +237,8 @@ def fleet_mip(state: PlanState, plans: list[PlanState], *, seed: int, n_scored: 
         return False
     cfgs = candidate_set(state, plans, n_scored, max_size)
     r, work = solve_fleet_mip(state, cfgs, seed=seed, node_limit=node_limit)
-    meter = getattr(state, "meter", None)
-    if meter is not None:
-        meter.charge(work)
+    if state.meter is not None:
+        state.meter.charge(work)
     if r is None or np.array_equal(r, state.r):
         return False
     return _try(state, r, _price(state, r))
