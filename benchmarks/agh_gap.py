@@ -115,8 +115,11 @@ def optima(out: Path, only: str) -> None:
 @click.option("--budget", type=click.IntRange(min=0), default=None,
               help="AGH work budget (default: AghParams's).")
 @click.option("--only", default="", help="Comma-separated size labels (default all).")
+@click.option("--fleet-mip-rounds", type=click.IntRange(min=0), default=None,
+              help="AGH's fleet-MIP rounds (default: AghParams's; 0 = AGH without it).")
 @click.option("--note", default="", help="A sentence for the summary (what changed).")
-def agh(out: Path, label: str, budget: int | None, only: str, note: str) -> None:
+def agh(out: Path, label: str, budget: int | None, only: str, fleet_mip_rounds: int | None,
+        note: str) -> None:
     """Run AGH on every instance with a reference in optima.csv; gap table."""
     from dataclasses import replace
 
@@ -124,6 +127,8 @@ def agh(out: Path, label: str, budget: int | None, only: str, note: str) -> None
     from hetserve.heuristics import agh as run_agh
 
     params = AghParams() if budget is None else replace(AghParams(), work_budget=budget)
+    if fleet_mip_rounds is not None:
+        params = replace(params, fleet_mip_rounds=fleet_mip_rounds)
     refs = {r["name"]: r for r in _read(out / "optima.csv")}
     path = out / f"agh-{label}.csv"
     if path.exists():
@@ -158,6 +163,7 @@ def agh(out: Path, label: str, budget: int | None, only: str, note: str) -> None
     (out / f"summary-{label}.md").write_text(summarise(rows, label, note, params))
     meta = {**machine_meta(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "label": label, "work_budget": params.work_budget,
+            "fleet_mip_rounds": params.fleet_mip_rounds,
             "load_average_at_end": os.getloadavg(),
             "note": "2 cores shared by several concurrent sessions; times measured under load"}
     (out / f"meta-{label}.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
@@ -166,7 +172,8 @@ def agh(out: Path, label: str, budget: int | None, only: str, note: str) -> None
 def summarise(rows: list[dict], label: str, note: str, params: object) -> str:
     lines = [f"# AGH vs the optimum ({label})", "",
              "AGH seed 0, work budget "
-             f"{getattr(params, 'work_budget', '?'):,}; reference = the proven MILP optimum "
+             f"{getattr(params, 'work_budget', '?'):,}, fleet-MIP rounds "
+             f"{getattr(params, 'fleet_mip_rounds', '?')}; reference = the proven MILP optimum "
              "(`optima.csv`); † = not proven in the MILP's time limit: reference = best known "
              "plan, and the last column is the gap to the MILP's bound (an upper estimate). "
              "CPU seconds measured under load on 2 shared cores.", ""]
