@@ -169,6 +169,52 @@ def agh(out: Path, label: str, budget: int | None, only: str, fleet_mip_rounds: 
     (out / f"meta-{label}.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")
 
 
+@main.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True)
+@click.option("--labels", required=True, help="Comma-separated labels of earlier `agh` runs.")
+def compare(out: Path, labels: str) -> None:
+    """One table over several `agh` runs, all against the same reference: the proven
+    optimum, else the cheapest plan any of them or the MILP found (``compare.md``)."""
+    names = [v for v in labels.split(",") if v]
+    runs = {n: {r["name"]: r for r in _read(out / f"agh-{n}.csv")} for n in names}
+    refs = {r["name"]: r for r in _read(out / "optima.csv")}
+    lines = ["# AGH vs the optimum: " + " vs ".join(names), "",
+             "Reference = the proven MILP optimum, else († rows) the cheapest plan the MILP "
+             "or any of these runs found (so a † gap is a lower estimate of the true gap). "
+             "Median / max gap per group; CPU s median, measured under load.", "",
+             "| set | size | n (proven) | " + " | ".join(f"{n}: median / max gap | {n}: CPU s"
+                                                    for n in names) + " |",
+             "|---|---|---|" + "---|---|" * len(names)]
+    groups: dict[tuple[str, str], list[str]] = {}
+    for set_name, spec in specs():
+        if spec.name in refs and all(spec.name in runs[n] for n in names):
+            groups.setdefault((set_name, spec.size_label), []).append(spec.name)
+    overall: dict[str, list[float]] = {n: [] for n in names}
+    for (set_name, size), members in groups.items():
+        cells = []
+        proven = 0
+        gaps: dict[str, list[float]] = {n: [] for n in names}
+        for name in members:
+            ref = refs[name]
+            best = float(ref["objective"])
+            if ref["status"] == "optimal":
+                proven += 1
+            else:
+                best = min([best] + [float(runs[n][name]["agh"]) for n in names])
+            for n in names:
+                gaps[n].append((float(runs[n][name]["agh"]) - best) / best)
+        for n in names:
+            overall[n] += gaps[n]
+            cpu = statistics.median(float(runs[n][m]["cpu_s"]) for m in members)
+            cells.append(f"{statistics.median(gaps[n]):.2%} / {max(gaps[n]):.2%} | {cpu:.2f}")
+        lines.append(f"| {set_name} | {size} | {len(members)} ({proven}) | "
+                     + " | ".join(cells) + " |")
+    lines += [""] + [f"{n}: all {len(g)} instances, median {statistics.median(g):.2%}, "
+                     f"max {max(g):.2%}." for n, g in overall.items() if g] + [""]
+    (out / "compare.md").write_text("\n".join(lines))
+    click.echo((out / "compare.md").read_text())
+
+
 def summarise(rows: list[dict], label: str, note: str, params: object) -> str:
     lines = [f"# AGH vs the optimum ({label})", "",
              "AGH seed 0, work budget "
