@@ -123,6 +123,14 @@ def _agh(instance: Instance, s: MethodSettings, *, fleet_mip: bool = True) -> Ru
     return agh(instance, params, seed=s.seed)
 
 
+def _agh_paper(instance: Instance, s: MethodSettings) -> RunResult:
+    """AGH with the paper's operators only: no fleet-MIP neighbourhood (docs/heuristics.md),
+    for comparisons with arXiv 2604.07472 as published."""
+    from dataclasses import replace
+
+    return replace(_agh(instance, s, fleet_mip=False), method="agh-paper")
+
+
 def _lpr(instance: Instance, s: MethodSettings) -> RunResult:
     from hetserve.milp.baselines import lpr
 
@@ -151,12 +159,14 @@ METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
     "gh": _gh,
     "agh": _agh,
     "agh-bound": _agh_bound,
+    "agh-paper": _agh_paper,
     "lpr": _lpr,
     "dvr": _dvr,
     "hf": _hf,
 }
 """Method name → runner. ``milp`` is exact (with a MIP start from AGH by default);
-``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics;
+``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics
+(``agh`` adds a fleet-MIP neighbourhood, ``agh-paper`` is AGH without it);
 ``agh-bound`` is AGH with a certified Lagrangian lower bound; ``lpr``, ``dvr``, ``hf`` are the paper's v2
 baselines."""
 
