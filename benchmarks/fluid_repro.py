@@ -10,8 +10,8 @@ revenue per GPU per second is measured after an 80 s warm-up (≈ 3 mixed-mode d
 of the long class, 8 patience times) over a fixed window of 200 s for every n (as the
 paper's fixed horizon: n = 5 sees ≈ 1 000 arrivals, n = 500 ≈ 100 000), and set against
 the fluid LP's optimum R* (queueing/fluid.py). The four policies of one (n, seed) run
-back to back, so machine load hits them alike. The window keeps the whole run near ten
-minutes on a loaded 2-core machine.
+back to back, so machine load hits them alike. The committed run took 843 s (14 min)
+on a 2-core machine under a load average near 8.
 
 Writes to ``--out`` (new or empty): ``runs.csv`` (one row per run), ``table.md`` (mean ±
 sd of revenue / R* per n and policy, occupancies against x*), ``convergence.png``,
@@ -97,11 +97,12 @@ def _plot(rows: list[dict[str, Any]], plans: dict[str, Any], path: Path) -> None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(plans), figsize=(12, 4.2))
-    for ax, (pricing, plan) in zip(axes, plans.items(), strict=True):
+    fig, axes = plt.subplots(1, len(plans), figsize=(6 * len(plans), 4.2), squeeze=False)
+    present = [p for p in POLICIES if any(r["policy"] == p for r in rows)]
+    for ax, (pricing, plan) in zip(axes[0], plans.items(), strict=True):
         mine = [r for r in rows if r["pricing"] == pricing]
         ns = sorted({r["n"] for r in mine})
-        for k, policy in enumerate(POLICIES):
+        for k, policy in enumerate(present):
             means, sds = [], []
             for n in ns:
                 vals = [r["revenue_per_gpu_s"] for r in mine
@@ -129,6 +130,7 @@ def _table(rows: list[dict[str, Any]], plans: dict[str, Any], path: Path,
              "Mean ± sd over seeds of simulated revenue per GPU / the fluid LP's R*; "
              f"warm-up {WARMUP_S:.0f} s, window {rows[0]['window_s']:.0f} s; M = ⌈n Σx*⌉ mixed GPUs "
              "for the -SP policies."]
+    present = [p for p in POLICIES if any(r["policy"] == p for r in rows)]
     for pricing, plan in plans.items():
         mine = [r for r in rows if r["pricing"] == pricing]
         ns = sorted({r["n"] for r in mine})
@@ -136,16 +138,19 @@ def _table(rows: list[dict[str, Any]], plans: dict[str, Any], path: Path,
                   f"{len({r['seed'] for r in mine})} seeds", "",
                   f"R* = {plan.revenue:.2f} per GPU per second; x* = ({plan.x[0]:.4f}, "
                   f"{plan.x[1]:.4f}), Σx* = {plan.prefill_share:.4f}.", "",
-                  "| n | M | " + " | ".join(POLICIES) + " |",
-                  "|---|---|" + "---|" * len(POLICIES)]
+                  "| n | M | " + " | ".join(present) + " |",
+                  "|---|---|" + "---|" * len(present)]
         for n in ns:
             cells = []
-            for policy in POLICIES:
+            for policy in present:
                 vals = [r["ratio_to_lp"] for r in mine if r["n"] == n and r["policy"] == policy]
                 sd = statistics.stdev(vals) if len(vals) > 1 else 0.0
                 cells.append(f"{statistics.mean(vals):.4f} ± {sd:.4f}")
-            m = next(r["mixed_gpus"] for r in mine if r["n"] == n and r["policy"] == "GG-SP")
+            m = next((r["mixed_gpus"] for r in mine if r["n"] == n and r["policy"].endswith("-SP")),
+                     0)
             lines.append(f"| {n} | {m} | " + " | ".join(cells) + " |")
+        if "GG-SP" not in present:
+            continue
         lines += ["", "GG-SP occupancies per GPU (mean over seeds) against the LP:", "",
                   "| n | x₀ | x₁ | y₀ (m+s) | y₁ (m+s) | q_d total |",
                   "|---|---|---|---|---|---|",
@@ -168,12 +173,32 @@ def _table(rows: list[dict[str, Any]], plans: dict[str, Any], path: Path,
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder (new or empty).")
 @click.option("--quick", is_flag=True, help="n ≤ 50, 2 seeds, shorter windows (smoke run).")
-def main(out: Path, quick: bool) -> None:
+@click.option("--ns", default=None, help="Comma list of GPU counts (default: the paper's "
+              "5,20,50,200,500).")
+@click.option("--seeds", "n_seeds", type=click.IntRange(1, 100), default=None,
+              help="Seeds per point (default 5).")
+@click.option("--pricings", default="separate,bundled", show_default=True)
+@click.option("--policies", default=",".join(POLICIES), show_default=True)
+def main(out: Path, quick: bool, ns: str | None, n_seeds: int | None, pricings: str,
+         policies: str) -> None:
     """Per-GPU revenue of gate-and-route and three baselines against the fluid LP."""
-    ns = (5, 20, 50) if quick else (5, 20, 50, 200, 500)
-    seeds = range(2 if quick else 5)
-    settings = {"command": "fluid_repro", "quick": quick, "ns": list(ns),
-                "seeds": list(seeds), "warmup_s": WARMUP_S, "window_s": window_s(0, quick)}
+    try:
+        grid = tuple(int(v) for v in ns.split(",")) if ns else (
+            (5, 20, 50) if quick else (5, 20, 50, 200, 500))
+    except ValueError:
+        raise BadInput(f"--ns: {ns!r} is not a comma list of integers") from None
+    if any(v < 1 for v in grid):
+        raise BadInput("--ns: GPU counts must be >= 1")
+    seeds = range(n_seeds or (2 if quick else 5))
+    chosen = tuple(p.strip() for p in pricings.split(","))
+    if not chosen or any(p not in ("separate", "bundled") for p in chosen):
+        raise BadInput(f"--pricings: {pricings!r}; each must be separate or bundled")
+    run_policies = tuple(p.strip() for p in policies.split(","))
+    if not run_policies or any(p not in POLICIES for p in run_policies):
+        raise BadInput(f"--policies: {policies!r}; each must be one of {', '.join(POLICIES)}")
+    settings = {"command": "fluid_repro", "quick": quick, "ns": list(grid),
+                "seeds": list(seeds), "warmup_s": WARMUP_S, "window_s": window_s(0, quick),
+                "pricings": list(chosen), "policies": list(run_policies)}
     try:
         prepare_out(out, settings, resume=False, resumable=False)
     except ResumeRefused as exc:
@@ -181,14 +206,14 @@ def main(out: Path, quick: bool) -> None:
     t0 = time.perf_counter()
     cal = calibration()
     _calibration_md(cal, out / "calibration.md")
-    plans = {pricing: solve_fluid(paper_problem(pricing)) for pricing in ("separate", "bundled")}
+    plans = {pricing: solve_fluid(paper_problem(pricing)) for pricing in chosen}
     rows: list[dict[str, Any]] = []
     for pricing in plans:
         plan = plans[pricing]
         classes, targets = chain_inputs(plan)
-        for n in ns:
+        for n in grid:
             for seed in seeds:
-                for policy in POLICIES:
+                for policy in run_policies:
                     start = time.perf_counter()
                     run = simulate_pd(classes, gpus=n, batch=16, policy=policy, targets=targets,
                                       horizon_s=WARMUP_S + window_s(n, quick),
@@ -207,7 +232,7 @@ def main(out: Path, quick: bool) -> None:
                                  "window_s": window_s(n, quick),
                                  "wall_s": time.perf_counter() - start})
                 click.echo(f"{pricing} n={n} seed={seed}: " + ", ".join(
-                    f"{r['policy']} {r['ratio_to_lp']:.4f}" for r in rows[-len(POLICIES):]),
+                    f"{r['policy']} {r['ratio_to_lp']:.4f}" for r in rows[-len(run_policies):]),
                     err=True)
     with (out / "runs.csv").open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))

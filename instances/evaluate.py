@@ -195,9 +195,9 @@ def evaluate_arrays(instance: Instance, r: np.ndarray, x: np.ndarray) -> Evaluat
                                    f"deployment {'/'.join(key)} uses {len(active)} (TP, PP) choices"))
     gpus_by_type: dict[str, int] = {}
     for c in np.nonzero(r > 0)[0]:
-        for g in np.nonzero(t.gpu_use[c])[0]:  # a configuration may span GPU types
-            name = instance.gpus[g].name
-            gpus_by_type[name] = gpus_by_type.get(name, 0) + int(r[c] * t.gpu_use[c, g])
+        for k in np.nonzero(t.gpu_use[c])[0]:  # a configuration may span GPU types
+            name = instance.gpus[k].name
+            gpus_by_type[name] = gpus_by_type.get(name, 0) + int(r[c] * t.gpu_use[c, k])
     for g, count in gpus_by_type.items():
         limit = instance.gpu_limit(g)
         if count > limit:

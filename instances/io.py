@@ -19,7 +19,7 @@ from hetserve.instances import fields
 from hetserve.instances.catalog import TASK_CATEGORIES, GpuType, ModelSpec, Precision, load_catalog
 from hetserve.instances.errors import InstanceError
 from hetserve.instances.fields import read_json as read_json
-from hetserve.instances.model import DELAY_CONSTRAINTS, Instance, QueryType, Tier
+from hetserve.instances.model import DELAY_CONSTRAINTS, DEPLOYMENT_MODES, Instance, QueryType, Tier
 from hetserve.instances.performance import PerfConstants
 
 FORMAT = "hetserve-instance/1"
@@ -44,12 +44,13 @@ _PERF_NUMBERS: dict[str, tuple[float, float, bool]] = {
     "prefill_efficiency": (0.0, 1.0, True), "prefill_efficiency_int8": (0.0, 1.0, True),
     "decode_efficiency": (0.0, 1.0, True), "bandwidth_efficiency": (0.0, 1.0, True),
     "step_overhead_s": (0.0, 10.0, True), "pp_hop_latency_us": (0.0, 1e6, True),
+    "kv_network_gb_s": (0.0, 1e5, True), "kv_network_latency_us": (0.0, 1e6, True),
 }
 _TOP_FIELDS = {
     "format", "name", "description", "horizon_h", "budget", "storage_price_per_gb_h",
     "storage_capacity_gb", "max_utilisation", "delay_constraint", "single_placement",
     "multi_parallelism", "tp_degrees", "pp_degrees", "availability", "perf", "query_types",
-    "models", "gpus", "precisions", "tiers",
+    "models", "gpus", "precisions", "tiers", "deployment_modes", "pd_ratios",
 }
 
 
@@ -93,9 +94,12 @@ def _tier(t: Any, where: str) -> Tier:
 
 
 def _perf(d: Any) -> PerfConstants:
-    d = fields.obj(d, "perf", known={*_PERF_NUMBERS, "max_num_seqs"})
+    d = fields.obj(d, "perf", known={*_PERF_NUMBERS, "max_num_seqs", "model", "engine", "profile"})
     values: dict[str, Any] = {k: fields.number(d[k], f"perf.{k}", lo=lo, hi=hi, lo_open=lo_open)
                               for k, (lo, hi, lo_open) in _PERF_NUMBERS.items() if k in d}
+    for key in ("model", "engine", "profile"):  # the model selection (docs/performance.md)
+        if key in d:
+            values[key] = fields.name(d[key], f"perf.{key}")
     if "max_num_seqs" in d:
         values["max_num_seqs"] = fields.integer(d["max_num_seqs"], "perf.max_num_seqs", lo=1,
                                                 hi=10**6)
@@ -163,7 +167,27 @@ def instance_from_dict(d: Any) -> Instance:
         single_placement=get(d, "single_placement", "", fields.boolean, default=False),
         multi_parallelism=get(d, "multi_parallelism", "", fields.boolean, default=False),
         perf=_perf(d["perf"]) if d.get("perf") is not None else PerfConstants(),
+        **_pd_options(d),
     )
+
+
+def _pd_options(d: dict[str, Any]) -> dict[str, Any]:
+    """``deployment_modes`` and ``pd_ratios`` (docs/pd.md), only when given."""
+    out: dict[str, Any] = {}
+    if "deployment_modes" in d:
+        modes = fields.array(d["deployment_modes"], "deployment_modes", min_len=1,
+                             max_len=len(DEPLOYMENT_MODES))
+        out["deployment_modes"] = tuple(
+            fields.choice(m, f"deployment_modes[{k}]", DEPLOYMENT_MODES) for k, m in enumerate(modes))
+    if "pd_ratios" in d:
+        pairs = fields.array(d["pd_ratios"], "pd_ratios", min_len=1, max_len=64)
+        ratios = []
+        for k, pair in enumerate(pairs):
+            pair = fields.array(pair, f"pd_ratios[{k}]", min_len=2, max_len=2)
+            ratios.append(tuple(fields.integer(v, f"pd_ratios[{k}][{n}]", lo=1, hi=16)
+                                for n, v in enumerate(pair)))
+        out["pd_ratios"] = tuple(ratios)
+    return out
 
 
 def _optional(d: dict[str, Any], key: str, read: Any) -> Any:

@@ -28,7 +28,8 @@ Where the constants come from
       engine step model (:meth:`hetserve.instances.serving.Replica.step_time`, docs/performance.md):
       the solo step of *B* decodes, and the mixed step of a *C*-token chunk beside *B* − 1
       decodes over a grid of chunk sizes, fitted by ordinary least squares as the paper did.
-    * :meth:`IterationModel.from_mixed_fit`: any measured (α, β, γ), e.g. from a profile.
+    * :func:`fit_measured`: measured mean iteration times (mixed at several chunk sizes, and
+      solo), fitted the paper's way; :meth:`IterationModel.from_mixed_fit`: a known (α, β, γ).
 
 Mixed/solo capacity of one class (docs/fluid.md)
     With abandonment off and the decode buffer empty (the paper's Prop. 3.2), serving Λ
@@ -180,6 +181,32 @@ DEFAULT_FIT_CHUNKS = (256, 512, 768, 1024, 1536, 2048)
 """Chunk sizes of the fit: the paper's range of vLLM chunk budgets, above the knee."""
 
 
+def fit_measured(chunks: tuple[int, ...], mixed_times_s: tuple[float, ...], solo_time_s: float,
+                 *, source: str = "measured profile", batch: int = 0,
+                 context_tokens: int = 0) -> IterationFit:
+    """c, a, b₀ from measurements, as the paper calibrated (§6.1): the mean mixed iteration
+    time at each chunk size, fitted by OLS to α + βC, and the mean solo iteration time c."""
+    require(len(chunks) >= 2 and len(chunks) == len(mixed_times_s), "chunks",
+            "need at least two chunk sizes, one mixed time each")
+    require(all(ch >= 1 for ch in chunks), "chunks", "chunk sizes must be >= 1")
+    require(len(set(chunks)) >= 2, "chunks", "need at least two distinct chunk sizes")
+    require(all(math.isfinite(t) and t > 0 for t in mixed_times_s), "mixed_times_s",
+            "must be finite and > 0")
+    _positive(solo_time_s, "solo_time_s")
+    grid = np.asarray(chunks, dtype=float)
+    mixed = np.asarray(mixed_times_s, dtype=float)
+    beta, alpha = (float(v) for v in np.polyfit(grid, mixed, 1))
+    resid = mixed - (alpha + beta * grid)
+    total = float(((mixed - mixed.mean()) ** 2).sum())
+    r2 = 1.0 - float((resid ** 2).sum()) / total if total > 0 else 1.0
+    require(beta > 0, "iteration", "the mixed iteration time does not grow with the chunk "
+            "size (memory bound over the whole grid); use larger chunks")
+    b0 = float(max(0.0, (solo_time_s - alpha) / beta))
+    return IterationFit(IterationModel(c=float(solo_time_s), a=beta, b0=b0, source=source),
+                        alpha, r2, tuple(int(c) for c in chunks),
+                        tuple(float(t) for t in mixed), batch, context_tokens)
+
+
 def fit_replica(replica: Replica, *, batch: int = 16, context_tokens: int = 1024,
                 chunks: tuple[int, ...] = DEFAULT_FIT_CHUNKS) -> IterationFit:
     """Measure c, a, b₀ of ``replica`` on the engine step model (module docstring).
@@ -197,19 +224,11 @@ def fit_replica(replica: Replica, *, batch: int = 16, context_tokens: int = 1024
     mixed = np.asarray(replica.step_time(grid + batch - 1, (batch - 1) * context_tokens + grid / 2,
                                          replica.attention_flops(grid, 0.0), float(batch)),
                        dtype=float)
-    beta, alpha = (float(v) for v in np.polyfit(grid, mixed, 1))
-    resid = mixed - (alpha + beta * grid)
-    total = float(((mixed - mixed.mean()) ** 2).sum())
-    r2 = 1.0 - float((resid ** 2).sum()) / total if total > 0 else 1.0
-    require(beta > 0, "iteration", "the mixed step time does not grow with the chunk size "
-            "on this replica (memory bound over the whole grid); use larger chunks")
-    b0 = float(max(0.0, (solo - alpha) / beta))
-    model = IterationModel(c=solo, a=float(beta), b0=b0,
-                           source=f"fit on the step model: {replica.model.name} on "
-                                  f"{replica.gpu.name}, {replica.weights}, TP{replica.tp}, "
-                                  f"{replica.engine.name}; B={batch}, context {context_tokens}")
-    return IterationFit(model, float(alpha), r2, tuple(int(c) for c in chunks),
-                        tuple(float(t) for t in mixed), batch, context_tokens)
+    return fit_measured(tuple(chunks), tuple(float(t) for t in mixed), solo,
+                        source=f"fit on the step model: {replica.model.name} on "
+                               f"{replica.gpu.name}, {replica.weights}, TP{replica.tp}, "
+                               f"{replica.engine.name}; B={batch}, context {context_tokens}",
+                        batch=batch, context_tokens=context_tokens)
 
 
 # ------------------------------------------------------- mixed/solo capacity, one class
@@ -255,4 +274,5 @@ def mixed_solo_capacity(iteration: IterationModel, prompt_tokens: float, output_
 
 
 __all__ = ["DEFAULT_FIT_CHUNKS", "PAPER_QWEN8B_A100", "IterationFit", "IterationModel",
-           "MixedSoloCapacity", "ServiceRates", "fit_replica", "mixed_solo_capacity"]
+           "MixedSoloCapacity", "ServiceRates", "fit_measured", "fit_replica",
+           "mixed_solo_capacity"]

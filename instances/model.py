@@ -27,12 +27,21 @@ from hetserve.instances.catalog import (
     Precision,
 )
 from hetserve.instances.errors import require
-from hetserve.instances.performance import PerfConstants, route_metrics
+from hetserve.instances.perf_model import Deployment, QueryShapes, performance_model
+from hetserve.instances.performance import PerfConstants
 
 DELAY_CONSTRAINTS = ("per-route", "average", "both")
 """``per-route``: a route is usable only if its D(b*) ≤ Δ_i (the M1 filter); ``average``:
 the demand-weighted mean delay of a query type ≤ Δ_i (the paper precursor's form);
 ``both``: both."""
+
+
+DEPLOYMENT_MODES = ("aggregated", "disaggregated", "mixed-solo")
+"""``aggregated``: every replica prefills and decodes (docs/semantics.md#performance-model);
+``disaggregated``: prefill-only and decode-only replicas in units (docs/pd.md);
+``mixed-solo``: chunked prefill beside decodes, or decodes only (docs/pd.md#mixed-solo)."""
+DEFAULT_PD_RATIOS: tuple[tuple[int, int], ...] = ((4, 1), (2, 1), (1, 1), (1, 2), (1, 4))
+"""(prefill replicas, decode replicas) of one P/D unit: prompt-heavy to output-heavy mixes."""
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,10 @@ class Config:
         """GPUs of each type one replica holds (the row of :attr:`RouteTable.gpu_use`)."""
         return {self.gpu: self.tp * self.pp}
 
+    def hourly_price(self, price_per_gpu_hour: dict[str, float]) -> float:
+        """$ per hour of one replica (π_c)."""
+        return price_per_gpu_hour[self.gpu] * self.tp * self.pp
+
     def label(self) -> str:
         return f"{self.model}@{self.gpu}/{self.precision} TP{self.tp} PP{self.pp}"
 
@@ -164,8 +177,6 @@ class RouteTable:
                     for m in inst.pp_degrees:
                         if weights / (n * m) < usable:
                             configs.append(Config(model.name, tier.gpu, tier.precision, n, m))
-        self.configs: tuple[Config, ...] = tuple(configs)
-        self.index: dict[Config, int] = {cfg: k for k, cfg in enumerate(configs)}
         models = {mod.name: mod for mod in inst.models}
         q = inst.query_types
 
@@ -179,31 +190,46 @@ class RouteTable:
         cg = [gpus[cfg.gpu] for cfg in configs]
         cp = [precisions[cfg.precision] for cfg in configs]
         if configs:
-            out = route_metrics(
-                prompt=row(t.prompt_tokens for t in q), output=row(t.output_tokens for t in q),
-                slo=row(t.delay_slo_s for t in q),
-                max_context=col(mod.max_context for mod in cm),
-                weight_bytes=col(mod.params_b * 1e9 * p.bytes_per_weight for mod, p in zip(cm, cp)),
-                active_share=col(mod.active_params_b / mod.params_b for mod in cm),
-                active_params=col(mod.active_params_b * 1e9 for mod in cm),
-                kv_per_token=col(mod.kv_bytes_per_token for mod in cm),
-                layers=col(mod.layers for mod in cm), hidden=col(mod.hidden for mod in cm),
-                n=col(cfg.tp for cfg in configs), m=col(cfg.pp for cfg in configs),
-                usable=col(g.memory_gb * 1e9 * c.gpu_memory_utilization - c.runtime_reserve_gb * 1e9
-                           for g in cg),
-                bandwidth=col(g.bandwidth_gb_s * 1e9 for g in cg),
-                flops=col((g.int8_tops if p.compute == "int8" else g.fp16_tflops) * 1e12
-                          for g, p in zip(cg, cp)),
-                link_bytes_s=col(g.link_gb_s * 1e9 for g in cg),
-                link_latency_s=col(g.link_latency_us * 1e-6 for g in cg), c=c,
-                prefill_efficiency=col(c.prefill_efficiency_int8 if p.compute == "int8"
-                                       else c.prefill_efficiency for p in cp),
-                delay_factor=row(t.delay_factor for t in q))
+            # Every consumer's numbers come from the instance's performance model
+            # (docs/performance.md#models; roofline by default).
+            out = performance_model(c).route_metrics(
+                QueryShapes(prompt=row(t.prompt_tokens for t in q),
+                            output=row(t.output_tokens for t in q),
+                            slo=row(t.delay_slo_s for t in q),
+                            delay_factor=row(t.delay_factor for t in q)),
+                [Deployment(mod, g, p, cfg.tp, cfg.pp)
+                 for mod, g, p, cfg in zip(cm, cg, cp, configs)])
         else:
             shape = (len(q), 0)
             out = {k: np.zeros(shape) for k in ("fits", "max_batch", "prefill", "delay_at_1",
                                                 "batch", "delay", "capacity")}
             out["fits"] = out["fits"].astype(bool)
+        if "disaggregated" in inst.deployment_modes:  # docs/pd.md: P/D units after the replicas
+            from hetserve.instances.disagg import pd_configs, pd_metrics
+
+            pd = pd_configs(inst)
+            pd_out = pd_metrics(inst, pd)
+            out = {k: np.concatenate([np.asarray(out[k]), pd_out[k]], axis=1).astype(
+                pd_out[k].dtype) for k in out}
+            configs = [*configs, *pd]
+            cm += [models[cfg.model] for cfg in pd]
+            cp += [precisions[cfg.precision] for cfg in pd]
+        if "mixed-solo" in inst.deployment_modes:  # docs/pd.md#mixed-solo: after P/D units
+            from hetserve.instances.mixed_solo import mixed_solo_configs, mixed_solo_metrics
+
+            ms = mixed_solo_configs(inst, [cfg for cfg in configs if type(cfg) is Config])
+            ms_out = mixed_solo_metrics(inst, ms)
+            out = {k: np.concatenate([np.asarray(out[k]), ms_out[k]], axis=1).astype(
+                ms_out[k].dtype) for k in out}
+            configs = [*configs, *ms]
+            cm += [models[cfg.model] for cfg in ms]
+            cp += [precisions[cfg.precision] for cfg in ms]
+        if "aggregated" not in inst.deployment_modes:
+            agg = sum(type(cfg) is Config for cfg in configs)
+            out = {k: np.asarray(v)[:, agg:] for k, v in out.items()}
+            configs, cm, cp = configs[agg:], cm[agg:], cp[agg:]
+        self.configs: tuple[Config, ...] = tuple(configs)
+        self.index: dict[Config, int] = {cfg: k for k, cfg in enumerate(configs)}
         slo = row(t.delay_slo_s for t in q)
         self.fits = np.ascontiguousarray(out["fits"])
         self.max_batch = np.ascontiguousarray(out["max_batch"])
@@ -227,8 +253,8 @@ class RouteTable:
             for name, count in cfg.gpus_by_type().items():
                 self.gpu_use[k, gpu_pos[name]] += count
         self.gpus_per_replica = self.gpu_use.sum(axis=1)
-        self.price_per_replica_hour = np.array(
-            [gpus[cfg.gpu].price_per_gpu_hour * cfg.tp * cfg.pp for cfg in configs])
+        prices = {g.name: g.price_per_gpu_hour for g in inst.gpus}
+        self.price_per_replica_hour = np.array([cfg.hourly_price(prices) for cfg in configs])
         self.config_model = np.array([model_pos[cfg.model] for cfg in configs], dtype=np.int64)
         self.config_gpu = np.array([gpu_pos[cfg.gpu] for cfg in configs], dtype=np.int64)
         deployments: dict[tuple[str, str, str], list[int]] = {}
@@ -294,6 +320,12 @@ class Instance:
     multi_parallelism
         Allow several (TP, PP) choices for one (model, GPU, precision) deployment; the
         paper's semantics (the default) is one.
+    deployment_modes
+        ``aggregated`` (every replica prefills and decodes), ``disaggregated``
+        (prefill-only and decode-only replicas, docs/pd.md) and/or ``mixed-solo`` (chunked
+        prefill, docs/pd.md#mixed-solo); default aggregated only.
+    pd_ratios
+        (prefill replicas, decode replicas) of the disaggregated units considered.
     """
 
     name: str
@@ -315,6 +347,8 @@ class Instance:
     multi_parallelism: bool = False
     perf: PerfConstants = field(default_factory=PerfConstants)
     description: str = ""
+    deployment_modes: tuple[str, ...] = ("aggregated",)
+    pd_ratios: tuple[tuple[int, int], ...] = DEFAULT_PD_RATIOS
 
     def __post_init__(self) -> None:
         require(bool(self.name), "name", "must be a non-empty string")
@@ -352,6 +386,24 @@ class Instance:
         require(0 < self.max_utilisation <= 1, "max_utilisation", "must be in (0, 1]")
         require(self.delay_constraint in DELAY_CONSTRAINTS, "delay_constraint",
                 f"expected one of {list(DELAY_CONSTRAINTS)}, got {self.delay_constraint!r}")
+        modes = DEPLOYMENT_MODES
+        require(len(self.deployment_modes) > 0
+                and all(m in modes for m in self.deployment_modes)
+                and len(set(self.deployment_modes)) == len(self.deployment_modes),
+                "deployment_modes", f"a non-empty list of distinct values from {list(modes)}, "
+                f"got {list(self.deployment_modes)!r}")
+        # P/D units are costed with the roofline kernels (docs/pd.md); another performance
+        # model for the aggregated routes would make the two incomparable
+        for mode in ("disaggregated", "mixed-solo"):
+            require(mode not in self.deployment_modes
+                    or getattr(self.perf, "model", "roofline") == "roofline", "deployment_modes",
+                    f"{mode} configurations are modelled with the roofline kernels only "
+                    "(perf.model must be 'roofline')")
+        require(len(self.pd_ratios) > 0 and all(
+            len(pair) == 2 and all(isinstance(v, int) and 1 <= v <= 16 for v in pair)
+            for pair in self.pd_ratios), "pd_ratios",
+            f"a non-empty list of [prefill, decode] replica counts in 1..16, got "
+            f"{[list(p) for p in self.pd_ratios]!r}")
 
     # ------------------------------------------------------------------ lookups
     @cached_property
@@ -438,4 +490,8 @@ class Instance:
             "gpus": [g.to_dict() for g in self.gpus],
             "precisions": [p.to_dict() for p in self.precisions],
             "tiers": [{"gpu": t.gpu, "precision": t.precision} for t in self.tiers],
+            # P/D options only when set, so aggregated instance files keep their bytes
+            **({} if self.deployment_modes == ("aggregated",) else {
+                "deployment_modes": list(self.deployment_modes),
+                "pd_ratios": [list(p) for p in self.pd_ratios]}),
         }

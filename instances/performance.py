@@ -63,6 +63,12 @@ if TYPE_CHECKING:
     from hetserve.instances.catalog import GpuType, ModelSpec, Precision
 
 
+PERF_MODELS = ("roofline", "serving", "measured")
+"""Performance models an instance can select (``perf.model``)."""
+SELECTION_FIELDS = ("model", "engine", "profile")
+"""The :class:`PerfConstants` fields that select a model rather than set a constant."""
+
+
 @dataclass(frozen=True)
 class PerfConstants:
     """Named constants of the performance model, each with its rationale."""
@@ -87,11 +93,37 @@ class PerfConstants:
     """Per decode step CPU overhead (scheduling, sampling, kernel launch): 1–3 ms in vLLM."""
     pp_hop_latency_us: float = 20.0
     """Latency of one pipeline-stage boundary (send/recv of activations)."""
+    kv_network_gb_s: float = 50.0
+    """Per-GPU network bandwidth for prefill→decode KV transfer between nodes or GPU types
+    (docs/pd.md): one 400 Gb/s RDMA NIC per GPU (InfiniBand NDR / ConnectX-7, the
+    DGX H100 compute fabric)."""
+    kv_network_latency_us: float = 20.0
+    """Fixed cost of one KV transfer between nodes: RDMA completion plus the transfer
+    engine's per-request bookkeeping (an order of magnitude, not a measurement)."""
     max_num_seqs: int = 256
     """Cap on concurrent sequences per replica: vLLM's ``max_num_seqs`` default."""
+    model: str = "roofline"
+    """Which performance model computes the routes and pool profiles
+    (:mod:`hetserve.instances.perf_model`): ``roofline`` (this module, the paper's),
+    ``serving`` (the engine-aware model of :mod:`hetserve.instances.serving`) or
+    ``measured`` (a profile file, the serving model for configurations it does not cover)."""
+    engine: str = "vllm"
+    """Engine whose scheduling the ``serving`` and ``measured`` models assume."""
+    profile: str | None = None
+    """Measured-profile file of the ``measured`` model (docs/performance.md)."""
 
     def __post_init__(self) -> None:
+        require(self.model in PERF_MODELS, "perf.model",
+                f"unknown performance model {self.model!r}; known: {list(PERF_MODELS)}")
+        from hetserve.instances.serving import ENGINES
+
+        require(self.engine in ENGINES, "perf.engine",
+                f"unknown engine {self.engine!r}; known: {sorted(ENGINES)}")
+        require((self.profile is not None) == (self.model == "measured"), "perf.profile",
+                "a profile file is given exactly when perf.model is 'measured'")
         for f in fields(self):
+            if f.name in SELECTION_FIELDS:
+                continue
             value = getattr(self, f.name)
             require(isinstance(value, (int, float)) and value > 0, f"perf.{f.name}",
                     f"must be a positive number, got {value!r}")
@@ -110,7 +142,19 @@ class PerfConstants:
         return cls(**d)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The instance's ``perf`` block; the model selection only when it is not the default
+        roofline (so a roofline instance's JSON is what it was before the selection existed)."""
+        out = asdict(self)
+        if self.model == "roofline":
+            for name in SELECTION_FIELDS:
+                out.pop(name)
+        elif self.profile is None:
+            out.pop("profile")
+        return out
+
+    @property
+    def is_default_model(self) -> bool:
+        return self.model == "roofline"
 
 
 # --------------------------------------------------------------------------- kernels

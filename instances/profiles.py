@@ -241,6 +241,10 @@ class MeasuredServing:
     def covers(self, case: Case) -> bool:
         return config_of(case) in self._by_config
 
+    def concurrencies(self, case: Case) -> list[int]:
+        """The measured concurrencies of the case's configuration (empty if not covered)."""
+        return sorted({key[2] for key in self._by_config.get(config_of(case), {})})
+
     def estimate(self, case: Case) -> CaseEstimate:
         grid = self._by_config.get(config_of(case))
         if grid is None:

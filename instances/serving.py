@@ -19,8 +19,8 @@ Step time
             + (m-1)\,\mathrm{hop} + s_e,
 
     with the all-reduce latency :math:`\ell_n = \ell_g + 2(n-1)\,\ell_{hop}` (a ring
-    all-reduce pays one link latency per step, :math:`2(n-1)` steps; NCCL's small-message
-    latency on NVLink rises from ~10 µs at 2 GPUs to ~20–25 µs at 8) and the engine's
+    all-reduce pays a latency per step, :math:`2(n-1)` steps: 12 µs at TP2, 36 µs at TP8 on
+    NVLink with the shipped 2 µs per step) and the engine's
     per-step host cost :math:`s_e` (scheduling, sampling, launch).
 
 Engine scheduling (:class:`EngineProfile`, one per engine, defaults of the named version)
@@ -203,9 +203,11 @@ class ServingConstants:
     """The same for 8-bit and 4-bit compute (H100 FP8 first-token latencies imply 33–40 %)."""
     bandwidth_efficiency: float = 0.80
     """Share of HBM bandwidth reached streaming weights and KV."""
-    allreduce_hop_us: float = 1.0
-    """Latency per ring step of a small all-reduce, on top of the link latency: NCCL
-    all-reduce latency on 8 NVLink GPUs is ~20–25 µs against ~10 µs on 2."""
+    allreduce_hop_us: float = 2.0
+    """Latency per ring step of a small all-reduce, on top of the link latency (a ring
+    all-reduce takes 2(n-1) steps). The one constant read from the calibration set's TP
+    scaling (1-3 µs tried; leave-one-engine/model-out in results/fidelity/summary.md,
+    docs/performance.md): 2 µs gives 12 µs at TP2 and 36 µs at TP8 on NVLink."""
     pp_hop_latency_us: float = 20.0
     """Latency of one pipeline-stage boundary (send/recv of activations)."""
     runtime_reserve_gb: float = 1.0

@@ -16,7 +16,7 @@ import numpy as np
 from hetserve.instances.errors import InstanceError
 
 if TYPE_CHECKING:
-    from hetserve.instances.model import Instance
+    from hetserve.instances.model import Config, Instance
 
 ROUTE_EPS = 1e-9
 """Routed shares below this are dropped when a plan is built from arrays."""
@@ -37,6 +37,11 @@ class Deployment:
     def gpus(self) -> int:
         return self.tp * self.pp * self.replicas
 
+    def config(self) -> Config:
+        from hetserve.instances.model import Config
+
+        return Config(self.model, self.gpu, self.precision, self.tp, self.pp)
+
 
 @dataclass(frozen=True)
 class Route:
@@ -49,6 +54,105 @@ class Route:
     tp: int
     pp: int
     fraction: float
+
+    def config(self) -> Config:
+        from hetserve.instances.model import Config
+
+        return Config(self.model, self.gpu, self.precision, self.tp, self.pp)
+
+
+@dataclass(frozen=True)
+class PdDeployment(Deployment):
+    """``replicas`` P/D units (docs/pd.md): each ``n_prefill`` prefill replicas on ``tp·pp``
+    GPUs of type ``gpu`` and ``n_decode`` decode replicas on ``decode_tp·decode_pp`` GPUs of
+    type ``decode_gpu``."""
+
+    decode_gpu: str
+    decode_tp: int
+    decode_pp: int
+    n_prefill: int
+    n_decode: int
+
+    @property
+    def gpus(self) -> int:
+        return self.config().gpus_per_replica * self.replicas
+
+    def config(self) -> Config:
+        from hetserve.instances.disagg import PdConfig
+
+        return PdConfig(self.model, self.gpu, self.precision, self.tp, self.pp, self.decode_gpu,
+                        self.decode_tp, self.decode_pp, self.n_prefill, self.n_decode)
+
+
+@dataclass(frozen=True)
+class PdRoute(Route):
+    """A share routed to a P/D configuration (fields as :class:`PdDeployment`)."""
+
+    decode_gpu: str
+    decode_tp: int
+    decode_pp: int
+    n_prefill: int
+    n_decode: int
+
+    def config(self) -> Config:
+        from hetserve.instances.disagg import PdConfig
+
+        return PdConfig(self.model, self.gpu, self.precision, self.tp, self.pp, self.decode_gpu,
+                        self.decode_tp, self.decode_pp, self.n_prefill, self.n_decode)
+
+
+@dataclass(frozen=True)
+class MixedSoloDeployment(Deployment):
+    """``replicas`` replicas run mixed/solo (chunked prefill, docs/pd.md#mixed-solo)."""
+
+    mode: str = "mixed-solo"
+
+    def config(self) -> Config:
+        from hetserve.instances.mixed_solo import MixedSoloConfig
+
+        return MixedSoloConfig(self.model, self.gpu, self.precision, self.tp, self.pp)
+
+
+@dataclass(frozen=True)
+class MixedSoloRoute(Route):
+    """A share routed to a mixed/solo configuration."""
+
+    mode: str = "mixed-solo"
+
+    def config(self) -> Config:
+        from hetserve.instances.mixed_solo import MixedSoloConfig
+
+        return MixedSoloConfig(self.model, self.gpu, self.precision, self.tp, self.pp)
+
+
+def _plan_types(cfg: Config) -> tuple[type[Deployment], type[Route]]:
+    from hetserve.instances.mixed_solo import MixedSoloConfig
+
+    if isinstance(cfg, MixedSoloConfig):
+        return MixedSoloDeployment, MixedSoloRoute
+    return (PdDeployment, PdRoute) if _pd_values(cfg) else (Deployment, Route)
+
+
+def _why_missing(instance: Instance, entry: Deployment | Route) -> str:
+    if isinstance(entry, (PdDeployment, PdRoute)):
+        if "disaggregated" not in instance.deployment_modes:
+            return "a P/D unit, but the instance's deployment_modes exclude 'disaggregated'"
+        return "unknown name, weights do not fit, or TP/PP or ratio not offered: docs/pd.md"
+    if isinstance(entry, (MixedSoloDeployment, MixedSoloRoute)):
+        if "mixed-solo" not in instance.deployment_modes:
+            return "a mixed/solo replica, but the instance's deployment_modes exclude 'mixed-solo'"
+        return "unknown name, or weights do not fit"
+    if "aggregated" not in instance.deployment_modes:
+        return "an aggregated deployment, but the instance's deployment_modes exclude 'aggregated'"
+    return "unknown name, or weights do not fit"
+
+
+_PD_FIELDS = ("decode_gpu", "decode_tp", "decode_pp", "n_prefill", "n_decode")
+
+
+def _pd_values(cfg: Config) -> tuple[Any, ...]:
+    """The P/D fields of a configuration, or ``()`` for an aggregated one."""
+    return tuple(getattr(cfg, f) for f in _PD_FIELDS) if hasattr(cfg, "decode_gpu") else ()
 
 
 @dataclass(frozen=True)
@@ -70,13 +174,15 @@ class Solution:
         r = np.rint(np.asarray(replicas, dtype=float)).astype(np.int64)
         x = np.asarray(shares, dtype=float)
         deployments = tuple(
-            Deployment(cfg.model, cfg.gpu, cfg.precision, cfg.tp, cfg.pp, int(r[c]))
+            _plan_types(cfg)[0](
+                cfg.model, cfg.gpu, cfg.precision, cfg.tp, cfg.pp, int(r[c]), *_pd_values(cfg))
             for c, cfg in enumerate(table.configs) if r[c] > 0)
-        routes = []
+        routes: list[Route] = []
         for i, c in zip(*np.nonzero(x > ROUTE_EPS)):
             cfg = table.configs[c]
-            routes.append(Route(instance.query_types[i].name, cfg.model, cfg.gpu, cfg.precision,
-                                cfg.tp, cfg.pp, float(x[i, c])))
+            routes.append(_plan_types(cfg)[1](
+                instance.query_types[i].name, cfg.model, cfg.gpu, cfg.precision, cfg.tp, cfg.pp,
+                float(x[i, c]), *_pd_values(cfg)))
         return cls(deployments, tuple(routes))
 
     def to_arrays(self, instance: Instance) -> tuple[np.ndarray, np.ndarray]:
@@ -85,22 +191,20 @@ class Solution:
         Raises :class:`InstanceError` for a configuration the instance does not have
         (unknown names, or weights that do not fit in ``tp·pp`` GPUs).
         """
-        from hetserve.instances.model import Config
-
         table = instance.routes
         r = np.zeros(len(table), dtype=np.int64)
         x = np.zeros((len(instance.query_types), len(table)))
         for k, d in enumerate(self.deployments):
-            cfg = Config(d.model, d.gpu, d.precision, d.tp, d.pp)
+            cfg = d.config()
             if cfg not in table.index:
                 raise InstanceError(f"deployments[{k}]", f"configuration {cfg.label()} is not in "
-                                    "the instance (unknown name, or weights do not fit)")
+                                    f"the instance ({_why_missing(instance, d)})")
             r[table.index[cfg]] += d.replicas
         for k, rt in enumerate(self.routing):
-            cfg = Config(rt.model, rt.gpu, rt.precision, rt.tp, rt.pp)
+            cfg = rt.config()
             if cfg not in table.index:
                 raise InstanceError(f"routing[{k}]", f"configuration {cfg.label()} is not in the "
-                                    "instance (unknown name, or weights do not fit)")
+                                    f"instance ({_why_missing(instance, rt)})")
             if rt.query_type not in instance.query_index:
                 raise InstanceError(f"routing[{k}].query_type",
                                     f"unknown query type {rt.query_type!r}")
@@ -133,19 +237,30 @@ class Solution:
             "pp": lambda v, w: fields.integer(v, w, lo=1, hi=8),
             "replicas": lambda v, w: fields.integer(v, w, lo=0, hi=10**6),
             "fraction": lambda v, w: fields.number(v, w, lo=0, hi=1),
+            "decode_gpu": fields.name,
+            "decode_tp": lambda v, w: fields.integer(v, w, lo=1, hi=16),
+            "decode_pp": lambda v, w: fields.integer(v, w, lo=1, hi=8),
+            "n_prefill": lambda v, w: fields.integer(v, w, lo=1, hi=16),
+            "n_decode": lambda v, w: fields.integer(v, w, lo=1, hi=16),
+            "mode": lambda v, w: fields.choice(v, w, ("mixed-solo",)),
         }
         deployments: list[Any] = []
         routes: list[Any] = []
-        for key, cls_, out in (("deployments", Deployment, deployments),
-                               ("routing", Route, routes)):
+        for key, base, pd, ms, out in (
+                ("deployments", Deployment, PdDeployment, MixedSoloDeployment, deployments),
+                ("routing", Route, PdRoute, MixedSoloRoute, routes)):
             items = d.get(key)
             if not isinstance(items, list):
                 raise InstanceError(key, "missing or not a list")
             if len(items) > 1_000_000:
                 raise InstanceError(key, "more than 1,000,000 entries")
-            names = cls_.__dataclass_fields__
             for k, item in enumerate(items):
                 where = f"{key}[{k}]"
+                # a P/D entry carries the decode side and the unit (docs/pd.md)
+                # ... and a mixed/solo entry its mode (docs/pd.md#mixed-solo)
+                cls_ = (pd if isinstance(item, dict) and "decode_gpu" in item
+                        else ms if isinstance(item, dict) and "mode" in item else base)
+                names = cls_.__dataclass_fields__
                 item = fields.obj(item, where, known=names)
                 out.append(cls_(**{n: fields.get(item, n, where, readers[n]) for n in names}))
         return cls(tuple(deployments), tuple(routes))

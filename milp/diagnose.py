@@ -153,8 +153,8 @@ def availability_cut(instance: Instance) -> str | None:
         need = share * _fewest_gpus(instance, i, mask[i])
         need_total += need
         graph.add_edge("source", ("type", i), capacity=need)
-        for g in np.nonzero(t.gpu_use[mask[i]].any(axis=0))[0]:
-            graph.add_edge(("type", i), ("gpu", int(g)))  # no capacity attribute: unbounded
+        for k in np.nonzero(t.gpu_use[mask[i]].any(axis=0))[0]:
+            graph.add_edge(("type", i), ("gpu", int(k)))  # no capacity attribute: unbounded
     for g, gpu in enumerate(instance.gpus):
         if graph.has_node(("gpu", g)):
             graph.add_edge(("gpu", g), "sink", capacity=float(instance.gpu_limit(gpu.name)))

@@ -123,7 +123,7 @@ class ModelIndex:
         the GPU type of each availability row (``routes.gpu_use``), the rows' coefficients."""
         t = self.instance.routes
         pos = {g.name: k for k, g in enumerate(self.instance.gpus)}
-        cols = [pos[name] for name, _, _ in self.gpu_rows]
+        cols = np.array([pos[name] for name, _, _ in self.gpu_rows], dtype=np.int64)
         return t.gpu_use[np.ix_(self.cfg, cols)].astype(float)
 
     def route_cfg(self) -> np.ndarray:

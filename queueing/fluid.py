@@ -146,6 +146,13 @@ class FluidProblem:
             v = getattr(self, name)
             require(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, name,
                     f"must be a finite number >= 0, got {v!r}")
+        # Extreme token counts overflow the per-job rates or revenues; HiGHS needs finite data.
+        per_prefill, per_decode = self.revenue_weights()
+        for c, r, a, b in zip(self.classes, self.rates, per_prefill, per_decode, strict=True):
+            values = (r.prefill, r.mixed_decode, r.solo_decode, a, b, c.rate, c.abandonment)
+            require(all(math.isfinite(v) and abs(v) < 1e100 for v in values),
+                    f"classes[{c.name!r}]", "token counts, prices or rates this extreme give "
+                    "non-finite service rates or revenues")
 
     @property
     def tau(self) -> float:
@@ -511,8 +518,8 @@ def problem_from_dict(doc: Any) -> tuple[FluidProblem, int | None]:
             + ", ".join(CLASSES_FILE_KEYS))
     it = doc.get("iteration")
     if not isinstance(it, dict):
-        raise InstanceError("iteration", "missing or not an object "
-                            "({alpha, beta, gamma} or {c, a, b0})")
+        raise InstanceError("iteration", "missing or not an object ({alpha, beta, gamma}, "
+                            "{c, a, b0} or {chunks, mixed_times_s, solo_time_s})")
     if {"alpha", "beta", "gamma"} <= set(it):
         iteration = IterationModel.from_mixed_fit(_number(it, "alpha", "iteration."),
                                                   _number(it, "beta", "iteration."),
@@ -521,8 +528,22 @@ def problem_from_dict(doc: Any) -> tuple[FluidProblem, int | None]:
     elif {"c", "a", "b0"} <= set(it):
         iteration = IterationModel(_number(it, "c", "iteration."), _number(it, "a", "iteration."),
                                    _number(it, "b0", "iteration."), source="classes file")
+    elif {"chunks", "mixed_times_s", "solo_time_s"} <= set(it):
+        from hetserve.instances.iteration import fit_measured
+
+        chunks, times = it["chunks"], it["mixed_times_s"]
+        for key, values in (("chunks", chunks), ("mixed_times_s", times)):
+            if not isinstance(values, list) or not all(
+                    isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                raise InstanceError(f"iteration.{key}", "must be a list of numbers")
+        require(all(float(c).is_integer() for c in chunks), "iteration.chunks",
+                "chunk sizes must be integers")
+        iteration = fit_measured(tuple(int(c) for c in chunks), tuple(times),
+                                 _number(it, "solo_time_s", "iteration."),
+                                 source="classes file (measured profile)").model
     else:
-        raise InstanceError("iteration", "give alpha, beta, gamma or c, a, b0")
+        raise InstanceError("iteration", "give alpha, beta, gamma; c, a, b0; or chunks, "
+                            "mixed_times_s, solo_time_s")
     batch = _number(doc, "batch", "")
     chunk = _number(doc, "chunk", "")
     require(float(batch).is_integer(), "batch", f"must be an integer, got {batch!r}")

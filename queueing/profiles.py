@@ -234,13 +234,19 @@ def _price_of(gpu) -> float:
 
 
 def from_catalog(model_name: str, gpu_name: str, precision: str = "fp16", tp: int = 1,
-                 pp: int = 1, block_size: int = 16, chunk: int = 512,
-                 calibration_ctx: int = 8192, max_num_seqs: int = 256,
+                 pp: int = 1, block_size: int | None = None, chunk: int | None = None,
+                 calibration_ctx: int = 8192, max_num_seqs: int | None = None,
                  catalog=None, constants=None) -> PoolProfile:
     """Build a PoolProfile for one replica of (model, gpu, precision, tp, pp) from the
-    toolkit's performance model (instances.performance) and catalog (instances.catalog)."""
+    performance model that ``constants`` (an instance's ``perf`` block,
+    :class:`~hetserve.instances.performance.PerfConstants`) selects — the roofline by
+    default — through :mod:`hetserve.instances.perf_model` (docs/performance.md#models).
+
+    ``block_size``, ``chunk`` and ``max_num_seqs`` default to the engine's settings for
+    an engine-aware model and to 16, 512 and 256 for the roofline."""
     try:
         from hetserve.instances import performance as perf
+        from hetserve.instances.perf_model import Deployment, performance_model
     except ImportError as exc:  # pragma: no cover - instances ships with this package
         raise ValueError(f"model: the catalog performance model is not available ({exc})") from exc
     if catalog is None:
@@ -255,29 +261,33 @@ def from_catalog(model_name: str, gpu_name: str, precision: str = "fp16", tp: in
         raise ValueError(f"precision: unknown precision {precision!r}")
     for f, v in (("tp", tp), ("pp", pp), ("block_size", block_size), ("chunk", chunk),
                  ("calibration_ctx", calibration_ctx), ("max_num_seqs", max_num_seqs)):
-        if not isinstance(v, int) or v < 1:
+        if v is not None and (not isinstance(v, int) or v < 1):
             raise ValueError(f"{f}: must be an integer >= 1, got {v!r}")
     model = catalog.models[model_name]
     gpu = catalog.gpus[gpu_name]
     prec = catalog.precisions[precision]
     if constants is None:
         constants = perf.PerfConstants()
+    q = performance_model(constants).pool_quantities(Deployment(model, gpu, prec, tp, pp),
+                                                     calibration_ctx)
+    block_size = block_size or q.block_size or 16
+    chunk = chunk or q.chunk or 512
+    max_num_seqs = max_num_seqs or q.max_num_seqs or 256
 
-    kv_tok = float(perf.kv_bytes_per_token(model))
-    cap_bytes = float(perf.kv_capacity_bytes(model, gpu, prec, tp, pp, constants))
+    kv_tok = q.kv_bytes_per_token
+    cap_bytes = q.kv_capacity_bytes
     if not cap_bytes > 0 or not kv_tok > 0:
         raise ValueError(f"gpu: {model_name} does not fit on {tp * pp} x {gpu_name} "
                          f"at {precision} (no KV capacity left)")
     total_blocks = int(cap_bytes // (kv_tok * block_size))
     if total_blocks < 1:
         raise ValueError("gpu: KV capacity is smaller than one block")
-    t1 = float(perf.decode_step_time(model, gpu, prec, tp, pp, 1, calibration_ctx, constants))
-    t2 = float(perf.decode_step_time(model, gpu, prec, tp, pp, 2, calibration_ctx, constants))
-    H = max(t2 - t1, 0.0)
-    W = max(t1 - H, 0.0)
+    H, W = q.H, q.W
     kv_limit = total_blocks // math.ceil(calibration_ctx / block_size)
     max_slots = max(1, min(max_num_seqs, kv_limit))
     par = f"tp{tp}" + (f"pp{pp}" if pp > 1 else "")
+    if not constants.is_default_model:
+        par += f"/{constants.model}-{constants.engine}"
     return PoolProfile(
         name=f"{model_name}@{gpu_name}/{precision}/{par}", W=W, H=H, chunk=chunk,
         total_kv_blocks=total_blocks, block_size=block_size, max_slots=max_slots,

@@ -28,12 +28,40 @@ from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solver_log import SolverLog
 
 
-def load_instance(path: str):
-    """Read an instance file or a bundled instance name; bad input becomes :class:`BadInput`."""
+def load_instance(path: str, perf_model: str | None = None, engine: str | None = None,
+                  perf_profile: Path | None = None):
+    """Read an instance file or a bundled instance name, with the performance model the
+    ``--perf-model/--engine/--perf-profile`` flags select (docs/performance.md#models);
+    bad input becomes :class:`BadInput`."""
+    from hetserve.instances.perf_model import with_selection
+
     try:
-        return read_instance(path)
+        inst = read_instance(path)
+        perf = with_selection(inst.perf, model=perf_model, engine=engine,
+                              profile=None if perf_profile is None else str(perf_profile))
+        if perf is not inst.perf:
+            inst = replace(inst, perf=perf)
+            _ = inst.routes  # read the profile, build the routes now: errors exit 2
+        return inst
     except InstanceError as exc:
         raise BadInput(str(exc)) from None
+
+
+def perf_options(command):
+    """The performance-model flags of solve and evaluate (docs/performance.md#models)."""
+    for option in reversed([
+        click.option("--perf-model", type=click.Choice(["roofline", "serving", "measured"]),
+                     default=None, help="Performance model of the routes (default: the "
+                                        "instance's perf.model, roofline if unset)."),
+        click.option("--engine", type=click.Choice(["vllm", "sglang", "trtllm"]), default=None,
+                     help="Serving engine the serving/measured model assumes (default: "
+                          "perf.engine, vllm)."),
+        click.option("--perf-profile", type=InputFile(), default=None,
+                     help="Measured profile (CSV/JSON, docs/performance.md); implies "
+                          "--perf-model measured."),
+    ]):
+        command = option(command)
+    return command
 
 
 def emit_json(obj: object) -> None:
@@ -118,11 +146,13 @@ def main() -> None:
               help="Show HiGHS's log of the MILP solves on standard error (off by default).")
 @click.option("--log", "log_file", type=OutputFile(),
               help="Write HiGHS's log of the MILP solves to this file.")
+@perf_options
 def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
           seed: int, warm_start: str, agh_budget: int | None, robust: str | None,
-          as_json: bool, out: Path | None, verbose: bool, log_file: Path | None) -> None:
+          as_json: bool, out: Path | None, verbose: bool, log_file: Path | None,
+          perf_model: str | None, engine: str | None, perf_profile: Path | None) -> None:
     """Solve INSTANCE (a JSON file or a bundled name such as paper-base)."""
-    inst = load_instance(instance)
+    inst = load_instance(instance, perf_model, engine, perf_profile)
     target = inst
     margins = None
     if robust is not None:
@@ -152,9 +182,11 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
 @click.argument("instance")
 @click.argument("solution", type=InputFile())
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def evaluate_command(instance: str, solution: Path, as_json: bool) -> None:
+@perf_options
+def evaluate_command(instance: str, solution: Path, as_json: bool, perf_model: str | None,
+                     engine: str | None, perf_profile: Path | None) -> None:
     """Recompute the cost of SOLUTION on INSTANCE and check every constraint."""
-    inst = load_instance(instance)
+    inst = load_instance(instance, perf_model, engine, perf_profile)
     try:
         doc = read_json(solution)  # its errors name the file already
     except InstanceError as exc:

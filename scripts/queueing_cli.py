@@ -81,12 +81,12 @@ def _slo(slo_ttft, per_token, quantile, unservable, slo_file):
 
 
 def _profiles(profile, long_profile, profiles_file, model=None, gpu=None, precision="fp16",
-              tp=1):
+              tp=1, constants=None):
     from hetserve.queueing.profiles import from_catalog, load_profiles, resolve_profile
 
     extra = load_profiles(profiles_file) if profiles_file else None
     if model is not None:
-        short = from_catalog(model, gpu, precision, tp=tp)
+        short = from_catalog(model, gpu, precision, tp=tp, constants=constants)
         return short, short
     short = resolve_profile(profile or "a100", extra)
     long = resolve_profile(long_profile, extra) if long_profile else short
@@ -156,6 +156,12 @@ def _check_common(rate, p_compress, rho_max, long_context):
               help="Tensor parallel (catalog).")
 @click.option("--batch", type=click.Choice(["load", "full"]), default="load", show_default=True,
               help="Iteration-time batch model (load-aware or full-batch).")
+@click.option("--perf-model", type=click.Choice(["roofline", "serving"]), default="roofline",
+              show_default=True, help="Performance model behind --model/--gpu's pool profile "
+                                      "(docs/performance.md#models).")
+@click.option("--engine", type=click.Choice(["vllm", "sglang", "trtllm"]), default="vllm",
+              show_default=True, help="Engine the serving model assumes (with --perf-model "
+                                      "serving).")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Check the plan in the detailed simulator and add capacity where it "
                    "misses (only a verified plan is called SLO-feasible).")
@@ -164,9 +170,10 @@ def _check_common(rate, p_compress, rho_max, long_context):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def pools_command(workload, rate, slo_ttft, slo_per_token, quantile, unservable, slo_file,
                   profile, long_profile, profiles_file, long_context, gamma, boundary,
-                  p_compress, rho_max, model, gpu, precision, tp, batch, verify,
-                  verify_requests, seed, as_json):
+                  p_compress, rho_max, model, gpu, precision, tp, batch, perf_model, engine,
+                  verify, verify_requests, seed, as_json):
     """Plan a two-pool (short/long context) fleet against a homogeneous one."""
+    from hetserve.instances.performance import PerfConstants
     from hetserve.queueing.verify import plan_verified
     from hetserve.queueing.workload import load_workload
 
@@ -175,6 +182,9 @@ def pools_command(workload, rate, slo_ttft, slo_per_token, quantile, unservable,
         raise click.UsageError("--model/--gpu: give both, or neither (then --profile)")
     if model is not None and (profile is not None or long_profile is not None):
         raise click.UsageError("--profile: use either --profile or --model/--gpu, not both")
+    if model is None and (perf_model != "roofline" or engine != "vllm"):
+        raise click.UsageError("--perf-model/--engine: they shape the --model/--gpu profile; "
+                               "give --model and --gpu")
     if not 100 <= verify_requests <= 5_000_000:
         raise click.UsageError(f"--verify-requests: must be in [100, 5000000], "
                                f"got {verify_requests}")
@@ -185,7 +195,8 @@ def pools_command(workload, rate, slo_ttft, slo_per_token, quantile, unservable,
     slo = _slo(0.5 if slo_ttft is None else slo_ttft, slo_per_token, quantile, unservable,
                slo_file)
     try:
-        short, long = _profiles(profile, long_profile, profiles_file, model, gpu, precision, tp)
+        short, long = _profiles(profile, long_profile, profiles_file, model, gpu, precision, tp,
+                                PerfConstants(model=perf_model, engine=engine))
         cdf = load_workload(workload)
         res = plan_verified(cdf, rate, slo, short, long, verify=verify,
                             verify_requests=verify_requests, seed=seed, long_ctx=long_context,

@@ -12,6 +12,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from hetserve.instances import Instance, RunResult
+from hetserve.instances.solution import PdDeployment, PdRoute
 
 
 def _money(v: float) -> str:
@@ -32,15 +33,29 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
         t.add_column(f"$ / {instance.horizon_h:g} h", justify="right")
         for d in sorted(sol.deployments, key=lambda d: (d.model, d.gpu, d.precision)):
             price = instance.gpu_by_name[d.gpu].price_per_gpu_hour * d.gpus * instance.horizon_h
-            t.add_row(escape(d.model), escape(d.gpu), escape(d.precision), str(d.tp), str(d.pp),
+            gpu, tp, pp = d.gpu, str(d.tp), str(d.pp)
+            if isinstance(d, PdDeployment):  # replicas are P/D units (docs/pd.md)
+                prices = {g.name: g.price_per_gpu_hour for g in instance.gpus}
+                price = d.config().hourly_price(prices) * d.replicas * instance.horizon_h
+                gpu = f"{d.n_prefill}xP {d.gpu} + {d.n_decode}xD {d.decode_gpu}"
+                tp, pp = f"{d.tp}/{d.decode_tp}", f"{d.pp}/{d.decode_pp}"
+            if getattr(d, "mode", "") == "mixed-solo":  # chunked prefill (docs/pd.md#mixed-solo)
+                gpu = f"{d.gpu} mixed-solo"
+            t.add_row(escape(d.model), escape(gpu), escape(d.precision), tp, pp,
                       str(d.replicas), str(d.gpus), _money(price))
         console.print(t)
         r = Table(title="Routing (share of each query type's demand)", title_justify="left")
         for col in ("query type", "model", "GPU/precision", "TP×PP", "share"):
             r.add_column(col, justify="right" if col == "share" else "left")
         for rt in sorted(sol.routing, key=lambda r: (instance.query_index[r.query_type], -r.fraction)):
-            r.add_row(escape(rt.query_type), escape(rt.model), escape(f"{rt.gpu}/{rt.precision}"),
-                      f"{rt.tp}×{rt.pp}", f"{rt.fraction:.1%}")
+            where, par = f"{rt.gpu}/{rt.precision}", f"{rt.tp}×{rt.pp}"
+            if isinstance(rt, PdRoute):  # a P/D unit (docs/pd.md)
+                where = f"P {rt.gpu} + D {rt.decode_gpu}/{rt.precision}"
+                par = f"{rt.tp}×{rt.pp} + {rt.decode_tp}×{rt.decode_pp}"
+            if getattr(rt, "mode", "") == "mixed-solo":
+                where = f"{rt.gpu}/{rt.precision} mixed-solo"
+            r.add_row(escape(rt.query_type), escape(rt.model), escape(where), par,
+                      f"{rt.fraction:.1%}")
         if ev is not None:
             for name, u in ev.unmet.items():
                 if u > 1e-9:

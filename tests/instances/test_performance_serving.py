@@ -228,3 +228,17 @@ def test_2026_rows_are_in_the_latest_edition_only():
     assert default.gpus["H100-SXM"] == latest.gpus["H100-SXM"]
     with pytest.raises(InstanceError):
         load_catalog("2025-01")
+
+
+def test_shipped_allreduce_latency_on_h100_nvlink():
+    """The shipped 2 us per ring step on top of the 8 us NVLink latency (docs/performance.md):
+    a 2(n-1)-step ring gives 8 + 2*1*2 = 12 us at TP2 and 8 + 2*7*2 = 36 us at TP8."""
+    cat = load_catalog("latest")
+    model, h100 = cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"]
+    assert ServingConstants().allreduce_hop_us == 2.0
+    for tp, latency_us in ((1, 0.0), (2, 12.0), (4, 20.0), (8, 36.0)):
+        rep = Replica(model, h100, "bf16", "fp16", tp, 1)
+        assert float(rep.allreduce_s(0.0)) == pytest.approx(latency_us * 1e-6)
+    # One token's 2*4096-byte activations add 2(n-1)/n * 8192 B / 450 GB/s at TP8.
+    rep8 = Replica(model, h100, "bf16", "fp16", 8, 1)
+    assert float(rep8.allreduce_s(8192.0)) == pytest.approx(36e-6 + 1.75 * 8192 / 450e9)

@@ -176,3 +176,17 @@ def test_an_instance_becomes_classes_on_one_deployment() -> None:
         assert solve_fluid(fewer).status == "infeasible"
     with pytest.raises(InstanceError, match="--model"):
         problem_from_instance(inst, model="nope", gpu="A100-40GB", gpus=4)
+
+
+def test_fit_measured_recovers_a_piecewise_linear_iteration_time() -> None:
+    from hetserve.instances.iteration import fit_measured
+
+    truth = PAPER_QWEN8B_A100
+    chunks = (128, 256, 512, 1024)
+    fit = fit_measured(chunks, tuple(truth.tau_mix(c) for c in chunks), truth.c)
+    assert fit.model.c == pytest.approx(truth.c)
+    assert fit.model.a == pytest.approx(truth.a, rel=1e-9)
+    assert fit.model.b0 == pytest.approx(truth.b0, rel=1e-9)
+    assert fit.r_squared == pytest.approx(1.0)
+    with pytest.raises(InstanceError, match="chunks"):
+        fit_measured((256, 256), (0.03, 0.03), 0.02)

@@ -36,6 +36,19 @@ def test_json_is_one_document_with_the_lp_answer(tmp_path: Path) -> None:
     assert [c["name"] for c in doc["classes"]] == ["code", "summarise"]
 
 
+def test_a_measured_profile_in_a_classes_file() -> None:
+    chunks = [128, 256, 512]
+    doc = {**PAPER, "iteration": {"chunks": chunks,
+                                  "mixed_times_s": [0.0174 + 6.2e-5 * c for c in chunks],
+                                  "solo_time_s": 1 / 45.45}}
+    problem, _ = problem_from_dict(doc)
+    assert problem.iteration.alpha == pytest.approx(0.0174)
+    assert problem.iteration.gamma == pytest.approx(45.45)
+    doc["iteration"]["mixed_times_s"] = ["slow"] * 3
+    with pytest.raises(InstanceError, match=r"iteration\.mixed_times_s"):
+        problem_from_dict(doc)
+
+
 def test_fleet_rates_in_a_classes_file_are_per_gpu_in_the_problem() -> None:
     doc = {**PAPER, "gpus": 10, "classes": [{**c, "rate": 5.0} for c in PAPER["classes"]]}
     problem, gpus = problem_from_dict(doc)
