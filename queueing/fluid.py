@@ -336,16 +336,27 @@ def _bounds(problem: FluidProblem) -> list[tuple[float, float | None]]:
     return bounds[: 3 * k] + qp + qd
 
 
+def _linprog(c: np.ndarray, **lp: Any) -> Any:
+    """HiGHS dual simplex (deterministic) at tight tolerances, so the shadow prices are clean;
+    when HiGHS cannot certify a badly scaled LP at those tolerances (status "unknown",
+    e.g. rates of 1e-4 beside prices of 1e3) it is solved again at HiGHS's default
+    tolerances before the answer is called a failure."""
+    tight = {"presolve": True, "dual_feasibility_tolerance": 1e-10,
+             "primal_feasibility_tolerance": 1e-10}
+    res = linprog(c, method="highs-ds", options=tight, **lp)
+    if res.status in (0, 2):
+        return res
+    return linprog(c, method="highs-ds", options={"presolve": True}, **lp)
+
+
 def solve_fluid(problem: FluidProblem) -> FluidPlan:
     """Solve the fluid LP with HiGHS (dual simplex, deterministic) and read its duals."""
     k = len(problem.classes)
     obj = _objective(problem)
     rows = _rows(problem)
     bounds = _bounds(problem)
-    opts = {"presolve": True, "dual_feasibility_tolerance": 1e-10,
-            "primal_feasibility_tolerance": 1e-10}
-    first = linprog(-obj, A_ub=rows.a_ub, b_ub=rows.b_ub, A_eq=rows.a_eq, b_eq=rows.b_eq,
-                    bounds=bounds, method="highs-ds", options=opts)
+    first = _linprog(-obj, A_ub=rows.a_ub, b_ub=rows.b_ub, A_eq=rows.a_eq, b_eq=rows.b_eq,
+                     bounds=bounds)
     names = tuple(c.name for c in problem.classes)
     free = problem.iteration.decode_buffer_free(problem.chunk, problem.batch)
     if first.status != 0:
@@ -358,10 +369,9 @@ def solve_fluid(problem: FluidProblem) -> FluidPlan:
     sol = first.x
     if float(np.max(first.x[4 * k:])) > 1e-12:
         floor = revenue - 1e-9 * max(1.0, abs(revenue))
-        second = linprog(np.r_[np.zeros(4 * k), np.ones(k)],
-                         A_ub=np.vstack([rows.a_ub, -obj]), b_ub=np.r_[rows.b_ub, -floor],
-                         A_eq=rows.a_eq, b_eq=rows.b_eq, bounds=bounds, method="highs-ds",
-                         options=opts)
+        second = _linprog(np.r_[np.zeros(4 * k), np.ones(k)],
+                          A_ub=np.vstack([rows.a_ub, -obj]), b_ub=np.r_[rows.b_ub, -floor],
+                          A_eq=rows.a_eq, b_eq=rows.b_eq, bounds=bounds)
         if second.status == 0:
             sol = second.x
     sol = np.where(np.abs(sol) < 1e-12, 0.0, sol)
