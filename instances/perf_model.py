@@ -379,7 +379,8 @@ def performance_model(constants: roofline.PerfConstants) -> PerformanceModel:
     from hetserve.instances.profiles import read_profile
 
     assert constants.profile is not None  # PerfConstants checks it
-    return MeasuredModel(read_profile(constants.profile), constants.engine)
+    return MeasuredModel(read_profile(constants.profile, what="perf.profile"),
+                         constants.engine)
 
 
 def with_selection(constants: roofline.PerfConstants, *, model: str | None = None,
