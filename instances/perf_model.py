@@ -44,7 +44,7 @@ Pool quantities (:class:`PoolQuantities`, the queueing model's :math:`W`, :math:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +52,7 @@ import numpy as np
 
 from hetserve.instances import performance as roofline
 from hetserve.instances.errors import InstanceError
+from hetserve.instances.performance import operating_point
 
 if TYPE_CHECKING:
     from hetserve.instances.catalog import GpuType, ModelSpec, Precision
@@ -164,24 +165,6 @@ class RooflineModel:
 
 
 # ------------------------------------------------------------------------- serving
-def operating_point(delay: Callable[[np.ndarray], np.ndarray], max_batch: np.ndarray,
-                    slo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(delay at 1, b*, D(b*)) by bisection; ``delay`` must increase in b (module docstring)."""
-    shape = max_batch.shape
-    delay_at_1 = delay(np.ones(shape))
-    lo, hi = np.ones(shape), max_batch.astype(float)
-    ok_hi = delay(hi) <= slo
-    lo = np.where(ok_hi, hi, lo)
-    active = ~ok_hi & (delay_at_1 <= slo)
-    while np.any(active & (hi - lo > 1)):
-        mid = np.floor((lo + hi) / 2.0)
-        ok = delay(mid) <= slo
-        lo = np.where(active & ok, mid, lo)
-        hi = np.where(active & ~ok, mid, hi)
-    batch = np.where(delay_at_1 <= slo, lo, 1.0)
-    return delay_at_1, batch, delay(batch)
-
-
 class ServingModel:
     """The engine-aware serving model as a steady closed loop (module docstring)."""
 
