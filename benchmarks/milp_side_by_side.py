@@ -4,7 +4,9 @@
 ``side_by_side.csv`` and ``side_by_side_meta.json``.
 
 For each instance the complete model is exported as MPS (``hetserve export``) and solved by
-plain HiGHS (highspy reading the MPS) and CBC (PuLP's bundled binary), and the instance by
+plain HiGHS (highspy reading the MPS), CBC (PuLP's bundled binary) and, with
+``--scip-python PY`` (an interpreter of a separate virtualenv holding ``pyscipopt``; SCIP is
+never a dependency of hetserve), SCIP reading the same MPS, and the instance by
 ``hetserve solve --method milp`` (reductions, AGH start) and ``milp-cold`` (reductions,
 no start): same threads, same relative gap (1e-4), same time limit, same machine, the
 order of the solvers rotated from one instance to the next. Each solve runs in its own
@@ -30,14 +32,43 @@ import click
 
 SOLVERS = ("hetserve", "hetserve-cold", "highs", "cbc")
 
+SCIP_WORKER = r"""
+import json, resource, sys, time
+from pyscipopt import Model
+mps, time_limit = sys.argv[1], float(sys.argv[2])
+t0 = time.perf_counter()
+m = Model()
+m.hideOutput()
+m.readProblem(mps)
+m.setParam("limits/time", time_limit)
+m.setParam("limits/gap", 1e-4)
+m.optimize()
+status = m.getStatus()
+print(json.dumps({"status": status, "objective": m.getObjVal() if m.getNSols() else None,
+                  "bound": m.getDualbound(), "n_vars": m.getNVars(),
+                  "wall_s": time.perf_counter() - t0, "scip": m.version(),
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}))
+"""
+"""SCIP's worker, run by the ``--scip-python`` interpreter (pyscipopt only: no hetserve, no
+click there). SCIP's ``optimize`` is sequential; its row says so (``threads`` 1)."""
+
 
 def _instance(spec: str):  # type: ignore[no-untyped-def]
+    """``paper-base``, ``SIZE-sSEED`` (e.g. ``10x10x10-s0``, generated) or a bundled name."""
+    from hetserve.instances import read_instance
+    from hetserve.instances.bundled import bundled_names, bundled_path
     from hetserve.instances.generate import generate, paper_base
 
     if spec == "paper-base":
         return paper_base(0)
-    size, seed = spec.split("-s")
-    return generate(tuple(int(v) for v in size.split("x")), int(seed))  # type: ignore[arg-type]
+    if spec in bundled_names():
+        return read_instance(bundled_path(spec))
+    size, sep, seed = spec.partition("-s")
+    dims = size.split("x")
+    if not (sep and seed.isdigit() and len(dims) == 3 and all(d.isdigit() for d in dims)):
+        raise click.BadParameter(f"{spec!r}: expected paper-base, SIZE-sSEED (10x10x10-s0) "
+                                 f"or one of {bundled_names()}", param_hint="--instances")
+    return generate(tuple(int(v) for v in dims), int(seed))  # type: ignore[arg-type]
 
 
 def _worker(solver: str, spec: str, mps: str, time_limit: float, threads: int) -> dict:
@@ -89,7 +120,16 @@ def _worker(solver: str, spec: str, mps: str, time_limit: float, threads: int) -
     return out
 
 
-def _run(solver: str, spec: str, mps: str, time_limit: float, threads: int) -> dict:
+def _run(solver: str, spec: str, mps: str, time_limit: float, threads: int,
+         scip_python: str | None = None) -> dict:
+    if solver == "scip":
+        proc = subprocess.run([str(scip_python), "-c", SCIP_WORKER, mps, str(time_limit)],
+                              capture_output=True, text=True, timeout=time_limit * 4 + 300)
+        for line in reversed(proc.stdout.splitlines()):
+            if line.startswith("{"):
+                return {"solver": "scip", "instance": spec, "threads": 1, **json.loads(line)}
+        return {"solver": "scip", "instance": spec, "status": "crashed",
+                "error": proc.stderr[-300:]}
     cmd = [sys.executable, "-m", "benchmarks.milp_side_by_side", "worker", solver, spec, mps,
            str(time_limit), str(threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=time_limit * 4 + 300,
@@ -107,8 +147,13 @@ def _run(solver: str, spec: str, mps: str, time_limit: float, threads: int) -> d
 @click.option("--threads", type=int, default=2, show_default=True)
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
               default=Path("results/milp"), show_default=True)
+@click.option("--scip-python", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="Python of a virtualenv with pyscipopt: adds SCIP on the same MPS.")
+@click.option("--instances", "only", default=None,
+              help="Comma-separated specs (paper-base, 10x10x10-s0, ...) instead of the set.")
 @click.pass_context
-def main(ctx: click.Context, quick: bool, time_limit: float, threads: int, out: Path) -> None:
+def main(ctx: click.Context, quick: bool, time_limit: float, threads: int, out: Path,
+         scip_python: str | None, only: str | None) -> None:
     """Run the side-by-side comparison (see the module docstring)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -118,17 +163,23 @@ def main(ctx: click.Context, quick: bool, time_limit: float, threads: int, out: 
         "paper-base", "10x10x10-s0", "12x12x12-s1", "20x20x20-s0"]
     if quick:
         time_limit = min(time_limit, 20.0)
+    if only:
+        specs = [v.strip() for v in only.split(",") if v.strip()]
+        for spec in specs:
+            _instance(spec)  # a bad spec stops here, before any solve
+    solvers = (*SOLVERS, "scip") if scip_python else SOLVERS
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, spec in enumerate(specs):
             mps = str(Path(tmp) / f"{spec}.mps")
             export(_instance(spec), mps)
-            order = SOLVERS[k % len(SOLVERS):] + SOLVERS[:k % len(SOLVERS)]
+            order = solvers[k % len(solvers):] + solvers[:k % len(solvers)]
             for solver in (*order, "agh"):
-                row = _run(solver, spec, mps, time_limit, threads)
+                row = _run(solver, spec, mps, time_limit, threads, scip_python)
                 click.echo(json.dumps(row), err=True)
                 rows.append(row)
-    _write(rows, out, time_limit, threads, quick)
+    _write(rows, out, time_limit, threads, quick,
+           scip=next((r.get("scip") for r in rows if r.get("scip")), None))
 
 
 @main.command("worker", hidden=True)
@@ -141,7 +192,8 @@ def worker(solver: str, spec: str, mps: str, time_limit: float, threads: int) ->
     click.echo(json.dumps(_worker(solver, spec, mps, time_limit, threads)))
 
 
-def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: bool) -> None:
+def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: bool,
+           scip: float | None = None) -> None:
     out.mkdir(parents=True, exist_ok=True)
     keys = ["instance", "solver", "status", "objective", "bound", "wall_s", "peak_rss_mb",
             "n_vars", "bound_s"]
@@ -150,10 +202,11 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
         w.writeheader()
         w.writerows(rows)
     lines = ["# hetserve exact vs generic solvers on hetserve's exported MPS\n",
-             f"{threads} threads, gap 1e-4, time limit {time_limit:g} s each, solvers "
-             "alternated per instance; one subprocess per solve (peak RSS). The machine was "
-             "shared by six concurrent sessions (load 5-12 on 2 cores): absolute times are "
-             "inflated 2-5x; compare the ratios within a row.\n",
+             f"{threads} threads (SCIP: 1, its sequential solve), gap 1e-4, time limit "
+             f"{time_limit:g} s each, solvers alternated per instance; one subprocess per "
+             f"solve (peak RSS). Load average at the end: {os.getloadavg()[0]:.1f} on "
+             f"{os.cpu_count()} cores; where it exceeds the core count absolute times are "
+             "inflated: compare the ratios within a row.\n",
              "| instance | solver | status | objective | bound | wall s | peak RSS MB |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -172,8 +225,8 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
             "cpu": platform.processor() or platform.machine(), "threads": threads,
             "time_limit_s": time_limit, "quick": quick, "python": platform.python_version(),
             "highspy": getattr(highspy, "__version__", "1.16"),
-            "load_average_at_end": os.getloadavg(),
-            "note": "machine shared by six concurrent sessions; times measured under load"}
+            "scip": scip, "load_average_at_end": os.getloadavg(),
+            "note": "shared machine: see load_average_at_end"}
     (out / "side_by_side_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 

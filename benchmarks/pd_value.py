@@ -16,8 +16,10 @@ three open models and five tiers; error SLO halfway between the 8B's and the 70B
 delay SLO the category preset's (code 2 s, conversation 12 s; :mod:`instances.presets`).
 
 Run from the repository root: ``nice -n 5 python -m benchmarks.pd_value`` (writes
-``results/pd/``: ``table.md``, ``rows.csv``, ``meta.json``). Wall times were measured on a
-shared machine.
+``results/pd/``: ``table.md``, ``rows.csv``, ``meta.json``). ``--mode mixed-solo`` offers the
+chunked-prefill mixed/solo configurations (docs/pd.md#mixed-solo) instead of P/D units
+(``--out results/pd/mixed-solo``; the ``pd_`` columns of ``rows.csv`` then hold the
+mixed/solo solve). Wall times were measured on a shared machine.
 """
 
 from __future__ import annotations
@@ -37,9 +39,8 @@ from hetserve.cli.sweep import machine_meta
 from hetserve.heuristics.adaptive import agh
 from hetserve.instances.bundled import bundled_path
 from hetserve.instances.catalog import load_catalog
-from hetserve.instances.disagg import PdConfig
 from hetserve.instances.io import read_instance
-from hetserve.instances.model import Instance, QueryType, Tier
+from hetserve.instances.model import Config, Instance, QueryType, Tier
 from hetserve.instances.presets import PRESETS
 from hetserve.instances.traces import azure_trace
 from hetserve.milp.solve import MilpParams, solve
@@ -52,7 +53,7 @@ TRACE_MODELS = ("Llama-3.1-8B-Instruct", "Mistral-Small-24B-Instruct-2501",
 TRACE_TIERS = (("H100-SXM", "fp16"), ("H100-SXM", "int8"), ("A100-80GB", "fp16"),
                ("L40S", "fp16"), ("L4", "int8"))
 SERVICES = {"code": "code", "conv": "conversation"}
-BOTH = ("aggregated", "disaggregated")
+LABEL = {"disaggregated": "P/D", "mixed-solo": "mixed/solo"}
 
 
 def trace_instance(service: str, demand: float) -> Instance:
@@ -84,9 +85,9 @@ def trace_instance(service: str, demand: float) -> Instance:
 
 
 def pd_share(inst: Instance, x: np.ndarray) -> float:
-    """Share of all requests routed to P/D units."""
+    """Share of all requests routed to non-aggregated (P/D or mixed/solo) configurations."""
     t = inst.routes
-    pd = np.array([isinstance(c, PdConfig) for c in t.configs])
+    pd = np.array([type(c) is not Config for c in t.configs])
     lam = t.rates
     return float((lam[:, None] * x)[:, pd].sum() / lam.sum()) if pd.any() else 0.0
 
@@ -121,10 +122,15 @@ def run_one(inst: Instance, modes: tuple[str, ...], params: MilpParams,
               help="MILP time limit per solve (s), the same for both modes.")
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--mode", type=click.Choice(sorted(LABEL)), default="disaggregated",
+              show_default=True, help="The deployment mode offered beside aggregated.")
 @click.option("--only", multiple=True, help="Run only these instance names.")
 @click.option("--out", type=click.Path(path_type=Path), default=ROOT / "results" / "pd",
               show_default=True)
-def main(time_limit: float, threads: int, seed: int, only: tuple[str, ...], out: Path) -> None:
+def main(time_limit: float, threads: int, seed: int, mode: str, only: tuple[str, ...],
+         out: Path) -> None:
+    modes = ("aggregated", mode)
+    lab = LABEL[mode]
     params = MilpParams(time_limit_s=time_limit, threads=threads)
     insts: list[tuple[str, Instance]] = [("bundled", read_instance(bundled_path(n)))
                                          for n in BUNDLED]
@@ -135,30 +141,31 @@ def main(time_limit: float, threads: int, seed: int, only: tuple[str, ...], out:
     wall0 = time.perf_counter()
     for kind, inst in insts:
         agg = run_one(inst, ("aggregated",), params, seed)
-        both = run_one(inst, BOTH, params, seed)
+        both = run_one(inst, modes, params, seed)
         saving = 1.0 - both["cost"] / agg["cost"] if np.isfinite(agg["cost"]) else float("nan")
         row = {"instance": inst.name, "kind": kind, "saving": saving,
                **{f"agg_{k}": v for k, v in agg.items()},
                **{f"pd_{k}": v for k, v in both.items()}}
         rows.append(row)
         click.echo(f"{inst.name}: aggregated {agg['cost']:.2f} ({agg['status']}), "
-                   f"with P/D {both['cost']:.2f} ({both['status']}), saving {100 * saving:.1f} %, "
-                   f"P/D share {100 * both['pd_share']:.0f} %", err=True)
+                   f"with {lab} {both['cost']:.2f} ({both['status']}), saving "
+                   f"{100 * saving:.1f} %, {lab} share {100 * both['pd_share']:.0f} %", err=True)
     out.mkdir(parents=True, exist_ok=True)
     with (out / "rows.csv").open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
         w.writerows(rows)
-    md = ["# When P/D pays: MILP optimum with P/D units vs aggregated only", "",
+    md = [f"# When {lab} pays: MILP optimum with {lab} configurations vs aggregated only", "",
           f"Same MILP settings for both columns: time limit {time_limit:g} s, {threads} thread(s), "
           f"seed {seed}, AGH MIP start. `optimal` = HiGHS proved the gap ≤ 1e-4; "
           "`feasible` = the time limit ended the solve: best plan found, gap to the bound in "
           "brackets. Costs in $ over the horizon (rental + storage + delay and unmet penalties), "
           "every plan checked by the evaluator.",
           "",
-          "| instance | configs agg → +P/D | aggregated $ (status) | with P/D $ (status) | saving "
-          "| rental agg → P/D | delay penalty agg → P/D | demand on P/D | P/D units across GPU types |",
-          "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+          f"| instance | configs agg → +{lab} | aggregated $ (status) | with {lab} $ (status) | "
+          f"saving | rental agg → {lab} | delay penalty agg → {lab} | demand on {lab} |"
+          + (" P/D units across GPU types |" if mode == "disaggregated" else ""),
+          "|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if mode == "disaggregated" else "")]
 
     def st(r: dict[str, Any], p: str) -> str:
         s = r[f"{p}_status"]
@@ -169,16 +176,24 @@ def main(time_limit: float, threads: int, seed: int, only: tuple[str, ...], out:
                   f"{r['agg_cost']:.2f} ({st(r, 'agg')}) | {r['pd_cost']:.2f} ({st(r, 'pd')}) | "
                   f"{100 * r['saving']:.1f} % | {r['agg_rental']:.1f} → {r['pd_rental']:.1f} | "
                   f"{r['agg_delay_penalty']:.1f} → {r['pd_delay_penalty']:.1f} | "
-                  f"{100 * r['pd_pd_share']:.0f} % | {r['pd_pd_cross_type']} |")
+                  f"{100 * r['pd_pd_share']:.0f} % |"
+                  + (f" {r['pd_pd_cross_type']} |" if mode == "disaggregated" else ""))
     md += ["", "Model limits (docs/pd.md#what-the-model-ignores): fluid steady state, no prefill "
            "queueing or batching, nominal network figures, no KV-traffic contention; the "
            "aggregated model charges (b − 1)·t_pre/m of prefill stalls per request, which P/D "
-           "removes, so the saving is an upper estimate where prompts are long.", ""]
+           "removes, so the saving is an upper estimate where prompts are long."
+           if mode == "disaggregated" else
+           "Model limits (docs/pd.md#mixed-solo): fluid steady state (the closed-form sizing of "
+           "arXiv 2602.02987 per query type, added over types), chunk C = 512, mean delay from "
+           "the fluid average TPOT, PP does not pipeline chunks. The aggregated model has no "
+           "chunked prefill (each request pays (b − 1)·t_pre/m of co-runners' prefills and "
+           "decodes stop during a prefill), so the saving is largely what chunked prefill buys "
+           "in these models, not a measured engine difference.", ""]
     (out / "table.md").write_text("\n".join(md))
     meta = {
         "benchmark": "pd_value", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **machine_meta(), "platform": platform.platform(),
-        "milp_threads": threads, "time_limit_s": time_limit, "seed": seed,
+        "milp_threads": threads, "time_limit_s": time_limit, "seed": seed, "mode": mode,
         "note": "machine shared with four other helpers; wall times measured under load",
         "wall_s": round(time.perf_counter() - wall0, 1),
         "trace_models": TRACE_MODELS, "trace_tiers": [f"{g}/{p}" for g, p in TRACE_TIERS],

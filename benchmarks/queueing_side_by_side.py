@@ -34,6 +34,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -199,6 +200,8 @@ def run_case(wl, lam, slo, searched, n_sim, n_verify, peer_cap):
     row["hs_analytic_cost"] = ver.get("analytic_cost_per_hour", hp.cost_per_hour)
     row["hs_cost"] = hp.cost_per_hour if hp.feasible else None
     row["hs_added_pct"] = ver.get("added_pct")
+    row["hs_added_units"] = sum(ver.get("added_units") or [0])
+    row["hs_holdout_added"] = bool(ver.get("holdout_added"))
     row["hs_plan"] = (" ".join(f"{p['ctx']}x{p['units']}" for p in hp.fleet["pools"])
                       + f" g{hp.fleet['routing']['gamma']:g}") if hp.feasible else "-"
     row["peer_cost"] = pp.get("cost")
@@ -286,6 +289,56 @@ def speed(out: Path, reps: int = 3) -> dict:
     return res
 
 
+_HS_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from hetserve.queueing.planner import plan_two_pool
+from hetserve.queueing.profiles import PRESETS
+from hetserve.queueing.workload import cdf_from_json
+t1 = time.perf_counter()
+cdf = cdf_from_json(json.loads(sys.argv[1]), name="azure")
+t2, c2 = time.perf_counter(), time.process_time()
+plan = plan_two_pool(cdf, 200.0, 0.5, PRESETS["a100"], bstar_check=False)
+t3, c3 = time.perf_counter(), time.process_time()
+print(json.dumps({"import_ms": 1e3 * (t1 - t0), "sweep_ms": 1e3 * (t3 - t2),
+                  "sweep_cpu_ms": 1e3 * (c3 - c2), "rows": len(plan.rows)}))
+"""
+
+_PEER_CHILD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+from benchmarks.queueing_side_by_side import peer_plan
+import fleet_sim.optimizer.analytical, fleet_sim.optimizer.base
+t1 = time.perf_counter()
+pairs = [tuple(p) for p in json.loads(sys.argv[1])]
+c2 = time.process_time()
+out = peer_plan(pairs, 200.0, 0.5, True)
+c3 = time.process_time()
+print(json.dumps({"import_ms": 1e3 * (t1 - t0), "sweep_ms": out["ms"],
+                  "sweep_cpu_ms": 1e3 * (c3 - c2)}))
+"""
+
+
+def sweep_cold(reps: int = 7) -> dict:
+    """The full (B, gamma) sweep on the peer's azure CDF at 200 req/s, P99 TTFT 0.5 s, in a
+    fresh process each time (cold: nothing cached; imports timed apart), hetserve and the
+    peer alternating; medians of ``reps``."""
+    import sys
+
+    pairs = json.dumps([list(p) for p in _peer_cdf("azure")])
+    root = Path(__file__).resolve().parents[1]
+    runs: dict[str, list[dict]] = {"hetserve": [], "peer": []}
+    for _ in range(reps):
+        for tag, code in (("hetserve", _HS_CHILD), ("peer", _PEER_CHILD)):
+            out = subprocess.run([sys.executable, "-c", code, pairs], capture_output=True,
+                                 text=True, check=True, cwd=root)
+            runs[tag].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    med = {tag: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
+           for tag, rs in runs.items()}
+    return {"reps": reps, "median": med, "runs": runs,
+            "ratio_sweep_ms": med["hetserve"]["sweep_ms"] / med["peer"]["sweep_ms"]}
+
+
 def _commit() -> str | None:
     try:
         return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
@@ -323,11 +376,41 @@ def _version(name: str) -> str | None:
               help="Cap of requests through the peer's Fleet (scaled down for big fleets).")
 @click.option("--quick", is_flag=True, help="Only rate 5 and 50 (smoke run).")
 @click.option("--speed/--no-speed", "do_speed", default=True, show_default=True)
-def main(out, n_sim, verify_requests, peer_requests, quick, do_speed):
+@click.option("--shard", default="0/1", show_default=True,
+              help="K/N: run only the cases whose index is K mod N (merge with --merge).")
+@click.option("--merge", "merge_dirs", multiple=True, type=click.Path(exists=True),
+              help="Shard output folders to merge into --out (no cases are run).")
+@click.option("--speed-only", is_flag=True,
+              help="Only the speed measurements (simulators, sweep cold in fresh processes): "
+                   "speed.md and speed.json.")
+def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, shard, merge_dirs,
+         speed_only):
     """Run the grid and write cases.csv, side_by_side.md and meta.json."""
     t_start = time.perf_counter()
     commit = _commit()  # the code that runs, read before any later checkout
     outp = Path(out)
+    if merge_dirs:
+        _merge([Path(d) for d in merge_dirs], outp)
+        return
+    try:
+        k_shard, n_shard = (int(v) for v in shard.split("/"))
+        if not 0 <= k_shard < n_shard:
+            raise ValueError
+    except ValueError:
+        raise click.UsageError(f"--shard: expected K/N with 0 <= K < N, got {shard!r}") from None
+    if speed_only:
+        outp.mkdir(parents=True, exist_ok=True)
+        if any(outp.iterdir()):
+            raise click.UsageError(f"--out: {outp} is not empty; give a new folder")
+        sp = speed(outp)
+        sp["sweep_cold"] = sweep_cold()
+        meta = _meta(outp, {"speed_only": True}, time.perf_counter() - t_start, commit)
+        meta["load_average_1min"] = round(os.getloadavg()[0], 2)
+        (outp / "speed.json").write_text(json.dumps({**meta, "speed": sp}, indent=2,
+                                                    default=str))
+        (outp / "speed.md").write_text(speed_markdown(sp, meta))
+        click.echo(speed_markdown(sp, meta))
+        return
     try:
         prepare_out(outp, {"command": "queueing_side_by_side", "quick": quick,
                            "requests": n_sim, "verify_requests": verify_requests,
@@ -341,8 +424,11 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed):
     cases += [(w, 50.0, s, g) for w in TRACES for s in SLOS for g in (False, True)]
     rows = []
     for i, (w, lam, s, g) in enumerate(cases):
+        if i % n_shard != k_shard:
+            continue
         t0 = time.perf_counter()
         row = run_case(w, lam, s, g, n_sim, verify_requests, peer_requests)
+        row["case"] = i
         row["case_wall_s"] = round(time.perf_counter() - t0, 1)
         rows.append(row)
         click.echo(f"[{i + 1}/{len(cases)}] {w} λ={lam:g} slo={s:g} "
@@ -358,12 +444,54 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed):
     summary = summarise(rows, sp)
     (outp / "side_by_side.md").write_text(summary)
     meta = _meta(outp, {"requests": n_sim, "verify_requests": verify_requests,
-                        "peer_requests": peer_requests, "quick": quick},
+                        "peer_requests": peer_requests, "quick": quick, "shard": shard},
                  time.perf_counter() - t_start, commit)
     meta["speed"] = sp
     meta["headline"] = _headline(rows)
     (outp / "meta.json").write_text(json.dumps(meta, indent=2, allow_nan=False, default=str))
     click.echo(summary)
+
+
+def _merge(dirs: list[Path], outp: Path) -> None:
+    """Merge shard runs (their cases.csv and meta.json) into one cases.csv, side_by_side.md
+    and meta.json, cases in grid order."""
+    rows = []
+    metas = []
+    for d in dirs:
+        with open(d / "cases.csv", newline="") as fh:
+            rows += [_typed(r) for r in csv.DictReader(fh)]
+        metas.append(json.loads((d / "meta.json").read_text()))
+    rows.sort(key=lambda r: r["case"])
+    outp.mkdir(parents=True, exist_ok=True)
+    keys = sorted({k for r in rows for k in r}, key=lambda k: (k not in rows[0], k))
+    with open(outp / "cases.csv", "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=keys)
+        w.writeheader()
+        w.writerows(rows)
+    (outp / "side_by_side.md").write_text(summarise(rows, None))
+    meta = {**metas[0], "shards": [{"shard": m["args"].get("shard"), "wall_s": m["wall_s"],
+                                    "git_commit": m["git_commit"],
+                                    "date_utc": m["date_utc"]} for m in metas],
+            "headline": _headline(rows)}
+    (outp / "meta.json").write_text(json.dumps(meta, indent=2, allow_nan=False, default=str))
+    click.echo((outp / "side_by_side.md").read_text())
+
+
+def _typed(r: dict) -> dict:
+    """A cases.csv row with numbers, booleans and empty cells as Python values."""
+    out: dict = {}
+    for k, v in r.items():
+        if v == "":
+            out[k] = None
+        elif v in ("True", "False"):
+            out[k] = v == "True"
+        else:
+            try:
+                f = float(v)
+                out[k] = int(f) if k == "case" else f
+            except ValueError:
+                out[k] = v
+    return out
 
 
 def _headline(rows) -> dict:
@@ -382,6 +510,8 @@ def _headline(rows) -> dict:
                                                       if r.get("peer_meets_hs") is False),
             "median_cost_diff_pct": statistics.median(diffs) if diffs else None,
             "verification_added_capacity_cases": sum(1 for a in added if a > 0),
+            "holdout_stream_added_capacity_cases": sum(1 for r in hs_feas
+                                                       if r.get("hs_holdout_added")),
             "median_added_pct_when_added": statistics.median([a for a in added if a > 0])
             if any(a > 0 for a in added) else 0.0}
 
@@ -392,7 +522,8 @@ def summarise(rows, sp) -> str:
              "Generated by `python -m benchmarks.queueing_side_by_side`; A100-80GB fleet-sim "
              "constants, rho_max 0.85, 64K long pool, SLO = P99 TTFT over the fleet "
              "(requests no GPU can serve in time by prefill alone excluded, share shown). "
-             "Simulated on one fresh request stream (seed 1) per case. Machine shared "
+             "Simulated on one fresh request stream (seed 1) per case; hetserve verifies "
+             "on seed 0 and an independent holdout stream (seed 7919). Machine shared "
              "with other jobs.", "",
              "## Headline", ""]
     lines += [f"- {k.replace('_', ' ')}: {v if not isinstance(v, float) else round(v, 1)}"
@@ -427,6 +558,36 @@ def summarise(rows, sp) -> str:
         sw = sp["sweep"]
         lines += ["", f"Full (B, γ) sweep on azure: cold {sw['cold_ms']:.1f} ms, warm "
                       f"{sw['warm_ms']:.1f} ms, peer {sw['peer_ms']:.1f} ms (medians of 5)."]
+    return "\n".join(lines) + "\n"
+
+
+def speed_markdown(sp: dict, meta: dict) -> str:
+    """speed.md of a ``--speed-only`` run."""
+    lines = ["# Speed side by side with vllm-sr-sim (medians; machine shared, under load)", "",
+             f"Commit {meta.get('git_commit')}, {meta.get('date_utc')}, CPU "
+             f"{meta.get('cpu')}, load average at the end {meta.get('load_average_1min')}.",
+             "", "## Simulators (same fleets and requests, alternating)", "",
+             "| fleet | GPUs | hetserve detailed req/s | peer Fleet req/s | ratio |",
+             "|---|---|---|---|---|"]
+    for s in sp["sim"]:
+        lines.append(f"| azure λ={s['rate']:g} | {s['gpus']} | {s['hetserve_req_per_s']:.0f} | "
+                     f"{s['peer_req_per_s']:.0f} | {s['ratio']:.2f}x |")
+    sw, sc = sp["sweep"], sp["sweep_cold"]["median"]
+    lines += ["", "## Full (B, γ) sweep, azure CDF, 200 req/s, P99 TTFT 0.5 s", "",
+              "| measure | hetserve | peer |", "|---|---|---|",
+              f"| cold: fresh process, wall ms (median of {sp['sweep_cold']['reps']}) | "
+              f"{sc['hetserve']['sweep_ms']:.1f} | {sc['peer']['sweep_ms']:.1f} |",
+              f"| cold: fresh process, CPU ms | {sc['hetserve']['sweep_cpu_ms']:.1f} | "
+              f"{sc['peer']['sweep_cpu_ms']:.1f} |",
+              f"| imports before the sweep, wall ms | {sc['hetserve']['import_ms']:.0f} | "
+              f"{sc['peer']['import_ms']:.0f} |",
+              f"| in one process, caches cleared, wall ms (median of 5) | {sw['cold_ms']:.1f} | "
+              f"{sw['peer_ms']:.1f} |",
+              f"| warm (calibrations cached, other rate), wall ms | {sw['warm_ms']:.1f} | - |",
+              "", "Cold = a new Python process per measurement, the sweep timed after the "
+              "imports (the peer's time is its own `sweep_analytical` loop over the same "
+              "breakpoints and γ grid); hetserve and the peer alternate, so both see the "
+              "same load."]
     return "\n".join(lines) + "\n"
 
 

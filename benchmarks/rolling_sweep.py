@@ -33,7 +33,8 @@ from hetserve.rolling.report import sweep_tables
 SUMMARY_COLUMNS = ("total_cost", "operating_cost", "rental", "delay_penalty", "unmet_penalty",
                    "switching_cost", "peak_window_cost", "window_cost_std", "mean_gpus",
                    "peak_gpus", "starts", "windows_with_violations", "shed_share",
-                   "slo_attainment", "solve_time_s", "wall_time_s")
+                   "slo_attainment", "windows_slo_met", "windows_slo_met_sim", "slo_miss_sim",
+                   "solve_time_s", "wall_time_s")
 
 
 def run_sweep(inst: Instance, demands: list[str], sigmas: list[float], solvers: list[str],
@@ -41,7 +42,8 @@ def run_sweep(inst: Instance, demands: list[str], sigmas: list[float], solvers: 
               queueing: bool = True, statics: tuple[str, ...] = ("mean", "peak"),
               windows: int | None = None, time_limit_s: float | None = None,
               window_s: float = 300.0, static_solvers: tuple[str, ...] | None = None,
-              tag: str = "") -> list[dict[str, Any]]:
+              tag: str = "", verify: bool = True,
+              judge: str = "detailed") -> list[dict[str, Any]]:
     """Rolling vs static for every (demand, σ, solver); appends to ``out/runs.csv`` and
     keeps each run's windows CSV. Runs already in runs.csv are skipped."""
     runs = out / "runs.csv"
@@ -50,7 +52,9 @@ def run_sweep(inst: Instance, demands: list[str], sigmas: list[float], solvers: 
         with runs.open() as fh:
             done = {r["key"] for r in csv.DictReader(fh)}
     rows = []
-    params = RollingParams(forecast=forecast, seed=seed, sizing=QueueingSizing(enabled=queueing))
+    params = RollingParams(forecast=forecast, seed=seed,
+                           sizing=QueueingSizing(enabled=queueing, verify=verify and queueing,
+                                                 judge=judge, seed=seed))
     for dspec in demands:
         for sigma in (sigmas if dspec == "synthetic" else [0.0]):
             dem = load_demand(dspec, inst, window_s=window_s, horizon_s=DAY_S, sigma=sigma,
@@ -125,6 +129,10 @@ def main() -> None:
 @click.option("--amplitude", type=float, default=0.35, show_default=True)
 @click.option("--forecast", type=click.Choice(FORECASTS), default="last", show_default=True)
 @click.option("--queueing/--no-queueing", default=True, show_default=True)
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Verify window sizings in the detailed simulator (hetserve rolling's).")
+@click.option("--judge", type=click.Choice(["analytic", "detailed"]), default="detailed",
+              show_default=True, help="Judge every window in the detailed simulator too.")
 @click.option("--windows", type=click.IntRange(min=1), default=None)
 @click.option("--time-limit", type=click.FloatRange(min=0, min_open=True), default=None)
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -135,8 +143,9 @@ def main() -> None:
               "settings differ).")
 def sweep_command(instance: str, demands: str, sigmas: str, solvers: str,
                   static_solvers: str | None, statics: str, amplitude: float, forecast: str,
-                  queueing: bool, windows: int | None, time_limit: float | None, seed: int,
-                  tag: str, out: Path, resume: bool) -> None:
+                  queueing: bool, verify: bool, judge: str, windows: int | None,
+                  time_limit: float | None, seed: int, tag: str, out: Path,
+                  resume: bool) -> None:
     """Rolling vs static over a σ grid (appends to OUT/runs.csv)."""
     inst = _instance(instance)
     solver_list = _solvers("--solvers", solvers)
@@ -148,11 +157,13 @@ def sweep_command(instance: str, demands: str, sigmas: str, solvers: str,
         prepare_out(out, {"command": "rolling_sweep", "instance": inst.name, "seed": seed,
                           "time_limit_s": time_limit, "solvers": solver_list,
                           "static_solvers": list(static_list or solver_list),
-                          "statics": list(static_bases)}, resume=resume)
+                          "statics": list(static_bases), "verify": verify and queueing,
+                          "judge": judge}, resume=resume)
         run_sweep(inst, _csv_list("--demands", demands), _csv_list("--sigmas", sigmas, float),
                   solver_list, out, seed=seed, amplitude=amplitude, forecast=forecast,
                   queueing=queueing, statics=static_bases, windows=windows,
-                  time_limit_s=time_limit, static_solvers=static_list, tag=tag)
+                  time_limit_s=time_limit, static_solvers=static_list, tag=tag,
+                  verify=verify, judge=judge)
     except (ResumeRefused, DemandError) as exc:
         raise BadInput(str(exc)) from None
 

@@ -31,12 +31,14 @@ from typing import Any
 
 import numpy as np
 
+from hetserve.heuristics.fleet_mip import fleet_mip
 from hetserve.heuristics.greedy import construct, query_order
 from hetserve.heuristics.lp_moves import kick
 from hetserve.heuristics.operators import OPERATORS
 from hetserve.heuristics.params import AghParams
 from hetserve.heuristics.result import make_result
 from hetserve.heuristics.state import CHECK_TOL, HeuristicData, PlanState
+from hetserve.heuristics.work import WorkMeter
 from hetserve.instances import Instance, RunResult, Solution
 
 
@@ -51,49 +53,6 @@ moves that would otherwise pull the search away before the cheap moves have conv
 and cost more per sweep)."""
 
 
-class WorkMeter:
-    """The run's work budget, in *evaluations*: one per candidate move an operator of
-    :mod:`heuristics.operators` prices (its vectorised target scans charge their size),
-    one per trial move applied (every :meth:`PlanState.checkpoint` of an attached
-    state), and for the LP fleet moves of :mod:`heuristics.lp_moves` (which price whole
-    fleets) ``n_types × n_open²`` per sweep, the size of one routing LP per open
-    configuration. Deterministic counts, roughly proportional to CPU time.
-
-    Operators check :attr:`exhausted` between moves (they find the meter as
-    ``state.meter``); :func:`local_search` checks it between operators."""
-
-    def __init__(self, budget: int, cpu_deadline: float | None = None) -> None:
-        self.budget = budget
-        self.used = 0
-        self.cpu_deadline = cpu_deadline
-        self.timed_out = False
-
-    def attach(self, state: PlanState) -> PlanState:
-        """Count ``state``'s checkpoints from now on (copies are not attached)."""
-        checkpoint = state.checkpoint
-
-        def counted() -> None:
-            self.used += 1
-            checkpoint()
-
-        state.checkpoint = counted  # type: ignore[method-assign]
-        state.meter = self  # type: ignore[attr-defined]
-        return state
-
-    def charge(self, evaluations: int) -> None:
-        self.used += evaluations
-
-    def out_of_time(self) -> bool:
-        """Whether the optional CPU deadline has passed (recorded in :attr:`timed_out`)."""
-        if self.cpu_deadline is not None and time.process_time() > self.cpu_deadline:
-            self.timed_out = True
-        return self.timed_out
-
-    @property
-    def exhausted(self) -> bool:
-        return self.used >= self.budget or self.out_of_time()
-
-
 LP_PRICED = frozenset({"reroute", "decrement", "drop", "add", "swap"})
 """Operators of :mod:`heuristics.lp_moves`: charged per sweep (see :class:`WorkMeter`)."""
 
@@ -106,7 +65,7 @@ def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[st
     A pass runs every ordinary operator once; if none improved, the escalation
     operators (:data:`ESCALATION`) run; the search stops when those improve nothing too,
     after ``max_passes`` passes, or when ``meter`` is exhausted."""
-    meter.attach(state)
+    state.meter = meter
     accepted = dict.fromkeys(operators, 0)
     ordinary = [o for o in operators if o not in ESCALATION]
     escalate = [o for o in operators if o in ESCALATION]
@@ -182,12 +141,13 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
             break
         improved = state.copy()
         improved.commits = 0
-        improved.granularities = params.granularities  # type: ignore[attr-defined]
+        improved.granularities = params.granularities
         st = local_search(improved, rng, operators, params.max_passes, meter)
         ls_stats.append({"start": name, "construction_cost": key[1],
                          "final_cost": improved.objective, **st})
         pool.append((_key(improved), k, name + "+ls", improved, key[1]))
     pool.sort(key=lambda t: (t[0], t[1]))
+    mip_stats = {"improved": 0}
     ils = {"kicks": 0, "improved": 0, "stopped_by_budget": False}
     if ls_stats and params.kicks and not data.single_placement:
         key0, k0, name0, cur, cc0 = pool[0]
@@ -195,9 +155,10 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
             if meter.exhausted:
                 ils["stopped_by_budget"] = True
                 break
-            trial = meter.attach(cur.copy())
+            trial = cur.copy()
+            trial.meter = meter
             trial.commits = 0
-            trial.granularities = params.granularities  # type: ignore[attr-defined]
+            trial.granularities = params.granularities
             if not kick(trial, rng):
                 continue
             ils["kicks"] += 1
@@ -207,6 +168,20 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
                 ils["improved"] += 1
         if _key(cur) < key0:
             pool.insert(0, (_key(cur), k0, name0 + "+ils", cur, cc0))
+    if ls_stats and params.fleet_mip_rounds and not data.single_placement:
+        key0, k0, name0, cur, cc0 = pool[0]
+        cur = cur.copy()
+        cur.commits = 0
+        cur.granularities = params.granularities
+        cur.meter = meter
+        plans = [t[3] for t in pool]
+        for _ in range(params.fleet_mip_rounds):
+            if meter.exhausted or not fleet_mip(cur, plans, seed=seed):
+                break
+            mip_stats["improved"] += 1
+            local_search(cur, rng, operators, params.max_passes, meter)
+        if _key(cur) < key0:
+            pool.insert(0, (_key(cur), k0, name0 + "+mip", cur, cc0))
     _, _, best_name, best, construction_cost = pool[0]
     accepted = dict.fromkeys(operators, 0)
     for s in ls_stats:
@@ -222,6 +197,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
         "moves_accepted": accepted,
         "local_search": ls_stats,
         "ils": ils,
+        "fleet_mip": {**mip_stats, "rounds_allowed": params.fleet_mip_rounds},
         "work_used": meter.used,
         "work_budget": params.work_budget,
         "budget_exhausted": meter.used >= params.work_budget,

@@ -49,21 +49,16 @@ from hetserve.heuristics.state import CHECK_TOL, SHARE_TOL, PlanState, open_in_r
 Operator = Callable[[PlanState, np.random.Generator], bool]
 """``(state, rng) -> improved``; mutates ``state`` in place."""
 
-DEFAULT_GRANULARITIES = (1.0, 0.5, 0.25)
-
-
 def _charge(state: PlanState, evaluations: int) -> None:
     """Charge ``evaluations`` candidate-move evaluations to the run's work meter."""
-    meter = getattr(state, "meter", None)
-    if meter is not None:
-        meter.charge(int(evaluations))
+    if state.meter is not None:
+        state.meter.charge(int(evaluations))
 
 
 def _out_of_work(state: PlanState) -> bool:
     """Whether the run's work budget (``state.meter``, set by AGH's local search) is spent:
     operators stop between moves, so the budget binds inside a sweep at large sizes."""
-    meter = getattr(state, "meter", None)
-    return meter is not None and meter.exhausted
+    return state.meter is not None and state.meter.exhausted
 
 
 def _improve_tol(obj: float) -> float:
@@ -71,8 +66,7 @@ def _improve_tol(obj: float) -> float:
 
 
 def _granularities(state: PlanState) -> tuple[float, ...]:
-    g = getattr(state, "granularities", DEFAULT_GRANULARITIES)
-    return (1.0,) if state.data.single_placement else g
+    return (1.0,) if state.data.single_placement else state.granularities
 
 
 def _keep_if_better(state: PlanState, obj0: float, ex0: np.ndarray) -> bool:

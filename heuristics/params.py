@@ -111,6 +111,7 @@ class AghParams:
     ls_starts: int = 2
     max_passes: int = 30
     kicks: int = 0
+    fleet_mip_rounds: int = 3
     work_budget: int = 20_000_000
     time_limit_s: float | None = None
     granularities: tuple[float, ...] = (1.0, 0.5, 0.25)
@@ -135,6 +136,8 @@ class AghParams:
             _fail("ls_starts", f"must be >= 0, got {self.ls_starts!r}")
         if self.kicks < 0:
             _fail("kicks", f"must be >= 0, got {self.kicks!r}")
+        if self.fleet_mip_rounds < 0:
+            _fail("fleet_mip_rounds", f"must be >= 0, got {self.fleet_mip_rounds!r}")
         if self.max_passes < 0:
             _fail("max_passes", f"must be >= 0, got {self.max_passes!r}")
         if isinstance(self.work_budget, bool) or not isinstance(self.work_budget, int) \

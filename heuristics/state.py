@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hetserve.heuristics.work import WorkMeter
 from hetserve.instances.routing import RoutingData
 from hetserve.instances.solution import Solution
 
@@ -41,6 +42,8 @@ SHARE_TOL = 1e-9
 """Shares below this are treated as zero."""
 CHECK_TOL = 1e-9
 """Absolute slack of the internal constraint checks (the evaluator allows 1e-6)."""
+DEFAULT_GRANULARITIES = (1.0, 0.5, 0.25)
+"""Shares of a route that ``relocate`` and ``unmet_trade`` try to move (AghParams)."""
 
 # indices into PlanState.money
 _RENTAL_H, _STORAGE_GB, _STORAGE_COST, _DELAY_PEN, _UNMET_PEN = range(5)
@@ -182,6 +185,8 @@ class PlanState:
         self.commits = 0
         self.version = 0  # bumped whenever a configuration turns on or off
         self._targets: dict[int, tuple[int, np.ndarray]] = {}
+        self.meter: WorkMeter | None = None  # the run's work budget; counts checkpoints
+        self.granularities: tuple[float, ...] = DEFAULT_GRANULARITIES
 
     @classmethod
     def from_arrays(cls, data: HeuristicData, r: np.ndarray, x: np.ndarray) -> PlanState:
@@ -210,6 +215,8 @@ class PlanState:
         new.commits = self.commits
         new.version = 0
         new._targets = {}
+        new.meter = None  # a copy is counted only once its owner gives it the meter
+        new.granularities = self.granularities
         return new
 
     # ---------------------------------------------------------------- journal
@@ -230,7 +237,10 @@ class PlanState:
         return cs[cs >= 0]
 
     def checkpoint(self) -> None:
-        """Start journaling writes (one level; :meth:`commit` or :meth:`rollback` ends it)."""
+        """Start journaling writes (one level; :meth:`commit` or :meth:`rollback` ends it).
+        One trial move: counted by :attr:`meter` when there is one."""
+        if self.meter is not None:
+            self.meter.used += 1
         self._journal = []
 
     def commit(self) -> None:

@@ -175,7 +175,8 @@ def _pd_options(d: dict[str, Any]) -> dict[str, Any]:
     """``deployment_modes`` and ``pd_ratios`` (docs/pd.md), only when given."""
     out: dict[str, Any] = {}
     if "deployment_modes" in d:
-        modes = fields.array(d["deployment_modes"], "deployment_modes", min_len=1, max_len=2)
+        modes = fields.array(d["deployment_modes"], "deployment_modes", min_len=1,
+                             max_len=len(DEPLOYMENT_MODES))
         out["deployment_modes"] = tuple(
             fields.choice(m, f"deployment_modes[{k}]", DEPLOYMENT_MODES) for k, m in enumerate(modes))
     if "pd_ratios" in d:

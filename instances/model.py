@@ -36,9 +36,10 @@ the demand-weighted mean delay of a query type ≤ Δ_i (the paper precursor's f
 ``both``: both."""
 
 
-DEPLOYMENT_MODES = ("aggregated", "disaggregated")
+DEPLOYMENT_MODES = ("aggregated", "disaggregated", "mixed-solo")
 """``aggregated``: every replica prefills and decodes (docs/semantics.md#performance-model);
-``disaggregated``: prefill-only and decode-only replicas in units (docs/pd.md)."""
+``disaggregated``: prefill-only and decode-only replicas in units (docs/pd.md);
+``mixed-solo``: chunked prefill beside decodes, or decodes only (docs/pd.md#mixed-solo)."""
 DEFAULT_PD_RATIOS: tuple[tuple[int, int], ...] = ((4, 1), (2, 1), (1, 1), (1, 2), (1, 4))
 """(prefill replicas, decode replicas) of one P/D unit: prompt-heavy to output-heavy mixes."""
 
@@ -213,6 +214,16 @@ class RouteTable:
             configs = [*configs, *pd]
             cm += [models[cfg.model] for cfg in pd]
             cp += [precisions[cfg.precision] for cfg in pd]
+        if "mixed-solo" in inst.deployment_modes:  # docs/pd.md#mixed-solo: after P/D units
+            from hetserve.instances.mixed_solo import mixed_solo_configs, mixed_solo_metrics
+
+            ms = mixed_solo_configs(inst, [cfg for cfg in configs if type(cfg) is Config])
+            ms_out = mixed_solo_metrics(inst, ms)
+            out = {k: np.concatenate([np.asarray(out[k]), ms_out[k]], axis=1).astype(
+                ms_out[k].dtype) for k in out}
+            configs = [*configs, *ms]
+            cm += [models[cfg.model] for cfg in ms]
+            cp += [precisions[cfg.precision] for cfg in ms]
         if "aggregated" not in inst.deployment_modes:
             agg = sum(type(cfg) is Config for cfg in configs)
             out = {k: np.asarray(v)[:, agg:] for k, v in out.items()}
@@ -310,8 +321,9 @@ class Instance:
         Allow several (TP, PP) choices for one (model, GPU, precision) deployment; the
         paper's semantics (the default) is one.
     deployment_modes
-        ``aggregated`` (every replica prefills and decodes) and/or ``disaggregated``
-        (prefill-only and decode-only replicas, docs/pd.md); default aggregated only.
+        ``aggregated`` (every replica prefills and decodes), ``disaggregated``
+        (prefill-only and decode-only replicas, docs/pd.md) and/or ``mixed-solo`` (chunked
+        prefill, docs/pd.md#mixed-solo); default aggregated only.
     pd_ratios
         (prefill replicas, decode replicas) of the disaggregated units considered.
     """
@@ -382,10 +394,11 @@ class Instance:
                 f"got {list(self.deployment_modes)!r}")
         # P/D units are costed with the roofline kernels (docs/pd.md); another performance
         # model for the aggregated routes would make the two incomparable
-        require("disaggregated" not in self.deployment_modes
-                or getattr(self.perf, "model", "roofline") == "roofline", "deployment_modes",
-                "disaggregated units are modelled with the roofline kernels only "
-                "(perf.model must be 'roofline')")
+        for mode in ("disaggregated", "mixed-solo"):
+            require(mode not in self.deployment_modes
+                    or getattr(self.perf, "model", "roofline") == "roofline", "deployment_modes",
+                    f"{mode} configurations are modelled with the roofline kernels only "
+                    "(perf.model must be 'roofline')")
         require(len(self.pd_ratios) > 0 and all(
             len(pair) == 2 and all(isinstance(v, int) and 1 <= v <= 16 for v in pair)
             for pair in self.pd_ratios), "pd_ratios",

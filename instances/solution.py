@@ -101,11 +101,47 @@ class PdRoute(Route):
                         self.decode_tp, self.decode_pp, self.n_prefill, self.n_decode)
 
 
+@dataclass(frozen=True)
+class MixedSoloDeployment(Deployment):
+    """``replicas`` replicas run mixed/solo (chunked prefill, docs/pd.md#mixed-solo)."""
+
+    mode: str = "mixed-solo"
+
+    def config(self) -> Config:
+        from hetserve.instances.mixed_solo import MixedSoloConfig
+
+        return MixedSoloConfig(self.model, self.gpu, self.precision, self.tp, self.pp)
+
+
+@dataclass(frozen=True)
+class MixedSoloRoute(Route):
+    """A share routed to a mixed/solo configuration."""
+
+    mode: str = "mixed-solo"
+
+    def config(self) -> Config:
+        from hetserve.instances.mixed_solo import MixedSoloConfig
+
+        return MixedSoloConfig(self.model, self.gpu, self.precision, self.tp, self.pp)
+
+
+def _plan_types(cfg: Config) -> tuple[type[Deployment], type[Route]]:
+    from hetserve.instances.mixed_solo import MixedSoloConfig
+
+    if isinstance(cfg, MixedSoloConfig):
+        return MixedSoloDeployment, MixedSoloRoute
+    return (PdDeployment, PdRoute) if _pd_values(cfg) else (Deployment, Route)
+
+
 def _why_missing(instance: Instance, entry: Deployment | Route) -> str:
     if isinstance(entry, (PdDeployment, PdRoute)):
         if "disaggregated" not in instance.deployment_modes:
             return "a P/D unit, but the instance's deployment_modes exclude 'disaggregated'"
         return "unknown name, weights do not fit, or TP/PP or ratio not offered: docs/pd.md"
+    if isinstance(entry, (MixedSoloDeployment, MixedSoloRoute)):
+        if "mixed-solo" not in instance.deployment_modes:
+            return "a mixed/solo replica, but the instance's deployment_modes exclude 'mixed-solo'"
+        return "unknown name, or weights do not fit"
     if "aggregated" not in instance.deployment_modes:
         return "an aggregated deployment, but the instance's deployment_modes exclude 'aggregated'"
     return "unknown name, or weights do not fit"
@@ -138,13 +174,13 @@ class Solution:
         r = np.rint(np.asarray(replicas, dtype=float)).astype(np.int64)
         x = np.asarray(shares, dtype=float)
         deployments = tuple(
-            (PdDeployment if _pd_values(cfg) else Deployment)(
+            _plan_types(cfg)[0](
                 cfg.model, cfg.gpu, cfg.precision, cfg.tp, cfg.pp, int(r[c]), *_pd_values(cfg))
             for c, cfg in enumerate(table.configs) if r[c] > 0)
         routes: list[Route] = []
         for i, c in zip(*np.nonzero(x > ROUTE_EPS)):
             cfg = table.configs[c]
-            routes.append((PdRoute if _pd_values(cfg) else Route)(
+            routes.append(_plan_types(cfg)[1](
                 instance.query_types[i].name, cfg.model, cfg.gpu, cfg.precision, cfg.tp, cfg.pp,
                 float(x[i, c]), *_pd_values(cfg)))
         return cls(deployments, tuple(routes))
@@ -206,11 +242,13 @@ class Solution:
             "decode_pp": lambda v, w: fields.integer(v, w, lo=1, hi=8),
             "n_prefill": lambda v, w: fields.integer(v, w, lo=1, hi=16),
             "n_decode": lambda v, w: fields.integer(v, w, lo=1, hi=16),
+            "mode": lambda v, w: fields.choice(v, w, ("mixed-solo",)),
         }
         deployments: list[Any] = []
         routes: list[Any] = []
-        for key, base, pd, out in (("deployments", Deployment, PdDeployment, deployments),
-                                   ("routing", Route, PdRoute, routes)):
+        for key, base, pd, ms, out in (
+                ("deployments", Deployment, PdDeployment, MixedSoloDeployment, deployments),
+                ("routing", Route, PdRoute, MixedSoloRoute, routes)):
             items = d.get(key)
             if not isinstance(items, list):
                 raise InstanceError(key, "missing or not a list")
@@ -219,7 +257,9 @@ class Solution:
             for k, item in enumerate(items):
                 where = f"{key}[{k}]"
                 # a P/D entry carries the decode side and the unit (docs/pd.md)
-                cls_ = pd if isinstance(item, dict) and "decode_gpu" in item else base
+                # ... and a mixed/solo entry its mode (docs/pd.md#mixed-solo)
+                cls_ = (pd if isinstance(item, dict) and "decode_gpu" in item
+                        else ms if isinstance(item, dict) and "mode" in item else base)
                 names = cls_.__dataclass_fields__
                 item = fields.obj(item, where, known=names)
                 out.append(cls_(**{n: fields.get(item, n, where, readers[n]) for n in names}))

@@ -156,6 +156,13 @@ class FluidProblem:
             v = getattr(self, name)
             require(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0, name,
                     f"must be a finite number >= 0, got {v!r}")
+        # Extreme token counts overflow the per-job rates or revenues; HiGHS needs finite data.
+        per_prefill, per_decode = self.revenue_weights()
+        for c, r, a, b in zip(self.classes, self.rates, per_prefill, per_decode, strict=True):
+            values = (r.prefill, r.mixed_decode, r.solo_decode, a, b, c.rate, c.abandonment)
+            require(all(math.isfinite(v) and abs(v) < 1e100 for v in values),
+                    f"classes[{c.name!r}]", "token counts, prices or rates this extreme give "
+                    "non-finite service rates or revenues")
 
     @property
     def tau(self) -> float:

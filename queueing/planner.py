@@ -69,7 +69,7 @@ from .pools import (
 )
 from .profiles import PoolProfile
 from .slo import TTFTSLO, as_slo, prefill_alone_s
-from .workload import TokenCDF, _slice_cached, slice_stats
+from .workload import TokenCDF, _piece_tables, _slice_cached, slice_stats
 
 __all__ = ["PlanResult", "clear_caches", "default_gammas", "marginal_cost_boundary",
            "plan_two_pool"]
@@ -82,6 +82,7 @@ def default_gammas() -> tuple[float, ...]:
 def clear_caches() -> None:
     """Drop every cached calibration (to time a cold sweep)."""
     _slice_cached.cache_clear()
+    _piece_tables.cache_clear()
     calibrate_slice.cache_clear()
     _COMPILED.clear()
     _short_cal.cache_clear()
@@ -185,7 +186,8 @@ class _Compiled:
                 d = np.divide(delta * split[j], s_p, out=np.full(k, 1.0), where=s_p > 0)
             out.append(PoolTargets(tg.names, tg.targets, tg.weights,
                                    tuple(float(min(max(mi + di, 0.0), 1.0))
-                                         for mi, di in zip(m, d))))
+                                         for mi, di in zip(m, d)),
+                                   tuple(float(mi) for mi in m)))
         return out, reason
 
 

@@ -80,17 +80,19 @@ def mix_stats(parts: list[tuple[SliceStats, float]]) -> SliceStats:
     def avg(attr):
         return float(sum(getattr(s, attr) * p for s, p in f))
 
-    Pv = np.concatenate([s.prefill_iters for s, _ in f])
+    # prefill-iteration counts are whole numbers: collapse them with one bincount
+    Pv = np.concatenate([s.prefill_iters for s, _ in f]).astype(np.int64)
     Pw = np.concatenate([s.prefill_w * p for s, p in f])
-    Pu, inv = np.unique(Pv, return_inverse=True)
+    binned = np.bincount(Pv, weights=Pw)
+    Pu = np.flatnonzero(binned > 0)
 
     def cat(attr, weighted=False):
         return np.concatenate([getattr(s, attr) * (p if weighted else 1.0) for s, p in f])
 
     return SliceStats(min(s.lo for s, _ in f), max(s.hi for s, _ in f), f[0][0].chunk, tot,
                       avg("mean_tokens"), avg("mean_iters"), avg("m2_iters"),
-                      avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu,
-                      np.bincount(inv, weights=Pw), cat("node_prompt"), cat("node_prefill"),
+                      avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu.astype(float),
+                      binned[Pu], cat("node_prompt"), cat("node_prefill"),
                       cat("node_tokens"), cat("node_w", True))
 
 
@@ -111,12 +113,18 @@ class PoolCalibration:
             raise ValueError("k: slots per unit must be >= 0")
         if self.batch not in BATCH_MODES:
             raise ValueError(f"batch: must be one of {BATCH_MODES}, got {self.batch!r}")
+        # derived once: the sweep reads them in every sizing step
+        p = self.profile
+        h = p.H * self.stats.resident_ctx / p.calibration_ctx
+        object.__setattr__(self, "_h_term", h)
+        mu = (0.0 if self.k <= 0 or self.stats.mean_iters <= 0
+              else self.k / (self.stats.mean_iters * (p.W + h * self.k)))
+        object.__setattr__(self, "_max_throughput", mu)
 
     @property
     def h_term(self) -> float:
         """H * Lbar / calibration_ctx: seconds added to an iteration per resident sequence."""
-        p = self.profile
-        return p.H * self.stats.resident_ctx / p.calibration_ctx
+        return self._h_term  # type: ignore[attr-defined]
 
     def min_units(self, lam: float, rho_max: float) -> float:
         """Real-valued units so that the capacity utilisation is <= rho_max (fluid bound)."""
@@ -129,9 +137,7 @@ class PoolCalibration:
     @property
     def max_throughput(self) -> float:
         """Requests/s one unit sustains with every slot busy: k / (E[I] (W + H k Lbar/cal))."""
-        if self.k <= 0 or self.stats.mean_iters <= 0:
-            return 0.0
-        return self.k / (self.stats.mean_iters * (self.profile.W + self.h_term * self.k))
+        return self._max_throughput  # type: ignore[attr-defined]
 
 
 def calibrate_pool(profile: PoolProfile, stats: SliceStats, ctx: int,
@@ -209,6 +215,9 @@ class PoolTargets:
     targets: tuple[np.ndarray, ...]
     weights: tuple[np.ndarray, ...]
     allowance: tuple[float, ...]
+    certain: tuple[float, ...] | None = None
+    """:func:`certain_miss` of each constraint when the caller already has it (the
+    planner computes it once per calibration); ``None``: computed when needed."""
 
 
 def flat_targets(cal: PoolCalibration, slo_ttft: float, q: float) -> PoolTargets:
@@ -268,7 +277,9 @@ def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
         t = p + np.maximum(0.0, (math.log(C) + logE - np.log(np.where(ok, room, 1.0))) / theta)
     else:
         t = p.copy()
-    nxt = np.append(p[1:], np.inf)
+    nxt = np.empty_like(p)
+    nxt[:-1] = p[1:]
+    nxt[-1] = np.inf
     hit = np.flatnonzero(ok & (t <= nxt + 1e-12))
     return float(t[hit[0]]) if hit.size else float(p[-1])
 
@@ -325,7 +336,8 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
     tg = flat_targets(cal, slo_ttft, q) if targets is None else targets
     n_con = len(tg.names)
     for i in range(n_con):
-        if certain_miss(cal, tg, i) > tg.allowance[i] + 1e-12:
+        m = tg.certain[i] if tg.certain is not None else certain_miss(cal, tg, i)
+        if m > tg.allowance[i] + 1e-12:
             ev = evaluate_pool(cal, lam, max(1, math.ceil(cal.min_units(lam, rho_max))), q, tg)
             return _infeasible(ev, f"prefill alone misses the TTFT target of constraint "
                                    f"{tg.names[i]!r} for more than its allowance")

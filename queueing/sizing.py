@@ -50,10 +50,14 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hetserve.instances.catalog import Catalog
+from hetserve.simulator.des import PoolSpec
+from hetserve.simulator.runner import Fleet, make_requests, run_fleet
 
 from .planner import PlanResult, plan_two_pool
-from .pools import PoolCalibration, PoolEval, calibrate_slice, evaluate_pool, flat_targets
+from .pools import PoolCalibration, calibrate_slice, evaluate_pool, flat_targets
 from .profiles import PoolProfile, from_catalog
+from .slo import TTFTSLO
+from .verify import verify_plan
 from .workload import TokenCDF, Trace, cdf_from_trace
 
 if TYPE_CHECKING:
@@ -62,6 +66,7 @@ if TYPE_CHECKING:
 
 NEGLIGIBLE_RATE = 1e-6
 """req/s below which a type is treated as having no demand (P99 TTFT 0, no sizing)."""
+JUDGES = ("analytic", "detailed")
 MLPERF_TTFT_S = 2.0
 """Default P99 TTFT SLO cap: MLPerf Inference's Llama-2-70B server scenario bounds the
 99th-percentile TTFT at 2 s."""
@@ -74,6 +79,13 @@ class QueueingSizing:
     ``ttft_slo_s``: one P99 TTFT SLO for every type, or ``None`` for
     min(``MLPERF_TTFT_S``, Δ_i / 2) per type. ``enabled=False`` plans on the fluid model
     alone (κ = 1, the paper's setting); P99 TTFT is still predicted when ``predict``.
+
+    ``verify``: every sizing is verified in the detailed simulator
+    (:func:`~hetserve.queueing.verify.verify_plan`, ``verify_requests`` requests per stream,
+    seed ``seed``) and κ comes from the verified pools. ``judge="detailed"`` also judges
+    every window in the detailed simulator (:meth:`QueueingSizer.simulate`,
+    ``judge_requests`` requests, seed ``seed + 1``, loads rounded *up* to a geometric grid
+    of step ``judge_step``); ``"analytic"`` only predicts.
     """
 
     enabled: bool = True
@@ -83,6 +95,12 @@ class QueueingSizing:
     rho_max: float = 0.85
     lam_step: float = 0.05
     kappa_max: float = 4.0
+    verify: bool = True
+    verify_requests: int = 6000
+    judge: str = "detailed"
+    judge_requests: int = 3000
+    judge_step: float = 0.05
+    seed: int = 0
 
     def __post_init__(self) -> None:
         if self.ttft_slo_s is not None and not self.ttft_slo_s > 0:
@@ -95,6 +113,13 @@ class QueueingSizing:
             raise ValueError("lam_step: must be > 0")
         if not self.kappa_max >= 1:
             raise ValueError("kappa_max: must be >= 1")
+        if self.judge not in JUDGES:
+            raise ValueError(f"judge: expected one of {list(JUDGES)}, got {self.judge!r}")
+        for name in ("verify_requests", "judge_requests"):
+            if not 100 <= getattr(self, name) <= 5_000_000:
+                raise ValueError(f"{name}: must be in [100, 5000000]")
+        if not self.judge_step > 0:
+            raise ValueError("judge_step: must be > 0")
 
     def slo(self, instance: Instance) -> np.ndarray:
         """P99 TTFT SLO (s) per query type of ``instance``."""
@@ -110,7 +135,7 @@ class SizingEntry:
     kappa: float
     feasible: bool
     units: int
-    """Queueing replicas of both pools."""
+    """Queueing replicas of both pools (verified when the sizing verifies)."""
     fluid_units: float
     """Σ_p ρ_p n_p: the queueing model's replicas at 100 % utilisation."""
     p99_ttft_s: float
@@ -119,17 +144,21 @@ class SizingEntry:
     need: float = math.nan
     """Σ_p n^req_p / Σ_p ρ_p n_p before the clip to [1, κ_max]: the capacity the pools hold
     in units of the fluid need."""
+    analytic_units: int = 0
+    """Replicas of the analytic sizing before verification (= ``units`` unverified)."""
+    status: str = "analytic"
+    """``analytic``, ``verified``, ``verification-failed`` or ``infeasible``."""
 
 
 @dataclass(frozen=True)
 class PoolSlice:
     """One pool of a type's two-pool plan: its calibration, max context, traffic share and
-    the planner's sizing of it."""
+    the plan's replicas (verified ones when the plan was verified)."""
 
     calibration: PoolCalibration
     ctx: int
     share: float
-    planned: PoolEval
+    units: int
 
 
 class QueueingSizer:
@@ -144,10 +173,17 @@ class QueueingSizer:
         self._profiles: dict[int, PoolProfile | None] = {}
         self._cache: dict[tuple[int, int, int], SizingEntry] = {}
         self._pred: dict[tuple[int, int, int, float, float], float] = {}
+        self._sim: dict[tuple[int, int, int, int], tuple[float, float]] = {}
         self._cdfs: dict[int, TokenCDF] = {}
         self.calls = 0
         self.hits = 0
+        self.verified_added = 0
+        self.verify_failed = 0
+        self.sim_calls = 0
+        self.sim_hits = 0
         self.time_s = 0.0
+        self.verify_time_s = 0.0
+        self.sim_time_s = 0.0
         self._catalog = Catalog(gpus=dict(instance.gpu_by_name),
                                 models=dict(instance.model_by_name),
                                 precisions={p.name: p for p in instance.precisions},
@@ -187,14 +223,16 @@ class QueueingSizer:
         return int(max(2048, 2 ** math.ceil(math.log2(self.cdf(i).max_tokens))))
 
     def size(self, i: int, c: int, lam: float) -> SizingEntry:
-        """κ and the two-pool plan of type ``i`` on configuration ``c`` at rate ``lam``."""
+        """κ and the two-pool plan of type ``i`` on configuration ``c`` at rate ``lam``
+        (verified in the detailed simulator when ``sizing.verify``)."""
         key = (i, c, self._bucket(lam))
         if key in self._cache:
             self.hits += 1
             return self._cache[key]
         t0 = time.perf_counter()
         self.calls += 1
-        entry = SizingEntry(1.0 / self.sizing.rho_max, False, 0, 0.0, math.inf, None)
+        entry = SizingEntry(1.0 / self.sizing.rho_max, False, 0, 0.0, math.inf, None,
+                            status="infeasible")
         prof = self.profile(c)
         if prof is not None:
             try:
@@ -204,47 +242,84 @@ class QueueingSizer:
                     q=self.sizing.quantile, bstar_check=False)
             except ValueError:
                 res = None
-            if res is not None and res.feasible and res.short is not None and res.long is not None:
-                fluid = req = 0.0
-                for pool in (res.short, res.long):
-                    n, rho = pool.units, pool.rho
-                    if n <= 0 or not math.isfinite(rho):
-                        continue
-                    f = rho * n
-                    fluid += f
-                    slo_binds = n > math.ceil(f / self.sizing.rho_max - 1e-9)
-                    req += n if slo_binds else f / self.sizing.rho_max
-                need = req / fluid if fluid > 0 else 1.0 / self.sizing.rho_max
-                kappa = min(max(need, 1.0), self.sizing.kappa_max)
-                worst = max(res.short.p99_ttft_s, res.long.p99_ttft_s)
-                entry = SizingEntry(kappa, True, res.short.units + res.long.units, fluid,
-                                    worst, res.b_star, res, need)
+            if res is not None and res.feasible and res.fleet is not None:
+                entry = self._entry(i, c, res)
         self._cache[key] = entry
         self.time_s += time.perf_counter() - t0
         return entry
+
+    def _entry(self, i: int, c: int, res: PlanResult) -> SizingEntry:
+        """κ of a feasible analytic plan, after verification when the sizing asks."""
+        analytic_units = sum(int(p["units"]) for p in (res.fleet or {}).get("pools", []))
+        status = "analytic"
+        if self.sizing.verify:
+            prof = self.profile(c)
+            assert prof is not None  # a feasible plan has a profile
+            t1 = time.perf_counter()
+            res = verify_plan(res, prof, prof, requests=self.sizing.verify_requests,
+                              seed=self.sizing.seed)
+            self.verify_time_s += time.perf_counter() - t1
+            status = res.slo_status
+            if status != "verified":
+                self.verify_failed += 1
+                return SizingEntry(self.sizing.kappa_max, False, 0, 0.0, math.inf, res.b_star,
+                                   res, math.inf, analytic_units, status)
+        fluid = req = 0.0
+        pools = self.slices(i, c, res)
+        for pool in pools:
+            n = pool.units
+            f = pool.share * res.rate / pool.calibration.max_throughput \
+                if pool.calibration.max_throughput > 0 else 0.0
+            if n <= 0 or f <= 0:
+                continue
+            fluid += f
+            slo_binds = n > math.ceil(f / self.sizing.rho_max - 1e-9)
+            req += n if slo_binds else f / self.sizing.rho_max
+        need = req / fluid if fluid > 0 else 1.0 / self.sizing.rho_max
+        kappa = min(max(need, 1.0), self.sizing.kappa_max)
+        units = sum(p.units for p in pools)
+        if status == "verified":
+            self.verified_added += units > analytic_units
+            worst = float((res.verification or {}).get("simulated_ttft", {}).get("value",
+                                                                                 math.nan))
+        else:
+            worst = max(res.short.p99_ttft_s if res.short else 0.0,
+                        res.long.p99_ttft_s if res.long else 0.0)
+        return SizingEntry(kappa, True, units, fluid, worst, res.b_star, res, need,
+                           analytic_units, status)
 
     def kappa(self, i: int, c: int, lam: float) -> float:
         """The demand inflation κ of type ``i`` on configuration ``c`` at rate ``lam``."""
         return self.size(i, c, lam).kappa
 
     def slices(self, i: int, c: int, plan: PlanResult) -> list[PoolSlice]:
-        """The pools of ``plan`` (a sizing of type ``i`` on configuration ``c``), calibrated
-        on the slices of the type's CDF they serve: short ``L ≤ B*`` and long ``B* < L ≤
-        long_ctx`` when the plan splits, else one pool up to ``long_ctx``."""
+        """The pools of ``plan``'s fleet (a sizing of type ``i`` on configuration ``c``),
+        calibrated on the slices of the type's CDF they serve: short ``L ≤ B`` and long
+        ``B < L ≤ long_ctx`` when the fleet splits at B, else one pool up to ``long_ctx``."""
         prof = self.profile(c)
-        if prof is None or plan.short is None or plan.long is None:
+        if prof is None or plan.fleet is None:
             raise ValueError(f"plan: type {i} on configuration {c} has no two-pool plan")
         cdf = self.cdf(i)
         long_ctx = self.long_ctx(i)
-        B = plan.b_star if plan.b_star is not None else float(long_ctx)
-        if long_ctx > B:
-            alpha = cdf.F(B)
-            return [PoolSlice(calibrate_slice(prof, cdf, 0.0, float(B), int(B)), int(B), alpha,
-                              plan.short),
+        pools = plan.fleet["pools"]
+        if len(pools) == 2:
+            B = int(pools[0]["ctx"])
+            alpha = cdf.F(float(B))
+            return [PoolSlice(calibrate_slice(prof, cdf, 0.0, float(B), B), B, alpha,
+                              int(pools[0]["units"])),
                     PoolSlice(calibrate_slice(prof, cdf, float(B), float(long_ctx), long_ctx),
-                              long_ctx, max(0.0, cdf.F(float(long_ctx)) - alpha), plan.long)]
+                              long_ctx, max(0.0, cdf.F(float(long_ctx)) - alpha),
+                              int(pools[1]["units"]))]
         return [PoolSlice(calibrate_slice(prof, cdf, 0.0, float(long_ctx), long_ctx), long_ctx,
-                          1.0, plan.long)]
+                          1.0, int(pools[0]["units"]))]
+
+    def _load(self, entry: SizingEntry, lam_plan: float, headroom: float) -> float:
+        """The load on the sizing's pools equivalent to ``headroom`` × the fluid need: the
+        pools (sized for the bucket rate λ_b) hold need × λ_b of fluid capacity; the plan
+        gives headroom × λ, so the pools' equivalent load is need λ_b / headroom (= λ when
+        the plan bought exactly those pools)."""
+        need = entry.need if math.isfinite(entry.need) else entry.kappa
+        return need * self._lam_of(self._bucket(lam_plan)) / headroom
 
     def predict(self, i: int, c: int, lam: float, headroom: float,
                 planned: float | None = None) -> float:
@@ -263,15 +338,10 @@ class QueueingSizer:
         if key in self._pred:
             return self._pred[key]
         t0 = time.perf_counter()
-        # the planner's pools (sized for the bucket rate λ_b) hold need × λ_b of fluid
-        # capacity; the plan gives headroom × λ: the pools' load equivalent to the given
-        # capacity is need λ_b / headroom (= λ when the plan bought exactly those pools)
-        need = entry.need if math.isfinite(entry.need) else entry.kappa
-        load = need * self._lam_of(self._bucket(lam_plan)) / headroom
+        load = self._load(entry, lam_plan, headroom)
         pools = [(s, s.share * load) for s in self.slices(i, c, entry.plan) if s.share > 0]
         q = self.sizing.quantile
-        evals = [evaluate_pool(s.calibration, lam_p, max(1, s.planned.units), q)
-                 for s, lam_p in pools]
+        evals = [evaluate_pool(s.calibration, lam_p, max(1, s.units), q) for s, lam_p in pools]
         if not all(ev.feasible for ev in evals):
             worst = math.inf
         else:
@@ -279,6 +349,41 @@ class QueueingSizer:
         self._pred[key] = worst
         self.time_s += time.perf_counter() - t0
         return worst
+
+    def simulate(self, i: int, c: int, lam: float, headroom: float,
+                 planned: float | None = None) -> tuple[float, float]:
+        """(share of requests over the TTFT SLO, simulated P99 TTFT) of type ``i`` in the
+        detailed simulator, for the same pools and equivalent load as :meth:`predict`
+        (the load rounded up to the ``judge_step`` grid, so windows of similar load share a
+        run); ``(1, inf)`` when the type has no sizing. Poisson arrivals, the type's
+        token lengths, ``judge_requests`` requests with seed ``sizing.seed + 1`` (a stream
+        independent of the verification's), the first 20 % discarded as warm-up."""
+        if lam <= NEGLIGIBLE_RATE:
+            return 0.0, 0.0
+        lam_plan = lam if planned is None or planned <= NEGLIGIBLE_RATE else planned
+        entry = self.size(i, c, lam_plan)
+        prof = self.profile(c)
+        if headroom <= 0 or not entry.feasible or entry.plan is None or prof is None:
+            return 1.0, math.inf
+        step = math.log1p(self.sizing.judge_step)
+        k = math.ceil(math.log(self._load(entry, lam_plan, headroom)) / step - 1e-9)
+        key = (i, c, self._bucket(lam_plan), k)
+        if key in self._sim:
+            self.sim_hits += 1
+            return self._sim[key]
+        t0 = time.perf_counter()
+        self.sim_calls += 1
+        pools = [PoolSpec(f"p{j}", prof, max(1, s.units), s.ctx)
+                 for j, s in enumerate(self.slices(i, c, entry.plan))]
+        slo = TTFTSLO(float(self.slo[i]), quantile=self.sizing.quantile)
+        req, _, _ = make_requests(cdf=self.cdf(i), rate=math.exp(k * step),
+                                  n=self.sizing.judge_requests, seed=self.sizing.seed + 1)
+        res, rep = run_fleet(Fleet(pools, 1.0, 0.0), req, seed=self.sizing.seed + 1,
+                             mode="detailed", quantile=self.sizing.quantile, slo=slo)
+        out = (float(rep["constraints"][0]["miss"]["rate"]), float(res.ttft["value"]))
+        self._sim[key] = out
+        self.sim_time_s += time.perf_counter() - t0
+        return out
 
     def _mixture_quantile(self, pools: list[tuple[PoolSlice, float]],
                           pool_p99: list[float]) -> float:
@@ -292,7 +397,7 @@ class QueueingSizer:
             tot = 0.0
             for (s, lam_p), _ in zip(pools, pool_p99):
                 tg = flat_targets(s.calibration, t, q)
-                ev = evaluate_pool(s.calibration, lam_p, max(1, s.planned.units), q, tg)
+                ev = evaluate_pool(s.calibration, lam_p, max(1, s.units), q, tg)
                 tot += s.share * ev.miss_prob
             return tot / mass
 
@@ -310,11 +415,18 @@ class QueueingSizer:
         return hi
 
     def stats(self) -> dict[str, float]:
-        """Planner calls, cache hits, hit rate and time spent (s)."""
+        """Planner calls, cache hits, hit rate, verifications that added capacity or failed,
+        detailed-simulator judgements and time spent (s)."""
         return {"planner_calls": self.calls, "cache_hits": self.hits,
                 "hit_rate": self.hits / max(1, self.hits + self.calls),
+                "verified_sizings": self.calls if self.sizing.verify else 0,
+                "verify_added_capacity": self.verified_added,
+                "verify_failed": self.verify_failed,
+                "verify_time_s": self.verify_time_s,
+                "judge_sim_runs": self.sim_calls, "judge_sim_hits": self.sim_hits,
+                "judge_time_s": self.sim_time_s,
                 "queueing_time_s": self.time_s}
 
 
-__all__ = ["MLPERF_TTFT_S", "NEGLIGIBLE_RATE", "PoolSlice", "QueueingSizer", "QueueingSizing",
-           "SizingEntry"]
+__all__ = ["JUDGES", "MLPERF_TTFT_S", "NEGLIGIBLE_RATE", "PoolSlice", "QueueingSizer",
+           "QueueingSizing", "SizingEntry"]

@@ -33,6 +33,7 @@ the fleet simulator's tabulated CDF values (FleetOpt, arXiv 2603.16514).
 
 from __future__ import annotations
 
+import bisect
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -81,6 +82,7 @@ class TokenCDF:
     _c: np.ndarray = field(init=False, repr=False, compare=False)
     _f: np.ndarray = field(init=False, repr=False, compare=False)
     _pieces: tuple = field(init=False, repr=False, compare=False)
+    _xs: tuple = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         t = np.asarray(self.tokens, float)
@@ -111,6 +113,8 @@ class TokenCDF:
         for a in pcs:
             a.setflags(write=False)
         object.__setattr__(self, "_pieces", pcs)
+        # F's knots as Python floats: a scalar F is a bisection, not a NumPy call
+        object.__setattr__(self, "_xs", ((0.0, *map(float, t)), (0.0, *map(float, c))))
 
     # --- basic functions -------------------------------------------------------------
     @property
@@ -119,7 +123,17 @@ class TokenCDF:
 
     def F(self, x):
         """CDF value(s) at x tokens (linear between breakpoints, F(0) = 0)."""
-        out = np.interp(np.asarray(x, float), np.r_[0.0, self._t], np.r_[0.0, self._c])
+        xs, cs = self._xs
+        if isinstance(x, (int, float)):
+            x = float(x)
+            if x <= 0.0:
+                return 0.0
+            if x >= xs[-1]:
+                return cs[-1]
+            j = bisect.bisect_right(xs, x)
+            x0, x1 = xs[j - 1], xs[j]
+            return cs[j - 1] + (cs[j] - cs[j - 1]) * (x - x0) / (x1 - x0)
+        out = np.interp(np.asarray(x, float), xs, cs)
         return float(out) if np.ndim(out) == 0 else out
 
     def breakpoints(self, lo: float = 0.01, hi: float = 0.999) -> np.ndarray:
@@ -196,8 +210,13 @@ class SliceStats:
         return self.mean_ctx_sum / self.mean_iters if self.mean_iters > 0 else 0.0
 
 
-def _nodes(cdf: TokenCDF, lo: float, hi: float, per_piece: int):
+def _nodes(cdf: TokenCDF, lo: float, hi: float, per_piece: int, pieces=None):
+    """Composite-midpoint nodes (x, weight, output share) of the CDF clipped to (lo, hi],
+    ``per_piece`` per piece (only the pieces indexed by ``pieces`` when given)."""
     left, right, mass, f = cdf.pieces()
+    if pieces is not None:
+        idx = np.asarray(pieces, dtype=np.int64)
+        left, right, mass, f = left[idx], right[idx], mass[idx], f[idx]
     a = np.maximum(left, lo)
     b = np.minimum(right, hi)
     width = right - left
@@ -230,34 +249,90 @@ def slice_stats(cdf: TokenCDF, lo: float, hi: float, chunk: int,
                          None if compress_to is None else float(compress_to))
 
 
-@lru_cache(maxsize=8192)
-def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,
-                  compress_to: float | None = None) -> SliceStats:
-    x, w, f = _nodes(cdf, lo, hi, per_piece)
-    mass = float(w.sum())
-    if mass <= 0:
-        return SliceStats(lo, hi, chunk, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1), np.ones(1))
-    p = w / mass
-    L_out = f * x
-    if compress_to is not None:
-        L_out = np.minimum(L_out, compress_to - 1.0)
-        x = np.maximum(np.minimum(x, compress_to), L_out + 1.0)
+@lru_cache(maxsize=256)
+def _piece_tables(cdf: TokenCDF, chunk: int, per_piece: int):
+    """Quadrature sums of every whole piece, prefix-summed over pieces: a slice made of
+    whole pieces is then a difference of two rows (the planner's slices start and end at
+    breakpoints; only a gamma band ends inside a piece).  Returns (cum_moments[npc + 1, 6]
+    of sum w, w x, w I, w I^2, w P, w X; cum_bins[npc + 1, 3, maxP + 1] of per-P sums of w,
+    w L_in, w x)."""
+    left, right, mass, f = cdf.pieces()
+    s = (np.arange(per_piece) + 0.5) / per_piece
+    x = left[:, None] + s[None, :] * (right - left)[:, None]
+    w = np.broadcast_to((mass / per_piece)[:, None], x.shape)
+    L_in, P, I, X = _work(x, f[:, None] * x, chunk)
+    mom = np.stack([w, w * x, w * I, w * I**2, w * P, w * X]).sum(axis=2).T
+    Pi = P.astype(np.int64)
+    nb = int(Pi.max()) + 1
+    bins = np.zeros((len(left), 3, nb))
+    for k in range(len(left)):
+        for j, v in enumerate((w[k], w[k] * L_in[k], w[k] * x[k])):
+            bins[k, j] = np.bincount(Pi[k], weights=v, minlength=nb)
+    cm = np.vstack([np.zeros((1, 6)), np.cumsum(mom, axis=0)])
+    cb = np.concatenate([np.zeros((1, 3, nb)), np.cumsum(bins, axis=0)])
+    return cm, cb
+
+
+def _work(x, L_out, chunk):
+    """(L_in, P, I, X) of requests with total tokens x and L_out output tokens."""
     L_in = np.maximum(x - L_out, 1.0)
     P = np.ceil(L_in / chunk)
     I = P + L_out
     X = P * L_in + L_out * L_in + 0.5 * L_out**2
-    # collapse the prefill distribution onto its integer support
+    return L_in, P, I, X
+
+
+def _stats_of(lo, hi, chunk, mom, bins) -> SliceStats:
+    """SliceStats from the unnormalised sums (moments [6], per-P bins [3, nP])."""
+    mass = float(mom[0])
+    if mass <= 0:
+        return SliceStats(lo, hi, chunk, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1), np.ones(1))
+    Pu = np.flatnonzero(bins[0] > 0)
+    wP = bins[0, Pu]
+    g_in = bins[1, Pu] / wP
+    g_x = bins[2, Pu] / wP
+    Pw = wP / mass
+    Pf = Pu.astype(float)
+    m = mom / mass
+    return SliceStats(lo, hi, chunk, mass, float(m[1]), float(m[2]), float(m[3]),
+                      float(m[4]), float(m[5]), Pf, Pw, g_in, Pf.copy(), g_x, Pw)
+
+
+@lru_cache(maxsize=8192)
+def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,
+                  compress_to: float | None = None) -> SliceStats:
+    left, right, _mass, _f = cdf.pieces()
+    if compress_to is None:
+        # whole pieces from the prefix tables, the (at most two) cut pieces by quadrature
+        cm, cb = _piece_tables(cdf, chunk, per_piece)
+        i0 = int(np.searchsorted(left, lo, side="left"))  # first piece with left >= lo
+        i1 = int(np.searchsorted(right, hi, side="right"))  # pieces [.., i1) end <= hi
+        mom = cm[max(i1, i0)] - cm[i0]
+        bins = cb[max(i1, i0)] - cb[i0]
+        cut = [k for k in {i0 - 1, i1} if 0 <= k < len(left)
+               and min(right[k], hi) > max(left[k], lo) and not (lo <= left[k]
+                                                                  and right[k] <= hi)]
+        if not cut:
+            return _stats_of(lo, hi, chunk, mom, bins)
+        x, w, f = _nodes(cdf, lo, hi, per_piece, pieces=sorted(cut))
+        L_in, P, I, X = _work(x, f * x, chunk)
+        mom = mom + np.array([w.sum(), w @ x, w @ I, w @ I**2, w @ P, w @ X])
+        Pi = P.astype(np.int64)
+        nb = max(bins.shape[1], int(Pi.max()) + 1 if Pi.size else 0)
+        extra = np.stack([np.bincount(Pi, weights=v, minlength=nb)
+                          for v in (w, w * L_in, w * x)])
+        if nb > bins.shape[1]:
+            bins = np.pad(bins, ((0, 0), (0, nb - bins.shape[1])))
+        return _stats_of(lo, hi, chunk, mom, bins + extra)
+    x, w, f = _nodes(cdf, lo, hi, per_piece)
+    L_out = np.minimum(f * x, compress_to - 1.0)
+    x = np.maximum(np.minimum(x, compress_to), L_out + 1.0)
+    L_in, P, I, X = _work(x, L_out, chunk)
     Pi = P.astype(np.int64)
-    wsum = np.bincount(Pi, weights=p)
-    Pu = np.flatnonzero(wsum > 0)
-    Pw = wsum[Pu]
-    # tail nodes: one per prefill-iteration count, at the group's mean prompt and length
-    # (prefill time and a length-aware target are linear in the prompt within a group)
-    g_in = np.bincount(Pi, weights=p * L_in)[Pu] / Pw
-    g_x = np.bincount(Pi, weights=p * x)[Pu] / Pw
-    Pu = Pu.astype(float)
-    return SliceStats(lo, hi, chunk, mass, float(p @ x), float(p @ I), float(p @ I**2),
-                      float(p @ P), float(p @ X), Pu, Pw, g_in, Pu.astype(float), g_x, Pw)
+    mom = np.array([w.sum(), w @ x, w @ I, w @ I**2, w @ P, w @ X]) if w.size else np.zeros(6)
+    bins = (np.stack([np.bincount(Pi, weights=v) for v in (w, w * L_in, w * x)])
+            if w.size else np.zeros((3, 1)))
+    return _stats_of(lo, hi, chunk, mom, bins)
 
 
 # --- loaders -------------------------------------------------------------------------------

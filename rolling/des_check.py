@@ -65,7 +65,7 @@ def des_check(instance: Instance, demand: DemandTrace, solver: WindowSolver, *,
             for k, pool in enumerate(pools):
                 lam_p = pool.share * lam_q
                 if head is None:
-                    n = pool.planned.units
+                    n = pool.units
                 else:
                     n = round(head * lam_p / pool.calibration.max_throughput)
                 n = max(1, int(n))

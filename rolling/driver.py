@@ -40,6 +40,10 @@ if TYPE_CHECKING:
 RESIZE_ROUNDS = 3
 """Re-plans per window when the plan routes a type where it needs a larger κ."""
 
+KAPPA_FALLBACK = (0.75, 0.5, 0.25, 0.0)
+"""Shares t of the κ inflation tried, in order, when the κ-inflated window is infeasible
+(budget or GPU availability); t = 0 is the fluid plan."""
+
 WindowSolver = Callable[["Instance", "Solution | None", int], RunResult]
 """(planning instance, warm start or None, seed) → RunResult. GH, AGH and the MILP are
 wired in by the CLI (``hetserve.cli.methods``); ``rolling`` imports no solver."""
@@ -62,6 +66,12 @@ class CapacitySizer(Protocol):
         """P99 TTFT (s) of type ``i`` on ``c`` at realised rate ``lam`` with ``headroom`` ×
         the fluid capacity it needs, from a plan made for rate ``planned`` (default ``lam``;
         inf when unstable)."""
+        ...
+
+    def simulate(self, i: int, c: int, lam: float, headroom: float,
+                 planned: float | None = None) -> tuple[float, float]:
+        """(share of requests over the TTFT SLO, P99 TTFT) of the same case in the
+        detailed simulator."""
         ...
 
     def stats(self) -> dict[str, float]:
@@ -153,13 +163,17 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
     status = res.status.value
     if not res.feasible:
         if not np.allclose(kappa, 1.0):
-            # the inflated instance may break the budget or availability: plan fluid
-            fluid = window_instance(base, ctx.demand, rates, prompt, output)
-            t1 = time.perf_counter()
-            res2 = _solve(ctx, fluid, warm, seed)
-            solve_s += time.perf_counter() - t1
-            if res2.feasible:
-                return res2.solution, inst, np.ones(len(kappa)), "fluid-fallback", solve_s, sizing_s
+            # the inflated instance may break the budget or availability: keep as much of
+            # the inflation as fits (κ_t = 1 + t (κ − 1), t falling), the fluid plan last
+            for t in KAPPA_FALLBACK:
+                k_t = 1.0 + t * (kappa - 1.0)
+                inst_t = window_instance(base, ctx.demand, rates, prompt, output, k_t)
+                t1 = time.perf_counter()
+                res2 = _solve(ctx, inst_t, warm, seed)
+                solve_s += time.perf_counter() - t1
+                if res2.feasible:
+                    label = "fluid-fallback" if t == 0 else f"kappa-fallback-{t:g}"
+                    return res2.solution, inst_t, k_t, label, solve_s, sizing_s
         if res.solution is not None:
             return res.solution, inst, kappa, f"{status}-plan", solve_s, sizing_s
         return warm, inst, kappa, f"{status}-kept", solve_s, sizing_s
@@ -242,7 +256,7 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
     served = x_shed.sum(axis=1)
     shed = float((lam * (served_plan - served)).sum() / max(lam.sum(), 1e-12))
     unmet = float((lam * np.maximum(0.0, 1 - served)).sum() / max(lam.sum(), 1e-12))
-    p99, attain = _predict(ctx, plan_inst, real_inst, r, x, x_shed, kappa)
+    p99, attain, sim = _predict(ctx, plan_inst, real_inst, r, x, x_shed, kappa)
     t_all = time.perf_counter() - t_start
     refs = dominant_routes(x, ctx.cheapest) if x.size else ctx.cheapest
     nf = next_forecast(p, d, state, w)
@@ -260,14 +274,17 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
         violations=len(raw.violations), violation_kinds=";".join(kinds), shed_share=shed,
         unmet_share=unmet, solve_time_s=solve_s, sizing_time_s=sizing_s, step_time_s=t_all,
         p99_ttft_max_s=max(p99.values(), default=0.0), slo_attainment=attain,
-        p99_ttft_by_type=p99, kept_previous=kept, status=status)
+        p99_ttft_by_type=p99, kept_previous=kept, status=status,
+        slo_miss_sim=sim[0], slo_met_sim=sim[1], p99_ttft_sim_max_s=sim[2])
     return new_state, row
 
 
 def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: np.ndarray,
              x_plan: np.ndarray, x: np.ndarray,
-             kappa: np.ndarray) -> tuple[dict[str, float], float]:
-    """Predicted P99 TTFT per type and the SLO attainment.
+             kappa: np.ndarray) -> tuple[dict[str, float], float, tuple[float, float, float]]:
+    """Predicted P99 TTFT per type, the SLO attainment and, when the sizing judges in the
+    detailed simulator, (share of the window's requests over their TTFT SLO, 1.0 if every
+    type's share is within 1 − q else 0.0, the largest simulated P99 TTFT).
 
     For the realised window, the capacity the plan gives type *i* (its load share of each
     used configuration's ρ_max r_γ μ_iγ) over the realised served demand is a headroom a_i,
@@ -275,10 +292,17 @@ def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: n
     evaluates the pools it sized for that rate, so the capacity the plan bought is the
     capacity the prediction assumes). A request *attains* the SLO when it is served and its
     type's P99 TTFT ≤ SLO (an SLO on the 99th percentile, so this is the share of traffic
-    whose SLO holds)."""
+    whose SLO holds).
+
+    The simulated judgement runs the same pools at the same equivalent load in the detailed
+    simulator (:meth:`CapacitySizer.simulate`); a type's misses are its unserved share plus
+    its served share times the simulated share over the SLO (docs/rolling.md)."""
     names = [q.name for q in real_inst.query_types]
+    none = (math.nan, math.nan, math.nan)
     if ctx.sizer is None or not ctx.params.sizing.predict:
-        return {}, math.nan
+        return {}, math.nan, none
+    judge = ctx.params.sizing.judge == "detailed"
+    allowed = 1.0 - ctx.params.sizing.quantile
     t = real_inst.routes
     lam = t.rates
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -289,10 +313,16 @@ def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: n
         cap = (real_inst.max_utilisation * r)[None, :] * share * np.where(np.isfinite(mu), mu, 0)
     p99: dict[str, float] = {}
     good = 0.0
+    missed = 0.0
+    met = True
+    p99_sim = 0.0
     for i, name in enumerate(names):
         demand_i = lam[i] * x[i].sum()
+        unserved_i = max(0.0, lam[i] - demand_i) if lam[i] > RATE_FLOOR else 0.0
         if demand_i <= RATE_FLOOR:
             p99[name] = 0.0
+            missed += unserved_i
+            met = met and unserved_i <= allowed * max(lam[i], RATE_FLOOR)
             continue
         headroom = float(cap[i].sum()) / demand_i
         c = int(np.argmax(x[i]))
@@ -301,8 +331,15 @@ def _predict(ctx: RollingContext, plan_inst: Instance, real_inst: Instance, r: n
         p99[name] = val
         if val <= ctx.sizer.slo[i]:
             good += demand_i
+        if judge:
+            miss, p99_i = ctx.sizer.simulate(i, c, demand_i, headroom, planned)
+            miss_i = unserved_i + demand_i * miss
+            missed += miss_i
+            met = met and miss_i <= allowed * lam[i] * (1 + 1e-9)
+            p99_sim = max(p99_sim, p99_i)
     attain = good / max(float(lam.sum()), 1e-12)
-    return p99, attain
+    sim = ((missed / max(float(lam.sum()), 1e-12), float(met), p99_sim) if judge else none)
+    return p99, attain, sim
 
 
 def run_rolling(instance: Instance, demand: DemandTrace, solver: WindowSolver,

@@ -19,9 +19,11 @@ if TYPE_CHECKING:
 SUMMARY_KEYS = ("total_cost", "operating_cost", "rental", "storage", "delay_penalty",
                 "unmet_penalty", "switching_cost", "peak_window_cost", "window_cost_std",
                 "mean_gpus", "peak_gpus", "starts", "stops", "windows_with_violations",
-                "shed_share", "slo_attainment", "windows_slo_met", "kept_previous", "solve_time_s",
-                "wall_time_s",
-                "planner_calls", "cache_hits", "hit_rate")
+                "shed_share", "slo_attainment", "windows_slo_met", "slo_miss_sim",
+                "windows_slo_met_sim", "kept_previous", "solve_time_s", "wall_time_s",
+                "planner_calls", "cache_hits", "hit_rate", "verify_added_capacity",
+                "verify_failed", "verify_time_s", "judge_sim_runs", "judge_sim_hits",
+                "judge_time_s")
 
 
 def _fmt(v: Any) -> str:
@@ -46,7 +48,10 @@ def summary_markdown(result: RollingResult, demand: DemandTrace, meta: dict[str,
             lines.append(f"| {k} | {_fmt(s[k])} |")
     lines += ["", "Costs in $ over the horizon; `slo_attainment` = share of realised requests "
               "served with their type's predicted P99 TTFT within the SLO (queueing model); "
-              "`windows_slo_met` = share of windows whose `slo_attainment` is >= 0.99.",
+              "`windows_slo_met` = share of windows whose `slo_attainment` is >= 0.99; "
+              "`slo_miss_sim` = share of requests over their TTFT SLO in the detailed "
+              "simulator (unserved ones count); `windows_slo_met_sim` = share of windows where "
+              "every type's simulated miss share is within 1 - q (docs/rolling.md).",
               f"Demand data: {demand.meta.get('source', demand.name)}"
               + (f"; token lengths: {demand.meta['tokens']}" if demand.meta.get("tokens") else "")
               + "."]
@@ -115,8 +120,11 @@ def sweep_tables(root: Path) -> str:
             rows = list(csv.DictReader(fh))
         if not rows:
             continue
-        parts += [f"## {d.parent.name}", "",
-                  "| demand | σ | A | q | windows | method | total $ | rental $ | delay pen. $ | "
+        parts += [f"## {d.parent.name}", ""]
+        prov = d.parent / "PROVENANCE.md"
+        if prov.exists():  # which code measured the folder, when it predates today's
+            parts += [prov.read_text().strip(), ""]
+        parts += ["| demand | σ | A | q | windows | method | total $ | rental $ | delay pen. $ | "
                   "unmet pen. $ | switch $ | peak win $ | mean GPUs | shed | SLO att. | "
                   "vs static-peak AGH | vs static-peak MILP | wall s |",
                   "|" + "---|" * 18]

@@ -69,6 +69,13 @@ class WindowRow:
     p99_ttft_by_type: dict[str, float]
     kept_previous: bool
     status: str
+    slo_miss_sim: float = math.nan
+    """Share of the window's requests over their TTFT SLO in the detailed simulator
+    (unserved requests count as misses; NaN when the run does not judge by simulation)."""
+    slo_met_sim: float = math.nan
+    """1.0 when every type's simulated miss share is within 1 − q, else 0.0 (NaN: not
+    judged)."""
+    p99_ttft_sim_max_s: float = math.nan
 
     def flat(self, gpu_names: list[str], type_names: list[str]) -> dict[str, Any]:
         """One CSV row: the scalar fields, then ``gpus_<GPU>`` and ``p99_ttft_<type>``."""
@@ -120,6 +127,10 @@ class RollingResult:
             "shed_share": float((self.column("shed_share") * rate).sum() / max(rate.sum(), 1e-12)),
             "slo_attainment": float((att * rate).sum() / max(rate.sum(), 1e-12)),
             "windows_slo_met": float(np.mean(att >= WINDOW_SLO_MET)) if len(att) else math.nan,
+            "windows_slo_met_sim": float(np.mean(self.column("slo_met_sim")))
+            if len(att) else math.nan,
+            "slo_miss_sim": float((self.column("slo_miss_sim") * rate).sum()
+                                  / max(rate.sum(), 1e-12)),
             "solve_time_s": float(self.column("solve_time_s").sum()),
             "wall_time_s": float(self.column("step_time_s").sum()),
             "kept_previous": int(self.column("kept_previous").sum()),

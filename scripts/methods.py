@@ -63,7 +63,9 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
                          f"{list(MILP_STARTS)}")
     if s.warm_start is not None or s.milp_start == "none":
         return _milp_cold(instance, s)
-    start = METHODS[s.milp_start](instance, s)
+    # AGH as a MIP start skips its fleet MIP: the exact solve does that job itself
+    start = (_agh(instance, s, fleet_mip=False) if s.milp_start == "agh"
+             else METHODS[s.milp_start](instance, s))
     left = max(1.0, s.time_limit_s - start.runtime_s)
     result = _milp_cold(instance, replace(s, time_limit_s=left, warm_start=start.solution))
     stats = {**result.stats, "start_method": s.milp_start, "start_objective": start.objective,
@@ -109,12 +111,24 @@ def _gh(instance: Instance, s: MethodSettings) -> RunResult:
     return gh(instance, GhParams())
 
 
-def _agh(instance: Instance, s: MethodSettings) -> RunResult:
+def _agh(instance: Instance, s: MethodSettings, *, fleet_mip: bool = True) -> RunResult:
+    from dataclasses import replace
+
     from hetserve.heuristics import AghParams, agh
 
     params = AghParams() if s.agh_work_budget is None else AghParams(
         work_budget=s.agh_work_budget)
+    if not fleet_mip:
+        params = replace(params, fleet_mip_rounds=0)
     return agh(instance, params, seed=s.seed)
+
+
+def _agh_paper(instance: Instance, s: MethodSettings) -> RunResult:
+    """AGH with the paper's operators only: no fleet-MIP neighbourhood (docs/heuristics.md),
+    for comparisons with arXiv 2604.07472 as published."""
+    from dataclasses import replace
+
+    return replace(_agh(instance, s, fleet_mip=False), method="agh-paper")
 
 
 def _lpr(instance: Instance, s: MethodSettings) -> RunResult:
@@ -145,12 +159,14 @@ METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
     "gh": _gh,
     "agh": _agh,
     "agh-bound": _agh_bound,
+    "agh-paper": _agh_paper,
     "lpr": _lpr,
     "dvr": _dvr,
     "hf": _hf,
 }
 """Method name → runner. ``milp`` is exact (with a MIP start from AGH by default);
-``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics;
+``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics
+(``agh`` adds a fleet-MIP neighbourhood, ``agh-paper`` is AGH without it);
 ``agh-bound`` is AGH with a certified Lagrangian lower bound; ``lpr``, ``dvr``, ``hf`` are the paper's v2
 baselines."""
 
@@ -184,6 +200,7 @@ def window_solver(name: str, time_limit_s: float | None = None,
         # gives the same day on any machine (docs/heuristics.md §8)
         full = AghParams(time_limit_s=time_limit_s)
         incremental = AghParams(orders=("rate-desc",), random_starts=0, ls_starts=0,
+                                fleet_mip_rounds=0,
                                 work_budget=INCREMENTAL_AGH_WORK, time_limit_s=time_limit_s,
                                 operators=tuple(o for o in full.operators
                                                 if o not in ("add", "swap")))

@@ -39,6 +39,8 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
                 price = d.config().hourly_price(prices) * d.replicas * instance.horizon_h
                 gpu = f"{d.n_prefill}xP {d.gpu} + {d.n_decode}xD {d.decode_gpu}"
                 tp, pp = f"{d.tp}/{d.decode_tp}", f"{d.pp}/{d.decode_pp}"
+            if getattr(d, "mode", "") == "mixed-solo":  # chunked prefill (docs/pd.md#mixed-solo)
+                gpu = f"{d.gpu} mixed-solo"
             t.add_row(escape(d.model), escape(gpu), escape(d.precision), tp, pp,
                       str(d.replicas), str(d.gpus), _money(price))
         console.print(t)
@@ -50,6 +52,8 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
             if isinstance(rt, PdRoute):  # a P/D unit (docs/pd.md)
                 where = f"P {rt.gpu} + D {rt.decode_gpu}/{rt.precision}"
                 par = f"{rt.tp}×{rt.pp} + {rt.decode_tp}×{rt.decode_pp}"
+            if getattr(rt, "mode", "") == "mixed-solo":
+                where = f"{rt.gpu}/{rt.precision} mixed-solo"
             r.add_row(escape(rt.query_type), escape(rt.model), escape(where), par,
                       f"{rt.fraction:.1%}")
         if ev is not None:

@@ -22,7 +22,7 @@ from hetserve.cli.sweep import machine_meta
 from hetserve.instances import Instance, read_instance
 from hetserve.instances.demand import DemandError, DemandTrace, load_demand
 from hetserve.instances.errors import InstanceError
-from hetserve.queueing.sizing import QueueingSizing
+from hetserve.queueing.sizing import JUDGES, QueueingSizing
 from hetserve.rolling import FORECASTS, RollingParams, SwitchingCost, WindowRow, run
 from hetserve.rolling.report import write_outputs
 
@@ -76,6 +76,11 @@ def demand_option(instance: Instance, demand: str, window_s: float, horizon_s: f
               help="Plan each window for (1 + m) x the forecast rates (forecast error).")
 @click.option("--queueing/--no-queueing", default=True, show_default=True,
               help="Size capacity with the two-pool queueing planner (off = fluid, as the paper).")
+@click.option("--verify/--no-verify", default=True, show_default=True,
+              help="Verify every window's queueing sizing in the detailed simulator (cached "
+                   "per load bucket); off = analytic sizing only.")
+@click.option("--judge", type=click.Choice(JUDGES), default="detailed", show_default=True,
+              help="Also judge every window's SLO in the detailed simulator, or only predict.")
 @click.option("--hysteresis/--no-hysteresis", default=True, show_default=True,
               help="Keep the previous plan when moving does not pay its switching cost.")
 @click.option("--switching/--no-switching", default=True, show_default=True,
@@ -86,7 +91,7 @@ def rolling_command(instance: str, demand: str, window: float, horizon: float, s
                     forecast: str, sigma: float, ar: float, diurnal_amplitude: float, seed: int,
                     out: Path, static: str | None, time_limit: float | None,
                     ttft_slo: float | None, rate_margin: float, queueing: bool,
-                    hysteresis: bool, switching: bool,
+                    verify: bool, judge: str, hysteresis: bool, switching: bool,
                     max_windows: int | None) -> None:
     """Re-plan INSTANCE every window over a demand trace (or run a static baseline)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -107,7 +112,9 @@ def rolling_command(instance: str, demand: str, window: float, horizon: float, s
     params = RollingParams(forecast=forecast, hysteresis=hysteresis, seed=seed,
                            rate_margin=rate_margin,
                            switching=SwitchingCost(enabled=switching),
-                           sizing=QueueingSizing(enabled=queueing, ttft_slo_s=ttft_slo))
+                           sizing=QueueingSizing(enabled=queueing, ttft_slo_s=ttft_slo,
+                                                 verify=verify and queueing, judge=judge,
+                                                 seed=seed))
     method = f"static-{static}-{solver}" if static else f"rolling-{solver}-{forecast}"
     t0 = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -126,6 +133,7 @@ def rolling_command(instance: str, demand: str, window: float, horizon: float, s
             "horizon_s": horizon_s, "solver": solver, "forecast": forecast, "sigma": sigma,
             "ar": ar, "diurnal_amplitude": diurnal_amplitude, "seed": seed, "static": static,
             "time_limit_s": time_limit, "rate_margin": rate_margin, "queueing": queueing,
+            "verify": verify and queueing, "judge": judge,
             "hysteresis": hysteresis,
             "switching": switching, "wall_s": time.perf_counter() - t0,
             "machine": machine_meta()}

@@ -14,6 +14,7 @@ import pytest
 from benchmarks.fidelity import (
     DEFAULT_CASES,
     METRICS,
+    closed_network_mva,
     predict_roofline,
     predict_serving,
     ratios_of,
@@ -60,3 +61,19 @@ def test_load_aware_ttft_beats_the_isolated_prefill(calibration):
     # The planner's isolated prefill is 5-10x optimistic under load.
     assert np.median(roof) < 0.3
     assert summarise(ratios["ttft"])["within50"] > 5 * summarise(roof)["within50"]
+
+
+def test_closed_network_mva_by_hand():
+    # s = 1 s of prefill, Z = 3 s of decode. C = 1: R = s = 1, X = 1 / (1 + 3) = 0.25.
+    assert closed_network_mva(1.0, 3.0, 1, residual_life=False) == pytest.approx((1.0, 0.25))
+    assert closed_network_mva(1.0, 3.0, 1, residual_life=True) == pytest.approx((1.0, 0.25))
+    # C = 2, exponential MVA: Q(1) = X(1) R(1) = 0.25, R(2) = 1 (1 + 0.25) = 1.25,
+    # X(2) = 2 / (1.25 + 3).
+    assert closed_network_mva(1.0, 3.0, 2, residual_life=False) == pytest.approx((1.25, 2 / 4.25))
+    # Residual life: U(1) = X(1) s = 0.25 as well, so R(2) = 1 + 1 (0.25 - 0.25) + 0.25 / 2.
+    assert closed_network_mva(1.0, 3.0, 2, residual_life=True) == pytest.approx((1.125, 2 / 4.125))
+    # Little's law on the whole loop: C = X (R + Z).
+    r, x = closed_network_mva(0.2, 1.5, 16)
+    assert x * (r + 1.5) == pytest.approx(16)
+    with pytest.raises(ValueError):
+        closed_network_mva(0.0, 1.0, 2)

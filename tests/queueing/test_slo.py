@@ -77,6 +77,10 @@ def test_verified_plan_meets_the_slo_on_fresh_seeds():
     v = plan.verification
     assert plan.slo_status == "verified" and v["status"] == "verified"
     assert sum(v["added_units"]) >= 1 and v["added_pct"] > 0
+    # passing needs the primary stream and an independent holdout stream
+    assert v["holdout_seed"] == 7919 and v["seed"] == 0
+    assert {r["stream"] for r in v["rounds"]} == {"primary", "holdout"}
+    assert v["rounds"][-1]["met"] or any(r["met"] for r in v["rounds"])
     assert v["simulated_ttft"]["lo"] <= v["simulated_ttft"]["value"] <= v["simulated_ttft"]["hi"]
     fleet, ctx = fleet_from_plan(plan.to_dict())
     assert [p.units for p in fleet.pools] == [p["units"] for p in plan.fleet["pools"]]

@@ -39,7 +39,7 @@ def test_des_check_rows_follow_the_sizer(small):
         entry = sizer.size(i, c, float(lam[i]))
         assert r["rate"] == entry.plan.rate
         if r["headroom"] == "planner":  # the planner's own pool sizes are simulated
-            planned = [p.planned.units for p in sizer.slices(i, c, entry.plan) if p.share > 0]
+            planned = [p.units for p in sizer.slices(i, c, entry.plan) if p.share > 0]
             assert r["units"] == "+".join(str(max(1, n)) for n in planned)
     assert {r["headroom"] for r in rows if "note" not in r} == {"planner", 1 / 0.85}
 

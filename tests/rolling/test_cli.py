@@ -33,10 +33,12 @@ def test_cli_writes_outputs(tmp_path):
     rows = list(csv.DictReader((out / "windows.csv").open()))
     assert len(rows) == 4
     for col in ("rental", "switching_cost", "starts", "violations", "solve_time_s",
-                "p99_ttft_max_s", "gpus"):
+                "p99_ttft_max_s", "gpus", "slo_miss_sim", "slo_met_sim"):
         assert col in rows[0]
     meta = json.loads((out / "meta.json").read_text())
     assert meta["summary"]["windows"] == 4
+    assert meta["verify"] is True and meta["judge"] == "detailed"
+    assert 0 <= meta["summary"]["windows_slo_met_sim"] <= 1
 
 
 def test_cli_static_and_csv_demand(tmp_path):

@@ -20,6 +20,7 @@ from hetserve.rolling import (
 from tests.rolling.conftest import cheapest_route_solver, make_trace
 
 FLUID = QueueingSizing(enabled=False, predict=False)
+ANALYTIC = QueueingSizing(verify=False, judge="analytic")
 
 
 def test_one_window_equals_a_single_solve(small):
@@ -38,7 +39,8 @@ def test_one_window_equals_a_single_solve(small):
 
 def test_one_window_with_queueing_is_the_inflated_solve_on_realised_demand(small):
     d = synthetic_demand(small, sigma=0.0, seed=0, horizon_s=300, amplitude=0.0)
-    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False))
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           sizing=ANALYTIC)
     res = run_rolling(small, d, cheapest_route_solver, params)
     row = res.rows[0]
     assert row.kappa_mean >= 1 / 0.85 - 1e-9
@@ -124,7 +126,7 @@ def test_switching_cost_is_charged_once_per_change(small):
 
 def test_static_plan_switches_only_at_start(small):
     d = synthetic_demand(small, sigma=0.05, seed=2, horizon_s=1800)
-    res = run_static(small, d, cheapest_route_solver, RollingParams(), basis="peak")
+    res = run_static(small, d, cheapest_route_solver, RollingParams(sizing=ANALYTIC), basis="peak")
     assert [r.starts > 0 for r in res.rows] == [True] + [False] * 5
     assert res.summary()["shed_share"] == 0  # sized for the peak
 
@@ -133,7 +135,7 @@ def test_end_to_end_six_windows_with_gh(small):
     gh_mod = pytest.importorskip("hetserve.heuristics")
     solver = lambda inst, warm, seed: gh_mod.gh(inst, gh_mod.GhParams())  # noqa: E731
     d = synthetic_demand(small, sigma=0.05, seed=1, horizon_s=1800)
-    res = run_rolling(small, d, solver, RollingParams(forecast="ema"))
+    res = run_rolling(small, d, solver, RollingParams(forecast="ema", sizing=ANALYTIC))
     assert len(res.rows) == 6
     s = res.summary()
     assert s["total_cost"] > 0 and math.isfinite(s["total_cost"])
@@ -141,7 +143,7 @@ def test_end_to_end_six_windows_with_gh(small):
     assert 0 <= s["slo_attainment"] <= 1
     assert all(r.status in ("feasible", "optimal") or r.kept_previous for r in res.rows)
     # deterministic: the same run again gives the same rows
-    again = run_rolling(small, d, solver, RollingParams(forecast="ema"))
+    again = run_rolling(small, d, solver, RollingParams(forecast="ema", sizing=ANALYTIC))
     assert [r.total_cost for r in again.rows] == [r.total_cost for r in res.rows]
 
 
@@ -177,6 +179,10 @@ class _ConstantSizer:
                 planned: float | None = None) -> float:
         return 0.1
 
+    def simulate(self, i: int, c: int, lam: float, headroom: float,
+                 planned: float | None = None) -> tuple[float, float]:
+        return (0.02 if i == 0 else 0.0), 0.1
+
     def stats(self) -> dict[str, float]:
         return {"sizer_calls": float(len(self.asked))}
 
@@ -189,6 +195,10 @@ def test_injected_sizer_inflates_the_planning_instance(small):
     res = run_rolling(small, d, cheapest_route_solver, params, sizer=sizer)
     assert [r.kappa_mean for r in res.rows] == [1.5, 1.5]
     assert res.rows[0].slo_attainment == 1.0 and res.rows[0].p99_ttft_max_s == 0.1
+    # the simulated judgement: type 0 misses for 2 % of its requests > 1 %
+    lam = d.rates[0]
+    assert res.rows[0].slo_met_sim == 0.0
+    assert res.rows[0].slo_miss_sim == pytest.approx(0.02 * lam[0] / lam.sum())
     assert res.meta["sizer_calls"] == len(sizer.asked) == 2 * len(small.query_types)
     # the plan is the solver's plan for 1.5x the rates, evaluated on the realised rates
     inflated = window_instance(small, d, d.rates[0], kappa=np.full(3, 1.5))
@@ -211,7 +221,7 @@ def test_window_meeting_the_slo_predicts_every_served_type_within_it():
     inst = read_instance("paper-base")
     d = synthetic_demand(inst, sigma=0.05, seed=1, horizon_s=2400, amplitude=0.0)
     params = RollingParams(forecast="oracle", rate_margin=0.0,
-                           switching=SwitchingCost(enabled=False))
+                           switching=SwitchingCost(enabled=False), sizing=ANALYTIC)
     sizer = QueueingSizer(inst, d, params.sizing)
     res = run_rolling(inst, d, window_solver("gh", None), params, sizer=sizer)
     assert res.summary()["windows_slo_met"] == 1.0
@@ -220,3 +230,53 @@ def test_window_meeting_the_slo_predicts_every_served_type_within_it():
         for i, q in enumerate(inst.query_types):
             if d.rates[w, i] > 0:
                 assert row.p99_ttft_by_type[q.name] <= sizer.slo[i]
+
+
+def test_verified_windows_meet_the_slo_in_the_detailed_simulator(small):
+    """Each window's capacity is a verified size (never below the analytic one, cached per
+    load bucket), and every window is judged in the detailed simulator: with the oracle
+    forecast every window meets the SLO there, and a constant day re-uses one sizing and one
+    simulation per type."""
+    from hetserve.rolling import QueueingSizer
+
+    d = synthetic_demand(small, sigma=0.0, seed=0, horizon_s=900, amplitude=0.0)
+    params = RollingParams(forecast="oracle", rate_margin=0.0,
+                           switching=SwitchingCost(enabled=False),
+                           sizing=QueueingSizing(verify_requests=2000, judge_requests=2000))
+    sizer = QueueingSizer(small, d, params.sizing)
+    res = run_rolling(small, d, cheapest_route_solver, params, sizer=sizer)
+    assert [r.slo_met_sim for r in res.rows] == [1.0, 1.0, 1.0]
+    assert all(0 <= r.slo_miss_sim <= 0.01 for r in res.rows)
+    entries = list(sizer._cache.values())
+    assert entries and all(e.status == "verified" for e in entries if e.feasible)
+    assert all(e.units >= e.analytic_units for e in entries)
+    st = res.meta
+    assert st["judge_sim_hits"] >= 2 * st["judge_sim_runs"] > 0  # windows 2, 3 re-use window 1
+    assert st["verified_sizings"] == st["planner_calls"]
+    # the analytic-only sizing of the same day buys no more capacity
+    ana = run_rolling(small, d, cheapest_route_solver,
+                      RollingParams(forecast="oracle", rate_margin=0.0,
+                                    switching=SwitchingCost(enabled=False), sizing=ANALYTIC))
+    assert all(a.kappa_mean <= v.kappa_mean for a, v in zip(ana.rows, res.rows))
+    assert math.isnan(ana.rows[0].slo_met_sim)
+
+
+def test_infeasible_inflation_keeps_as_much_of_kappa_as_fits(small):
+    """When the κ-inflated window breaks the budget or availability, the driver plans the
+    largest tried share of the inflation that fits (here half of it), not the fluid plan."""
+    from hetserve.instances.result import RunResult, Status
+
+    d = make_trace(small, [1.0])
+    limit = 1.3 * float(d.rates[0].sum())
+
+    def capped(inst, warm, seed):
+        if sum(q.rate_per_s for q in inst.query_types) > limit:
+            return RunResult("capped", Status.INFEASIBLE, None, None, 0.0)
+        return cheapest_route_solver(inst, warm, seed)
+
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(small, d, capped, params, sizer=_ConstantSizer(len(small.query_types)))
+    row = res.rows[0]
+    assert row.status == "kappa-fallback-0.5"
+    assert row.kappa_mean == pytest.approx(1.25)
