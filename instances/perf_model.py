@@ -385,6 +385,9 @@ def with_selection(constants: roofline.PerfConstants, *, model: str | None = Non
         if model != "measured":
             changes["profile"] = None
     if engine is not None:
+        if changes.get("model", constants.model) == "roofline":
+            raise InstanceError("--engine", "the roofline model has no engine; give "
+                                            "--perf-model serving or measured")
         changes["engine"] = engine
     if not changes:
         return constants

@@ -41,3 +41,17 @@ def test_bad_instance_profile_exits_2_naming_it(tmp_path: Path, profile: str, co
     assert out.returncode == 2, out.stderr
     assert len(lines) == 1 and "perf.profile" in lines[0] and lines[0].startswith("error: ")
     assert out.stdout == ""
+
+
+def test_engine_with_the_roofline_exits_2() -> None:
+    # Regression: `solve --engine sglang` on a roofline instance was silently ignored.
+    out = subprocess.run([sys.executable, "-m", "hetserve.cli", "solve", "tiny", "--method",
+                          "gh", "--engine", "sglang", "--json"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr.strip().startswith("error: --engine:") and len(out.stderr.splitlines()) == 1
+    ok = subprocess.run([sys.executable, "-m", "hetserve.cli", "solve", "tiny", "--method", "gh",
+                         "--perf-model", "serving", "--engine", "sglang", "--json"],
+                        capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["status"] == "feasible"
