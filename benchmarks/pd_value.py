@@ -26,10 +26,7 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import platform
-import subprocess
-import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +35,7 @@ from typing import Any
 import click
 import numpy as np
 
+from hetserve.cli.sweep import machine_meta
 from hetserve.heuristics.adaptive import agh
 from hetserve.instances.bundled import bundled_path
 from hetserve.instances.catalog import load_catalog
@@ -119,24 +117,6 @@ def run_one(inst: Instance, modes: tuple[str, ...], params: MilpParams,
     }
 
 
-def _git_commit() -> str:
-    try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True,
-                              text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
-
-
 @click.command()
 @click.option("--time-limit", type=float, default=40.0, show_default=True,
               help="MILP time limit per solve (s), the same for both modes.")
@@ -212,8 +192,7 @@ def main(time_limit: float, threads: int, seed: int, mode: str, only: tuple[str,
     (out / "table.md").write_text("\n".join(md))
     meta = {
         "benchmark": "pd_value", "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "git_commit": _git_commit(), "python": sys.version.split()[0], "numpy": np.__version__,
-        "platform": platform.platform(), "cpu": _cpu_model(), "threads_available": os.cpu_count(),
+        **machine_meta(), "platform": platform.platform(),
         "milp_threads": threads, "time_limit_s": time_limit, "seed": seed, "mode": mode,
         "note": "machine shared with four other helpers; wall times measured under load",
         "wall_s": round(time.perf_counter() - wall0, 1),

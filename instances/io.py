@@ -206,7 +206,14 @@ def read_instance(path: str | Path) -> Instance:
         bundled = bundled_path(str(path))
         if bundled is not None:
             p = bundled
-    return instance_from_dict(read_json(p))
+    instance = instance_from_dict(read_json(p))
+    if instance.perf.profile is not None:
+        # Read the measured profile now, so that a missing or malformed file is bad input
+        # of this call (exit 2) and not an error deep inside the first route-table build.
+        from hetserve.instances.perf_model import performance_model
+
+        performance_model(instance.perf)
+    return instance
 
 
 def write_instance(instance: Instance, path: str | Path) -> None:

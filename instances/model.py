@@ -404,6 +404,9 @@ class Instance:
             for pair in self.pd_ratios), "pd_ratios",
             f"a non-empty list of [prefill, decode] replica counts in 1..16, got "
             f"{[list(p) for p in self.pd_ratios]!r}")
+        # A repeated ratio would repeat every P/D configuration (duplicate MILP columns).
+        require(len(set(self.pd_ratios)) == len(self.pd_ratios), "pd_ratios",
+                f"ratios must be distinct, got {[list(p) for p in self.pd_ratios]!r}")
 
     # ------------------------------------------------------------------ lookups
     @cached_property

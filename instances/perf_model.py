@@ -44,7 +44,7 @@ Pool quantities (:class:`PoolQuantities`, the queueing model's :math:`W`, :math:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -52,6 +52,7 @@ import numpy as np
 
 from hetserve.instances import performance as roofline
 from hetserve.instances.errors import InstanceError
+from hetserve.instances.performance import operating_point
 
 if TYPE_CHECKING:
     from hetserve.instances.catalog import GpuType, ModelSpec, Precision
@@ -164,24 +165,6 @@ class RooflineModel:
 
 
 # ------------------------------------------------------------------------- serving
-def operating_point(delay: Callable[[np.ndarray], np.ndarray], max_batch: np.ndarray,
-                    slo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(delay at 1, b*, D(b*)) by bisection; ``delay`` must increase in b (module docstring)."""
-    shape = max_batch.shape
-    delay_at_1 = delay(np.ones(shape))
-    lo, hi = np.ones(shape), max_batch.astype(float)
-    ok_hi = delay(hi) <= slo
-    lo = np.where(ok_hi, hi, lo)
-    active = ~ok_hi & (delay_at_1 <= slo)
-    while np.any(active & (hi - lo > 1)):
-        mid = np.floor((lo + hi) / 2.0)
-        ok = delay(mid) <= slo
-        lo = np.where(active & ok, mid, lo)
-        hi = np.where(active & ~ok, mid, hi)
-    batch = np.where(delay_at_1 <= slo, lo, 1.0)
-    return delay_at_1, batch, delay(batch)
-
-
 class ServingModel:
     """The engine-aware serving model as a steady closed loop (module docstring)."""
 
@@ -379,7 +362,8 @@ def performance_model(constants: roofline.PerfConstants) -> PerformanceModel:
     from hetserve.instances.profiles import read_profile
 
     assert constants.profile is not None  # PerfConstants checks it
-    return MeasuredModel(read_profile(constants.profile), constants.engine)
+    return MeasuredModel(read_profile(constants.profile, what="perf.profile"),
+                         constants.engine)
 
 
 def with_selection(constants: roofline.PerfConstants, *, model: str | None = None,
@@ -401,6 +385,9 @@ def with_selection(constants: roofline.PerfConstants, *, model: str | None = Non
         if model != "measured":
             changes["profile"] = None
     if engine is not None:
+        if changes.get("model", constants.model) == "roofline":
+            raise InstanceError("--engine", "the roofline model has no engine; give "
+                                            "--perf-model serving or measured")
         changes["engine"] = engine
     if not changes:
         return constants

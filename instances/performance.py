@@ -52,6 +52,7 @@ helpers (:func:`prefill_time`, :func:`decode_step_time`, ...) take catalog objec
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from typing import TYPE_CHECKING, Any
 
@@ -306,6 +307,25 @@ def route_performance(model: ModelSpec, gpu: GpuType, precision: Precision, tp: 
         capacity_rps=float(out["capacity"][0, 0]))
 
 
+def operating_point(delay: Callable[[np.ndarray], np.ndarray], max_batch: np.ndarray,
+                    slo: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(D(1), b*, D(b*)): the largest integer b in [1, max_batch] with D(b) <= slo, by
+    bisection (``delay`` must increase in b; docs/semantics.md); b* = 1 where even D(1) misses."""
+    shape = max_batch.shape
+    delay_at_1 = delay(np.ones(shape))
+    lo, hi = np.ones(shape), max_batch.astype(float)
+    ok_hi = delay(hi) <= slo
+    lo = np.where(ok_hi, hi, lo)
+    active = ~ok_hi & (delay_at_1 <= slo)
+    while np.any(active & (hi - lo > 1)):
+        mid = np.floor((lo + hi) / 2.0)
+        ok = delay(mid) <= slo
+        lo = np.where(active & ok, mid, lo)
+        hi = np.where(active & ~ok, mid, hi)
+    batch = np.where(delay_at_1 <= slo, lo, 1.0)
+    return delay_at_1, batch, delay(batch)
+
+
 def route_metrics(*, prompt: np.ndarray, output: np.ndarray, slo: np.ndarray,
                   max_context: np.ndarray, weight_bytes: np.ndarray, active_share: np.ndarray,
                   active_params: np.ndarray, kv_per_token: np.ndarray, layers: np.ndarray,
@@ -345,21 +365,8 @@ def route_metrics(*, prompt: np.ndarray, output: np.ndarray, slo: np.ndarray,
             link_bytes_s=link_bytes_s, link_latency_s=link_latency_s, c=c)
         return delay_factor * latency_kernel(t_pre, t_dec, output, batch, m)
 
-    delay_at_1 = np.broadcast_to(delay(np.ones(shape)), shape)
-    # Largest integer b in [1, max_batch] with D(b) <= slo, by bisection (D increases in b).
-    lo = np.ones(shape)
-    hi = max_batch.copy()
-    ok_hi = delay(hi) <= slo
-    lo = np.where(ok_hi, hi, lo)
-    hi = np.where(ok_hi, hi, hi)
-    active = ~ok_hi & (delay_at_1 <= slo)
-    while np.any(active & (hi - lo > 1)):
-        mid = np.floor((lo + hi) / 2.0)
-        ok = delay(mid) <= slo
-        lo = np.where(active & ok, mid, lo)
-        hi = np.where(active & ~ok, mid, hi)
-    batch = np.where(delay_at_1 <= slo, lo, 1.0)
-    d_star = delay(batch)
+    delay_at_1, batch, d_star = operating_point(delay, max_batch, slo)
+    delay_at_1 = np.broadcast_to(delay_at_1, shape)
     return {
         "fits": np.broadcast_to(fits, shape),
         "max_batch": max_batch.astype(np.int64),

@@ -202,11 +202,13 @@ def _read_vllm_json(doc: Any, where: str) -> list[MeasuredPoint]:
     return points
 
 
-def read_profile(path: str | Path, analytic: AnalyticServing | None = None) -> MeasuredServing:
+def read_profile(path: str | Path, analytic: AnalyticServing | None = None, *,
+                 what: str = "--profile") -> MeasuredServing:
     """Read a profile file in any of the three layouts (module docstring); configurations
-    it does not cover go to ``analytic`` (default: the shipped engine profiles)."""
-    where = f"--profile {Path(path).name}"
-    text = fields.read_text(path, max_bytes=MAX_PROFILE_BYTES, what="--profile")
+    it does not cover go to ``analytic`` (default: the shipped engine profiles). ``what``
+    names the file in errors (the flag, or an instance's ``perf.profile``)."""
+    where = f"{what} {Path(path).name}"
+    text = fields.read_text(path, max_bytes=MAX_PROFILE_BYTES, what=what)
     if text.lstrip().startswith(("{", "[")):
         points = _read_vllm_json(fields.parse_json(text, where), where)
     else:

@@ -64,6 +64,11 @@ from hetserve.instances.iteration import IterationModel, ServiceRates
 from hetserve.simulator.pd_control import PlanTargets, SimClass
 
 PRICINGS = ("bundled", "separate")
+MAX_TOKENS = 1e7
+MAX_RATE = 1e7
+MAX_ABANDONMENT = 1e6
+MAX_BATCH = 100_000
+MAX_CHUNK = 1_000_000
 
 
 # ------------------------------------------------------------------ inputs
@@ -82,14 +87,16 @@ class RequestClass:
 
     def __post_init__(self) -> None:
         where = f"classes[{self.name!r}]"
+        # Upper limits as an instance's query types and the CLI flags have
+        # (docs/instance-format.md): beyond them HiGHS loses the LP to round-off.
         for name in ("prompt_tokens", "output_tokens"):
             v = getattr(self, name)
-            require(isinstance(v, (int, float)) and math.isfinite(v) and v > 0,
-                    f"{where}.{name}", f"must be a finite number > 0, got {v!r}")
-        for name in ("rate", "abandonment"):
+            require(isinstance(v, (int, float)) and math.isfinite(v) and 0 < v <= MAX_TOKENS,
+                    f"{where}.{name}", f"must be a number in (0, {MAX_TOKENS:g}], got {v!r}")
+        for name, hi in (("rate", MAX_RATE), ("abandonment", MAX_ABANDONMENT)):
             v = getattr(self, name)
-            require(isinstance(v, (int, float)) and math.isfinite(v) and v >= 0,
-                    f"{where}.{name}", f"must be a finite number >= 0, got {v!r}")
+            require(isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= hi,
+                    f"{where}.{name}", f"must be a number in [0, {hi:g}], got {v!r}")
 
 
 @dataclass(frozen=True)
@@ -104,7 +111,10 @@ class ServiceLevels:
     """η₂: max over class pairs of y_{s,i} − y_{s,j}."""
 
     def __post_init__(self) -> None:
-        for name in ("tpot_s", "prefill_fairness", "decode_fairness"):
+        v = self.tpot_s
+        require(v is None or (isinstance(v, (int, float)) and math.isfinite(v) and v > 0),
+                "sli.tpot_s", f"must be a finite number > 0, got {v!r}")
+        for name in ("prefill_fairness", "decode_fairness"):
             v = getattr(self, name)
             require(v is None or (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0),
                     f"sli.{name}", f"must be a finite number >= 0, got {v!r}")
@@ -136,10 +146,10 @@ class FluidProblem:
         require(len(self.classes) >= 1, "classes", "need at least one class")
         names = [c.name for c in self.classes]
         require(len(set(names)) == len(names), "classes", "class names must be unique")
-        require(isinstance(self.batch, int) and self.batch >= 2, "batch",
-                f"must be an integer >= 2, got {self.batch!r}")
-        require(isinstance(self.chunk, int) and self.chunk >= 1, "chunk",
-                f"must be an integer >= 1, got {self.chunk!r}")
+        require(isinstance(self.batch, int) and 2 <= self.batch <= MAX_BATCH, "batch",
+                f"must be an integer in [2, {MAX_BATCH}], got {self.batch!r}")
+        require(isinstance(self.chunk, int) and 1 <= self.chunk <= MAX_CHUNK, "chunk",
+                f"must be an integer in [1, {MAX_CHUNK}], got {self.chunk!r}")
         require(self.pricing in PRICINGS, "pricing",
                 f"must be one of {list(PRICINGS)}, got {self.pricing!r}")
         for name in ("prefill_price", "decode_price"):
@@ -422,7 +432,9 @@ class FluidSizing:
 
     @property
     def mixed_gpus(self) -> int:
-        """⌈Σ X⌉: GPUs to run in mixed mode."""
+        """⌈Σ X⌉: GPUs to run in mixed mode (0 without a plan)."""
+        if self.status != "optimal":
+            return 0
         return math.ceil(sum(self.prefill_gpus) * (1 - 1e-9))
 
     def to_dict(self) -> dict[str, Any]:
@@ -492,8 +504,10 @@ def size_fluid(classes: Sequence[RequestClass], iteration: IterationModel, *, ba
                  options={"mip_rel_gap": 0.0})
     if relaxed.status != 0 or exact.status != 0:
         nan = (math.nan,) * k
-        return FluidSizing("infeasible", 0, math.nan, nan, nan, nan, names)
-    sol = exact.x
+        bad = exact if exact.status != 0 else relaxed
+        status = "infeasible" if bad.status == 2 else f"failed: {bad.message}"
+        return FluidSizing(status, 0, math.nan, nan, nan, nan, names)
+    sol = np.maximum(exact.x, 0.0)  # HiGHS returns -1e-16 for zero; the plan has none
     return FluidSizing("optimal", round(float(sol[n_col])), float(relaxed.x[n_col]),
                        tuple(float(v) for v in sol[:k]),
                        tuple(float(v) for v in sol[k:2 * k]),
@@ -530,6 +544,13 @@ def problem_from_dict(doc: Any) -> tuple[FluidProblem, int | None]:
     if not isinstance(it, dict):
         raise InstanceError("iteration", "missing or not an object ({alpha, beta, gamma}, "
                             "{c, a, b0} or {chunks, mixed_times_s, solo_time_s})")
+    forms = ({"alpha", "beta", "gamma"}, {"c", "a", "b0"},
+             {"chunks", "mixed_times_s", "solo_time_s"})
+    given = [f for f in forms if f & set(it)]
+    if len(given) > 1 or (given and set(it) - given[0]):
+        raise InstanceError("iteration", "give exactly one of {alpha, beta, gamma}, "
+                            "{c, a, b0} or {chunks, mixed_times_s, solo_time_s}; got keys "
+                            + ", ".join(sorted(it)))
     if {"alpha", "beta", "gamma"} <= set(it):
         iteration = IterationModel.from_mixed_fit(_number(it, "alpha", "iteration."),
                                                   _number(it, "beta", "iteration."),

@@ -143,6 +143,9 @@ def fluid_command(source: str, model: str | None, gpu: str | None, precision: st
         if doc is not None:
             if model or gpu:
                 raise BadInput("--model/--gpu: only for an instance source, not a classes file")
+            if gpus is not None:
+                raise BadInput("--gpus: only for an instance source; a classes file gives "
+                               "fleet-total rates with its own 'gpus' key")
             if size and doc.get("gpus") is not None:
                 raise BadInput("gpus: a classes file for --size gives fleet-total rates; "
                                "drop its 'gpus' key")
@@ -150,12 +153,13 @@ def fluid_command(source: str, model: str | None, gpu: str | None, precision: st
         else:
             from hetserve.cli.main import load_instance
 
+            instance = load_instance(source)  # a missing file is reported as such
             if not model or not gpu:
                 raise BadInput(f"{source}: not a classes file; as an instance it needs "
                                "--model and --gpu")
             if not size and gpus is None:
                 raise BadInput("--gpus: an instance source needs the fleet size (or --size)")
-            problem = problem_from_instance(load_instance(source), model=model, gpu=gpu,
+            problem = problem_from_instance(instance, model=model, gpu=gpu,
                                             gpus=None if size else gpus, precision=precision,
                                             tp=tp, engine=engine, batch=batch,
                                             chunk=chunk or 256,

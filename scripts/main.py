@@ -41,6 +41,7 @@ def load_instance(path: str, perf_model: str | None = None, engine: str | None =
                               profile=None if perf_profile is None else str(perf_profile))
         if perf is not inst.perf:
             inst = replace(inst, perf=perf)
+        if perf.model != "roofline":
             _ = inst.routes  # read the profile, build the routes now: errors exit 2
         return inst
     except InstanceError as exc:

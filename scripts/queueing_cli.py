@@ -156,12 +156,12 @@ def _check_common(rate, p_compress, rho_max, long_context):
               help="Tensor parallel (catalog).")
 @click.option("--batch", type=click.Choice(["load", "full"]), default="load", show_default=True,
               help="Iteration-time batch model (load-aware or full-batch).")
-@click.option("--perf-model", type=click.Choice(["roofline", "serving"]), default="roofline",
-              show_default=True, help="Performance model behind --model/--gpu's pool profile "
-                                      "(docs/performance.md#models).")
-@click.option("--engine", type=click.Choice(["vllm", "sglang", "trtllm"]), default="vllm",
-              show_default=True, help="Engine the serving model assumes (with --perf-model "
-                                      "serving).")
+@click.option("--perf-model", type=click.Choice(["roofline", "serving"]), default=None,
+              help="Performance model behind --model/--gpu's pool profile "
+                   "(docs/performance.md#models).  [default: roofline]")
+@click.option("--engine", type=click.Choice(["vllm", "sglang", "trtllm"]), default=None,
+              help="Engine the serving model assumes (with --perf-model serving).  "
+                   "[default: vllm]")
 @click.option("--verify/--no-verify", default=True, show_default=True,
               help="Check the plan in the detailed simulator and add capacity where it "
                    "misses (only a verified plan is called SLO-feasible).")
@@ -182,9 +182,14 @@ def pools_command(workload, rate, slo_ttft, slo_per_token, quantile, unservable,
         raise click.UsageError("--model/--gpu: give both, or neither (then --profile)")
     if model is not None and (profile is not None or long_profile is not None):
         raise click.UsageError("--profile: use either --profile or --model/--gpu, not both")
-    if model is None and (perf_model != "roofline" or engine != "vllm"):
+    # Given at all (even at its default value), a flag that would be ignored is refused.
+    if model is None and (perf_model is not None or engine is not None):
         raise click.UsageError("--perf-model/--engine: they shape the --model/--gpu profile; "
                                "give --model and --gpu")
+    if engine is not None and perf_model != "serving":
+        raise click.UsageError("--engine: only with --perf-model serving (the roofline has no "
+                               "engine)")
+    perf_model, engine = perf_model or "roofline", engine or "vllm"
     if not 100 <= verify_requests <= 5_000_000:
         raise click.UsageError(f"--verify-requests: must be in [100, 5000000], "
                                f"got {verify_requests}")

@@ -143,7 +143,9 @@ def test_pd_options_default_off_and_round_trip():
 
 @pytest.mark.parametrize("field,value", [("deployment_modes", ["split"]),
                                          ("deployment_modes", []),
-                                         ("pd_ratios", [[0, 1]]), ("pd_ratios", [[1, 2, 3]])])
+                                         ("pd_ratios", [[0, 1]]), ("pd_ratios", [[1, 2, 3]]),
+                                         # repeated: every P/D configuration twice (regression)
+                                         ("pd_ratios", [[1, 1], [1, 1]])])
 def test_bad_pd_options_name_the_field(field, value):
     doc = read_instance(bundled_path("tiny")).to_dict()
     doc[field] = value

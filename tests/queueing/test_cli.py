@@ -135,3 +135,23 @@ def test_simulate_explicit_pools_and_errors():
 def test_parse_gammas():
     assert parse_gammas("1.0:2.0:0.1")[-1] == 2.0 and len(parse_gammas("1.0:2.0:0.1")) == 11
     assert parse_gammas("1,1.5") == (1.0, 1.5)
+
+
+def test_pools_perf_flags_that_would_be_ignored_exit_2():
+    # Regression: `--engine vllm` (the default value) without --model/--gpu, and any
+    # --engine with the roofline, were silently ignored while `--engine sglang` was refused.
+    base = ["pools", "--workload", "azure-conv", "--rate", "50", "--slo-ttft", "0.5",
+            "--no-verify"]
+    for extra, flag in ((["--engine", "vllm"], "--perf-model/--engine"),
+                        (["--perf-model", "roofline"], "--perf-model/--engine"),
+                        (["--model", "Llama-3.1-8B-Instruct", "--gpu", "A100-80GB",
+                          "--engine", "sglang"], "--engine")):
+        out = _cli(*base, *extra)
+        lines = out.stderr.strip().splitlines()
+        assert out.returncode == 2, out.stderr
+        assert len(lines) == 1 and lines[0].startswith(f"error: {flag}:"), out.stderr
+        assert out.stdout == ""
+    ok = _cli(*base, "--model", "Llama-3.1-8B-Instruct", "--gpu", "A100-80GB",
+              "--perf-model", "serving", "--engine", "sglang", "--json")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)

@@ -107,3 +107,52 @@ def test_not_json_and_instance_without_deployment_exit_2(tmp_path: Path) -> None
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
     out = run("paper-base", "--gpus", "10")
     assert out.returncode == 2 and "--model" in out.stderr
+
+
+def _one_line_exit_2(out: subprocess.CompletedProcess[str], field: str) -> None:
+    lines = out.stderr.strip().splitlines()
+    assert out.returncode == 2, (out.returncode, out.stderr)
+    assert len(lines) == 1 and lines[0].startswith(f"error: {field}"), out.stderr
+    assert out.stdout == ""
+
+
+@pytest.mark.parametrize("mutate,field", [
+    # Beyond the instance format's limits HiGHS lost the LP ("infeasible", a wrong
+    # diagnosis) or printed a banner on stdout and crashed on a NaN GPU count.
+    (lambda d: d["classes"][0].__setitem__("rate", 1e12), "classes['code'].rate"),
+    (lambda d: d.__setitem__("chunk", 10**12), "chunk"),
+    # A zero TPOT cap was accepted and reported as an infeasible LP (the flag refuses it).
+    (lambda d: d.__setitem__("sli", {"tpot_s": 0}), "sli.tpot_s"),
+    # Unknown or mixed iteration keys were silently ignored.
+    (lambda d: d["iteration"].__setitem__("alpah", 1), "iteration"),
+    (lambda d: d["iteration"].__setitem__("c", 0.02), "iteration"),
+])
+def test_out_of_range_and_ambiguous_files_exit_2(tmp_path: Path, mutate, field: str) -> None:
+    doc = json.loads(json.dumps(PAPER))
+    mutate(doc)
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(doc))
+    _one_line_exit_2(run(str(path)), field)
+    if field == "classes['code'].rate":
+        for c in doc["classes"]:
+            c.pop("abandonment")
+        path.write_text(json.dumps({k: v for k, v in doc.items() if k != "pricing"}))
+        _one_line_exit_2(run(str(path), "--size", "--json"), field)
+
+
+def test_gpus_flag_on_a_classes_file_and_a_missing_file_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "paper.json"
+    path.write_text(json.dumps(PAPER))
+    _one_line_exit_2(run(str(path), "--gpus", "5"), "--gpus")  # was silently ignored
+    _one_line_exit_2(run(str(tmp_path / "missing.json")), str(tmp_path / "missing.json"))
+    assert "cannot read" in run(str(tmp_path / "missing.json")).stderr
+
+
+def test_sizing_json_has_no_negative_decode_counts() -> None:
+    from hetserve.queueing.fluid import paper_problem, size_fluid
+
+    p = paper_problem()
+    classes = tuple(type(c)(c.name, c.prompt_tokens, c.output_tokens, 50.0) for c in p.classes)
+    result = size_fluid(classes, p.iteration, batch=p.batch, chunk=p.chunk)
+    assert result.status == "optimal"
+    assert min(result.solo_decodes + result.mixed_decodes + result.prefill_gpus) >= 0.0
