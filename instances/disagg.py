@@ -60,6 +60,7 @@ from hetserve.instances.performance import (
     decode_kernel,
     decode_step_time,
     kv_capacity_bytes,
+    operating_point,
     prefill_kernel,
     usable_bytes_per_gpu,
     weight_bytes,
@@ -245,19 +246,7 @@ def pd_metrics(inst: Instance, configs: list[PdConfig]) -> dict[str, np.ndarray]
     def delay(b: np.ndarray) -> np.ndarray:
         return factor * (t_pre + t_kv + f * t_dec(b))
 
-    ones = np.ones(shape)
-    delay_at_1 = delay(ones)
-    # largest integer b in [1, b_max] with D(b) <= slo (D increases in b), by bisection
-    lo, hi = ones.copy(), b_max.copy()
-    ok_hi = delay(hi) <= slo
-    lo = np.where(ok_hi, hi, lo)
-    active_rows = ~ok_hi & (delay_at_1 <= slo)
-    while np.any(active_rows & (hi - lo > 1)):
-        mid = np.floor((lo + hi) / 2.0)
-        ok = delay(mid) <= slo
-        lo = np.where(active_rows & ok, mid, lo)
-        hi = np.where(active_rows & ~ok, mid, hi)
-    batch = np.where(delay_at_1 <= slo, lo, 1.0)
+    delay_at_1, batch, _ = operating_point(delay, np.broadcast_to(b_max, shape), slo)
     mu_dec = n_d * batch / (f * t_dec(batch))
     capacity = np.minimum(np.minimum(mu_pre, mu_dec), mu_kv)
     return {
