@@ -6,16 +6,13 @@ import math
 import numpy as np
 import pytest
 
-from hetserve.heuristics.adaptive import agh
 from hetserve.instances import InstanceError, evaluate
-from hetserve.instances.generate import generate
 from hetserve.instances.io import instance_from_dict
 from hetserve.instances.iteration import mixed_solo_capacity
 from hetserve.instances.mixed_solo import CHUNK_TOKENS, MixedSoloConfig, iteration_model
 from hetserve.instances.solution import MixedSoloDeployment, Solution
-from hetserve.milp.solve import MilpParams, solve
 from hetserve.queueing.fluid import RequestClass, size_fluid
-from tests.helpers import OBJ_RTOL, query, tiny_instance
+from tests.helpers import query, tiny_instance
 
 BOTH = ("aggregated", "mixed-solo")
 
@@ -98,23 +95,9 @@ def test_closed_form_capacity_equals_the_fluid_sizing_lp(shape):
     assert sum(lp.prefill_gpus) == pytest.approx(closed.mixed_gpus_per_rps * rate, rel=1e-6)
 
 
-PARAMS = MilpParams(time_limit_s=60.0, mip_rel_gap=0.0, threads=1)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_mixed_solo_optimum_is_never_worse_than_the_aggregated_optimum(seed):
-    agg = generate((3, 3, 3), seed)
-    both = agg.replace(deployment_modes=BOTH)
-    assert any(isinstance(c, MixedSoloConfig) for c in both.routes.configs)
-    a = solve(agg, PARAMS, seed=0)
-    b = solve(both, PARAMS, seed=0, warm_start=agh(both, seed=0).solution)
-    assert a.status == "optimal" and b.status == "optimal"
-    ev = evaluate(both, b.solution)
-    assert ev.feasible, ev.violations
-    assert ev.objective == pytest.approx(b.stats["objective_solver"], rel=OBJ_RTOL)
-    assert b.objective <= a.objective * (1 + 1e-6)
-    same = evaluate(both, a.solution)
-    assert same.feasible and same.objective == pytest.approx(a.objective, rel=1e-9)
+# the MILP optimum with mixed/solo is never worse than aggregated-only: tests/milp/test_pd.py
 
 
 def test_plans_with_mixed_solo_replicas_round_trip_through_json():

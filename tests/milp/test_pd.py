@@ -1,4 +1,5 @@
-"""P/D-aware planning: the MILP over aggregated + disaggregated options (docs/pd.md)."""
+"""P/D-aware planning: the MILP over aggregated + disaggregated or mixed/solo options
+(docs/pd.md)."""
 
 import pytest
 
@@ -6,20 +7,30 @@ from hetserve.heuristics.adaptive import agh
 from hetserve.instances.disagg import PdConfig
 from hetserve.instances.evaluate import evaluate
 from hetserve.instances.generate import generate
+from hetserve.instances.mixed_solo import MixedSoloConfig
 from hetserve.milp.solve import MilpParams, solve
 from tests.helpers import OBJ_RTOL
 
 PARAMS = MilpParams(time_limit_s=60.0, mip_rel_gap=0.0, threads=1)
 
 
+MODES = {
+    "disaggregated": ({"deployment_modes": ("aggregated", "disaggregated"),
+                       "pd_ratios": ((2, 1), (1, 1), (1, 2))}, PdConfig),
+    "mixed-solo": ({"deployment_modes": ("aggregated", "mixed-solo")}, MixedSoloConfig),
+}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_pd_optimum_is_never_worse_than_the_aggregated_optimum(seed):
-    """The P/D-enabled model holds every aggregated column unchanged plus P/D units, so its
-    optimum can only be lower; both solved to optimality and checked by the evaluator."""
+def test_optimum_with_a_mode_is_never_worse_than_the_aggregated_optimum(seed, mode):
+    """The enabled model holds every aggregated column unchanged plus the mode's
+    configurations, so its optimum can only be lower; both solved to optimality and checked
+    by the evaluator."""
+    changes, kind = MODES[mode]
     agg = generate((3, 3, 3), seed)
-    both = agg.replace(deployment_modes=("aggregated", "disaggregated"),
-                       pd_ratios=((2, 1), (1, 1), (1, 2)))
-    assert any(isinstance(c, PdConfig) for c in both.routes.configs)
+    both = agg.replace(**changes)
+    assert any(isinstance(c, kind) for c in both.routes.configs)
     a = solve(agg, PARAMS, seed=0)
     b = solve(both, PARAMS, seed=0, warm_start=agh(both, seed=0).solution)
     assert a.status == "optimal" and b.status == "optimal"
@@ -27,7 +38,7 @@ def test_pd_optimum_is_never_worse_than_the_aggregated_optimum(seed):
     assert ev.feasible, ev.violations
     assert ev.objective == pytest.approx(b.stats["objective_solver"], rel=OBJ_RTOL)
     assert b.objective <= a.objective * (1 + 1e-6)
-    # and the aggregated plan is a plan of the P/D-enabled instance at the same cost
+    # and the aggregated plan is a plan of the enabled instance at the same cost
     same = evaluate(both, a.solution)
     assert same.feasible and same.objective == pytest.approx(a.objective, rel=1e-9)
 
