@@ -20,7 +20,6 @@ from __future__ import annotations
 import csv
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -168,6 +167,9 @@ def main(ctx: click.Context, quick: bool, time_limit: float, threads: int, out: 
         for spec in specs:
             _instance(spec)  # a bad spec stops here, before any solve
     solvers = (*SOLVERS, "scip") if scip_python else SOLVERS
+    from hetserve.cli.sweep import machine_meta
+
+    started = {"git_commit_at_start": machine_meta()["git_commit"]}
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for k, spec in enumerate(specs):
@@ -179,7 +181,7 @@ def main(ctx: click.Context, quick: bool, time_limit: float, threads: int, out: 
                 click.echo(json.dumps(row), err=True)
                 rows.append(row)
     _write(rows, out, time_limit, threads, quick,
-           scip=next((r.get("scip") for r in rows if r.get("scip")), None))
+           scip=next((r.get("scip") for r in rows if r.get("scip")), None), started=started)
 
 
 @main.command("worker", hidden=True)
@@ -193,7 +195,8 @@ def worker(solver: str, spec: str, mps: str, time_limit: float, threads: int) ->
 
 
 def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: bool,
-           scip: float | None = None) -> None:
+           scip: float | None = None, started: dict | None = None) -> None:
+    started = started or {}
     out.mkdir(parents=True, exist_ok=True)
     keys = ["instance", "solver", "status", "objective", "bound", "wall_s", "peak_rss_mb",
             "n_vars", "bound_s"]
@@ -217,15 +220,12 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
                      f"{'' if bd is None else f'{bd:.4f}'} | {r.get('wall_s', 0):.1f} | "
                      f"{r.get('peak_rss_mb', 0):.0f} |")
     (out / "side_by_side.md").write_text("\n".join(lines) + "\n")
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    import highspy
+    from hetserve.cli.sweep import machine_meta
 
-    meta = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "git_commit": commit,
-            "cpu": platform.processor() or platform.machine(), "threads": threads,
-            "time_limit_s": time_limit, "quick": quick, "python": platform.python_version(),
-            "highspy": getattr(highspy, "__version__", "1.16"),
-            "scip": scip, "load_average_at_end": os.getloadavg(),
+    meta = {**machine_meta(), **started,
+            "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "threads": threads,
+            "time_limit_s": time_limit, "quick": quick, "scip": scip,
+            "load_average_at_end": os.getloadavg(),
             "note": "shared machine: see load_average_at_end"}
     (out / "side_by_side_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
