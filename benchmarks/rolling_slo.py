@@ -33,7 +33,26 @@ from hetserve.cli.sweep import machine_meta
 
 DAYS = {"flat": ["--demand", "synthetic", "--diurnal-amplitude", "0"],
         "azure-conv": ["--demand", "azure-conv"]}
-VARIANTS = {"analytic": ["--no-verify"], "verified": []}
+VARIANTS = {"analytic": ["--no-verify"], "verified": [], "verified-open": []}
+OPEN_DAYS = ("azure-conv",)
+"""``verified-open``: verified sizing on ``paper-base-open`` (paper-base with no budget and 64
+GPUs of each type), so a window's verified capacity always fits: it separates the sizing's
+misses from windows whose verified peak paper-base's own limits cannot hold."""
+
+
+def open_instance(out: Path) -> Path:
+    """Write ``paper-base-open.json`` under ``out`` (see :data:`OPEN_DAYS`) and return it."""
+    from hetserve.instances import read_instance, write_instance
+    from hetserve.instances.bundled import bundled_path
+
+    base = read_instance(bundled_path("paper-base"))
+    path = out / "paper-base-open.json"
+    write_instance(base.replace(
+        name="paper-base-open", budget=None,
+        availability={g.name: 64 for g in base.gpus},
+        description="paper-base with no budget and 64 GPUs of each type (benchmarks/"
+                    "rolling_slo.py: the limits admit every verified window sizing)"), path)
+    return path
 
 
 def _metrics(out: Path) -> dict[str, float]:
@@ -64,7 +83,8 @@ def _run(exe: str, day: str, solver: str, variant: str, out: Path,
         return {"day": day, "solver": solver, "variant": variant, **_metrics(run_dir)}
     if run_dir.exists():
         shutil.rmtree(run_dir)
-    subprocess.run([exe, "rolling", "paper-base", "--solver", solver, "--seed", "0",
+    instance = str(open_instance(out)) if variant == "verified-open" else "paper-base"
+    subprocess.run([exe, "rolling", instance, "--solver", solver, "--seed", "0",
                     *DAYS[day], *VARIANTS[variant], "--out", str(run_dir)], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     (run_dir / "cost.png").unlink(missing_ok=True)
@@ -82,7 +102,8 @@ def _run(exe: str, day: str, solver: str, variant: str, out: Path,
 def main(solvers: str, jobs: int, only: str | None, out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     exe = shutil.which("hetserve") or sys.exit("hetserve: not on PATH")
-    cases = [(d, s, v) for d in DAYS for s in solvers.split(",") for v in VARIANTS]
+    cases = [(d, s, v) for d in DAYS for s in solvers.split(",") for v in VARIANTS
+             if v != "verified-open" or d in OPEN_DAYS]
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         picked = None if only is None else set(only.split(","))
         rows = list(pool.map(lambda c: _run(exe, *c, out, picked), cases))
@@ -115,7 +136,9 @@ def main(solvers: str, jobs: int, only: str | None, out: Path) -> None:
                              "count) is <= 1 %",
             "variants": {"analytic": "--no-verify (kappa from the analytic sizing)",
                          "verified": "default (kappa from sizings verified in the detailed "
-                                     "simulator, cached per 5 % load bucket)"},
+                                     "simulator, cached per 5 % load bucket)",
+                         "verified-open": "verified, on paper-base-open.json (no budget, 64 "
+                                          "GPUs of each type)"},
             "days": {"flat": "synthetic, sigma 0.05, --diurnal-amplitude 0",
                      "azure-conv": "Azure conversation day"},
             "note": "machine shared by five helpers; run with nice -n 5; only costs and "
