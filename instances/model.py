@@ -12,7 +12,7 @@ the horizon in hours, storage in GB.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -204,26 +204,25 @@ class RouteTable:
             out = {k: np.zeros(shape) for k in ("fits", "max_batch", "prefill", "delay_at_1",
                                                 "batch", "delay", "capacity")}
             out["fits"] = out["fits"].astype(bool)
+        def append(extra: Sequence[Config], extra_out: dict[str, np.ndarray]) -> None:
+            """Add another mode's configurations (and their route arrays) after these."""
+            nonlocal out, configs
+            out = {k: np.concatenate([np.asarray(out[k]), extra_out[k]], axis=1).astype(
+                extra_out[k].dtype) for k in out}
+            configs = [*configs, *extra]
+            cm.extend(models[cfg.model] for cfg in extra)
+            cp.extend(precisions[cfg.precision] for cfg in extra)
+
         if "disaggregated" in inst.deployment_modes:  # docs/pd.md: P/D units after the replicas
             from hetserve.instances.disagg import pd_configs, pd_metrics
 
             pd = pd_configs(inst)
-            pd_out = pd_metrics(inst, pd)
-            out = {k: np.concatenate([np.asarray(out[k]), pd_out[k]], axis=1).astype(
-                pd_out[k].dtype) for k in out}
-            configs = [*configs, *pd]
-            cm += [models[cfg.model] for cfg in pd]
-            cp += [precisions[cfg.precision] for cfg in pd]
+            append(pd, pd_metrics(inst, pd))
         if "mixed-solo" in inst.deployment_modes:  # docs/pd.md#mixed-solo: after P/D units
             from hetserve.instances.mixed_solo import mixed_solo_configs, mixed_solo_metrics
 
             ms = mixed_solo_configs(inst, [cfg for cfg in configs if type(cfg) is Config])
-            ms_out = mixed_solo_metrics(inst, ms)
-            out = {k: np.concatenate([np.asarray(out[k]), ms_out[k]], axis=1).astype(
-                ms_out[k].dtype) for k in out}
-            configs = [*configs, *ms]
-            cm += [models[cfg.model] for cfg in ms]
-            cp += [precisions[cfg.precision] for cfg in ms]
+            append(ms, mixed_solo_metrics(inst, ms))
         if "aggregated" not in inst.deployment_modes:
             agg = sum(type(cfg) is Config for cfg in configs)
             out = {k: np.asarray(v)[:, agg:] for k, v in out.items()}
