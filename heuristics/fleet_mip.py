@@ -24,9 +24,11 @@ spirit of RINS/"restricted master" heuristics):
 with :math:`r_c` integer and :math:`w_c, o_j` binary (the same cost and constraints as
 the evaluator's; usable routes only). S is the union of the configurations open in
 every plan AGH built or improved, every (TP, PP) of the deployments open in the best
-plan, each type's cheapest ways to be served alone (M1's cost, within and without its error SLO), and
+plan, each type's cheapest ways to be served alone (M1's cost, within and without its error SLO),
 the best-scored closed configurations of the ``add`` move (dual prices of the elastic
-fluid LP on the best plan's fleet, :func:`heuristics.lp_moves.add_scores`).
+fluid LP on the best plan's fleet, :func:`heuristics.lp_moves.add_scores`), and per open
+configuration the closed ones that could take over all it serves most cheaply
+(``redeploy``'s estimate, improving or not).
 
 The MIP's fleet is then routed and priced by the same exact LP as every fleet move
 (:mod:`heuristics.lp_moves`) and kept only if strictly cheaper and no constraint is
@@ -40,6 +42,7 @@ import highspy
 import numpy as np
 
 from hetserve.heuristics.lp_moves import _candidates, _price, _try
+from hetserve.heuristics.operators import _redeploy_targets
 from hetserve.heuristics.state import PlanState
 from hetserve.instances.solver_log import new_highs
 
@@ -56,6 +59,11 @@ CHEAPEST_WITHIN_SLO = 5
 """Per type, the configurations that serve it alone most cheaply within its error SLO."""
 CHEAPEST_ANY = 3
 """Per type, the same regardless of the error SLO (blends)."""
+REDEPLOY_TARGETS = 8
+"""Per open configuration of the best plan, the configurations (one per deployment) that
+could take over everything it serves most cheaply (``redeploy``'s estimate), improving or
+not: a dearer host with a lower error (another GPU or precision of the same model) is what
+lets a third configuration shrink (12x12x15 s3: 8.3 % → 0 %, docs/heuristics.md §4)."""
 
 
 def candidate_set(state: PlanState, plans: list[PlanState], n_scored: int,
@@ -80,6 +88,7 @@ def candidate_set(state: PlanState, plans: list[PlanState], n_scored: int,
         push(d.dep_configs[dep])
     cfgs = np.nonzero(state.r > 0)[0]
     push(_candidates(state, cfgs, np.full(len(cfgs), np.inf), n_scored))
+    push(redeploy_targets(state, REDEPLOY_TARGETS))
     # each type's cheapest ways to be served alone with whole replicas (M1's cost,
     # docs/heuristics.md §2), within its error SLO and regardless of it
     with np.errstate(invalid="ignore", over="ignore"):
@@ -91,6 +100,28 @@ def candidate_set(state: PlanState, plans: list[PlanState], n_scored: int,
         for i in range(d.n_types):
             push([int(c) for c in best[i] if np.isfinite(table[i, c])])
     return np.array(sorted(order), dtype=np.int64)
+
+
+def redeploy_targets(state: PlanState, k: int) -> list[int]:
+    """For each open configuration (in index order), :func:`takeover_targets`."""
+    out: list[int] = []
+    for c in np.nonzero(state.r > 0)[0].tolist():
+        out += takeover_targets(state, c, k)
+    return out
+
+
+def takeover_targets(state: PlanState, c: int, k: int) -> list[int]:
+    """The ``k`` closed configurations of distinct deployments to which moving all that
+    ``c`` serves is estimated cheapest (:func:`heuristics.operators._redeploy_targets`;
+    only targets that keep every rule), cheapest first."""
+    res = _redeploy_targets(state, [c])
+    if res is None:
+        return []
+    cost = np.where(res[1] & (state.r == 0), res[0], np.inf)
+    order = np.argsort(cost, kind="stable")
+    order = order[np.isfinite(cost[order])]
+    _, first = np.unique(state.data.cfg_dep[order], return_index=True)
+    return [int(t) for t in order[np.sort(first)][:k]]
 
 
 def solve_fleet_mip(state: PlanState, cfgs: np.ndarray, *, seed: int,

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from hetserve.heuristics import AghParams, agh
-from hetserve.heuristics.fleet_mip import candidate_set, fleet_mip, solve_fleet_mip
+from hetserve.heuristics.fleet_mip import (candidate_set, fleet_mip, redeploy_targets,
+                                           solve_fleet_mip, takeover_targets)
+from hetserve.heuristics.operators import _redeploy_targets
 from hetserve.heuristics.state import HeuristicData, PlanState
 from hetserve.heuristics.work import WorkMeter
 from hetserve.instances import Status
@@ -78,6 +80,28 @@ def test_candidate_set_holds_the_open_fleet_and_their_deployments(s1001, base):
         assert set(d.dep_configs[d.cfg_dep[c]].tolist()) <= set(cfgs.tolist())
     small = candidate_set(state, [], n_scored=10, max_size=3)
     assert len(small) == 3
+
+
+def test_redeploy_targets_are_closed_distinct_deployments_that_can_take_over(s1001, base):
+    state = _state(s1001, base)
+    d = state.data
+    opened = np.nonzero(state.r > 0)[0].tolist()
+    per_config = {c: takeover_targets(state, c, 4) for c in opened}
+    assert redeploy_targets(state, 4) == [t for c in opened for t in per_config[c]]
+    assert any(per_config.values())
+    for c, mine in per_config.items():
+        cost, ok = _redeploy_targets(state, [c])
+        assert len(mine) <= 4 and all(state.r[t] == 0 and ok[t] for t in mine)
+        # one per deployment, each able to serve every type c serves, cheapest first
+        assert len({int(d.cfg_dep[t]) for t in mine}) == len(mine)
+        served = np.nonzero(state.x[:, c] > 0)[0]
+        assert all(d.usable[served, t].all() for t in mine)
+        assert [cost[t] for t in mine] == sorted(cost[t] for t in mine)
+        # nothing cheaper was left out (other than a second (TP, PP) of a chosen deployment)
+        if len(mine) < 4:
+            rest = np.nonzero(ok & (state.r == 0))[0]
+            assert set(d.cfg_dep[rest].tolist()) == {int(d.cfg_dep[t]) for t in mine}
+    assert set(redeploy_targets(state, 4)) <= set(candidate_set(state, [], 40, 10**6).tolist())
 
 
 def test_fleet_mip_result_is_deterministic(s1001, base, with_mip):
