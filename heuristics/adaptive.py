@@ -53,6 +53,14 @@ moves that would otherwise pull the search away before the cheap moves have conv
 and cost more per sweep)."""
 
 
+PASS_GAIN = 1e-4
+"""A pass of the ordinary operators that lowers the objective by less than this fraction
+counts as stuck, so the escalation operators run: at 100x40x40 ``relocate`` otherwise
+keeps finding micro-improvements (moving quarter shares for cents) every pass until
+``max_passes``, and the LP moves, which re-route every type optimally at once, never
+run (measured: 30 passes, 1,534 moves, 2,683.93 → 2,683.85)."""
+
+
 LP_PRICED = frozenset({"reroute", "decrement", "drop", "add", "swap"})
 """Operators of :mod:`heuristics.lp_moves`: charged per sweep (see :class:`WorkMeter`)."""
 
@@ -87,7 +95,11 @@ def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[st
 
     while passes < max_passes and not meter.exhausted:
         passes += 1
-        improved = run(ordinary) or run(escalate)
+        before = state.objective
+        improved = run(ordinary) and before - state.objective > PASS_GAIN * abs(before)
+        if not improved:
+            before_escalation = state.objective
+            improved = run(escalate) or state.objective < before_escalation
         if not improved:
             break
     return {"accepted": accepted, "passes": passes, "stopped_by_budget": meter.exhausted}

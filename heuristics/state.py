@@ -74,6 +74,8 @@ class HeuristicData:
     tp: np.ndarray  # (C,)
     gpu_use: np.ndarray  # (C, G) GPUs of each type per replica (routes.gpu_use)
     gpu_terms: tuple[tuple[tuple[int, int], ...], ...]  # per config: (type, GPUs) with GPUs > 0
+    gpu_idx: np.ndarray  # (C, K) the GPU types a replica uses (K = most per config; padded with 0)
+    gpu_cnt: np.ndarray  # (C, K) ... and how many of each (0 on padding)
     cfg_model: np.ndarray  # (C,) model index
     cfg_dep: np.ndarray  # (C,) deployment index
     dep_configs: tuple[np.ndarray, ...]  # configs of each deployment
@@ -126,6 +128,8 @@ class HeuristicData:
         pairs = [(c, c2) for cs in dep_configs for c in cs for c2 in cs if tp[c2] > tp[c]]
         up = np.array(pairs, dtype=np.int64).reshape(-1, 2)
         model_gb = np.array([m.weight_gb_fp16 for m in instance.models])
+        gpu_use = np.asarray(t.gpu_use, dtype=np.int64)
+        gpu_idx, gpu_cnt = _sparse_rows(gpu_use)
         return cls(
             instance=instance, n_types=n_i, n_configs=n_c, n_deps=len(deps), hours=hours,
             rho_max=instance.max_utilisation, lam=t.rates,
@@ -133,7 +137,7 @@ class HeuristicData:
             usable=routing.usable, a=a, dcost=dcost,
             err_ex=routing.err_ex, dly_ex=routing.dly_ex, avg_delay=routing.avg_delay,
             price_h=price_h, rent=hours * price_h, gpus=gpus, tp=tp,
-            gpu_use=np.asarray(t.gpu_use, dtype=np.int64),
+            gpu_use=gpu_use, gpu_idx=gpu_idx, gpu_cnt=gpu_cnt,
             gpu_terms=tuple(tuple((int(g), int(u[g])) for g in np.nonzero(u)[0])
                             for u in t.gpu_use),
             cfg_model=np.asarray(t.config_model, dtype=np.int64), cfg_dep=cfg_dep,
@@ -149,11 +153,35 @@ class HeuristicData:
             routing=routing,
         )
 
+    def gpus_fit(self, base: np.ndarray, add: np.ndarray, cand: np.ndarray,
+                 room: np.ndarray) -> np.ndarray:
+        """Whether ``add[..., t]`` more replicas of ``cand[t]`` on top of the GPUs in use
+        ``base[..., g]`` stay within ``room[g]`` on every GPU type, for ``base ≤ room``
+        (which the callers guarantee: ``base`` is the use now, less what a move frees).
+        Only the GPU types each candidate uses are checked (at most two per configuration,
+        against all of them in the dense form: the hot line of the local search at
+        100x40x40)."""
+        g, u = self.gpu_idx[cand], self.gpu_cnt[cand]  # (T, K)
+        used = base[..., g]  # (..., T, K)
+        return np.all((u == 0) | (used + add[..., None] * u <= room[g]), axis=-1)
+
     def replicas_for(self, load: np.ndarray | float) -> np.ndarray:
         """Whole replicas that carry ``load`` (replica-equivalents) within ρ_max."""
         load = np.asarray(load, dtype=float)
         need = np.ceil(load / self.rho_max - LOAD_TOL)
         return np.where(load > LOAD_TOL, np.maximum(need, 1.0), 0.0).astype(np.int64)
+
+
+def _sparse_rows(m: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices and values of each row's nonzeros, padded to the longest row."""
+    k = max(1, int((m != 0).sum(axis=1).max(initial=0)))
+    idx = np.zeros((m.shape[0], k), dtype=np.int64)
+    val = np.zeros((m.shape[0], k), dtype=m.dtype)
+    for c, row in enumerate(m):
+        nz = np.nonzero(row)[0]
+        idx[c, :len(nz)] = nz
+        val[c, :len(nz)] = row[nz]
+    return idx, val
 
 
 def open_in_random_order(state: PlanState, rng: np.random.Generator) -> Iterator[int]:

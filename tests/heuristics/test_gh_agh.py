@@ -174,3 +174,14 @@ def test_heuristics_do_not_import_milp():
     for path in root.glob("*.py"):
         text = path.read_text()
         assert "import milp" not in text and "from milp" not in text, path.name
+
+
+def test_same_plan_at_a_mid_size_where_the_budget_binds():
+    """20x20x20: two runs with a budget that stops the local search mid-sweep, then the
+    fleet MIP, give the same plan and the same work count."""
+    inst = generate((20, 20, 20), 1)
+    params = AghParams(work_budget=400_000)
+    a1, a2 = agh(inst, params, seed=3), agh(inst, params, seed=3)
+    assert a1.stats["budget_exhausted"]
+    assert a1.solution == a2.solution and a1.objective == a2.objective
+    assert a1.stats["work_used"] == a2.stats["work_used"]

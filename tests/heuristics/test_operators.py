@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hetserve.heuristics import OPERATORS
+from hetserve.heuristics import OPERATORS, gh
+from hetserve.heuristics.operators import best_target
 from hetserve.heuristics.greedy import construct, query_order
 from hetserve.heuristics.params import GhParams
 from hetserve.heuristics.state import HeuristicData, PlanState
@@ -78,3 +79,25 @@ def test_rollback_restores_the_state_exactly():
     for name in ("r", "x", "load", "served", "err_sum", "dly_sum", "gpu_used", "model_count",
                  "dep_count", "money"):
         assert np.array_equal(getattr(state, name), getattr(snap, name)), name
+
+
+def test_improving_only_candidate_list_is_exact():
+    """``best_target(..., improving_only=True)`` skips closed targets whose one replica
+    costs more than the source can save; whenever the full scan finds an improving move,
+    the pruned scan finds the same one, and it never reports one the full scan does not."""
+    checked = 0
+    for size, seed in (((10, 10, 10), 0), ((12, 12, 12), 1000)):
+        inst = generate(size, seed)
+        res = gh(inst)
+        state = PlanState.from_arrays(HeuristicData.build(inst), *res.solution.to_arrays(inst))
+        for i, src in zip(*np.nonzero(state.x > 1e-9)):
+            share = float(state.x[i, src])
+            amounts = np.array([share, share / 2, share / 4])
+            full = best_target(state, int(i), int(src), amounts)
+            pruned = best_target(state, int(i), int(src), amounts, improving_only=True)
+            if full is not None and full[0] < 0:
+                assert pruned == full
+                checked += 1
+            else:
+                assert pruned is None or pruned[0] >= 0
+    assert checked > 0
