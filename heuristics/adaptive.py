@@ -53,26 +53,25 @@ moves that would otherwise pull the search away before the cheap moves have conv
 and cost more per sweep)."""
 
 
-PASS_GAIN = 1e-4
-"""A pass of the ordinary operators that lowers the objective by less than this fraction
-counts as stuck, so the escalation operators run: at 100x40x40 ``relocate`` otherwise
-keeps finding micro-improvements (moving quarter shares for cents) every pass until
-``max_passes``, and the LP moves, which re-route every type optimally at once, never
-run (measured: 30 passes, 1,534 moves, 2,683.93 → 2,683.85)."""
-
-
 LP_PRICED = frozenset({"reroute", "decrement", "drop", "add", "swap"})
 """Operators of :mod:`heuristics.lp_moves`: charged per sweep (see :class:`WorkMeter`)."""
 
 
 def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[str, ...],
-                 max_passes: int, meter: WorkMeter) -> dict[str, object]:
+                 max_passes: int, meter: WorkMeter, pass_gain: float = 0.0
+                 ) -> dict[str, object]:
     """Run operator passes on ``state`` in place; returns accepted moves per operator,
     passes done and whether the work budget stopped it.
 
     A pass runs every ordinary operator once; if none improved, the escalation
     operators (:data:`ESCALATION`) run; the search stops when those improve nothing too,
-    after ``max_passes`` passes, or when ``meter`` is exhausted."""
+    after ``max_passes`` passes, or when ``meter`` is exhausted.
+
+    A pass of the ordinary operators that gains less than ``pass_gain`` (a fraction of the
+    objective) also counts as stuck: at 100x40x40 ``relocate`` otherwise keeps finding
+    micro-improvements (quarter shares moved for cents) every pass until ``max_passes``,
+    and the LP moves, which re-route every type optimally at once, never run (measured:
+    30 passes, 1,534 moves, 2,683.93 → 2,683.85)."""
     state.meter = meter
     accepted = dict.fromkeys(operators, 0)
     ordinary = [o for o in operators if o not in ESCALATION]
@@ -96,7 +95,7 @@ def local_search(state: PlanState, rng: np.random.Generator, operators: tuple[st
     while passes < max_passes and not meter.exhausted:
         passes += 1
         before = state.objective
-        improved = run(ordinary) and before - state.objective > PASS_GAIN * abs(before)
+        improved = run(ordinary) and before - state.objective > pass_gain * abs(before)
         if not improved:
             before_escalation = state.objective
             improved = run(escalate) or state.objective < before_escalation
@@ -154,7 +153,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
         improved = state.copy()
         improved.commits = 0
         improved.granularities = params.granularities
-        st = local_search(improved, rng, operators, params.max_passes, meter)
+        st = local_search(improved, rng, operators, params.max_passes, meter, params.pass_gain)
         ls_stats.append({"start": name, "construction_cost": key[1],
                          "final_cost": improved.objective, **st})
         pool.append((_key(improved), k, name + "+ls", improved, key[1]))
@@ -174,7 +173,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
             if not kick(trial, rng):
                 continue
             ils["kicks"] += 1
-            local_search(trial, rng, operators, params.max_passes, meter)
+            local_search(trial, rng, operators, params.max_passes, meter, params.pass_gain)
             if _key(trial) < _key(cur):
                 cur = trial
                 ils["improved"] += 1
@@ -191,7 +190,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
             if meter.exhausted or not fleet_mip(cur, plans, seed=seed):
                 break
             mip_stats["improved"] += 1
-            local_search(cur, rng, operators, params.max_passes, meter)
+            local_search(cur, rng, operators, params.max_passes, meter, params.pass_gain)
         if _key(cur) < key0:
             pool.insert(0, (_key(cur), k0, name0 + "+mip", cur, cc0))
     _, _, best_name, best, construction_cost = pool[0]

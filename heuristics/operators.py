@@ -44,8 +44,7 @@ from collections.abc import Callable
 import numpy as np
 
 from hetserve.heuristics.lp_moves import add, decrement, drop, reroute, swap
-from hetserve.heuristics.state import (CHECK_TOL, LOAD_TOL, SHARE_TOL, PlanState,
-                                       open_in_random_order)
+from hetserve.heuristics.state import CHECK_TOL, LOAD_TOL, SHARE_TOL, PlanState, open_in_random_order
 
 Operator = Callable[[PlanState, np.random.Generator], bool]
 """``(state, rng) -> improved``; mutates ``state`` in place."""

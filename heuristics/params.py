@@ -96,6 +96,10 @@ class AghParams:
     time_limit_s
         Optional extra cap on CPU seconds (``None``, the default, = none). Setting it
         makes the result depend on the machine's speed (``stats["timed_out"]``).
+    pass_gain
+        A pass of the ordinary operators that lowers the objective by less than this
+        fraction counts as stuck and the escalation operators run (0: any gain counts, the
+        rule before; docs/heuristics.md §4).
     granularities
         Shares of a route that ``relocate`` (and ``unmet_trade``) try to move.
     operators
@@ -114,6 +118,7 @@ class AghParams:
     fleet_mip_rounds: int = 3
     work_budget: int = 20_000_000
     time_limit_s: float | None = None
+    pass_gain: float = 1e-4
     granularities: tuple[float, ...] = (1.0, 0.5, 0.25)
     operators: tuple[str, ...] = field(default=DEFAULT_OPERATORS)
     preallocate: bool = True
@@ -145,6 +150,8 @@ class AghParams:
             _fail("work_budget", f"must be an integer >= 0, got {self.work_budget!r}")
         if self.time_limit_s is not None and not self.time_limit_s > 0:
             _fail("time_limit_s", f"must be > 0 or None, got {self.time_limit_s!r}")
+        if not 0 <= self.pass_gain < 1:
+            _fail("pass_gain", f"must be in [0, 1), got {self.pass_gain!r}")
         if not self.granularities or any(not 0 < g <= 1 for g in self.granularities):
             _fail("granularities", f"need values in (0, 1], got {self.granularities!r}")
         for name in self.operators:

@@ -8,8 +8,13 @@ import numpy as np
 import pytest
 
 from hetserve.heuristics import AghParams, agh
-from hetserve.heuristics.fleet_mip import (candidate_set, fleet_mip, redeploy_targets,
-                                           solve_fleet_mip, takeover_targets)
+from hetserve.heuristics.fleet_mip import (
+    candidate_set,
+    fleet_mip,
+    redeploy_targets,
+    solve_fleet_mip,
+    takeover_targets,
+)
 from hetserve.heuristics.operators import _redeploy_targets
 from hetserve.heuristics.state import HeuristicData, PlanState
 from hetserve.heuristics.work import WorkMeter

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hetserve.heuristics import OPERATORS, gh
-from hetserve.heuristics.operators import best_target
 from hetserve.heuristics.greedy import construct, query_order
+from hetserve.heuristics.operators import best_target
 from hetserve.heuristics.params import GhParams
 from hetserve.heuristics.state import HeuristicData, PlanState
 from hetserve.instances import evaluate_arrays
