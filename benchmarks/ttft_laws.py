@@ -34,14 +34,27 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import platform
+import sys
 import time
+from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 import numpy as np
 
-from benchmarks.fidelity import CONCURRENCY_BANDS, DEFAULT_CASES, Measured, read_cases, summarise
+from benchmarks.fidelity import (
+    CONCURRENCY_BANDS,
+    DEFAULT_CASES,
+    Measured,
+    _cpu_model,
+    _git_commit,
+    read_cases,
+    summarise,
+)
 from hetserve.instances import load_catalog
 from hetserve.instances.serving import (
     ENGINES,
@@ -210,6 +223,13 @@ def main(out: Path, limit: int | None) -> None:
     (out / "summary.md").write_text("\n".join(md))
     (out / "laws.json").write_text(json.dumps({"laws": table, "logo_R": logo,
                                                "rows": len(rows)}, indent=2) + "\n")
+    meta = {"benchmark": "ttft_laws",
+            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "git_commit": _git_commit(), "python": sys.version.split()[0],
+            "numpy": np.__version__, "platform": platform.platform(), "cpu": _cpu_model(),
+            "threads": os.cpu_count(), "rows": len(rows), "wall_s": round(wall, 1),
+            "note": "machine shared with other jobs; wall times measured under load"}
+    (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     click.echo("\n".join(md))
 
 
