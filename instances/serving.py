@@ -43,7 +43,10 @@ Closed loop (:func:`closed_loop`)
     the next one as soon as the last finishes, as aiperf or vLLM's ``benchmark_serving``
     do in concurrency mode. The engine is simulated step by step (pure-decode stretches
     are advanced in one vectorised jump) and the means over every request of the run
-    are reported, as those tools report them.
+    are reported, as those tools report them. TTFT: each client's first request is the
+    simulated start-up burst; later requests see a desynchronised engine (Poisson arrivals
+    at the loop's throughput, plus one interval between completions where the engine's
+    first token waits for a completion), see :func:`closed_loop`.
 
 Poisson arrivals (:func:`ttft_poisson`)
     Open-loop arrivals at rate λ: the decode population follows from Little's law, the
@@ -109,7 +112,9 @@ class EngineProfile:
 
     Every field is an engine *setting* with its documented default, except
     ``step_overhead_s`` (host time per step), which engines do not document and which
-    docs/performance.md derives from low-concurrency TP1 decode steps.
+    docs/performance.md derives from low-concurrency TP1 decode steps, and
+    ``first_token_wait``, read from the calibration set (docs/performance.md, "TTFT under
+    load").
     """
 
     name: str
