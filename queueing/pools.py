@@ -75,25 +75,30 @@ def mix_stats(parts: list[tuple[SliceStats, float]]) -> SliceStats:
     if not parts:
         return SliceStats(0.0, 0.0, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1), np.ones(1))
     tot = sum(w for _, w in parts)
-    f = [(s, w / tot) for s, w in parts]
+    ss = [s for s, _ in parts]
+    ps = [w / tot for _, w in parts]
 
     def avg(attr):
-        return float(sum(getattr(s, attr) * p for s, p in f))
+        acc = 0  # the order of sum(): ((0 + x_1 p_1) + x_2 p_2) + ...
+        for s, p in zip(ss, ps):
+            acc = acc + getattr(s, attr) * p
+        return float(acc)
 
     # prefill-iteration counts are whole numbers: collapse them with one bincount
-    Pv = np.concatenate([s.prefill_iters for s, _ in f]).astype(np.int64)
-    Pw = np.concatenate([s.prefill_w * p for s, p in f])
-    binned = np.bincount(Pv, weights=Pw)
+    Pw = np.concatenate([s.prefill_w * p for s, p in zip(ss, ps)])
+    binned = np.bincount(np.concatenate([s.prefill_iters for s in ss]).astype(np.int64),
+                         weights=Pw)
     Pu = np.flatnonzero(binned > 0)
-
-    def cat(attr, weighted=False):
-        return np.concatenate([getattr(s, attr) * (p if weighted else 1.0) for s, p in f])
-
-    return SliceStats(min(s.lo for s, _ in f), max(s.hi for s, _ in f), f[0][0].chunk, tot,
+    # a slice's node weights are its prefill weights (one node per prefill count), so the
+    # weighted node weights are Pw already
+    node_w = (Pw if all(s.node_w is s.prefill_w for s in ss)
+              else np.concatenate([s.node_w * p for s, p in zip(ss, ps)]))
+    return SliceStats(min(s.lo for s in ss), max(s.hi for s in ss), ss[0].chunk, tot,
                       avg("mean_tokens"), avg("mean_iters"), avg("m2_iters"),
                       avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu.astype(float),
-                      binned[Pu], cat("node_prompt"), cat("node_prefill"),
-                      cat("node_tokens"), cat("node_w", True))
+                      binned[Pu], np.concatenate([s.node_prompt for s in ss]),
+                      np.concatenate([s.node_prefill for s in ss]),
+                      np.concatenate([s.node_tokens for s in ss]), node_w)
 
 
 @dataclass(frozen=True)
@@ -243,6 +248,8 @@ def _miss(cal: PoolCalibration, tg: PoolTargets, i: int, tau: float, C: float,
     if theta <= 0:
         return 1.0
     s = tg.targets[i] - _pre(cal, tau)
+    if C <= 0.0:  # no wait (certain_miss): only the prefill-bound nodes miss
+        return float(w @ (s < 0)) / mass
     tail = np.where(s < 0, 1.0, C * np.exp(-theta * np.maximum(s, 0.0)))
     return float(w @ tail) / mass
 
@@ -288,6 +295,13 @@ def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99,
                   targets: PoolTargets | None = None) -> PoolEval:
     """Analytic utilisation, waits and TTFT of ``units`` units at rate ``lam`` (req/s);
     ``miss_prob`` is the first constraint's predicted miss probability (if ``targets``)."""
+    return _evaluate(cal, lam, units, q, targets)
+
+
+def _evaluate(cal: PoolCalibration, lam: float, units: int, q: float,
+              targets: PoolTargets | None, known: tuple | None = None) -> PoolEval:
+    """:func:`evaluate_pool`; ``known`` = ((occ, tau, C, theta), first constraint's miss)
+    already computed for these units by :func:`size_pool` (the sizing checked them)."""
     if lam < 0:
         raise ValueError("lam: arrival rate must be >= 0")
     if units < 0:
@@ -304,13 +318,18 @@ def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99,
                         st.cv2_iters, 1.0, math.inf, math.inf, math.inf, math.inf, cost, False,
                         "no slots" if cal.k == 0 else "no units", 1.0)
     rho = lam / (units * cal.max_throughput)
-    occ, tau, C, theta = _state(cal, lam, units)
+    occ, tau, C, theta = _state(cal, lam, units) if known is None else known[0]
     if not occ < 1.0:
         return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters,
                         1.0, math.inf, math.inf, math.inf, math.inf, cost, False, "unstable", 1.0)
     w99 = math.log(C / (1 - q)) / theta if 1 - q < C else 0.0
     mean_pref = st.mean_prefill_iters * tau
-    miss = _miss(cal, targets, 0, tau, C, theta) if targets is not None else math.nan
+    if targets is None:
+        miss = math.nan
+    elif known is not None and known[1] is not None:
+        miss = known[1]
+    else:
+        miss = _miss(cal, targets, 0, tau, C, theta)
     return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters, C,
                     w99,
                     C / theta + mean_pref, _ttft_quantile(q, cal, tau, C, theta),
@@ -342,12 +361,22 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
             return _infeasible(ev, f"prefill alone misses the TTFT target of constraint "
                                    f"{tg.names[i]!r} for more than its allowance")
 
+    seen: dict[int, tuple] = {}  # n -> (state, first constraint's miss) of a passing n
+
     def ok(n: int) -> bool:
-        _occ, tau, C, theta = _state(cal, lam, n)
+        state = _state(cal, lam, n)
+        _occ, tau, C, theta = state
         if lam / (n * cal.max_throughput) > rho_max + 1e-12 or theta <= 0:
             return False
-        return all(_miss(cal, tg, i, tau, C, theta) <= tg.allowance[i] + 1e-12
-                   for i in range(n_con))
+        first = None
+        for i in range(n_con):
+            m = _miss(cal, tg, i, tau, C, theta)
+            if m > tg.allowance[i] + 1e-12:
+                return False
+            if i == 0:
+                first = m
+        seen[n] = (state, first)
+        return True
 
     n_lo = max(1, int(min_units), math.ceil(cal.min_units(lam, rho_max) - 1e-9))
     if not ok(n_lo):
@@ -363,7 +392,7 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
             else:
                 lo = mid
         n_lo = hi
-    return evaluate_pool(cal, lam, n_lo, q, tg)
+    return _evaluate(cal, lam, n_lo, q, tg, seen.get(n_lo))
 
 
 def _infeasible(ev: PoolEval, reason: str) -> PoolEval:
