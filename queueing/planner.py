@@ -161,8 +161,9 @@ class _Compiled:
             mask = self.slo.members(c, st.node_tokens, st.node_prompt, pmin)
             w = st.node_w * mask
             names.append(c.name)
-            targets.append(np.asarray(c.target(st.node_prompt, pmin), float)
-                           * np.ones_like(st.node_w))
+            tgt = np.asarray(c.target(st.node_prompt, pmin), float)
+            targets.append(tgt if tgt.shape == st.node_w.shape
+                           else tgt * np.ones_like(st.node_w))
             weights.append(w)
             shares.append(float(w.sum()))
         tg = PoolTargets(tuple(names), tuple(targets), tuple(weights), (1.0,) * len(names))

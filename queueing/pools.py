@@ -125,6 +125,8 @@ class PoolCalibration:
         mu = (0.0 if self.k <= 0 or self.stats.mean_iters <= 0
               else self.k / (self.stats.mean_iters * (p.W + h * self.k)))
         object.__setattr__(self, "_max_throughput", mu)
+        # per-node prompt-KV term of the prefill iterations (_pre), fixed per calibration
+        object.__setattr__(self, "_h_prompt", p.H * self.stats.node_prompt / p.calibration_ctx)
 
     @property
     def h_term(self) -> float:
@@ -234,8 +236,7 @@ def flat_targets(cal: PoolCalibration, slo_ttft: float, q: float) -> PoolTargets
 def _pre(cal: PoolCalibration, tau: float) -> np.ndarray:
     """Per-node time from admission to first token: one iteration boundary plus ``P``
     prefill iterations that carry the request's own prompt KV (docs/queueing.md §1)."""
-    st, p = cal.stats, cal.profile
-    return st.node_prefill * (tau + p.H * st.node_prompt / p.calibration_ctx) + tau
+    return cal.stats.node_prefill * (tau + cal._h_prompt) + tau  # type: ignore[attr-defined]
 
 
 def _miss(cal: PoolCalibration, tg: PoolTargets, i: int, tau: float, C: float,
