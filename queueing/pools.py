@@ -261,6 +261,31 @@ def certain_miss(cal: PoolCalibration, tg: PoolTargets, i: int) -> float:
     return _miss(cal, tg, i, tau, 0.0, 1.0)
 
 
+def _sorted_nodes(cal: PoolCalibration, tau: float):
+    """(p, w, A, log w): the per-node admission-to-first-token times sorted, their
+    normalised weights, the mass after each node and the log weights.  The order sorts
+    ``_pre`` at every tau (more prefill iterations means a longer prompt), so it and the
+    weights are kept on the calibration; should a tau ever reorder the nodes, they are
+    sorted afresh."""
+    tab = cal.__dict__.get("_sorted")
+    if tab is not None:
+        P_s, hp_s, w, A, logw = tab
+        p = P_s * (tau + hp_s) + tau
+        if p.size < 2 or bool((p[1:] >= p[:-1]).all()):
+            return p, w, A, logw
+    st = cal.stats
+    pre = _pre(cal, tau)
+    order = np.argsort(pre, kind="stable")
+    w = st.node_w[order] / max(float(st.node_w.sum()), 1e-300)
+    A = 1.0 - np.cumsum(w)  # mass with p_j > p_k (for sorted index k)
+    logw = np.log(np.maximum(w, 1e-300))
+    if tab is None:
+        object.__setattr__(cal, "_sorted", (st.node_prefill[order],
+                                            cal._h_prompt[order],  # type: ignore[attr-defined]
+                                            w, A, logw))
+    return pre[order], w, A, logw
+
+
 def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
                    theta: float) -> float:
     """Smallest t with P(TTFT > t) <= 1 - q, exactly.
@@ -271,14 +296,9 @@ def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
     so the quantile is the first interval's closed-form root."""
     if theta <= 0:
         return math.inf
-    st = cal.stats
-    pre = _pre(cal, tau)
-    order = np.argsort(pre, kind="stable")
-    p = pre[order]
-    w = st.node_w[order] / max(float(st.node_w.sum()), 1e-300)
+    p, w, A, logw = _sorted_nodes(cal, tau)
     eps = 1.0 - q
-    A = 1.0 - np.cumsum(w)  # mass with p_j > p_k (for sorted index k)
-    logE = np.logaddexp.accumulate(np.log(np.maximum(w, 1e-300)) + theta * p) - theta * p
+    logE = np.logaddexp.accumulate(logw + theta * p) - theta * p
     room = eps - A
     ok = room > 1e-15
     if C > 0:
