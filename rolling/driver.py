@@ -139,8 +139,9 @@ def refusing_limits(ctx: RollingContext, inst: Instance, warm: Solution | None,
                     seed: int) -> str:
     """Which of the instance's limits refuse the κ-inflated window ``inst`` (infeasible as
     it stands): ``budget`` or ``availability`` when lifting that limit alone makes it
-    feasible, ``budget+availability`` when only lifting both does, ``other`` when even
-    that does not (e.g. an unmet-demand cap the routes cannot serve); docs/rolling.md."""
+    feasible, ``budget+availability`` when only lifting both does, "" when even that does
+    not (the window is then not refused by these limits and counts as admissible);
+    docs/rolling.md."""
     lifted_avail = {g.name: LIFTED_AVAILABILITY for g in inst.gpus}
     tries: list[tuple[str, dict[str, Any]]] = []
     if inst.budget is not None:
@@ -151,7 +152,7 @@ def refusing_limits(ctx: RollingContext, inst: Instance, warm: Solution | None,
     for name, changes in tries:
         if _solve(ctx, inst.replace(**changes), warm, seed).feasible:
             return name
-    return "other"
+    return ""
 
 
 def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
@@ -182,9 +183,10 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
     t1 = time.perf_counter()
     res = _solve(ctx, inst, warm, seed)
     solve_s += time.perf_counter() - t1
+    resize_refused = ""
     if res.feasible and ctx.sizer is not None and ctx.params.sizing.enabled:
-        res, inst, kappa, extra = _resize(ctx, res, inst, kappa, refs, rates, prompt, output,
-                                          warm, seed)
+        res, inst, kappa, extra, resize_refused = _resize(ctx, res, inst, kappa, refs, rates,
+                                                          prompt, output, warm, seed)
         solve_s += extra
     status = res.status.value
     if not res.feasible:
@@ -206,19 +208,22 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
         if res.solution is not None:
             return res.solution, inst, kappa, f"{status}-plan", solve_s, sizing_s, refused
         return warm, inst, kappa, f"{status}-kept", solve_s, sizing_s, refused
-    return res.solution, inst, kappa, status, solve_s, sizing_s, ""
+    return res.solution, inst, kappa, status, solve_s, sizing_s, resize_refused
 
 
 def _resize(ctx: RollingContext, res: RunResult, inst: Instance, kappa: np.ndarray,
             refs: tuple[int, ...], rates: np.ndarray, prompt: np.ndarray | None,
             output: np.ndarray | None, warm: Solution | None,
-            seed: int) -> tuple[RunResult, Instance, np.ndarray, float]:
+            seed: int) -> tuple[RunResult, Instance, np.ndarray, float, str]:
     """Make the capacity the plan buys the capacity the prediction assumes: κ_i was sized
     on a reference configuration, but the prediction (:func:`_predict`) uses the one the
     plan routes type *i* to. Where the plan moved a type to a configuration that needs a
     larger κ, re-plan with the larger κ (κ only grows, so this ends; at most
-    ``RESIZE_ROUNDS`` re-plans, keeping the last feasible plan)."""
+    ``RESIZE_ROUNDS`` re-plans, keeping the last feasible plan). When that re-plan is
+    infeasible the kept plan holds less than the sized capacity on its own routes: the
+    last element names the limit that refused it (:func:`refusing_limits`), else ""."""
     solve_s = 0.0
+    refused = ""
     for _ in range(RESIZE_ROUNDS):
         if res.solution is None:
             break
@@ -232,11 +237,13 @@ def _resize(ctx: RollingContext, res: RunResult, inst: Instance, kappa: np.ndarr
         nxt = window_instance(ctx.instance, ctx.demand, rates, prompt, output, grown)
         t1 = time.perf_counter()
         res2 = _solve(ctx, nxt, warm, seed)
-        solve_s += time.perf_counter() - t1
         if not res2.feasible:
+            refused = refusing_limits(ctx, nxt, warm, seed)
+            solve_s += time.perf_counter() - t1
             break
+        solve_s += time.perf_counter() - t1
         res, inst, kappa, refs = res2, nxt, grown, used
-    return res, inst, kappa, solve_s
+    return res, inst, kappa, solve_s, refused
 
 
 def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, WindowRow]:

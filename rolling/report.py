@@ -22,7 +22,7 @@ SUMMARY_KEYS = ("total_cost", "operating_cost", "rental", "storage", "delay_pena
                 "shed_share", "slo_attainment", "windows_slo_met", "slo_miss_sim",
                 "windows_slo_met_sim", "windows_refused_by_limits", "windows_refused_budget",
                 "windows_refused_availability", "windows_refused_budget+availability",
-                "windows_refused_other", "windows_admissible", "windows_slo_met_admissible",
+                "windows_admissible", "windows_slo_met_admissible",
                 "windows_slo_met_sim_admissible", "windows_slo_met_sim_refused",
                 "kept_previous", "solve_time_s", "wall_time_s",
                 "planner_calls", "cache_hits", "hit_rate", "verify_added_capacity",
@@ -38,7 +38,7 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
-LIMIT_NAMES = ("budget", "availability", "budget+availability", "other")
+LIMIT_NAMES = ("budget", "availability", "budget+availability")
 
 
 def slo_headline(summary: dict[str, Any]) -> str:

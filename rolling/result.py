@@ -78,8 +78,8 @@ class WindowRow:
     p99_ttft_sim_max_s: float = math.nan
     refused_by: str = ""
     """The limit that refused the window's κ-sized (verified) capacity: ``budget``,
-    ``availability``, ``budget+availability`` or ``other``; "" when the window was planned
-    as sized (the window is then *admissible*, docs/rolling.md)."""
+    ``availability`` or ``budget+availability``; "" when the window was planned as sized
+    or no such limit refused it (the window is then *admissible*, docs/rolling.md)."""
 
     def flat(self, gpu_names: list[str], type_names: list[str]) -> dict[str, Any]:
         """One CSV row: the scalar fields, then ``gpus_<GPU>`` and ``p99_ttft_<type>``."""
