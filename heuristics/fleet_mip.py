@@ -59,6 +59,13 @@ CHEAPEST_WITHIN_SLO = 5
 """Per type, the configurations that serve it alone most cheaply within its error SLO."""
 CHEAPEST_ANY = 3
 """Per type, the same regardless of the error SLO (blends)."""
+MAX_SHARE_COLUMNS = 4000
+"""|S| is capped at this many (type, configuration) pairs over the types (160 up to 25
+types; 80 at 50x30x30, 40 at 100x40x40): HiGHS's root node on the full 160 at 50 types
+(~7,300 share columns and as many linking rows) took 9 s of CPU for 8 nodes, and its
+work is not bounded by anything but the node limit."""
+MIN_SIZE = 24
+"""The smallest |S| the cap leaves."""
 REDEPLOY_TARGETS = 8
 """Per open configuration of the best plan, the configurations (one per deployment) that
 could take over everything it serves most cheaply (``redeploy``'s estimate), improving or
@@ -261,11 +268,15 @@ def solve_fleet_mip(state: PlanState, cfgs: np.ndarray, *, seed: int,
 
 
 def fleet_mip(state: PlanState, plans: list[PlanState], *, seed: int, n_scored: int = 40,
-              max_size: int = 160, node_limit: int = 200) -> bool:
+              max_size: int = 160, node_limit: int = 200,
+              max_columns: int | None = None) -> bool:
     """One fleet-MIP move on ``state`` (module docstring); returns whether it improved.
     Skipped under single placement (the routing LP cannot express it)."""
     if state.data.single_placement or not (state.r > 0).any():
         return False
+    if max_columns is None:
+        max_columns = MAX_SHARE_COLUMNS
+    max_size = min(max_size, max(MIN_SIZE, max_columns // state.data.n_types))
     cfgs = candidate_set(state, plans, n_scored, max_size)
     r, work = solve_fleet_mip(state, cfgs, seed=seed, node_limit=node_limit)
     if state.meter is not None:

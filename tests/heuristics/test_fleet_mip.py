@@ -139,3 +139,15 @@ def test_meter_is_an_explicit_field_counting_checkpoints():
 def test_params_validation_fleet_mip_rounds():
     with pytest.raises(ValueError, match="fleet_mip_rounds"):
         replace(AghParams(), fleet_mip_rounds=-1)
+
+
+def test_fleet_mip_under_a_column_cap_stays_valid(s1001, base):
+    """The share-column cap (|S| ≥ MIN_SIZE) shrinks the neighbourhood, never the rules."""
+    from hetserve.heuristics.fleet_mip import MIN_SIZE
+
+    state = _state(s1001, base)
+    before = state.objective
+    assert len(candidate_set(state, [], 40, MIN_SIZE)) == MIN_SIZE
+    fleet_mip(state, [], seed=0, max_columns=1)
+    assert state.objective <= before
+    assert state.is_feasible() and state.bad_routes() == 0
