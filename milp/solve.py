@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
@@ -43,6 +43,7 @@ from hetserve.instances.solution import Solution
 from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
 from hetserve.instances.solver_log import configure as configure_log
 from hetserve.milp.diagnose import diagnose
+from hetserve.milp.fixing import reduced_cost_caps
 from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import (
@@ -174,15 +175,23 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     t_start = time.perf_counter()
     backend = "highspy" if params.backend == "auto" else params.backend
     upper = None
-    if warm_start is not None and params.reductions.incumbent:
+    if warm_start is not None and (params.reductions.incumbent or params.reductions.reduced_cost):
         warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         upper = warm_eval.objective if warm_eval.feasible else None
+    fixing = None
     if backend == "highspy":
-        am = build_arrays(instance, tightening=params.tightening,
-                          index=make_index(instance, params.tightening, params.reductions, upper))
+        index = make_index(instance, params.tightening, params.reductions, upper)
+        am = build_arrays(instance, tightening=params.tightening, index=index)
+        if upper is not None and params.reductions.reduced_cost:
+            fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
+                                       time_limit_s=params.time_limit_s)
+            if fixing is not None and (fixing.dropped or fixing.lowered):
+                am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                    instance, params.tightening, params.reductions, upper, fixing.caps))
         build_s = time.perf_counter() - t_start
         h = new_highs()
-        _configure(h, params, seed, warm_start is not None)
+        _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
+                   seed, warm_start is not None)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
             sol = highspy.HighsSolution()
@@ -239,6 +248,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "reductions": params.reductions.label(),
         "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
         "upper_bound_start": upper,
+        "fixing": None if fixing is None else {
+            "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
+            "lp_value": fixing.lp_value, "seconds": fixing.seconds},
         "build_s": build_s, "solve_s": solve_s, "solve_cpu_s": solve_cpu_s,
         "n_vars": n_vars, "n_int": n_int,
         "n_rows": n_rows, "nodes": int(info.mip_node_count),
