@@ -40,6 +40,7 @@ import numpy as np
 
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp.highs_model import ArrayModel
+from hetserve.milp.highs_run import configure, run_checked
 
 REL_EPS = 1e-9
 INT_EPS = 1e-9
@@ -81,11 +82,9 @@ def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
     t0 = time.perf_counter()
     lp = replace(am, integer=np.zeros_like(am.integer)).to_highs_lp()
     h = new_highs()
-    h.setOptionValue("threads", int(threads))
-    h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("time_limit", float(time_limit_s))
+    configure(h, time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=threads, seed=seed)
     h.passModel(lp)
-    h.run()
+    run_checked(h)
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     lp_value = float(h.getInfo().objective_function_value)
