@@ -121,6 +121,14 @@ vs 2.6–3.4 CPU s. The model is already presolved by construction (usable route
 tight R̄, the reductions)."""
 
 
+FIXING_MAX_ROUTES = 25_000
+"""Reduced-cost fixing (:mod:`milp.fixing`) solves the root LP once more before HiGHS
+does; above this many usable routes (15x15x15 has ≈ 23k, 20x20x20 ≈ 55k) that LP alone
+takes a large share of a minute (20x20x20 s0: not solved in 24 CPU s, docs/milp.md), so
+it is skipped. The LP also gets at most a quarter of the time limit; if it does not
+finish, the solve goes on without fixing."""
+
+
 def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:
     configure(h, time_limit_s=params.time_limit_s, mip_rel_gap=params.mip_rel_gap,
               threads=params.threads, seed=seed,
@@ -182,9 +190,10 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     if backend == "highspy":
         index = make_index(instance, params.tightening, params.reductions, upper)
         am = build_arrays(instance, tightening=params.tightening, index=index)
-        if upper is not None and params.reductions.reduced_cost:
+        if (upper is not None and params.reductions.reduced_cost
+                and index.n_routes <= FIXING_MAX_ROUTES):
             fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
-                                       time_limit_s=params.time_limit_s)
+                                       time_limit_s=params.time_limit_s / 4)
             if fixing is not None and (fixing.dropped or fixing.lowered):
                 am = build_arrays(instance, tightening=params.tightening, index=make_index(
                     instance, params.tightening, params.reductions, upper, fixing.caps))
