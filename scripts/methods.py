@@ -51,18 +51,19 @@ CAPPED_AGH = dict(orders=("rate-desc",), random_starts=2, ls_starts=1, fleet_mip
 one, 300k trial moves (deterministic for a seed)."""
 
 
-AUTO_FULL_AGH_ROUTES = 50_000
-"""Usable routes above which ``auto`` starts from the full AGH (20x20x20 has 75–82k,
-15x15x15 31–35k)."""
+AUTO_FULL_AGH_ROUTES = 12_000
+"""Usable routes above which ``auto`` starts from the full AGH (10x10x10 has 9–10k,
+12x12x12 15–18k, 20x20x20 75–82k)."""
 
 
 def auto_start(instance: Instance) -> str:
     """The MIP start ``milp`` uses by default (measured in docs/milp.md "Which MIP start",
-    ``results/milp/exact-starts/``): the capped AGH while the model is small enough for
-    HiGHS to close it, since its near-optimal plan feeds the reduced-cost fixing (GH's
-    plan, 10–45 % above the optimum, fixes far less and the solve is slower); the full AGH
-    above :data:`AUTO_FULL_AGH_ROUTES` usable routes, where HiGHS does not finish the root
-    LP within a minute and the start's plan is what the run returns."""
+    ``results/milp/exact-starts/``): up to :data:`AUTO_FULL_AGH_ROUTES` usable routes the
+    capped AGH, whose near-optimal plan feeds the reduced-cost fixing for a fraction of the
+    full AGH's time (GH's plan, 10–45 % above the optimum, fixes far less and the solve is
+    slower); above it the full AGH, whose better plan pays for itself in the fixing and the
+    root (12x12x12 and 12x12x15), and at 20x20x20, where HiGHS does not finish the root
+    LP within a minute, is what the run returns."""
     from hetserve.milp.index import usable_mask
 
     return "agh" if int(usable_mask(instance).sum()) > AUTO_FULL_AGH_ROUTES else "agh-capped"

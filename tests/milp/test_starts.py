@@ -23,7 +23,7 @@ from hetserve.milp.index import usable_mask
 
 def test_auto_picks_by_size():
     small = read_instance(bundled_path("paper-base"))
-    large = generate((20, 20, 20), 0)
+    large = generate((12, 12, 12), 1)
     assert usable_mask(small).sum() <= AUTO_FULL_AGH_ROUTES < usable_mask(large).sum()
     assert auto_start(small) == "agh-capped"
     assert auto_start(large) == "agh"
