@@ -227,7 +227,7 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         obj, bd = r.get("objective"), r.get("bound")
-        bd = None if bd is None or not abs(bd) < float("inf") else bd
+        bd = None if bd is None or not abs(bd) < 1e19 else bd  # SCIP reports "none" as ±1e20
         lines.append(f"| {r['instance']} | {r['solver']} | {r.get('status')} | "
                      f"{'' if obj is None else f'{obj:.4f}'} | "
                      f"{'' if bd is None else f'{bd:.4f}'} | {r.get('wall_s', 0):.1f} | "
