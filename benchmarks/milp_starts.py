@@ -20,6 +20,8 @@ from pathlib import Path
 
 import click
 
+from hetserve.instances import Instance
+
 STARTS = ("gh", "agh-capped", "agh")
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...
@@ -31,7 +33,7 @@ DEFAULT_SPECS = (
     "6x6x10-s1000", "8x8x12-s1001", "10x10x10-s1000", "12x12x12-s1", "12x12x12-s1001")
 
 
-def build(spec: str):  # type: ignore[no-untyped-def]
+def build(spec: str) -> Instance:
     """``paper-base-SCENARIO`` or ``AxBxC-sSEED[-SCENARIO]``."""
     from hetserve.instances.generate import generate, paper_base
 
