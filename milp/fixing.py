@@ -78,17 +78,22 @@ def lagrangian_value(am: ArrayModel, row_dual: np.ndarray) -> tuple[float, np.nd
 def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
                       seed: int = 0, time_limit_s: float = 60.0) -> Fixing | None:
     """Solve the LP relaxation of ``am`` and return the caps of the module docstring
-    (``None`` if the LP does not solve to optimality within ``time_limit_s``)."""
+    (``None`` if HiGHS has no duals; if the LP stops at ``time_limit_s`` its duals are
+    used as they are, ``lp_value`` is then NaN)."""
     t0 = time.perf_counter()
     lp = replace(am, integer=np.zeros_like(am.integer)).to_highs_lp()
     h = new_highs()
     configure(h, time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=threads, seed=seed)
     h.passModel(lp)
     run_checked(h)
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+    solution = h.getSolution()
+    if not solution.dual_valid:
         return None
-    lp_value = float(h.getInfo().objective_function_value)
-    bound, d = lagrangian_value(am, np.asarray(h.getSolution().row_dual))
+    # L(y) is a bound for any multipliers, so a time-limited LP's duals still fix soundly
+    # (dual simplex keeps them dual feasible; they are only weaker)
+    optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    lp_value = float(h.getInfo().objective_function_value) if optimal else math.nan
+    bound, d = lagrangian_value(am, np.asarray(solution.row_dual))
     room = upper_bound * (1 + REL_EPS) + REL_EPS - bound
     idx = am.index
     caps = np.full(len(idx.instance.routes), np.inf)
