@@ -280,3 +280,54 @@ def test_infeasible_inflation_keeps_as_much_of_kappa_as_fits(small):
     row = res.rows[0]
     assert row.status == "kappa-fallback-0.5"
     assert row.kappa_mean == pytest.approx(1.25)
+
+
+class _MetSizer(_ConstantSizer):
+    """κ = 1.5, and every window meets the SLO in simulation."""
+
+    def simulate(self, i: int, c: int, lam: float, headroom: float,
+                 planned: float | None = None) -> tuple[float, float]:
+        return 0.0, 0.1
+
+
+@pytest.mark.parametrize("limit", ["budget", "availability"])
+def test_windows_refused_by_limits_are_reported_apart(small, limit):
+    """A window whose κ-sized capacity the budget (or availability) refuses is named
+    'infeasible within limits' with that limit; the admissible windows' share is apart."""
+    from hetserve.instances.result import RunResult, Status
+    from hetserve.rolling.report import slo_headline
+
+    inst = small.replace(budget=1e9)
+    d = make_trace(inst, [1.0, 0.6])
+    cap = 1.3 * float(d.rates[0].sum())
+
+    def limited(inst_w, warm, seed):
+        lifted = (inst_w.budget is None if limit == "budget"
+                  else min(inst_w.availability.values(), default=0) >= 10**6)
+        if not lifted and sum(q.rate_per_s for q in inst_w.query_types) > cap:
+            return RunResult("limited", Status.INFEASIBLE, None, None, 0.0)
+        return cheapest_route_solver(inst_w, warm, seed)
+
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(inst, d, limited, params, sizer=_MetSizer(len(inst.query_types)))
+    assert [r.refused_by for r in res.rows] == [limit, ""]
+    assert res.rows[0].status.startswith("kappa-fallback")
+    s = res.summary()
+    assert s["windows_refused_by_limits"] == 1 and s[f"windows_refused_{limit}"] == 1
+    assert s["windows_admissible"] == 1 and s["windows_slo_met_sim_admissible"] == 1.0
+    line = slo_headline(s)
+    assert f"1 windows are infeasible within limits ({limit} 1" in line
+    assert "among the 1 admissible windows 100.0 %" in line
+
+
+def test_no_refused_window_without_limits(small):
+    from hetserve.rolling.report import slo_headline
+
+    d = make_trace(small, [1.0])
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(small, d, cheapest_route_solver, params,
+                      sizer=_MetSizer(len(small.query_types)))
+    assert res.rows[0].refused_by == "" and res.summary()["windows_refused_by_limits"] == 0
+    assert "no window's sized capacity was refused" in slo_headline(res.summary())
