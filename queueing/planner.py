@@ -155,7 +155,10 @@ class _Compiled:
         if hit is not None and hit[0] is cal:
             return hit[1]
         st = cal.stats
-        pmin = prefill_alone_s(st.node_prompt, self.profiles)
+        # prefill-alone times only decide membership and targets under the exclude and
+        # own_class policies (queueing.slo); the default policy never reads them
+        pmin = (prefill_alone_s(st.node_prompt, self.profiles)
+                if self.slo.unservable in ("exclude", "own_class") else None)
         names, targets, weights, shares, misses = [], [], [], [], []
         for c in self.cons:
             mask = self.slo.members(c, st.node_tokens, st.node_prompt, pmin)
