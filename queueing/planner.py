@@ -69,7 +69,7 @@ from .pools import (
 )
 from .profiles import PoolProfile
 from .slo import TTFTSLO, as_slo, prefill_alone_s
-from .workload import TokenCDF, _piece_tables, _slice_cached, prefetch_slices, slice_stats
+from .workload import TokenCDF, _piece_tables, clear_slices, prefetch_slices, slice_stats
 
 __all__ = ["PlanResult", "clear_caches", "default_gammas", "marginal_cost_boundary",
            "plan_two_pool"]
@@ -81,7 +81,7 @@ def default_gammas() -> tuple[float, ...]:
 
 def clear_caches() -> None:
     """Drop every cached calibration (to time a cold sweep)."""
-    _slice_cached.cache_clear()
+    clear_slices()
     _piece_tables.cache_clear()
     calibrate_slice.cache_clear()
     _COMPILED.clear()
