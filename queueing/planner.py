@@ -69,7 +69,7 @@ from .pools import (
 )
 from .profiles import PoolProfile
 from .slo import TTFTSLO, as_slo, prefill_alone_s
-from .workload import TokenCDF, _piece_tables, _slice_cached, prefetch_slices, slice_stats
+from .workload import TokenCDF, _piece_tables, clear_slices, prefetch_slices, slice_stats
 
 __all__ = ["PlanResult", "clear_caches", "default_gammas", "marginal_cost_boundary",
            "plan_two_pool"]
@@ -81,7 +81,7 @@ def default_gammas() -> tuple[float, ...]:
 
 def clear_caches() -> None:
     """Drop every cached calibration (to time a cold sweep)."""
-    _slice_cached.cache_clear()
+    clear_slices()
     _piece_tables.cache_clear()
     calibrate_slice.cache_clear()
     _COMPILED.clear()
@@ -155,7 +155,10 @@ class _Compiled:
         if hit is not None and hit[0] is cal:
             return hit[1]
         st = cal.stats
-        pmin = prefill_alone_s(st.node_prompt, self.profiles)
+        # prefill-alone times only decide membership and targets under the exclude and
+        # own_class policies (queueing.slo); the default policy never reads them
+        pmin = (prefill_alone_s(st.node_prompt, self.profiles)
+                if self.slo.unservable in ("exclude", "own_class") else None)
         names, targets, weights, shares, misses = [], [], [], [], []
         for c in self.cons:
             mask = self.slo.members(c, st.node_tokens, st.node_prompt, pmin)

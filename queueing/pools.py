@@ -296,7 +296,7 @@ def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
     so the quantile is the first interval's closed-form root."""
     if theta <= 0:
         return math.inf
-    p, w, A, logw = _sorted_nodes(cal, tau)
+    p, _w, A, logw = _sorted_nodes(cal, tau)
     eps = 1.0 - q
     logE = np.logaddexp.accumulate(logw + theta * p) - theta * p
     room = eps - A

@@ -326,7 +326,9 @@ def _remember(key: tuple, st: SliceStats) -> None:
     _SLICES[key] = st
 
 
-_slice_cached.cache_clear = _SLICES.clear  # type: ignore[attr-defined]
+def clear_slices() -> None:
+    """Drop every memoised slice (the planner's ``clear_caches`` times a cold sweep)."""
+    _SLICES.clear()
 
 
 def _slice_one(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,

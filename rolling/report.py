@@ -63,7 +63,7 @@ def slo_headline(summary: dict[str, Any]) -> str:
     adm_share = summary.get(f"{key}_admissible", math.nan)
     ref_share = summary.get("windows_slo_met_sim_refused", math.nan) if judged else math.nan
     text += (f"; {refused} windows are infeasible within limits ({parts}: the sized "
-             f"capacity does not fit, a smaller share of it was planned")
+             f"capacity does not fit, less of it was planned")
     if isinstance(ref_share, float) and math.isfinite(ref_share):
         text += f", {round(ref_share * refused)} of them still meet the SLO"
     text += ")"
@@ -92,7 +92,7 @@ def summary_markdown(result: RollingResult, demand: DemandTrace, meta: dict[str,
               "simulator (unserved ones count); `windows_slo_met_sim` = share of windows where "
               "every type's simulated miss share is within 1 - q; `windows_refused_*` = "
               "windows whose sized capacity the instance's budget and/or GPU availability "
-              "refuse (infeasible within limits; a smaller share of the capacity was "
+              "refuse (infeasible within limits; less of the capacity was "
               "planned), `*_admissible` = the same shares among the other windows "
               "(docs/rolling.md).",
               f"Demand data: {demand.meta.get('source', demand.name)}"

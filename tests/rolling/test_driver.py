@@ -331,3 +331,38 @@ def test_no_refused_window_without_limits(small):
                       sizer=_MetSizer(len(small.query_types)))
     assert res.rows[0].refused_by == "" and res.summary()["windows_refused_by_limits"] == 0
     assert "no window's sized capacity was refused" in slo_headline(res.summary())
+
+
+def test_refused_consistent_kappa_replan_marks_the_window(small):
+    """The κ-sized window is feasible, but the plan moves type 2 to a configuration that
+    needs a larger κ and the budget refuses that re-plan: the window is infeasible within
+    limits (budget) although its status is the solver's."""
+    from hetserve.instances.result import RunResult, Status
+
+    inst = small.replace(budget=1e9)
+    d = make_trace(inst, [1.0])
+    base = d.rates[0]
+    first = cheapest_route_solver(inst, None, 0).solution.to_arrays(inst)[1]
+    sized_on = {2: int(np.argmax(first[2]))}  # type 2's reference configuration
+
+    class PerConfigSizer(_MetSizer):
+        def kappa(self, i, c, lam):
+            self.asked.append((i, c))
+            return 2.0 if i == 2 and c != sized_on[2] else 1.5
+
+    def mover(inst_w, warm, seed):
+        rates = np.array([q.rate_per_s for q in inst_w.query_types])
+        if inst_w.budget is not None and rates[2] > 1.8 * base[2]:
+            return RunResult("limited", Status.INFEASIBLE, None, None, 0.0)
+        # the κ-inflated plan sends type 2 off the configuration its κ was sized on
+        return cheapest_route_solver(inst_w, warm, seed,
+                                     avoid=sized_on if rates[2] > 1.2 * base[2] else None)
+
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(inst, d, mover, params, sizer=PerConfigSizer(len(inst.query_types)))
+    row = res.rows[0]
+    assert row.status == "feasible"
+    assert row.kappa_mean == pytest.approx(1.5)  # the larger κ of the used route did not fit
+    assert row.refused_by == "budget"
+    assert res.summary()["windows_refused_budget"] == 1
