@@ -45,10 +45,14 @@ from typing import Any
 
 import numpy as np
 
+from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.model import Instance
+from hetserve.instances.result import RunResult, Status
+from hetserve.instances.solution import Solution
 from hetserve.milp.colgen import ColgenResult, RestrictedMaster, cheapest, column_generation
 from hetserve.milp.index import ModelIndex, make_index
-from hetserve.milp.reductions import Reductions
+from hetserve.milp.reductions import Reductions, map_plan
+from hetserve.milp.solve import extract
 
 
 @dataclass(frozen=True, eq=False)
@@ -342,3 +346,53 @@ def _route_positions(instance: Instance, idx: ModelIndex, types: np.ndarray,
     at = np.searchsorted(key, want)
     at = np.minimum(at, len(key) - 1)
     return at[key[at] == want]
+
+
+def price_and_branch(instance: Instance, *, time_limit_s: float = 120.0,
+                     start: Solution | None = None, seed: int = 0,
+                     bound_share: float = 0.6, **bound_args: Any) -> RunResult:
+    """Price-and-branch: generate columns for the LP (certified bound, as
+    :func:`lagrangian_bound`, in ``bound_share`` of the time), then solve the restricted
+    master as a MIP over the generated routes (:meth:`milp.colgen.RestrictedMaster.solve_mip`)
+    in the rest. The MIP is a restriction of the MILP, so its plan is feasible (the one
+    evaluator prices it) and its cost an upper bound; ``bound`` is the certified
+    Lagrangian number. ``start`` (e.g. AGH's plan): its routes enter the master and it is
+    the MIP start (mapped onto undominated configurations), so the plan is no dearer than
+    it. Status is FEASIBLE (never OPTIMAL: missing routes are not proven useless)."""
+    t0 = time.perf_counter()
+    upper, start_arrays, start_routes = None, None, None
+    reductions = Reductions()
+    if start is not None:
+        r0, x0 = start.to_arrays(instance)
+        ev = evaluate_arrays(instance, r0, x0)
+        if ev.feasible:
+            upper = ev.objective
+            start_arrays = (r0, x0)
+    lb = lagrangian_bound(instance, upper_bound=upper, time_limit_s=bound_share * time_limit_s,
+                          reductions=reductions, keep_master=True, seed=seed,
+                          start_routes=None, **bound_args)
+    bound = lb.value if math.isfinite(lb.value) else None
+    stats: dict[str, Any] = {"bound_method": lb.method, "bound_s": lb.seconds,
+                             **{f"bound_{k}": v for k, v in lb.stats.items()}}
+    master = lb.master
+    plan = None
+    if master is not None:
+        if start_arrays is not None:
+            red = master.idx.reduced
+            if red is not None:
+                start_arrays = map_plan(red, *start_arrays)
+            ti, tc = np.nonzero(start_arrays[1] > 0)
+            master.add(_route_positions(instance, master.idx, ti, tc))
+        left = time_limit_s - (time.perf_counter() - t0)
+        plan = master.solve_mip(max(1.0, left), start_arrays, seed=seed)
+    if plan is None:
+        return RunResult("price-and-branch", Status.NO_SOLUTION, None, None,
+                         time.perf_counter() - t0, bound=bound, seed=seed, stats=stats)
+    r, x, mip_stats = plan
+    stats.update({f"mip_{k}": v for k, v in mip_stats.items()})
+    r_int, x_fix, repaired = extract(instance, r, x)
+    stats["capacity_repair"] = repaired
+    solution = Solution.from_arrays(instance, r_int, x_fix)
+    evaluation = evaluate_arrays(instance, *solution.to_arrays(instance))
+    return RunResult("price-and-branch", Status.FEASIBLE, solution, evaluation,
+                     time.perf_counter() - t0, bound=bound, seed=seed, stats=stats)
