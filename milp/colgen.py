@@ -60,9 +60,9 @@ import numpy as np
 from hetserve.instances.model import Instance
 from hetserve.instances.solver_log import new_highs
 from hetserve.instances.solver_log import run as run_highs
-from hetserve.milp.highs_model import INF, build_arrays
+from hetserve.milp.highs_model import INF
 from hetserve.milp.highs_run import use_threads
-from hetserve.milp.index import ModelIndex, Tightening
+from hetserve.milp.index import ModelIndex, binding_storage_capacity
 
 Multipliers = tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, float, np.ndarray]
 """``(y, eta, theta, beta, alpha, sigma, kappa)``: demand, error, average delay, budget,
@@ -88,91 +88,177 @@ class MasterDuals:
 
 
 class RestrictedMaster:
-    """One persistent HiGHS LP: every configuration's columns, routes added on demand.
+    """One persistent HiGHS LP over a subset of the routes (and, unless ``full_cover``,
+    of the configurations: a configuration enters with its first route).
 
-    Column order: ``r, w, o, u`` (as :func:`milp.highs_model.build_arrays`), then the
-    routes in the order they entered (``self.routes``: positions in the index's route
-    arrays)."""
+    Columns: ``o`` (models), ``u`` (query types), then configurations' ``r, w`` pairs and
+    routes' ``x`` in the order they entered (``col_r, col_w`` per index configuration, -1
+    while absent; ``routes``: index positions of the routes in column order, ``col_x``).
+    Rows: demand, error, average delay, error cover, budget, storage capacity, ``stored``
+    (per model), ``onepar`` (per deployment), availability, then per configuration
+    ``cap, ub, minrep, store`` and per route its linking row, as they enter.
+    An absent configuration is the full LP's with ``r = w = 0`` and no routes, which is
+    optimal for it when none of its routes is in (opening it only costs), so the master
+    is still the full LP with the missing routes fixed at 0."""
 
     def __init__(self, instance: Instance, idx: ModelIndex, good: np.ndarray,
                  has_err: np.ndarray, has_dly: np.ndarray, seed: int = 0,
                  full_cover: bool = True) -> None:
         self.inst = instance
         self.idx = idx
-        nI = len(instance.query_types)
-        # the configuration-level part: build_arrays over an index without routes
-        empty = np.zeros(0, dtype=np.int64)
-        sub = ModelIndex(instance, Tightening(cover=False), idx.cfg, idx.rbar, idx.models,
-                         idx.cfg_model_pos, empty, empty, np.zeros(0), np.zeros(0),
-                         idx.deployments, idx.gpu_rows)
-        am = build_arrays(instance, lp_relaxation=True, index=sub)
-        self.cols = am.cols
-        self.blocks = dict(am.row_blocks)
-        self.n_base_cols = am.n_cols
-        nK = idx.n_cfg
+        self.good = good
+        self.full_cover = full_cover
+        t = instance.routes
+        q = instance.query_types
+        T = instance.horizon_h
+        nI, nK, nM = len(q), idx.n_cfg, len(idx.models)
+        self.nK = nK
         use_threads(1)
         h = new_highs()
         h.setOptionValue("threads", 1)
         h.setOptionValue("random_seed", int(seed))
-        h.passModel(am.to_highs_lp())
-        n_rows = am.n_rows
-        col_w0 = self.cols["w"].start
-        col_u0 = self.cols["u"].start
-        # per-type rows of the full model: error, average delay (empty now; routes fill them)
+        self.h = h
+        self.n_cols = 0
+        self.n_rows = 0
+        sizes = np.array([instance.models[int(j)].weight_gb_fp16 for j in idx.models])
+        store = T * instance.storage_price_per_gb_h * sizes
+        lam = t.rates
+        secs = 3600.0 * T
+        self.rent = T * t.price_per_replica_hour[idx.cfg]
+        # columns o, u
+        self.col_o = self._cols(store, np.zeros(nM), np.ones(nM))
+        self.col_u = self._cols(secs * np.array([qt.unmet_penalty for qt in q]) * lam,
+                                np.zeros(nI), np.array([qt.max_unmet for qt in q]))
+        # rows that exist from the start (configurations and routes fill them)
+        self.row_demand = self._rows(np.ones(nI), np.ones(nI), [[c] for c in self.col_u])
         self.err_row = -np.ones(nI, dtype=np.int64)
         self.dly_row = -np.ones(nI, dtype=np.int64)
         for rows, types in ((self.err_row, np.nonzero(has_err)[0]),
                             (self.dly_row, np.nonzero(has_dly)[0])):
-            if len(types):
-                h.addRows(len(types), np.full(len(types), -INF), np.zeros(len(types)), 0,
-                          np.zeros(len(types), dtype=np.int32), np.zeros(0, dtype=np.int32),
-                          np.zeros(0))
-                rows[types] = n_rows + np.arange(len(types))
-                n_rows += len(types)
-        # error cover Σ_{c good for i} w_c + u_i ≥ 1 for types with a route that misses ε_i.
-        # full_cover: all its terms (dense: a term per good configuration of the type);
-        # otherwise the terms of the master's routes' configurations only (a route brings
-        # its w_c in) and RestrictedMaster.solve prices the missing ones
+            rows[types] = self._rows(np.full(len(types), -INF), np.zeros(len(types)),
+                                     [[] for _ in types])
+        # error cover Σ_{c good for i} w_c + u_i ≥ 1 for types with a route that misses ε_i;
+        # its w terms enter with the configurations' good routes (full_cover: all at once)
         has_bad = np.zeros(nI, dtype=bool)
         np.logical_or.at(has_bad, idx.ri, ~good)
         self.cover_row = -np.ones(nI, dtype=np.int64)
-        self.full_cover = full_cover
         types = np.nonzero(has_bad)[0]
-        if len(types):
-            pos = -np.ones(nI, dtype=np.int64)
-            pos[types] = np.arange(len(types))
-            if full_cover:
-                pairs = np.unique(np.stack([idx.ri[good], idx.rk[good]], axis=1), axis=0)
-                pairs = pairs[has_bad[pairs[:, 0]]]
-            else:
-                pairs = np.zeros((0, 2), dtype=np.int64)
-            row = np.concatenate([pos[pairs[:, 0]], pos[types]])
-            col = np.concatenate([col_w0 + pairs[:, 1], col_u0 + types])
-            order = np.argsort(row, kind="stable")
-            starts = np.searchsorted(row[order], np.arange(len(types))).astype(np.int32)
-            h.addRows(len(types), np.ones(len(types)), np.full(len(types), INF), len(row),
-                      starts, col[order].astype(np.int32), np.ones(len(row)))
-            self.cover_row[types] = n_rows + np.arange(len(types))
-            n_rows += len(types)
-        self.good = good
-        self.n_rows = n_rows
-        self.h = h
+        self.cover_row[types] = self._rows(np.ones(len(types)), np.full(len(types), INF),
+                                           [[self.col_u[i]] for i in types])
+        self.row_budget = -1
+        if instance.budget is not None:
+            self.row_budget = int(self._rows(np.array([-INF]), np.array([float(instance.budget)]),
+                                             [list(self.col_o)], [list(store)])[0])
+        self.row_storage = -1
+        cap = binding_storage_capacity(instance, idx)
+        if cap is not None:
+            self.row_storage = int(self._rows(np.array([-INF]), np.array([cap]),
+                                              [list(self.col_o)], [list(sizes)])[0])
+        self.row_stored = self._rows(np.full(nM, -INF), np.zeros(nM), [[c] for c in self.col_o])
+        self.dep_row = -np.ones(nK, dtype=np.int64)
+        if idx.deployments:
+            rows = self._rows(np.full(len(idx.deployments), -INF),
+                              np.ones(len(idx.deployments)), [[] for _ in idx.deployments])
+            for d, ks in enumerate(idx.deployments):
+                self.dep_row[ks] = rows[d]
+        self.gpu_use = idx.gpu_row_use()
+        self.row_avail = self._rows(np.full(len(idx.gpu_rows), -INF),
+                                    np.array([float(lim) for _, lim, _ in idx.gpu_rows]),
+                                    [[] for _ in idx.gpu_rows])
+        # per-configuration rows and columns, as they enter
+        self.col_r = -np.ones(nK, dtype=np.int64)
+        self.col_w = -np.ones(nK, dtype=np.int64)
+        self.row_cap = -np.ones(nK, dtype=np.int64)
         self.routes = np.zeros(0, dtype=np.int64)
+        self.col_x = np.zeros(0, dtype=np.int64)
         self.active = np.zeros(idx.n_routes, dtype=bool)
-        self.nK = nK
         self._warm = False
-        # route data for the columns
-        t = instance.routes
-        q = instance.query_types
         rc = idx.cfg[idx.rk]
-        secs = 3600.0 * instance.horizon_h
-        lam = t.rates
-        self.x_cost = secs * np.array([qt.delay_penalty for qt in q])[idx.ri] * lam[idx.ri] \
-            * t.delay[idx.ri, rc]
         eps = np.array([qt.error_slo for qt in q])
         slo = np.array([qt.delay_slo_s for qt in q])
+        self.x_cost = secs * np.array([qt.delay_penalty for qt in q])[idx.ri] * lam[idx.ri] \
+            * t.delay[idx.ri, rc]
         self.x_err = t.error[idx.ri, rc] - eps[idx.ri]
         self.x_dly = t.delay[idx.ri, rc] - slo[idx.ri]
+        if full_cover:
+            self._add_configs(np.arange(nK))
+            cov = good & (self.cover_row[idx.ri] >= 0)
+            for row, col in zip(self.cover_row[idx.ri[cov]].tolist(),
+                                self.col_w[idx.rk[cov]].tolist()):
+                h.changeCoeff(row, col, 1.0)
+
+    # ---- low-level helpers: append columns / rows, return their positions
+    def _cols(self, cost: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+              entries: list[list[int]] | None = None,
+              values: list[list[float]] | None = None) -> np.ndarray:
+        m = len(cost)
+        entries = [[] for _ in range(m)] if entries is None else entries
+        values = [[1.0] * len(e) for e in entries] if values is None else values
+        starts = np.cumsum([0] + [len(e) for e in entries[:-1]]).astype(np.int32)
+        flat = np.array([v for e in entries for v in e], dtype=np.int32)
+        vals = np.array([v for e in values for v in e], dtype=float)
+        self.h.addCols(m, np.asarray(cost, dtype=float), np.asarray(lo, dtype=float),
+                       np.asarray(hi, dtype=float), len(flat), starts, flat, vals)
+        out = self.n_cols + np.arange(m)
+        self.n_cols += m
+        return out
+
+    def _rows(self, lo: np.ndarray, hi: np.ndarray, entries: list[list[int]],
+              values: list[list[float]] | None = None) -> np.ndarray:
+        m = len(lo)
+        if m == 0:
+            return np.zeros(0, dtype=np.int64)
+        values = [[1.0] * len(e) for e in entries] if values is None else values
+        starts = np.cumsum([0] + [len(e) for e in entries[:-1]]).astype(np.int32)
+        flat = np.array([v for e in entries for v in e], dtype=np.int32)
+        vals = np.array([v for e in values for v in e], dtype=float)
+        self.h.addRows(m, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), len(flat),
+                       starts, flat, vals)
+        out = self.n_rows + np.arange(m)
+        self.n_rows += m
+        return out
+
+    def _add_configs(self, ks: np.ndarray) -> None:
+        """Columns ``r_c, w_c`` and rows ``cap, ub, minrep, store`` of the configurations
+        ``ks`` (not yet in)."""
+        ks = ks[self.col_r[ks] < 0]
+        if len(ks) == 0:
+            return
+        idx = self.idx
+        rho = self.inst.max_utilisation
+        gpu_rows = [np.nonzero(self.gpu_use[k] > 0)[0] for k in ks] if len(self.row_avail) \
+            else [np.zeros(0, dtype=np.int64)] * len(ks)
+        r_entries, r_values = [], []
+        for k, g in zip(ks.tolist(), gpu_rows):
+            e = ([self.row_budget] if self.row_budget >= 0 else []) + self.row_avail[g].tolist()
+            v = ([float(self.rent[k])] if self.row_budget >= 0 else []) \
+                + self.gpu_use[k, g].tolist()
+            r_entries.append(e)
+            r_values.append(v)
+        self.col_r[ks] = self._cols(self.rent[ks], np.zeros(len(ks)),
+                                    idx.rbar[ks].astype(float), r_entries, r_values)
+        w_entries, w_values = [], []
+        for k in ks.tolist():
+            e, v = [int(self.row_stored[idx.cfg_model_pos[k]])], [-1.0]
+            if self.dep_row[k] >= 0:
+                e.append(int(self.dep_row[k]))
+                v.append(1.0)
+            w_entries.append(e)
+            w_values.append(v)
+        self.col_w[ks] = self._cols(np.zeros(len(ks)), np.zeros(len(ks)), np.ones(len(ks)),
+                                    w_entries, w_values)
+        cr, cw = self.col_r[ks].tolist(), self.col_w[ks].tolist()
+        m = len(ks)
+        self.row_cap[ks] = self._rows(np.full(m, -INF), np.zeros(m), [[c] for c in cr],
+                                      [[-rho]] * m)
+        rbar = idx.rbar[ks].astype(float).tolist()
+        self._rows(np.full(m, -INF), np.zeros(m), [[a, b] for a, b in zip(cr, cw)],
+                   [[1.0, -rb] for rb in rbar])  # ub: r ≤ R̄ w
+        self._rows(np.full(m, -INF), np.zeros(m), [[b, a] for a, b in zip(cr, cw)],
+                   [[1.0, -1.0]] * m)  # minrep: w ≤ r
+        co = self.col_o[idx.cfg_model_pos[ks]].tolist()
+        self._rows(np.full(m, -INF), np.zeros(m), [[b, o] for b, o in zip(cw, co)],
+                   [[1.0, -1.0]] * m)  # store: w ≤ o
 
     def status(self) -> str:
         return str(self.h.modelStatusToString(self.h.getModelStatus()))
@@ -181,9 +267,14 @@ class RestrictedMaster:
     def n_routes(self) -> int:
         return len(self.routes)
 
+    @property
+    def n_configs(self) -> int:
+        return int((self.col_r >= 0).sum())
+
     def add(self, new: np.ndarray) -> int:
-        """Add the routes ``new`` (index positions; those already in are skipped): their
-        ``x`` columns (demand, capacity, error, average-delay entries) and linking rows."""
+        """Add the routes ``new`` (index positions; those already in are skipped), their
+        configurations if absent, their ``x`` columns and linking rows, and their error
+        cover terms."""
         new = np.unique(np.asarray(new, dtype=np.int64))
         new = new[~self.active[new]]
         m = len(new)
@@ -191,30 +282,30 @@ class RestrictedMaster:
             return 0
         idx = self.idx
         i, k = idx.ri[new], idx.rk[new]
-        dem_row = self.blocks["demand"].start + i
-        cap_row = self.blocks["cap"].start + k
-        err_row = self.err_row[i]
-        dly_row = self.dly_row[i]
-        rows = np.stack([dem_row, cap_row, err_row, dly_row], axis=1)
+        self._add_configs(np.unique(k))
+        rows = np.stack([self.row_demand[i], self.row_cap[k], self.err_row[i], self.dly_row[i]],
+                        axis=1)
         vals = np.stack([np.ones(m), idx.load[new], self.x_err[new], self.x_dly[new]], axis=1)
         keep = rows >= 0
         counts = keep.sum(axis=1)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
         h = self.h
-        first_col = self.n_base_cols + self.n_routes
         h.addCols(m, self.x_cost[new], np.zeros(m), np.ones(m), int(counts.sum()), starts,
                   rows[keep].astype(np.int32), vals[keep])
+        cols_x = self.n_cols + np.arange(m)
+        self.n_cols += m
         # linking rows x_ic − v_ic w_c ≤ 0
-        cols = np.stack([first_col + np.arange(m), self.cols["w"].start + k], axis=1)
+        cols = np.stack([cols_x, self.col_w[k]], axis=1)
         lv = np.stack([np.ones(m), -idx.link_coef[new]], axis=1)
         h.addRows(m, np.full(m, -INF), np.zeros(m), 2 * m,
                   (2 * np.arange(m)).astype(np.int32), cols.ravel().astype(np.int32), lv.ravel())
         self.n_rows += m
-        cover = self.good[new] & (self.cover_row[i] >= 0) & (not self.full_cover)
-        w0 = self.cols["w"].start
-        for row, col in zip(self.cover_row[i[cover]].tolist(), (w0 + k[cover]).tolist()):
-            h.changeCoeff(row, col, 1.0)
+        if not self.full_cover:
+            cover = self.good[new] & (self.cover_row[i] >= 0)
+            for row, col in zip(self.cover_row[i[cover]].tolist(), self.col_w[k[cover]].tolist()):
+                h.changeCoeff(row, col, 1.0)
         self.routes = np.concatenate([self.routes, new])
+        self.col_x = np.concatenate([self.col_x, cols_x])
         self.active[new] = True
         return m
 
@@ -227,9 +318,10 @@ class RestrictedMaster:
             h.setOptionValue("simplex_strategy", 4)
         run_highs(h)
         self._warm = True
-        if h.modelStatusToString(h.getModelStatus()) != "Optimal":
+        if self.status() != "Optimal":
             return None
-        dual = np.asarray(h.getSolution().row_dual)
+        sol = h.getSolution()
+        dual = np.asarray(sol.row_dual)
         nI = len(self.inst.query_types)
 
         def per_type(rows: np.ndarray, sign: float) -> np.ndarray:
@@ -238,22 +330,26 @@ class RestrictedMaster:
             out[has] = np.maximum(0.0, sign * dual[rows[has]])
             return out
 
-        b = self.blocks
-        y = dual[b["demand"]].copy()
+        y = dual[self.row_demand].copy()
         eta, theta = per_type(self.err_row, -1.0), per_type(self.dly_row, -1.0)
         kappa = per_type(self.cover_row, 1.0)
-        beta = float(max(0.0, -dual[b["budget"]][0])) if "budget" in b else 0.0
-        alpha = np.maximum(0.0, -dual[b["avail"]]) if "avail" in b else np.zeros(0)
-        sigma = float(max(0.0, -dual[b["storage"]][0])) if "storage" in b else 0.0
-        mu = np.maximum(0.0, -dual[b["cap"]])
+        beta = float(max(0.0, -dual[self.row_budget])) if self.row_budget >= 0 else 0.0
+        alpha = np.maximum(0.0, -dual[self.row_avail])
+        sigma = float(max(0.0, -dual[self.row_storage])) if self.row_storage >= 0 else 0.0
+        present = self.row_cap >= 0
+        mu = np.zeros(self.nK)
+        mu[present] = np.maximum(0.0, -dual[self.row_cap[present]])
         value = float(h.getInfo().objective_function_value)
         # the full LP's reduced cost of w_c: the master's, less the cover duals of the
-        # cover terms the master does not hold yet (good routes not in it)
+        # cover terms the master does not hold yet (good routes not in it); absent
+        # configurations are priced through their routes (LP pricing with mu = 0)
         idx = self.idx
-        missing = self.good & ~self.active & (self.cover_row[idx.ri] >= 0) \
-            & (not self.full_cover)
-        w_reduced = np.asarray(h.getSolution().col_dual)[self.cols["w"]] - np.bincount(
-            idx.rk[missing], weights=kappa[idx.ri[missing]], minlength=self.nK)
+        w_reduced = np.full(self.nK, np.inf)
+        w_reduced[present] = np.asarray(sol.col_dual)[self.col_w[present]]
+        if not self.full_cover:
+            missing = self.good & ~self.active & (self.cover_row[idx.ri] >= 0)
+            w_reduced -= np.bincount(idx.rk[missing], weights=kappa[idx.ri[missing]],
+                                     minlength=self.nK)
         return value, MasterDuals((y, eta, theta, beta, alpha, sigma, kappa), mu, w_reduced)
 
     def solve_mip(self, time_limit_s: float, start: tuple[np.ndarray, np.ndarray] | None = None,
@@ -266,9 +362,11 @@ class RestrictedMaster:
             return None  # the placement columns z are not in the master
         h = self.h
         idx = self.idx
-        n_int = self.cols["o"].stop
-        h.changeColsIntegrality(n_int, np.arange(n_int, dtype=np.int32),
-                                np.array([highspy.HighsVarType.kInteger] * n_int))
+        present = self.col_r >= 0
+        ints = np.concatenate([self.col_o, self.col_r[present], self.col_w[present]])
+        ints = ints.astype(np.int32)
+        kinds = highspy.HighsVarType
+        h.changeColsIntegrality(len(ints), ints, np.array([kinds.kInteger] * len(ints)))
         h.setOptionValue("time_limit", h.getRunTime() + max(1e-3, float(time_limit_s)))
         h.setOptionValue("simplex_strategy", 1)
         h.setOptionValue("mip_rel_gap", 1e-4)
@@ -276,38 +374,39 @@ class RestrictedMaster:
             h.setSolution(_master_start(self, *start))
         run_highs(h)
         info = h.getInfo()
-        stats = {"status": h.modelStatusToString(h.getModelStatus()),
-                 "mip_dual_bound": float(info.mip_dual_bound),
+        stats = {"status": self.status(), "mip_dual_bound": float(info.mip_dual_bound),
                  "objective_solver": float(info.objective_function_value),
-                 "nodes": int(info.mip_node_count)}
+                 "nodes": int(info.mip_node_count), "routes": self.n_routes,
+                 "configs": self.n_configs}
+        has_point = info.primal_solution_status == highspy.kSolutionStatusFeasible
+        v = np.asarray(h.getSolution().col_value) if has_point else None
         # back to an LP, so the master stays usable
-        h.changeColsIntegrality(n_int, np.arange(n_int, dtype=np.int32),
-                                np.array([highspy.HighsVarType.kContinuous] * n_int))
-        if info.primal_solution_status != highspy.kSolutionStatusFeasible:
+        h.changeColsIntegrality(len(ints), ints, np.array([kinds.kContinuous] * len(ints)))
+        if v is None:
             return None
-        v = np.asarray(h.getSolution().col_value)
         t = self.inst.routes
         r = np.zeros(len(t))
-        r[idx.cfg] = v[self.cols["r"]]
+        r[idx.cfg[present]] = v[self.col_r[present]]
         x = np.zeros((len(self.inst.query_types), len(t)))
-        x[idx.ri[self.routes], idx.cfg[idx.rk[self.routes]]] = v[self.n_base_cols:]
+        x[idx.ri[self.routes], idx.cfg[idx.rk[self.routes]]] = v[self.col_x]
         return r, x, stats
 
 
 def _master_start(m: RestrictedMaster, r: np.ndarray, x: np.ndarray) -> highspy.HighsSolution:
     """A full column vector of the master from a plan's ``(r, x)`` (its routes must be in)."""
     idx = m.idx
-    v = np.zeros(m.n_base_cols + m.n_routes)
+    v = np.zeros(m.n_cols)
+    present = m.col_r >= 0
     rk = r[idx.cfg]
-    v[m.cols["r"]] = rk
-    v[m.cols["w"]] = (rk > 0).astype(float)
+    v[m.col_r[present]] = rk[present]
+    v[m.col_w[present]] = (rk[present] > 0).astype(float)
     model_open = np.zeros(len(idx.models))
     np.maximum.at(model_open, idx.cfg_model_pos, (rk > 0).astype(float))
-    v[m.cols["o"]] = model_open
+    v[m.col_o] = model_open
     xs = x[idx.ri[m.routes], idx.cfg[idx.rk[m.routes]]]
-    v[m.n_base_cols:] = xs
+    v[m.col_x] = xs
     served = np.bincount(idx.ri[m.routes], weights=xs, minlength=len(m.inst.query_types))
-    v[m.cols["u"]] = np.clip(1.0 - served, 0.0, None)
+    v[m.col_u] = np.clip(1.0 - served, 0.0, None)
     sol = highspy.HighsSolution()
     sol.col_value = list(v)
     sol.value_valid = True
@@ -350,6 +449,16 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                             "master_status": master.status()})
             break
         master_value, duals = solved
+        # a line search on the cover multipliers (any kappa >= 0 is valid): a restricted
+        # master over-prices the cover (fewer configurations can meet it), and the
+        # Lagrangian then pays that price to every good configuration of the full model
+        kappa = duals.multipliers[6]
+        for shrink in ((0.0, 0.25, 0.5) if kappa.any() else ()):
+            trial = (*duals.multipliers[:6], shrink * kappa)
+            lag_k, _ = lg.evaluate(*trial)
+            if lag_k > best_value:
+                best_value, best = lag_k, trial
+                centre = MasterDuals(trial, duals.mu, duals.w_reduced)  # type: ignore[arg-type]
         lag, _ = lg.evaluate(*duals.multipliers)
         if lag > best_value:
             best_value, best, centre = lag, duals.multipliers, duals
