@@ -124,3 +124,19 @@ def test_price_and_branch_plan_is_evaluated_and_no_dearer_than_its_start(seed):
     assert res.objective == pytest.approx(again.objective)
     assert opt.objective * (1 - 1e-9) <= res.objective <= start.objective * (1 + 1e-9)
     assert res.bound is not None and res.bound <= opt.objective * (1 + 1e-9)
+
+
+def test_cli_price_and_branch_prints_one_json_document_with_the_bound():
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "hetserve.cli", "solve", "small-3x3x4",
+                          "--method", "price-and-branch", "--time-limit", "30", "--json"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    doc = json.loads(out.stdout)
+    assert doc["method"] == "price-and-branch" and doc["feasible"]
+    assert doc["bound"] <= doc["objective"] * (1 + 1e-9)
+    assert doc["stats"]["bound_method"] == "lagrangian"
+    assert doc["objective"] <= doc["stats"]["agh_objective"] * (1 + 1e-9)
