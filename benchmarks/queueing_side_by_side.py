@@ -242,7 +242,7 @@ def _fleet_from_plan(plan):
     return fleet_from_plan(plan.to_dict())[0]
 
 
-def speed(out: Path, reps: int = 3) -> dict:
+def speed(out: Path, reps: int = 3, simulators: bool = True) -> dict:
     """Detailed simulator vs the peer's Fleet on the same fleets and requests (alternating),
     and the full (B, gamma) sweep cold vs warm vs the peer's sweep."""
     from hetserve.queueing.planner import clear_caches, plan_two_pool
@@ -255,7 +255,7 @@ def speed(out: Path, reps: int = 3) -> dict:
     # the peer's Fleet scans every instance per event, so the big fleet gets few requests
     # through it (rates are per simulated request, so the counts need not match)
     for lam, n_req_hs, n_req_peer, n_rep in ((50.0, 20000, 20000, reps),
-                                             (15000.0, 45000, 1500, 1)):
+                                             (15000.0, 45000, 1500, 1)) if simulators else ():
         plan = plan_two_pool(cdf, lam, 0.5, a100, gammas=(1.0,), bstar_check=False)
         fl = _fleet_from_plan(plan)
         from hetserve.queueing.slo import TTFTSLO
@@ -319,24 +319,68 @@ print(json.dumps({"import_ms": 1e3 * (t1 - t0), "sweep_ms": out["ms"],
 """
 
 
-def sweep_cold(reps: int = 7) -> dict:
+PACKAGE_DIRS = {"instances": "instances", "milp": "milp", "heuristics": "heuristics",
+                "queueing": "queueing", "simulator": "simulator", "rolling": "rolling",
+                "cli": "scripts"}
+"""pyproject's package-dir mapping (hetserve.<key> = <folder>), to import an old commit."""
+
+
+def _export_commit(ref: str, dest: Path) -> Path:
+    """``git archive`` of ``ref`` under ``dest/src`` and a ``dest/path/hetserve`` namespace
+    of symlinks to its folders; returns the folder to put first on PYTHONPATH."""
+    root = Path(__file__).resolve().parents[1]
+    src = dest / "src"
+    src.mkdir(parents=True)
+    archive = subprocess.run(["git", "archive", ref], capture_output=True, check=True,
+                             cwd=root).stdout
+    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
+    ns = dest / "path" / "hetserve"
+    ns.mkdir(parents=True)
+    for name, folder in PACKAGE_DIRS.items():
+        if (src / folder).is_dir():
+            (ns / name).symlink_to(src / folder)
+    return dest / "path"
+
+
+def sweep_cold(reps: int = 7, baseline: str | None = None) -> dict:
     """The full (B, gamma) sweep on the peer's azure CDF at 200 req/s, P99 TTFT 0.5 s, in a
     fresh process each time (cold: nothing cached; imports timed apart), hetserve and the
-    peer alternating; medians of ``reps``."""
+    peer alternating (and hetserve at commit ``baseline`` when given); medians of
+    ``reps``."""
     import sys
+    import tempfile
 
     pairs = json.dumps([list(p) for p in _peer_cdf("azure")])
     root = Path(__file__).resolve().parents[1]
-    runs: dict[str, list[dict]] = {"hetserve": [], "peer": []}
-    for _ in range(reps):
-        for tag, code in (("hetserve", _HS_CHILD), ("peer", _PEER_CHILD)):
-            out = subprocess.run([sys.executable, "-c", code, pairs], capture_output=True,
-                                 text=True, check=True, cwd=root)
-            runs[tag].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    order = [("hetserve", _HS_CHILD, None), ("peer", _PEER_CHILD, None)]
+    tmp = None
+    if baseline is not None:
+        tmp = tempfile.TemporaryDirectory()
+        path = _export_commit(baseline, Path(tmp.name))
+        order.insert(0, ("baseline", _HS_CHILD, str(path)))
+    runs: dict[str, list[dict]] = {tag: [] for tag, _, _ in order}
+    try:
+        for _ in range(reps):
+            for tag, code, pythonpath in order:
+                env = dict(os.environ)
+                if pythonpath is not None:
+                    env["PYTHONPATH"] = pythonpath
+                out = subprocess.run([sys.executable, "-c", code, pairs], capture_output=True,
+                                     text=True, check=True, cwd=tmp.name if pythonpath
+                                     else root, env=env)
+                runs[tag].append(json.loads(out.stdout.strip().splitlines()[-1]))
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
     med = {tag: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
            for tag, rs in runs.items()}
-    return {"reps": reps, "median": med, "runs": runs,
-            "ratio_sweep_ms": med["hetserve"]["sweep_ms"] / med["peer"]["sweep_ms"]}
+    res = {"reps": reps, "median": med, "runs": runs,
+           "ratio_sweep_ms": med["hetserve"]["sweep_ms"] / med["peer"]["sweep_ms"]}
+    if baseline is not None:
+        res["baseline"] = baseline
+        res["ratio_vs_baseline_cpu"] = (med["hetserve"]["sweep_cpu_ms"]
+                                        / med["baseline"]["sweep_cpu_ms"])
+    return res
 
 
 def _commit() -> str | None:
@@ -383,8 +427,15 @@ def _version(name: str) -> str | None:
 @click.option("--speed-only", is_flag=True,
               help="Only the speed measurements (simulators, sweep cold in fresh processes): "
                    "speed.md and speed.json.")
+@click.option("--sweep-only", is_flag=True,
+              help="With --speed-only: only the sweep (no simulator runs).")
+@click.option("--baseline", default=None,
+              help="With --speed-only: also time the cold sweep of this git commit (exported "
+                   "with git archive), alternating with today's code and the peer.")
+@click.option("--reps", default=7, show_default=True,
+              help="With --speed-only: fresh processes per sweep measurement.")
 def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, shard, merge_dirs,
-         speed_only):
+         speed_only, sweep_only, baseline, reps):
     """Run the grid and write cases.csv, side_by_side.md and meta.json."""
     t_start = time.perf_counter()
     commit = _commit()  # the code that runs, read before any later checkout
@@ -402,9 +453,11 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, shard, mer
         outp.mkdir(parents=True, exist_ok=True)
         if any(outp.iterdir()):
             raise click.UsageError(f"--out: {outp} is not empty; give a new folder")
-        sp = speed(outp)
-        sp["sweep_cold"] = sweep_cold()
-        meta = _meta(outp, {"speed_only": True}, time.perf_counter() - t_start, commit)
+        sp = speed(outp, simulators=not sweep_only)
+        sp["sweep_cold"] = sweep_cold(reps, baseline)
+        meta = _meta(outp, {"speed_only": True, "sweep_only": sweep_only,
+                            "baseline": baseline, "reps": reps},
+                     time.perf_counter() - t_start, commit)
         meta["load_average_1min"] = round(os.getloadavg()[0], 2)
         (outp / "speed.json").write_text(json.dumps({**meta, "speed": sp}, indent=2,
                                                     default=str))
@@ -565,29 +618,46 @@ def speed_markdown(sp: dict, meta: dict) -> str:
     """speed.md of a ``--speed-only`` run."""
     lines = ["# Speed side by side with vllm-sr-sim (medians; machine shared, under load)", "",
              f"Commit {meta.get('git_commit')}, {meta.get('date_utc')}, CPU "
-             f"{meta.get('cpu')}, load average at the end {meta.get('load_average_1min')}.",
-             "", "## Simulators (same fleets and requests, alternating)", "",
-             "| fleet | GPUs | hetserve detailed req/s | peer Fleet req/s | ratio |",
-             "|---|---|---|---|---|"]
-    for s in sp["sim"]:
-        lines.append(f"| azure λ={s['rate']:g} | {s['gpus']} | {s['hetserve_req_per_s']:.0f} | "
-                     f"{s['peer_req_per_s']:.0f} | {s['ratio']:.2f}x |")
-    sw, sc = sp["sweep"], sp["sweep_cold"]["median"]
+             f"{meta.get('cpu')}, load average at the end {meta.get('load_average_1min')}."]
+    if sp["sim"]:
+        lines += ["", "## Simulators (same fleets and requests, alternating)", "",
+                  "| fleet | GPUs | hetserve detailed req/s | peer Fleet req/s | ratio |",
+                  "|---|---|---|---|---|"]
+        for s in sp["sim"]:
+            lines.append(f"| azure λ={s['rate']:g} | {s['gpus']} | "
+                         f"{s['hetserve_req_per_s']:.0f} | {s['peer_req_per_s']:.0f} | "
+                         f"{s['ratio']:.2f}x |")
+    sw, cold = sp["sweep"], sp["sweep_cold"]
+    sc = cold["median"]
+    base = "baseline" in sc
+    head = (f"| measure | hetserve at {cold['baseline'][:7]} | hetserve | peer |" if base
+            else "| measure | hetserve | peer |")
+
+    def row(label: str, key: str, nd: int = 1) -> str:
+        cells = ([sc["baseline"][key]] if base else []) + [sc["hetserve"][key],
+                                                           sc["peer"][key]]
+        return f"| {label} | " + " | ".join(f"{v:.{nd}f}" for v in cells) + " |"
+
     lines += ["", "## Full (B, γ) sweep, azure CDF, 200 req/s, P99 TTFT 0.5 s", "",
-              "| measure | hetserve | peer |", "|---|---|---|",
-              f"| cold: fresh process, wall ms (median of {sp['sweep_cold']['reps']}) | "
-              f"{sc['hetserve']['sweep_ms']:.1f} | {sc['peer']['sweep_ms']:.1f} |",
-              f"| cold: fresh process, CPU ms | {sc['hetserve']['sweep_cpu_ms']:.1f} | "
-              f"{sc['peer']['sweep_cpu_ms']:.1f} |",
-              f"| imports before the sweep, wall ms | {sc['hetserve']['import_ms']:.0f} | "
-              f"{sc['peer']['import_ms']:.0f} |",
-              f"| in one process, caches cleared, wall ms (median of 5) | {sw['cold_ms']:.1f} | "
-              f"{sw['peer_ms']:.1f} |",
-              f"| warm (calibrations cached, other rate), wall ms | {sw['warm_ms']:.1f} | - |",
+              head, "|---|---|---|" + ("---|" if base else ""),
+              row(f"cold: fresh process, wall ms (median of {cold['reps']})", "sweep_ms"),
+              row("cold: fresh process, CPU ms", "sweep_cpu_ms"),
+              row("imports before the sweep, wall ms", "import_ms", 0),
+              "| in one process, caches cleared, wall ms (median of 5) | "
+              + ("- | " if base else "") + f"{sw['cold_ms']:.1f} | {sw['peer_ms']:.1f} |",
+              "| warm (calibrations cached, other rate), wall ms | "
+              + ("- | " if base else "") + f"{sw['warm_ms']:.1f} | - |",
               "", "Cold = a new Python process per measurement, the sweep timed after the "
               "imports (the peer's time is its own `sweep_analytical` loop over the same "
-              "breakpoints and γ grid); hetserve and the peer alternate, so both see the "
-              "same load."]
+              "breakpoints and γ grid); "
+              + (f"hetserve at commit {cold['baseline']} (exported with `git archive`), "
+                 "today's hetserve and the peer alternate" if base else
+                 "hetserve and the peer alternate")
+              + ", so all see the same load. Wall times on a loaded machine stretch with the "
+              "load; the CPU times less so."]
+    if base:
+        lines.append(f"Today's cold sweep takes {100 * cold['ratio_vs_baseline_cpu']:.0f} % "
+                     f"of the CPU time of {cold['baseline'][:7]}'s.")
     return "\n".join(lines) + "\n"
 
 

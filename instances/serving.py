@@ -43,7 +43,10 @@ Closed loop (:func:`closed_loop`)
     the next one as soon as the last finishes, as aiperf or vLLM's ``benchmark_serving``
     do in concurrency mode. The engine is simulated step by step (pure-decode stretches
     are advanced in one vectorised jump) and the means over every request of the run
-    are reported, as those tools report them.
+    are reported, as those tools report them. TTFT: each client's first request is the
+    simulated start-up burst; later requests see a desynchronised engine (Poisson arrivals
+    at the loop's throughput, plus one interval between completions where the engine's
+    first token waits for a completion), see :func:`closed_loop`.
 
 Poisson arrivals (:func:`ttft_poisson`)
     Open-loop arrivals at rate λ: the decode population follows from Little's law, the
@@ -109,7 +112,9 @@ class EngineProfile:
 
     Every field is an engine *setting* with its documented default, except
     ``step_overhead_s`` (host time per step), which engines do not document and which
-    docs/performance.md derives from low-concurrency TP1 decode steps.
+    docs/performance.md derives from low-concurrency TP1 decode steps, and
+    ``first_token_wait``, read from the calibration set (docs/performance.md, "TTFT under
+    load").
     """
 
     name: str
@@ -133,6 +138,11 @@ class EngineProfile:
     """``actual`` (pages by actual tokens, preempt on exhaustion) or ``reserve``
     (reserve prompt + max output at admission, never preempt)."""
     source: str = ""
+    first_token_wait: str = "step"
+    """When a closed-loop request that arrives while the engine runs starts: ``step`` (at
+    the next step boundary) or ``completion`` (after the next request completes, i.e. one
+    interval between completions later; read from the calibration set's TensorRT-LLM runs,
+    docs/performance.md "TTFT under load")."""
 
     def __post_init__(self) -> None:
         where = f"engine {self.name!r}"
@@ -140,6 +150,8 @@ class EngineProfile:
                 f"unknown policy {self.policy!r}")
         require(self.admission in ("actual", "reserve"), f"{where}.admission",
                 f"unknown admission {self.admission!r}")
+        require(self.first_token_wait in ("step", "completion"), f"{where}.first_token_wait",
+                f"unknown first_token_wait {self.first_token_wait!r}")
         for name in ("token_budget", "max_num_seqs", "kv_block_tokens"):
             require(getattr(self, name) >= 1, f"{where}.{name}", "must be >= 1")
         require(0 < self.memory_fraction <= 1, f"{where}.memory_fraction", "must be in (0, 1]")
@@ -168,7 +180,8 @@ ENGINES: dict[str, EngineProfile] = {
             step_overhead_s=0.0005, admission="reserve",
             source="TensorRT-LLM trtllm-serve (PyTorch backend) defaults: max_num_tokens 8192, "
                    "max_batch_size 2048, chunked context off, tokens_per_block 32, "
-                   "free_gpu_memory_fraction 0.90, GUARANTEED_NO_EVICT capacity scheduler"),
+                   "free_gpu_memory_fraction 0.90, GUARANTEED_NO_EVICT capacity scheduler",
+            first_token_wait="completion"),
     )
 }
 
@@ -376,6 +389,13 @@ class LoadEstimate:
     peak_running: int
     requests: int
     preemptions: int
+    ttft_simulated_s: float = math.nan
+    """Mean TTFT of the simulated run itself (every client in step), before the
+    desynchronised steady state replaces requests 2.. of each client (``closed_loop``)."""
+    ttft_first_s: float = math.nan
+    """Mean simulated TTFT of every client's first request (the start-up burst)."""
+    ttft_law: str = "simulated"
+    """How ``ttft_s`` was obtained: ``simulated`` or ``desync`` (``closed_loop``)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -385,22 +405,44 @@ class LoadEstimate:
         }
 
 
+TTFT_LAWS = ("desync", "simulated")
+"""How :func:`closed_loop` reports TTFT (module docstring, docs/performance.md)."""
+
+
 def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 requests_per_client: int = 10, client_delay_s: float = 0.0,
-                seed: int = 0) -> LoadEstimate:
-    """Simulate a closed-loop benchmark of ``concurrency`` clients (module docstring).
+                seed: int = 0, ttft_law: str = "desync") -> LoadEstimate:
+    r"""Simulate a closed-loop benchmark of ``concurrency`` clients (module docstring).
 
     Each client sends ``requests_per_client`` requests of ``isl`` prompt and ``osl``
     output tokens back to back; all clients start at once. ``client_delay_s`` > 0 adds an
     exponential client / front-end delay (mean ``client_delay_s``, drawn with ``seed``)
     before each request reaches the engine (TTFT counts from then); 0, the default, keeps
     every client in step.
-    Returns the means over every request, as aiperf / ``benchmark_serving`` report them in
-    concurrency mode. Raises :class:`DoesNotFit` when the weights or one sequence's KV do
-    not fit.
+
+    TPOT comes from the simulation. TTFT, with ``ttft_law="desync"`` (the default): the
+    first request of every client is the simulated start-up burst (all *C* prompts at
+    once, mean :math:`T_1`); later requests see a desynchronised engine (a real one's
+    jitter breaks the simulated lock-step), i.e. Poisson arrivals at the loop's
+    throughput :math:`X = C / e2e` (:func:`ttft_poisson`), plus one interval between
+    completions :math:`1/X` for engines whose ``first_token_wait`` is ``completion``:
+
+    .. math:: \mathrm{TTFT} = \frac{T_1 + (R - 1)\,(\mathrm{TTFT}_{Poisson}(X)
+              + [\text{completion}]\,e2e/C)}{R},\quad R = \text{requests per client}.
+
+    The simulated mean is kept (``ttft_law="simulated"`` always) for ``prefill-first``
+    engines (their steps gather every waiting prompt, so lock-step is what they do),
+    when the KV pool cannot hold all *C* sequences at once (requests then queue for
+    memory, which the simulation times) and when the Poisson steady state is unstable.
+    ``e2e_s`` is then ``TTFT + (osl - 1) TPOT``. Returns the means over every request, as
+    aiperf / ``benchmark_serving`` report them in concurrency mode. Raises
+    :class:`DoesNotFit` when the weights or one sequence's KV do not fit.
     """
     require(isl >= 1 and osl >= 1, "isl", "isl and osl must be >= 1")
     require(concurrency >= 1, "concurrency", "must be >= 1")
+    require(requests_per_client >= 1, "requests_per_client", "must be >= 1")
+    require(ttft_law in TTFT_LAWS, "ttft_law", f"unknown TTFT law {ttft_law!r}; "
+            f"known: {list(TTFT_LAWS)}")
     e = replica.engine
     cap = replica.kv_capacity_tokens
     block = e.kv_block_tokens
@@ -428,6 +470,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     remaining = np.full(C, requests_per_client, dtype=np.int64)
     reserved = np.zeros(C, dtype=np.int64)  # blocks held (reserve policy) or in use
     ttfts: list[float] = []
+    first_ttfts: list[float] = []  # each client's first request: the start-up burst
     tpots: list[float] = []
     e2es: list[float] = []
     t = 0.0
@@ -566,6 +609,8 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             for r in finished_pre:
                 if generated[r] == 0:  # the request's first token (not a recompute)
                     ttfts.append(t - arrival[r])
+                    if remaining[r] == requests_per_client:
+                        first_ttfts.append(t - arrival[r])
                     first[r] = t
                 generated[r] += 1
                 target[r] = isl
@@ -586,13 +631,39 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 order[r] = arrival[r] + r * 1e-12
             else:
                 phase[r] = 3
-    ttft = float(np.mean(ttfts))
+    simulated = float(np.mean(ttfts))
     tpot = float(np.mean(tpots)) if tpots else 0.0
     e2e = float(np.mean(e2es))
+    burst = float(np.mean(first_ttfts))
+    ttft, law = simulated, "simulated"
+    if (ttft_law == "desync" and e.policy != "prefill-first" and requests_per_client > 1
+            and peak >= C and client_delay_s == 0.0):
+        steady = desync_ttft(replica, isl, osl, C, e2e)
+        if math.isfinite(steady):
+            ttft = (burst + (requests_per_client - 1) * steady) / requests_per_client
+            e2e = ttft + (osl - 1) * tpot
+            law = "desync"
     return LoadEstimate(
         ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
         output_tok_s_per_gpu=concurrency * osl / e2e / replica.gpus,
-        kv_capacity_tokens=cap, peak_running=peak, requests=len(e2es), preemptions=preemptions)
+        kv_capacity_tokens=cap, peak_running=peak, requests=len(e2es), preemptions=preemptions,
+        ttft_simulated_s=simulated, ttft_first_s=burst, ttft_law=law)
+
+
+def desync_ttft(replica: Replica, isl: int, osl: int, concurrency: int, e2e_s: float) -> float:
+    """Mean TTFT of a closed-loop request once the clients are out of step (``closed_loop``).
+
+    The loop completes ``X = concurrency / e2e_s`` requests per second; desynchronised,
+    its arrivals are modelled as Poisson at rate X (:func:`ttft_poisson`). Engines whose
+    ``first_token_wait`` is ``completion`` add one interval between completions,
+    ``1 / X = e2e_s / concurrency``. ``inf`` if the Poisson steady state is unstable.
+    """
+    rate = concurrency / e2e_s
+    steady = ttft_poisson(replica, isl, osl, rate)
+    if not steady.stable:
+        return math.inf
+    wait = 1.0 / rate if replica.engine.first_token_wait == "completion" else 0.0
+    return steady.ttft_s + wait
 
 
 # --------------------------------------------------------------- Poisson arrivals

@@ -69,7 +69,7 @@ from .pools import (
 )
 from .profiles import PoolProfile
 from .slo import TTFTSLO, as_slo, prefill_alone_s
-from .workload import TokenCDF, _piece_tables, _slice_cached, slice_stats
+from .workload import TokenCDF, _piece_tables, clear_slices, prefetch_slices, slice_stats
 
 __all__ = ["PlanResult", "clear_caches", "default_gammas", "marginal_cost_boundary",
            "plan_two_pool"]
@@ -81,7 +81,7 @@ def default_gammas() -> tuple[float, ...]:
 
 def clear_caches() -> None:
     """Drop every cached calibration (to time a cold sweep)."""
-    _slice_cached.cache_clear()
+    clear_slices()
     _piece_tables.cache_clear()
     calibrate_slice.cache_clear()
     _COMPILED.clear()
@@ -111,6 +111,31 @@ def _long_cal(profile: PoolProfile, cdf: TokenCDF, B: float, gB: float, long_ctx
     return calibrate_pool(profile, mix_stats(parts), long_ctx, batch)
 
 
+def _prefetch(cdf: TokenCDF, Bs, gammas, short: PoolProfile, long: PoolProfile,
+              long_ctx: int, p_c: float) -> None:
+    """Every slice the sweep's calibrations read (:func:`_short_cal`, :func:`_long_cal`,
+    the homogeneous pool), computed in one vectorised pass per chunk size."""
+    L = float(long_ctx)
+    want: dict[int, list] = {short.chunk: [], long.chunk: []}
+    want[long.chunk].append((0.0, L, None))
+    for B in Bs:
+        want[short.chunk].append((0.0, B, None))
+        want[long.chunk].append((B, L, None))
+        if p_c <= 0:
+            continue
+        for g in gammas:
+            if g <= 1.0:
+                continue
+            want[short.chunk].append((B, g * B, B))
+            gB = min(g * B, L)
+            if gB > B:
+                want[long.chunk].append((B, gB, None))
+                if gB < L:
+                    want[long.chunk].append((gB, L, None))
+    for chunk, specs in want.items():
+        prefetch_slices(cdf, specs, chunk)
+
+
 _COMPILED: dict = {}
 
 
@@ -130,19 +155,23 @@ class _Compiled:
         if hit is not None and hit[0] is cal:
             return hit[1]
         st = cal.stats
-        pmin = prefill_alone_s(st.node_prompt, self.profiles)
+        # prefill-alone times only decide membership and targets under the exclude and
+        # own_class policies (queueing.slo); the default policy never reads them
+        pmin = (prefill_alone_s(st.node_prompt, self.profiles)
+                if self.slo.unservable in ("exclude", "own_class") else None)
         names, targets, weights, shares, misses = [], [], [], [], []
         for c in self.cons:
             mask = self.slo.members(c, st.node_tokens, st.node_prompt, pmin)
             w = st.node_w * mask
             names.append(c.name)
-            targets.append(np.asarray(c.target(st.node_prompt, pmin), float)
-                           * np.ones_like(st.node_w))
+            tgt = np.asarray(c.target(st.node_prompt, pmin), float)
+            targets.append(tgt if tgt.shape == st.node_w.shape
+                           else tgt * np.ones_like(st.node_w))
             weights.append(w)
             shares.append(float(w.sum()))
         tg = PoolTargets(tuple(names), tuple(targets), tuple(weights), (1.0,) * len(names))
-        misses = [certain_miss(cal, tg, i) for i in range(len(names))]
-        out = (tg, np.asarray(shares), np.asarray(misses))
+        misses = tuple(certain_miss(cal, tg, i) for i in range(len(names)))
+        out = (tg, tuple(shares), misses)
         if len(_COMPILED) > 65536:
             _COMPILED.clear()
         _COMPILED[key] = (cal, out)
@@ -153,24 +182,26 @@ class _Compiled:
         docstring of queueing.slo); parts = [(cal, lam)].  ``split=None`` gives every pool
         the same excess ``delta``; a tuple ``f`` (summing to 1) gives pool ``p`` the share
         ``f_p`` of the fleet's excess budget, ``delta_p = delta f_p / s_p``.
-        Returns (targets list, reason)."""
+        Returns (targets list, reason).  Plain floats: a handful of constraints, called
+        for every row of the sweep."""
         comp = [self.pool(cal) if lam > 0 else None for cal, lam in parts]
         k = len(self.cons)
-        mass = np.zeros(k)
-        sure = np.zeros(k)
+        mass = [0.0] * k
+        sure = [0.0] * k
         for (cal, lam), c in zip(parts, comp):
             if c is None:
                 continue
             _tg, sh, m = c
-            mass += lam * sh
-            sure += lam * sh * m
-        M = np.divide(sure, mass, out=np.zeros(k), where=mass > 0)
-        q = np.array([c.quantile for c in self.cons])
-        delta = (1.0 - q) - M
+            for i in range(k):
+                mass[i] += lam * sh[i]
+                sure[i] += lam * sh[i] * m[i]
+        M = [sure[i] / mass[i] if mass[i] > 0 else 0.0 for i in range(k)]
+        q = [c.quantile for c in self.cons]
+        delta = [(1.0 - q[i]) - M[i] for i in range(k)]
         reason = ""
-        bad = np.nonzero((delta < -1e-12) & (mass > 0))[0]
-        if bad.size:
-            i = int(bad[0])
+        bad = [i for i in range(k) if delta[i] < -1e-12 and mass[i] > 0]
+        if bad:
+            i = bad[0]
             reason = (f"requests that miss their target by prefill alone are "
                       f"{100 * M[i]:.2f} % of constraint {self.cons[i].name!r}, above its "
                       f"1 - q = {100 * (1 - q[i]):.2f} %")
@@ -182,12 +213,11 @@ class _Compiled:
             tg, sh, m = c
             d = delta
             if split is not None:
-                s_p = np.divide(lam * sh, mass, out=np.zeros(k), where=mass > 0)
-                d = np.divide(delta * split[j], s_p, out=np.full(k, 1.0), where=s_p > 0)
+                s_p = [lam * sh[i] / mass[i] if mass[i] > 0 else 0.0 for i in range(k)]
+                d = [delta[i] * split[j] / s_p[i] if s_p[i] > 0 else 1.0 for i in range(k)]
             out.append(PoolTargets(tg.names, tg.targets, tg.weights,
-                                   tuple(float(min(max(mi + di, 0.0), 1.0))
-                                         for mi, di in zip(m, d)),
-                                   tuple(float(mi) for mi in m)))
+                                   tuple(min(max(mi + di, 0.0), 1.0) for mi, di in zip(m, d)),
+                                   m))
         return out, reason
 
 
@@ -374,6 +404,7 @@ def plan_two_pool(cdf: TokenCDF, rate: float, slo_ttft, short: PoolProfile,
             raise ValueError("boundaries: every B must satisfy 0 < B < long_ctx")
 
     t0 = time.perf_counter()
+    _prefetch(cdf, Bs, gammas, short, long, int(long_ctx), p_compress)
     comp = _Compiled(slo, (short, long))
     unserv = unservable_report(cdf, slo, (short, long), int(long_ctx))
     policy_block = slo.unservable == "infeasible" and unserv["share"] > 0

@@ -75,25 +75,30 @@ def mix_stats(parts: list[tuple[SliceStats, float]]) -> SliceStats:
     if not parts:
         return SliceStats(0.0, 0.0, 1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1), np.ones(1))
     tot = sum(w for _, w in parts)
-    f = [(s, w / tot) for s, w in parts]
+    ss = [s for s, _ in parts]
+    ps = [w / tot for _, w in parts]
 
     def avg(attr):
-        return float(sum(getattr(s, attr) * p for s, p in f))
+        acc = 0  # the order of sum(): ((0 + x_1 p_1) + x_2 p_2) + ...
+        for s, p in zip(ss, ps):
+            acc = acc + getattr(s, attr) * p
+        return float(acc)
 
     # prefill-iteration counts are whole numbers: collapse them with one bincount
-    Pv = np.concatenate([s.prefill_iters for s, _ in f]).astype(np.int64)
-    Pw = np.concatenate([s.prefill_w * p for s, p in f])
-    binned = np.bincount(Pv, weights=Pw)
+    Pw = np.concatenate([s.prefill_w * p for s, p in zip(ss, ps)])
+    binned = np.bincount(np.concatenate([s.prefill_iters for s in ss]).astype(np.int64),
+                         weights=Pw)
     Pu = np.flatnonzero(binned > 0)
-
-    def cat(attr, weighted=False):
-        return np.concatenate([getattr(s, attr) * (p if weighted else 1.0) for s, p in f])
-
-    return SliceStats(min(s.lo for s, _ in f), max(s.hi for s, _ in f), f[0][0].chunk, tot,
+    # a slice's node weights are its prefill weights (one node per prefill count), so the
+    # weighted node weights are Pw already
+    node_w = (Pw if all(s.node_w is s.prefill_w for s in ss)
+              else np.concatenate([s.node_w * p for s, p in zip(ss, ps)]))
+    return SliceStats(min(s.lo for s in ss), max(s.hi for s in ss), ss[0].chunk, tot,
                       avg("mean_tokens"), avg("mean_iters"), avg("m2_iters"),
                       avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu.astype(float),
-                      binned[Pu], cat("node_prompt"), cat("node_prefill"),
-                      cat("node_tokens"), cat("node_w", True))
+                      binned[Pu], np.concatenate([s.node_prompt for s in ss]),
+                      np.concatenate([s.node_prefill for s in ss]),
+                      np.concatenate([s.node_tokens for s in ss]), node_w)
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ class PoolCalibration:
         mu = (0.0 if self.k <= 0 or self.stats.mean_iters <= 0
               else self.k / (self.stats.mean_iters * (p.W + h * self.k)))
         object.__setattr__(self, "_max_throughput", mu)
+        # per-node prompt-KV term of the prefill iterations (_pre), fixed per calibration
+        object.__setattr__(self, "_h_prompt", p.H * self.stats.node_prompt / p.calibration_ctx)
 
     @property
     def h_term(self) -> float:
@@ -229,8 +236,7 @@ def flat_targets(cal: PoolCalibration, slo_ttft: float, q: float) -> PoolTargets
 def _pre(cal: PoolCalibration, tau: float) -> np.ndarray:
     """Per-node time from admission to first token: one iteration boundary plus ``P``
     prefill iterations that carry the request's own prompt KV (docs/queueing.md §1)."""
-    st, p = cal.stats, cal.profile
-    return st.node_prefill * (tau + p.H * st.node_prompt / p.calibration_ctx) + tau
+    return cal.stats.node_prefill * (tau + cal._h_prompt) + tau  # type: ignore[attr-defined]
 
 
 def _miss(cal: PoolCalibration, tg: PoolTargets, i: int, tau: float, C: float,
@@ -243,6 +249,8 @@ def _miss(cal: PoolCalibration, tg: PoolTargets, i: int, tau: float, C: float,
     if theta <= 0:
         return 1.0
     s = tg.targets[i] - _pre(cal, tau)
+    if C <= 0.0:  # no wait (certain_miss): only the prefill-bound nodes miss
+        return float(w @ (s < 0)) / mass
     tail = np.where(s < 0, 1.0, C * np.exp(-theta * np.maximum(s, 0.0)))
     return float(w @ tail) / mass
 
@@ -251,6 +259,31 @@ def certain_miss(cal: PoolCalibration, tg: PoolTargets, i: int) -> float:
     """Miss probability with unlimited units (empty queue, tau = W): prefill-bound misses."""
     tau = cal.profile.W if cal.batch == "load" else cal.profile.W + cal.h_term * cal.k
     return _miss(cal, tg, i, tau, 0.0, 1.0)
+
+
+def _sorted_nodes(cal: PoolCalibration, tau: float):
+    """(p, w, A, log w): the per-node admission-to-first-token times sorted, their
+    normalised weights, the mass after each node and the log weights.  The order sorts
+    ``_pre`` at every tau (more prefill iterations means a longer prompt), so it and the
+    weights are kept on the calibration; should a tau ever reorder the nodes, they are
+    sorted afresh."""
+    tab = cal.__dict__.get("_sorted")
+    if tab is not None:
+        P_s, hp_s, w, A, logw = tab
+        p = P_s * (tau + hp_s) + tau
+        if p.size < 2 or bool((p[1:] >= p[:-1]).all()):
+            return p, w, A, logw
+    st = cal.stats
+    pre = _pre(cal, tau)
+    order = np.argsort(pre, kind="stable")
+    w = st.node_w[order] / max(float(st.node_w.sum()), 1e-300)
+    A = 1.0 - np.cumsum(w)  # mass with p_j > p_k (for sorted index k)
+    logw = np.log(np.maximum(w, 1e-300))
+    if tab is None:
+        object.__setattr__(cal, "_sorted", (st.node_prefill[order],
+                                            cal._h_prompt[order],  # type: ignore[attr-defined]
+                                            w, A, logw))
+    return pre[order], w, A, logw
 
 
 def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
@@ -263,14 +296,9 @@ def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
     so the quantile is the first interval's closed-form root."""
     if theta <= 0:
         return math.inf
-    st = cal.stats
-    pre = _pre(cal, tau)
-    order = np.argsort(pre, kind="stable")
-    p = pre[order]
-    w = st.node_w[order] / max(float(st.node_w.sum()), 1e-300)
+    p, _w, A, logw = _sorted_nodes(cal, tau)
     eps = 1.0 - q
-    A = 1.0 - np.cumsum(w)  # mass with p_j > p_k (for sorted index k)
-    logE = np.logaddexp.accumulate(np.log(np.maximum(w, 1e-300)) + theta * p) - theta * p
+    logE = np.logaddexp.accumulate(logw + theta * p) - theta * p
     room = eps - A
     ok = room > 1e-15
     if C > 0:
@@ -288,6 +316,13 @@ def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99,
                   targets: PoolTargets | None = None) -> PoolEval:
     """Analytic utilisation, waits and TTFT of ``units`` units at rate ``lam`` (req/s);
     ``miss_prob`` is the first constraint's predicted miss probability (if ``targets``)."""
+    return _evaluate(cal, lam, units, q, targets)
+
+
+def _evaluate(cal: PoolCalibration, lam: float, units: int, q: float,
+              targets: PoolTargets | None, known: tuple | None = None) -> PoolEval:
+    """:func:`evaluate_pool`; ``known`` = ((occ, tau, C, theta), first constraint's miss)
+    already computed for these units by :func:`size_pool` (the sizing checked them)."""
     if lam < 0:
         raise ValueError("lam: arrival rate must be >= 0")
     if units < 0:
@@ -304,13 +339,18 @@ def evaluate_pool(cal: PoolCalibration, lam: float, units: int, q: float = 0.99,
                         st.cv2_iters, 1.0, math.inf, math.inf, math.inf, math.inf, cost, False,
                         "no slots" if cal.k == 0 else "no units", 1.0)
     rho = lam / (units * cal.max_throughput)
-    occ, tau, C, theta = _state(cal, lam, units)
+    occ, tau, C, theta = _state(cal, lam, units) if known is None else known[0]
     if not occ < 1.0:
         return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters,
                         1.0, math.inf, math.inf, math.inf, math.inf, cost, False, "unstable", 1.0)
     w99 = math.log(C / (1 - q)) / theta if 1 - q < C else 0.0
     mean_pref = st.mean_prefill_iters * tau
-    miss = _miss(cal, targets, 0, tau, C, theta) if targets is not None else math.nan
+    if targets is None:
+        miss = math.nan
+    elif known is not None and known[1] is not None:
+        miss = known[1]
+    else:
+        miss = _miss(cal, targets, 0, tau, C, theta)
     return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters, C,
                     w99,
                     C / theta + mean_pref, _ttft_quantile(q, cal, tau, C, theta),
@@ -342,12 +382,22 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
             return _infeasible(ev, f"prefill alone misses the TTFT target of constraint "
                                    f"{tg.names[i]!r} for more than its allowance")
 
+    seen: dict[int, tuple] = {}  # n -> (state, first constraint's miss) of a passing n
+
     def ok(n: int) -> bool:
-        _occ, tau, C, theta = _state(cal, lam, n)
+        state = _state(cal, lam, n)
+        _occ, tau, C, theta = state
         if lam / (n * cal.max_throughput) > rho_max + 1e-12 or theta <= 0:
             return False
-        return all(_miss(cal, tg, i, tau, C, theta) <= tg.allowance[i] + 1e-12
-                   for i in range(n_con))
+        first = None
+        for i in range(n_con):
+            m = _miss(cal, tg, i, tau, C, theta)
+            if m > tg.allowance[i] + 1e-12:
+                return False
+            if i == 0:
+                first = m
+        seen[n] = (state, first)
+        return True
 
     n_lo = max(1, int(min_units), math.ceil(cal.min_units(lam, rho_max) - 1e-9))
     if not ok(n_lo):
@@ -363,7 +413,7 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
             else:
                 lo = mid
         n_lo = hi
-    return evaluate_pool(cal, lam, n_lo, q, tg)
+    return _evaluate(cal, lam, n_lo, q, tg, seen.get(n_lo))
 
 
 def _infeasible(ev: PoolEval, reason: str) -> PoolEval:

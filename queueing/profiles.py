@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import numpy as np
 
@@ -70,6 +70,12 @@ class PoolProfile:
             v = getattr(self, f)
             if not isinstance(v, (int, np.integer)) or v < 1:
                 raise ValueError(f"{f}: must be an integer >= 1, got {v!r}")
+        # hashed once: profiles key the planner's calibration caches, looked up per row
+        object.__setattr__(self, "_hash", hash(tuple(getattr(self, f.name)
+                                                     for f in fields(self))))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
 
     @property
     def price_per_unit_hour(self) -> float:

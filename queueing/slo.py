@@ -128,6 +128,13 @@ class TTFTSLO:
         names = [c.name for c in self.classes]
         if len(set(names)) != len(names) or "fleet" in names:
             raise ValueError("classes: names must be unique and not 'fleet'")
+        # hashed once: the SLO keys the planner's per-calibration constraint cache
+        object.__setattr__(self, "_hash", hash((self.target_s, self.per_token_s,
+                                                self.quantile, self.unservable,
+                                                self.classes)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
 
     @property
     def flat(self) -> bool:
@@ -212,7 +219,7 @@ def prefill_alone_s(prompt_tokens, profiles) -> np.ndarray:
     """Fastest prefill of each prompt alone on a unit of any of ``profiles`` (seconds)."""
     p = np.asarray(prompt_tokens, float)
     best = np.full(p.shape, np.inf)
-    for prof in profiles:
+    for prof in dict.fromkeys(profiles):  # each distinct profile once
         t = np.ceil(np.maximum(p, 1.0) / prof.chunk) * (prof.W + prof.H * p
                                                           / prof.calibration_ctx)
         best = np.minimum(best, t)

@@ -115,6 +115,13 @@ class TokenCDF:
         object.__setattr__(self, "_pieces", pcs)
         # F's knots as Python floats: a scalar F is a bisection, not a NumPy call
         object.__setattr__(self, "_xs", ((0.0, *map(float, t)), (0.0, *map(float, c))))
+        # hashed once: the CDF keys every slice and calibration cache (hashing its three
+        # tuples on each of the sweep's thousands of lookups cost more than the lookups)
+        object.__setattr__(self, "_hash", hash((self.tokens, self.cum, self.out_frac,
+                                                self.name)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
 
     # --- basic functions -------------------------------------------------------------
     @property
@@ -298,9 +305,34 @@ def _stats_of(lo, hi, chunk, mom, bins) -> SliceStats:
                       float(m[4]), float(m[5]), Pf, Pw, g_in, Pf.copy(), g_x, Pw)
 
 
-@lru_cache(maxsize=8192)
+_SLICES: dict[tuple, SliceStats] = {}
+_SLICES_MAX = 8192
+
+
 def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,
                   compress_to: float | None = None) -> SliceStats:
+    """Memoised :func:`_slice_one` (filled in bulk by :func:`prefetch_slices`)."""
+    key = (cdf, lo, hi, chunk, per_piece, compress_to)
+    hit = _SLICES.get(key)
+    if hit is None:
+        hit = _slice_one(cdf, lo, hi, chunk, per_piece, compress_to)
+        _remember(key, hit)
+    return hit
+
+
+def _remember(key: tuple, st: SliceStats) -> None:
+    if len(_SLICES) >= _SLICES_MAX:
+        _SLICES.clear()
+    _SLICES[key] = st
+
+
+def clear_slices() -> None:
+    """Drop every memoised slice (the planner's ``clear_caches`` times a cold sweep)."""
+    _SLICES.clear()
+
+
+def _slice_one(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,
+               compress_to: float | None = None) -> SliceStats:
     left, right, _mass, _f = cdf.pieces()
     if compress_to is None:
         # whole pieces from the prefix tables, the (at most two) cut pieces by quadrature
@@ -333,6 +365,129 @@ def _slice_cached(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: in
     bins = (np.stack([np.bincount(Pi, weights=v) for v in (w, w * L_in, w * x)])
             if w.size else np.zeros((3, 1)))
     return _stats_of(lo, hi, chunk, mom, bins)
+
+
+def prefetch_slices(cdf: TokenCDF, specs, chunk: int, nodes_per_piece: int = 48) -> None:
+    """Compute the :func:`slice_stats` of many slices ``specs = [(lo, hi, compress_to or
+    None), ...]`` in one vectorised pass and memoise them.
+
+    The same quadrature as :func:`_slice_one` (whole pieces from the prefix tables, cut
+    pieces and compressed slices by composite midpoints), evaluated for all slices at once:
+    a cold planner sweep needs some 300 small slices, and one NumPy pass over all of them
+    costs a fraction of 300 separate ones (docs/queueing.md §4, "Planner time").  Sums are
+    taken in another order, so values agree with :func:`_slice_one` to rounding
+    (tests/queueing/test_workload_batch.py)."""
+    chunk, pp = int(chunk), int(nodes_per_piece)
+    todo, seen = [], set()
+    for lo, hi, ct in specs:
+        key = (cdf, float(lo), float(hi), chunk, pp, None if ct is None else float(ct))
+        if hi > lo and key not in _SLICES and key not in seen:
+            seen.add(key)
+            todo.append(key)
+    plain = [k for k in todo if k[5] is None]
+    comp = [k for k in todo if k[5] is not None]
+    if plain:
+        for key, st in zip(plain, _plain_batch(cdf, plain, chunk, pp)):
+            _remember(key, st)
+    if comp:
+        for key, st in zip(comp, _compressed_batch(cdf, comp, chunk, pp)):
+            _remember(key, st)
+
+
+def _plain_batch(cdf: TokenCDF, keys, chunk: int, pp: int) -> list[SliceStats]:
+    left, right, mass, f = cdf.pieces()
+    n = len(left)
+    cm, cb = _piece_tables(cdf, chunk, pp)
+    lo = np.array([k[1] for k in keys])
+    hi = np.array([k[2] for k in keys])
+    i0 = np.searchsorted(left, lo, side="left")  # first piece with left >= lo
+    i1 = np.searchsorted(right, hi, side="right")  # pieces [.., i1) end <= hi
+    top = np.maximum(i1, i0)
+    mom = cm[top] - cm[i0]
+    bins = cb[top] - cb[i0]
+    # cut pieces: i0 - 1 and i1, where the slice covers part (not all) of them
+    sl = np.concatenate([np.arange(len(keys))] * 2)
+    pc = np.concatenate([i0 - 1, i1])
+    lo2, hi2 = lo[sl], hi[sl]
+    ok = (pc >= 0) & (pc < n)
+    pcs = np.clip(pc, 0, n - 1)
+    a = np.maximum(left[pcs], lo2)
+    b = np.minimum(right[pcs], hi2)
+    whole = (lo2 <= left[pcs]) & (right[pcs] <= hi2)
+    keep = ok & (b > a) & ~whole & (mass[pcs] > 0)
+    # i0 - 1 == i1 can name one piece twice (a slice inside one piece): count it once
+    dup = keep[len(keys):] & keep[:len(keys)] & (i0 - 1 == i1)
+    keep[len(keys):] &= ~dup
+    if keep.any():
+        sl, pcs, a, b = sl[keep], pcs[keep], a[keep], b[keep]
+        m = mass[pcs] * (b - a) / (right[pcs] - left[pcs])
+        s = (np.arange(pp) + 0.5) / pp
+        x = a[:, None] + s[None, :] * (b - a)[:, None]
+        w = np.broadcast_to((m / pp)[:, None], x.shape)
+        L_in, P, I, X = _work(x, f[pcs][:, None] * x, chunk)
+        add = np.stack([w, w * x, w * I, w * I**2, w * P, w * X]).sum(axis=2).T
+        np.add.at(mom, sl, add)
+        Pi = P.astype(np.int64)
+        nb = max(bins.shape[2], int(Pi.max()) + 1)
+        if nb > bins.shape[2]:
+            bins = np.pad(bins, ((0, 0), (0, 0), (0, nb - bins.shape[2])))
+        flat = (sl[:, None] * nb + Pi).ravel()
+        for j, v in enumerate((w, w * L_in, w * x)):
+            bins[:, j] += np.bincount(flat, weights=v.ravel(),
+                                      minlength=len(keys) * nb).reshape(len(keys), nb)
+    return _stats_batch(keys, chunk, mom, bins)
+
+
+def _compressed_batch(cdf: TokenCDF, keys, chunk: int, pp: int) -> list[SliceStats]:
+    left, right, mass, f = cdf.pieces()
+    lo = np.array([k[1] for k in keys])[:, None]
+    hi = np.array([k[2] for k in keys])[:, None]
+    ct = np.array([k[5] for k in keys])[:, None]
+    S = len(keys)
+    a = np.maximum(left[None, :], lo)
+    b = np.minimum(right[None, :], hi)
+    sl, pc = np.nonzero((b > a) & (mass > 0)[None, :])  # (slice, piece) pairs that overlap
+    a, b = a[sl, pc], b[sl, pc]
+    m = mass[pc] * (b - a) / (right[pc] - left[pc])
+    s = (np.arange(pp) + 0.5) / pp
+    x = a[:, None] + s[None, :] * (b - a)[:, None]
+    w = np.broadcast_to((m / pp)[:, None], x.shape)
+    L_out = np.minimum(f[pc][:, None] * x, ct[sl] - 1.0)
+    x = np.maximum(np.minimum(x, ct[sl]), L_out + 1.0)
+    L_in, P, I, X = _work(x, L_out, chunk)
+    mom = np.zeros((S, 6))
+    np.add.at(mom, sl, np.stack([w, w * x, w * I, w * I**2, w * P, w * X]).sum(axis=2).T)
+    Pi = P.astype(np.int64)
+    nb = int(Pi.max()) + 1 if Pi.size else 1
+    flat = (sl[:, None] * nb + Pi).ravel()
+    bins = np.stack([np.bincount(flat, weights=v.ravel(), minlength=S * nb).reshape(S, nb)
+                     for v in (w, w * L_in, w * x)], axis=1)
+    return _stats_batch(keys, chunk, mom, bins)
+
+
+def _stats_batch(keys, chunk: int, mom: np.ndarray, bins: np.ndarray) -> list[SliceStats]:
+    """:func:`_stats_of` of every row of ``mom [S, 6]`` and ``bins [S, 3, nP]``."""
+    mass = mom[:, 0]
+    pos = bins[:, 0] > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g_in = bins[:, 1] / bins[:, 0]
+        g_x = bins[:, 2] / bins[:, 0]
+        Pw = bins[:, 0] / mass[:, None]
+        m = mom / mass[:, None]
+    out = []
+    for j, key in enumerate(keys):
+        lo, hi = key[1], key[2]
+        if not mass[j] > 0:
+            out.append(SliceStats(lo, hi, chunk, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1),
+                                  np.ones(1)))
+            continue
+        Pu = np.flatnonzero(pos[j])
+        Pf = Pu.astype(float)
+        pw = Pw[j, Pu]
+        mj = m[j].tolist()
+        out.append(SliceStats(lo, hi, chunk, float(mass[j]), mj[1], mj[2], mj[3], mj[4],
+                              mj[5], Pf, pw, g_in[j, Pu], Pf.copy(), g_x[j, Pu], pw))
+    return out
 
 
 # --- loaders -------------------------------------------------------------------------------

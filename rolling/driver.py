@@ -44,6 +44,9 @@ KAPPA_FALLBACK = (0.75, 0.5, 0.25, 0.0)
 """Shares t of the κ inflation tried, in order, when the κ-inflated window is infeasible
 (budget or GPU availability); t = 0 is the fluid plan."""
 
+LIFTED_AVAILABILITY = 1_000_000
+"""GPUs per type when :func:`refusing_limits` lifts the availability limit."""
+
 WindowSolver = Callable[["Instance", "Solution | None", int], RunResult]
 """(planning instance, warm start or None, seed) → RunResult. GH, AGH and the MILP are
 wired in by the CLI (``hetserve.cli.methods``); ``rolling`` imports no solver."""
@@ -132,10 +135,34 @@ def _switch(ctx: RollingContext, old: np.ndarray, new: np.ndarray) -> tuple[int,
     return int(up.sum()), int(down.sum()), float(up @ ctx.start_cost + down @ ctx.stop_cost)
 
 
+def refusing_limits(ctx: RollingContext, inst: Instance, warm: Solution | None,
+                    seed: int) -> str:
+    """Which of the instance's limits refuse the κ-inflated window ``inst`` (infeasible as
+    it stands): ``budget`` or ``availability`` when lifting that limit alone makes it
+    feasible, ``budget+availability`` when only lifting both does, "" when even that does
+    not (the window is then not refused by these limits and counts as admissible);
+    docs/rolling.md."""
+    lifted_avail = {g.name: LIFTED_AVAILABILITY for g in inst.gpus}
+    tries: list[tuple[str, dict[str, Any]]] = []
+    if inst.budget is not None:
+        tries.append(("budget", {"budget": None}))
+    tries.append(("availability", {"availability": lifted_avail}))
+    if inst.budget is not None:
+        tries.append(("budget+availability", {"budget": None, "availability": lifted_avail}))
+    for name, changes in tries:
+        if _solve(ctx, inst.replace(**changes), warm, seed).feasible:
+            return name
+    return ""
+
+
 def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
              output: np.ndarray | None, refs: tuple[int, ...] | None, warm: Solution | None,
-             seed: int) -> tuple[Solution | None, Instance, np.ndarray, str, float, float]:
-    """Plan one window: (plan, planning instance, κ, status, solve s, sizing s)."""
+             seed: int) -> tuple[Solution | None, Instance, np.ndarray, str, float, float,
+                             str]:
+    """Plan one window: (plan, planning instance, κ, status, solve s, sizing s, refused_by).
+
+    ``refused_by`` is "" when the κ-sized window was planned as sized, else the limit that
+    refused it (:func:`refusing_limits`): the window is *infeasible within limits*."""
     base = ctx.instance
     solve_s = 0.0
     t0 = time.perf_counter()
@@ -156,12 +183,16 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
     t1 = time.perf_counter()
     res = _solve(ctx, inst, warm, seed)
     solve_s += time.perf_counter() - t1
+    resize_refused = ""
     if res.feasible and ctx.sizer is not None and ctx.params.sizing.enabled:
-        res, inst, kappa, extra = _resize(ctx, res, inst, kappa, refs, rates, prompt, output,
-                                          warm, seed)
+        res, inst, kappa, extra, resize_refused = _resize(ctx, res, inst, kappa, refs, rates,
+                                                          prompt, output, warm, seed)
         solve_s += extra
     status = res.status.value
     if not res.feasible:
+        t1 = time.perf_counter()
+        refused = refusing_limits(ctx, inst, warm, seed)
+        solve_s += time.perf_counter() - t1
         if not np.allclose(kappa, 1.0):
             # the inflated instance may break the budget or availability: keep as much of
             # the inflation as fits (κ_t = 1 + t (κ − 1), t falling), the fluid plan last
@@ -173,23 +204,26 @@ def plan_for(ctx: RollingContext, rates: np.ndarray, prompt: np.ndarray | None,
                 solve_s += time.perf_counter() - t1
                 if res2.feasible:
                     label = "fluid-fallback" if t == 0 else f"kappa-fallback-{t:g}"
-                    return res2.solution, inst_t, k_t, label, solve_s, sizing_s
+                    return res2.solution, inst_t, k_t, label, solve_s, sizing_s, refused
         if res.solution is not None:
-            return res.solution, inst, kappa, f"{status}-plan", solve_s, sizing_s
-        return warm, inst, kappa, f"{status}-kept", solve_s, sizing_s
-    return res.solution, inst, kappa, status, solve_s, sizing_s
+            return res.solution, inst, kappa, f"{status}-plan", solve_s, sizing_s, refused
+        return warm, inst, kappa, f"{status}-kept", solve_s, sizing_s, refused
+    return res.solution, inst, kappa, status, solve_s, sizing_s, resize_refused
 
 
 def _resize(ctx: RollingContext, res: RunResult, inst: Instance, kappa: np.ndarray,
             refs: tuple[int, ...], rates: np.ndarray, prompt: np.ndarray | None,
             output: np.ndarray | None, warm: Solution | None,
-            seed: int) -> tuple[RunResult, Instance, np.ndarray, float]:
+            seed: int) -> tuple[RunResult, Instance, np.ndarray, float, str]:
     """Make the capacity the plan buys the capacity the prediction assumes: κ_i was sized
     on a reference configuration, but the prediction (:func:`_predict`) uses the one the
     plan routes type *i* to. Where the plan moved a type to a configuration that needs a
     larger κ, re-plan with the larger κ (κ only grows, so this ends; at most
-    ``RESIZE_ROUNDS`` re-plans, keeping the last feasible plan)."""
+    ``RESIZE_ROUNDS`` re-plans, keeping the last feasible plan). When that re-plan is
+    infeasible the kept plan holds less than the sized capacity on its own routes: the
+    last element names the limit that refused it (:func:`refusing_limits`), else ""."""
     solve_s = 0.0
+    refused = ""
     for _ in range(RESIZE_ROUNDS):
         if res.solution is None:
             break
@@ -203,11 +237,13 @@ def _resize(ctx: RollingContext, res: RunResult, inst: Instance, kappa: np.ndarr
         nxt = window_instance(ctx.instance, ctx.demand, rates, prompt, output, grown)
         t1 = time.perf_counter()
         res2 = _solve(ctx, nxt, warm, seed)
-        solve_s += time.perf_counter() - t1
         if not res2.feasible:
+            refused = refusing_limits(ctx, nxt, warm, seed)
+            solve_s += time.perf_counter() - t1
             break
+        solve_s += time.perf_counter() - t1
         res, inst, kappa, refs = res2, nxt, grown, used
-    return res, inst, kappa, solve_s
+    return res, inst, kappa, solve_s, refused
 
 
 def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, WindowRow]:
@@ -218,13 +254,14 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
     f_rates, f_prompt, f_output = forecast(p, d, state, w)
     tok = p.token_means == "window"
     kept = False
+    refused = ""
     if ctx.static_plan is not None:
         plan, solve_s, sizing_s, status = ctx.static_plan, 0.0, 0.0, "static"
         plan_inst = window_instance(base, d, f_rates, f_prompt if tok else None,
                                     f_output if tok else None)
         kappa = np.ones(len(f_rates))
     else:
-        plan, plan_inst, kappa, status, solve_s, sizing_s = plan_for(
+        plan, plan_inst, kappa, status, solve_s, sizing_s, refused = plan_for(
             ctx, f_rates * (1.0 + p.rate_margin), f_prompt if tok else None,
             f_output if tok else None, state.ref_configs, state.plan, p.seed + w)
         if p.hysteresis and state.plan is not None and plan is not state.plan:
@@ -275,7 +312,8 @@ def step(ctx: RollingContext, state: RollingState) -> tuple[RollingState, Window
         unmet_share=unmet, solve_time_s=solve_s, sizing_time_s=sizing_s, step_time_s=t_all,
         p99_ttft_max_s=max(p99.values(), default=0.0), slo_attainment=attain,
         p99_ttft_by_type=p99, kept_previous=kept, status=status,
-        slo_miss_sim=sim[0], slo_met_sim=sim[1], p99_ttft_sim_max_s=sim[2])
+        slo_miss_sim=sim[0], slo_met_sim=sim[1], p99_ttft_sim_max_s=sim[2],
+        refused_by=refused)
     return new_state, row
 
 
@@ -378,7 +416,7 @@ def static_plan(instance: Instance, demand: DemandTrace, solver: WindowSolver,
     tok = params.token_means == "window"
     pm = demand.prompt_mean.mean(axis=0) if tok else None
     om = demand.output_mean.mean(axis=0) if tok else None
-    plan, _, kappa, status, _, _ = plan_for(ctx, rates, pm, om, None, None, params.seed)
+    plan, _, kappa, status, _, _, _ = plan_for(ctx, rates, pm, om, None, None, params.seed)
     return plan, status, kappa
 
 

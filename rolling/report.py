@@ -20,7 +20,11 @@ SUMMARY_KEYS = ("total_cost", "operating_cost", "rental", "storage", "delay_pena
                 "unmet_penalty", "switching_cost", "peak_window_cost", "window_cost_std",
                 "mean_gpus", "peak_gpus", "starts", "stops", "windows_with_violations",
                 "shed_share", "slo_attainment", "windows_slo_met", "slo_miss_sim",
-                "windows_slo_met_sim", "kept_previous", "solve_time_s", "wall_time_s",
+                "windows_slo_met_sim", "windows_refused_by_limits", "windows_refused_budget",
+                "windows_refused_availability", "windows_refused_budget+availability",
+                "windows_admissible", "windows_slo_met_admissible",
+                "windows_slo_met_sim_admissible", "windows_slo_met_sim_refused",
+                "kept_previous", "solve_time_s", "wall_time_s",
                 "planner_calls", "cache_hits", "hit_rate", "verify_added_capacity",
                 "verify_failed", "verify_time_s", "judge_sim_runs", "judge_sim_hits",
                 "judge_time_s")
@@ -34,6 +38,41 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+LIMIT_NAMES = ("budget", "availability", "budget+availability")
+
+
+def slo_headline(summary: dict[str, Any]) -> str:
+    """One sentence: windows meeting the SLO (simulated when judged, else predicted), apart
+    from the windows whose sized capacity the instance's limits refuse (docs/rolling.md)."""
+    n = int(summary.get("windows", 0))
+    sim = summary.get("windows_slo_met_sim", math.nan)
+    judged = isinstance(sim, float) and math.isfinite(sim)
+    key = "windows_slo_met_sim" if judged else "windows_slo_met"
+    how = "in the detailed simulator" if judged else "as predicted by the queueing model"
+    allw = summary.get(key, math.nan)
+    if not (isinstance(allw, float) and math.isfinite(allw)) or n == 0:
+        return "SLO: not judged (no queueing sizing)."
+    text = (f"SLO {how}: met in {100 * allw:.1f} % of windows "
+            f"({round(allw * n)} / {n})")
+    refused = int(summary.get("windows_refused_by_limits", 0))
+    if refused == 0:
+        return text + "; no window's sized capacity was refused by the instance's limits."
+    parts = ", ".join(f"{k} {summary[f'windows_refused_{k}']}" for k in LIMIT_NAMES
+                      if summary.get(f"windows_refused_{k}"))
+    adm = int(summary.get("windows_admissible", n - refused))
+    adm_share = summary.get(f"{key}_admissible", math.nan)
+    ref_share = summary.get("windows_slo_met_sim_refused", math.nan) if judged else math.nan
+    text += (f"; {refused} windows are infeasible within limits ({parts}: the sized "
+             f"capacity does not fit, less of it was planned")
+    if isinstance(ref_share, float) and math.isfinite(ref_share):
+        text += f", {round(ref_share * refused)} of them still meet the SLO"
+    text += ")"
+    if adm:
+        text += (f"; among the {adm} admissible windows {100 * adm_share:.1f} % "
+                 f"({round(adm_share * adm)} / {adm}) meet it")
+    return text + "."
+
+
 def summary_markdown(result: RollingResult, demand: DemandTrace, meta: dict[str, Any]) -> str:
     """The ``summary.md`` of one run (``meta`` gives the instance and solver names)."""
     s = result.summary()
@@ -42,7 +81,7 @@ def summary_markdown(result: RollingResult, demand: DemandTrace, meta: dict[str,
              f"of {demand.window_s:g} s), solver `{meta['solver']}`, forecast "
              f"`{s.get('forecast')}`, queueing sizing "
              f"{'on' if s.get('queueing_sizing') else 'off'}.",
-             "", "| metric | value |", "|---|---|"]
+             "", slo_headline(s), "", "| metric | value |", "|---|---|"]
     for k in SUMMARY_KEYS:
         if k in s:
             lines.append(f"| {k} | {_fmt(s[k])} |")
@@ -51,7 +90,11 @@ def summary_markdown(result: RollingResult, demand: DemandTrace, meta: dict[str,
               "`windows_slo_met` = share of windows whose `slo_attainment` is >= 0.99; "
               "`slo_miss_sim` = share of requests over their TTFT SLO in the detailed "
               "simulator (unserved ones count); `windows_slo_met_sim` = share of windows where "
-              "every type's simulated miss share is within 1 - q (docs/rolling.md).",
+              "every type's simulated miss share is within 1 - q; `windows_refused_*` = "
+              "windows whose sized capacity the instance's budget and/or GPU availability "
+              "refuse (infeasible within limits; less of the capacity was "
+              "planned), `*_admissible` = the same shares among the other windows "
+              "(docs/rolling.md).",
               f"Demand data: {demand.meta.get('source', demand.name)}"
               + (f"; token lengths: {demand.meta['tokens']}" if demand.meta.get("tokens") else "")
               + "."]

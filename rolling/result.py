@@ -76,6 +76,10 @@ class WindowRow:
     """1.0 when every type's simulated miss share is within 1 − q, else 0.0 (NaN: not
     judged)."""
     p99_ttft_sim_max_s: float = math.nan
+    refused_by: str = ""
+    """The limit that refused the window's κ-sized (verified) capacity: ``budget``,
+    ``availability`` or ``budget+availability``; "" when the window was planned as sized
+    or no such limit refused it (the window is then *admissible*, docs/rolling.md)."""
 
     def flat(self, gpu_names: list[str], type_names: list[str]) -> dict[str, Any]:
         """One CSV row: the scalar fields, then ``gpus_<GPU>`` and ``p99_ttft_<type>``."""
@@ -107,6 +111,17 @@ class RollingResult:
         """Totals over the horizon (rate-weighted shares), plus the run's scalar metadata."""
         rate = self.column("realised_rate")
         att = self.column("slo_attainment")
+        refused = np.array([bool(r.refused_by) for r in self.rows], dtype=bool)
+        admissible = ~refused
+        met_sim = self.column("slo_met_sim")
+
+        def share(x: np.ndarray, mask: np.ndarray) -> float:
+            return float(np.mean(x[mask])) if mask.any() else math.nan
+
+        by_limit: dict[str, int] = {}
+        for r in self.rows:
+            if r.refused_by:
+                by_limit[r.refused_by] = by_limit.get(r.refused_by, 0) + 1
         return {
             "method": self.method,
             "windows": len(self.rows),
@@ -131,6 +146,13 @@ class RollingResult:
             if len(att) else math.nan,
             "slo_miss_sim": float((self.column("slo_miss_sim") * rate).sum()
                                   / max(rate.sum(), 1e-12)),
+            "windows_refused_by_limits": int(refused.sum()),
+            **{f"windows_refused_{k}": v for k, v in sorted(by_limit.items())},
+            "windows_admissible": int(admissible.sum()),
+            "windows_slo_met_admissible": share((att >= WINDOW_SLO_MET).astype(float),
+                                                admissible),
+            "windows_slo_met_sim_admissible": share(met_sim, admissible),
+            "windows_slo_met_sim_refused": share(met_sim, refused),
             "solve_time_s": float(self.column("solve_time_s").sum()),
             "wall_time_s": float(self.column("step_time_s").sum()),
             "kept_previous": int(self.column("kept_previous").sum()),

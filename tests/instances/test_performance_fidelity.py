@@ -24,7 +24,7 @@ from benchmarks.fidelity import (
 
 BANDS = {
     # metric: (min share within ±25 %, min share within ±50 %, median range)
-    "ttft": (0.33, 0.52, (0.70, 1.30)),
+    "ttft": (0.52, 0.75, (0.80, 1.10)),
     "tpot": (0.88, 0.96, (0.90, 1.10)),
     "e2e": (0.88, 0.96, (0.90, 1.10)),
     "tok_s_gpu": (0.84, 0.92, (0.90, 1.15)),

@@ -15,6 +15,7 @@ from hetserve.instances.serving import (
     Replica,
     ServingConstants,
     closed_loop,
+    desync_ttft,
     estimate_case,
     ttft_poisson,
 )
@@ -110,6 +111,11 @@ def test_kv_exhaustion_queues_clients():
     fits = closed_loop(rep, 4000, 1000, 100, requests_per_client=2)
     over = closed_loop(rep, 4000, 1000, 400, requests_per_client=2)
     assert fits.peak_running == 100 and fits.preemptions == 0
+    # Every client holds a sequence: the desynchronised steady state applies. When the
+    # pool cannot hold all clients, requests queue for memory and the simulation's TTFT
+    # (which times that queue) is kept.
+    assert fits.ttft_law == "desync" and over.ttft_law == "simulated"
+    assert over.ttft_s == over.ttft_simulated_s
     # Pages follow actual tokens: more than 200 run at once, but never more than the
     # 250 whose prompts alone fill the pool; the other clients queue.
     assert 200 < over.peak_running <= 250
@@ -242,3 +248,62 @@ def test_shipped_allreduce_latency_on_h100_nvlink():
     # One token's 2*4096-byte activations add 2(n-1)/n * 8192 B / 450 GB/s at TP8.
     rep8 = Replica(model, h100, "bf16", "fp16", 8, 1)
     assert float(rep8.allreduce_s(8192.0)) == pytest.approx(36e-6 + 1.75 * 8192 / 450e9)
+
+
+# ------------------------------------------------------------ TTFT under load (desync law)
+def test_first_requests_are_the_simulated_start_up_burst():
+    # Two clients send a 1,000-token prompt at t = 0; both fit the 8,192-token budget, so
+    # one step prefills both and each first token comes at the end of that step.
+    rep = toy()
+    est = closed_loop(rep, 1000, 20, concurrency=2, requests_per_client=3)
+    both = rep.step_time(2000, 0.0, 2 * rep.attention_flops(1000, 0.0), 2)
+    assert est.ttft_first_s == pytest.approx(both)
+
+
+def test_desync_ttft_is_poisson_at_the_loop_throughput_plus_the_completion_wait():
+    # C = 4 clients completing a request every e2e = 2 s: X = 2 requests/s.
+    step = toy()
+    assert desync_ttft(step, 1000, 100, 4, 2.0) == pytest.approx(
+        ttft_poisson(step, 1000, 100, 2.0).ttft_s)
+    # TensorRT-LLM waits for the next completion: one interval e2e / C = 0.5 s more.
+    trt = toy(engine=replace(ENGINES["trtllm"], step_overhead_s=0.001))
+    assert trt.engine.first_token_wait == "completion"
+    assert desync_ttft(trt, 1000, 100, 4, 2.0) == pytest.approx(
+        ttft_poisson(trt, 1000, 100, 2.0).ttft_s + 0.5)
+    # An overloaded steady state has no desynchronised TTFT.
+    assert math.isinf(desync_ttft(step, 1000, 100, 400, 1.0))
+
+
+@pytest.mark.parametrize("name", ["vllm", "trtllm"])
+def test_closed_loop_ttft_mixes_the_burst_and_the_steady_state(name):
+    # R = 4 requests per client: the first from the burst, three desynchronised.
+    rep = toy(engine=replace(ENGINES[name], step_overhead_s=0.001))
+    isl, osl, C, R = 1000, 20, 4, 4
+    est = closed_loop(rep, isl, osl, C, requests_per_client=R)
+    assert est.ttft_law == "desync"
+    e2e_simulated = est.ttft_simulated_s + (osl - 1) * est.tpot_s
+    steady = desync_ttft(rep, isl, osl, C, e2e_simulated)
+    assert est.ttft_s == pytest.approx((est.ttft_first_s + (R - 1) * steady) / R)
+    assert est.e2e_s == pytest.approx(est.ttft_s + (osl - 1) * est.tpot_s)
+    assert est.output_tok_s_per_gpu == pytest.approx(C * osl / est.e2e_s)
+    # The lock-step simulation is still available and is what the law replaces.
+    old = closed_loop(rep, isl, osl, C, requests_per_client=R, ttft_law="simulated")
+    assert old.ttft_law == "simulated"
+    assert old.ttft_s == pytest.approx(est.ttft_simulated_s)
+    assert old.tpot_s == pytest.approx(est.tpot_s)
+
+
+def test_prefill_first_engines_and_single_requests_keep_the_simulation():
+    sglang = toy(engine=replace(ENGINES["sglang"], step_overhead_s=0.001))
+    est = closed_loop(sglang, 1000, 20, 4, requests_per_client=4)
+    assert est.ttft_law == "simulated" and est.ttft_s == est.ttft_simulated_s
+    # One request per client is the burst alone.
+    one = closed_loop(toy(), 1000, 20, 4, requests_per_client=1)
+    assert one.ttft_law == "simulated" and one.ttft_s == pytest.approx(one.ttft_first_s)
+
+
+def test_bad_ttft_law_and_first_token_wait_are_refused():
+    with pytest.raises(InstanceError):
+        closed_loop(toy(), 1000, 20, 2, ttft_law="guess")
+    with pytest.raises(InstanceError):
+        replace(ENGINES["vllm"], first_token_wait="never")

@@ -12,15 +12,18 @@ from hetserve.instances.demand import DemandTrace
 from hetserve.instances.result import RunResult, Status
 
 
-def cheapest_route_solver(inst, warm, seed) -> RunResult:
+def cheapest_route_solver(inst, warm, seed, avoid=None) -> RunResult:
     """Deterministic stand-in solver: each type on its cheapest ($ per req/s) usable,
-    error-feasible route, ceil(load / ρ_max) replicas. Independent of GH/AGH/MILP."""
+    error-feasible route, ceil(load / ρ_max) replicas. Independent of GH/AGH/MILP.
+    ``avoid = {type: configuration}`` keeps a type off one configuration."""
     t = inst.routes
     r = np.zeros(len(t), dtype=np.int64)
     x = np.zeros((len(inst.query_types), len(t)))
     load = np.zeros(len(t))
     for i, q in enumerate(inst.query_types):
         ok = t.usable[i] & (t.error[i] <= q.error_slo) & (t.capacity[i] > 0)
+        if avoid and i in avoid:
+            ok[avoid[i]] = False
         per = np.where(ok, t.price_per_replica_hour / np.where(ok, t.capacity[i], 1.0), np.inf)
         c = int(np.argmin(per))
         x[i, c] = 1.0

@@ -33,12 +33,18 @@ def test_cli_writes_outputs(tmp_path):
     rows = list(csv.DictReader((out / "windows.csv").open()))
     assert len(rows) == 4
     for col in ("rental", "switching_cost", "starts", "violations", "solve_time_s",
-                "p99_ttft_max_s", "gpus", "slo_miss_sim", "slo_met_sim"):
+                "p99_ttft_max_s", "gpus", "slo_miss_sim", "slo_met_sim", "refused_by"):
         assert col in rows[0]
     meta = json.loads((out / "meta.json").read_text())
     assert meta["summary"]["windows"] == 4
     assert meta["verify"] is True and meta["judge"] == "detailed"
     assert 0 <= meta["summary"]["windows_slo_met_sim"] <= 1
+    # the printed summary says the simulated share and the windows the limits refuse
+    refused = meta["summary"]["windows_refused_by_limits"]
+    assert refused == sum(bool(r["refused_by"]) for r in rows)
+    assert "SLO in the detailed simulator: met in" in r.output
+    assert ("windows are infeasible within limits" in r.output) == (refused > 0)
+    assert ("no window's sized capacity was refused" in r.output) == (refused == 0)
 
 
 def test_cli_static_and_csv_demand(tmp_path):

@@ -280,3 +280,89 @@ def test_infeasible_inflation_keeps_as_much_of_kappa_as_fits(small):
     row = res.rows[0]
     assert row.status == "kappa-fallback-0.5"
     assert row.kappa_mean == pytest.approx(1.25)
+
+
+class _MetSizer(_ConstantSizer):
+    """κ = 1.5, and every window meets the SLO in simulation."""
+
+    def simulate(self, i: int, c: int, lam: float, headroom: float,
+                 planned: float | None = None) -> tuple[float, float]:
+        return 0.0, 0.1
+
+
+@pytest.mark.parametrize("limit", ["budget", "availability"])
+def test_windows_refused_by_limits_are_reported_apart(small, limit):
+    """A window whose κ-sized capacity the budget (or availability) refuses is named
+    'infeasible within limits' with that limit; the admissible windows' share is apart."""
+    from hetserve.instances.result import RunResult, Status
+    from hetserve.rolling.report import slo_headline
+
+    inst = small.replace(budget=1e9)
+    d = make_trace(inst, [1.0, 0.6])
+    cap = 1.3 * float(d.rates[0].sum())
+
+    def limited(inst_w, warm, seed):
+        lifted = (inst_w.budget is None if limit == "budget"
+                  else min(inst_w.availability.values(), default=0) >= 10**6)
+        if not lifted and sum(q.rate_per_s for q in inst_w.query_types) > cap:
+            return RunResult("limited", Status.INFEASIBLE, None, None, 0.0)
+        return cheapest_route_solver(inst_w, warm, seed)
+
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(inst, d, limited, params, sizer=_MetSizer(len(inst.query_types)))
+    assert [r.refused_by for r in res.rows] == [limit, ""]
+    assert res.rows[0].status.startswith("kappa-fallback")
+    s = res.summary()
+    assert s["windows_refused_by_limits"] == 1 and s[f"windows_refused_{limit}"] == 1
+    assert s["windows_admissible"] == 1 and s["windows_slo_met_sim_admissible"] == 1.0
+    line = slo_headline(s)
+    assert f"1 windows are infeasible within limits ({limit} 1" in line
+    assert "among the 1 admissible windows 100.0 %" in line
+
+
+def test_no_refused_window_without_limits(small):
+    from hetserve.rolling.report import slo_headline
+
+    d = make_trace(small, [1.0])
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(small, d, cheapest_route_solver, params,
+                      sizer=_MetSizer(len(small.query_types)))
+    assert res.rows[0].refused_by == "" and res.summary()["windows_refused_by_limits"] == 0
+    assert "no window's sized capacity was refused" in slo_headline(res.summary())
+
+
+def test_refused_consistent_kappa_replan_marks_the_window(small):
+    """The κ-sized window is feasible, but the plan moves type 2 to a configuration that
+    needs a larger κ and the budget refuses that re-plan: the window is infeasible within
+    limits (budget) although its status is the solver's."""
+    from hetserve.instances.result import RunResult, Status
+
+    inst = small.replace(budget=1e9)
+    d = make_trace(inst, [1.0])
+    base = d.rates[0]
+    first = cheapest_route_solver(inst, None, 0).solution.to_arrays(inst)[1]
+    sized_on = {2: int(np.argmax(first[2]))}  # type 2's reference configuration
+
+    class PerConfigSizer(_MetSizer):
+        def kappa(self, i, c, lam):
+            self.asked.append((i, c))
+            return 2.0 if i == 2 and c != sized_on[2] else 1.5
+
+    def mover(inst_w, warm, seed):
+        rates = np.array([q.rate_per_s for q in inst_w.query_types])
+        if inst_w.budget is not None and rates[2] > 1.8 * base[2]:
+            return RunResult("limited", Status.INFEASIBLE, None, None, 0.0)
+        # the κ-inflated plan sends type 2 off the configuration its κ was sized on
+        return cheapest_route_solver(inst_w, warm, seed,
+                                     avoid=sized_on if rates[2] > 1.2 * base[2] else None)
+
+    params = RollingParams(forecast="oracle", switching=SwitchingCost(enabled=False),
+                           rate_margin=0.0)
+    res = run_rolling(inst, d, mover, params, sizer=PerConfigSizer(len(inst.query_types)))
+    row = res.rows[0]
+    assert row.status == "feasible"
+    assert row.kappa_mean == pytest.approx(1.5)  # the larger κ of the used route did not fit
+    assert row.refused_by == "budget"
+    assert res.summary()["windows_refused_budget"] == 1
