@@ -46,6 +46,7 @@ def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: fl
                agh_cpu_s=time.process_time() - c0, agh_work=a.stats.get("work_used"),
                agh_exhausted=a.stats.get("budget_exhausted"), rss_after_agh_gb=_rss_gb())
     t0, c0 = time.perf_counter(), time.process_time()
+    assert a.solution is not None
     ti, tc = np.nonzero(a.solution.to_arrays(inst)[1] > 0)  # AGH's routes start the master
     b = lagrangian_bound(inst, upper_bound=a.objective, iterations=100, time_limit_s=time_limit,
                          start_routes=(ti, tc))

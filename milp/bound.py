@@ -221,7 +221,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      reductions: Reductions | None = None, step0: float = 0.1,
                      patience: int = 30, lp_routes_per_type: int = 30,
                      cg_max_rounds: int = 200, smoothing: float = 0.5,
-                     start_routes: np.ndarray | None = None,
+                     start_routes: tuple[np.ndarray, np.ndarray] | None = None,
                      keep_master: bool = False, seed: int = 0,
                      full_cover: bool | None = None) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
@@ -360,7 +360,7 @@ def price_and_branch(instance: Instance, *, time_limit_s: float = 120.0,
     the MIP start (mapped onto undominated configurations), so the plan is no dearer than
     it. Status is FEASIBLE (never OPTIMAL: missing routes are not proven useless)."""
     t0 = time.perf_counter()
-    upper, start_arrays, start_routes = None, None, None
+    upper, start_arrays = None, None
     reductions = Reductions()
     if start is not None:
         r0, x0 = start.to_arrays(instance)

@@ -81,9 +81,9 @@ class MasterDuals:
 
     def blend(self, other: MasterDuals, weight: float) -> MasterDuals:
         """``weight · self + (1 − weight) · other`` (signs are kept: a convex combination)."""
-        mix = tuple(weight * a + (1.0 - weight) * b
-                    for a, b in zip(self.multipliers, other.multipliers))
-        return MasterDuals(mix, weight * self.mu + (1.0 - weight) * other.mu,  # type: ignore[arg-type]
+        pairs: list[tuple[Any, Any]] = list(zip(self.multipliers, other.multipliers))
+        mix: Any = tuple(weight * a + (1.0 - weight) * b for a, b in pairs)
+        return MasterDuals(mix, weight * self.mu + (1.0 - weight) * other.mu,
                            weight * self.w_reduced + (1.0 - weight) * other.w_reduced)
 
 
@@ -427,7 +427,7 @@ class ColgenResult:
     master_value: float
     converged: bool
     rounds: int
-    history: list[dict[str, float]] = field(default_factory=list)
+    history: list[dict[str, Any]] = field(default_factory=list)
 
 
 def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
@@ -440,7 +440,7 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     master.add(initial)
     best_value, best, centre = -math.inf, None, None
     master_value, converged, rounds = math.inf, False, 0
-    history: list[dict[str, float]] = []
+    history: list[dict[str, Any]] = []
     for rounds in range(1, max_rounds + 1):
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
@@ -458,11 +458,11 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
         # Lagrangian then pays that price to every good configuration of the full model
         kappa = duals.multipliers[6]
         for shrink in ((0.0, 0.25, 0.5) if kappa.any() else ()):
-            trial = (*duals.multipliers[:6], shrink * kappa)
+            trial: Any = (*duals.multipliers[:6], shrink * kappa)
             lag_k, _ = lg.evaluate(*trial)
             if lag_k > best_value:
                 best_value, best = lag_k, trial
-                centre = MasterDuals(trial, duals.mu, duals.w_reduced)  # type: ignore[arg-type]
+                centre = MasterDuals(trial, duals.mu, duals.w_reduced)
         lag, _ = lg.evaluate(*duals.multipliers)
         if lag > best_value:
             best_value, best, centre = lag, duals.multipliers, duals

@@ -183,8 +183,8 @@ METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
 ``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics
 (``agh`` adds a fleet-MIP neighbourhood, ``agh-paper`` is AGH without it);
 ``agh-bound`` is AGH with a certified Lagrangian lower bound; ``price-and-branch`` solves
-the column generation's restricted master as a MIP from AGH's plan; ``lpr``, ``dvr``, ``hf`` are the paper's v2
-baselines."""
+the column generation's restricted master as a MIP from AGH's plan; ``lpr``, ``dvr``,
+``hf`` are the paper's v2 baselines."""
 
 EXACT_METHODS = frozenset({"milp", "milp-ws", "milp-cold"})
 """Methods whose runs give proven optima and bounds (the benchmark's references)."""
