@@ -93,11 +93,17 @@ def _agh_bound(instance: Instance, s: MethodSettings) -> RunResult:
     time in ``stats``."""
     from dataclasses import replace
 
+    import numpy as np
+
     from hetserve.milp.bound import lagrangian_bound
 
     plan = _agh(instance, s)
+    routes = None
+    if plan.feasible and plan.solution is not None:  # AGH's routes start the bound's master
+        ti, tc = np.nonzero(plan.solution.to_arrays(instance)[1] > 0)
+        routes = (ti, tc)
     lb = lagrangian_bound(instance, upper_bound=plan.objective if plan.feasible else None,
-                          time_limit_s=s.time_limit_s)
+                          time_limit_s=s.time_limit_s, start_routes=routes)
     bound = lb.value if lb.value > -float("inf") else None
     stats = {**plan.stats, "bound_method": lb.method, "bound_s": lb.seconds,
              "bound_iterations": lb.iterations, **{f"bound_{k}": v for k, v in lb.stats.items()}}
