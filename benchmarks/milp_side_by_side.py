@@ -10,7 +10,12 @@ never a dependency of hetserve), SCIP reading the same MPS, and the instance by
 ``hetserve solve --method milp`` (reductions, AGH start) and ``milp-cold`` (reductions,
 no start): same threads, same relative gap (1e-4), same time limit, same machine, the
 order of the solvers rotated from one instance to the next. Each solve runs in its own
-subprocess, which reports its peak RSS. AGH's gap is measured against the best proven
+subprocess, which reports its peak RSS; its wall time runs from before the solver's
+library is imported (so hetserve's includes importing numpy/scipy/PuLP and building the
+instance, the generic solvers' reading the MPS); hetserve's rows also give its own
+``runtime_s`` (start + model + HiGHS). ``--repeats N`` runs every solver N times, rotating
+the order each time, and adds a table of medians with hetserve's ratio to the fastest
+generic solver that proved optimality. AGH's gap is measured against the best proven
 optimum of the row; for instances no solver closes, ``agh-bound`` gives AGH's plan with
 the certified Lagrangian bound of ``milp/bound.py``.
 """
@@ -33,9 +38,9 @@ SOLVERS = ("hetserve", "hetserve-cold", "highs", "cbc")
 
 SCIP_WORKER = r"""
 import json, resource, sys, time
+t0 = time.perf_counter()
 from pyscipopt import Model
 mps, time_limit = sys.argv[1], float(sys.argv[2])
-t0 = time.perf_counter()
 m = Model()
 m.hideOutput()
 m.readProblem(mps)
@@ -80,7 +85,7 @@ def _worker(solver: str, spec: str, mps: str, time_limit: float, threads: int) -
         res = run_method(method, _instance(spec), MethodSettings(
             seed=0, time_limit_s=time_limit, threads=threads))
         out.update(status=res.status.value, objective=res.objective if res.feasible else None,
-                   bound=res.bound, n_vars=res.stats.get("n_vars"),
+                   bound=res.bound, n_vars=res.stats.get("n_vars"), runtime_s=res.runtime_s,
                    bound_s=res.stats.get("bound_s"))
     elif solver == "highs":
         import highspy
@@ -150,9 +155,12 @@ def _run(solver: str, spec: str, mps: str, time_limit: float, threads: int,
               help="Python of a virtualenv with pyscipopt: adds SCIP on the same MPS.")
 @click.option("--instances", "only", default=None,
               help="Comma-separated specs (paper-base, 10x10x10-s0, ...) instead of the set.")
+@click.option("--repeats", type=int, default=1, show_default=True,
+              help="Run every solver this many times per instance (rotated order each "
+                   "time); the summary table gives medians.")
 @click.pass_context
 def main(ctx: click.Context, quick: bool, time_limit: float, threads: int, out: Path,
-         scip_python: str | None, only: str | None) -> None:
+         scip_python: str | None, only: str | None, repeats: int) -> None:
     """Run the side-by-side comparison (see the module docstring)."""
     if ctx.invoked_subcommand is not None:
         return
@@ -175,11 +183,16 @@ def main(ctx: click.Context, quick: bool, time_limit: float, threads: int, out: 
         for k, spec in enumerate(specs):
             mps = str(Path(tmp) / f"{spec}.mps")
             export(_instance(spec), mps)
-            order = solvers[k % len(solvers):] + solvers[:k % len(solvers)]
-            for solver in (*order, "agh"):
-                row = _run(solver, spec, mps, time_limit, threads, scip_python)
-                click.echo(json.dumps(row), err=True)
-                rows.append(row)
+            for rep in range(repeats):
+                shift = (k + rep) % len(solvers)
+                order = solvers[shift:] + solvers[:shift]
+                for solver in (*order, "agh") if rep == 0 else order:
+                    row = {**_run(solver, spec, mps, time_limit, threads, scip_python),
+                           "repeat": rep}
+                    click.echo(json.dumps(row), err=True)
+                    rows.append(row)
+                    _write(rows, out, time_limit, threads, quick, started=started,
+                           scip=next((r.get("scip") for r in rows if r.get("scip")), None))
     _write(rows, out, time_limit, threads, quick,
            scip=next((r.get("scip") for r in rows if r.get("scip")), None), started=started)
 
@@ -198,8 +211,8 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
            scip: float | None = None, started: dict | None = None) -> None:
     started = started or {}
     out.mkdir(parents=True, exist_ok=True)
-    keys = ["instance", "solver", "status", "objective", "bound", "wall_s", "peak_rss_mb",
-            "n_vars", "bound_s"]
+    keys = ["instance", "solver", "repeat", "status", "objective", "bound", "wall_s",
+            "runtime_s", "peak_rss_mb", "n_vars", "bound_s"]
     with open(out / "side_by_side.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=keys, extrasaction="ignore")
         w.writeheader()
@@ -214,11 +227,12 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
              "|---|---|---|---|---|---|---|"]
     for r in rows:
         obj, bd = r.get("objective"), r.get("bound")
-        bd = None if bd is None or not abs(bd) < float("inf") else bd
+        bd = None if bd is None or not abs(bd) < 1e19 else bd  # SCIP reports "none" as ±1e20
         lines.append(f"| {r['instance']} | {r['solver']} | {r.get('status')} | "
                      f"{'' if obj is None else f'{obj:.4f}'} | "
                      f"{'' if bd is None else f'{bd:.4f}'} | {r.get('wall_s', 0):.1f} | "
                      f"{r.get('peak_rss_mb', 0):.0f} |")
+    lines += _medians(rows)
     (out / "side_by_side.md").write_text("\n".join(lines) + "\n")
     from hetserve.cli.sweep import machine_meta
 
@@ -228,6 +242,44 @@ def _write(rows: list[dict], out: Path, time_limit: float, threads: int, quick: 
             "load_average_at_end": os.getloadavg(),
             "note": "shared machine: see load_average_at_end"}
     (out / "side_by_side_meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def _median_runtime(rs: list[dict]) -> str:
+    import statistics
+
+    vals = [r["runtime_s"] for r in rs if r.get("runtime_s") is not None]
+    return f"{statistics.median(vals):.2f}" if vals else ""
+
+
+def _medians(rows: list[dict]) -> list[str]:
+    """Median wall and RSS per (instance, solver) over the repeats, and hetserve's ratio to
+    the fastest generic solver that proved optimality in every repeat."""
+    import statistics
+
+    if max((r.get("repeat", 0) for r in rows), default=0) == 0:
+        return []
+    out = ["", "Medians over the repeats (ratio = hetserve's median wall / the fastest generic "
+           "solver's that proved optimality every time):", "",
+           "| instance | solver | runs | proven | median wall s | median RSS MB | ratio "
+           "| hetserve's own runtime_s (median) |",
+           "|---|---|---|---|---|---|---|---|"]
+    for spec in dict.fromkeys(r["instance"] for r in rows):
+        by: dict[str, list[dict]] = {}
+        for r in rows:
+            if r["instance"] == spec and "wall_s" in r:
+                by.setdefault(r["solver"], []).append(r)
+        med = {s: statistics.median(r["wall_s"] for r in rs) for s, rs in by.items()}
+        proven = {s: sum(r.get("status") == "optimal" for r in rs) for s, rs in by.items()}
+        generic = [med[s] for s in ("highs", "cbc", "scip")
+                   if s in by and proven[s] == len(by[s])]
+        best = min(generic) if generic else None
+        for s, rs in by.items():
+            ratio = (f"{med[s] / best:.2f}x" if best and s.startswith("hetserve")
+                     and proven[s] == len(rs) else "")
+            out.append(f"| {spec} | {s} | {len(rs)} | {proven[s]} | {med[s]:.2f} | "
+                       f"{statistics.median(r.get('peak_rss_mb', 0) for r in rs):.0f} | "
+                       f"{ratio} | {_median_runtime(rs)} |")
+    return out
 
 
 if __name__ == "__main__":

@@ -168,10 +168,13 @@ def replica_bounds(instance: Instance, mask: np.ndarray) -> np.ndarray:
 
 def make_index(instance: Instance, tightening: Tightening | None = None,
                reductions: Reductions | None = None,
-               upper_bound: float | None = None) -> ModelIndex:
+               upper_bound: float | None = None,
+               rbar_cap: np.ndarray | None = None) -> ModelIndex:
     """The index sets of the model; ``reductions`` (default: none, the complete model)
     drops configurations and lowers R̄ as :mod:`milp.reductions` proves safe, using
-    ``upper_bound`` (a known plan's cost) for the incumbent bound."""
+    ``upper_bound`` (a known plan's cost) for the incumbent bound. ``rbar_cap`` (one
+    value per configuration, e.g. :func:`milp.fixing.reduced_cost_caps`) lowers R̄
+    further; a configuration capped below 1 loses its columns."""
     tightening = Tightening() if tightening is None else tightening
     reductions = Reductions.none() if reductions is None else reductions
     t = instance.routes
@@ -184,6 +187,9 @@ def make_index(instance: Instance, tightening: Tightening | None = None,
         active = red.keep
     else:
         active = mask.any(axis=0) & (rbar_all >= 1)
+    if rbar_cap is not None:
+        rbar_all = np.minimum(rbar_all, np.floor(np.asarray(rbar_cap, dtype=float) + INT_EPS))
+        active = active & (rbar_all >= 1)
     cfg = np.nonzero(active)[0]
     pos = -np.ones(len(t), dtype=np.int64)
     pos[cfg] = np.arange(len(cfg))

@@ -28,6 +28,12 @@ for the reduced one.
    P_{\min}`. Plans costing more than *U* cannot be optimal:
    :math:`\bar R_c \le \lfloor (U - P_{\min} - T p^s S_j)/(T\pi_c) \rfloor`.
 
+4. **Reduced-cost fixing** (``reduced_cost``, needs *U* too): from the LP relaxation
+   of the model reduced by 1–3, a certified Lagrangian bound *L* and reduced costs *d*;
+   a configuration with :math:`L + d_{w_c} > U` is dropped and
+   :math:`\bar R_c \le \lfloor (U - L)/d_{r_c}\rfloor` (:mod:`milp.fixing`; it needs an
+   LP solve, so :func:`milp.solve.solve` applies it, not :func:`reduce`).
+
 A configuration whose bound drops below 1 loses its columns and routes.
 """
 
@@ -53,6 +59,7 @@ class Reductions:
     dominated: bool = True
     budget: bool = True
     incumbent: bool = True
+    reduced_cost: bool = True
 
     @classmethod
     def none(cls) -> Reductions:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import highspy
@@ -43,6 +43,7 @@ from hetserve.instances.solution import Solution
 from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
 from hetserve.instances.solver_log import configure as configure_log
 from hetserve.milp.diagnose import diagnose
+from hetserve.milp.fixing import reduced_cost_caps
 from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import (
@@ -120,6 +121,14 @@ vs 2.6–3.4 CPU s. The model is already presolved by construction (usable route
 tight R̄, the reductions)."""
 
 
+FIXING_MAX_ROUTES = 25_000
+"""Reduced-cost fixing (:mod:`milp.fixing`) solves the root LP once more before HiGHS
+does; above this many usable routes (15x15x15 has ≈ 23k, 20x20x20 ≈ 55k) that LP alone
+takes a large share of a minute (20x20x20 s0: not solved in 24 CPU s, docs/milp.md), so
+it is skipped. The LP also gets at most a quarter of the time limit; if it does not
+finish, the solve goes on without fixing."""
+
+
 def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:
     configure(h, time_limit_s=params.time_limit_s, mip_rel_gap=params.mip_rel_gap,
               threads=params.threads, seed=seed,
@@ -174,15 +183,24 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     t_start = time.perf_counter()
     backend = "highspy" if params.backend == "auto" else params.backend
     upper = None
-    if warm_start is not None and params.reductions.incumbent:
+    if warm_start is not None and (params.reductions.incumbent or params.reductions.reduced_cost):
         warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         upper = warm_eval.objective if warm_eval.feasible else None
+    fixing = None
     if backend == "highspy":
-        am = build_arrays(instance, tightening=params.tightening,
-                          index=make_index(instance, params.tightening, params.reductions, upper))
+        index = make_index(instance, params.tightening, params.reductions, upper)
+        am = build_arrays(instance, tightening=params.tightening, index=index)
+        if (upper is not None and params.reductions.reduced_cost
+                and index.n_routes <= FIXING_MAX_ROUTES):
+            fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
+                                       time_limit_s=params.time_limit_s / 4)
+            if fixing is not None and (fixing.dropped or fixing.lowered):
+                am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                    instance, params.tightening, params.reductions, upper, fixing.caps))
         build_s = time.perf_counter() - t_start
         h = new_highs()
-        _configure(h, params, seed, warm_start is not None)
+        _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
+                   seed, warm_start is not None)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
             sol = highspy.HighsSolution()
@@ -239,6 +257,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "reductions": params.reductions.label(),
         "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
         "upper_bound_start": upper,
+        "fixing": None if fixing is None else {
+            "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
+            "lp_value": fixing.lp_value, "seconds": fixing.seconds},
         "build_s": build_s, "solve_s": solve_s, "solve_cpu_s": solve_cpu_s,
         "n_vars": n_vars, "n_int": n_int,
         "n_rows": n_rows, "nodes": int(info.mip_node_count),

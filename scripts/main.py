@@ -17,7 +17,7 @@ import click
 from rich.console import Console
 
 from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
-from hetserve.cli.methods import METHODS, MethodSettings, run_method
+from hetserve.cli.methods import METHODS, MILP_STARTS, MethodSettings, run_method
 from hetserve.cli.params import SEED, InputFile, Integer, Number, OneLineErrors, OutputFile, Text
 from hetserve.cli.report import print_result
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
@@ -132,8 +132,10 @@ def main() -> None:
 @click.option("--threads", type=Integer(1, 256), default=2, show_default=True)
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for HiGHS and the heuristics' random starts.")
-@click.option("--warm-start", type=click.Choice(["none", "gh", "agh"]), default="agh",
-              show_default=True, help="MILP only: MIP start from a heuristic plan ('none': cold).")
+@click.option("--warm-start", type=click.Choice(list(MILP_STARTS)), default="auto",
+              show_default=True,
+              help="MILP only: MIP start from a heuristic plan ('auto': chosen by size, "
+                   "docs/milp.md; 'none': cold).")
 @click.option("--agh-budget", type=Integer(0, 10**12), default=None,
               help="AGH's work budget in candidate-move evaluations (default: "
                    "AghParams.work_budget). Work, not seconds: a seed gives one plan anywhere.")
@@ -161,7 +163,7 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
 
         margins = effective_margins(inst, parse_margins(robust))
         target = inst.inflated(**margins)
-    if warm_start != "agh" and method != "milp":
+    if warm_start != "auto" and method != "milp":
         raise BadInput("--warm-start: only the milp method takes a warm start")
     log = SolverLog(to_stderr=verbose, file=None if log_file is None else str(log_file))
     result = run_method(method, target, MethodSettings(seed=seed, time_limit_s=time_limit,

@@ -26,7 +26,8 @@ class MethodSettings:
     """Settings every method understands (methods ignore what does not apply).
 
     ``milp_start`` is the heuristic whose plan starts the MILP when no ``warm_start`` is
-    given (``"agh"`` by default, ``"gh"``, or ``"none"`` for a cold start);
+    given (``"auto"`` by default: by size, :func:`auto_start`; or one of
+    :data:`MILP_STARTS`, ``"none"`` for a cold start);
     ``agh_work_budget`` overrides AGH's work budget (:class:`AghParams`)."""
 
     seed: int = 0
@@ -35,11 +36,37 @@ class MethodSettings:
     threads: int = 2
     warm_start: Solution | None = None
     solver_log: SolverLog = QUIET  # the MILP solves' HiGHS log (the heuristics' LPs: never)
-    milp_start: str = "agh"
+    milp_start: str = "auto"
     agh_work_budget: int | None = None
 
 
-MILP_STARTS = ("agh", "gh", "none")
+MILP_STARTS = ("auto", "agh", "agh-capped", "gh", "none")
+"""MIP starts of ``milp``: ``auto`` picks by size (:func:`auto_start`), ``agh`` is AGH
+without its fleet MIP, ``agh-capped`` a short AGH (:data:`CAPPED_AGH`), ``gh`` the greedy
+alone, ``none`` a cold start."""
+
+CAPPED_AGH = dict(orders=("rate-desc",), random_starts=2, ls_starts=1, fleet_mip_rounds=0,
+                  work_budget=300_000)
+"""The short AGH start: GH's order plus two seeded random orders, local search on the best
+one, 300k trial moves (deterministic for a seed)."""
+
+
+AUTO_FULL_AGH_ROUTES = 12_000
+"""Usable routes above which ``auto`` starts from the full AGH (10x10x10 has 9–10k,
+12x12x12 15–18k, 20x20x20 75–82k)."""
+
+
+def auto_start(instance: Instance) -> str:
+    """The MIP start ``milp`` uses by default (measured in docs/milp.md "Which MIP start",
+    ``results/milp/exact-starts/``): up to :data:`AUTO_FULL_AGH_ROUTES` usable routes the
+    capped AGH, whose near-optimal plan feeds the reduced-cost fixing for a fraction of the
+    full AGH's time (GH's plan, 10–45 % above the optimum, fixes far less and the solve is
+    slower); above it the full AGH, whose better plan pays for itself in the fixing and the
+    root (12x12x12 and 12x12x15), and at 20x20x20, where HiGHS does not finish the root
+    LP within a minute, is what the run returns."""
+    from hetserve.milp.index import usable_mask
+
+    return "agh" if int(usable_mask(instance).sum()) > AUTO_FULL_AGH_ROUTES else "agh-capped"
 
 
 def _milp_cold(instance: Instance, s: MethodSettings) -> RunResult:
@@ -63,12 +90,19 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
                          f"{list(MILP_STARTS)}")
     if s.warm_start is not None or s.milp_start == "none":
         return _milp_cold(instance, s)
+    name = auto_start(instance) if s.milp_start == "auto" else s.milp_start
     # AGH as a MIP start skips its fleet MIP: the exact solve does that job itself
-    start = (_agh(instance, s, fleet_mip=False) if s.milp_start == "agh"
-             else METHODS[s.milp_start](instance, s))
+    if name == "agh":
+        start = _agh(instance, s, fleet_mip=False)
+    elif name == "agh-capped":
+        from hetserve.heuristics import AghParams, agh
+
+        start = agh(instance, AghParams(**CAPPED_AGH), seed=s.seed)  # type: ignore[arg-type]
+    else:
+        start = METHODS[name](instance, s)
     left = max(1.0, s.time_limit_s - start.runtime_s)
     result = _milp_cold(instance, replace(s, time_limit_s=left, warm_start=start.solution))
-    stats = {**result.stats, "start_method": s.milp_start, "start_objective": start.objective,
+    stats = {**result.stats, "start_method": name, "start_objective": start.objective,
              "start_runtime_s": start.runtime_s}
     return replace(result, runtime_s=result.runtime_s + start.runtime_s, stats=stats)
 

@@ -24,9 +24,10 @@ INSTANCES = [
     ("gen-4x4x4-s2-multi", lambda: generate((4, 4, 4), 2).replace(multi_parallelism=True)),
     ("gen-3x3x4-s3-single", lambda: generate((3, 3, 4), 3).replace(single_placement=True)),
 ]
-EACH = [Reductions(dominated=True, budget=False, incumbent=False),
-        Reductions(dominated=False, budget=True, incumbent=False),
-        Reductions(dominated=False, budget=False, incumbent=True),
+EACH = [Reductions(dominated=True, budget=False, incumbent=False, reduced_cost=False),
+        Reductions(dominated=False, budget=True, incumbent=False, reduced_cost=False),
+        Reductions(dominated=False, budget=False, incumbent=True, reduced_cost=False),
+        Reductions(dominated=False, budget=False, incumbent=False, reduced_cost=True),
         Reductions()]
 
 

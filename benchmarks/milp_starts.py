@@ -1,0 +1,131 @@
+"""Which MIP start should ``milp`` use? Each start side by side on the same instances.
+
+``python -m benchmarks.milp_starts --out results/milp/exact-starts [--specs ...]`` runs
+``hetserve solve --method milp --warm-start S`` for every start S (one HiGHS thread, the
+order of the starts rotated from one instance to the next, all in one process) and writes
+``runs.csv`` (start CPU, total CPU and wall, status, objective, bound), ``summary.md``
+(per size: median total CPU and proven count per start) and ``meta.json``. The rule of
+``scripts/methods.py: auto_start`` is read off this table (docs/milp.md "Which MIP start").
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import statistics
+import time
+from pathlib import Path
+
+import click
+
+from hetserve.instances import Instance
+
+STARTS = ("gh", "agh-capped", "agh")
+DEFAULT_SPECS = (
+    # the `paper` set below 20x20x20 (a subset of its seeds) ...
+    "paper-base-base", "paper-base-tight-budget", "paper-base-high-penalty",
+    "6x6x10-s0", "6x6x10-s1", "6x6x10-s2", "8x8x12-s0", "8x8x12-s1", "8x8x12-s2",
+    "10x10x10-s0", "10x10x10-s1", "10x10x10-s2", "10x10x10-s0-tight-budget",
+    "10x10x10-s0-high-penalty", "12x12x15-s0", "12x12x15-s1", "15x15x15-s0",
+    # ... and fresh seeds outside it
+    "6x6x10-s1000", "8x8x12-s1001", "10x10x10-s1000", "12x12x12-s1", "12x12x12-s1001")
+
+
+def build(spec: str) -> Instance:
+    """``paper-base-SCENARIO`` or ``AxBxC-sSEED[-SCENARIO]``."""
+    from hetserve.instances.generate import generate, paper_base
+
+    if spec.startswith("paper-base"):
+        return paper_base(0, spec.removeprefix("paper-base-") or "base")
+    size, _, rest = spec.partition("-s")
+    seed, _, scenario = rest.partition("-")
+    return generate(tuple(int(v) for v in size.split("x")), int(seed),  # type: ignore[arg-type]
+                    scenario or "base")
+
+
+def size_of(spec: str) -> str:
+    return "paper-base" if spec.startswith("paper-base") else spec.split("-s")[0]
+
+
+@click.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("results/milp/exact-starts"), show_default=True)
+@click.option("--specs", default=",".join(DEFAULT_SPECS), show_default=True)
+@click.option("--starts", default=",".join(STARTS), show_default=True)
+@click.option("--time-limit", type=float, default=60.0, show_default=True)
+@click.option("--threads", type=int, default=1, show_default=True)
+def main(out: Path, specs: str, starts: str, time_limit: float, threads: int) -> None:
+    from hetserve.cli.methods import MethodSettings, run_method
+    from hetserve.cli.sweep import machine_meta
+
+    meta = {**machine_meta(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "threads": threads, "time_limit_s": time_limit}
+    names = [s for s in starts.split(",") if s]
+    rows = []
+    out.mkdir(parents=True, exist_ok=True)
+    for k, spec in enumerate(s for s in specs.split(",") if s):
+        inst = build(spec)
+        order = names[k % len(names):] + names[:k % len(names)]
+        for start in order:
+            c0, t0 = time.process_time(), time.perf_counter()
+            res = run_method("milp", inst, MethodSettings(
+                seed=0, time_limit_s=time_limit, threads=threads, milp_start=start))
+            row = {"spec": spec, "size": size_of(spec), "start": start,
+                   "status": res.status.value,
+                   "objective": res.objective if res.feasible else None,
+                   "bound": res.bound, "gap": res.gap if math.isfinite(res.gap) else None,
+                   "start_method": res.stats.get("start_method"),
+                   "start_objective": res.stats.get("start_objective"),
+                   "start_s": res.stats.get("start_runtime_s"),
+                   "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
+                   "load": os.getloadavg()[0],
+                   "fixed_dropped": (res.stats.get("fixing") or {}).get("dropped")}
+            click.echo(json.dumps(row), err=True)
+            rows.append(row)
+        _write(out, rows, names, meta)
+
+
+def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
+    with open(out / "runs.csv", "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    sizes = list(dict.fromkeys(r["size"] for r in rows))
+    head = " | ".join(f"{n}: proven, CPU s median (max)" for n in names)
+    lines = ["# MIP start of `milp`: each start side by side\n",
+             f"One HiGHS thread, {meta['time_limit_s']:g} s limit, starts rotated per "
+             "instance, one process; CPU seconds of start + model + HiGHS (process time). "
+             "Shared 2-core machine: the load column of runs.csv says how shared.\n",
+             f"| size | n | {head} |", "|---|---|" + "---|" * len(names)]
+    for size in sizes:
+        cells = []
+        n = 0
+        for name in names:
+            sel = [r for r in rows if r["size"] == size and r["start"] == name]
+            n = len(sel)
+            cpu = [r["cpu_s"] for r in sel]
+            proven = sum(r["status"] == "optimal" for r in sel)
+            cells.append(f"{proven}/{n}, {statistics.median(cpu):.2f} ({max(cpu):.2f})"
+                         if sel else "")
+        lines.append(f"| {size} | {n} | " + " | ".join(cells) + " |")
+    lines += ["", "Every run (gap = HiGHS's relative gap to its bound; wall under the load shown):",
+              "", "| instance | start | status | objective | bound | gap | CPU s | wall s | load |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        obj, bd, gap = r["objective"], r["bound"], r["gap"]
+        lines.append(f"| {r['spec']} | {r['start_method'] or r['start']} | {r['status']} | "
+                     f"{'' if obj is None else f'{obj:.4f}'} | "
+                     f"{'' if bd is None else f'{bd:.4f}'} | "
+                     f"{'' if gap is None else f'{100 * gap:.2f} %'} | {r['cpu_s']:.1f} | "
+                     f"{r['wall_s']:.1f} | {r['load']:.1f} |")
+    (out / "summary.md").write_text("\n".join(lines) + "\n")
+    (out / "meta.json").write_text(json.dumps(
+        {**meta, "load_average_at_end": os.getloadavg(),
+         "note": "shared machine (2 cores, five helpers): compare starts within a row"},
+        indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

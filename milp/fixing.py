@@ -1,0 +1,115 @@
+r"""Reduced-cost fixing from the root LP and a known plan's cost (docs/milp.md §Reductions, 4).
+
+Given row multipliers :math:`y` of the right signs (``≥`` rows :math:`y \ge 0`, ``≤``
+rows :math:`y \le 0`, equalities free) the Lagrangian
+
+.. math::
+   L(y) = \sum_r y_r b_r + \sum_j \min(d_j l_j,\ d_j u_j),\qquad d = c - A^\top y,
+
+(:math:`b_r` the active side of row *r*) is a lower bound on every point of the box
+:math:`l \le v \le u` that satisfies the rows, by weak duality, however *y* was found.
+Forcing column *j* away from the bound where its minimum is taken raises the bound by
+:math:`|d_j|` per unit. So with a plan of cost *U* known:
+
+* :math:`w_c = 1` implies cost :math:`\ge L + d_{w_c}`; if that exceeds *U*, no plan
+  with configuration *c* open beats the known one, and *c* is dropped;
+* :math:`r_c \ge k` implies cost :math:`\ge L + k\,d_{r_c}` (:math:`d_{r_c} > 0`), so
+  :math:`\bar R_c \le \lfloor (U - L)/d_{r_c} \rfloor`.
+
+Every plan of cost ≤ *U*, in particular every optimal one (and the known plan itself),
+satisfies both, so the optimum is kept. The multipliers are HiGHS's duals of the LP
+relaxation of the (already reduced) model, but *L* is recomputed here from them in
+exact arithmetic order-independent of the LP solver's tolerances (signs clipped, reduced
+costs recomputed from *A*), so the fixing is certified by the numbers it uses, not by
+the LP solve's accuracy. A relative slack of 1e-9 on *U* (floating-point sums) keeps
+the known plan's own configurations.
+
+HiGHS fixes by reduced costs too, but only after its root cuts and without rebuilding
+the model; fixing before the solve gives HiGHS a smaller model to cut on (measured in
+docs/milp.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, replace
+
+import highspy
+import numpy as np
+
+from hetserve.instances.solver_log import new_highs
+from hetserve.milp.highs_model import ArrayModel
+from hetserve.milp.highs_run import configure, run_checked
+
+REL_EPS = 1e-9
+INT_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class Fixing:
+    """What :func:`reduced_cost_caps` found: ``caps`` (a replica cap per configuration of
+    ``instance.routes``, ``inf`` where none; 0 = dropped), the certified Lagrangian
+    value ``bound`` at the LP's duals, and counts."""
+
+    caps: np.ndarray
+    bound: float
+    lp_value: float
+    dropped: int
+    lowered: int
+    seconds: float
+
+
+def lagrangian_value(am: ArrayModel, row_dual: np.ndarray) -> tuple[float, np.ndarray]:
+    """``(L(y), d)`` of the module docstring for multipliers ``row_dual`` (signs clipped to
+    the valid ones, so the value is a lower bound for any input)."""
+    y = np.asarray(row_dual, dtype=float).copy()
+    lo_fin = np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf)
+    hi_fin = np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf)
+    y[(y > 0) & ~lo_fin] = 0.0  # a positive multiplier needs a finite lower side
+    y[(y < 0) & ~hi_fin] = 0.0  # a negative one a finite upper side
+    d = am.cost - am.A.T @ y
+    rows = np.where(y > 0, y * np.where(lo_fin, am.row_lo, 0.0),
+                    y * np.where(hi_fin, am.row_hi, 0.0))
+    cols = np.minimum(d * am.lb, d * am.ub)
+    return float(rows.sum() + cols.sum()), d
+
+
+def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
+                      seed: int = 0, time_limit_s: float = 60.0) -> Fixing | None:
+    """Solve the LP relaxation of ``am`` and return the caps of the module docstring
+    (``None`` if HiGHS has no duals; if the LP stops at ``time_limit_s`` its duals are
+    used as they are, ``lp_value`` is then NaN)."""
+    t0 = time.perf_counter()
+    lp = replace(am, integer=np.zeros_like(am.integer)).to_highs_lp()
+    h = new_highs()
+    configure(h, time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=threads, seed=seed)
+    h.passModel(lp)
+    run_checked(h)
+    solution = h.getSolution()
+    if not solution.dual_valid:
+        return None
+    # L(y) is a bound for any multipliers, so a time-limited LP's duals still fix soundly
+    # (dual simplex keeps them dual feasible; they are only weaker)
+    optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    lp_value = float(h.getInfo().objective_function_value) if optimal else math.nan
+    bound, d = lagrangian_value(am, np.asarray(solution.row_dual))
+    room = upper_bound * (1 + REL_EPS) + REL_EPS - bound
+    idx = am.index
+    caps = np.full(len(idx.instance.routes), np.inf)
+    if not (math.isfinite(room) and room >= 0):
+        return Fixing(caps, bound, lp_value, 0, 0, time.perf_counter() - t0)
+    dw = d[am.cols["w"]]
+    dr = d[am.cols["r"]]
+    cap = idx.rbar.astype(float).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_r = np.where(dr > 0, np.floor(room / dr + INT_EPS), np.inf)
+    cap = np.minimum(cap, by_r)
+    cap[dw > room] = 0.0
+    lowered = int(((cap < idx.rbar) & (cap >= 1)).sum())
+    dropped = int((cap < 1).sum())
+    caps[idx.cfg] = cap
+    return Fixing(caps, bound, lp_value, dropped, lowered, time.perf_counter() - t0)
+
+
+__all__ = ["Fixing", "lagrangian_value", "reduced_cost_caps"]

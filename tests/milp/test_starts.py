@@ -1,0 +1,55 @@
+"""The MIP start of ``milp`` (scripts/methods.py: auto_start, docs/milp.md "Which MIP start")."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from hetserve.cli.methods import (
+    AUTO_FULL_AGH_ROUTES,
+    MILP_STARTS,
+    MethodSettings,
+    auto_start,
+    run_method,
+)
+from hetserve.instances import Status
+from hetserve.instances.bundled import bundled_path
+from hetserve.instances.generate import generate
+from hetserve.instances.io import read_instance
+from hetserve.milp.index import usable_mask
+
+
+def test_auto_picks_by_size():
+    small = read_instance(bundled_path("paper-base"))
+    large = generate((12, 12, 12), 1)
+    assert usable_mask(small).sum() <= AUTO_FULL_AGH_ROUTES < usable_mask(large).sum()
+    assert auto_start(small) == "agh-capped"
+    assert auto_start(large) == "agh"
+
+
+@pytest.mark.parametrize("start", ["auto", "gh", "agh-capped"])
+def test_every_start_reaches_the_same_optimum(start):
+    inst = generate((4, 4, 5), 0)
+    cold = run_method("milp", inst, MethodSettings(threads=1, milp_start="none"))
+    res = run_method("milp", inst, MethodSettings(threads=1, milp_start=start))
+    assert cold.status is Status.OPTIMAL and res.status is Status.OPTIMAL
+    assert res.objective == pytest.approx(cold.objective, rel=2e-4)
+    assert res.stats["start_method"] == ("agh-capped" if start == "auto" else start)
+    assert res.runtime_s >= res.stats["start_runtime_s"]
+
+
+def test_unknown_start_is_refused():
+    with pytest.raises(ValueError, match="milp_start"):
+        run_method("milp", generate((3, 3, 4), 0), MethodSettings(milp_start="lp"))
+
+
+def test_cli_warm_start_choices():
+    assert MILP_STARTS[0] == "auto"
+    bad = subprocess.run([sys.executable, "-m", "hetserve.cli", "solve", "tiny", "--warm-start",
+                          "lp"], capture_output=True, text=True)
+    assert bad.returncode == 2 and "--warm-start" in bad.stderr
+    other = subprocess.run([sys.executable, "-m", "hetserve.cli", "solve", "tiny", "--method",
+                            "gh", "--warm-start", "gh"], capture_output=True, text=True)
+    assert other.returncode == 2 and "--warm-start" in other.stderr
