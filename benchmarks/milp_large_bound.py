@@ -1,17 +1,118 @@
 """AGH against a certified lower bound at sizes the MILP cannot close.
 
-``python -m benchmarks.milp_large_bound --size 50x30x30 --time-limit 240`` prints one JSON
-row (GH, AGH with its work budget, the Lagrangian bound of ``milp/bound.py`` with AGH's
-cost as the target, times, peak RSS); ``results/milp/large_bound.md`` collects the rows.
+``python -m benchmarks.milp_large_bound --size 50x30x30 --time-limit 240 --out results/milp/large-bound``
+runs, on ``generate(size, seed)``: GH, AGH (its default deterministic work budget), the
+certified bound of ``milp/bound.py`` (LP column generation priced by the exact
+Lagrangian, AGH's cost as the incumbent; ``--time-limit`` wall), optionally
+price-and-branch (``--pnb-time``: the restricted master as a MIP over the generated
+routes, AGH's plan as its start; a plan, evaluated by the one evaluator) and the MILP
+with AGH's start (``--milp-time``: the proven optimum where it closes, for the gap of
+the LP bound itself). One JSON row per run is appended to ``DIR/runs.jsonl`` (CPU and
+wall seconds of each part, peak RSS of the process); ``--table DIR`` prints the
+markdown table of ``DIR/runs.jsonl``.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import platform
 import resource
+import subprocess
 import time
+from datetime import datetime, timezone
+from pathlib import Path
 
 import click
+import numpy as np
+
+
+def _rss_gb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
+
+
+def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float) -> dict:
+    from hetserve.heuristics import agh, gh
+    from hetserve.instances.generate import generate
+    from hetserve.milp import MilpParams, solve
+    from hetserve.milp.bound import lagrangian_bound, price_and_branch
+
+    inst = generate(tuple(int(v) for v in size.split("x")), seed)  # type: ignore[arg-type]
+    row: dict = {"size": size, "seed": seed, "load_1min_start": os.getloadavg()[0]}
+    row["gh"] = gh(inst).objective
+    t0, c0 = time.perf_counter(), time.process_time()
+    a = agh(inst, seed=0)
+    row.update(agh=a.objective, agh_wall_s=time.perf_counter() - t0,
+               agh_cpu_s=time.process_time() - c0, agh_work=a.stats.get("work_used"),
+               agh_exhausted=a.stats.get("budget_exhausted"), rss_after_agh_gb=_rss_gb())
+    t0, c0 = time.perf_counter(), time.process_time()
+    assert a.solution is not None
+    ti, tc = np.nonzero(a.solution.to_arrays(inst)[1] > 0)  # AGH's routes start the master
+    b = lagrangian_bound(inst, upper_bound=a.objective, iterations=100, time_limit_s=time_limit,
+                         start_routes=(ti, tc))
+    st = b.stats
+    row.update(bound=b.value, bound_method=b.method, bound_wall_s=time.perf_counter() - t0,
+               bound_cpu_s=time.process_time() - c0, agh_gap_to_bound=(a.objective - b.value)
+               / a.objective, cg_rounds=st["cg_rounds"], cg_routes=st["cg_routes"],
+               cg_converged=st["cg_converged"], master_lp=st["master_lp"],
+               cg_bound=st["cg_bound"], full_cover=st["full_cover"], routes=st["routes"],
+               configs=st["configs"], cg_s=st["lp_start_s"], polish_s=st["polish_s"],
+               rss_after_bound_gb=_rss_gb(),
+               history=[{k: round(v, 4) if isinstance(v, float) else v for k, v in h.items()}
+                        for h in st["cg_history"]])
+    if pnb_time > 0:
+        t0, c0 = time.perf_counter(), time.process_time()
+        p = price_and_branch(inst, time_limit_s=pnb_time, start=a.solution)
+        row.update(pnb=p.objective if p.feasible else None, pnb_bound=p.bound,
+                   pnb_wall_s=time.perf_counter() - t0, pnb_cpu_s=time.process_time() - c0,
+                   pnb_mip_status=p.stats.get("mip_status"), pnb_routes=p.stats.get("mip_routes"),
+                   rss_after_pnb_gb=_rss_gb())
+    if milp_time > 0:
+        t0 = time.perf_counter()
+        m = solve(inst, MilpParams(threads=1, time_limit_s=milp_time), warm_start=a.solution)
+        row.update(milp=m.objective if m.feasible else None, milp_status=str(m.status),
+                   milp_bound=m.bound, milp_wall_s=time.perf_counter() - t0)
+    row["peak_rss_gb"] = _rss_gb()
+    row["load_1min_end"] = os.getloadavg()[0]
+    return row
+
+
+def _meta(out: Path) -> None:
+    import highspy
+    import numpy
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True).stdout.strip()
+
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text()
+                .splitlines() if ln.startswith("model name")), platform.processor())
+    meta = {"script": "benchmarks/milp_large_bound.py", "git_commit": git("rev-parse", "HEAD"),
+            "date_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "cpu": cpu, "cores": os.cpu_count(), "threads": 1,
+            "python": platform.python_version(), "numpy": numpy.__version__,
+            "highspy": highspy.Highs().version() if hasattr(highspy.Highs, "version") else "",
+            "note": "2 cores shared by five concurrent sessions: wall times are inflated "
+                    "(load recorded per row); CPU seconds are given too"}
+    (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
+
+
+def _table(out: Path) -> str:
+    rows = [json.loads(ln) for ln in (out / "runs.jsonl").read_text().splitlines() if ln]
+    lines = ["| size | seed | routes | AGH $ | certified bound $ | AGH above bound | bound wall s "
+             "(CPU) | CG rounds, routes, converged | master LP $ | price-and-branch $ | "
+             "MILP $ (status) | peak RSS GB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        pnb = f"{r['pnb']:.2f}" if r.get("pnb") is not None else "—"
+        milp = (f"{r['milp']:.2f} ({r['milp_status']})" if r.get("milp") is not None
+                else "—")
+        lines.append(
+            f"| {r['size']} | {r['seed']} | {r['routes']:,} | {r['agh']:.2f} | {r['bound']:.2f} | "
+            f"{100 * (r['agh'] - r['bound']) / r['bound']:.1f} % | {r['bound_wall_s']:.0f} "
+            f"({r['bound_cpu_s']:.0f}) | {r['cg_rounds']}, {r['cg_routes']:,}, "
+            f"{'yes' if r['cg_converged'] else 'no'} | {r['master_lp']:.2f} | {pnb} | {milp} | "
+            f"{r['peak_rss_gb']:.2f} | {r['load_1min_start']:.0f}–{r['load_1min_end']:.0f} |")
+    return "\n".join(lines)
 
 
 @click.command()
@@ -19,27 +120,27 @@ import click
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--time-limit", type=float, default=240.0, show_default=True,
               help="Wall limit of the bound (column generation stops at 80 %).")
-def main(size: str, seed: int, time_limit: float) -> None:
-    from hetserve.heuristics import agh, gh
-    from hetserve.instances.generate import generate
-    from hetserve.milp.bound import lagrangian_bound
-
-    inst = generate(tuple(int(v) for v in size.split("x")), seed)  # type: ignore[arg-type]
-    g = gh(inst)
-    t0, c0 = time.perf_counter(), time.process_time()
-    a = agh(inst, seed=0)
-    agh_wall, agh_cpu = time.perf_counter() - t0, time.process_time() - c0
-    c0 = time.process_time()
-    b = lagrangian_bound(inst, upper_bound=a.objective, iterations=200, time_limit_s=time_limit)
-    click.echo(json.dumps({
-        "size": size, "seed": seed, "gh": g.objective, "agh": a.objective,
-        "agh_wall_s": agh_wall, "agh_cpu_s": agh_cpu, "agh_work": a.stats["work_used"],
-        "agh_exhausted": a.stats["budget_exhausted"], "lb": b.value,
-        "gap": (a.objective - b.value) / a.objective, "lb_wall_s": b.seconds,
-        "lb_cpu_s": time.process_time() - c0, "it": b.iterations,
-        "cg_rounds": b.stats["cg_rounds"], "cg_routes": b.stats["cg_routes"],
-        "routes": b.stats["routes"], "lp_s": b.stats["lp_start_s"],
-        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6}))
+@click.option("--pnb-time", type=float, default=0.0, show_default=True,
+              help="Wall limit of price-and-branch (0: skip).")
+@click.option("--milp-time", type=float, default=0.0, show_default=True,
+              help="Wall limit of the MILP with AGH's start (0: skip).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Append the JSON row to OUT/runs.jsonl and write OUT/meta.json.")
+@click.option("--table", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Print the markdown table of TABLE/runs.jsonl and exit.")
+def main(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
+         out: Path | None, table: Path | None) -> None:
+    if table is not None:
+        click.echo(_table(table))
+        return
+    row = _run(size, seed, time_limit, pnb_time, milp_time)
+    line = json.dumps(row)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        with open(out / "runs.jsonl", "a") as f:
+            f.write(line + "\n")
+        _meta(out)
+    click.echo(line)
 
 
 if __name__ == "__main__":

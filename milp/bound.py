@@ -45,24 +45,29 @@ from typing import Any
 
 import numpy as np
 
+from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.model import Instance
-from hetserve.instances.solver_log import new_highs
-from hetserve.instances.solver_log import run as run_highs
-from hetserve.milp.highs_model import build_arrays
-from hetserve.milp.highs_run import use_threads
-from hetserve.milp.index import ModelIndex, Tightening, make_index
-from hetserve.milp.reductions import Reductions
+from hetserve.instances.result import RunResult, Status
+from hetserve.instances.solution import Solution
+from hetserve.milp.colgen import ColgenResult, RestrictedMaster, cheapest, column_generation
+from hetserve.milp.index import ModelIndex, make_index
+from hetserve.milp.reductions import Reductions, map_plan
+from hetserve.milp.solve import extract
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BoundResult:
-    """``value`` is a certified lower bound on the optimum (``-inf`` if none was found)."""
+    """``value`` is a certified lower bound on the optimum (``-inf`` if none was found).
+
+    ``master`` is the column generation's restricted master (for price-and-branch) when
+    asked for with ``keep_master``."""
 
     value: float
     method: str
     seconds: float
     iterations: int
     stats: dict[str, Any]
+    master: RestrictedMaster | None = None
 
 
 class _Lagrangian:
@@ -215,17 +220,25 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      iterations: int = 300, time_limit_s: float | None = None,
                      reductions: Reductions | None = None, step0: float = 0.1,
                      patience: int = 30, lp_routes_per_type: int = 30,
-                     cg_max_rounds: int = 30) -> BoundResult:
+                     cg_max_rounds: int = 200, smoothing: float = 0.5,
+                     start_routes: tuple[np.ndarray, np.ndarray] | None = None,
+                     keep_master: bool = False, seed: int = 0,
+                     full_cover: bool | None = None) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
-    ``upper_bound`` (a known plan's cost) sets the Polyak step target and enables the
-    incumbent reduction; without it the target is 1.05 × the best bound so far.
-    ``iterations`` is a work limit (deterministic); ``time_limit_s`` an optional wall cap
-    (column generation stops at 80 % of it, the subgradient polish at 100 %).
-    ``lp_routes_per_type`` > 0 starts the multipliers from the duals of the LP relaxation
-    restricted to that many cheapest routes per type (fluid cost; without cover rows):
-    close to the full LP's duals at a fraction of its size. Any start is valid, since
-    :math:`L` is evaluated exactly on the full model.
+    The multipliers come from LP column generation over routes (:mod:`milp.colgen`: one
+    persistent restricted master, Wentges smoothing, the Lagrangian evaluated on the full
+    model at every round), then a short subgradient polish (``iterations``, Polyak steps
+    towards ``upper_bound``, a known plan's cost, which also enables the incumbent
+    reduction; without it the target is 1.05 × the best bound so far).
+    ``lp_routes_per_type``: the master starts from that many cheapest routes (fluid cost)
+    of each type and error class, and adds that many priced routes per type and round
+    (0 skips the generation). ``start_routes``: ``(types, configurations)`` index arrays of
+    a known plan's routes, added to the first master (so its plan is a point of it).
+    ``time_limit_s``: wall cap (the generation stops at 80 % of it, the polish at 100 %);
+    the number returned is certified whenever it stops. ``full_cover``: the master holds
+    the error-cover rows whole (dense; fewer rounds) or only its routes' terms (sparse;
+    cheaper rounds); default: whole below 10^6 routes.
     """
     t0 = time.perf_counter()
     reductions = Reductions() if reductions is None else reductions
@@ -246,19 +259,32 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     beta, sigma = 0.0, 0.0
     alpha: np.ndarray = np.zeros(len(lg.gpu_limits))
     kappa = np.zeros(nI)
-    lp_s, cg_rounds, cg_routes = 0.0, 0, 0
+    start_value = lg.evaluate(y, eta, theta, beta, alpha, sigma, kappa)[0]
+    cg: ColgenResult | None = None
+    master = None
+    lp_s = 0.0
     if lp_routes_per_type > 0:
         t_lp = time.perf_counter()
         deadline = None if time_limit_s is None else t0 + 0.8 * time_limit_s
-        start, cg_rounds, cg_routes = _column_generation(instance, idx, lg, per_share, y,
-                                                         lp_routes_per_type, cg_max_rounds,
-                                                         deadline)
+        if full_cover is None:
+            full_cover = idx.n_routes < 1_000_000
+        master = RestrictedMaster(instance, idx, lg.good, lg.has_err, lg.has_dly, seed=seed,
+                                  full_cover=full_cover)
+        group = idx.ri * 2 + lg.good
+        initial = [cheapest(group, per_share, lp_routes_per_type)]
+        if start_routes is not None:
+            initial.append(_route_positions(instance, idx, *start_routes))
+        cg = column_generation(lg, master, np.concatenate(initial),
+                               per_type=lp_routes_per_type, max_rounds=cg_max_rounds,
+                               smoothing=smoothing, deadline=deadline)
         lp_s = time.perf_counter() - t_lp
-        y, eta, theta, beta, alpha, sigma, kappa = start
+        if cg.best_value > start_value:
+            y, eta, theta, beta, alpha, sigma, kappa = cg.best
     # diagonal scaling: a type's multiplier moves in proportion to its own price level
     scale = np.maximum(y, 1e-12) / max(float(np.mean(np.maximum(y, 1e-12))), 1e-12)
     best, best_it, step, stall = -math.inf, 0, step0, 0
     it = 0
+    t_polish = time.perf_counter()
     for it in range(1, iterations + 1):
         lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa) = lg.evaluate(
             y, eta, theta, beta, alpha, sigma, kappa)
@@ -292,110 +318,81 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         alpha = np.maximum(0.0, alpha + s * g_alpha)
         sigma = max(0.0, sigma + s * g_sigma) if lg.cap_gb is not None else 0.0
         kappa = np.maximum(0.0, kappa + s * scale * g_kappa)
+    best = max(best, start_value, cg.best_value if cg is not None else -math.inf)
     # floating-point sums: shave a relative 1e-9 so the number stays on the safe side
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
-    return BoundResult(value, "lagrangian", time.perf_counter() - t0, it,
-                       {"best_iteration": best_it, "lp_start_s": lp_s,
-                        "cg_rounds": cg_rounds, "cg_routes": cg_routes, "routes": int(idx.n_routes),
-                        "configs": int(idx.n_cfg),
-                        "reduced": dict(idx.reduced.counts) if idx.reduced else {}})
+    stats: dict[str, Any] = {
+        "best_iteration": best_it, "lp_start_s": lp_s, "polish_s": time.perf_counter() - t_polish,
+        "cg_rounds": cg.rounds if cg else 0, "cg_routes": master.n_routes if master else 0,
+        "cg_converged": cg.converged if cg else False, "full_cover": full_cover,
+        "cg_bound": cg.best_value if cg else None,
+        "master_lp": cg.master_value if cg else None,
+        "cg_history": cg.history if cg else [],
+        "routes": int(idx.n_routes), "configs": int(idx.n_cfg),
+        "reduced": dict(idx.reduced.counts) if idx.reduced else {}}
+    return BoundResult(value, "lagrangian", time.perf_counter() - t0, it, stats,
+                       master if keep_master else None)
 
 
-def _column_generation(instance: Instance, idx: ModelIndex, lg: _Lagrangian,
-                       per_share: np.ndarray, y0: np.ndarray, per_type: int,
-                       max_rounds: int, deadline: float | None = None
-                       ) -> tuple[tuple[Any, ...], int, int]:
-    """LP column generation over routes, priced by the exact Lagrangian.
-
-    Start from the ``per_type`` cheapest routes of each type and error class; each round
-    solves the restricted LP, evaluates :math:`L` (a certified bound) at its duals on the
-    *full* model, and adds the routes the Lagrangian minimiser opens plus the
-    ``per_type`` most negative reduced costs of each type. Stops when nothing new prices
-    out, :math:`L` stalls, or after ``max_rounds``. Returns the best multipliers."""
-    t = instance.routes
-    eps = np.array([q.error_slo for q in instance.query_types])
-    rc = idx.cfg[idx.rk]
-    group = idx.ri * 2 + (t.error[idx.ri, rc] <= eps[idx.ri])
-    nI = len(instance.query_types)
-    zero = (np.zeros(nI), np.zeros(nI), 0.0, np.zeros(len(lg.gpu_limits)), 0.0, np.zeros(nI))
-    best_lag, best = lg.evaluate(y0, *zero)[0], (y0, *zero)
-    active = np.zeros(idx.n_routes, dtype=bool)
-    active[_cheapest(group, per_share, per_type)] = True
-    rounds, stall = 0, 0
-    for rounds in range(1, max_rounds + 1):
-        if deadline is not None and time.perf_counter() > deadline:
-            break
-        duals = _restricted_lp_duals(instance, idx, np.nonzero(active)[0])
-        if duals is None:
-            break
-        lag, _ = lg.evaluate(*duals)
-        if lag > best_lag + 1e-7 * max(1.0, abs(best_lag)):
-            best_lag, best, stall = lag, duals, 0
-        else:
-            stall += 1
-            if stall >= 8:
-                break
-        d = lg.last_d
-        new = np.zeros(idx.n_routes, dtype=bool)
-        new[lg.last_used] = True
-        # the cover rows' entries of the configurations the minimiser opened for them
-        kappa = duals[6]
-        cover = np.nonzero(lg.good & lg.last_chosen[idx.rk] & (kappa[idx.ri] > 0) & ~active)[0]
-        if len(cover):
-            new[cover[_cheapest(idx.ri[cover], d[cover], per_type)]] = True
-        neg = d < -1e-9
-        if neg.any():
-            cand = np.nonzero(neg & ~active)[0]
-            new[cand[_cheapest(idx.ri[cand], d[cand], per_type)]] = True
-        new &= ~active
-        if not new.any():
-            break
-        active |= new
-    return best, rounds, int(active.sum())
+def _route_positions(instance: Instance, idx: ModelIndex, types: np.ndarray,
+                     configs: np.ndarray) -> np.ndarray:
+    """Index positions of the routes ``(types[k], configs[k])`` that the index has."""
+    pos = -np.ones(len(instance.routes), dtype=np.int64)
+    pos[idx.cfg] = np.arange(idx.n_cfg)
+    key = idx.ri * idx.n_cfg + idx.rk  # sorted: routes are ordered by (i, k)
+    k = pos[np.asarray(configs, dtype=np.int64)]
+    ok = k >= 0
+    want = np.asarray(types, dtype=np.int64)[ok] * idx.n_cfg + k[ok]
+    at = np.searchsorted(key, want)
+    at = np.minimum(at, len(key) - 1)
+    return at[key[at] == want]
 
 
-def _cheapest(group: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
-    """Positions of the ``k`` smallest ``key`` of each ``group``."""
-    order = np.lexsort((key, group))
-    g = group[order]
-    first = np.searchsorted(g, g, side="left")
-    rank = np.arange(len(order)) - first
-    return order[rank < k]
-
-
-def _restricted_lp_duals(instance: Instance, idx: ModelIndex,
-                         keep: np.ndarray) -> tuple[Any, ...] | None:
-    """Duals of the LP relaxation over the routes ``keep`` (all configurations keep their
-    columns), as Lagrange multipliers of the module docstring."""
-    sub = ModelIndex(instance, Tightening(), idx.cfg, idx.rbar, idx.models,
-                     idx.cfg_model_pos, idx.ri[keep], idx.rk[keep], idx.load[keep],
-                     idx.link_coef[keep], idx.deployments, idx.gpu_rows)
-    am = build_arrays(instance, lp_relaxation=True, index=sub)
-    use_threads(1)
-    h = new_highs()
-    h.setOptionValue("threads", 1)
-    h.passModel(am.to_highs_lp())
-    run_highs(h)
-    if h.modelStatusToString(h.getModelStatus()) != "Optimal":
-        return None
-    dual = np.asarray(h.getSolution().row_dual)
-    nI = len(instance.query_types)
-
-    def per_type_rows(name: str) -> np.ndarray:
-        out = np.zeros(nI)
-        if name in am.row_blocks:
-            keys = dict(am.row_keys)[name]
-            out[keys] = np.maximum(0.0, -dual[am.row_blocks[name]])
-        return out
-
-    y = dual[am.row_blocks["demand"]].copy()
-    eta, theta = per_type_rows("err"), per_type_rows("avgdelay")
-    beta = float(max(0.0, -dual[am.row_blocks["budget"]][0])) if "budget" in am.row_blocks else 0.0
-    alpha = (np.maximum(0.0, -dual[am.row_blocks["avail"]]) if "avail" in am.row_blocks
-             else np.zeros(0))
-    sigma = (float(max(0.0, -dual[am.row_blocks["storage"]][0])) if "storage" in am.row_blocks
-             else 0.0)
-    kappa = np.zeros(nI)
-    if "cover_err" in am.row_blocks:
-        kappa[dict(am.row_keys)["cover_err"]] = np.maximum(0.0, dual[am.row_blocks["cover_err"]])
-    return y, eta, theta, beta, alpha, sigma, kappa
+def price_and_branch(instance: Instance, *, time_limit_s: float = 120.0,
+                     start: Solution | None = None, seed: int = 0,
+                     bound_share: float = 0.6, **bound_args: Any) -> RunResult:
+    """Price-and-branch: generate columns for the LP (certified bound, as
+    :func:`lagrangian_bound`, in ``bound_share`` of the time), then solve the restricted
+    master as a MIP over the generated routes (:meth:`milp.colgen.RestrictedMaster.solve_mip`)
+    in the rest. The MIP is a restriction of the MILP, so its plan is feasible (the one
+    evaluator prices it) and its cost an upper bound; ``bound`` is the certified
+    Lagrangian number. ``start`` (e.g. AGH's plan): its routes enter the master and it is
+    the MIP start (mapped onto undominated configurations), so the plan is no dearer than
+    it. Status is FEASIBLE (never OPTIMAL: missing routes are not proven useless)."""
+    t0 = time.perf_counter()
+    upper, start_arrays = None, None
+    reductions = Reductions()
+    if start is not None:
+        r0, x0 = start.to_arrays(instance)
+        ev = evaluate_arrays(instance, r0, x0)
+        if ev.feasible:
+            upper = ev.objective
+            start_arrays = (r0, x0)
+    lb = lagrangian_bound(instance, upper_bound=upper, time_limit_s=bound_share * time_limit_s,
+                          reductions=reductions, keep_master=True, seed=seed,
+                          start_routes=None, **bound_args)
+    bound = lb.value if math.isfinite(lb.value) else None
+    stats: dict[str, Any] = {"bound_method": lb.method, "bound_s": lb.seconds,
+                             **{f"bound_{k}": v for k, v in lb.stats.items()}}
+    master = lb.master
+    plan = None
+    if master is not None:
+        if start_arrays is not None:
+            red = master.idx.reduced
+            if red is not None:
+                start_arrays = map_plan(red, *start_arrays)
+            ti, tc = np.nonzero(start_arrays[1] > 0)
+            master.add(_route_positions(instance, master.idx, ti, tc))
+        left = time_limit_s - (time.perf_counter() - t0)
+        plan = master.solve_mip(max(1.0, left), start_arrays, seed=seed)
+    if plan is None:
+        return RunResult("price-and-branch", Status.NO_SOLUTION, None, None,
+                         time.perf_counter() - t0, bound=bound, seed=seed, stats=stats)
+    r, x, mip_stats = plan
+    stats.update({f"mip_{k}": v for k, v in mip_stats.items()})
+    r_int, x_fix, repaired = extract(instance, r, x)
+    stats["capacity_repair"] = repaired
+    solution = Solution.from_arrays(instance, r_int, x_fix)
+    evaluation = evaluate_arrays(instance, *solution.to_arrays(instance))
+    return RunResult("price-and-branch", Status.FEASIBLE, solution, evaluation,
+                     time.perf_counter() - t0, bound=bound, seed=seed, stats=stats)

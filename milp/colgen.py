@@ -1,0 +1,546 @@
+r"""Column generation of the LP relaxation over routes, certified at every round.
+
+The LP relaxation of :mod:`milp.formulation` has one column ``x_ic`` and one linking row
+``x_ic ≤ v_ic w_c`` per usable route: 372k of each at 50x30x30, 1.47M at 100x40x40, which
+HiGHS cannot solve within minutes. Few routes carry traffic at the optimum, so the
+*restricted master* keeps every configuration's columns (``r, w, o, u``) and every row
+that does not belong to one route, and only a subset of the routes:
+
+* rows: demand, capacity, error, average delay, budget, availability, ``ub``, ``minrep``,
+  ``onepar``, ``store``, ``stored``, storage capacity, and the error cover
+  :math:`\sum_{c \in C^\varepsilon_i} w_c + u_i \ge 1` over the *full* set
+  :math:`C^\varepsilon_i` (so the restricted master is the full LP with the missing
+  ``x`` fixed at 0, and converges to it). The average-delay cover rows are left out: the
+  Lagrangian does not dualise them, so the LP this converges to is the relaxation
+  without them (equal to ``lp_relaxation_bound`` on the ``per-route`` delay rule);
+* a route entering the master brings its column and its linking row (``addCols``,
+  ``addRows`` on one persistent ``highspy.Highs``), and HiGHS re-solves from the
+  previous basis (new columns non-basic at 0, new rows' slacks basic: still primal
+  feasible, so the primal simplex continues from there).
+
+**Pricing.** At duals :math:`(y, \eta, \theta, \mu)` of the master (demand, error,
+average delay, capacity), a missing route's reduced cost is
+:math:`\bar d_{ic} = d_{ic} + \mu_c a_{ic}` with :math:`d_{ic}` the Lagrangian reduced
+cost of :mod:`milp.bound` (its new linking row enters with dual 0). It is computed for
+all routes at once on the route arrays; the ``per_type`` most negative of each query
+type enter, together with the routes the Lagrangian minimiser serves at the same
+multipliers (the subproblem's optimal "columns").
+
+**A certified number at every round (Farley / Lagrangian bound).** The master's duals
+are Lagrange multipliers of the right signs, so the Lagrangian :math:`L` of
+:mod:`milp.bound`, evaluated *exactly on the full model*, is a lower bound on the MILP
+optimum at every round; the best one is kept, and the generation can stop at any time
+(deadline, round limit) with a valid number. It stops early when :math:`L` reaches the
+master's value (the LP is closed up to integrality) or when nothing prices out (the
+master is the full LP).
+
+**Dual stabilisation (Wentges smoothing).** Pricing at the master's duals makes them
+oscillate. Each round prices at :math:`\pi_{sep} = \alpha\pi_{centre} + (1-\alpha)
+\pi_{master}`, where the centre is the multipliers with the best :math:`L` so far
+(Wentges 1997, *Weighted Dantzig–Wolfe decomposition for linear mixed-integer
+programming*); if nothing new prices out there (a *mispricing*), the round prices at
+the master's own duals, whose failure to find a column proves the master optimal.
+
+**Price-and-branch** (:meth:`RestrictedMaster.solve_mip`): the master with ``r, w, o``
+integer, over the generated routes only, is a restriction of the MILP, so any plan it
+finds is feasible for the full model and is an upper bound (evaluated by the one
+evaluator).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+
+from hetserve.instances.model import Instance
+from hetserve.instances.solver_log import new_highs
+from hetserve.instances.solver_log import run as run_highs
+from hetserve.milp.highs_model import INF
+from hetserve.milp.highs_run import use_threads
+from hetserve.milp.index import ModelIndex, binding_storage_capacity
+
+Multipliers = tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, float, np.ndarray]
+"""``(y, eta, theta, beta, alpha, sigma, kappa)``: demand, error, average delay, budget,
+availability, storage and error-cover multipliers (the argument order of
+``milp.bound._Lagrangian.evaluate``)."""
+
+
+@dataclass(frozen=True)
+class MasterDuals:
+    """The master's duals as Lagrange multipliers, plus the capacity duals ``mu`` (≥ 0),
+    which only the LP pricing uses."""
+
+    multipliers: Multipliers
+    mu: np.ndarray
+    w_reduced: np.ndarray
+
+    def blend(self, other: MasterDuals, weight: float) -> MasterDuals:
+        """``weight · self + (1 − weight) · other`` (signs are kept: a convex combination)."""
+        pairs: list[tuple[Any, Any]] = list(zip(self.multipliers, other.multipliers))
+        mix: Any = tuple(weight * a + (1.0 - weight) * b for a, b in pairs)
+        return MasterDuals(mix, weight * self.mu + (1.0 - weight) * other.mu,
+                           weight * self.w_reduced + (1.0 - weight) * other.w_reduced)
+
+
+class RestrictedMaster:
+    """One persistent HiGHS LP over a subset of the routes (and, unless ``full_cover``,
+    of the configurations: a configuration enters with its first route).
+
+    Columns: ``o`` (models), ``u`` (query types), then configurations' ``r, w`` pairs and
+    routes' ``x`` in the order they entered (``col_r, col_w`` per index configuration, -1
+    while absent; ``routes``: index positions of the routes in column order, ``col_x``).
+    Rows: demand, error, average delay, error cover, budget, storage capacity, ``stored``
+    (per model), ``onepar`` (per deployment), availability, then per configuration
+    ``cap, ub, minrep, store`` and per route its linking row, as they enter.
+    An absent configuration is the full LP's with ``r = w = 0`` and no routes, which is
+    optimal for it when none of its routes is in (opening it only costs), so the master
+    is still the full LP with the missing routes fixed at 0."""
+
+    def __init__(self, instance: Instance, idx: ModelIndex, good: np.ndarray,
+                 has_err: np.ndarray, has_dly: np.ndarray, seed: int = 0,
+                 full_cover: bool = True) -> None:
+        self.inst = instance
+        self.idx = idx
+        self.good = good
+        self.full_cover = full_cover
+        t = instance.routes
+        q = instance.query_types
+        T = instance.horizon_h
+        nI, nK, nM = len(q), idx.n_cfg, len(idx.models)
+        self.nK = nK
+        use_threads(1)
+        h = new_highs()
+        h.setOptionValue("threads", 1)
+        h.setOptionValue("random_seed", int(seed))
+        self.h = h
+        self.n_cols = 0
+        self.n_rows = 0
+        sizes = np.array([instance.models[int(j)].weight_gb_fp16 for j in idx.models])
+        store = T * instance.storage_price_per_gb_h * sizes
+        lam = t.rates
+        secs = 3600.0 * T
+        self.rent = T * t.price_per_replica_hour[idx.cfg]
+        # columns o, u
+        self.col_o = self._cols(store, np.zeros(nM), np.ones(nM))
+        self.col_u = self._cols(secs * np.array([qt.unmet_penalty for qt in q]) * lam,
+                                np.zeros(nI), np.array([qt.max_unmet for qt in q]))
+        # rows that exist from the start (configurations and routes fill them)
+        self.row_demand = self._rows(np.ones(nI), np.ones(nI), [[c] for c in self.col_u])
+        self.err_row = -np.ones(nI, dtype=np.int64)
+        self.dly_row = -np.ones(nI, dtype=np.int64)
+        for rows, types in ((self.err_row, np.nonzero(has_err)[0]),
+                            (self.dly_row, np.nonzero(has_dly)[0])):
+            rows[types] = self._rows(np.full(len(types), -INF), np.zeros(len(types)),
+                                     [[] for _ in types])
+        # error cover Σ_{c good for i} w_c + u_i ≥ 1 for types with a route that misses ε_i;
+        # its w terms enter with the configurations' good routes (full_cover: all at once)
+        has_bad = np.zeros(nI, dtype=bool)
+        np.logical_or.at(has_bad, idx.ri, ~good)
+        self.cover_row = -np.ones(nI, dtype=np.int64)
+        types = np.nonzero(has_bad)[0]
+        self.cover_row[types] = self._rows(np.ones(len(types)), np.full(len(types), INF),
+                                           [[self.col_u[i]] for i in types])
+        self.row_budget = -1
+        if instance.budget is not None:
+            self.row_budget = int(self._rows(np.array([-INF]), np.array([float(instance.budget)]),
+                                             [list(self.col_o)], [list(store)])[0])
+        self.row_storage = -1
+        cap = binding_storage_capacity(instance, idx)
+        if cap is not None:
+            self.row_storage = int(self._rows(np.array([-INF]), np.array([cap]),
+                                              [list(self.col_o)], [list(sizes)])[0])
+        self.row_stored = self._rows(np.full(nM, -INF), np.zeros(nM), [[c] for c in self.col_o])
+        self.dep_row = -np.ones(nK, dtype=np.int64)
+        if idx.deployments:
+            rows = self._rows(np.full(len(idx.deployments), -INF),
+                              np.ones(len(idx.deployments)), [[] for _ in idx.deployments])
+            for d, ks in enumerate(idx.deployments):
+                self.dep_row[ks] = rows[d]
+        self.gpu_use = idx.gpu_row_use()
+        self.row_avail = self._rows(np.full(len(idx.gpu_rows), -INF),
+                                    np.array([float(lim) for _, lim, _ in idx.gpu_rows]),
+                                    [[] for _ in idx.gpu_rows])
+        # per-configuration rows and columns, as they enter
+        self.col_r = -np.ones(nK, dtype=np.int64)
+        self.col_w = -np.ones(nK, dtype=np.int64)
+        self.row_cap = -np.ones(nK, dtype=np.int64)
+        self.routes = np.zeros(0, dtype=np.int64)
+        self.col_x = np.zeros(0, dtype=np.int64)
+        self.active = np.zeros(idx.n_routes, dtype=bool)
+        self._warm = False
+        rc = idx.cfg[idx.rk]
+        eps = np.array([qt.error_slo for qt in q])
+        slo = np.array([qt.delay_slo_s for qt in q])
+        self.x_cost = secs * np.array([qt.delay_penalty for qt in q])[idx.ri] * lam[idx.ri] \
+            * t.delay[idx.ri, rc]
+        self.x_err = t.error[idx.ri, rc] - eps[idx.ri]
+        self.x_dly = t.delay[idx.ri, rc] - slo[idx.ri]
+        if full_cover:
+            self._add_configs(np.arange(nK))
+            cov = good & (self.cover_row[idx.ri] >= 0)
+            for row, col in zip(self.cover_row[idx.ri[cov]].tolist(),
+                                self.col_w[idx.rk[cov]].tolist()):
+                h.changeCoeff(row, col, 1.0)
+
+    # ---- low-level helpers: append columns / rows, return their positions
+    def _cols(self, cost: np.ndarray, lo: np.ndarray, hi: np.ndarray,
+              entries: list[list[int]] | None = None,
+              values: list[list[float]] | None = None) -> np.ndarray:
+        m = len(cost)
+        entries = [[] for _ in range(m)] if entries is None else entries
+        values = [[1.0] * len(e) for e in entries] if values is None else values
+        starts = np.cumsum([0] + [len(e) for e in entries[:-1]]).astype(np.int32)
+        flat = np.array([v for e in entries for v in e], dtype=np.int32)
+        vals = np.array([v for e in values for v in e], dtype=float)
+        self.h.addCols(m, np.asarray(cost, dtype=float), np.asarray(lo, dtype=float),
+                       np.asarray(hi, dtype=float), len(flat), starts, flat, vals)
+        out = self.n_cols + np.arange(m)
+        self.n_cols += m
+        return out
+
+    def _rows(self, lo: np.ndarray, hi: np.ndarray, entries: list[list[int]],
+              values: list[list[float]] | None = None) -> np.ndarray:
+        m = len(lo)
+        if m == 0:
+            return np.zeros(0, dtype=np.int64)
+        values = [[1.0] * len(e) for e in entries] if values is None else values
+        starts = np.cumsum([0] + [len(e) for e in entries[:-1]]).astype(np.int32)
+        flat = np.array([v for e in entries for v in e], dtype=np.int32)
+        vals = np.array([v for e in values for v in e], dtype=float)
+        self.h.addRows(m, np.asarray(lo, dtype=float), np.asarray(hi, dtype=float), len(flat),
+                       starts, flat, vals)
+        out = self.n_rows + np.arange(m)
+        self.n_rows += m
+        return out
+
+    def _add_configs(self, ks: np.ndarray) -> None:
+        """Columns ``r_c, w_c`` and rows ``cap, ub, minrep, store`` of the configurations
+        ``ks`` (not yet in)."""
+        ks = ks[self.col_r[ks] < 0]
+        if len(ks) == 0:
+            return
+        idx = self.idx
+        rho = self.inst.max_utilisation
+        gpu_rows = [np.nonzero(self.gpu_use[k] > 0)[0] for k in ks] if len(self.row_avail) \
+            else [np.zeros(0, dtype=np.int64)] * len(ks)
+        r_entries, r_values = [], []
+        for k, g in zip(ks.tolist(), gpu_rows):
+            e = ([self.row_budget] if self.row_budget >= 0 else []) + self.row_avail[g].tolist()
+            v = ([float(self.rent[k])] if self.row_budget >= 0 else []) \
+                + self.gpu_use[k, g].tolist()
+            r_entries.append(e)
+            r_values.append(v)
+        self.col_r[ks] = self._cols(self.rent[ks], np.zeros(len(ks)),
+                                    idx.rbar[ks].astype(float), r_entries, r_values)
+        w_entries, w_values = [], []
+        for k in ks.tolist():
+            e, v = [int(self.row_stored[idx.cfg_model_pos[k]])], [-1.0]
+            if self.dep_row[k] >= 0:
+                e.append(int(self.dep_row[k]))
+                v.append(1.0)
+            w_entries.append(e)
+            w_values.append(v)
+        self.col_w[ks] = self._cols(np.zeros(len(ks)), np.zeros(len(ks)), np.ones(len(ks)),
+                                    w_entries, w_values)
+        cr, cw = self.col_r[ks].tolist(), self.col_w[ks].tolist()
+        m = len(ks)
+        self.row_cap[ks] = self._rows(np.full(m, -INF), np.zeros(m), [[c] for c in cr],
+                                      [[-rho]] * m)
+        rbar = idx.rbar[ks].astype(float).tolist()
+        self._rows(np.full(m, -INF), np.zeros(m), [[a, b] for a, b in zip(cr, cw)],
+                   [[1.0, -rb] for rb in rbar])  # ub: r ≤ R̄ w
+        self._rows(np.full(m, -INF), np.zeros(m), [[b, a] for a, b in zip(cr, cw)],
+                   [[1.0, -1.0]] * m)  # minrep: w ≤ r
+        co = self.col_o[idx.cfg_model_pos[ks]].tolist()
+        self._rows(np.full(m, -INF), np.zeros(m), [[b, o] for b, o in zip(cw, co)],
+                   [[1.0, -1.0]] * m)  # store: w ≤ o
+
+    def status(self) -> str:
+        return str(self.h.modelStatusToString(self.h.getModelStatus()))
+
+    @property
+    def n_routes(self) -> int:
+        return len(self.routes)
+
+    @property
+    def n_configs(self) -> int:
+        return int((self.col_r >= 0).sum())
+
+    def add(self, new: np.ndarray) -> int:
+        """Add the routes ``new`` (index positions; those already in are skipped), their
+        configurations if absent, their ``x`` columns and linking rows, and their error
+        cover terms."""
+        new = np.unique(np.asarray(new, dtype=np.int64))
+        new = new[~self.active[new]]
+        m = len(new)
+        if m == 0:
+            return 0
+        idx = self.idx
+        i, k = idx.ri[new], idx.rk[new]
+        self._add_configs(np.unique(k))
+        rows = np.stack([self.row_demand[i], self.row_cap[k], self.err_row[i], self.dly_row[i]],
+                        axis=1)
+        vals = np.stack([np.ones(m), idx.load[new], self.x_err[new], self.x_dly[new]], axis=1)
+        keep = rows >= 0
+        counts = keep.sum(axis=1)
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        h = self.h
+        h.addCols(m, self.x_cost[new], np.zeros(m), np.ones(m), int(counts.sum()), starts,
+                  rows[keep].astype(np.int32), vals[keep])
+        cols_x = self.n_cols + np.arange(m)
+        self.n_cols += m
+        # linking rows x_ic − v_ic w_c ≤ 0
+        cols = np.stack([cols_x, self.col_w[k]], axis=1)
+        lv = np.stack([np.ones(m), -idx.link_coef[new]], axis=1)
+        h.addRows(m, np.full(m, -INF), np.zeros(m), 2 * m,
+                  (2 * np.arange(m)).astype(np.int32), cols.ravel().astype(np.int32), lv.ravel())
+        self.n_rows += m
+        if not self.full_cover:
+            cover = self.good[new] & (self.cover_row[i] >= 0)
+            for row, col in zip(self.cover_row[i[cover]].tolist(), self.col_w[k[cover]].tolist()):
+                h.changeCoeff(row, col, 1.0)
+        self.routes = np.concatenate([self.routes, new])
+        self.col_x = np.concatenate([self.col_x, cols_x])
+        self.active[new] = True
+        return m
+
+    def solve(self, time_limit_s: float | None = None) -> tuple[float, MasterDuals] | None:
+        """Re-solve (warm from the last basis); ``(value, duals)``, or None if not optimal."""
+        h = self.h
+        if time_limit_s is not None:  # HiGHS's clock runs across the object's solves
+            h.setOptionValue("time_limit", h.getRunTime() + max(1e-3, float(time_limit_s)))
+        if self._warm:
+            # after adding columns the basis is primal feasible: the primal simplex goes on
+            # from it (full cover, 50x30x30: 4.1 s vs 13.3 s dual, 19.4 s cold); the sparse
+            # master's new x columns are boxed, so the dual simplex repairs them by bound
+            # flips (20x20x20: 6.9 s vs 9.6 s primal for the whole generation)
+            h.setOptionValue("simplex_strategy", 4 if self.full_cover else 1)
+        run_highs(h)
+        self._warm = True
+        if self.status() != "Optimal":
+            return None
+        sol = h.getSolution()
+        dual = np.asarray(sol.row_dual)
+        nI = len(self.inst.query_types)
+
+        def per_type(rows: np.ndarray, sign: float) -> np.ndarray:
+            out = np.zeros(nI)
+            has = rows >= 0
+            out[has] = np.maximum(0.0, sign * dual[rows[has]])
+            return out
+
+        y = dual[self.row_demand].copy()
+        eta, theta = per_type(self.err_row, -1.0), per_type(self.dly_row, -1.0)
+        kappa = per_type(self.cover_row, 1.0)
+        beta = float(max(0.0, -dual[self.row_budget])) if self.row_budget >= 0 else 0.0
+        alpha = np.maximum(0.0, -dual[self.row_avail])
+        sigma = float(max(0.0, -dual[self.row_storage])) if self.row_storage >= 0 else 0.0
+        present = self.row_cap >= 0
+        mu = np.zeros(self.nK)
+        mu[present] = np.maximum(0.0, -dual[self.row_cap[present]])
+        value = float(h.getInfo().objective_function_value)
+        # the full LP's reduced cost of w_c: the master's, less the cover duals of the
+        # cover terms the master does not hold yet (good routes not in it); absent
+        # configurations are priced through their routes (LP pricing with mu = 0)
+        idx = self.idx
+        w_reduced = np.full(self.nK, np.inf)
+        w_reduced[present] = np.asarray(sol.col_dual)[self.col_w[present]]
+        if not self.full_cover:
+            missing = self.good & ~self.active & (self.cover_row[idx.ri] >= 0)
+            w_reduced -= np.bincount(idx.rk[missing], weights=kappa[idx.ri[missing]],
+                                     minlength=self.nK)
+        return value, MasterDuals((y, eta, theta, beta, alpha, sigma, kappa), mu, w_reduced)
+
+    def solve_mip(self, time_limit_s: float, start: tuple[np.ndarray, np.ndarray] | None = None,
+                  seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | None:
+        """Price-and-branch: ``r, w, o`` integer over the generated routes (a restriction of
+        the MILP). ``start``: ``(r, x)`` over all configurations/routes of the instance
+        (used as a MIP start where its routes are in the master). Returns the plan's
+        ``(r, x)`` arrays over the instance's configurations and routes, or None."""
+        if self.inst.single_placement:
+            return None  # the placement columns z are not in the master
+        h = self.h
+        idx = self.idx
+        present = self.col_r >= 0
+        ints = np.concatenate([self.col_o, self.col_r[present], self.col_w[present]])
+        ints = ints.astype(np.int32)
+        kinds = highspy.HighsVarType
+        h.changeColsIntegrality(len(ints), ints, np.array([kinds.kInteger] * len(ints)))
+        h.setOptionValue("time_limit", h.getRunTime() + max(1e-3, float(time_limit_s)))
+        h.setOptionValue("simplex_strategy", 1)
+        h.setOptionValue("mip_rel_gap", 1e-4)
+        if start is not None:
+            h.setSolution(_master_start(self, *start))
+        run_highs(h)
+        info = h.getInfo()
+        stats = {"status": self.status(), "mip_dual_bound": float(info.mip_dual_bound),
+                 "objective_solver": float(info.objective_function_value),
+                 "nodes": int(info.mip_node_count), "routes": self.n_routes,
+                 "configs": self.n_configs}
+        has_point = info.primal_solution_status == highspy.kSolutionStatusFeasible
+        v = np.asarray(h.getSolution().col_value) if has_point else None
+        # back to an LP, so the master stays usable
+        h.changeColsIntegrality(len(ints), ints, np.array([kinds.kContinuous] * len(ints)))
+        if v is None:
+            return None
+        t = self.inst.routes
+        r = np.zeros(len(t))
+        r[idx.cfg[present]] = v[self.col_r[present]]
+        x = np.zeros((len(self.inst.query_types), len(t)))
+        x[idx.ri[self.routes], idx.cfg[idx.rk[self.routes]]] = v[self.col_x]
+        return r, x, stats
+
+
+def _master_start(m: RestrictedMaster, r: np.ndarray, x: np.ndarray) -> highspy.HighsSolution:
+    """A full column vector of the master from a plan's ``(r, x)`` (its routes must be in)."""
+    idx = m.idx
+    v = np.zeros(m.n_cols)
+    present = m.col_r >= 0
+    rk = r[idx.cfg]
+    v[m.col_r[present]] = rk[present]
+    v[m.col_w[present]] = (rk[present] > 0).astype(float)
+    model_open = np.zeros(len(idx.models))
+    np.maximum.at(model_open, idx.cfg_model_pos, (rk > 0).astype(float))
+    v[m.col_o] = model_open
+    xs = x[idx.ri[m.routes], idx.cfg[idx.rk[m.routes]]]
+    v[m.col_x] = xs
+    served = np.bincount(idx.ri[m.routes], weights=xs, minlength=len(m.inst.query_types))
+    v[m.col_u] = np.clip(1.0 - served, 0.0, None)
+    sol = highspy.HighsSolution()
+    sol.col_value = list(v)
+    sol.value_valid = True
+    return sol
+
+
+@dataclass(frozen=True)
+class ColgenResult:
+    """What the generation found. ``best_value`` is a certified bound (``-inf`` if no
+    round ran); ``master_value`` the last master's LP value (≥ the LP relaxation)."""
+
+    best: Multipliers
+    best_value: float
+    master_value: float
+    converged: bool
+    rounds: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
+                      per_type: int = 30, max_rounds: int = 200, smoothing: float = 0.5,
+                      deadline: float | None = None, rel_tol: float = 1e-6) -> ColgenResult:
+    """The loop of the module docstring. ``lg`` is ``milp.bound._Lagrangian`` (its
+    ``evaluate`` gives L and records the minimiser's routes and reduced costs)."""
+    idx = master.idx
+    t0 = time.perf_counter()
+    master.add(initial)
+    best_value, best, centre = -math.inf, None, None
+    master_value, converged, rounds = math.inf, False, 0
+    history: list[dict[str, Any]] = []
+    for rounds in range(1, max_rounds + 1):
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
+            break
+        c_solve = time.process_time()
+        solved = master.solve(left)
+        solve_cpu = time.process_time() - c_solve
+        if solved is None:
+            history.append({"round": rounds, "s": time.perf_counter() - t0,
+                            "master_status": master.status()})
+            break
+        master_value, duals = solved
+        # a line search on the cover multipliers (any kappa >= 0 is valid): a restricted
+        # master over-prices the cover (fewer configurations can meet it), and the
+        # Lagrangian then pays that price to every good configuration of the full model
+        kappa = duals.multipliers[6]
+        for shrink in ((0.0, 0.25, 0.5) if kappa.any() else ()):
+            trial: Any = (*duals.multipliers[:6], shrink * kappa)
+            lag_k, _ = lg.evaluate(*trial)
+            if lag_k > best_value:
+                best_value, best = lag_k, trial
+                centre = MasterDuals(trial, duals.mu, duals.w_reduced)
+        lag, _ = lg.evaluate(*duals.multipliers)
+        if lag > best_value:
+            best_value, best, centre = lag, duals.multipliers, duals
+        row = {"round": rounds, "s": time.perf_counter() - t0, "master": master_value,
+               "lagrangian": lag, "best": best_value, "routes": master.n_routes,
+               "master_cpu_s": solve_cpu,
+               "simplex_iterations": int(master.h.getInfo().simplex_iteration_count)}
+        history.append(row)
+        if best_value >= master_value - rel_tol * max(1.0, abs(master_value)):
+            converged = True  # L has reached the master's LP value: nothing left to gain
+            break
+        # LP reduced costs at the master's own duals: none negative = master is the full LP
+        at_master = lg.last_d + duals.mu[idx.rk] * idx.load
+        neg_master = (at_master < -1e-9) & ~master.active
+        open_for_cover = _cover_terms(master, duals, at_master, per_type)
+        if not neg_master.any() and not len(open_for_cover):
+            converged = True
+            break
+        new = [lg.last_used]
+        assert centre is not None
+        if smoothing > 0 and centre is not duals:
+            point = centre.blend(duals, smoothing)
+            lag_s, _ = lg.evaluate(*point.multipliers)
+            if lag_s > best_value:  # the smoothed point is a valid multiplier vector too
+                best_value, best, centre = lag_s, point.multipliers, point
+                row["best"] = best_value
+            sep = _priced(lg, idx, master, point, per_type)
+            new.append(sep)
+            if not neg_master[sep].any():  # mispricing: price at the master's duals too
+                new.append(_top(idx, neg_master, at_master, per_type))
+        else:
+            new.append(_top(idx, neg_master, at_master, per_type))
+        new.append(open_for_cover)
+        row["added"] = master.add(np.concatenate(new))
+    assert best is not None or not history
+    if best is None:
+        nI = len(master.inst.query_types)
+        zero = np.zeros(nI)
+        best = (zero, zero, zero, 0.0, np.zeros(len(lg.gpu_limits)), 0.0, zero)
+    return ColgenResult(best, best_value, master_value, converged, rounds, history)
+
+
+def _priced(lg: Any, idx: ModelIndex, master: RestrictedMaster, point: MasterDuals,
+            per_type: int) -> np.ndarray:
+    """Routes to add at ``point`` (``lg.evaluate`` was just called there): the ``per_type``
+    most negative LP reduced costs of each type, and the Lagrangian minimiser's routes."""
+    reduced = lg.last_d + point.mu[idx.rk] * idx.load
+    out = lg.last_used[~master.active[lg.last_used]]
+    # the configurations the minimiser opens for the error cover bring their good routes
+    kappa = point.multipliers[6]
+    cover = master.good & lg.last_chosen[idx.rk] & (kappa[idx.ri] > 0) & ~master.active
+    return np.concatenate([out, _top(idx, (reduced < -1e-9) & ~master.active, reduced, per_type),
+                           _top(idx, cover, reduced, per_type)])
+
+
+def _cover_terms(master: RestrictedMaster, duals: MasterDuals, reduced: np.ndarray,
+                 per_type: int) -> np.ndarray:
+    """The missing cover terms that price out: for each configuration whose ``w_c`` has a
+    negative full-LP reduced cost, its good routes (not in the master) of the types whose
+    cover row has a positive dual; the ``per_type`` of least ``reduced`` cost per type."""
+    idx = master.idx
+    kappa = duals.multipliers[6]
+    short = duals.w_reduced < -1e-9
+    sel = short[idx.rk] & master.good & ~master.active & (kappa[idx.ri] > 1e-12) \
+        & (master.cover_row[idx.ri] >= 0)
+    return _top(idx, sel, reduced, per_type)
+
+
+def _top(idx: ModelIndex, mask: np.ndarray, reduced: np.ndarray, per_type: int) -> np.ndarray:
+    """The ``per_type`` most negative ``reduced`` of each type among ``mask``."""
+    cand = np.nonzero(mask)[0]
+    return cand[cheapest(idx.ri[cand], reduced[cand], per_type)] if len(cand) else cand
+
+
+def cheapest(group: np.ndarray, key: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` smallest ``key`` of each ``group``."""
+    order = np.lexsort((key, group))
+    g = group[order]
+    first = np.searchsorted(g, g, side="left")
+    rank = np.arange(len(order)) - first
+    return order[rank < k]
