@@ -40,10 +40,11 @@ class MethodSettings:
     agh_work_budget: int | None = None
 
 
-MILP_STARTS = ("auto", "agh", "agh-capped", "gh", "none")
+MILP_STARTS = ("auto", "agh", "agh-capped", "agh-fleet", "gh", "none")
 """MIP starts of ``milp``: ``auto`` picks by size (:func:`auto_start`), ``agh`` is AGH
-without its fleet MIP, ``agh-capped`` a short AGH (:data:`CAPPED_AGH`), ``gh`` the greedy
-alone, ``none`` a cold start."""
+without its fleet MIP, ``agh-capped`` a short AGH (:data:`CAPPED_AGH`), ``agh-fleet`` AGH
+with its fleet MIP (the plan ``--method agh`` returns), ``gh`` the greedy alone, ``none`` a
+cold start."""
 
 CAPPED_AGH = dict(orders=("rate-desc",), random_starts=2, ls_starts=1, fleet_mip_rounds=0,
                   work_budget=300_000)
@@ -55,6 +56,12 @@ AUTO_FULL_AGH_ROUTES = 12_000
 """Usable routes above which ``auto`` starts from the full AGH (10x10x10 has 9–10k,
 12x12x12 15–18k, 20x20x20 75–82k)."""
 
+AUTO_FLEET_MIP_ROUTES = 50_000
+"""Usable routes above which ``auto`` starts from AGH *with* its fleet MIP: from 20x20x20 on
+HiGHS neither finishes its root nor improves the start within a minute (docs/milp.md
+"Which MIP start"), so the start is the plan the run returns, and it should be no worse
+than ``--method agh``'s."""
+
 
 def auto_start(instance: Instance) -> str:
     """The MIP start ``milp`` uses by default (measured in docs/milp.md "Which MIP start",
@@ -63,10 +70,14 @@ def auto_start(instance: Instance) -> str:
     full AGH's time (GH's plan, 10–45 % above the optimum, fixes far less and the solve is
     slower); above it the full AGH, whose better plan pays for itself in the fixing and the
     root (12x12x12 and 12x12x15), and at 20x20x20, where HiGHS does not finish the root
-    LP within a minute, is what the run returns."""
+    LP within a minute, is what the run returns; so above :data:`AUTO_FLEET_MIP_ROUTES` the
+    start is AGH with its fleet MIP, the plan ``--method agh`` returns."""
     from hetserve.milp.index import usable_mask
 
-    return "agh" if int(usable_mask(instance).sum()) > AUTO_FULL_AGH_ROUTES else "agh-capped"
+    routes = int(usable_mask(instance).sum())
+    if routes > AUTO_FLEET_MIP_ROUTES:
+        return "agh-fleet"
+    return "agh" if routes > AUTO_FULL_AGH_ROUTES else "agh-capped"
 
 
 def _milp_cold(instance: Instance, s: MethodSettings) -> RunResult:
@@ -91,9 +102,12 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
     if s.warm_start is not None or s.milp_start == "none":
         return _milp_cold(instance, s)
     name = auto_start(instance) if s.milp_start == "auto" else s.milp_start
-    # AGH as a MIP start skips its fleet MIP: the exact solve does that job itself
+    # AGH as a MIP start skips its fleet MIP (the exact solve does that job itself) except
+    # where HiGHS cannot improve the start in time (auto_start)
     if name == "agh":
         start = _agh(instance, s, fleet_mip=False)
+    elif name == "agh-fleet":
+        start = _agh(instance, s, fleet_mip=True)
     elif name == "agh-capped":
         from hetserve.heuristics import AghParams, agh
 

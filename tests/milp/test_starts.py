@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from hetserve.cli.methods import (
+    AUTO_FLEET_MIP_ROUTES,
     AUTO_FULL_AGH_ROUTES,
     MILP_STARTS,
     MethodSettings,
@@ -27,6 +28,9 @@ def test_auto_picks_by_size():
     assert usable_mask(small).sum() <= AUTO_FULL_AGH_ROUTES < usable_mask(large).sum()
     assert auto_start(small) == "agh-capped"
     assert auto_start(large) == "agh"
+    huge = generate((20, 20, 20), 0)  # HiGHS cannot improve the start there: AGH's own plan
+    assert usable_mask(huge).sum() > AUTO_FLEET_MIP_ROUTES
+    assert auto_start(huge) == "agh-fleet"
 
 
 @pytest.mark.parametrize("start", ["auto", "gh", "agh-capped"])
