@@ -601,17 +601,22 @@ def summarise(rows, sp) -> str:
             f"{f(r.get('peer_p99_hs'), 3)} | {f(r.get('peer_miss_hs_pct'))}/"
             f"{f(r.get('peer_miss_peer_pct'))} |")
     if sp:
-        lines += ["", "## Speed (medians of alternating runs, under load)", "",
-                  "| fleet | GPUs | hetserve detailed req/s | peer Fleet req/s | ratio |",
-                  "|---|---|---|---|---|"]
-        for s in sp["sim"]:
-            lines.append(f"| azure λ={s['rate']:g} | {s['gpus']} | "
-                         f"{s['hetserve_req_per_s']:.0f} | {s['peer_req_per_s']:.0f} | "
-                         f"{s['ratio']:.2f}x |")
+        lines += ["", "## Speed (medians of alternating runs, under load)", ""]
+        lines += _simulator_table(sp["sim"])
         sw = sp["sweep"]
         lines += ["", f"Full (B, γ) sweep on azure: cold {sw['cold_ms']:.1f} ms, warm "
                       f"{sw['warm_ms']:.1f} ms, peer {sw['peer_ms']:.1f} ms (medians of 5)."]
     return "\n".join(lines) + "\n"
+
+
+def _simulator_table(sims: list[dict]) -> list[str]:
+    """The simulator speed rows (hetserve's detailed simulator vs the peer's ``Fleet``)."""
+    lines = ["| fleet | GPUs | hetserve detailed req/s | peer Fleet req/s | ratio |",
+             "|---|---|---|---|---|"]
+    for s in sims:
+        lines.append(f"| azure λ={s['rate']:g} | {s['gpus']} | {s['hetserve_req_per_s']:.0f} "
+                     f"| {s['peer_req_per_s']:.0f} | {s['ratio']:.2f}x |")
+    return lines
 
 
 def speed_markdown(sp: dict, meta: dict) -> str:
@@ -620,13 +625,8 @@ def speed_markdown(sp: dict, meta: dict) -> str:
              f"Commit {meta.get('git_commit')}, {meta.get('date_utc')}, CPU "
              f"{meta.get('cpu')}, load average at the end {meta.get('load_average_1min')}."]
     if sp["sim"]:
-        lines += ["", "## Simulators (same fleets and requests, alternating)", "",
-                  "| fleet | GPUs | hetserve detailed req/s | peer Fleet req/s | ratio |",
-                  "|---|---|---|---|---|"]
-        for s in sp["sim"]:
-            lines.append(f"| azure λ={s['rate']:g} | {s['gpus']} | "
-                         f"{s['hetserve_req_per_s']:.0f} | {s['peer_req_per_s']:.0f} | "
-                         f"{s['ratio']:.2f}x |")
+        lines += ["", "## Simulators (same fleets and requests, alternating)", ""]
+        lines += _simulator_table(sp["sim"])
     sw, cold = sp["sweep"], sp["sweep_cold"]
     sc = cold["median"]
     base = "baseline" in sc
