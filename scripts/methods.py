@@ -90,10 +90,11 @@ def _milp_cold(instance: Instance, s: MethodSettings) -> RunResult:
 
 
 def _milp(instance: Instance, s: MethodSettings) -> RunResult:
-    """The MILP, started from a heuristic plan (AGH by default) unless one is given or
-    ``milp_start == "none"``. The start is part of the method: its runtime is included
-    and the HiGHS time limit is what is left of ``time_limit_s``. The start's cost also
-    feeds the incumbent reduction (:mod:`milp.reductions`)."""
+    """The MILP, started from a heuristic plan (chosen by size by default,
+    :func:`auto_start`) unless one is given or ``milp_start == "none"``. The start is
+    part of the method: its runtime is included and the HiGHS time limit is what is left
+    of ``time_limit_s``. The start's cost also feeds the incumbent reduction
+    (:mod:`milp.reductions`) and the reduced-cost fixing (:mod:`milp.fixing`)."""
     from dataclasses import replace
 
     if s.milp_start not in MILP_STARTS:
@@ -233,12 +234,12 @@ METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
     "dvr": _dvr,
     "hf": _hf,
 }
-"""Method name → runner. ``milp`` is exact (with a MIP start from AGH by default);
-``milp-ws`` is the same, ``milp-cold`` has no start; ``gh``/``agh`` are the paper's heuristics
-(``agh`` adds a fleet-MIP neighbourhood, ``agh-paper`` is AGH without it);
-``agh-bound`` is AGH with a certified Lagrangian lower bound; ``price-and-branch`` solves
-the column generation's restricted master as a MIP from AGH's plan; ``lpr``, ``dvr``,
-``hf`` are the paper's v2 baselines."""
+"""Method name → runner. ``milp`` is exact (with a MIP start chosen by size by default,
+:func:`auto_start`); ``milp-ws`` is the same from AGH's plan, ``milp-cold`` has no start;
+``gh``/``agh`` are the paper's heuristics (``agh`` adds a fleet-MIP neighbourhood,
+``agh-paper`` is AGH without it); ``agh-bound`` is AGH with a certified Lagrangian lower
+bound; ``price-and-branch`` solves the column generation's restricted master as a MIP from
+AGH's plan; ``lpr``, ``dvr``, ``hf`` are the paper's v2 baselines."""
 
 EXACT_METHODS = frozenset({"milp", "milp-ws", "milp-cold"})
 """Methods whose runs give proven optima and bounds (the benchmark's references)."""
