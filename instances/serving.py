@@ -15,12 +15,13 @@ Step time
     .. math::
         t = \max\Big(\frac{W_{read} + \kappa\,\Sigma c}{n\,BW\,\eta_{bw}},\;
                      \frac{2P^{act}T}{n F_p \eta_p} + \frac{A}{n F_{16}\eta_{16}}\Big)
-            + 2L\,\big(\ell_n + 2\tfrac{n-1}{n}\tfrac{2TH}{\mathrm{link}}\big)
+            + 2L\,\big(\ell_n + 2\tfrac{n-1}{n}\tfrac{2TH}{\eta_{ar}\,\mathrm{link}}\big)
             + (m-1)\,\mathrm{hop} + s_e,
 
     with the all-reduce latency :math:`\ell_n = \ell_g + 2(n-1)\,\ell_{hop}` (a ring
     all-reduce pays a latency per step, :math:`2(n-1)` steps: 12 µs at TP2, 36 µs at TP8 on
-    NVLink with the shipped 2 µs per step) and the engine's
+    NVLink with the shipped 2 µs per step), the bus bandwidth an all-reduce reaches,
+    :math:`\eta_{ar}` of the link (``allreduce_bandwidth_efficiency``), and the engine's
     per-step host cost :math:`s_e` (scheduling, sampling, launch).
 
 Engine scheduling (:class:`EngineProfile`, one per engine, defaults of the named version)
@@ -221,13 +222,22 @@ class ServingConstants:
     all-reduce takes 2(n-1) steps). The one constant read from the calibration set's TP
     scaling (1-3 µs tried; leave-one-engine/model-out in results/fidelity/summary.md,
     docs/performance.md): 2 µs gives 12 µs at TP2 and 36 µs at TP8 on NVLink."""
+    allreduce_bandwidth_efficiency: float = 0.81
+    """Bus bandwidth a ring all-reduce reaches, as a share of the link's per-direction
+    bandwidth (``GpuType.link_gb_s``). nccl-tests on 4x H100 SXM (NVSwitch) measure an
+    all-reduce bus bandwidth of about 366 GB/s at large messages (waynehacking8, "Where
+    tensor-parallel inference hits the NVLink wall", blog post, 2026-05-31,
+    https://waynehacking8.github.io/blog/nccl-nvlink-bandwidth/): 366 / 450 = 0.81 of
+    NVLink4. Prefill all-reduces (10-130 MB each in the calibration set) are in that regime; decode's tiny
+    ones are latency-bound (``allreduce_hop_us``). Not read from the calibration set."""
     pp_hop_latency_us: float = 20.0
     """Latency of one pipeline-stage boundary (send/recv of activations)."""
     runtime_reserve_gb: float = 1.0
     """Per-GPU activations, CUDA graphs and allocator slack."""
 
     def __post_init__(self) -> None:
-        for name in ("gemm_efficiency_fp16", "gemm_efficiency_low", "bandwidth_efficiency"):
+        for name in ("gemm_efficiency_fp16", "gemm_efficiency_low", "bandwidth_efficiency",
+                     "allreduce_bandwidth_efficiency"):
             v = getattr(self, name)
             require(0 < v <= 1, f"serving.{name}", f"must be in (0, 1], got {v!r}")
         for name in ("allreduce_hop_us", "pp_hop_latency_us", "runtime_reserve_gb"):
@@ -335,7 +345,8 @@ class Replica:
         if n == 1:
             return 0.0 * np.asarray(nbytes, dtype=float)
         latency = (self.gpu.link_latency_us + 2 * (n - 1) * self.constants.allreduce_hop_us) * 1e-6
-        return latency + 2.0 * (n - 1) / n * np.asarray(nbytes, dtype=float) / (self.gpu.link_gb_s * 1e9)
+        bus = self.gpu.link_gb_s * 1e9 * self.constants.allreduce_bandwidth_efficiency
+        return latency + 2.0 * (n - 1) / n * np.asarray(nbytes, dtype=float) / bus
 
     def step_time(self, tokens: Any, context_tokens: Any, attention_flops: Any = 0.0,
                   sequences: Any = None) -> Any:

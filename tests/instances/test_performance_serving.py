@@ -26,7 +26,8 @@ MODEL = ModelSpec(name="toy-10b", params_b=10, active_params_b=10, layers=10, hi
                   kv_heads=1, head_dim=100, max_context=100_000,
                   errors={c: 0.1 for c in TASK_CATEGORIES})
 IDEAL = ServingConstants(gemm_efficiency_fp16=1.0, gemm_efficiency_low=1.0,
-                         bandwidth_efficiency=1.0, allreduce_hop_us=1.0, runtime_reserve_gb=1.0)
+                         bandwidth_efficiency=1.0, allreduce_hop_us=1.0,
+                         allreduce_bandwidth_efficiency=1.0, runtime_reserve_gb=1.0)
 ENGINE = replace(ENGINES["vllm"], step_overhead_s=0.001)
 
 
@@ -56,6 +57,18 @@ def test_tp_adds_allreduce_latency_that_grows_with_the_group():
     # TP8: 10 + 14 us per all-reduce.
     ar8 = 24e-6 + 2 * 7 / 8 * 2000 / 100e9
     assert toy(tp=8).step_time(1, 0) == pytest.approx(0.0025 + 2 * 10 * ar8 + 0.001)
+
+
+def test_allreduce_bandwidth_efficiency_slows_only_the_bandwidth_term():
+    # 1 MB at TP4 over a 100 GB/s link: latency 10 + 2*3*1 = 16 us, plus
+    # 2*3/4 * 1e6 B / (100 GB/s * eta); eta = 0.5 doubles the second term only.
+    half = Replica(MODEL, GPU, "fp16", "fp16", 4, 1, ENGINE,
+                   replace(IDEAL, allreduce_bandwidth_efficiency=0.5))
+    assert float(toy(tp=4).allreduce_s(1e6)) == pytest.approx(16e-6 + 1.5e6 / 100e9)
+    assert float(half.allreduce_s(1e6)) == pytest.approx(16e-6 + 1.5e6 / 50e9)
+    assert float(half.allreduce_s(0.0)) == pytest.approx(16e-6)
+    with pytest.raises(InstanceError):
+        ServingConstants(allreduce_bandwidth_efficiency=0.0)
 
 
 def test_kv_capacity_by_engine_memory_policy_and_kv_dtype():
@@ -245,9 +258,11 @@ def test_shipped_allreduce_latency_on_h100_nvlink():
     for tp, latency_us in ((1, 0.0), (2, 12.0), (4, 20.0), (8, 36.0)):
         rep = Replica(model, h100, "bf16", "fp16", tp, 1)
         assert float(rep.allreduce_s(0.0)) == pytest.approx(latency_us * 1e-6)
-    # One token's 2*4096-byte activations add 2(n-1)/n * 8192 B / 450 GB/s at TP8.
+    # One token's 2*4096-byte activations add 2(n-1)/n * 8192 B at the all-reduce bus
+    # bandwidth, 0.81 of NVLink4's 450 GB/s (nccl-tests, docs/performance.md), at TP8.
+    assert ServingConstants().allreduce_bandwidth_efficiency == 0.81
     rep8 = Replica(model, h100, "bf16", "fp16", 8, 1)
-    assert float(rep8.allreduce_s(8192.0)) == pytest.approx(36e-6 + 1.75 * 8192 / 450e9)
+    assert float(rep8.allreduce_s(8192.0)) == pytest.approx(36e-6 + 1.75 * 8192 / (0.81 * 450e9))
 
 
 # ------------------------------------------------------------ TTFT under load (desync law)
