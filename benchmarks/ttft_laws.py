@@ -27,11 +27,19 @@ and a leave-one-group-out check of R (the benchmark length, the one number the l
 from the benchmark rather than the engine): R is chosen from a grid on every engine
 (model, TP) but one and the held-out group is scored with it.
 
+``--hypotheses`` (default on) also re-runs the whole serving model under the model and
+mapping changes tried for issue 11's TTFT goal (``HYPOTHESES``: all-reduce bus bandwidth,
+the KV dtype of the FP8 runs, vLLM's older 2,048-token budget, the FP8 GEMM efficiency
+with its leave-one-group-out choice) and tabulates what the measurements
+say about three more (a per-prompt-token front-end cost, a TensorRT-LLM batch cap, the
+best scale factor per engine and model: the ceiling of any per-model constant).
+
 Run from the repository root: ``python -m benchmarks.ttft_laws --out results/ttft_laws``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -52,14 +60,19 @@ from benchmarks.fidelity import (
     Measured,
     _cpu_model,
     _git_commit,
+    predict_serving,
+    ratios_of,
     read_cases,
     summarise,
 )
 from hetserve.instances import load_catalog
 from hetserve.instances.serving import (
     ENGINES,
+    Case,
     DoesNotFit,
+    EngineProfile,
     Replica,
+    ServingConstants,
     closed_loop,
     ttft_poisson,
 )
@@ -177,11 +190,210 @@ def logo_r(rows: list[Measured], parts: list[dict[str, Any] | None]) -> list[dic
     return out
 
 
+# ------------------------------------------------------------ hypotheses (issue 11)
+Variant = tuple[Callable[[Case], Case], "dict[str, EngineProfile] | None", "ServingConstants | None"]
+
+
+def _same(c: Case) -> Case:
+    return c
+
+
+def _fp16_kv(c: Case) -> Case:
+    """Every run with an fp16 KV cache (before ``fidelity.FP8_KV_ENGINES``)."""
+    return dataclasses.replace(c, kv_precision="fp16")
+
+
+def _vllm_fp8_kv(c: Case) -> Case:
+    """vLLM's FP8-weight runs with an FP8 KV cache as well."""
+    return dataclasses.replace(c, kv_precision="fp8") if (
+        c.engine == "vllm" and c.precision == "fp8") else c
+
+
+def _engines(name: str, **changes: Any) -> dict[str, EngineProfile]:
+    out = dict(ENGINES)
+    out[name] = dataclasses.replace(ENGINES[name], **changes)
+    return out
+
+
+HYPOTHESES: dict[str, Variant] = {
+    "shipped": (_same, None, None),
+    "all-reduce at the full link bandwidth (before)": (
+        _same, None, ServingConstants(allreduce_bandwidth_efficiency=1.0)),
+    "all-reduce at 0.6 of the link": (
+        _same, None, ServingConstants(allreduce_bandwidth_efficiency=0.6)),
+    "fp16 KV cache for the TensorRT-LLM FP8 runs (before)": (_fp16_kv, None, None),
+    "fp16 KV and all-reduce at the full link (both before)": (
+        _fp16_kv, None, ServingConstants(allreduce_bandwidth_efficiency=1.0)),
+    "FP8 KV cache for the vLLM FP8 runs too": (_vllm_fp8_kv, None, None),
+    "vLLM token budget 2,048 (pre-V1 default)": (_same, _engines("vllm", token_budget=2048), None),
+}
+GEMM_LOW_GRID = (0.40, 0.45, 0.50, 0.55, 0.60)
+"""FP8/INT8 GEMM efficiencies tried (``ServingConstants.gemm_efficiency_low``, shipped 0.40)."""
+FRONT_END_US_PER_TOKEN = (10.0, 20.0, 30.0, 50.0)
+
+
+def _shares(r: dict[str, np.ndarray], mask: np.ndarray) -> dict[str, float]:
+    return {m: summarise(r[m][mask])["within25"] for m in ("ttft", "tpot", "e2e")}
+
+
+def _by_group(rows: list[Measured], r: dict[str, np.ndarray]) -> dict[str, float]:
+    out = {"all": summarise(r["ttft"])["within25"]}
+    for kind in ("engine", "model", "tp"):
+        for v in sorted({getattr(m.case, kind) for m in rows}, key=str):
+            mask = np.array([getattr(m.case, kind) == v for m in rows])
+            out[f"{kind}={v}"] = summarise(r["ttft"][mask])["within25"]
+    return out
+
+
+def hypotheses(rows: list[Measured]) -> dict[str, Any]:
+    """Re-run the serving model under each hypothesis; LOGO for the one chosen from data."""
+    runs: dict[str, dict[str, np.ndarray]] = {}
+    for name, (case_map, engines, consts) in HYPOTHESES.items():
+        runs[name] = ratios_of(rows, [predict_serving(case_map(m.case), engines, SHIPPED_R, consts)
+                                      for m in rows])
+    every = np.ones(len(rows), dtype=bool)
+    table = {name: {**_shares(r, every), "ttft_by_group": _by_group(rows, r)}
+             for name, r in runs.items()}
+    # FP8 GEMM efficiency: chosen by the mean of the TTFT, TPOT and e2e shares.
+    gemm = {g: ratios_of(rows, [predict_serving(m.case, None, SHIPPED_R,
+                                                ServingConstants(gemm_efficiency_low=g))
+                                for m in rows]) for g in GEMM_LOW_GRID}
+    score = {g: float(np.mean(list(_shares(r, every).values()))) for g, r in gemm.items()}
+    logo = []
+    for kind in ("engine", "model", "tp"):
+        for v in sorted({getattr(m.case, kind) for m in rows}, key=str):
+            test = np.array([getattr(m.case, kind) == v for m in rows])
+            best = max(GEMM_LOW_GRID, key=lambda g: float(np.mean(list(
+                _shares(gemm[g], ~test).values()))))
+            logo.append({"held_out": f"{kind}={v}", "rows": int(test.sum()), "chosen": best,
+                         **{k: x for k, x in _shares(gemm[best], test).items()}})
+    gemm_tab = {"by_value": {str(g): _shares(r, every) for g, r in gemm.items()},
+                "chosen_on_all": max(GEMM_LOW_GRID, key=lambda g: score[g]), "logo": logo}
+    # A per-prompt-token cost outside the engine (tokenisation, front end), per engine:
+    # TTFT + h * isl, without re-simulating (it delays nothing inside the engine).
+    shipped = runs["shipped"]["ttft"]
+    pred_ttft = np.array([m.ttft_s * x for m, x in zip(rows, shipped)])
+    front: dict[str, Any] = {}
+    for eng in ("trtllm", "vllm"):
+        for h in FRONT_END_US_PER_TOKEN:
+            r = np.array([(p + (h * 1e-6 * m.case.isl if m.case.engine == eng else 0.0)) / m.ttft_s
+                          for p, m in zip(pred_ttft, rows)])
+            front[f"{eng} +{h:g} us/token"] = _by_group(rows, {"ttft": r})
+    # The ceiling of any constant per (engine, model): the best single TTFT scale factor.
+    oracle = {}
+    inside = 0
+    for key in sorted({(m.case.engine, m.case.model) for m in rows}):
+        mask = np.array([(m.case.engine, m.case.model) == key for m in rows])
+        r = shipped[mask]
+        r = r[np.isfinite(r)]
+        k = max(np.arange(0.5, 2.001, 0.05), key=lambda f: float(np.mean(np.abs(r * f - 1) <= 0.25)))
+        hit = int(np.sum(np.abs(r * k - 1) <= 0.25))
+        inside += hit
+        oracle[f"{key[0]} {key[1]}"] = {"rows": int(mask.sum()), "factor": float(k),
+                                        "now": float(np.mean(np.abs(r - 1) <= 0.25)),
+                                        "scaled": hit / max(r.size, 1)}
+    oracle["all"] = {"rows": len(rows), "scaled": inside / len(rows)}
+    return {"variants": table, "gemm_low": gemm_tab, "front_end": front, "oracle": oracle,
+            "trt_capacity": trt_capacity(rows), "ceilings": throughput_ceilings(rows)}
+
+
+def trt_capacity(rows: list[Measured]) -> list[dict[str, Any]]:
+    """Sequences inside the engine implied by the measured TensorRT-LLM runs at C >= 64.
+
+    Little's law on the measured loop: N = C (e2e - W) / e2e, with W = measured TTFT minus
+    the model's steady-state TTFT (Poisson + completion wait) read as the wait for a slot.
+    A batch cap (``max_batch_size``) would show as one N for every C.
+    """
+    cat = load_catalog("latest")
+    out = []
+    for m in rows:
+        c = m.case
+        if c.engine != "trtllm" or c.concurrency < 64:
+            continue
+        rep = Replica(cat.models[c.model], cat.gpus[c.gpu], c.precision, c.kv_precision, c.tp,
+                      c.pp, ENGINES[c.engine])
+        e2e = m.ttft_s + (c.osl - 1) * m.tpot_s
+        steady = ttft_poisson(rep, c.isl, c.osl, c.concurrency / e2e)
+        model_wait = (steady.ttft_s if steady.stable else 0.0) + e2e / c.concurrency
+        wait = max(0.0, m.ttft_s - model_wait)
+        out.append({"model": c.model, "tp": c.tp, "C": c.concurrency, "isl": c.isl, "osl": c.osl,
+                    "n_in_engine": c.concurrency * (e2e - wait) / e2e,
+                    "tok_s": c.concurrency * c.osl / e2e})
+    return out
+
+
+def throughput_ceilings(rows: list[Measured]) -> dict[str, dict[str, float]]:
+    """Highest measured output tokens/s and requests/s of a run, per engine."""
+    out: dict[str, dict[str, float]] = {}
+    for m in rows:
+        c = m.case
+        e2e = m.ttft_s + (c.osl - 1) * m.tpot_s
+        x = c.concurrency / e2e
+        e = out.setdefault(c.engine, {"tok_s": 0.0, "req_s": 0.0})
+        e["tok_s"] = max(e["tok_s"], x * c.osl)
+        e["req_s"] = max(e["req_s"], x)
+    return out
+
+
+def hypotheses_markdown(h: dict[str, Any]) -> list[str]:
+    pct = "{:.1f} %".format
+    groups = list(next(iter(h["variants"].values()))["ttft_by_group"])
+    md = ["## Hypotheses for issue 11's TTFT goal (full serving model, all rows)", "",
+          "Share within ±25 % of TTFT, TPOT and end-to-end latency; then TTFT by group.", "",
+          "| variant | TTFT | TPOT | e2e | " + " | ".join(groups[1:]) + " |",
+          "|---|---|---|---|" + "---|" * (len(groups) - 1)]
+    for name, v in h["variants"].items():
+        md.append(f"| {name} | {pct(100 * v['ttft'])} | {pct(100 * v['tpot'])} | "
+                  f"{pct(100 * v['e2e'])} | " + " | ".join(
+                      f"{100 * v['ttft_by_group'][g]:.0f} %" for g in groups[1:]) + " |")
+    g = h["gemm_low"]
+    md += ["", "FP8/INT8 GEMM efficiency (`gemm_efficiency_low`, shipped 0.40), chosen by the "
+           "mean of the three shares:", "",
+           "| value | TTFT | TPOT | e2e |", "|---|---|---|---|"]
+    for val, v in g["by_value"].items():
+        md.append(f"| {val} | {pct(100 * v['ttft'])} | {pct(100 * v['tpot'])} | {pct(100 * v['e2e'])} |")
+    md += ["", f"Chosen on all rows: {g['chosen_on_all']}. Leave one group out (held-out shares):",
+           "", "| held out | rows | chosen | TTFT | TPOT | e2e |", "|---|---:|---:|---|---|---|"]
+    for e in g["logo"]:
+        md.append(f"| {e['held_out']} | {e['rows']} | {e['chosen']} | {pct(100 * e['ttft'])} | "
+                  f"{pct(100 * e['tpot'])} | {pct(100 * e['e2e'])} |")
+    md += ["", "A per-prompt-token cost outside the engine, added to one engine's TTFT "
+           "(TTFT share within ±25 %):", "",
+           "| added | " + " | ".join(groups) + " |", "|---|" + "---|" * len(groups)]
+    for name, v in h["front_end"].items():
+        md.append(f"| {name} | " + " | ".join(f"{100 * v[k]:.0f} %" for k in groups) + " |")
+    md += ["", "The best single TTFT scale factor per engine and model (an upper bound for any "
+           "constant per engine and model; not a model):", "",
+           "| engine, model | rows | factor | within ±25 % now | scaled |", "|---|---:|---:|---|---|"]
+    for name, v in h["oracle"].items():
+        if name == "all":
+            continue
+        md.append(f"| {name} | {v['rows']} | {v['factor']:.2f} | {100 * v['now']:.0f} % | "
+                  f"{100 * v['scaled']:.0f} % |")
+    md += ["", f"All rows, each group at its best factor: {pct(100 * h['oracle']['all']['scaled'])}.",
+           "", "TensorRT-LLM runs at C ≥ 64: sequences inside the engine implied by Little's law "
+           "(`trt_capacity`; a `max_batch_size` cap would give one value for every C):", "",
+           "| model | C | rows | implied sequences in the engine: min–max (median) | "
+           "measured output tok/s: max |", "|---|---:|---:|---|---:|"]
+    cap = h["trt_capacity"]
+    for key in sorted({(e["model"], e["C"]) for e in cap}):
+        sel = [e for e in cap if (e["model"], e["C"]) == key]
+        n = np.array([e["n_in_engine"] for e in sel])
+        md.append(f"| {key[0]} | {key[1]} | {len(sel)} | {n.min():.0f}–{n.max():.0f} "
+                  f"({np.median(n):.0f}) | {max(e['tok_s'] for e in sel):,.0f} |")
+    md += ["", "Highest measured throughput of a run, per engine: " + "; ".join(
+        f"{e} {v['tok_s']:,.0f} tok/s, {v['req_s']:.1f} req/s" for e, v in h["ceilings"].items()),
+        ""]
+    return md
+
+
 @click.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Output folder, e.g. results/ttft_laws.")
 @click.option("--limit", type=int, default=None, help="only the first N rows (quick look)")
-def main(out: Path, limit: int | None) -> None:
+@click.option("--hypotheses/--no-hypotheses", "run_hypotheses", default=True, show_default=True,
+              help="also re-run the serving model under the issue-11 hypotheses (~3 CPU-min)")
+def main(out: Path, limit: int | None, run_hypotheses: bool) -> None:
     """Compare TTFT-under-load laws on the measured serving runs."""
     rows = read_cases(DEFAULT_CASES)[:limit]
     t0 = time.perf_counter()
@@ -219,15 +431,24 @@ def main(out: Path, limit: int | None) -> None:
                   f"{100 * e['shipped_share']['within25']:.0f} % |")
     md += ["", "All rows by R: " + ", ".join(
         f"R = {r}: {100 * v:.1f} %" for r, v in logo[-1]["by_R"].items()), ""]
+    hyp: dict[str, Any] = {}
+    cpu0, t1 = time.process_time(), time.perf_counter()
+    if run_hypotheses:
+        hyp = hypotheses(rows)
+        md += hypotheses_markdown(hyp)
+    hyp_wall, hyp_cpu = time.perf_counter() - t1, time.process_time() - cpu0
     out.mkdir(parents=True, exist_ok=True)
     (out / "summary.md").write_text("\n".join(md))
-    (out / "laws.json").write_text(json.dumps({"laws": table, "logo_R": logo,
-                                               "rows": len(rows)}, indent=2) + "\n")
+    (out / "laws.json").write_text(json.dumps({"laws": table, "logo_R": logo, "rows": len(rows),
+                                               "hypotheses": hyp}, indent=2) + "\n")
     meta = {"benchmark": "ttft_laws",
             "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "git_commit": _git_commit(), "python": sys.version.split()[0],
             "numpy": np.__version__, "platform": platform.platform(), "cpu": _cpu_model(),
             "threads": os.cpu_count(), "rows": len(rows), "wall_s": round(wall, 1),
+            "hypotheses_wall_s": round(hyp_wall, 1), "hypotheses_cpu_s": round(hyp_cpu, 1),
+            "load_average": os.getloadavg(),
+            "serving_constants": dataclasses.asdict(ServingConstants()),
             "note": "machine shared with other jobs; wall times measured under load"}
     (out / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     click.echo("\n".join(md))
