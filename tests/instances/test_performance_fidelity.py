@@ -77,3 +77,49 @@ def test_closed_network_mva_by_hand():
     assert x * (r + 1.5) == pytest.approx(16)
     with pytest.raises(ValueError):
         closed_network_mva(0.0, 1.0, 2)
+
+
+def test_fp8_kv_cache_is_read_for_tensorrt_llm_fp8_runs_only():
+    rows = read_cases(DEFAULT_CASES)
+    kv = {(m.case.engine, m.case.precision, m.case.kv_precision) for m in rows}
+    assert ("trtllm", "fp8", "fp8") in kv and ("trtllm", "fp8", "fp16") not in kv
+    assert ("vllm", "fp8", "fp16") in kv and ("vllm", "fp8", "fp8") not in kv
+    assert all(m.case.kv_precision == "fp16" for m in rows if m.case.precision == "bf16")
+
+
+def test_fp8_kv_cache_is_what_lets_the_measured_tp1_run_hold_every_sequence():
+    """FP8_KV_ENGINES' reason: Qwen3-32B FP8 TP1 on TensorRT-LLM ran 64 clients of 4,096 + 128
+    tokens with every sequence in the engine (TTFT 1.6 s); a 16-bit cache holds 158k tokens,
+    fewer than the 270k they need, an FP8 one twice that."""
+    from hetserve.instances import load_catalog
+    from hetserve.instances.serving import ENGINES, Replica, closed_loop
+
+    cat = load_catalog("latest")
+    (row,) = [m for m in read_cases(DEFAULT_CASES) if m.case.engine == "trtllm"
+              and m.case.model == "Qwen3-32B" and m.case.tp == 1
+              and (m.case.isl, m.case.osl, m.case.concurrency) == (4096, 128, 64)]
+    assert row.ttft_s < 2.0
+    peak = {}
+    for kv in ("fp16", "fp8"):
+        rep = Replica(cat.models["Qwen3-32B"], cat.gpus["H100-SXM"], "fp8", kv, 1, 1,
+                      ENGINES["trtllm"])
+        peak[kv] = closed_loop(rep, 4096, 128, 64, requests_per_client=2).peak_running
+    assert peak["fp16"] < 40 and peak["fp8"] == 64
+
+
+def test_throughput_ceilings_and_implied_batch_by_hand():
+    from benchmarks.fidelity import Measured
+    from benchmarks.ttft_laws import throughput_ceilings, trt_capacity
+    from hetserve.instances.serving import Case
+
+    case = Case("Llama-3.1-8B-Instruct", "H100-SXM", "bf16", 1, 1, 1024, 11, 64, "trtllm")
+    # e2e = 1 s + 10 * 0.1 s = 2 s: 64 / 2 = 32 requests/s, 352 output tokens/s.
+    run = Measured(case, 1.0, 0.1, "1.0")
+    assert throughput_ceilings([run]) == {"trtllm": pytest.approx({"tok_s": 352.0, "req_s": 32.0})}
+    # A TTFT below the model's own steady-state wait leaves no queue: all 64 in the engine.
+    fast = Measured(case, 1e-4, 0.1, "1.0")
+    (cap,) = trt_capacity([fast])
+    assert cap["n_in_engine"] == pytest.approx(64.0)
+    # One second of queueing out of a 2 s loop puts about half of the clients outside.
+    (slow,) = trt_capacity([run])
+    assert 30.0 < slow["n_in_engine"] < 40.0
