@@ -58,21 +58,75 @@ class Fixing:
     dropped: int
     lowered: int
     seconds: float
+    method: str = "lp"
+
+
+def _signed(am: ArrayModel, row_dual: np.ndarray) -> np.ndarray:
+    """``row_dual`` with its signs clipped to the valid ones (a positive multiplier needs a
+    finite lower side, a negative one a finite upper side)."""
+    y = np.asarray(row_dual, dtype=float).copy()
+    lo_fin = np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf)
+    hi_fin = np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf)
+    y[(y > 0) & ~lo_fin] = 0.0
+    y[(y < 0) & ~hi_fin] = 0.0
+    return y
 
 
 def lagrangian_value(am: ArrayModel, row_dual: np.ndarray) -> tuple[float, np.ndarray]:
     """``(L(y), d)`` of the module docstring for multipliers ``row_dual`` (signs clipped to
     the valid ones, so the value is a lower bound for any input)."""
-    y = np.asarray(row_dual, dtype=float).copy()
+    y = _signed(am, row_dual)
     lo_fin = np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf)
     hi_fin = np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf)
-    y[(y > 0) & ~lo_fin] = 0.0  # a positive multiplier needs a finite lower side
-    y[(y < 0) & ~hi_fin] = 0.0  # a negative one a finite upper side
     d = am.cost - am.A.T @ y
     rows = np.where(y > 0, y * np.where(lo_fin, am.row_lo, 0.0),
                     y * np.where(hi_fin, am.row_hi, 0.0))
     cols = np.minimum(d * am.lb, d * am.ub)
     return float(rows.sum() + cols.sum()), d
+
+
+def complete_link_duals(am: ArrayModel, row_dual: np.ndarray) -> np.ndarray:
+    r"""Move each route's negative reduced cost onto its linking row ``x_ic − v_ic w_c ≤ 0``:
+    its multiplier becomes :math:`y_l + \min(0, d_{x_{ic}})` (still ≤ 0, so still valid),
+    which makes :math:`d_{x_{ic}} \ge 0` and lowers :math:`d_{w_c}` by
+    :math:`v_{ic}|d_{x_{ic}}|`. With :math:`0 < v_{ic} \le 1` and :math:`0 \le w_c \le 1`
+    this never lowers :math:`L` nor any :math:`L + d_{w_c}` or :math:`L + k\,d_{r_c}` (it
+    adds :math:`(1 - v)|d_x| \ge 0`), so the fixing can only gain. Column generation
+    needs it: a route it never generated has no linking-row dual in the master, and its
+    negative reduced cost would otherwise count in full against :math:`L`. For optimal
+    duals of the full LP it changes nothing (complementary slackness)."""
+    y = _signed(am, row_dual)
+    if "link" not in am.row_blocks:
+        return y
+    _, d = lagrangian_value(am, y)
+    y[am.row_blocks["link"]] += np.minimum(0.0, d[am.cols["x"]])  # link row k ↔ route k
+    return y
+
+
+def fix_from_duals(am: ArrayModel, row_dual: np.ndarray, upper_bound: float, *,
+                   lp_value: float = math.nan, started: float | None = None,
+                   method: str = "lp") -> Fixing:
+    """The caps of the module docstring from multipliers ``row_dual`` of ``am``'s rows
+    (any values: signs are clipped, linking rows completed by :func:`complete_link_duals`,
+    and *L* recomputed here, so the caps are valid whatever produced them)."""
+    t0 = time.perf_counter() if started is None else started
+    bound, d = lagrangian_value(am, complete_link_duals(am, row_dual))
+    room = upper_bound * (1 + REL_EPS) + REL_EPS - bound
+    idx = am.index
+    caps = np.full(len(idx.instance.routes), np.inf)
+    if not (math.isfinite(room) and room >= 0):
+        return Fixing(caps, bound, lp_value, 0, 0, time.perf_counter() - t0, method)
+    dw = d[am.cols["w"]]
+    dr = d[am.cols["r"]]
+    cap = idx.rbar.astype(float).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_r = np.where(dr > 0, np.floor(room / dr + INT_EPS), np.inf)
+    cap = np.minimum(cap, by_r)
+    cap[dw > room] = 0.0
+    lowered = int(((cap < idx.rbar) & (cap >= 1)).sum())
+    dropped = int((cap < 1).sum())
+    caps[idx.cfg] = cap
+    return Fixing(caps, bound, lp_value, dropped, lowered, time.perf_counter() - t0, method)
 
 
 def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
@@ -93,23 +147,38 @@ def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
     # (dual simplex keeps them dual feasible; they are only weaker)
     optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     lp_value = float(h.getInfo().objective_function_value) if optimal else math.nan
-    bound, d = lagrangian_value(am, np.asarray(solution.row_dual))
-    room = upper_bound * (1 + REL_EPS) + REL_EPS - bound
-    idx = am.index
-    caps = np.full(len(idx.instance.routes), np.inf)
-    if not (math.isfinite(room) and room >= 0):
-        return Fixing(caps, bound, lp_value, 0, 0, time.perf_counter() - t0)
-    dw = d[am.cols["w"]]
-    dr = d[am.cols["r"]]
-    cap = idx.rbar.astype(float).copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        by_r = np.where(dr > 0, np.floor(room / dr + INT_EPS), np.inf)
-    cap = np.minimum(cap, by_r)
-    cap[dw > room] = 0.0
-    lowered = int(((cap < idx.rbar) & (cap >= 1)).sum())
-    dropped = int((cap < 1).sum())
-    caps[idx.cfg] = cap
-    return Fixing(caps, bound, lp_value, dropped, lowered, time.perf_counter() - t0)
+    return fix_from_duals(am, np.asarray(solution.row_dual), upper_bound, lp_value=lp_value,
+                          started=t0, method="lp")
 
 
-__all__ = ["Fixing", "lagrangian_value", "reduced_cost_caps"]
+def colgen_caps(am: ArrayModel, upper_bound: float, *, seed: int = 0,
+                time_limit_s: float = 60.0) -> Fixing | None:
+    """The same caps from the duals of column generation (:mod:`milp.colgen`) instead of
+    the full LP: the restricted master over the generated routes, solved to (near)
+    convergence, gives multipliers for the rows it holds; the others get 0 and the
+    linking rows of routes never generated are completed by :func:`complete_link_duals`.
+    *L* and the reduced costs are then computed over the *full* model ``am``, so the
+    fixing is as certified as the LP path (weak duality holds for any sign-valid
+    multipliers); it is only weaker where the generation stopped early. ``None`` if the
+    master has no optimal solve. ``lp_value`` is the master's LP value when the
+    generation converged (then the full LP's), NaN otherwise."""
+    from hetserve.milp.bound import lagrangian_bound  # bound → solve → this module
+
+    t0 = time.perf_counter()
+    lb = lagrangian_bound(am.index.instance, upper_bound=upper_bound, index=am.index,
+                          iterations=0, keep_master=True, seed=seed, time_limit_s=time_limit_s,
+                          cg_until_lp=True)
+    master = lb.master
+    if master is None:
+        return None
+    # the loop may have added routes after its last solve: re-solve (warm) for fresh duals
+    solved = master.solve(max(1e-3, t0 + time_limit_s - time.perf_counter()))
+    if solved is None:
+        return None
+    lp_value = solved[0] if lb.stats["cg_converged"] else math.nan
+    return fix_from_duals(am, master.row_duals(am), upper_bound, lp_value=lp_value,
+                          started=t0, method="colgen")
+
+
+__all__ = ["Fixing", "colgen_caps", "complete_link_duals", "fix_from_duals", "lagrangian_value",
+           "reduced_cost_caps"]
