@@ -27,12 +27,16 @@ import click
 from hetserve.instances import Instance
 
 STARTS = ("gh", "agh-capped", "agh")
-FIXING = {
-    # name: (milp.solve.FIXING_MAX_ROUTES, milp.solve.COLGEN_FIXING); None = leave as is
-    "default": None,
-    "no-colgen": (None, False),  # the LP fixing up to the threshold, none above (before colgen)
-    "lp": (10**9, False),  # the full-LP fixing at every size
-    "colgen": (0, True),  # the column-generation fixing at every size
+_SOLVE, _FIX = "hetserve.milp.solve", "hetserve.milp.fixing"
+FIXING: dict[str, dict[tuple[str, str], Any]] = {
+    # name: module constants to set for the run (docs/milp.md §Reductions, 4)
+    "default": {},
+    # the LP fixing up to the threshold, none above (before the column-generation fixing)
+    "no-colgen": {(_SOLVE, "COLGEN_FIXING"): False},
+    # the column-generation fixing above the threshold with the LP rule only
+    "colgen-lp-rule": {(_FIX, "LAGRANGIAN_OPEN_FIXING"): False},
+    "lp": {(_SOLVE, "FIXING_MAX_ROUTES"): 10**9},  # the full-LP fixing at every size
+    "colgen": {(_SOLVE, "FIXING_MAX_ROUTES"): 0},  # the column-generation fixing at every size
 }
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...
@@ -118,18 +122,17 @@ def _label(start: str, variant: str, variants: list[str]) -> str:
 
 @contextlib.contextmanager
 def _fixing_variant(name: str) -> Iterator[None]:
-    """Set ``milp.solve``'s fixing switches for one run (``FIXING``), then restore them."""
-    mod: Any = importlib.import_module("hetserve.milp.solve")  # the package exports solve()
-    setting = FIXING[name]
-    saved = (mod.FIXING_MAX_ROUTES, mod.COLGEN_FIXING)
-    if setting is not None:
-        routes, colgen = setting
-        mod.FIXING_MAX_ROUTES = saved[0] if routes is None else routes
-        mod.COLGEN_FIXING = colgen
+    """Set the module constants of ``FIXING[name]`` for one run, then restore them."""
+    saved = []
+    for (module, attr), value in FIXING[name].items():
+        mod = importlib.import_module(module)  # (the package hetserve.milp exports solve())
+        saved.append((mod, attr, getattr(mod, attr)))
+        setattr(mod, attr, value)
     try:
         yield
     finally:
-        mod.FIXING_MAX_ROUTES, mod.COLGEN_FIXING = saved
+        for mod, attr, value in saved:
+            setattr(mod, attr, value)
 
 
 def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:

@@ -213,7 +213,20 @@ class _Lagrangian:
         self.last_used = order[x_s > 0]
         self.last_chosen = chosen
         self.last_d = d
+        # L restricted to plans that open configuration c (for open_bounds): its deployment
+        # must take c's value, and its model pays its storage whatever the others do
+        j = self.model_of
+        self.last_open = lag - model_val[j] + store[j] + model_sum[j] - dep_val[self.dep] + val_c
         return lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa)
+
+    def open_bounds(self, *multipliers: Any) -> tuple[float, np.ndarray]:
+        """``(L, L_c)`` at the multipliers: ``L_c`` is the Lagrangian of the subproblem with
+        ``w_c = 1`` forced, a lower bound on every plan that opens configuration *c* (the
+        same weak duality, applied to the MILP restricted to ``w_c = 1``): its deployment's
+        term becomes ``V_c`` instead of ``min(0, best of the deployment)``, and its model's
+        term ``storage + Σ deployments`` instead of ``min(0, …)``."""
+        lag, _ = self.evaluate(*multipliers)
+        return lag, self.last_open
 
 
 def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,

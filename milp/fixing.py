@@ -44,6 +44,10 @@ from hetserve.milp.highs_run import configure, run_checked
 
 REL_EPS = 1e-9
 INT_EPS = 1e-9
+LAGRANGIAN_OPEN_FIXING = True
+""":func:`colgen_caps` also drops *c* where the configuration-decomposed Lagrangian of
+:mod:`milp.bound` with ``w_c = 1`` forced exceeds *U* (``False``: the LP rule alone; kept so
+a benchmark can compare both)."""
 
 
 @dataclass(frozen=True)
@@ -162,7 +166,7 @@ def colgen_caps(am: ArrayModel, upper_bound: float, *, seed: int = 0,
     multipliers); it is only weaker where the generation stopped early. ``None`` if the
     master has no optimal solve. ``lp_value`` is the master's LP value when the
     generation converged (then the full LP's), NaN otherwise."""
-    from hetserve.milp.bound import lagrangian_bound  # bound → solve → this module
+    from hetserve.milp.bound import _Lagrangian, lagrangian_bound  # bound → solve → here
 
     t0 = time.perf_counter()
     lb = lagrangian_bound(am.index.instance, upper_bound=upper_bound, index=am.index,
@@ -176,8 +180,22 @@ def colgen_caps(am: ArrayModel, upper_bound: float, *, seed: int = 0,
     if solved is None:
         return None
     lp_value = solved[0] if lb.stats["cg_converged"] else math.nan
-    return fix_from_duals(am, master.row_duals(am), upper_bound, lp_value=lp_value,
-                          started=t0, method="colgen")
+    fix = fix_from_duals(am, master.row_duals(am), upper_bound, lp_value=lp_value,
+                         started=t0, method="colgen")
+    if not LAGRANGIAN_OPEN_FIXING:
+        return fix
+    # the same multipliers in the configuration-decomposed Lagrangian of milp.bound: the
+    # bound on plans that open c solves c's subproblem exactly (integer r ≥ 1, its own
+    # capacity), which the LP's single d_w only bounds from below
+    _, open_c = _Lagrangian(am.index.instance, am.index).open_bounds(*solved[1].multipliers)
+    caps = fix.caps.copy()
+    idx = am.index
+    over = open_c > upper_bound * (1 + REL_EPS) + REL_EPS
+    caps[idx.cfg[over]] = 0.0
+    cap = caps[idx.cfg]
+    return replace(fix, caps=caps, dropped=int((cap < 1).sum()),
+                   lowered=int(((cap < idx.rbar) & (cap >= 1)).sum()),
+                   seconds=time.perf_counter() - t0, method="colgen+lagrangian")
 
 
 __all__ = ["Fixing", "colgen_caps", "complete_link_duals", "fix_from_duals", "lagrangian_value",

@@ -126,8 +126,9 @@ FIXING_MAX_ROUTES = 25_000
 does; above this many routes left after the reductions (15x15x15 s0 has 23.0k of its
 31.9k usable routes, 20x20x20 s0 53.7k of 74.8k) that LP alone
 takes a large share of a minute (20x20x20 s0: not solved in 24 CPU s, docs/milp.md), so
-it is replaced by column generation (:data:`COLGEN_FIXING`). The LP also gets at most a
-quarter of the time limit; if it does not finish, its duals are used as they are."""
+it is replaced by column generation (:data:`COLGEN_FIXING`). The LP gets at most a quarter
+of the time limit, the column generation half (without its fixing HiGHS cannot finish the
+root there at all); if either stops early, its duals are used as they are."""
 
 COLGEN_FIXING = True
 """Above :data:`FIXING_MAX_ROUTES` the fixing takes its duals from column generation of the
@@ -202,7 +203,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                 fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
                                            time_limit_s=params.time_limit_s / 4)
             elif COLGEN_FIXING:
-                fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 4)
+                fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 2)
             if fixing is not None and (fixing.dropped or fixing.lowered):
                 am = build_arrays(instance, tightening=params.tightening, index=make_index(
                     instance, params.tightening, params.reductions, upper, fixing.caps))
