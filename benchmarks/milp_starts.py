@@ -136,6 +136,7 @@ def _fixing_variant(name: str) -> Iterator[None]:
 
 
 def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
+    """``runs.csv``, ``summary.md`` and ``meta.json``."""
     with open(out / "runs.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -159,11 +160,18 @@ def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
                          if sel else "")
         lines.append(f"| {size} | {n} | " + " | ".join(cells) + " |")
     lines += ["", "Every run (gap = HiGHS's relative gap to its bound; wall under the load shown):",
-              "", "| instance | start | status | objective | bound | gap | CPU s | wall s | load |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "", "| instance | start | fixing: dropped, columns, s | status | objective | bound "
+              "| gap | CPU s | wall s | load |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         obj, bd, gap = r["objective"], r["bound"], r["gap"]
-        lines.append(f"| {r['spec']} | {r['start_method'] or r['start']} | {r['status']} | "
+        start = r["start_method"] or r["start"]
+        if "/" in r["start"]:
+            start = f"{start} ({r['start'].split('/', 1)[1]})"
+        fixing = "none" if r.get("fixed_dropped") in (None, "") else (
+            f"{r['fixing_method']}: {int(float(r['fixed_dropped'])):,}, "
+            f"{int(float(r['n_vars'])):,}, {float(r['fixing_s']):.1f}")
+        lines.append(f"| {r['spec']} | {start} | {fixing} | {r['status']} | "
                      f"{'' if obj is None else f'{obj:.4f}'} | "
                      f"{'' if bd is None else f'{bd:.4f}'} | "
                      f"{'' if gap is None else f'{100 * gap:.2f} %'} | {r['cpu_s']:.1f} | "
@@ -171,7 +179,8 @@ def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     (out / "meta.json").write_text(json.dumps(
         {**meta, "load_average_at_end": os.getloadavg(),
-         "note": "shared machine (2 cores, five helpers): compare starts (and fixing variants) within a row"},
+         "note": "shared machine (2 cores, five helpers): compare starts (and fixing variants) "
+                 "within a row"},
         indent=1) + "\n")
 
 
