@@ -132,8 +132,8 @@ root there at all); if either stops early, its duals are used as they are."""
 
 COLGEN_FIXING = True
 """Above :data:`FIXING_MAX_ROUTES` the fixing takes its duals from column generation of the
-LP (:func:`milp.fixing.colgen_caps`: 20x20x20 s0 reaches the full LP bound on 12k of its
-49k routes in ≈ 2 s and drops 2,039 of 2,718 configurations, docs/milp.md §4); ``False``
+LP (:func:`milp.fixing.colgen_caps`: 20x20x20 s0 reaches the full LP on 10.3k of its 48.8k
+routes in ≈ 2 CPU s and drops 2,244 of 2,718 configurations, docs/milp.md §4); ``False``
 skips the fixing there (the former behaviour; kept so a benchmark can compare both)."""
 
 
