@@ -1,4 +1,4 @@
-r"""Reduced-cost fixing from the root LP and a known plan's cost (docs/milp.md §Reductions, 4).
+r"""Reduced-cost fixing from LP duals and a known plan's cost (docs/milp.md §Reductions, 4).
 
 Given row multipliers :math:`y` of the right signs (``≥`` rows :math:`y \ge 0`, ``≤``
 rows :math:`y \le 0`, equalities free) the Lagrangian
@@ -17,10 +17,11 @@ Forcing column *j* away from the bound where its minimum is taken raises the bou
   :math:`\bar R_c \le \lfloor (U - L)/d_{r_c} \rfloor`.
 
 Every plan of cost ≤ *U*, in particular every optimal one (and the known plan itself),
-satisfies both, so the optimum is kept. The multipliers are HiGHS's duals of the LP
-relaxation of the (already reduced) model, but *L* is recomputed here from them in
-exact arithmetic order-independent of the LP solver's tolerances (signs clipped, reduced
-costs recomputed from *A*), so the fixing is certified by the numbers it uses, not by
+satisfies both, so the optimum is kept. The multipliers are LP duals of the (already
+reduced) model: from column generation (:func:`colgen_caps`, what ``solve`` uses) or
+from the full LP relaxation (:func:`reduced_cost_caps`); either way *L* is recomputed here
+from them over the full model, independently of the LP solver's tolerances (signs
+clipped, reduced costs recomputed from *A*), so the fixing is certified by the numbers it uses, not by
 the LP solve's accuracy. A relative slack of 1e-9 on *U* (floating-point sums) keeps
 the known plan's own configurations.
 

@@ -121,20 +121,24 @@ vs 2.6–3.4 CPU s. The model is already presolved by construction (usable route
 tight R̄, the reductions)."""
 
 
-FIXING_MAX_ROUTES = 25_000
-"""Reduced-cost fixing (:mod:`milp.fixing`) solves the root LP once more before HiGHS
-does; above this many routes left after the reductions (15x15x15 s0 has 23.0k of its
-31.9k usable routes, 20x20x20 s0 53.7k of 74.8k) that LP alone
-takes a large share of a minute (20x20x20 s0: not solved in 24 CPU s, docs/milp.md), so
-it is replaced by column generation (:data:`COLGEN_FIXING`). The LP gets at most a quarter
-of the time limit, the column generation half (without its fixing HiGHS cannot finish the
-root there at all); if either stops early, its duals are used as they are."""
+FIXING_MAX_ROUTES = 0
+"""Reduced-cost fixing (:mod:`milp.fixing`) takes its duals from the full root LP
+(:func:`milp.fixing.reduced_cost_caps`) up to this many routes left after the reductions,
+and from column generation of that LP above (:func:`milp.fixing.colgen_caps`). 0: column
+generation at every size. It was 25,000 (the full LP did not finish in 24 CPU s at
+20x20x20 s0); alternated side by side, the column-generation fixing (which also uses the
+configuration Lagrangian's open bounds) was as fast or faster at every size measured:
+paper-base 0.59 vs 0.78 CPU s median, 10x10x10 0.48 vs 0.69, 12x12x12 7.0 vs 10.4 (all
+five seeds faster), 8x8x12 s1 6.6 vs 6.3 (docs/milp.md §4). The LP gets at most a quarter
+of the time limit, the column generation half (at 20x20x20 HiGHS cannot finish the root
+without the fixing); if either stops early, its duals are used as they are."""
 
 COLGEN_FIXING = True
 """Above :data:`FIXING_MAX_ROUTES` the fixing takes its duals from column generation of the
 LP (:func:`milp.fixing.colgen_caps`: 20x20x20 s0 reaches the full LP on 10.3k of its 48.8k
 routes in ≈ 2 CPU s and drops 2,244 of 2,718 configurations, docs/milp.md §4); ``False``
-skips the fixing there (the former behaviour; kept so a benchmark can compare both)."""
+skips the fixing there (kept so a benchmark can compare with no fixing above the
+threshold, the former behaviour at 20x20x20)."""
 
 
 def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:
