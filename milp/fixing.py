@@ -21,9 +21,14 @@ satisfies both, so the optimum is kept. The multipliers are LP duals of the (alr
 reduced) model: from column generation (:func:`colgen_caps`, what ``solve`` uses) or
 from the full LP relaxation (:func:`reduced_cost_caps`); either way *L* is recomputed here
 from them over the full model, independently of the LP solver's tolerances (signs
-clipped, reduced costs recomputed from *A*), so the fixing is certified by the numbers it uses, not by
-the LP solve's accuracy. A relative slack of 1e-9 on *U* (floating-point sums) keeps
+clipped, reduced costs recomputed from *A*), so the fixing is certified by the numbers
+it uses, not by the LP solve's accuracy. A relative slack of 1e-9 on *U* (floating-point sums) keeps
 the known plan's own configurations.
+
+On the column-generation path the same multipliers also enter the configuration-decomposed
+Lagrangian of :mod:`milp.bound`, which gives, for each *c*, a bound on every plan that
+opens it (:meth:`milp.bound._Lagrangian.open_bounds`, *c*'s subproblem solved exactly
+with integer replicas); *c* is dropped where that exceeds *U* too.
 
 HiGHS fixes by reduced costs too, but only after its root cuts and without rebuilding
 the model; fixing before the solve gives HiGHS a smaller model to cut on (measured in
