@@ -69,6 +69,43 @@ class Fixing:
     lowered: int
     seconds: float
     method: str = "lp"
+    d_w: np.ndarray | None = None
+    """Reduced cost of ``w_c`` per configuration of ``instance.routes`` (NaN without a
+    column); with ``d_r`` and ``bound`` it re-applies the rule for a better plan
+    (:meth:`with_upper`) without solving the LP again."""
+    d_r: np.ndarray | None = None
+    lp_w: np.ndarray | None = None
+    """The LP's value of ``w_c`` per configuration (0 without a column): its support."""
+
+    def with_upper(self, upper_bound: float) -> Fixing:
+        """The caps for a cheaper known plan (cost ``upper_bound``), from the same
+        multipliers: the rule of the module docstring with a smaller room ``U − L``, so
+        every cap is at most the old one (``dropped`` counts all dropped configurations,
+        ``lowered`` those capped below their cap in ``self``)."""
+        if self.d_w is None or self.d_r is None:
+            raise ValueError("this Fixing holds no reduced costs")
+        have = ~np.isnan(self.d_w)
+        caps, dropped, lowered = _cap_rule(self.caps[have], self.d_w[have], self.d_r[have],
+                                           _room(upper_bound, self.bound))
+        out = self.caps.copy()
+        out[have] = caps
+        return replace(self, caps=out, dropped=dropped, lowered=lowered)
+
+
+def _room(upper_bound: float, bound: float) -> float:
+    return upper_bound * (1 + REL_EPS) + REL_EPS - bound
+
+
+def _cap_rule(rbar: np.ndarray, dw: np.ndarray, dr: np.ndarray,
+              room: float) -> tuple[np.ndarray, int, int]:
+    """``(caps, dropped, lowered)``: drop c where ``d_w > room``, cap R̄_c at
+    ``⌊room/d_r⌋`` where ``d_r > 0`` (module docstring)."""
+    cap = rbar.astype(float).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_r = np.where(dr > 0, np.floor(room / dr + INT_EPS), np.inf)
+    cap = np.minimum(cap, by_r)
+    cap[dw > room] = 0.0
+    return cap, int((cap < 1).sum()), int(((cap < rbar) & (cap >= 1)).sum())
 
 
 def _signed(am: ArrayModel, row_dual: np.ndarray) -> np.ndarray:
@@ -115,28 +152,31 @@ def complete_link_duals(am: ArrayModel, row_dual: np.ndarray) -> np.ndarray:
 
 def fix_from_duals(am: ArrayModel, row_dual: np.ndarray, upper_bound: float, *,
                    lp_value: float = math.nan, started: float | None = None,
-                   method: str = "lp") -> Fixing:
+                   method: str = "lp", lp_w: np.ndarray | None = None) -> Fixing:
     """The caps of the module docstring from multipliers ``row_dual`` of ``am``'s rows
     (any values: signs are clipped, linking rows completed by :func:`complete_link_duals`,
-    and *L* recomputed here, so the caps are valid whatever produced them)."""
+    and *L* recomputed here, so the caps are valid whatever produced them). ``lp_w``: the
+    LP's ``w`` per active configuration of ``am``, kept for the support MIP."""
     t0 = time.perf_counter() if started is None else started
     bound, d = lagrangian_value(am, complete_link_duals(am, row_dual))
-    room = upper_bound * (1 + REL_EPS) + REL_EPS - bound
+    room = _room(upper_bound, bound)
     idx = am.index
     caps = np.full(len(idx.instance.routes), np.inf)
     if not (math.isfinite(room) and room >= 0):
         return Fixing(caps, bound, lp_value, 0, 0, time.perf_counter() - t0, method)
     dw = d[am.cols["w"]]
     dr = d[am.cols["r"]]
-    cap = idx.rbar.astype(float).copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        by_r = np.where(dr > 0, np.floor(room / dr + INT_EPS), np.inf)
-    cap = np.minimum(cap, by_r)
-    cap[dw > room] = 0.0
-    lowered = int(((cap < idx.rbar) & (cap >= 1)).sum())
-    dropped = int((cap < 1).sum())
+    cap, dropped, lowered = _cap_rule(idx.rbar, dw, dr, room)
     caps[idx.cfg] = cap
-    return Fixing(caps, bound, lp_value, dropped, lowered, time.perf_counter() - t0, method)
+    n = len(idx.instance.routes)
+    d_w, d_r = np.full(n, np.nan), np.full(n, np.nan)
+    d_w[idx.cfg], d_r[idx.cfg] = dw, dr
+    per_cfg_w = None
+    if lp_w is not None:
+        per_cfg_w = np.zeros(n)
+        per_cfg_w[idx.cfg] = lp_w
+    return Fixing(caps, bound, lp_value, dropped, lowered, time.perf_counter() - t0, method,
+                  d_w, d_r, per_cfg_w)
 
 
 def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
@@ -158,7 +198,8 @@ def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
     optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     lp_value = float(h.getInfo().objective_function_value) if optimal else math.nan
     return fix_from_duals(am, np.asarray(solution.row_dual), upper_bound, lp_value=lp_value,
-                          started=t0, method="lp")
+                          started=t0, method="lp",
+                          lp_w=np.asarray(solution.col_value)[am.cols["w"]])
 
 
 def colgen_caps(am: ArrayModel, upper_bound: float, *, seed: int = 0,
@@ -186,8 +227,13 @@ def colgen_caps(am: ArrayModel, upper_bound: float, *, seed: int = 0,
     if solved is None:
         return None
     lp_value = solved[0] if lb.stats["cg_converged"] else math.nan
+    # the master's w: an absent configuration is at 0 (RestrictedMaster's docstring)
+    values = np.asarray(master.h.getSolution().col_value)
+    lp_w = np.zeros(am.index.n_cfg)
+    present = master.col_w >= 0
+    lp_w[present] = values[master.col_w[present]]
     fix = fix_from_duals(am, master.row_duals(am), upper_bound, lp_value=lp_value,
-                         started=t0, method="colgen")
+                         started=t0, method="colgen", lp_w=lp_w)
     if not LAGRANGIAN_OPEN_FIXING:
         return fix
     # the same multipliers in the configuration-decomposed Lagrangian of milp.bound: the
