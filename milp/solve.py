@@ -175,7 +175,7 @@ def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelI
         r_all, x_all = map_plan(index.reduced, r_all, x_all)
     keep = (fixing.lp_w > 1e-6) | (r_all > 0)
     idx = make_index(instance, params.tightening, params.reductions, upper,
-                     np.where(keep, fixing.caps, 0.0))
+                     np.where(keep, fixing.caps, 0.0), reduced=index.reduced)
     am = build_arrays(instance, tightening=params.tightening, index=idx)
     h = new_highs()
     _configure(h, replace(params, msg=False, log_file=None,
@@ -193,7 +193,8 @@ def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelI
         r_int, x_fix, _ = extract(instance, *_plan_arrays(instance, am, h))
         found = Solution.from_arrays(instance, r_int, x_fix)
         ev = evaluate_arrays(instance, *found.to_arrays(instance))
-        if ev.feasible and ev.objective < upper * (1 - 1e-9):
+        # cheaper by more than HiGHS's gap tolerance, or HiGHS would not tell them apart
+        if ev.feasible and ev.objective < upper * (1 - params.mip_rel_gap):
             plan, cost = found, float(ev.objective)
     stats.update(objective=cost, improved=cost < upper, seconds=time.perf_counter() - t0)
     return plan, cost, stats
@@ -284,7 +285,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                 fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 2)
             if fixing is not None and (fixing.dropped or fixing.lowered):
                 am = build_arrays(instance, tightening=params.tightening, index=make_index(
-                    instance, params.tightening, params.reductions, upper, fixing.caps))
+                    instance, params.tightening, params.reductions, upper, fixing.caps,
+                    reduced=index.reduced))
         if (fixing is not None and fixing.lp_w is not None and upper is not None
                 and warm_start is not None and _support_mip_on(params)):
             warm_start, better, sub_stats = support_mip(instance, params, seed, index, fixing,
@@ -292,7 +294,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
             if better < upper:  # a cheaper start: the same multipliers fix more
                 upper, fixing = better, fixing.with_upper(better)
                 am = build_arrays(instance, tightening=params.tightening, index=make_index(
-                    instance, params.tightening, params.reductions, upper, fixing.caps))
+                    instance, params.tightening, params.reductions, upper, fixing.caps,
+                    reduced=index.reduced))
         build_s = time.perf_counter() - t_start
         h = new_highs()
         _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
