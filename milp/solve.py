@@ -83,7 +83,8 @@ class MilpParams:
         ``stats["root_bound"]`` through a MIP callback.
     support_mip
         After the reduced-cost fixing, solve the MILP restricted to the configurations
-        the fixing LP opens (``w_c > 0``) and the start's (:func:`support_mip`); a
+        the fixing LP opens (``w_c > 0``) and the start's (:func:`support_mip`), when the
+        start is more than :data:`SUPPORT_MIP_MIN_ROOM` above the fixing's bound; a
         cheaper plan becomes the start and tightens the fixing. Off also when the
         environment sets ``HETSERVE_MILP_SUPPORT_MIP=0`` (a benchmark toggle).
     msg, log_file
