@@ -9,8 +9,9 @@ out = Path(sys.argv[1] if len(sys.argv) > 1 else "results/milp/exact-12-root")
 rows, metas = [], []
 for d in sorted((out / "raw").iterdir(), key=lambda p: int(p.name.split("-")[0])):
     variant = d.name.rsplit("-", 1)[1]
-    for r in csv.DictReader(open(d / "runs.csv")):
-        rows.append({"order": int(d.name.split("-")[0]), "variant": variant, **r})
+    with open(d / "runs.csv", newline="") as f:
+        for r in csv.DictReader(f):
+            rows.append({"order": int(d.name.split("-")[0]), "variant": variant, **r})
     metas.append(json.loads((d / "meta.json").read_text()))
 with open(out / "runs.csv", "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=list(rows[0]))
