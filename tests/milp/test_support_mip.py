@@ -96,3 +96,24 @@ def test_with_upper_is_the_fixing_for_the_cheaper_plan(make):
     r, _ = opt.solution.to_arrays(inst)
     used = np.nonzero(r > 0)[0]
     assert np.all(again.caps[used] >= r[used])
+
+
+def test_support_mip_is_skipped_below_its_room_and_by_the_toggle(monkeypatch):
+    """Not run when (U − L)/U is at most SUPPORT_MIP_MIN_ROOM, nor with the benchmark
+    toggle; the solve is then the one without it."""
+    import importlib
+
+    solve_module = importlib.import_module("hetserve.milp.solve")
+    inst = generate((4, 4, 5), 0)
+    start = gh(inst, GhParams())
+    on = solve(inst, MilpParams(threads=1), warm_start=start.solution)
+    assert on.stats["support_mip"] is not None
+    monkeypatch.setattr(solve_module, "SUPPORT_MIP_MIN_ROOM", 1.0)
+    skipped = solve(inst, MilpParams(threads=1), warm_start=start.solution)
+    monkeypatch.undo()
+    monkeypatch.setenv("HETSERVE_MILP_SUPPORT_MIP", "0")
+    toggled = solve(inst, MilpParams(threads=1), warm_start=start.solution)
+    for res in (skipped, toggled):
+        assert res.stats["support_mip"] is None
+        assert res.status is Status.OPTIMAL
+        assert res.objective == pytest.approx(on.objective, rel=2e-4)
