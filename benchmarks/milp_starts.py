@@ -10,19 +10,34 @@ order of the starts rotated from one instance to the next, all in one process) a
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import importlib
 import json
 import math
 import os
 import statistics
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 from hetserve.instances import Instance
 
 STARTS = ("gh", "agh-capped", "agh")
+_SOLVE, _FIX = "hetserve.milp.solve", "hetserve.milp.fixing"
+FIXING: dict[str, dict[tuple[str, str], Any]] = {
+    # name: module constants to set for the run (docs/milp.md §Reductions, 4)
+    "default": {},
+    # the LP fixing up to the threshold, none above (before the column-generation fixing)
+    "no-colgen": {(_SOLVE, "COLGEN_FIXING"): False},
+    # the column-generation fixing above the threshold with the LP rule only
+    "colgen-lp-rule": {(_FIX, "LAGRANGIAN_OPEN_FIXING"): False},
+    "lp": {(_SOLVE, "FIXING_MAX_ROUTES"): 10**9},  # the full-LP fixing at every size
+    "colgen": {(_SOLVE, "FIXING_MAX_ROUTES"): 0},  # the column-generation fixing at every size
+}
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...
     "paper-base-base", "paper-base-tight-budget", "paper-base-high-penalty",
@@ -56,23 +71,34 @@ def size_of(spec: str) -> str:
 @click.option("--starts", default=",".join(STARTS), show_default=True)
 @click.option("--time-limit", type=float, default=60.0, show_default=True)
 @click.option("--threads", type=int, default=1, show_default=True)
-def main(out: Path, specs: str, starts: str, time_limit: float, threads: int) -> None:
+@click.option("--fixing", default="default", show_default=True,
+              help="comma-separated reduced-cost fixing variants, alternated with the starts: "
+                   + ", ".join(FIXING))
+def main(out: Path, specs: str, starts: str, time_limit: float, threads: int,
+         fixing: str) -> None:
     from hetserve.cli.methods import MethodSettings, run_method
     from hetserve.cli.sweep import machine_meta
 
     meta = {**machine_meta(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "threads": threads, "time_limit_s": time_limit}
-    names = [s for s in starts.split(",") if s]
+    variants = [v for v in fixing.split(",") if v]
+    for v in variants:
+        if v not in FIXING:
+            raise click.BadParameter(f"{v!r} is not one of {list(FIXING)}", param_hint="--fixing")
+    pairs = [(s, v) for s in starts.split(",") if s for v in variants]
+    names = [_label(s, v, variants) for s, v in pairs]
     rows = []
     out.mkdir(parents=True, exist_ok=True)
     for k, spec in enumerate(s for s in specs.split(",") if s):
         inst = build(spec)
-        order = names[k % len(names):] + names[:k % len(names)]
-        for start in order:
+        order = pairs[k % len(pairs):] + pairs[:k % len(pairs)]
+        for start, variant in order:
             c0, t0 = time.process_time(), time.perf_counter()
-            res = run_method("milp", inst, MethodSettings(
-                seed=0, time_limit_s=time_limit, threads=threads, milp_start=start))
-            row = {"spec": spec, "size": size_of(spec), "start": start,
+            with _fixing_variant(variant):
+                res = run_method("milp", inst, MethodSettings(
+                    seed=0, time_limit_s=time_limit, threads=threads, milp_start=start))
+            fix = res.stats.get("fixing") or {}
+            row = {"spec": spec, "size": size_of(spec), "start": _label(start, variant, variants),
                    "status": res.status.value,
                    "objective": res.objective if res.feasible else None,
                    "bound": res.bound, "gap": res.gap if math.isfinite(res.gap) else None,
@@ -81,13 +107,36 @@ def main(out: Path, specs: str, starts: str, time_limit: float, threads: int) ->
                    "start_s": res.stats.get("start_runtime_s"),
                    "cpu_s": time.process_time() - c0, "wall_s": time.perf_counter() - t0,
                    "load": os.getloadavg()[0],
-                   "fixed_dropped": (res.stats.get("fixing") or {}).get("dropped")}
+                   "fixed_dropped": fix.get("dropped"), "fixing": variant,
+                   "fixing_method": fix.get("method"), "fixing_s": fix.get("seconds"),
+                   "n_vars": res.stats.get("n_vars"), "root_bound": res.stats.get("root_bound"),
+                   "highs_cpu_s": res.stats.get("solve_cpu_s")}
             click.echo(json.dumps(row), err=True)
             rows.append(row)
         _write(out, rows, names, meta)
 
 
+def _label(start: str, variant: str, variants: list[str]) -> str:
+    return start if variants == ["default"] else f"{start}/{variant}"
+
+
+@contextlib.contextmanager
+def _fixing_variant(name: str) -> Iterator[None]:
+    """Set the module constants of ``FIXING[name]`` for one run, then restore them."""
+    saved = []
+    for (module, attr), value in FIXING[name].items():
+        mod = importlib.import_module(module)  # (the package hetserve.milp exports solve())
+        saved.append((mod, attr, getattr(mod, attr)))
+        setattr(mod, attr, value)
+    try:
+        yield
+    finally:
+        for mod, attr, value in saved:
+            setattr(mod, attr, value)
+
+
 def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
+    """``runs.csv``, ``summary.md`` and ``meta.json``."""
     with open(out / "runs.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
@@ -95,7 +144,7 @@ def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
     sizes = list(dict.fromkeys(r["size"] for r in rows))
     head = " | ".join(f"{n}: proven, CPU s median (max)" for n in names)
     lines = ["# MIP start of `milp`: each start side by side\n",
-             f"One HiGHS thread, {meta['time_limit_s']:g} s limit, starts rotated per "
+             f"{meta['threads']} HiGHS thread(s), {meta['time_limit_s']:g} s limit, starts rotated per "
              "instance, one process; CPU seconds of start + model + HiGHS (process time). "
              "Shared 2-core machine: the load column of runs.csv says how shared.\n",
              f"| size | n | {head} |", "|---|---|" + "---|" * len(names)]
@@ -111,11 +160,18 @@ def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
                          if sel else "")
         lines.append(f"| {size} | {n} | " + " | ".join(cells) + " |")
     lines += ["", "Every run (gap = HiGHS's relative gap to its bound; wall under the load shown):",
-              "", "| instance | start | status | objective | bound | gap | CPU s | wall s | load |",
-              "|---|---|---|---|---|---|---|---|---|"]
+              "", "| instance | start | fixing: dropped, columns, s | status | objective | bound "
+              "| gap | CPU s | wall s | load |",
+              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         obj, bd, gap = r["objective"], r["bound"], r["gap"]
-        lines.append(f"| {r['spec']} | {r['start_method'] or r['start']} | {r['status']} | "
+        start = r["start_method"] or r["start"]
+        if "/" in r["start"]:
+            start = f"{start} ({r['start'].split('/', 1)[1]})"
+        fixing = "none" if r.get("fixed_dropped") in (None, "") else (
+            f"{r['fixing_method']}: {int(float(r['fixed_dropped'])):,}, "
+            f"{int(float(r['n_vars'])):,}, {float(r['fixing_s']):.1f}")
+        lines.append(f"| {r['spec']} | {start} | {fixing} | {r['status']} | "
                      f"{'' if obj is None else f'{obj:.4f}'} | "
                      f"{'' if bd is None else f'{bd:.4f}'} | "
                      f"{'' if gap is None else f'{100 * gap:.2f} %'} | {r['cpu_s']:.1f} | "
@@ -123,7 +179,8 @@ def _write(out: Path, rows: list[dict], names: list[str], meta: dict) -> None:
     (out / "summary.md").write_text("\n".join(lines) + "\n")
     (out / "meta.json").write_text(json.dumps(
         {**meta, "load_average_at_end": os.getloadavg(),
-         "note": "shared machine (2 cores, five helpers): compare starts within a row"},
+         "note": "shared machine (2 cores, five helpers): compare starts (and fixing variants) "
+                 "within a row"},
         indent=1) + "\n")
 
 

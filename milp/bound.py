@@ -213,7 +213,20 @@ class _Lagrangian:
         self.last_used = order[x_s > 0]
         self.last_chosen = chosen
         self.last_d = d
+        # L restricted to plans that open configuration c (for open_bounds): its deployment
+        # must take c's value, and its model pays its storage whatever the others do
+        j = self.model_of
+        self.last_open = lag - model_val[j] + store[j] + model_sum[j] - dep_val[self.dep] + val_c
         return lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa)
+
+    def open_bounds(self, *multipliers: Any) -> tuple[float, np.ndarray]:
+        """``(L, L_c)`` at the multipliers: ``L_c`` is the Lagrangian of the subproblem with
+        ``w_c = 1`` forced, a lower bound on every plan that opens configuration *c* (the
+        same weak duality, applied to the MILP restricted to ``w_c = 1``): its deployment's
+        term becomes ``V_c`` instead of ``min(0, best of the deployment)``, and its model's
+        term ``storage + Σ deployments`` instead of ``min(0, …)``."""
+        lag, _ = self.evaluate(*multipliers)
+        return lag, self.last_open
 
 
 def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
@@ -223,7 +236,9 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      cg_max_rounds: int = 200, smoothing: float = 0.5,
                      start_routes: tuple[np.ndarray, np.ndarray] | None = None,
                      keep_master: bool = False, seed: int = 0,
-                     full_cover: bool | None = None) -> BoundResult:
+                     full_cover: bool | None = None,
+                     index: ModelIndex | None = None,
+                     cg_until_lp: bool = False) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
     The multipliers come from LP column generation over routes (:mod:`milp.colgen`: one
@@ -238,11 +253,15 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     ``time_limit_s``: wall cap (the generation stops at 80 % of it, the polish at 100 %);
     the number returned is certified whenever it stops. ``full_cover``: the master holds
     the error-cover rows whole (dense; fewer rounds) or only its routes' terms (sparse;
-    cheaper rounds); default: whole below 10^6 routes.
+    cheaper rounds); default: whole below 10^6 routes. ``index``: the model's index sets
+    when the caller has them (e.g. the solve's, so the master's rows line up with its
+    model; :func:`milp.fixing.colgen_caps`); ``reductions`` is then not used.
+    ``cg_until_lp``: the generation goes on until the master is the full LP (its duals
+    are then the full LP's), not only until the bound reaches the master's value.
     """
     t0 = time.perf_counter()
     reductions = Reductions() if reductions is None else reductions
-    idx = make_index(instance, None, reductions, upper_bound)
+    idx = make_index(instance, None, reductions, upper_bound) if index is None else index
     lg = _Lagrangian(instance, idx)
     if lg.nK == 0:
         return BoundResult(-math.inf, "lagrangian", time.perf_counter() - t0, 0,
@@ -276,7 +295,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
             initial.append(_route_positions(instance, idx, *start_routes))
         cg = column_generation(lg, master, np.concatenate(initial),
                                per_type=lp_routes_per_type, max_rounds=cg_max_rounds,
-                               smoothing=smoothing, deadline=deadline)
+                               smoothing=smoothing, deadline=deadline,
+                               stop_at_bound=not cg_until_lp)
         lp_s = time.perf_counter() - t_lp
         if cg.best_value > start_value:
             y, eta, theta, beta, alpha, sigma, kappa = cg.best

@@ -60,7 +60,7 @@ import numpy as np
 from hetserve.instances.model import Instance
 from hetserve.instances.solver_log import new_highs
 from hetserve.instances.solver_log import run as run_highs
-from hetserve.milp.highs_model import INF
+from hetserve.milp.highs_model import INF, ArrayModel
 from hetserve.milp.highs_run import use_threads
 from hetserve.milp.index import ModelIndex, binding_storage_capacity
 
@@ -169,6 +169,12 @@ class RestrictedMaster:
         self.col_r = -np.ones(nK, dtype=np.int64)
         self.col_w = -np.ones(nK, dtype=np.int64)
         self.row_cap = -np.ones(nK, dtype=np.int64)
+        # rows of each configuration / route as they enter (-1 while absent), so the
+        # master's duals can be read as multipliers of the full model (:meth:`row_duals`)
+        self.row_ub = -np.ones(nK, dtype=np.int64)
+        self.row_minrep = -np.ones(nK, dtype=np.int64)
+        self.row_store = -np.ones(nK, dtype=np.int64)
+        self.row_link = -np.ones(idx.n_routes, dtype=np.int64)
         self.routes = np.zeros(0, dtype=np.int64)
         self.col_x = np.zeros(0, dtype=np.int64)
         self.active = np.zeros(idx.n_routes, dtype=bool)
@@ -252,13 +258,16 @@ class RestrictedMaster:
         self.row_cap[ks] = self._rows(np.full(m, -INF), np.zeros(m), [[c] for c in cr],
                                       [[-rho]] * m)
         rbar = idx.rbar[ks].astype(float).tolist()
-        self._rows(np.full(m, -INF), np.zeros(m), [[a, b] for a, b in zip(cr, cw)],
-                   [[1.0, -rb] for rb in rbar])  # ub: r ≤ R̄ w
-        self._rows(np.full(m, -INF), np.zeros(m), [[b, a] for a, b in zip(cr, cw)],
-                   [[1.0, -1.0]] * m)  # minrep: w ≤ r
+        self.row_ub[ks] = self._rows(np.full(m, -INF), np.zeros(m),
+                                     [[a, b] for a, b in zip(cr, cw)],
+                                     [[1.0, -rb] for rb in rbar])  # ub: r ≤ R̄ w
+        self.row_minrep[ks] = self._rows(np.full(m, -INF), np.zeros(m),
+                                         [[b, a] for a, b in zip(cr, cw)],
+                                         [[1.0, -1.0]] * m)  # minrep: w ≤ r
         co = self.col_o[idx.cfg_model_pos[ks]].tolist()
-        self._rows(np.full(m, -INF), np.zeros(m), [[b, o] for b, o in zip(cw, co)],
-                   [[1.0, -1.0]] * m)  # store: w ≤ o
+        self.row_store[ks] = self._rows(np.full(m, -INF), np.zeros(m),
+                                        [[b, o] for b, o in zip(cw, co)],
+                                        [[1.0, -1.0]] * m)  # store: w ≤ o
 
     def status(self) -> str:
         return str(self.h.modelStatusToString(self.h.getModelStatus()))
@@ -299,6 +308,7 @@ class RestrictedMaster:
         lv = np.stack([np.ones(m), -idx.link_coef[new]], axis=1)
         h.addRows(m, np.full(m, -INF), np.zeros(m), 2 * m,
                   (2 * np.arange(m)).astype(np.int32), cols.ravel().astype(np.int32), lv.ravel())
+        self.row_link[new] = self.n_rows + np.arange(m)
         self.n_rows += m
         if not self.full_cover:
             cover = self.good[new] & (self.cover_row[i] >= 0)
@@ -355,6 +365,39 @@ class RestrictedMaster:
             w_reduced -= np.bincount(idx.rk[missing], weights=kappa[idx.ri[missing]],
                                      minlength=self.nK)
         return value, MasterDuals((y, eta, theta, beta, alpha, sigma, kappa), mu, w_reduced)
+
+    def row_duals(self, am: ArrayModel) -> np.ndarray:
+        """The last solve's row duals placed on the rows of ``am``, the full model over the
+        same index (block by block: demand, cap, err, avgdelay, budget, avail, ub, minrep,
+        onepar, store, stored, storage, link, cover_err); rows the master lacks (routes
+        not generated, the average-delay cover, placement) get 0. Only the signs of the
+        result matter for validity (:func:`milp.fixing.lagrangian_value` clips them), so
+        any master solve gives multipliers of the full model."""
+        dual = np.asarray(self.h.getSolution().row_dual)
+        out = np.zeros(am.n_rows)
+        idx = self.idx
+        keys = dict(am.row_keys)
+        deps = np.array([int(self.dep_row[d[0]]) for d in idx.deployments], dtype=np.int64)
+        per_block = {
+            "demand": self.row_demand, "cap": self.row_cap, "ub": self.row_ub,
+            "minrep": self.row_minrep, "store": self.row_store, "stored": self.row_stored,
+            "onepar": deps, "avail": self.row_avail, "link": self.row_link,
+            "budget": np.array([self.row_budget]), "storage": np.array([self.row_storage])}
+        by_type = {"err": self.err_row, "avgdelay": self.dly_row, "cover_err": self.cover_row}
+        for name, sl in am.row_blocks.items():
+            if name in per_block:
+                rows = per_block[name]
+            elif name in by_type:  # these blocks have a row only for some types: key = type
+                rows = by_type[name][np.asarray(keys[name], dtype=np.int64)]
+            else:
+                continue
+            if len(rows) != sl.stop - sl.start:
+                continue  # a block of another shape than the master's: 0 is a valid dual
+            have = rows >= 0
+            block = np.zeros(len(rows))
+            block[have] = dual[rows[have]]
+            out[sl] = block
+        return out
 
     def solve_mip(self, time_limit_s: float, start: tuple[np.ndarray, np.ndarray] | None = None,
                   seed: int = 0) -> tuple[np.ndarray, np.ndarray, dict[str, Any]] | None:
@@ -432,9 +475,15 @@ class ColgenResult:
 
 def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                       per_type: int = 30, max_rounds: int = 200, smoothing: float = 0.5,
-                      deadline: float | None = None, rel_tol: float = 1e-6) -> ColgenResult:
+                      deadline: float | None = None, rel_tol: float = 1e-6,
+                      stop_at_bound: bool = True) -> ColgenResult:
     """The loop of the module docstring. ``lg`` is ``milp.bound._Lagrangian`` (its
-    ``evaluate`` gives L and records the minimiser's routes and reduced costs)."""
+    ``evaluate`` gives L and records the minimiser's routes and reduced costs).
+    ``stop_at_bound=False`` skips the early stop at L ≥ the master's value and goes on until
+    nothing prices out at the master's duals: the master is then the full LP and its duals
+    are optimal duals of the full LP, which the reduced-cost fixing needs
+    (:func:`milp.fixing.colgen_caps`; at L = master value some routes may still price out,
+    since L keeps each configuration's capacity row in its subproblem)."""
     idx = master.idx
     t0 = time.perf_counter()
     master.add(initial)
@@ -471,7 +520,7 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                "master_cpu_s": solve_cpu,
                "simplex_iterations": int(master.h.getInfo().simplex_iteration_count)}
         history.append(row)
-        if best_value >= master_value - rel_tol * max(1.0, abs(master_value)):
+        if stop_at_bound and best_value >= master_value - rel_tol * max(1.0, abs(master_value)):
             converged = True  # L has reached the master's LP value: nothing left to gain
             break
         # LP reduced costs at the master's own duals: none negative = master is the full LP

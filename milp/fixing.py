@@ -1,4 +1,4 @@
-r"""Reduced-cost fixing from the root LP and a known plan's cost (docs/milp.md §Reductions, 4).
+r"""Reduced-cost fixing from LP duals and a known plan's cost (docs/milp.md §Reductions, 4).
 
 Given row multipliers :math:`y` of the right signs (``≥`` rows :math:`y \ge 0`, ``≤``
 rows :math:`y \le 0`, equalities free) the Lagrangian
@@ -17,12 +17,18 @@ Forcing column *j* away from the bound where its minimum is taken raises the bou
   :math:`\bar R_c \le \lfloor (U - L)/d_{r_c} \rfloor`.
 
 Every plan of cost ≤ *U*, in particular every optimal one (and the known plan itself),
-satisfies both, so the optimum is kept. The multipliers are HiGHS's duals of the LP
-relaxation of the (already reduced) model, but *L* is recomputed here from them in
-exact arithmetic order-independent of the LP solver's tolerances (signs clipped, reduced
-costs recomputed from *A*), so the fixing is certified by the numbers it uses, not by
-the LP solve's accuracy. A relative slack of 1e-9 on *U* (floating-point sums) keeps
+satisfies both, so the optimum is kept. The multipliers are LP duals of the (already
+reduced) model: from column generation (:func:`colgen_caps`, what ``solve`` uses) or
+from the full LP relaxation (:func:`reduced_cost_caps`); either way *L* is recomputed here
+from them over the full model, independently of the LP solver's tolerances (signs
+clipped, reduced costs recomputed from *A*), so the fixing is certified by the numbers
+it uses, not by the LP solve's accuracy. A relative slack of 1e-9 on *U* (floating-point sums) keeps
 the known plan's own configurations.
+
+On the column-generation path the same multipliers also enter the configuration-decomposed
+Lagrangian of :mod:`milp.bound`, which gives, for each *c*, a bound on every plan that
+opens it (:meth:`milp.bound._Lagrangian.open_bounds`, *c*'s subproblem solved exactly
+with integer replicas); *c* is dropped where that exceeds *U* too.
 
 HiGHS fixes by reduced costs too, but only after its root cuts and without rebuilding
 the model; fixing before the solve gives HiGHS a smaller model to cut on (measured in
@@ -44,6 +50,10 @@ from hetserve.milp.highs_run import configure, run_checked
 
 REL_EPS = 1e-9
 INT_EPS = 1e-9
+LAGRANGIAN_OPEN_FIXING = True
+""":func:`colgen_caps` also drops *c* where the configuration-decomposed Lagrangian of
+:mod:`milp.bound` with ``w_c = 1`` forced exceeds *U* (``False``: the LP rule alone; kept so
+a benchmark can compare both)."""
 
 
 @dataclass(frozen=True)
@@ -58,21 +68,115 @@ class Fixing:
     dropped: int
     lowered: int
     seconds: float
+    method: str = "lp"
+    d_w: np.ndarray | None = None
+    """Reduced cost of ``w_c`` per configuration of ``instance.routes`` (NaN without a
+    column); with ``d_r`` and ``bound`` it re-applies the rule for a better plan
+    (:meth:`with_upper`) without solving the LP again."""
+    d_r: np.ndarray | None = None
+    lp_w: np.ndarray | None = None
+    """The LP's value of ``w_c`` per configuration (0 without a column): its support."""
+
+    def with_upper(self, upper_bound: float) -> Fixing:
+        """The caps for a cheaper known plan (cost ``upper_bound``), from the same
+        multipliers: the rule of the module docstring with a smaller room ``U − L``, so
+        every cap is at most the old one (``dropped`` counts all dropped configurations,
+        ``lowered`` those capped below their cap in ``self``)."""
+        if self.d_w is None or self.d_r is None:
+            raise ValueError("this Fixing holds no reduced costs")
+        have = ~np.isnan(self.d_w)
+        caps, dropped, lowered = _cap_rule(self.caps[have], self.d_w[have], self.d_r[have],
+                                           _room(upper_bound, self.bound))
+        out = self.caps.copy()
+        out[have] = caps
+        return replace(self, caps=out, dropped=dropped, lowered=lowered)
+
+
+def _room(upper_bound: float, bound: float) -> float:
+    return upper_bound * (1 + REL_EPS) + REL_EPS - bound
+
+
+def _cap_rule(rbar: np.ndarray, dw: np.ndarray, dr: np.ndarray,
+              room: float) -> tuple[np.ndarray, int, int]:
+    """``(caps, dropped, lowered)``: drop c where ``d_w > room``, cap R̄_c at
+    ``⌊room/d_r⌋`` where ``d_r > 0`` (module docstring)."""
+    cap = rbar.astype(float).copy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        by_r = np.where(dr > 0, np.floor(room / dr + INT_EPS), np.inf)
+    cap = np.minimum(cap, by_r)
+    cap[dw > room] = 0.0
+    return cap, int((cap < 1).sum()), int(((cap < rbar) & (cap >= 1)).sum())
+
+
+def _signed(am: ArrayModel, row_dual: np.ndarray) -> np.ndarray:
+    """``row_dual`` with its signs clipped to the valid ones (a positive multiplier needs a
+    finite lower side, a negative one a finite upper side)."""
+    y = np.asarray(row_dual, dtype=float).copy()
+    lo_fin = np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf)
+    hi_fin = np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf)
+    y[(y > 0) & ~lo_fin] = 0.0
+    y[(y < 0) & ~hi_fin] = 0.0
+    return y
 
 
 def lagrangian_value(am: ArrayModel, row_dual: np.ndarray) -> tuple[float, np.ndarray]:
     """``(L(y), d)`` of the module docstring for multipliers ``row_dual`` (signs clipped to
     the valid ones, so the value is a lower bound for any input)."""
-    y = np.asarray(row_dual, dtype=float).copy()
+    y = _signed(am, row_dual)
     lo_fin = np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf)
     hi_fin = np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf)
-    y[(y > 0) & ~lo_fin] = 0.0  # a positive multiplier needs a finite lower side
-    y[(y < 0) & ~hi_fin] = 0.0  # a negative one a finite upper side
     d = am.cost - am.A.T @ y
     rows = np.where(y > 0, y * np.where(lo_fin, am.row_lo, 0.0),
                     y * np.where(hi_fin, am.row_hi, 0.0))
     cols = np.minimum(d * am.lb, d * am.ub)
     return float(rows.sum() + cols.sum()), d
+
+
+def complete_link_duals(am: ArrayModel, row_dual: np.ndarray) -> np.ndarray:
+    r"""Move each route's negative reduced cost onto its linking row ``x_ic − v_ic w_c ≤ 0``:
+    its multiplier becomes :math:`y_l + \min(0, d_{x_{ic}})` (still ≤ 0, so still valid),
+    which makes :math:`d_{x_{ic}} \ge 0` and lowers :math:`d_{w_c}` by
+    :math:`v_{ic}|d_{x_{ic}}|`. With :math:`0 < v_{ic} \le 1` and :math:`0 \le w_c \le 1`
+    this never lowers :math:`L` nor any :math:`L + d_{w_c}` or :math:`L + k\,d_{r_c}` (it
+    adds :math:`(1 - v)|d_x| \ge 0`), so the fixing can only gain. Column generation
+    needs it: a route it never generated has no linking-row dual in the master, and its
+    negative reduced cost would otherwise count in full against :math:`L`. For optimal
+    duals of the full LP it changes nothing (complementary slackness)."""
+    y = _signed(am, row_dual)
+    if "link" not in am.row_blocks:
+        return y
+    _, d = lagrangian_value(am, y)
+    y[am.row_blocks["link"]] += np.minimum(0.0, d[am.cols["x"]])  # link row k ↔ route k
+    return y
+
+
+def fix_from_duals(am: ArrayModel, row_dual: np.ndarray, upper_bound: float, *,
+                   lp_value: float = math.nan, started: float | None = None,
+                   method: str = "lp", lp_w: np.ndarray | None = None) -> Fixing:
+    """The caps of the module docstring from multipliers ``row_dual`` of ``am``'s rows
+    (any values: signs are clipped, linking rows completed by :func:`complete_link_duals`,
+    and *L* recomputed here, so the caps are valid whatever produced them). ``lp_w``: the
+    LP's ``w`` per active configuration of ``am``, kept for the support MIP."""
+    t0 = time.perf_counter() if started is None else started
+    bound, d = lagrangian_value(am, complete_link_duals(am, row_dual))
+    room = _room(upper_bound, bound)
+    idx = am.index
+    caps = np.full(len(idx.instance.routes), np.inf)
+    if not (math.isfinite(room) and room >= 0):
+        return Fixing(caps, bound, lp_value, 0, 0, time.perf_counter() - t0, method)
+    dw = d[am.cols["w"]]
+    dr = d[am.cols["r"]]
+    cap, dropped, lowered = _cap_rule(idx.rbar, dw, dr, room)
+    caps[idx.cfg] = cap
+    n = len(idx.instance.routes)
+    d_w, d_r = np.full(n, np.nan), np.full(n, np.nan)
+    d_w[idx.cfg], d_r[idx.cfg] = dw, dr
+    per_cfg_w = None
+    if lp_w is not None:
+        per_cfg_w = np.zeros(n)
+        per_cfg_w[idx.cfg] = lp_w
+    return Fixing(caps, bound, lp_value, dropped, lowered, time.perf_counter() - t0, method,
+                  d_w, d_r, per_cfg_w)
 
 
 def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
@@ -93,23 +197,58 @@ def reduced_cost_caps(am: ArrayModel, upper_bound: float, *, threads: int = 1,
     # (dual simplex keeps them dual feasible; they are only weaker)
     optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     lp_value = float(h.getInfo().objective_function_value) if optimal else math.nan
-    bound, d = lagrangian_value(am, np.asarray(solution.row_dual))
-    room = upper_bound * (1 + REL_EPS) + REL_EPS - bound
+    return fix_from_duals(am, np.asarray(solution.row_dual), upper_bound, lp_value=lp_value,
+                          started=t0, method="lp",
+                          lp_w=np.asarray(solution.col_value)[am.cols["w"]])
+
+
+def colgen_caps(am: ArrayModel, upper_bound: float, *, seed: int = 0,
+                time_limit_s: float = 60.0) -> Fixing | None:
+    """The same caps from the duals of column generation (:mod:`milp.colgen`) instead of
+    the full LP: the restricted master over the generated routes, solved to (near)
+    convergence, gives multipliers for the rows it holds; the others get 0 and the
+    linking rows of routes never generated are completed by :func:`complete_link_duals`.
+    *L* and the reduced costs are then computed over the *full* model ``am``, so the
+    fixing is as certified as the LP path (weak duality holds for any sign-valid
+    multipliers); it is only weaker where the generation stopped early. ``None`` if the
+    master has no optimal solve. ``lp_value`` is the master's LP value when the
+    generation converged (then the full LP's), NaN otherwise."""
+    from hetserve.milp.bound import _Lagrangian, lagrangian_bound  # bound → solve → here
+
+    t0 = time.perf_counter()
+    lb = lagrangian_bound(am.index.instance, upper_bound=upper_bound, index=am.index,
+                          iterations=0, keep_master=True, seed=seed, time_limit_s=time_limit_s,
+                          cg_until_lp=True)
+    master = lb.master
+    if master is None:
+        return None
+    # the loop may have added routes after its last solve: re-solve (warm) for fresh duals
+    solved = master.solve(max(1e-3, t0 + time_limit_s - time.perf_counter()))
+    if solved is None:
+        return None
+    lp_value = solved[0] if lb.stats["cg_converged"] else math.nan
+    # the master's w: an absent configuration is at 0 (RestrictedMaster's docstring)
+    values = np.asarray(master.h.getSolution().col_value)
+    lp_w = np.zeros(am.index.n_cfg)
+    present = master.col_w >= 0
+    lp_w[present] = values[master.col_w[present]]
+    fix = fix_from_duals(am, master.row_duals(am), upper_bound, lp_value=lp_value,
+                         started=t0, method="colgen", lp_w=lp_w)
+    if not LAGRANGIAN_OPEN_FIXING:
+        return fix
+    # the same multipliers in the configuration-decomposed Lagrangian of milp.bound: the
+    # bound on plans that open c solves c's subproblem exactly (integer r ≥ 1, its own
+    # capacity), which the LP's single d_w only bounds from below
+    _, open_c = _Lagrangian(am.index.instance, am.index).open_bounds(*solved[1].multipliers)
+    caps = fix.caps.copy()
     idx = am.index
-    caps = np.full(len(idx.instance.routes), np.inf)
-    if not (math.isfinite(room) and room >= 0):
-        return Fixing(caps, bound, lp_value, 0, 0, time.perf_counter() - t0)
-    dw = d[am.cols["w"]]
-    dr = d[am.cols["r"]]
-    cap = idx.rbar.astype(float).copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        by_r = np.where(dr > 0, np.floor(room / dr + INT_EPS), np.inf)
-    cap = np.minimum(cap, by_r)
-    cap[dw > room] = 0.0
-    lowered = int(((cap < idx.rbar) & (cap >= 1)).sum())
-    dropped = int((cap < 1).sum())
-    caps[idx.cfg] = cap
-    return Fixing(caps, bound, lp_value, dropped, lowered, time.perf_counter() - t0)
+    over = open_c > upper_bound * (1 + REL_EPS) + REL_EPS
+    caps[idx.cfg[over]] = 0.0
+    cap = caps[idx.cfg]
+    return replace(fix, caps=caps, dropped=int((cap < 1).sum()),
+                   lowered=int(((cap < idx.rbar) & (cap >= 1)).sum()),
+                   seconds=time.perf_counter() - t0, method="colgen+lagrangian")
 
 
-__all__ = ["Fixing", "lagrangian_value", "reduced_cost_caps"]
+__all__ = ["Fixing", "colgen_caps", "complete_link_duals", "fix_from_duals", "lagrangian_value",
+           "reduced_cost_caps"]

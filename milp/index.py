@@ -169,19 +169,28 @@ def replica_bounds(instance: Instance, mask: np.ndarray) -> np.ndarray:
 def make_index(instance: Instance, tightening: Tightening | None = None,
                reductions: Reductions | None = None,
                upper_bound: float | None = None,
-               rbar_cap: np.ndarray | None = None) -> ModelIndex:
+               rbar_cap: np.ndarray | None = None,
+               reduced: Reduced | None = None) -> ModelIndex:
     """The index sets of the model; ``reductions`` (default: none, the complete model)
     drops configurations and lowers R̄ as :mod:`milp.reductions` proves safe, using
     ``upper_bound`` (a known plan's cost) for the incumbent bound. ``rbar_cap`` (one
     value per configuration, e.g. :func:`milp.fixing.reduced_cost_caps`) lowers R̄
-    further; a configuration capped below 1 loses its columns."""
+    further; a configuration capped below 1 loses its columns. ``reduced`` reuses the
+    reductions of an earlier index of the same instance and ``reductions`` (their
+    dominance test costs ≈ 0.05 s on paper-base, a twentieth of its solve); computed with
+    any known plan's cost, they keep an optimal plan, so they stay valid next to caps
+    from a cheaper plan."""
     tightening = Tightening() if tightening is None else tightening
     reductions = Reductions.none() if reductions is None else reductions
     t = instance.routes
     mask = usable_mask(instance)
     rbar_all = replica_bounds(instance, mask)
     red = None
-    if reductions != Reductions.none():
+    if reduced is not None and reductions != Reductions.none():
+        red = reduced
+        rbar_all = red.rbar
+        active = red.keep
+    elif reductions != Reductions.none():
         red = reduce(instance, mask, rbar_all, reductions, upper_bound)
         rbar_all = red.rbar
         active = red.keep

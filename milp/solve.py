@@ -28,6 +28,7 @@ repaired plan, and ``RunResult.objective`` is always its number.
 from __future__ import annotations
 
 import math
+import os
 import time
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -43,7 +44,7 @@ from hetserve.instances.solution import Solution
 from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
 from hetserve.instances.solver_log import configure as configure_log
 from hetserve.milp.diagnose import diagnose
-from hetserve.milp.fixing import reduced_cost_caps
+from hetserve.milp.fixing import Fixing, colgen_caps, reduced_cost_caps
 from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import (
@@ -53,7 +54,7 @@ from hetserve.milp.highs_run import (
     solve_relaxation,
     use_threads,
 )
-from hetserve.milp.index import Tightening, make_index
+from hetserve.milp.index import ModelIndex, Tightening, make_index
 from hetserve.milp.reductions import Reductions, map_plan
 
 BACKENDS = ("auto", "pulp", "highspy")
@@ -80,6 +81,12 @@ class MilpParams:
     root_bound
         Record HiGHS's dual bound at the end of the root node (after its cuts) in
         ``stats["root_bound"]`` through a MIP callback.
+    support_mip
+        After the reduced-cost fixing, solve the MILP restricted to the configurations
+        the fixing LP opens (``w_c > 0``) and the start's (:func:`support_mip`), when the
+        start is more than :data:`SUPPORT_MIP_MIN_ROOM` above the fixing's bound; a
+        cheaper plan becomes the start and tightens the fixing. Off also when the
+        environment sets ``HETSERVE_MILP_SUPPORT_MIP=0`` (a benchmark toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -93,6 +100,7 @@ class MilpParams:
     tightening: Tightening = field(default_factory=Tightening)
     reductions: Reductions = field(default_factory=Reductions)
     root_bound: bool = True
+    support_mip: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -121,13 +129,98 @@ vs 2.6–3.4 CPU s. The model is already presolved by construction (usable route
 tight R̄, the reductions)."""
 
 
-FIXING_MAX_ROUTES = 25_000
-"""Reduced-cost fixing (:mod:`milp.fixing`) solves the root LP once more before HiGHS
-does; above this many routes left after the reductions (15x15x15 s0 has 23.0k of its
-31.9k usable routes, 20x20x20 s0 53.7k of 74.8k) that LP alone
-takes a large share of a minute (20x20x20 s0: not solved in 24 CPU s, docs/milp.md), so
-it is skipped. The LP also gets at most a quarter of the time limit; if it does not
-finish, the solve goes on without fixing."""
+FIXING_MAX_ROUTES = 0
+"""Reduced-cost fixing (:mod:`milp.fixing`) takes its duals from the full root LP
+(:func:`milp.fixing.reduced_cost_caps`) up to this many routes left after the reductions,
+and from column generation of that LP above (:func:`milp.fixing.colgen_caps`). 0: column
+generation at every size. It was 25,000 (the full LP did not finish in 24 CPU s at
+20x20x20 s0); alternated side by side, the column-generation fixing (which also uses the
+configuration Lagrangian's open bounds) was as fast or faster at every size measured:
+paper-base 0.59 vs 0.78 CPU s median, 10x10x10 0.48 vs 0.69, 12x12x12 7.0 vs 10.4 (all
+five seeds faster), 8x8x12 s1 6.6 vs 6.3 (docs/milp.md §4). The LP gets at most a quarter
+of the time limit, the column generation half (at 20x20x20 HiGHS cannot finish the root
+without the fixing); if either stops early, its duals are used as they are."""
+
+COLGEN_FIXING = True
+"""Above :data:`FIXING_MAX_ROUTES` the fixing takes its duals from column generation of the
+LP (:func:`milp.fixing.colgen_caps`: 20x20x20 s0 reaches the full LP on 10.3k of its 48.8k
+routes in ≈ 2 CPU s and drops 2,244 of 2,718 configurations, docs/milp.md §4); ``False``
+skips the fixing there (kept so a benchmark can compare with no fixing above the
+threshold, the former behaviour at 20x20x20)."""
+
+
+SUPPORT_MIP_TIME_SHARE = 0.125
+"""The support MIP (:func:`support_mip`) gets at most this share of the time limit."""
+
+SUPPORT_MIP_MIN_ROOM = 0.05
+"""Run the support MIP only when the start's cost U is more than this share above the
+fixing's bound L: no plan is cheaper than L, so ``(U − L)/U`` caps what it can gain.
+Measured (results/milp/exact-12-root/): paper-base (4.5 %, its start is the optimum) and
+12x12x12 s1 (4.2 %) gain nothing and paper-base pays ≈ 0.03 CPU s (3 % of its solve);
+12x12x12 s0, s2, s3 (14–17 %) gain 20–50 % of their CPU time."""
+
+
+def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelIndex,
+                fixing: Fixing, upper: float, warm: Solution
+                ) -> tuple[Solution, float, dict[str, Any]]:
+    """A cheaper plan than ``warm`` (cost ``upper``), if the MILP restricted to the
+    configurations open in the fixing LP (``w_c > 0``) or in ``warm`` has one.
+
+    Why: with a start above the optimum the time goes to finding the optimum, and the
+    fixing, whose room is ``U − L``, drops fewer configurations (12x12x12 s3: the full
+    AGH's plan is 8 % above the optimum; HiGHS took 32 CPU s from it and 12 from the
+    optimum, docs/milp.md "Root settings"). The LP's support is a few dozen
+    configurations, so this MIP is small (17 at s3, where it returns a plan 0.4 % above
+    the optimum in ≈ 0.5 CPU s). It is a restriction of the model (the other
+    configurations get no columns), so its plan is feasible in the complete one; the
+    evaluator prices it. Returns ``(plan, cost, stats)``; the plan is ``warm`` when
+    nothing cheaper was found."""
+    t0 = time.perf_counter()
+    if fixing.lp_w is None:
+        return warm, upper, {"status": "no LP values"}
+    r_all, x_all = warm.to_arrays(instance)
+    if index.reduced is not None:
+        r_all, x_all = map_plan(index.reduced, r_all, x_all)
+    keep = (fixing.lp_w > 1e-6) | (r_all > 0)
+    idx = make_index(instance, params.tightening, params.reductions, upper,
+                     np.where(keep, fixing.caps, 0.0), reduced=index.reduced)
+    am = build_arrays(instance, tightening=params.tightening, index=idx)
+    h = new_highs()
+    _configure(h, replace(params, msg=False, log_file=None,
+                          time_limit_s=params.time_limit_s * SUPPORT_MIP_TIME_SHARE), seed, True)
+    h.passModel(am.to_highs_lp())
+    start = highspy.HighsSolution()
+    start.col_value = list(_start_vector(am, instance, warm))
+    start.value_valid = True
+    h.setSolution(start)
+    run_checked(h)
+    stats: dict[str, Any] = {"configs": am.index.n_cfg, "columns": am.n_cols,
+                             "status": h.modelStatusToString(h.getModelStatus())}
+    plan, cost = warm, upper
+    if h.getInfo().primal_solution_status == highspy.kSolutionStatusFeasible:
+        r_int, x_fix, _ = extract(instance, *_plan_arrays(instance, am, h))
+        found = Solution.from_arrays(instance, r_int, x_fix)
+        ev = evaluate_arrays(instance, *found.to_arrays(instance))
+        # cheaper by more than HiGHS's gap tolerance, or HiGHS would not tell them apart
+        if ev.feasible and ev.objective < upper * (1 - params.mip_rel_gap):
+            plan, cost = found, float(ev.objective)
+    stats.update(objective=cost, improved=cost < upper, seconds=time.perf_counter() - t0)
+    return plan, cost, stats
+
+
+def _plan_arrays(instance: Instance, am: ArrayModel,
+                 h: highspy.Highs) -> tuple[np.ndarray, np.ndarray]:
+    """``(r, x)`` over all configurations from HiGHS's column values of ``am``."""
+    values = np.asarray(h.getSolution().col_value)
+    r = np.zeros(len(instance.routes))
+    x = np.zeros((len(instance.query_types), len(instance.routes)))
+    r[am.index.cfg] = values[am.cols["r"]]
+    x[am.index.ri, am.index.route_cfg()] = values[am.cols["x"]]
+    return r, x
+
+
+def _support_mip_on(params: MilpParams) -> bool:
+    return params.support_mip and os.environ.get("HETSERVE_MILP_SUPPORT_MIP", "1") != "0"
 
 
 def _configure(h: highspy.Highs, params: MilpParams, seed: int, started: bool) -> None:
@@ -188,16 +281,30 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         upper = warm_eval.objective if warm_eval.feasible else None
     fixing = None
+    upper_start, sub_stats = upper, None
     if backend == "highspy":
         index = make_index(instance, params.tightening, params.reductions, upper)
         am = build_arrays(instance, tightening=params.tightening, index=index)
-        if (upper is not None and params.reductions.reduced_cost
-                and index.n_routes <= FIXING_MAX_ROUTES):
-            fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
-                                       time_limit_s=params.time_limit_s / 4)
+        if upper is not None and params.reductions.reduced_cost:
+            if index.n_routes <= FIXING_MAX_ROUTES:
+                fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
+                                           time_limit_s=params.time_limit_s / 4)
+            elif COLGEN_FIXING:
+                fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 2)
             if fixing is not None and (fixing.dropped or fixing.lowered):
                 am = build_arrays(instance, tightening=params.tightening, index=make_index(
-                    instance, params.tightening, params.reductions, upper, fixing.caps))
+                    instance, params.tightening, params.reductions, upper, fixing.caps,
+                    reduced=index.reduced))
+        if (fixing is not None and fixing.lp_w is not None and upper is not None
+                and warm_start is not None and _support_mip_on(params)
+                and upper - fixing.bound > SUPPORT_MIP_MIN_ROOM * abs(upper)):
+            warm_start, better, sub_stats = support_mip(instance, params, seed, index, fixing,
+                                                        upper, warm_start)
+            if better < upper:  # a cheaper start: the same multipliers fix more
+                upper, fixing = better, fixing.with_upper(better)
+                am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                    instance, params.tightening, params.reductions, upper, fixing.caps,
+                    reduced=index.reduced))
         build_s = time.perf_counter() - t_start
         h = new_highs()
         _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
@@ -257,10 +364,11 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "backend": backend, "tightening": params.tightening.label(),
         "reductions": params.reductions.label(),
         "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
-        "upper_bound_start": upper,
+        "upper_bound_start": upper_start,
+        "support_mip": sub_stats,
         "fixing": None if fixing is None else {
             "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
-            "lp_value": fixing.lp_value, "seconds": fixing.seconds},
+            "lp_value": fixing.lp_value, "seconds": fixing.seconds, "method": fixing.method},
         "build_s": build_s, "solve_s": solve_s, "solve_cpu_s": solve_cpu_s,
         "n_vars": n_vars, "n_int": n_int,
         "n_rows": n_rows, "nodes": int(info.mip_node_count),
@@ -287,11 +395,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                          seed=seed, stats=stats)
 
     if backend == "highspy":
-        values = np.asarray(h.getSolution().col_value)
-        r = np.zeros(len(instance.routes))
-        x = np.zeros((len(instance.query_types), len(instance.routes)))
-        r[am.index.cfg] = values[am.cols["r"]]
-        x[am.index.ri, am.index.route_cfg()] = values[am.cols["x"]]
+        r, x = _plan_arrays(instance, am, h)
     else:
         solver.findSolutionValues(form.problem)
         r, x = solution_arrays(form)

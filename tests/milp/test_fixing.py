@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -45,9 +47,13 @@ def test_lagrangian_is_a_lower_bound_for_any_multipliers():
     lambda: generate((5, 5, 6), 3, "tight-budget"),
     lambda: generate((4, 4, 5), 4).replace(multi_parallelism=True),
 ])
-def test_fixing_from_a_heuristic_start_keeps_the_optimum(make):
-    """With GH's plan as U (what a default solve does at small sizes), the fixed model's
-    optimum equals the model's without fixing; the model really shrinks."""
+def test_fixing_from_a_heuristic_start_keeps_the_optimum(make, monkeypatch):
+    """With GH's plan as U, the model fixed from the full LP's duals (the solve's path up
+    to ``FIXING_MAX_ROUTES``, forced here at every size) has the optimum of the model
+    without fixing; the model really shrinks. (The column-generation path:
+    test_fixing_colgen.py.)"""
+    monkeypatch.setattr(importlib.import_module("hetserve.milp.solve"), "FIXING_MAX_ROUTES",
+                        10**9)
     inst = make()
     start = gh(inst, GhParams())
     assert start.feasible
@@ -55,7 +61,7 @@ def test_fixing_from_a_heuristic_start_keeps_the_optimum(make):
     fixed = solve(inst, MilpParams(threads=1), warm_start=start.solution)
     assert plain.status is Status.OPTIMAL and fixed.status is Status.OPTIMAL
     assert fixed.objective == pytest.approx(plain.objective, rel=2e-4)
-    assert fixed.stats["fixing"] is not None
+    assert fixed.stats["fixing"] is not None and fixed.stats["fixing"]["method"] == "lp"
     assert fixed.stats["n_vars"] <= plain.stats["n_vars"]
 
 
