@@ -38,6 +38,13 @@ solved by bisection.  This keeps the prefill tail (long prompts) in the P99, whi
 "W99 + mean prefill" form of the fleet simulator drops (also reported, as
 ``p99_ttft_meanprefill_s``, for side-by-side comparison).
 
+Iteration-time spread (:func:`_spread`, docs/queueing.md §1): a prefill runs at the
+iteration time of its own unit's resident context when it joins, not at the pool mean:
+the dispatcher's choice of the emptiest unit lowers the mean, the residents' contexts and
+count spread it (Gamma, binned at conditional means), and half an iteration (the rest of
+the one under way) precedes the first prefill iteration.  The tail then sums over
+(node, bin) pairs; the queue keeps the mean ``tau``.
+
 Utilisation.  ``rho = lambda / (n mu_max)`` with ``mu_max = k / (E[I] (W + H k Lbar/cal))``
 the throughput of a unit with every slot busy: the fleet simulator's GPU utilisation, and
 the quantity capped by ``rho_max``.  With ``batch="load"`` the mean slot occupancy
