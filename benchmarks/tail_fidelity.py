@@ -62,7 +62,8 @@ def _cdf(wl: str):
     return cdf_from_json([list(p) for p in _peer_cdf(wl)], name=wl)
 
 
-def run_case(wl: str, lam: float, slo: float, searched: bool, n_verify: int) -> dict:
+def run_case(wl: str, lam: float, slo: float, searched: bool, n_verify: int,
+             miss_scale: float = 1.0) -> dict:
     from hetserve.queueing.profiles import PRESETS
     from hetserve.queueing.slo import TTFTSLO
     from hetserve.queueing.verify import plan_verified
@@ -71,7 +72,8 @@ def run_case(wl: str, lam: float, slo: float, searched: bool, n_verify: int) -> 
     slo_obj = TTFTSLO(slo, unservable="exclude")
     t0, c0 = time.perf_counter(), time.process_time()
     hp = plan_verified(cdf, lam, slo_obj, a100, verify_requests=n_verify, seed=0,
-                       gammas=None if searched else (1.0,), bstar_check=False)
+                       gammas=None if searched else (1.0,), bstar_check=False,
+                       plan_miss_scale=miss_scale)
     row: dict = {"workload": wl, "rate": lam, "slo_s": slo,
                  "gamma": "searched" if searched else "fixed", "status": hp.slo_status,
                  "wall_s": round(time.perf_counter() - t0, 2),
@@ -158,7 +160,10 @@ def summary(rows: list[dict], label: str, meta: dict) -> str:
 @click.option("--shard", default="0/1", show_default=True, help="K/N: cases i with i % N == K.")
 @click.option("--label", default="run", show_default=True)
 @click.option("--only", default=None, help="Comma-separated case indices (0-based).")
-def main(out, verify_requests, shard, label, only):
+@click.option("--plan-miss-scale", default=1.0, show_default=True,
+              help="Size the analytic start for this share of the miss budget "
+                   "(plan_verified's plan_miss_scale).")
+def main(out, verify_requests, shard, label, only, plan_miss_scale):
     """Run the grid (hetserve only) and write cases.jsonl, summary.md and meta.json."""
     import hetserve.queueing as hq
 
@@ -171,14 +176,15 @@ def main(out, verify_requests, shard, label, only):
 
     meta = {"script": "benchmarks/tail_fidelity.py", "label": label,
             "cdfs": "peer's files" if _have_peer() else "hetserve's bundled copies",
-            "args": {"verify_requests": verify_requests, "shard": shard, "only": only},
+            "args": {"verify_requests": verify_requests, "shard": shard, "only": only,
+                     "plan_miss_scale": plan_miss_scale},
             "queueing_module": str(Path(hq.__file__).parent), **machine_meta()}
     rows = []
     path = outp / "cases.jsonl"
     for i, case in enumerate(grid()):
         if i % n != k or (keep is not None and i not in keep):
             continue
-        row = {"case": i, **run_case(*case, verify_requests)}
+        row = {"case": i, **run_case(*case, verify_requests, plan_miss_scale)}
         rows.append(row)
         with path.open("a") as fh:
             fh.write(json.dumps(row, default=float) + "\n")

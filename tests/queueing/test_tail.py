@@ -131,3 +131,18 @@ def test_pool_p99_close_to_the_detailed_simulator():
                    mode="detailed")
     pred = evaluate_pool(cal, lam, 8).p99_ttft_s
     assert pred == pytest.approx(sim.pools[0].p99_ttft_s, rel=0.08)
+
+
+def test_plan_miss_scale_sizes_for_less_and_keeps_the_slo():
+    from hetserve.queueing.slo import TTFTSLO
+    from hetserve.queueing.verify import plan_verified
+
+    cdf = load_workload("agent-heavy")
+    slo = TTFTSLO(0.5, unservable="exclude")
+    base = plan_verified(cdf, 50.0, slo, A100, verify=False, gammas=(1.0,), bstar_check=False)
+    tight = plan_verified(cdf, 50.0, slo, A100, verify=False, gammas=(1.0,), bstar_check=False,
+                          plan_miss_scale=0.5)
+    assert tight.slo == base.slo and tight.quantile == base.quantile == 0.99
+    assert tight.cost_per_hour > base.cost_per_hour
+    with pytest.raises(ValueError, match="plan_miss_scale"):
+        plan_verified(cdf, 50.0, slo, A100, verify=False, plan_miss_scale=0.0)
