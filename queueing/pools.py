@@ -222,7 +222,7 @@ def _gamma_bins(key: int) -> np.ndarray:
     return (np.diff(part) / np.diff(SPREAD_BINS) - a) / math.sqrt(a)
 
 
-def _spread(cal: PoolCalibration, occ: float, tau: float, n: int):
+def _spread(cal: PoolCalibration, occ: float, n: int):
     """Iteration times ``tau_m`` (one per bin of :data:`SPREAD_BINS`) that a request's
     prefill sees, or ``None`` when they do not spread.
 
@@ -232,13 +232,17 @@ def _spread(cal: PoolCalibration, occ: float, tau: float, n: int):
     (quasi-static; docs/queueing.md §1, "Iteration-time spread").  ``Z`` sums the contexts
     of the unit's residents: with ``N`` residents of iteration-weighted context mean ``L̄``
     and variance ``v`` (from ``E[X2]``, :mod:`queueing.workload`),
-    ``Var Z = E[N] v + L̄^2 Var N``.  ``N`` is binomial (``k`` slots, occupancy ``occ``) on
-    one unit; the dispatcher sends a request to the unit with the most free slots, which
-    keeps the units' counts level, so the count seen varies like the pool's mean count per
-    unit, ``Var N = k occ (1 - occ) / n``.  ``Z`` is taken Gamma with that mean and
-    variance (non-negative, right-skewed like a sum of few heavy-tailed contexts); the
-    bins' conditional means keep ``E[tau_m] = tau``.  With ``batch="full"`` every slot is
-    busy and only the contexts vary."""
+    ``Var Z = E[N] v + L̄^2 Var N``.  The dispatcher sends a request to the unit with the
+    most free slots: were the units' counts level within one, that unit would hold
+    ``n̄ - (1 - 1/n)`` (``n̄ = occ k``); at low occupancy many units are empty and the
+    shift is smaller, so ``E[N] = n̄ - (1 - 1/n) n̄ / (n̄ + JSQ_HALF)``.  ``N`` is binomial
+    (``k`` slots) on a lone unit and evens out over ``n`` units:
+    ``Var N = max(k occ (1 - occ) / sqrt(n), f (1 - f))`` with ``f`` the fractional part of
+    ``E[N]`` (a count is whole).  ``JSQ_HALF`` and the ``sqrt(n)`` are fitted to the
+    detailed simulator (docs/queueing.md §1).  ``Z`` is taken Gamma with that mean and
+    variance (non-negative, right-skewed like a sum of few heavy-tailed contexts), read at
+    the bins' conditional means.  With ``batch="full"`` every slot is busy: the request
+    joins ``k - 1`` residents and only their contexts vary."""
     if not cal.tau_spread:
         return None
     k = cal.k
@@ -246,21 +250,20 @@ def _spread(cal: PoolCalibration, occ: float, tau: float, n: int):
     v = cal._var_ctx  # type: ignore[attr-defined]
     if cal.batch == "load":
         nbar = occ * k
-        nres = nbar - (1.0 - 1.0 / n) * nbar / (nbar + JSQ_HALF)
+        nres = max(nbar - (1.0 - 1.0 / n) * nbar / (nbar + JSQ_HALF), 0.0)
         frac = nres - math.floor(nres)
         var = nres * v + L * L * max(k * occ * (1.0 - occ) / math.sqrt(n), frac * (1.0 - frac))
     else:
         nres = float(k - 1)
         var = nres * v
     mean = nres * L
-    W = cal.profile.W
+    h = cal.profile.H / cal.profile.calibration_ctx
+    base = cal.profile.W + h * mean  # the mean iteration time a prefill sees
     if not (var > 0.0 and mean > 0.0):
-        return np.array([W + (tau - W) * (nres / (occ * k if cal.batch == "load" else k))]
-                        * (len(SPREAD_BINS) - 1)) if mean > 0 else np.full(len(SPREAD_BINS) - 1, W)
+        return np.full(len(SPREAD_BINS) - 1, base)
     a = mean * mean / var
     key = round(math.log(min(max(a, 1e-3), 1e7)) / _SHAPE_STEP)
-    h = cal.profile.H / cal.profile.calibration_ctx
-    return W + h * mean + (h * math.sqrt(var)) * _gamma_bins(key)
+    return base + (h * math.sqrt(var)) * _gamma_bins(key)
 
 
 def _state(cal: PoolCalibration, lam: float, n: int):
@@ -283,7 +286,7 @@ def _state(cal: PoolCalibration, lam: float, n: int):
     mu = 1.0 / (st.mean_iters * tau)
     C = erlang_c_scalar(c, lam / mu)
     theta = 2.0 * (c * mu - lam) / (1.0 + st.cv2_iters)
-    return occ, tau, C, theta, _spread(cal, occ, tau, n)
+    return occ, tau, C, theta, _spread(cal, occ, n)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ def test_spread_by_hand():
     L = st.mean_ctx_sum / st.mean_iters
     v = st.mean_ctx2_sum / st.mean_iters - L * L
     nbar = occ * k
-    nres = nbar - (1 - 1 / n) * nbar / (nbar + JSQ_HALF)
+    nres = max(nbar - (1 - 1 / n) * nbar / (nbar + JSQ_HALF), 0.0)
     frac = nres - math.floor(nres)
     var = nres * v + L * L * max(k * occ * (1 - occ) / math.sqrt(n), frac * (1 - frac))
     h = A100.H / A100.calibration_ctx
