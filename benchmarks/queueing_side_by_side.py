@@ -61,7 +61,22 @@ def _peer():
     return fleet_sim
 
 
+PEER_CDF_NAMES = {"azure": "fleetsim-azure", "lmsys": "lmsys", "agent_heavy": "agent-heavy"}
+"""hetserve's bundled copies of the peer's tabulated CDFs (same values; used by
+``--no-peer`` runs, where the peer is not installed)."""
+
+
+def _have_peer() -> bool:
+    from importlib.util import find_spec
+
+    return find_spec("fleet_sim") is not None
+
+
 def _peer_cdf(name: str):
+    if not _have_peer():
+        from hetserve.instances.traces import workload_table
+
+        return [(int(t), float(f)) for t, f in workload_table(PEER_CDF_NAMES[name])["cdf"]]
     fs = _peer()
     path = Path(fs.__file__).parent / "data" / f"{name}_cdf.json"
     raw = json.loads(path.read_text())
@@ -242,7 +257,7 @@ def _fleet_from_plan(plan):
     return fleet_from_plan(plan.to_dict())[0]
 
 
-def speed(out: Path, reps: int = 3, simulators: bool = True) -> dict:
+def speed(out: Path, reps: int = 3, simulators: bool = True, peer_too: bool = True) -> dict:
     """Detailed simulator vs the peer's Fleet on the same fleets and requests (alternating),
     and the full (B, gamma) sweep cold vs warm vs the peer's sweep."""
     from hetserve.queueing.planner import clear_caches, plan_two_pool
@@ -283,9 +298,10 @@ def speed(out: Path, reps: int = 3, simulators: bool = True) -> dict:
         t0 = time.perf_counter()
         plan_two_pool(cdf, 300.0 + i, 0.5, a100, bstar_check=False)
         warm.append(1e3 * (time.perf_counter() - t0))
-        peer.append(peer_plan(pairs, 200.0 + i, 0.5, True)["ms"])
+        if peer_too:
+            peer.append(peer_plan(pairs, 200.0 + i, 0.5, True)["ms"])
     res["sweep"] = {"cold_ms": statistics.median(cold), "warm_ms": statistics.median(warm),
-                    "peer_ms": statistics.median(peer), "rows": 5}
+                    "peer_ms": statistics.median(peer) if peer else math.nan, "rows": 5}
     return res
 
 
@@ -342,7 +358,7 @@ def _export_commit(ref: str, dest: Path) -> Path:
     return dest / "path"
 
 
-def sweep_cold(reps: int = 7, baseline: str | None = None) -> dict:
+def sweep_cold(reps: int = 7, baseline: str | None = None, peer_too: bool = True) -> dict:
     """The full (B, gamma) sweep on the peer's azure CDF at 200 req/s, P99 TTFT 0.5 s, in a
     fresh process each time (cold: nothing cached; imports timed apart), hetserve and the
     peer alternating (and hetserve at commit ``baseline`` when given); medians of
@@ -352,7 +368,8 @@ def sweep_cold(reps: int = 7, baseline: str | None = None) -> dict:
 
     pairs = json.dumps([list(p) for p in _peer_cdf("azure")])
     root = Path(__file__).resolve().parents[1]
-    order = [("hetserve", _HS_CHILD, None), ("peer", _PEER_CHILD, None)]
+    order = [("hetserve", _HS_CHILD, None)] + ([("peer", _PEER_CHILD, None)] if peer_too
+                                               else [])
     tmp = None
     if baseline is not None:
         tmp = tempfile.TemporaryDirectory()
@@ -375,7 +392,8 @@ def sweep_cold(reps: int = 7, baseline: str | None = None) -> dict:
     med = {tag: {k: statistics.median(r[k] for r in rs) for k in rs[0]}
            for tag, rs in runs.items()}
     res = {"reps": reps, "median": med, "runs": runs,
-           "ratio_sweep_ms": med["hetserve"]["sweep_ms"] / med["peer"]["sweep_ms"]}
+           "ratio_sweep_ms": (med["hetserve"]["sweep_ms"] / med["peer"]["sweep_ms"]
+                              if "peer" in med else None)}
     if baseline is not None:
         res["baseline"] = baseline
         res["ratio_vs_baseline_cpu"] = (med["hetserve"]["sweep_cpu_ms"]
@@ -434,8 +452,11 @@ def _version(name: str) -> str | None:
                    "with git archive), alternating with today's code and the peer.")
 @click.option("--reps", default=7, show_default=True,
               help="With --speed-only: fresh processes per sweep measurement.")
+@click.option("--no-peer", is_flag=True,
+              help="With --speed-only --sweep-only: hetserve only (the peer need not be "
+                   "installed; its CDF comes from hetserve's bundled copy).")
 def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, shard, merge_dirs,
-         speed_only, sweep_only, baseline, reps):
+         speed_only, sweep_only, baseline, reps, no_peer):
     """Run the grid and write cases.csv, side_by_side.md and meta.json."""
     t_start = time.perf_counter()
     commit = _commit()  # the code that runs, read before any later checkout
@@ -453,8 +474,10 @@ def main(out, n_sim, verify_requests, peer_requests, quick, do_speed, shard, mer
         outp.mkdir(parents=True, exist_ok=True)
         if any(outp.iterdir()):
             raise click.UsageError(f"--out: {outp} is not empty; give a new folder")
-        sp = speed(outp, simulators=not sweep_only)
-        sp["sweep_cold"] = sweep_cold(reps, baseline)
+        if no_peer and not sweep_only:
+            raise click.UsageError("--no-peer: only with --speed-only --sweep-only")
+        sp = speed(outp, simulators=not sweep_only, peer_too=not no_peer)
+        sp["sweep_cold"] = sweep_cold(reps, baseline, peer_too=not no_peer)
         meta = _meta(outp, {"speed_only": True, "sweep_only": sweep_only,
                             "baseline": baseline, "reps": reps},
                      time.perf_counter() - t_start, commit)
@@ -634,8 +657,8 @@ def speed_markdown(sp: dict, meta: dict) -> str:
             else "| measure | hetserve | peer |")
 
     def row(label: str, key: str, nd: int = 1) -> str:
-        cells = ([sc["baseline"][key]] if base else []) + [sc["hetserve"][key],
-                                                           sc["peer"][key]]
+        cells = ([sc["baseline"][key]] if base else []) + [
+            sc["hetserve"][key], sc["peer"][key] if "peer" in sc else math.nan]
         return f"| {label} | " + " | ".join(f"{v:.{nd}f}" for v in cells) + " |"
 
     lines += ["", "## Full (B, γ) sweep, azure CDF, 200 req/s, P99 TTFT 0.5 s", "",

@@ -38,6 +38,13 @@ solved by bisection.  This keeps the prefill tail (long prompts) in the P99, whi
 "W99 + mean prefill" form of the fleet simulator drops (also reported, as
 ``p99_ttft_meanprefill_s``, for side-by-side comparison).
 
+Iteration-time spread (:func:`_spread`, docs/queueing.md §1): a prefill runs at the
+iteration time of its own unit's resident context when it joins, not at the pool mean:
+the dispatcher's choice of the emptiest unit lowers the mean, the residents' contexts and
+count spread it (Gamma, binned at conditional means), and half an iteration (the rest of
+the one under way) precedes the first prefill iteration.  The tail then sums over
+(node, bin) pairs; the queue keeps the mean ``tau``.
+
 Utilisation.  ``rho = lambda / (n mu_max)`` with ``mu_max = k / (E[I] (W + H k Lbar/cal))``
 the throughput of a unit with every slot busy: the fleet simulator's GPU utilisation, and
 the quantity capped by ``rho_max``.  With ``batch="load"`` the mean slot occupancy
@@ -57,6 +64,7 @@ from dataclasses import asdict, dataclass
 from functools import lru_cache
 
 import numpy as np
+from scipy import special
 
 from .erlang import erlang_c_scalar
 from .profiles import PoolProfile
@@ -98,7 +106,8 @@ def mix_stats(parts: list[tuple[SliceStats, float]]) -> SliceStats:
                       avg("mean_prefill_iters"), avg("mean_ctx_sum"), Pu.astype(float),
                       binned[Pu], np.concatenate([s.node_prompt for s in ss]),
                       np.concatenate([s.node_prefill for s in ss]),
-                      np.concatenate([s.node_tokens for s in ss]), node_w)
+                      np.concatenate([s.node_tokens for s in ss]), node_w,
+                      avg("mean_ctx2_sum"))
 
 
 @dataclass(frozen=True)
@@ -110,6 +119,9 @@ class PoolCalibration:
     k: int  # slots per unit
     stats: SliceStats
     batch: str = "load"
+    tau_spread: bool = True
+    """Model the iteration time a request's prefill sees as random (quasi-static resident
+    context, :func:`_spread`); ``False`` keeps the mean-occupancy iteration time only."""
 
     def __post_init__(self):
         if self.ctx < 1:
@@ -127,6 +139,10 @@ class PoolCalibration:
         object.__setattr__(self, "_max_throughput", mu)
         # per-node prompt-KV term of the prefill iterations (_pre), fixed per calibration
         object.__setattr__(self, "_h_prompt", p.H * self.stats.node_prompt / p.calibration_ctx)
+        # spread of one resident's KV context (tokens^2, iteration-weighted) for _spread
+        L = self.stats.resident_ctx
+        object.__setattr__(self, "_var_ctx", max(self.stats.resident_ctx2 - L * L, 0.0)
+                           if self.tau_spread else 0.0)
 
     @property
     def h_term(self) -> float:
@@ -187,26 +203,90 @@ class PoolEval:
         return asdict(self)
 
 
+# Probability bins of the resident-context distribution (_spread): finer in the upper tail,
+# where a 1 % miss target is decided.
+SPREAD_BINS = np.array([0.0, 0.5, 0.8, 0.9, 0.95, 0.98, 0.99, 0.995, 0.998, 0.999, 1.0])
+_SHAPE_STEP = math.log(1.05)
+JSQ_HALF = 0.5
+"""Residents per unit at which the dispatcher's shift (:func:`_spread`) is half of one."""
+
+
+@lru_cache(maxsize=1024)
+def _gamma_bins(key: int) -> np.ndarray:
+    """Standardised conditional means ``(E[Z | bin] - a) / sqrt(a)`` of ``Z ~ Gamma(a, 1)``
+    over :data:`SPREAD_BINS`, ``a = 1.05**key`` (a 5 % shape grid, cached).  Uses
+    ``E[Z; Z <= x] = a P(a + 1, x)`` with ``P`` the regularised lower incomplete gamma."""
+    a = math.exp(key * _SHAPE_STEP)
+    x = special.gammaincinv(a, SPREAD_BINS[1:-1])
+    part = np.concatenate(([0.0], a * special.gammainc(a + 1.0, x), [a]))
+    return (np.diff(part) / np.diff(SPREAD_BINS) - a) / math.sqrt(a)
+
+
+def _spread(cal: PoolCalibration, occ: float, n: int):
+    """Iteration times ``tau_m`` (one per bin of :data:`SPREAD_BINS`) that a request's
+    prefill sees, or ``None`` when they do not spread.
+
+    The mean-occupancy ``tau = W + h Z̄`` uses the mean resident KV context ``Z̄`` of a unit
+    (``h = H / cal``).  Residents change on the time scale of their service, far longer
+    than a prefill, so a request's prefill runs at the *current* context ``Z`` of its unit
+    (quasi-static; docs/queueing.md §1, "Iteration-time spread").  ``Z`` sums the contexts
+    of the unit's residents: with ``N`` residents of iteration-weighted context mean ``L̄``
+    and variance ``v`` (from ``E[X2]``, :mod:`queueing.workload`),
+    ``Var Z = E[N] v + L̄^2 Var N``.  The dispatcher sends a request to the unit with the
+    most free slots: were the units' counts level within one, that unit would hold
+    ``n̄ - (1 - 1/n)`` (``n̄ = occ k``); at low occupancy many units are empty and the
+    shift is smaller, so ``E[N] = n̄ - (1 - 1/n) n̄ / (n̄ + JSQ_HALF)``.  ``N`` is binomial
+    (``k`` slots) on a lone unit and evens out over ``n`` units:
+    ``Var N = max(k occ (1 - occ) / sqrt(n), f (1 - f))`` with ``f`` the fractional part of
+    ``E[N]`` (a count is whole).  ``JSQ_HALF`` and the ``sqrt(n)`` are fitted to the
+    detailed simulator (docs/queueing.md §1).  ``Z`` is taken Gamma with that mean and
+    variance (non-negative, right-skewed like a sum of few heavy-tailed contexts), read at
+    the bins' conditional means.  With ``batch="full"`` every slot is busy: the request
+    joins ``k - 1`` residents and only their contexts vary."""
+    if not cal.tau_spread:
+        return None
+    k = cal.k
+    L = cal.stats.resident_ctx
+    v = cal._var_ctx  # type: ignore[attr-defined]
+    if cal.batch == "load":
+        nbar = occ * k
+        nres = max(nbar - (1.0 - 1.0 / n) * nbar / (nbar + JSQ_HALF), 0.0)
+        frac = nres - math.floor(nres)
+        var = nres * v + L * L * max(k * occ * (1.0 - occ) / math.sqrt(n), frac * (1.0 - frac))
+    else:
+        nres = float(k - 1)
+        var = nres * v
+    mean = nres * L
+    h = cal.profile.H / cal.profile.calibration_ctx
+    base = cal.profile.W + h * mean  # the mean iteration time a prefill sees
+    if not (var > 0.0 and mean > 0.0):
+        return np.full(len(SPREAD_BINS) - 1, base)
+    a = mean * mean / var
+    key = round(math.log(min(max(a, 1e-3), 1e7)) / _SHAPE_STEP)
+    return base + (h * math.sqrt(var)) * _gamma_bins(key)
+
+
 def _state(cal: PoolCalibration, lam: float, n: int):
-    """(rho_slot, tau, C, theta) for n units; rho_slot = inf when unstable."""
+    """(rho_slot, tau, C, theta, taus) for n units; rho_slot = inf when unstable; ``taus``
+    the iteration times a prefill sees (:func:`_spread`, ``None``: always ``tau``)."""
     st, p, k = cal.stats, cal.profile, cal.k
     a = lam * st.mean_iters
     if cal.batch == "load":
         denom = n - a * cal.h_term
         if denom <= 0:
-            return math.inf, math.inf, 1.0, 0.0
+            return math.inf, math.inf, 1.0, 0.0, None
         occ = a * p.W / (k * denom)
         tau = p.W + cal.h_term * occ * k
     else:
         tau = p.W + cal.h_term * k
         occ = a * tau / (n * k)
     if occ >= 1.0:
-        return occ, tau, 1.0, 0.0
+        return occ, tau, 1.0, 0.0, None
     c = n * k
     mu = 1.0 / (st.mean_iters * tau)
     C = erlang_c_scalar(c, lam / mu)
     theta = 2.0 * (c * mu - lam) / (1.0 + st.cv2_iters)
-    return occ, tau, C, theta
+    return occ, tau, C, theta, _spread(cal, occ, n)
 
 
 @dataclass(frozen=True)
@@ -239,15 +319,33 @@ def _pre(cal: PoolCalibration, tau: float) -> np.ndarray:
     return cal.stats.node_prefill * (tau + cal._h_prompt) + tau  # type: ignore[attr-defined]
 
 
+def _pre_spread(cal: PoolCalibration, taus: np.ndarray) -> np.ndarray:
+    """Time from arrival at a free slot to first token at every iteration time of
+    :func:`_spread`, [nodes, bins]: the rest of the iteration under way (half an
+    iteration on average: the request arrives at a uniformly random point of it) and
+    ``P`` prefill iterations carrying its own prompt's KV."""
+    return (cal.stats.node_prefill[:, None] * (taus[None, :] + cal._h_prompt[:, None])  # type: ignore[attr-defined]
+            + 0.5 * taus[None, :])
+
+
 def _miss(cal: PoolCalibration, tg: PoolTargets, i: int, tau: float, C: float,
-          theta: float) -> float:
-    """Pool miss probability of constraint ``i``: sum_j w_j P(W_q > target_j - pre_j)."""
+          theta: float, taus: np.ndarray | None = None) -> float:
+    """Pool miss probability of constraint ``i``: sum_j w_j P(W_q > target_j - pre_j),
+    averaged over the iteration times ``taus`` a prefill may see (equal-mass bins of
+    :data:`SPREAD_BINS`) when given."""
     w = tg.weights[i]
     mass = float(w.sum())
     if mass <= 0:
         return 0.0
     if theta <= 0:
         return 1.0
+    if taus is not None:
+        s2 = tg.targets[i][:, None] - _pre_spread(cal, taus)
+        if C <= 0.0:
+            t2 = (s2 < 0).astype(float)
+        else:
+            t2 = np.where(s2 < 0, 1.0, C * np.exp(-theta * np.maximum(s2, 0.0)))
+        return float(w @ (t2 @ np.diff(SPREAD_BINS))) / mass
     s = tg.targets[i] - _pre(cal, tau)
     if C <= 0.0:  # no wait (certain_miss): only the prefill-bound nodes miss
         return float(w @ (s < 0)) / mass
@@ -287,7 +385,7 @@ def _sorted_nodes(cal: PoolCalibration, tau: float):
 
 
 def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
-                   theta: float) -> float:
+                   theta: float, taus: np.ndarray | None = None) -> float:
     """Smallest t with P(TTFT > t) <= 1 - q, exactly.
 
     With the per-node times ``p_1 <= ... <= p_n`` sorted, on ``[p_k, p_{k+1})`` the tail is
@@ -296,7 +394,17 @@ def _ttft_quantile(q: float, cal: PoolCalibration, tau: float, C: float,
     so the quantile is the first interval's closed-form root."""
     if theta <= 0:
         return math.inf
-    p, _w, A, logw = _sorted_nodes(cal, tau)
+    if taus is None:
+        p, _w, A, logw = _sorted_nodes(cal, tau)
+    else:  # every (node, iteration-time bin) pair is a node of weight w_j * bin mass
+        st = cal.stats
+        pre = _pre_spread(cal, taus).ravel()
+        ww = ((st.node_w / max(float(st.node_w.sum()), 1e-300))[:, None]
+              * np.diff(SPREAD_BINS)[None, :]).ravel()
+        order = np.argsort(pre, kind="stable")
+        p, w_s = pre[order], ww[order]
+        A = 1.0 - np.cumsum(w_s)
+        logw = np.log(np.maximum(w_s, 1e-300))
     eps = 1.0 - q
     logE = np.logaddexp.accumulate(logw + theta * p) - theta * p
     room = eps - A
@@ -339,7 +447,7 @@ def _evaluate(cal: PoolCalibration, lam: float, units: int, q: float,
                         st.cv2_iters, 1.0, math.inf, math.inf, math.inf, math.inf, cost, False,
                         "no slots" if cal.k == 0 else "no units", 1.0)
     rho = lam / (units * cal.max_throughput)
-    occ, tau, C, theta = _state(cal, lam, units) if known is None else known[0]
+    occ, tau, C, theta, taus = _state(cal, lam, units) if known is None else known[0]
     if not occ < 1.0:
         return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters,
                         1.0, math.inf, math.inf, math.inf, math.inf, cost, False, "unstable", 1.0)
@@ -350,10 +458,10 @@ def _evaluate(cal: PoolCalibration, lam: float, units: int, q: float,
     elif known is not None and known[1] is not None:
         miss = known[1]
     else:
-        miss = _miss(cal, targets, 0, tau, C, theta)
+        miss = _miss(cal, targets, 0, tau, C, theta, taus)
     return PoolEval(lam, units, gpus, cal.k, rho, occ, tau, st.mean_iters * tau, st.cv2_iters, C,
                     w99,
-                    C / theta + mean_pref, _ttft_quantile(q, cal, tau, C, theta),
+                    C / theta + mean_pref, _ttft_quantile(q, cal, tau, C, theta, taus),
                     w99 + mean_pref, cost, True, "", miss)
 
 
@@ -386,12 +494,12 @@ def size_pool(cal: PoolCalibration, lam: float, slo_ttft: float, rho_max: float 
 
     def ok(n: int) -> bool:
         state = _state(cal, lam, n)
-        _occ, tau, C, theta = state
+        _occ, tau, C, theta, taus = state
         if lam / (n * cal.max_throughput) > rho_max + 1e-12 or theta <= 0:
             return False
         first = None
         for i in range(n_con):
-            m = _miss(cal, tg, i, tau, C, theta)
+            m = _miss(cal, tg, i, tau, C, theta, taus)
             if m > tg.allowance[i] + 1e-12:
                 return False
             if i == 0:

@@ -300,9 +300,26 @@ def verify_plan(plan: PlanResult, short: PoolProfile, long: PoolProfile | None =
 def plan_verified(cdf: TokenCDF, rate: float, slo, short: PoolProfile,
                   long: PoolProfile | None = None, *, verify: bool = True,
                   verify_requests: int = 20000, seed: int = 0, candidates: int = 2,
-                  holdout: bool = True, **plan_kw) -> PlanResult:
-    """Analytic plan, then (``verify=True``) verified in the detailed simulator."""
-    plan = plan_two_pool(cdf, rate, slo, short, long, **plan_kw)
+                  holdout: bool = True, plan_miss_scale: float = 1.0,
+                  **plan_kw) -> PlanResult:
+    """Analytic plan, then (``verify=True``) verified in the detailed simulator.
+
+    ``plan_miss_scale`` < 1 sizes the analytic start for that share of each constraint's
+    miss budget (``1 - q' = s (1 - q)``) and verifies against the SLO as stated: a plan
+    sized exactly at the target fails the verification's upper-bound test about as often
+    as not (docs/queueing.md §6)."""
+    if not 0 < plan_miss_scale <= 1:
+        raise ValueError("plan_miss_scale: must be in (0, 1]")
+    if plan_miss_scale < 1:
+        full = as_slo(slo, plan_kw.pop("q", 0.99))
+        tight = dataclasses.replace(
+            full, quantile=1 - plan_miss_scale * (1 - full.quantile),
+            classes=tuple(dataclasses.replace(c, quantile=1 - plan_miss_scale * (1 - c.quantile))
+                          for c in full.classes))
+        plan = plan_two_pool(cdf, rate, tight, short, long, **plan_kw)
+        plan = dataclasses.replace(plan, slo=full.to_dict(), quantile=full.quantile)
+    else:
+        plan = plan_two_pool(cdf, rate, slo, short, long, **plan_kw)
     if not verify or not plan.feasible:
         return plan
     return verify_plan(plan, short, long, requests=verify_requests, seed=seed,

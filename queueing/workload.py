@@ -61,6 +61,7 @@ __all__ = [
 DEFAULT_BREAKPOINTS = (64, 128, 256, 512, 768, 1024, 1536, 2048, 3072, 4096, 6144, 8192,
                        12288, 16384, 24576, 32768, 49152, 65536)
 DEFAULT_OUT_FRAC = 0.2
+NMOM = 7  # quadrature sums: w, w x, w I, w I^2, w P, w X, w X2
 
 BUILTIN_CDFS: dict[str, tuple[tuple[float, float], ...]] = {
     name: tuple((float(t), float(f)) for t, f in workload_table(name)["cdf"])
@@ -204,6 +205,12 @@ class SliceStats:
     node_prefill: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
     node_tokens: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
     node_w: np.ndarray = field(repr=False, default_factory=lambda: np.ones(1))
+    mean_ctx2_sum: float = 0.0  # E[X2], squared KV context summed over the iterations
+
+    @property
+    def resident_ctx2(self) -> float:
+        """Iteration-weighted mean squared KV context of a resident sequence (tokens^2)."""
+        return self.mean_ctx2_sum / self.mean_iters if self.mean_iters > 0 else 0.0
 
     @property
     def cv2_iters(self) -> float:
@@ -260,37 +267,41 @@ def slice_stats(cdf: TokenCDF, lo: float, hi: float, chunk: int,
 def _piece_tables(cdf: TokenCDF, chunk: int, per_piece: int):
     """Quadrature sums of every whole piece, prefix-summed over pieces: a slice made of
     whole pieces is then a difference of two rows (the planner's slices start and end at
-    breakpoints; only a gamma band ends inside a piece).  Returns (cum_moments[npc + 1, 6]
-    of sum w, w x, w I, w I^2, w P, w X; cum_bins[npc + 1, 3, maxP + 1] of per-P sums of w,
+    breakpoints; only a gamma band ends inside a piece).  Returns (cum_moments[npc + 1, 7]
+    of sum w, w x, w I, w I^2, w P, w X, w X2; cum_bins[npc + 1, 3, maxP + 1] of per-P sums of w,
     w L_in, w x)."""
     left, right, mass, f = cdf.pieces()
     s = (np.arange(per_piece) + 0.5) / per_piece
     x = left[:, None] + s[None, :] * (right - left)[:, None]
     w = np.broadcast_to((mass / per_piece)[:, None], x.shape)
-    L_in, P, I, X = _work(x, f[:, None] * x, chunk)
-    mom = np.stack([w, w * x, w * I, w * I**2, w * P, w * X]).sum(axis=2).T
+    L_in, P, I, X, X2 = _work(x, f[:, None] * x, chunk)
+    mom = np.stack([w, w * x, w * I, w * I**2, w * P, w * X, w * X2]).sum(axis=2).T
     Pi = P.astype(np.int64)
     nb = int(Pi.max()) + 1
     bins = np.zeros((len(left), 3, nb))
     for k in range(len(left)):
         for j, v in enumerate((w[k], w[k] * L_in[k], w[k] * x[k])):
             bins[k, j] = np.bincount(Pi[k], weights=v, minlength=nb)
-    cm = np.vstack([np.zeros((1, 6)), np.cumsum(mom, axis=0)])
+    cm = np.vstack([np.zeros((1, NMOM)), np.cumsum(mom, axis=0)])
     cb = np.concatenate([np.zeros((1, 3, nb)), np.cumsum(bins, axis=0)])
     return cm, cb
 
 
 def _work(x, L_out, chunk):
-    """(L_in, P, I, X) of requests with total tokens x and L_out output tokens."""
+    """(L_in, P, I, X, X2) of requests with total tokens x and L_out output tokens; X2 sums
+    the squared context over the iterations, sum_d (L_in + d)^2 ~= L_out L_in^2 +
+    L_in L_out^2 + L_out^3 / 3 while decoding (the iteration-time spread of a pool,
+    docs/queueing.md §1)."""
     L_in = np.maximum(x - L_out, 1.0)
     P = np.ceil(L_in / chunk)
     I = P + L_out
     X = P * L_in + L_out * L_in + 0.5 * L_out**2
-    return L_in, P, I, X
+    X2 = P * L_in**2 + L_out * L_in**2 + L_in * L_out**2 + L_out**3 / 3.0
+    return L_in, P, I, X, X2
 
 
 def _stats_of(lo, hi, chunk, mom, bins) -> SliceStats:
-    """SliceStats from the unnormalised sums (moments [6], per-P bins [3, nP])."""
+    """SliceStats from the unnormalised sums (moments [7], per-P bins [3, nP])."""
     mass = float(mom[0])
     if mass <= 0:
         return SliceStats(lo, hi, chunk, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, np.zeros(1), np.ones(1))
@@ -302,7 +313,7 @@ def _stats_of(lo, hi, chunk, mom, bins) -> SliceStats:
     Pf = Pu.astype(float)
     m = mom / mass
     return SliceStats(lo, hi, chunk, mass, float(m[1]), float(m[2]), float(m[3]),
-                      float(m[4]), float(m[5]), Pf, Pw, g_in, Pf.copy(), g_x, Pw)
+                      float(m[4]), float(m[5]), Pf, Pw, g_in, Pf.copy(), g_x, Pw, float(m[6]))
 
 
 _SLICES: dict[tuple, SliceStats] = {}
@@ -347,8 +358,8 @@ def _slice_one(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,
         if not cut:
             return _stats_of(lo, hi, chunk, mom, bins)
         x, w, f = _nodes(cdf, lo, hi, per_piece, pieces=sorted(cut))
-        L_in, P, I, X = _work(x, f * x, chunk)
-        mom = mom + np.array([w.sum(), w @ x, w @ I, w @ I**2, w @ P, w @ X])
+        L_in, P, I, X, X2 = _work(x, f * x, chunk)
+        mom = mom + np.array([w.sum(), w @ x, w @ I, w @ I**2, w @ P, w @ X, w @ X2])
         Pi = P.astype(np.int64)
         nb = max(bins.shape[1], int(Pi.max()) + 1 if Pi.size else 0)
         extra = np.stack([np.bincount(Pi, weights=v, minlength=nb)
@@ -359,9 +370,10 @@ def _slice_one(cdf: TokenCDF, lo: float, hi: float, chunk: int, per_piece: int,
     x, w, f = _nodes(cdf, lo, hi, per_piece)
     L_out = np.minimum(f * x, compress_to - 1.0)
     x = np.maximum(np.minimum(x, compress_to), L_out + 1.0)
-    L_in, P, I, X = _work(x, L_out, chunk)
+    L_in, P, I, X, X2 = _work(x, L_out, chunk)
     Pi = P.astype(np.int64)
-    mom = np.array([w.sum(), w @ x, w @ I, w @ I**2, w @ P, w @ X]) if w.size else np.zeros(6)
+    mom = (np.array([w.sum(), w @ x, w @ I, w @ I**2, w @ P, w @ X, w @ X2]) if w.size
+           else np.zeros(NMOM))
     bins = (np.stack([np.bincount(Pi, weights=v) for v in (w, w * L_in, w * x)])
             if w.size else np.zeros((3, 1)))
     return _stats_of(lo, hi, chunk, mom, bins)
@@ -424,8 +436,8 @@ def _plain_batch(cdf: TokenCDF, keys, chunk: int, pp: int) -> list[SliceStats]:
         s = (np.arange(pp) + 0.5) / pp
         x = a[:, None] + s[None, :] * (b - a)[:, None]
         w = np.broadcast_to((m / pp)[:, None], x.shape)
-        L_in, P, I, X = _work(x, f[pcs][:, None] * x, chunk)
-        add = np.stack([w, w * x, w * I, w * I**2, w * P, w * X]).sum(axis=2).T
+        L_in, P, I, X, X2 = _work(x, f[pcs][:, None] * x, chunk)
+        add = np.stack([w, w * x, w * I, w * I**2, w * P, w * X, w * X2]).sum(axis=2).T
         np.add.at(mom, sl, add)
         Pi = P.astype(np.int64)
         nb = max(bins.shape[2], int(Pi.max()) + 1)
@@ -454,9 +466,10 @@ def _compressed_batch(cdf: TokenCDF, keys, chunk: int, pp: int) -> list[SliceSta
     w = np.broadcast_to((m / pp)[:, None], x.shape)
     L_out = np.minimum(f[pc][:, None] * x, ct[sl] - 1.0)
     x = np.maximum(np.minimum(x, ct[sl]), L_out + 1.0)
-    L_in, P, I, X = _work(x, L_out, chunk)
-    mom = np.zeros((S, 6))
-    np.add.at(mom, sl, np.stack([w, w * x, w * I, w * I**2, w * P, w * X]).sum(axis=2).T)
+    L_in, P, I, X, X2 = _work(x, L_out, chunk)
+    mom = np.zeros((S, NMOM))
+    np.add.at(mom, sl, np.stack([w, w * x, w * I, w * I**2, w * P, w * X,
+                                 w * X2]).sum(axis=2).T)
     Pi = P.astype(np.int64)
     nb = int(Pi.max()) + 1 if Pi.size else 1
     flat = (sl[:, None] * nb + Pi).ravel()
@@ -486,7 +499,7 @@ def _stats_batch(keys, chunk: int, mom: np.ndarray, bins: np.ndarray) -> list[Sl
         pw = Pw[j, Pu]
         mj = m[j].tolist()
         out.append(SliceStats(lo, hi, chunk, float(mass[j]), mj[1], mj[2], mj[3], mj[4],
-                              mj[5], Pf, pw, g_in[j, Pu], Pf.copy(), g_x[j, Pu], pw))
+                              mj[5], Pf, pw, g_in[j, Pu], Pf.copy(), g_x[j, Pu], pw, mj[6]))
     return out
 
 

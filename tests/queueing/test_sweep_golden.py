@@ -2,9 +2,10 @@
 
 ``data/sweep_golden.json.gz`` holds the sweep rows of every bundled CDF (the three fleet
 simulator CDFs and the two Azure 2023 traces) at 50 req/s for a flat P99 TTFT of 0.5 s and
-2 s and a length-aware SLO with the ``exclude`` policy, written by the planner at commit
-6aeafdf (before the vectorised cold path, docs/queueing.md §1 "Planner time"). Regenerate
-only when a change of the model is intended::
+2 s and a length-aware SLO with the ``exclude`` policy, first written by the planner at
+commit 6aeafdf (before the vectorised cold path, docs/queueing.md §4 "Planner time") and
+rewritten when the iteration-time spread changed the model (docs/queueing.md §1,
+"Iteration-time spread"). Regenerate only when a change of the model is intended::
 
     python -m tests.queueing.test_sweep_golden --write
 """
