@@ -24,6 +24,8 @@ from hetserve.milp.index import make_index
 from hetserve.milp.reductions import Reductions
 from hetserve.milp.solve import lp_relaxation_bound
 
+from .test_fixing import solve_and_compare_fixing
+
 NO_FIXING = Reductions(reduced_cost=False)
 solve_module = importlib.import_module("hetserve.milp.solve")  # the package exports solve()
 
@@ -51,17 +53,7 @@ def test_colgen_fixing_keeps_the_optimum(make, colgen_everywhere):
     """With GH's plan as U, the solve fixed from column-generation duals reaches the
     optimum of the solve without fixing, and the configurations that optimum opens are
     not dropped by the caps (so it is still a point of the fixed model)."""
-    inst = make()
-    start = gh(inst, GhParams())
-    assert start.feasible
-    plain = solve(inst, MilpParams(reductions=NO_FIXING, threads=1), warm_start=start.solution)
-    fixed = solve(inst, MilpParams(threads=1), warm_start=start.solution)
-    assert plain.status is Status.OPTIMAL and fixed.status is Status.OPTIMAL
-    assert fixed.objective == pytest.approx(plain.objective, rel=2e-4)
-    assert fixed.stats["fixing"] is not None
-    assert fixed.stats["fixing"]["method"].startswith("colgen")
-    assert fixed.stats["fixing"]["bound"] <= plain.objective * (1 + 1e-9)
-    assert fixed.stats["n_vars"] <= plain.stats["n_vars"]
+    solve_and_compare_fixing(make(), "colgen")
 
 
 @pytest.mark.parametrize("make", INSTANCES)
