@@ -25,6 +25,7 @@ VARIANTS: dict[str, tuple[tuple[str, object], ...]] = {
     "presolve": (("presolve", "on"),),
     "presolve-lift": (("presolve", "on"), ("mip_lifting_for_probing", 1)),
     "presolve-lift0": (("presolve", "on"), ("mip_lifting_for_probing", 0)),
+    "pool2000": (("mip_pool_soft_limit", 2000),),
     "no-restart": (("mip_allow_restart", False),),
     "no-node-cuts": (("mip_allow_cut_separation_at_nodes", False),),
 }
