@@ -39,7 +39,9 @@ TIGHTENINGS = {"rounding": Tightening(rounding=True)}
 @click.option("--reps", type=int, default=1)
 @click.option("--time-limit", type=float, default=60.0)
 @click.option("--out", type=click.Path(path_type=Path), default=Path("results/milp/root2/run"))
-def main(specs: str, variants: str, reps: int, time_limit: float, out: Path) -> None:
+@click.option("--highs-log", is_flag=True, help="write HiGHS's log to OUT/highs-SPEC-VARIANT-REP.log")
+def main(specs: str, variants: str, reps: int, time_limit: float, out: Path,
+         highs_log: bool) -> None:
     from hetserve.cli.methods import CAPPED_AGH
     from hetserve.cli.sweep import machine_meta
     from hetserve.heuristics import AghParams, agh
@@ -64,7 +66,9 @@ def main(specs: str, variants: str, reps: int, time_limit: float, out: Path) -> 
                 c0, w0 = time.process_time(), time.perf_counter()
                 res = solve(inst, MilpParams(time_limit_s=max(1.0, time_limit - start.runtime_s),
                                              threads=2, highs_options=VARIANTS.get(v, ()),
-                                             tightening=TIGHTENINGS.get(v, Tightening())),
+                                             tightening=TIGHTENINGS.get(v, Tightening()),
+                                             log_file=str(out / f"highs-{spec}-{v}-{rep}.log")
+                                             if highs_log else None),
                             warm_start=start.solution)
                 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
                 st = res.stats
