@@ -62,6 +62,13 @@ _LIMITS = {"kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kHi
            "kObjectiveBound", "kObjectiveTarget", "kMemoryLimit", "kUnknown"}
 
 
+UNSOUND_HIGHS_OPTIONS: dict[str, Any] = {"mip_lifting_for_probing": -1}
+"""HiGHS options ``MilpParams.highs_options`` may not move off these values: with
+``mip_lifting_for_probing`` 1 HiGHS 1.16 proves 386.80 "optimal" on 12x12x12 s0 where
+380.89 is feasible in the same model (ERGO-Code/HiGHS#3307; docs/milp.md "Root
+settings"), and an exact solve must not report a wrong optimum."""
+
+
 @dataclass(frozen=True)
 class MilpParams:
     """Solver settings.
@@ -112,6 +119,11 @@ class MilpParams:
             raise ValueError(f"mip_rel_gap must be in [0, 1), got {self.mip_rel_gap!r}")
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 1:
             raise ValueError(f"threads must be a positive integer, got {self.threads!r}")
+        for name, value in self.highs_options:
+            if name in UNSOUND_HIGHS_OPTIONS and value != UNSOUND_HIGHS_OPTIONS[name]:
+                raise ValueError(f"HiGHS option {name}={value!r} is refused: it returns "
+                                 f"suboptimal plans labelled optimal (docs/milp.md "
+                                 f"\"Root settings\")")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend {self.backend!r} not understood; expected one of "
                              f"{list(BACKENDS)}")
@@ -126,7 +138,10 @@ off), so a cold solve keeps HiGHS's defaults. Measured side by side with an AGH 
 (docs/milp.md "Root settings"): HiGHS's presolve spends 15–32 CPU s on 10x10x10 s0 without
 closing the root, with it off the same solve is optimal in 2.8–3.6 CPU s; on paper-base 1.3
 vs 2.6–3.4 CPU s. The model is already presolved by construction (usable routes only,
-tight R̄, the reductions)."""
+tight R̄, the reductions). Re-measured on the model after the reduced-cost fixing
+(docs/milp.md "Root settings", round 2): presolve on is still no faster (12x12x12 s0 27.0
+vs 21.1 CPU s) and weakens 20x20x20 s1's root bound; ``mip_lifting_for_probing`` returns
+wrong "optimal" plans on 12x12x12 s0 and s3 (HiGHS#3307), so :class:`MilpParams` refuses it."""
 
 
 FIXING_MAX_ROUTES = 0

@@ -268,10 +268,17 @@ def test_same_seed_same_plan():
     ({"time_limit_s": 0}, "time_limit_s"), ({"time_limit_s": math.inf}, "time_limit_s"),
     ({"mip_rel_gap": -1}, "mip_rel_gap"), ({"threads": 0}, "threads"),
     ({"threads": 1.5}, "threads"), ({"backend": "gurobi"}, "backend"),
+    # HiGHS#3307: lifting for probing labels suboptimal plans optimal (docs/milp.md)
+    ({"highs_options": (("mip_lifting_for_probing", 1),)}, "mip_lifting_for_probing"),
+    ({"highs_options": (("mip_lifting_for_probing", 0),)}, "mip_lifting_for_probing"),
 ])
 def test_params_validated(kw, msg):
     with pytest.raises(ValueError, match=msg):
         MilpParams(**kw)
+
+
+def test_params_allow_the_default_lifting_value():
+    assert MilpParams(highs_options=(("mip_lifting_for_probing", -1),)).highs_options
 
 
 def test_tightenings_keep_the_optimum_and_raise_the_bound():
