@@ -110,8 +110,37 @@ def _meta(out: Path) -> None:
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
+def _fixed_table(rows: list[dict]) -> str:
+    lines = ["| size | seed | AGH $ | U' (support MIP) $ | fixing: dropped, capped, s | fixed model "
+             "cols, rows | LP (fixing's L) $ | HiGHS bound on the fixed model $ (status, nodes) | "
+             "certified bound $ (method) | AGH above | best plan $ above | bound wall s (CPU) | "
+             "peak RSS GB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def num(v: object, fmt: str = ",.2f") -> str:
+        return "—" if v is None else format(v, fmt)
+
+    for r in rows:
+        b = r["fixed_bound"]
+        above = (lambda v: f"{100 * (v - b) / b:.1f} %") if b > 0 else (lambda v: "—")
+        best = min(v for v in (r["agh"], r["fixed_upper"], r.get("fixed_plan")) if v is not None)
+        lines.append(
+            f"| {r['size']} | {r['seed']} | {r['agh']:.2f} | {r['fixed_upper']:.2f} | "
+            f"{num(r['fixed_fixing_dropped'], ',')}, {num(r['fixed_fixing_lowered'], ',')}, "
+            f"{num(r['fixed_fixing_s'], '.0f')} | {r['fixed_n_vars']:,}, {r['fixed_n_rows']:,} | "
+            f"{num(r['fixed_lagrangian'] if b > -1e300 else None)} | "
+            f"{num(r['fixed_highs_bound'])} ({r['fixed_highs_status']}, {r['fixed_nodes']}) | "
+            f"{b:.2f} ({r['fixed_method']}) | {above(r['agh'])} | "
+            f"{best:.2f}, {above(best)} | {r['fixed_wall_s']:.0f} "
+            f"({r['fixed_cpu_s']:.0f}) | {r['peak_rss_gb']:.2f} | "
+            f"{r['load_1min_start']:.1f}–{r['load_1min_end']:.1f} |")
+    return "\n".join(lines)
+
+
 def _table(out: Path) -> str:
     rows = [json.loads(ln) for ln in (out / "runs.jsonl").read_text().splitlines() if ln]
+    if rows and all("fixed_bound" in r and "bound" not in r for r in rows):
+        return _fixed_table(rows)
     lines = ["| size | seed | routes | AGH $ | certified bound $ | AGH above bound | bound wall s "
              "(CPU) | CG rounds, routes, converged | master LP $ | price-and-branch $ | "
              "MILP $ (status) | peak RSS GB | load |",

@@ -137,26 +137,20 @@ def _milp_cold_method(instance: Instance, s: MethodSettings) -> RunResult:
 
 
 def _agh_bound(instance: Instance, s: MethodSettings) -> RunResult:
-    """AGH's plan with a certified lower bound (:mod:`milp.bound`, for sizes the MILP
-    cannot close): from a feasible plan, the fixed-model bound
-    (:func:`milp.bound.fixed_model_bound`: HiGHS's dual bound on the model fixed by AGH's
-    cost, at least the fixing's Lagrangian value), otherwise the Lagrangian alone.
-    ``bound``, ``gap``, and the bound's method and time in ``stats`` (the fixed model's
-    plan, no dearer than AGH's, in ``stats["bound_plan"]``)."""
+    """AGH's plan with a certified lower bound (:func:`milp.bound.certified_bound`, for
+    sizes the MILP cannot close: the fixed-model bound up to 10^6 routes, the Lagrangian
+    above): ``bound``, ``gap``, and the bound's method and time in ``stats`` (the fixed
+    model's plan, no dearer than AGH's, in ``stats["bound_plan"]``)."""
     from dataclasses import replace
 
-    from hetserve.milp.bound import fixed_model_bound, lagrangian_bound
+    from hetserve.milp.bound import certified_bound
 
     plan = _agh(instance, s)
-    if plan.feasible and plan.solution is not None:
-        lb, _ = fixed_model_bound(instance, plan.solution, time_limit_s=s.time_limit_s,
-                                  seed=s.seed)
-    else:
-        lb = lagrangian_bound(instance, time_limit_s=s.time_limit_s)
+    lb, _ = certified_bound(instance, plan.solution if plan.feasible else None,
+                            time_limit_s=s.time_limit_s, seed=s.seed)
     bound = lb.value if lb.value > -float("inf") else None
     stats = {**plan.stats, "bound_method": lb.method, "bound_s": lb.seconds,
-             "bound_iterations": lb.iterations,
-             **{f"bound_{k}": v for k, v in lb.stats.items()}}
+             "bound_iterations": lb.iterations, **{f"bound_{k}": v for k, v in lb.stats.items()}}
     return replace(plan, method="agh-bound", bound=bound, stats=stats,
                    runtime_s=plan.runtime_s + lb.seconds)
 

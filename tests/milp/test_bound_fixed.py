@@ -67,3 +67,25 @@ def test_infeasible_start_is_refused():
     bad = Solution.from_arrays(inst, r * 0, x)  # routes with no replicas: over capacity
     with pytest.raises(ValueError):
         fixed_model_bound(inst, bad)
+
+
+def test_certified_bound_chooses_by_size_and_plan(monkeypatch):
+    """agh-bound's entry point: the fixed model from a feasible plan, the Lagrangian without
+    one or above FIXED_MODEL_MAX_ROUTES; every number below the optimum."""
+    import hetserve.milp.bound as bound_mod
+
+    inst = generate((4, 4, 5), 0)
+    opt = solve(inst, MilpParams(threads=1))
+    assert opt.status is Status.OPTIMAL
+    start = gh(inst)
+    assert start.solution is not None
+    fixed, run = bound_mod.certified_bound(inst, start.solution, time_limit_s=30.0)
+    assert run is not None and fixed.stats["upper"] <= start.objective * (1 + 1e-12)
+    alone, none = bound_mod.certified_bound(inst, None, time_limit_s=30.0)
+    assert none is None and alone.method == "lagrangian"
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_ROUTES", 0)
+    capped, none2 = bound_mod.certified_bound(inst, start.solution, time_limit_s=30.0)
+    assert none2 is None and capped.method == "lagrangian"
+    for lb in (fixed, alone, capped):
+        assert lb.value <= opt.objective * (1 + 1e-9)
+    assert fixed.value >= capped.value - 1e-6 * abs(capped.value)
