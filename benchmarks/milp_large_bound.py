@@ -128,7 +128,7 @@ def _fixed_table(rows: list[dict]) -> str:
             f"| {r['size']} | {r['seed']} | {r['agh']:.2f} | {r['fixed_upper']:.2f} | "
             f"{num(r['fixed_fixing_dropped'], ',')}, {num(r['fixed_fixing_lowered'], ',')}, "
             f"{num(r['fixed_fixing_s'], '.0f')} | {r['fixed_n_vars']:,}, {r['fixed_n_rows']:,} | "
-            f"{num(r['fixed_lagrangian'] if b > -1e300 else None)} | "
+            f"{num(r['fixed_lagrangian'] if abs(r['fixed_lagrangian']) < 1e300 else None)} | "
             f"{num(r['fixed_highs_bound'])} ({r['fixed_highs_status']}, {r['fixed_nodes']}) | "
             f"{b:.2f} ({r['fixed_method']}) | {above(r['agh'])} | "
             f"{best:.2f}, {above(best)} | {r['fixed_wall_s']:.0f} "

@@ -232,8 +232,9 @@ METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
 """Method name → runner. ``milp`` is exact (with a MIP start chosen by size by default,
 :func:`auto_start`); ``milp-ws`` is the same from AGH's plan, ``milp-cold`` has no start;
 ``gh``/``agh`` are the paper's heuristics (``agh`` adds a fleet-MIP neighbourhood,
-``agh-paper`` is AGH without it); ``agh-bound`` is AGH with a certified Lagrangian lower
-bound; ``price-and-branch`` solves the column generation's restricted master as a MIP from
+``agh-paper`` is AGH without it); ``agh-bound`` is AGH with a certified lower bound
+(:func:`milp.bound.certified_bound`: the fixed-model bound, or the Lagrangian above 10^6
+routes); ``price-and-branch`` solves the column generation's restricted master as a MIP from
 AGH's plan; ``lpr``, ``dvr``, ``hf`` are the paper's v2 baselines."""
 
 EXACT_METHODS = frozenset({"milp", "milp-ws", "milp-cold"})
