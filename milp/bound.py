@@ -423,7 +423,12 @@ def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: 
     of ``agh-bound``): :func:`fixed_model_bound` from a feasible plan up to
     :data:`FIXED_MODEL_MAX_ROUTES` routes, else :func:`lagrangian_bound` (the plan's
     cost as its incumbent, its routes in the first master). Returns ``(bound, run)``,
-    ``run`` the fixed model's MILP result (``None`` on the Lagrangian path)."""
+    ``run`` the fixed model's MILP result (``None`` on the Lagrangian path).
+
+    The fixed path needs the fixing's column generation to finish within half of
+    ``time_limit_s`` (70 s wall at 50x30x30 s0 under load): if it does not, nothing is
+    fixed and the number is HiGHS's bound on the complete model, possibly 0, below the
+    Lagrangian's; give large instances minutes (``agh-bound --time-limit 240``)."""
     upper, routes = None, None
     if plan is not None:
         r0, x0 = plan.to_arrays(instance)
