@@ -417,6 +417,15 @@ root LP on the complete model does not finish (bound 0, 4.4 GB), while the Lagra
 alone certifies 1,335.57 in 258 s (results/milp/large-bound/)."""
 
 
+FIXED_MODEL_ROUTES_PER_S = 2_000.0
+""":func:`certified_bound` takes the fixed path only with at least ``routes / this``
+seconds. Measured at 50x30x30 s0 (372k routes, load ≈ 3, results/milp/large-bound-2/):
+with 240 s the fixing converged in 70 s and the bound was 888.78; with 60 s the column
+generation had not converged at its 30 s, its L was negative, and HiGHS's root on the
+184.8k-column model did not finish: bound 0, where the Lagrangian alone gives the LP's
+859.62 in ≈ 42 s. 20x20x20 s1 (≈ 50k routes) fixes in 5 s."""
+
+
 def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: float = 240.0,
                     seed: int = 0) -> tuple[BoundResult, RunResult | None]:
     """The certified lower bound to report with a heuristic's ``plan`` (the one entry point
@@ -425,10 +434,9 @@ def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: 
     cost as its incumbent, its routes in the first master). Returns ``(bound, run)``,
     ``run`` the fixed model's MILP result (``None`` on the Lagrangian path).
 
-    The fixed path needs the fixing's column generation to finish within half of
-    ``time_limit_s`` (70 s wall at 50x30x30 s0 under load): if it does not, nothing is
-    fixed and the number is HiGHS's bound on the complete model, possibly 0, below the
-    Lagrangian's; give large instances minutes (``agh-bound --time-limit 240``)."""
+    The fixed path also needs ``time_limit_s ≥ routes /`` :data:`FIXED_MODEL_ROUTES_PER_S`:
+    its fixing's column generation must converge within half of the limit, or the
+    multipliers are weak and HiGHS's bound on a barely fixed model may be 0."""
     upper, routes = None, None
     if plan is not None:
         r0, x0 = plan.to_arrays(instance)
@@ -438,7 +446,8 @@ def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: 
             ti, tc = np.nonzero(x0 > 0)
             routes = (ti, tc)
     idx = make_index(instance, None, Reductions(), upper)
-    if plan is not None and upper is not None and idx.n_routes <= FIXED_MODEL_MAX_ROUTES:
+    if (plan is not None and upper is not None and idx.n_routes <= FIXED_MODEL_MAX_ROUTES
+            and idx.n_routes <= FIXED_MODEL_ROUTES_PER_S * time_limit_s):
         return fixed_model_bound(instance, plan, time_limit_s=time_limit_s, seed=seed)
     lb = lagrangian_bound(instance, upper_bound=upper, time_limit_s=time_limit_s,
                           start_routes=routes, index=idx, seed=seed)

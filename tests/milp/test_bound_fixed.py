@@ -4,6 +4,8 @@ optimum, never below the LP relaxation, and the by-product plan is no dearer tha
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from hetserve.heuristics import agh, gh
@@ -89,3 +91,14 @@ def test_certified_bound_chooses_by_size_and_plan(monkeypatch):
     for lb in (fixed, alone, capped):
         assert lb.value <= opt.objective * (1 + 1e-9)
     assert fixed.value >= capped.value - 1e-6 * abs(capped.value)
+
+
+def test_certified_bound_takes_the_lagrangian_when_time_is_short(monkeypatch):
+    import hetserve.milp.bound as bound_mod
+
+    inst = generate((4, 4, 5), 0)
+    start = gh(inst)
+    assert start.solution is not None
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_ROUTES_PER_S", 1e-9)
+    lb, run = bound_mod.certified_bound(inst, start.solution, time_limit_s=30.0)
+    assert run is None and lb.method == "lagrangian" and math.isfinite(lb.value)
