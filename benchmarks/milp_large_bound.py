@@ -31,11 +31,12 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
-def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float) -> dict:
+def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
+         fixed_time: float = 0.0) -> dict:
     from hetserve.heuristics import agh, gh
     from hetserve.instances.generate import generate
     from hetserve.milp import MilpParams, solve
-    from hetserve.milp.bound import lagrangian_bound, price_and_branch
+    from hetserve.milp.bound import fixed_model_bound, lagrangian_bound, price_and_branch
 
     inst = generate(tuple(int(v) for v in size.split("x")), seed)  # type: ignore[arg-type]
     row: dict = {"size": size, "seed": seed, "load_1min_start": os.getloadavg()[0]}
@@ -45,8 +46,21 @@ def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: fl
     row.update(agh=a.objective, agh_wall_s=time.perf_counter() - t0,
                agh_cpu_s=time.process_time() - c0, agh_work=a.stats.get("work_used"),
                agh_exhausted=a.stats.get("budget_exhausted"), rss_after_agh_gb=_rss_gb())
-    t0, c0 = time.perf_counter(), time.process_time()
     assert a.solution is not None
+    if fixed_time > 0:  # first, so its peak RSS is AGH's plus its own
+        t0, c0 = time.perf_counter(), time.process_time()
+        fb, run = fixed_model_bound(inst, a.solution, time_limit_s=fixed_time)
+        row.update(fixed_bound=fb.value, fixed_method=fb.method,
+                   fixed_wall_s=time.perf_counter() - t0, fixed_cpu_s=time.process_time() - c0,
+                   fixed_status=str(run.status), rss_after_fixed_gb=_rss_gb(),
+                   **{f"fixed_{k}": v for k, v in fb.stats.items()})
+        click.echo(json.dumps({k: v for k, v in row.items() if k.startswith("fixed")}),
+                   err=True)
+    if time_limit <= 0:  # the Lagrangian bound skipped
+        row["peak_rss_gb"] = _rss_gb()
+        row["load_1min_end"] = os.getloadavg()[0]
+        return row
+    t0, c0 = time.perf_counter(), time.process_time()
     ti, tc = np.nonzero(a.solution.to_arrays(inst)[1] > 0)  # AGH's routes start the master
     b = lagrangian_bound(inst, upper_bound=a.objective, iterations=100, time_limit_s=time_limit,
                          start_routes=(ti, tc))
@@ -96,8 +110,37 @@ def _meta(out: Path) -> None:
     (out / "meta.json").write_text(json.dumps(meta, indent=1) + "\n")
 
 
+def _fixed_table(rows: list[dict]) -> str:
+    lines = ["| size | seed | AGH $ | U' (support MIP) $ | fixing: dropped, capped, s | fixed model "
+             "cols, rows | LP (fixing's L) $ | HiGHS bound on the fixed model $ (status, nodes) | "
+             "certified bound $ (method) | AGH above | best plan $ above | bound wall s (CPU) | "
+             "peak RSS GB | load |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+
+    def num(v: object, fmt: str = ",.2f") -> str:
+        return "—" if v is None else format(v, fmt)
+
+    for r in rows:
+        b = r["fixed_bound"]
+        above = (lambda v: f"{100 * (v - b) / b:.1f} %") if b > 0 else (lambda v: "—")
+        best = min(v for v in (r["agh"], r["fixed_upper"], r.get("fixed_plan")) if v is not None)
+        lines.append(
+            f"| {r['size']} | {r['seed']} | {r['agh']:.2f} | {r['fixed_upper']:.2f} | "
+            f"{num(r['fixed_fixing_dropped'], ',')}, {num(r['fixed_fixing_lowered'], ',')}, "
+            f"{num(r['fixed_fixing_s'], '.0f')} | {r['fixed_n_vars']:,}, {r['fixed_n_rows']:,} | "
+            f"{num(r['fixed_lagrangian'] if abs(r['fixed_lagrangian']) < 1e300 else None)} | "
+            f"{num(r['fixed_highs_bound'])} ({r['fixed_highs_status']}, {r['fixed_nodes']}) | "
+            f"{b:.2f} ({r['fixed_method']}) | {above(r['agh'])} | "
+            f"{best:.2f}, {above(best)} | {r['fixed_wall_s']:.0f} "
+            f"({r['fixed_cpu_s']:.0f}) | {r['peak_rss_gb']:.2f} | "
+            f"{r['load_1min_start']:.1f}–{r['load_1min_end']:.1f} |")
+    return "\n".join(lines)
+
+
 def _table(out: Path) -> str:
     rows = [json.loads(ln) for ln in (out / "runs.jsonl").read_text().splitlines() if ln]
+    if rows and all("fixed_bound" in r and "bound" not in r for r in rows):
+        return _fixed_table(rows)
     lines = ["| size | seed | routes | AGH $ | certified bound $ | AGH above bound | bound wall s "
              "(CPU) | CG rounds, routes, converged | master LP $ | price-and-branch $ | "
              "MILP $ (status) | peak RSS GB | load |",
@@ -124,16 +167,19 @@ def _table(out: Path) -> str:
               help="Wall limit of price-and-branch (0: skip).")
 @click.option("--milp-time", type=float, default=0.0, show_default=True,
               help="Wall limit of the MILP with AGH's start (0: skip).")
+@click.option("--fixed-time", type=float, default=0.0, show_default=True,
+              help="Wall limit of the fixed-model bound (milp.bound.fixed_model_bound from "
+                   "AGH's plan; 0: skip). --time-limit 0 skips the Lagrangian bound.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Append the JSON row to OUT/runs.jsonl and write OUT/meta.json.")
 @click.option("--table", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Print the markdown table of TABLE/runs.jsonl and exit.")
 def main(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
-         out: Path | None, table: Path | None) -> None:
+         fixed_time: float, out: Path | None, table: Path | None) -> None:
     if table is not None:
         click.echo(_table(table))
         return
-    row = _run(size, seed, time_limit, pnb_time, milp_time)
+    row = _run(size, seed, time_limit, pnb_time, milp_time, fixed_time)
     line = json.dumps(row)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

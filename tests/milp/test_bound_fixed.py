@@ -1,0 +1,104 @@
+"""The fixed-model bound (milp.bound.fixed_model_bound, docs/milp.md "Certified bounds"):
+min(U', HiGHS's dual bound on the model fixed by a plan of cost U) is never above a proven
+optimum, never below the LP relaxation, and the by-product plan is no dearer than the start."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from hetserve.heuristics import agh, gh
+from hetserve.instances import Status
+from hetserve.instances.bundled import bundled_path
+from hetserve.instances.generate import generate
+from hetserve.instances.io import read_instance
+from hetserve.instances.solution import Solution
+from hetserve.milp import MilpParams, solve
+from hetserve.milp.bound import fixed_model_bound
+from hetserve.milp.solve import lp_relaxation_bound
+
+
+@pytest.mark.parametrize("make", [
+    lambda: read_instance(bundled_path("small-3x3x4")),
+    lambda: generate((4, 4, 5), 0),
+    lambda: generate((4, 4, 4), 1, "tight-budget"),
+    lambda: generate((4, 4, 4), 2).replace(multi_parallelism=True),
+    lambda: generate((3, 3, 4), 3).replace(delay_constraint="both"),
+    lambda: generate((4, 5, 5), 4),
+])
+def test_fixed_bound_between_the_lp_and_the_optimum(make):
+    inst = make()
+    opt = solve(inst, MilpParams(threads=1))
+    assert opt.status is Status.OPTIMAL
+    lp = lp_relaxation_bound(inst)
+    start = gh(inst)  # a plan at or above the optimum: the fixing's U
+    if not start.feasible:  # GH misses the tight budget
+        start = agh(inst, seed=0)
+    assert start.feasible and start.solution is not None
+    lb, run = fixed_model_bound(inst, start.solution, time_limit_s=60.0)
+    assert lb.value <= opt.objective * (1 + 1e-9)
+    assert lb.value >= lp * (1 - 1e-6)
+    assert lb.method in ("fixed-mip", "lagrangian")
+    assert lb.stats["upper"] <= start.objective * (1 + 1e-12)
+    # HiGHS starts from the plan, so its plan is evaluated and no dearer
+    assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
+    if run.status is Status.OPTIMAL:  # a closed fixed model proves the optimum itself
+        assert lb.value == pytest.approx(opt.objective, rel=1e-4)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_fixed_bound_below_the_optimum_when_highs_stops_early(seed):
+    """A time limit too short for HiGHS to close the fixed model: the number is still a
+    lower bound (it is min(U', B) or the fixing's Lagrangian value)."""
+    inst = generate((6, 6, 6), 10 + seed)
+    opt = solve(inst, MilpParams(threads=1))
+    assert opt.status is Status.OPTIMAL
+    start = gh(inst)
+    assert start.feasible and start.solution is not None
+    lb, run = fixed_model_bound(inst, start.solution, time_limit_s=0.2)
+    assert lb.value <= opt.objective * (1 + 1e-9)
+    assert run.objective <= start.objective * (1 + 1e-9)
+
+
+def test_infeasible_start_is_refused():
+    inst = generate((3, 3, 4), 0)
+    start = gh(inst)
+    assert start.solution is not None
+    r, x = start.solution.to_arrays(inst)
+    bad = Solution.from_arrays(inst, r * 0, x)  # routes with no replicas: over capacity
+    with pytest.raises(ValueError):
+        fixed_model_bound(inst, bad)
+
+
+def test_certified_bound_chooses_by_size_and_plan(monkeypatch):
+    """agh-bound's entry point: the fixed model from a feasible plan, the Lagrangian without
+    one or above FIXED_MODEL_MAX_ROUTES; every number below the optimum."""
+    import hetserve.milp.bound as bound_mod
+
+    inst = generate((4, 4, 5), 0)
+    opt = solve(inst, MilpParams(threads=1))
+    assert opt.status is Status.OPTIMAL
+    start = gh(inst)
+    assert start.solution is not None
+    fixed, run = bound_mod.certified_bound(inst, start.solution, time_limit_s=30.0)
+    assert run is not None and fixed.stats["upper"] <= start.objective * (1 + 1e-12)
+    alone, none = bound_mod.certified_bound(inst, None, time_limit_s=30.0)
+    assert none is None and alone.method == "lagrangian"
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_ROUTES", 0)
+    capped, none2 = bound_mod.certified_bound(inst, start.solution, time_limit_s=30.0)
+    assert none2 is None and capped.method == "lagrangian"
+    for lb in (fixed, alone, capped):
+        assert lb.value <= opt.objective * (1 + 1e-9)
+    assert fixed.value >= capped.value - 1e-6 * abs(capped.value)
+
+
+def test_certified_bound_takes_the_lagrangian_when_time_is_short(monkeypatch):
+    import hetserve.milp.bound as bound_mod
+
+    inst = generate((4, 4, 5), 0)
+    start = gh(inst)
+    assert start.solution is not None
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_ROUTES_PER_S", 1e-9)
+    lb, run = bound_mod.certified_bound(inst, start.solution, time_limit_s=30.0)
+    assert run is None and lb.method == "lagrangian" and math.isfinite(lb.value)
