@@ -108,12 +108,17 @@ def _cap_rule(rbar: np.ndarray, dw: np.ndarray, dr: np.ndarray,
     return cap, int((cap < 1).sum()), int(((cap < rbar) & (cap >= 1)).sum())
 
 
+def _finite_sides(am: ArrayModel) -> tuple[np.ndarray, np.ndarray]:
+    """Which rows have a finite lower and a finite upper side."""
+    return (np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf),
+            np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf))
+
+
 def _signed(am: ArrayModel, row_dual: np.ndarray) -> np.ndarray:
     """``row_dual`` with its signs clipped to the valid ones (a positive multiplier needs a
     finite lower side, a negative one a finite upper side)."""
     y = np.asarray(row_dual, dtype=float).copy()
-    lo_fin = np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf)
-    hi_fin = np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf)
+    lo_fin, hi_fin = _finite_sides(am)
     y[(y > 0) & ~lo_fin] = 0.0
     y[(y < 0) & ~hi_fin] = 0.0
     return y
@@ -123,8 +128,7 @@ def lagrangian_value(am: ArrayModel, row_dual: np.ndarray) -> tuple[float, np.nd
     """``(L(y), d)`` of the module docstring for multipliers ``row_dual`` (signs clipped to
     the valid ones, so the value is a lower bound for any input)."""
     y = _signed(am, row_dual)
-    lo_fin = np.isfinite(am.row_lo) & (am.row_lo > -highspy.kHighsInf)
-    hi_fin = np.isfinite(am.row_hi) & (am.row_hi < highspy.kHighsInf)
+    lo_fin, hi_fin = _finite_sides(am)
     d = am.cost - am.A.T @ y
     rows = np.where(y > 0, y * np.where(lo_fin, am.row_lo, 0.0),
                     y * np.where(hi_fin, am.row_hi, 0.0))
