@@ -42,7 +42,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -52,6 +52,7 @@ from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.milp.colgen import ColgenResult, RestrictedMaster, cheapest, column_generation
+from hetserve.milp.fixing import closing_caps
 from hetserve.milp.index import ModelIndex, make_index
 from hetserve.milp.reductions import Reductions, map_plan
 from hetserve.milp.solve import MilpParams, extract, solve
@@ -70,6 +71,9 @@ class BoundResult:
     iterations: int
     stats: dict[str, Any]
     master: RestrictedMaster | None = None
+    closing: dict[str, np.ndarray] | None = None
+    """With ``close``: per index configuration, ``rbar`` (0 = closed) and ``open`` (the
+    Lagrangian with ``w_c = 1`` forced, at the best multipliers, on the restricted model)."""
 
 
 class _Lagrangian:
@@ -127,6 +131,11 @@ class _Lagrangian:
         self.dep_model = np.zeros(self.nD, dtype=np.int64)
         self.dep_model[self.dep] = self.model_of
         self.nM = len(sizes)
+        # configurations closed by :meth:`close` (w_c = 0 in every plan of cost ≤ U) and
+        # the routes they take with them; rbar above is lowered there too
+        self.closed = np.zeros(self.nK, dtype=bool)
+        self.route_open = np.ones(len(self.ri), dtype=bool)
+        self.closed_upper: float | None = None
 
     def evaluate(self, y: np.ndarray, eta: np.ndarray, theta: np.ndarray, beta: float,
                  alpha: np.ndarray, sigma: float,
@@ -140,6 +149,8 @@ class _Lagrangian:
         k = self.rent * (1 + beta)
         if len(alpha):
             k = k + self.gpu_use @ alpha
+        if self.closed_upper is not None:
+            d = np.where(self.route_open, d, np.inf)  # closed: never priced, never served
         neg = np.nonzero(d < 0)[0]
         nk = self.nK
         # sort the negative routes by configuration, then by -d/a descending
@@ -168,7 +179,9 @@ class _Lagrangian:
         bonus = np.bincount(self.rk, weights=np.where(self.good, kappa[self.ri], 0.0),
                             minlength=nk)
         val_c = np.where(hi_better, v_hi, v_lo) - bonus
+        val_c[self.closed] = np.inf  # the restricted model: a closed c cannot open
         r_best = np.where(hi_better, r_hi, r_lo)
+        self._last_knap = (k, ks, a_s, d_s, before, r_best, np.where(hi_better, v_hi, v_lo))
         # deployments: the best configuration, if it pays
         best_dep = np.full(self.nD, np.inf)
         np.minimum.at(best_dep, self.dep, val_c)
@@ -221,6 +234,58 @@ class _Lagrangian:
         self.last_open = lag - model_val[j] + store[j] + model_sum[j] - dep_val[self.dep] + val_c
         return lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa)
 
+    def replica_bounds(self, upper: float) -> np.ndarray:
+        r"""After :meth:`evaluate`: for each configuration the largest ``r`` such that the
+        Lagrangian with ``w_c = 1, r_c = r`` forced is ≤ ``upper`` (0 where even
+        :math:`r^*_c` exceeds it). That Lagrangian is ``last_open_c − v_c(r^*) + v_c(r)``
+        with :math:`v_c(r) = k_c r + F_c(\rho r)` convex in *r* (module docstring), so the
+        admissible *r* form an interval around :math:`r^*_c` and its upper end is found by
+        a bisection on every configuration at once."""
+        k, ks, a_s, d_s, before, r_star, v_star = self._last_knap
+        rho, nk = self.rho, self.nK
+        base = self.last_open - v_star  # + v_c(r) = the forced-r Lagrangian
+
+        def v(r: np.ndarray) -> np.ndarray:
+            x = np.clip((rho * r[ks] - before) / a_s, 0.0, 1.0)
+            return k * r + np.bincount(ks, weights=d_s * x, minlength=nk)
+
+        ok = np.isfinite(base) & (base + v_star <= upper)
+        lo = np.where(ok, r_star, 0.0)
+        hi = np.where(ok, self.rbar, 0.0)
+        while True:
+            todo = hi > lo
+            if not todo.any():
+                break
+            mid = np.where(todo, np.floor((lo + hi + 1.0) / 2.0), lo)
+            fits = base + v(mid) <= upper
+            lo = np.where(todo & fits, mid, lo)
+            hi = np.where(todo & ~fits, mid - 1.0, hi)
+        return lo
+
+    def close(self, upper: float) -> tuple[int, int]:
+        """After :meth:`evaluate`: close every configuration whose forced-open Lagrangian
+        exceeds ``upper`` (a known plan's cost, with the usual 1e-9 slack) and lower
+        ``rbar`` to :meth:`replica_bounds`. Every plan of cost ≤ ``upper`` satisfies both
+        (weak duality on the model restricted to ``w_c = 1``, resp. ``r_c = r``), so the
+        model left — the *restricted model* — holds all of them, and from here on
+        :meth:`evaluate` is the Lagrangian of the restricted model: ``min(upper, L)`` is
+        still a lower bound on the complete model's optimum. Returns ``(closed, capped)``
+        counts of this call."""
+        limit = upper * (1 + 1e-9) + 1e-9
+        self.closed_upper = limit if self.closed_upper is None else min(self.closed_upper, limit)
+        cap = self.replica_bounds(limit)
+        newly = (cap < 1) & ~self.closed
+        lowered = (cap >= 1) & (cap < self.rbar)
+        self.closed |= newly
+        self.rbar = np.where(self.closed, 0.0, np.minimum(self.rbar, cap))
+        self.route_open = ~self.closed[self.rk]
+        return int(newly.sum()), int(lowered.sum())
+
+    def certified(self, value: float) -> float:
+        """A Lagrangian value turned into a bound on the complete model: itself, or
+        ``min(upper, value)`` once :meth:`close` has restricted the model."""
+        return value if self.closed_upper is None else min(self.closed_upper, value)
+
     def open_bounds(self, *multipliers: Any) -> tuple[float, np.ndarray]:
         """``(L, L_c)`` at the multipliers: ``L_c`` is the Lagrangian of the subproblem with
         ``w_c = 1`` forced, a lower bound on every plan that opens configuration *c* (the
@@ -240,7 +305,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      keep_master: bool = False, seed: int = 0,
                      full_cover: bool | None = None,
                      index: ModelIndex | None = None,
-                     cg_until_lp: bool = False) -> BoundResult:
+                     cg_until_lp: bool = False, close: bool = False) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
     The multipliers come from LP column generation over routes (:mod:`milp.colgen`: one
@@ -260,6 +325,10 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     model; :func:`milp.fixing.colgen_caps`); ``reductions`` is then not used.
     ``cg_until_lp``: the generation goes on until the master is the full LP (its duals
     are then the full LP's), not only until the bound reaches the master's value.
+    ``close``: with ``upper_bound``, close configurations and cap replica counts during the
+    generation (:func:`milp.colgen.column_generation`'s ``close_upper``); the bound is
+    then ``min(upper_bound, L)`` of the restricted model, and ``stats["closed"]``,
+    ``stats["rbar"]`` give what survives (:func:`closing_fixing` turns it into caps).
     """
     t0 = time.perf_counter()
     reductions = Reductions() if reductions is None else reductions
@@ -298,7 +367,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         cg = column_generation(lg, master, np.concatenate(initial),
                                per_type=lp_routes_per_type, max_rounds=cg_max_rounds,
                                smoothing=smoothing, deadline=deadline,
-                               stop_at_bound=not cg_until_lp)
+                               stop_at_bound=not cg_until_lp,
+                               close_upper=upper_bound if close else None)
         lp_s = time.perf_counter() - t_lp
         if cg.best_value > start_value:
             y, eta, theta, beta, alpha, sigma, kappa = cg.best
@@ -340,7 +410,15 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         alpha = np.maximum(0.0, alpha + s * g_alpha)
         sigma = max(0.0, sigma + s * g_sigma) if lg.cap_gb is not None else 0.0
         kappa = np.maximum(0.0, kappa + s * scale * g_kappa)
-    best = max(best, start_value, cg.best_value if cg is not None else -math.inf)
+    closing = None
+    if close and upper_bound is not None and cg is not None and cg.history:
+        # a last closing at the best multipliers, and the forced-open bounds there
+        lg.evaluate(*cg.best)
+        lg.close(upper_bound)
+        lag, _ = lg.evaluate(*cg.best)
+        best = max(best, lag)
+        closing = {"rbar": lg.rbar.copy(), "open": lg.last_open.copy()}
+    best = lg.certified(max(best, start_value, cg.best_value if cg is not None else -math.inf))
     # floating-point sums: shave a relative 1e-9 so the number stays on the safe side
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
     stats: dict[str, Any] = {
@@ -351,13 +429,15 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         "master_lp": cg.master_value if cg else None,
         "cg_history": cg.history if cg else [],
         "routes": int(idx.n_routes), "configs": int(idx.n_cfg),
+        "closed": int(lg.closed.sum()), "capped": int((lg.rbar < idx.rbar).sum() - lg.closed.sum()),
         "reduced": dict(idx.reduced.counts) if idx.reduced else {}}
     return BoundResult(value, "lagrangian", time.perf_counter() - t0, it, stats,
-                       master if keep_master else None)
+                       master if keep_master else None, closing)
 
 
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
-                      seed: int = 0, threads: int = 1) -> tuple[BoundResult, RunResult]:
+                      seed: int = 0, threads: int = 1, closing: bool = True,
+                      closing_share: float = 0.6) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -374,6 +454,14 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     numbers); *B* is HiGHS's, so it holds to HiGHS's tolerances like every proven
     optimum of the project; a relative 1e-9 is shaved off as for the Lagrangian.
 
+    ``closing`` (default): the caps come from :func:`milp.fixing.closing_caps` (column
+    generation that closes configurations by the configuration Lagrangian as it goes, in
+    at most ``closing_share`` of the limit), and the fixed model is built over the
+    surviving configurations only; the complete model is never built (at 100x40x40 it
+    takes 3–4 GB). *L* is then ``min(U, L')`` of the restricted model (the argument is in
+    :meth:`_Lagrangian.close`). ``closing=False``: ``solve``'s own fixing
+    (:func:`milp.fixing.colgen_caps` on the complete model).
+
     Returns ``(bound, run)``: ``run`` is the MILP's result on the fixed model, whose plan
     (if any) is no dearer than ``plan`` (HiGHS starts from it) — a by-product.
     ``bound.method`` is ``"fixed-mip"`` where *B* beat *L*, else ``"lagrangian"``."""
@@ -381,8 +469,16 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ev = evaluate_arrays(instance, *plan.to_arrays(instance))
     if not ev.feasible:
         raise ValueError("the plan is infeasible: it gives no upper bound to fix with")
-    run = solve(instance, MilpParams(threads=threads, time_limit_s=time_limit_s, msg=False),
-                seed=seed, warm_start=plan)
+    params = MilpParams(threads=threads, time_limit_s=time_limit_s, msg=False)
+    fixing = None
+    if closing:
+        r0, x0 = plan.to_arrays(instance)
+        idx = make_index(instance, params.tightening, params.reductions, float(ev.objective))
+        fixing = closing_caps(idx, float(ev.objective), seed=seed,
+                              time_limit_s=closing_share * time_limit_s,
+                              start_routes=np.nonzero(x0 > 0))
+        params = replace(params, time_limit_s=max(1.0, time_limit_s - (time.perf_counter() - t0)))
+    run = solve(instance, params, seed=seed, warm_start=plan, fixing=fixing)
     st = run.stats
     fixing = st.get("fixing") or {}
     lag = float(fixing.get("bound", -math.inf))

@@ -178,7 +178,10 @@ class RestrictedMaster:
         self.routes = np.zeros(0, dtype=np.int64)
         self.col_x = np.zeros(0, dtype=np.int64)
         self.active = np.zeros(idx.n_routes, dtype=bool)
+        self.allowed = np.ones(idx.n_routes, dtype=bool)  # False: closed (:meth:`restrict`)
+        self.rbar_now = idx.rbar.astype(float)  # R̄ as lowered by :meth:`restrict`
         self._warm = False
+        self.last_w = np.zeros(nK)
         rc = idx.cfg[idx.rk]
         eps = np.array([qt.error_slo for qt in q])
         slo = np.array([qt.delay_slo_s for qt in q])
@@ -242,7 +245,7 @@ class RestrictedMaster:
             r_entries.append(e)
             r_values.append(v)
         self.col_r[ks] = self._cols(self.rent[ks], np.zeros(len(ks)),
-                                    idx.rbar[ks].astype(float), r_entries, r_values)
+                                    self.rbar_now[ks], r_entries, r_values)
         w_entries, w_values = [], []
         for k in ks.tolist():
             e, v = [int(self.row_stored[idx.cfg_model_pos[k]])], [-1.0]
@@ -269,6 +272,19 @@ class RestrictedMaster:
                                         [[b, o] for b, o in zip(cw, co)],
                                         [[1.0, -1.0]] * m)  # store: w ≤ o
 
+    def restrict(self, closed: np.ndarray, rbar: np.ndarray) -> None:
+        """Make the master the LP of the restricted model of
+        :meth:`milp.bound._Lagrangian.close`: ``w_c = r_c = 0`` for the ``closed``
+        configurations (their routes never enter again), ``r_c ≤ rbar_c`` for the others
+        (the ``ub`` rows keep their old R̄: weaker, still valid)."""
+        present = np.nonzero(self.col_r >= 0)[0]
+        hi = np.where(closed[present], 0.0, rbar[present])
+        cols = np.concatenate([self.col_r[present], self.col_w[present]]).astype(np.int32)
+        ub = np.concatenate([hi, np.where(closed[present], 0.0, 1.0)])
+        self.h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), ub)
+        self.allowed &= ~closed[self.idx.rk]
+        self.rbar_now = np.where(closed, 0.0, np.minimum(self.rbar_now, rbar))
+
     def status(self) -> str:
         return str(self.h.modelStatusToString(self.h.getModelStatus()))
 
@@ -285,7 +301,7 @@ class RestrictedMaster:
         configurations if absent, their ``x`` columns and linking rows, and their error
         cover terms."""
         new = np.unique(np.asarray(new, dtype=np.int64))
-        new = new[~self.active[new]]
+        new = new[~self.active[new] & self.allowed[new]]
         m = len(new)
         if m == 0:
             return 0
@@ -344,6 +360,9 @@ class RestrictedMaster:
             out[has] = np.maximum(0.0, sign * dual[rows[has]])
             return out
 
+        present = self.col_w >= 0
+        self.last_w = np.zeros(self.nK)  # the last optimal master's w (absent: 0)
+        self.last_w[present] = np.asarray(sol.col_value)[self.col_w[present]]
         y = dual[self.row_demand].copy()
         eta, theta = per_type(self.err_row, -1.0), per_type(self.dly_row, -1.0)
         kappa = per_type(self.cover_row, 1.0)
@@ -476,18 +495,28 @@ class ColgenResult:
 def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                       per_type: int = 30, max_rounds: int = 200, smoothing: float = 0.5,
                       deadline: float | None = None, rel_tol: float = 1e-6,
-                      stop_at_bound: bool = True) -> ColgenResult:
+                      stop_at_bound: bool = True,
+                      close_upper: float | None = None) -> ColgenResult:
     """The loop of the module docstring. ``lg`` is ``milp.bound._Lagrangian`` (its
     ``evaluate`` gives L and records the minimiser's routes and reduced costs).
     ``stop_at_bound=False`` skips the early stop at L ≥ the master's value and goes on until
     nothing prices out at the master's duals: the master is then the full LP and its duals
     are optimal duals of the full LP, which the reduced-cost fixing needs
     (:func:`milp.fixing.colgen_caps`; at L = master value some routes may still price out,
-    since L keeps each configuration's capacity row in its subproblem)."""
+    since L keeps each configuration's capacity row in its subproblem).
+
+    ``close_upper`` (a known plan's cost *U*): whenever the best *L* improves, the
+    configurations that no plan of cost ≤ *U* can open are closed and replica counts
+    capped at the best multipliers (:meth:`milp.bound._Lagrangian.close`; the master
+    follows, :meth:`RestrictedMaster.restrict`), so the generation converges to the LP
+    of the restricted model, which is higher, and prices fewer routes. ``best_value`` is
+    then ``min(U, L)`` of the restricted model, a bound on the complete model's optimum
+    (the argument is in ``close``'s docstring)."""
     idx = master.idx
     t0 = time.perf_counter()
     master.add(initial)
     best_value, best, centre = -math.inf, None, None
+    closed_at = -math.inf
     master_value, converged, rounds = math.inf, False, 0
     history: list[dict[str, Any]] = []
     for rounds in range(1, max_rounds + 1):
@@ -520,6 +549,16 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                "master_cpu_s": solve_cpu,
                "simplex_iterations": int(master.h.getInfo().simplex_iteration_count)}
         history.append(row)
+        if close_upper is not None and best is not None and best_value > closed_at:
+            closed_at = best_value
+            lg.evaluate(*best)  # close at the best multipliers (the last call may be another)
+            n_closed, n_capped = lg.close(close_upper)
+            master.restrict(lg.closed, lg.rbar)
+            again, _ = lg.evaluate(*best)  # the same multipliers on the restricted model
+            if again > best_value:
+                best_value = again
+            row.update(closed=int(lg.closed.sum()), capped=n_capped, best=best_value)
+            lg.evaluate(*duals.multipliers)  # pricing below reads the last evaluation
         if stop_at_bound and best_value >= master_value - rel_tol * max(1.0, abs(master_value)):
             converged = True  # L has reached the master's LP value: nothing left to gain
             break
@@ -576,7 +615,7 @@ def _cover_terms(master: RestrictedMaster, duals: MasterDuals, reduced: np.ndarr
     kappa = duals.multipliers[6]
     short = duals.w_reduced < -1e-9
     sel = short[idx.rk] & master.good & ~master.active & (kappa[idx.ri] > 1e-12) \
-        & (master.cover_row[idx.ri] >= 0)
+        & (master.cover_row[idx.ri] >= 0) & master.allowed
     return _top(idx, sel, reduced, per_type)
 
 

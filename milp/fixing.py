@@ -47,6 +47,7 @@ import numpy as np
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp.highs_model import ArrayModel
 from hetserve.milp.highs_run import configure, run_checked
+from hetserve.milp.index import ModelIndex
 
 REL_EPS = 1e-9
 INT_EPS = 1e-9
@@ -254,5 +255,39 @@ def colgen_caps(am: ArrayModel, upper_bound: float, *, seed: int = 0,
                    seconds=time.perf_counter() - t0, method="colgen+lagrangian")
 
 
-__all__ = ["Fixing", "colgen_caps", "complete_link_duals", "fix_from_duals", "lagrangian_value",
+def closing_caps(index: ModelIndex, upper_bound: float, *, seed: int = 0,
+                 time_limit_s: float = 60.0,
+                 start_routes: tuple[np.ndarray, np.ndarray] | None = None) -> Fixing | None:
+    """Caps without the complete model: column generation that closes configurations
+    and caps replica counts as it goes (:func:`milp.bound.lagrangian_bound` with
+    ``close``; :meth:`milp.bound._Lagrangian.close`), so nothing of size "all routes" is
+    built but the index and the route arrays. ``index``: the solve's index (reductions
+    with ``upper_bound``). ``bound`` is ``min(U, L)`` of the restricted model, a lower
+    bound on the complete model; ``d_w`` = forced-open Lagrangian − ``bound`` (so
+    :meth:`Fixing.with_upper` drops what a cheaper plan excludes), ``d_r`` = 0 (the
+    replica caps stay those for *U*); ``lp_w`` = the master's ``w``. ``None`` if no
+    master solve finished."""
+    from hetserve.milp.bound import lagrangian_bound  # bound → solve → here
+
+    t0 = time.perf_counter()
+    lb = lagrangian_bound(index.instance, upper_bound=upper_bound, index=index, iterations=0,
+                          keep_master=True, seed=seed, time_limit_s=time_limit_s,
+                          close=True, start_routes=start_routes)
+    if lb.closing is None or lb.master is None or not math.isfinite(lb.value):
+        return None
+    master = lb.master
+    n = len(index.instance.routes)
+    caps = np.full(n, np.inf)
+    caps[index.cfg] = lb.closing["rbar"]
+    d_w, d_r, lp_w = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
+    d_w[index.cfg] = np.maximum(0.0, lb.closing["open"] - lb.value)
+    d_r[index.cfg] = 0.0
+    lp_w[index.cfg] = master.last_w
+    cap = caps[index.cfg]
+    return Fixing(caps, lb.value, lb.stats["master_lp"] if lb.stats["cg_converged"] else math.nan,
+                  int((cap < 1).sum()), int(((cap < index.rbar) & (cap >= 1)).sum()),
+                  time.perf_counter() - t0, "colgen+closing", d_w, d_r, lp_w)
+
+
+__all__ = ["Fixing", "closing_caps", "colgen_caps", "complete_link_duals", "fix_from_duals", "lagrangian_value",
            "reduced_cost_caps"]

@@ -286,8 +286,11 @@ def extract(instance: Instance, r: np.ndarray,
 
 
 def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0,
-          warm_start: Solution | None = None) -> RunResult:
-    """Solve the MILP of :mod:`milp.formulation` with HiGHS (see the module docstring)."""
+          warm_start: Solution | None = None, fixing: Fixing | None = None) -> RunResult:
+    """Solve the MILP of :mod:`milp.formulation` with HiGHS (see the module docstring).
+    ``fixing``: caps already computed for ``warm_start``'s cost (e.g.
+    :func:`milp.fixing.closing_caps`); the model is then built over them directly (the
+    complete model is never built) and no fixing is computed here."""
     params = MilpParams() if params is None else params
     t_start = time.perf_counter()
     backend = "highspy" if params.backend == "auto" else params.backend
@@ -295,12 +298,12 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     if warm_start is not None and (params.reductions.incumbent or params.reductions.reduced_cost):
         warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         upper = warm_eval.objective if warm_eval.feasible else None
-    fixing = None
     upper_start, sub_stats = upper, None
     if backend == "highspy":
-        index = make_index(instance, params.tightening, params.reductions, upper)
+        given = None if fixing is None else fixing.caps
+        index = make_index(instance, params.tightening, params.reductions, upper, given)
         am = build_arrays(instance, tightening=params.tightening, index=index)
-        if upper is not None and params.reductions.reduced_cost:
+        if given is None and upper is not None and params.reductions.reduced_cost:
             if index.n_routes <= FIXING_MAX_ROUTES:
                 fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
                                            time_limit_s=params.time_limit_s / 4)

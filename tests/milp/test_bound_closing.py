@@ -1,0 +1,146 @@
+"""Closing configurations during the column generation (milp/bound.py: ``_Lagrangian.close``,
+``replica_bounds``; milp/fixing.py: ``closing_caps``; docs/milp.md "Certified bounds"):
+the forced-(c, r) Lagrangian bounds every plan with r replicas of c, so the optimum's
+configurations and replica counts survive; the bound of the restricted model, min(U, L),
+stays below the optimum; and the model built over the surviving configurations only has
+the complete model's optimum."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hetserve.heuristics import gh
+from hetserve.instances import Status
+from hetserve.instances.bundled import bundled_path
+from hetserve.instances.generate import generate
+from hetserve.instances.io import read_instance
+from hetserve.milp import MilpParams, solve
+from hetserve.milp.bound import _Lagrangian, fixed_model_bound, lagrangian_bound
+from hetserve.milp.fixing import closing_caps
+from hetserve.milp.index import make_index
+from hetserve.milp.reductions import Reductions
+
+INSTANCES = [
+    lambda: read_instance(bundled_path("small-3x3x4")),
+    lambda: generate((4, 4, 5), 0),
+    lambda: generate((5, 5, 6), 3, "tight-budget"),
+    lambda: generate((4, 4, 5), 4).replace(multi_parallelism=True),
+    lambda: generate((3, 3, 4), 3).replace(delay_constraint="both"),
+    lambda: generate((4, 4, 5), 6, "high-penalty"),
+]
+
+
+def _optimum(inst):
+    opt = solve(inst, MilpParams(threads=1, reductions=Reductions.none()))
+    assert opt.status is Status.OPTIMAL and opt.solution is not None
+    return opt
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+def test_replica_bounds_keep_every_optimal_replica_count(make):
+    """For random sign-valid multipliers (weak duality holds for any), the largest r with the
+    forced-(c, r) Lagrangian ≤ the optimum is at least the optimum's r_c on every
+    configuration it opens, and closing with U = the optimum keeps them all."""
+    inst = make()
+    opt = _optimum(inst)
+    idx = make_index(inst)
+    r, _ = opt.solution.to_arrays(inst)
+    pos = -np.ones(len(inst.routes), dtype=np.int64)
+    pos[idx.cfg] = np.arange(idx.n_cfg)
+    used = pos[np.nonzero(r > 0)[0]]
+    r_used = r[idx.cfg[used]]
+    rng = np.random.default_rng(5)
+    for _ in range(15):
+        lg = _Lagrangian(inst, idx)
+        nI, nA = lg.nI, len(lg.gpu_limits)
+        scale = float(rng.choice([0.1, 1.0, 50.0]))
+        mult = (rng.normal(scale=scale, size=nI), np.abs(rng.normal(scale=scale, size=nI)),
+                np.abs(rng.normal(scale=scale, size=nI)), float(abs(rng.normal(scale=0.1))),
+                np.abs(rng.normal(scale=scale, size=nA)), float(abs(rng.normal(scale=0.1))),
+                np.abs(rng.normal(scale=scale, size=nI)))
+        lag, _ = lg.evaluate(*mult)
+        limit = opt.objective * (1 + 1e-9) + 1e-9
+        caps = lg.replica_bounds(limit)
+        assert np.all(caps[used] >= r_used)
+        assert np.all(caps <= lg.rbar)
+        lg.close(opt.objective)
+        assert not lg.closed[used].any()
+        assert np.all(lg.rbar[used] >= r_used)
+        # the restricted model's Lagrangian at the same multipliers is no lower, and its
+        # certified value min(U, L) is below the optimum
+        again, _ = lg.evaluate(*mult)
+        assert again >= lag - 1e-9 * max(1.0, abs(lag))
+        assert lg.certified(again) <= opt.objective * (1 + 1e-9) + 1e-9
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+@pytest.mark.parametrize("full_cover", [True, False])
+def test_closing_generation_stays_below_the_optimum(make, full_cover):
+    """The column generation that closes as it goes (both master shapes), with U = a
+    heuristic's cost and with U = the optimum (the tightest valid one): certified,
+    never above the optimum, no lower than without closing."""
+    inst = make()
+    opt = _optimum(inst)
+    start = gh(inst)
+    uppers = [opt.objective] + ([start.objective] if start.feasible else [])
+    for upper in uppers:
+        plain = lagrangian_bound(inst, upper_bound=upper, iterations=0, full_cover=full_cover)
+        lb = lagrangian_bound(inst, upper_bound=upper, iterations=0, full_cover=full_cover,
+                              close=True)
+        assert math.isfinite(lb.value)
+        assert lb.value <= opt.objective * (1 + 1e-9)
+        assert lb.value >= plain.value - 1e-6 * max(1.0, abs(plain.value))
+        assert lb.closing is not None
+        closed = lb.closing["rbar"] < 1
+        assert closed.sum() == lb.stats["closed"]
+
+
+def test_closing_closes_and_caps_at_the_generation_multipliers():
+    """Not a no-op: with U = the optimum most configurations are closed, some capped."""
+    inst = generate((4, 4, 5), 0)
+    opt = _optimum(inst)
+    lb = lagrangian_bound(inst, upper_bound=opt.objective, iterations=0, close=True)
+    idx = make_index(inst, None, Reductions(), opt.objective)
+    assert lb.stats["closed"] > idx.n_cfg // 2
+    assert lb.stats["capped"] > 0
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+def test_surviving_configurations_build_has_the_complete_optimum(make):
+    """``solve`` over the caps of ``closing_caps`` (the model built over the surviving
+    configurations only, never the complete one) proves the complete model's optimum,
+    and the caps keep the optimal plan's configurations."""
+    inst = make()
+    opt = _optimum(inst)
+    start = gh(inst)
+    if not start.feasible:
+        start = opt
+    idx = make_index(inst, None, Reductions(), start.objective)
+    fixing = closing_caps(idx, start.objective, time_limit_s=30.0)
+    assert fixing is not None
+    assert fixing.bound <= opt.objective * (1 + 1e-9)
+    run = solve(inst, MilpParams(threads=1), warm_start=start.solution, fixing=fixing)
+    assert run.status is Status.OPTIMAL
+    assert run.objective == pytest.approx(opt.objective, rel=1e-6, abs=1e-6)
+    assert run.stats["n_vars"] <= solve(inst, MilpParams(threads=1, reductions=Reductions(
+        reduced_cost=False)), warm_start=start.solution).stats["n_vars"]
+
+
+@pytest.mark.parametrize("make", INSTANCES[:3])
+def test_fixed_bound_without_closing_is_also_below_the_optimum(make):
+    """The former path (``solve``'s fixing on the complete model) is still available and
+    certified; the closing path (default) is no weaker than the LP relaxation's bound
+    the other gives (both below the optimum)."""
+    inst = make()
+    opt = _optimum(inst)
+    start = gh(inst)
+    if not start.feasible:
+        start = opt
+    old, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0, closing=False)
+    new, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0)
+    for lb in (old, new):
+        assert lb.value <= opt.objective * (1 + 1e-9)
+    assert new.stats["fixing_method"] == "colgen+closing"
