@@ -270,8 +270,9 @@ def closing_caps(index: ModelIndex, upper_bound: float, *, seed: int = 0,
     from hetserve.milp.bound import lagrangian_bound  # bound → solve → here
 
     t0 = time.perf_counter()
+    # no polish (iterations=0), so the generation may take the whole limit (it stops at 80 %)
     lb = lagrangian_bound(index.instance, upper_bound=upper_bound, index=index, iterations=0,
-                          keep_master=True, seed=seed, time_limit_s=time_limit_s,
+                          keep_master=True, seed=seed, time_limit_s=time_limit_s / 0.8,
                           close=True, start_routes=start_routes)
     if lb.closing is None or lb.master is None or not math.isfinite(lb.value):
         return None
