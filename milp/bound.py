@@ -470,15 +470,16 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     if not ev.feasible:
         raise ValueError("the plan is infeasible: it gives no upper bound to fix with")
     params = MilpParams(threads=threads, time_limit_s=time_limit_s, msg=False)
-    fixing = None
+    caps_fix = None
     if closing:
-        r0, x0 = plan.to_arrays(instance)
+        _, x0 = plan.to_arrays(instance)
+        ti, tc = np.nonzero(x0 > 0)
         idx = make_index(instance, params.tightening, params.reductions, float(ev.objective))
-        fixing = closing_caps(idx, float(ev.objective), seed=seed,
+        caps_fix = closing_caps(idx, float(ev.objective), seed=seed,
                               time_limit_s=closing_share * time_limit_s,
-                              start_routes=np.nonzero(x0 > 0))
+                              start_routes=(ti, tc))
         params = replace(params, time_limit_s=max(1.0, time_limit_s - (time.perf_counter() - t0)))
-    run = solve(instance, params, seed=seed, warm_start=plan, fixing=fixing)
+    run = solve(instance, params, seed=seed, warm_start=plan, fixing=caps_fix)
     st = run.stats
     fixing = st.get("fixing") or {}
     lag = float(fixing.get("bound", -math.inf))

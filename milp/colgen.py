@@ -552,7 +552,7 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
         if close_upper is not None and best is not None and best_value > closed_at:
             closed_at = best_value
             lg.evaluate(*best)  # close at the best multipliers (the last call may be another)
-            n_closed, n_capped = lg.close(close_upper)
+            _, n_capped = lg.close(close_upper)
             master.restrict(lg.closed, lg.rbar)
             again, _ = lg.evaluate(*best)  # the same multipliers on the restricted model
             if again > best_value:

@@ -290,5 +290,5 @@ def closing_caps(index: ModelIndex, upper_bound: float, *, seed: int = 0,
                   time.perf_counter() - t0, "colgen+closing", d_w, d_r, lp_w)
 
 
-__all__ = ["Fixing", "closing_caps", "colgen_caps", "complete_link_duals", "fix_from_duals", "lagrangian_value",
-           "reduced_cost_caps"]
+__all__ = ["Fixing", "closing_caps", "colgen_caps", "complete_link_duals", "fix_from_duals",
+           "lagrangian_value", "reduced_cost_caps"]
