@@ -52,10 +52,17 @@ from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.milp.colgen import ColgenResult, RestrictedMaster, cheapest, column_generation
-from hetserve.milp.fixing import closing_caps
+from hetserve.milp.fixing import Fixing, closing_caps
 from hetserve.milp.index import ModelIndex, make_index
 from hetserve.milp.reductions import Reductions, map_plan
-from hetserve.milp.solve import MilpParams, extract, solve
+from hetserve.milp.solve import (
+    SUPPORT_MIP_MIN_ROOM,
+    SUPPORT_MIP_TIME_SHARE,
+    MilpParams,
+    extract,
+    solve,
+    support_mip,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -74,6 +81,11 @@ class BoundResult:
     closing: dict[str, np.ndarray] | None = None
     """With ``close``: per index configuration, ``rbar`` (0 = closed) and ``open`` (the
     Lagrangian with ``w_c = 1`` forced, at the best multipliers, on the restricted model)."""
+
+
+IPM_MASTER_MIN_ROUTES = 1_000_000
+"""The sparse restricted master is solved by interior point (no crossover) from this many
+routes (:mod:`milp.colgen`, "IPM master"); below it by simplex from the previous basis."""
 
 
 class _Lagrangian:
@@ -359,7 +371,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         if full_cover is None:
             full_cover = idx.n_routes < 1_000_000
         master = RestrictedMaster(instance, idx, lg.good, lg.has_err, lg.has_dly, seed=seed,
-                                  full_cover=full_cover)
+                                  full_cover=full_cover,
+                                  ipm=not full_cover and idx.n_routes >= IPM_MASTER_MIN_ROUTES)
         group = idx.ri * 2 + lg.good
         initial = [cheapest(group, per_share, lp_routes_per_type)]
         if start_routes is not None:
@@ -437,7 +450,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
 
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
                       seed: int = 0, threads: int = 1, closing: bool = True,
-                      closing_share: float = 0.6) -> tuple[BoundResult, RunResult]:
+                      closing_share: float = 0.6,
+                      support_share: float = 0.4) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -459,8 +473,12 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     at most ``closing_share`` of the limit), and the fixed model is built over the
     surviving configurations only; the complete model is never built (at 100x40x40 it
     takes 3–4 GB). *L* is then ``min(U, L')`` of the restricted model (the argument is in
-    :meth:`_Lagrangian.close`). ``closing=False``: ``solve``'s own fixing
-    (:func:`milp.fixing.colgen_caps` on the complete model).
+    :meth:`_Lagrangian.close`). The support MIP (:func:`milp.solve.support_mip`, at most
+    ``support_share`` of the time left) runs before the build, and its cheaper *U'* closes
+    more (:meth:`milp.fixing.Fixing.with_upper`); if more than
+    :data:`FIXED_MODEL_MAX_ROUTES` routes still survive, HiGHS is not run (its root LP
+    would not finish) and the result is *L* with the best plan. ``closing=False``:
+    ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
     Returns ``(bound, run)``: ``run`` is the MILP's result on the fixed model, whose plan
     (if any) is no dearer than ``plan`` (HiGHS starts from it) — a by-product.
@@ -476,14 +494,31 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         ti, tc = np.nonzero(x0 > 0)
         idx = make_index(instance, params.tightening, params.reductions, float(ev.objective))
         caps_fix = closing_caps(idx, float(ev.objective), seed=seed,
-                              time_limit_s=closing_share * time_limit_s,
-                              start_routes=(ti, tc))
-        params = replace(params, time_limit_s=max(1.0, time_limit_s - (time.perf_counter() - t0)))
+                                time_limit_s=closing_share * time_limit_s,
+                                start_routes=(ti, tc))
+        sub_stats = None
+        if caps_fix is not None and (float(ev.objective) - caps_fix.bound
+                                     > SUPPORT_MIP_MIN_ROOM * abs(float(ev.objective))):
+            # the support MIP before anything is built: a cheaper U' closes more
+            left = time_limit_s - (time.perf_counter() - t0)
+            sub_params = replace(params, time_limit_s=support_share * left
+                                 / SUPPORT_MIP_TIME_SHARE)
+            plan, better, sub_stats = support_mip(instance, sub_params, seed, idx, caps_fix,
+                                                  float(ev.objective), plan)
+            if better < float(ev.objective):
+                caps_fix = caps_fix.with_upper(better)
+        if caps_fix is not None:
+            survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
+            if survivors > FIXED_MODEL_MAX_ROUTES:  # HiGHS's root would not finish: L only
+                return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
+                                        float(ev.objective), t0, seed)
+        params = replace(params, support_mip=False,
+                         time_limit_s=max(1.0, time_limit_s - (time.perf_counter() - t0)))
     run = solve(instance, params, seed=seed, warm_start=plan, fixing=caps_fix)
     st = run.stats
     fixing = st.get("fixing") or {}
     lag = float(fixing.get("bound", -math.inf))
-    sub = st.get("support_mip") or {}
+    sub = st.get("support_mip") or (sub_stats if closing else None) or {}
     upper = min(float(ev.objective), float(sub.get("objective", math.inf)))
     if run.status is Status.INFEASIBLE:
         highs = upper  # no plan cheaper than U' exists in the fixed model, so none at all
@@ -503,6 +538,29 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         "plan": run.objective if run.feasible else None}
     method = "fixed-mip" if highs > lag else "lagrangian"
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
+
+
+def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
+                     sub: dict[str, Any] | None, survivors: int, agh_upper: float, t0: float,
+                     seed: int) -> tuple[BoundResult, RunResult]:
+    """:func:`fixed_model_bound` when the fixed model would still be too large for HiGHS:
+    the closing's certified ``min(U, L)`` and the best plan (``plan``, the support MIP's
+    when it found a cheaper one); nothing is built."""
+    ev = evaluate_arrays(instance, *plan.to_arrays(instance))
+    best = fixing.bound
+    value = best - 1e-9 * abs(best) if math.isfinite(best) else best
+    stats: dict[str, Any] = {
+        "upper": float(ev.objective), "agh_upper": agh_upper, "lagrangian": fixing.bound,
+        "highs_bound": None, "root_bound": None, "highs_status": "not run",
+        "fixing_dropped": fixing.dropped, "fixing_lowered": fixing.lowered,
+        "fixing_s": fixing.seconds, "fixing_method": fixing.method,
+        "lp_value": fixing.lp_value, "build_s": None, "solve_s": None, "solve_cpu_s": None,
+        "n_vars": None, "n_int": None, "n_rows": None, "surviving_routes": survivors,
+        "nodes": None, "support_mip": sub, "plan": float(ev.objective)}
+    seconds = time.perf_counter() - t0
+    run = RunResult("milp", Status.FEASIBLE, plan, ev, seconds, bound=value, seed=seed,
+                    stats={"fixing": {"method": fixing.method}, "support_mip": sub})
+    return BoundResult(value, "lagrangian", seconds, 0, stats), run
 
 
 FIXED_MODEL_MAX_ROUTES = 1_000_000

@@ -41,6 +41,14 @@ oscillate. Each round prices at :math:`\pi_{sep} = \alpha\pi_{centre} + (1-\alph
 programming*); if nothing new prices out there (a *mispricing*), the round prices at
 the master's own duals, whose failure to find a column proves the master optimal.
 
+**IPM master** (``ipm``, the sparse master above :data:`milp.bound.IPM_MASTER_MIN_ROUTES`
+routes): the master is re-solved by HiGHS's interior point method without crossover.
+At 100x40x40 the simplex re-solves were 90 % of the generation's time (10–25 s each from
+the previous basis, docs/milp.md "Certified bounds"); interior duals are central in the
+optimal face, which stabilises the pricing like a smoothing (fewer rounds), at no
+warm start. The master's ``w`` is then interior: tiny values are read as 0 where a
+support is wanted (:func:`milp.fixing.closing_caps`).
+
 **Price-and-branch** (:meth:`RestrictedMaster.solve_mip`): the master with ``r, w, o``
 integer, over the generated routes only, is a restriction of the MILP, so any plan it
 finds is feasible for the full model and is an upper bound (evaluated by the one
@@ -103,11 +111,12 @@ class RestrictedMaster:
 
     def __init__(self, instance: Instance, idx: ModelIndex, good: np.ndarray,
                  has_err: np.ndarray, has_dly: np.ndarray, seed: int = 0,
-                 full_cover: bool = True) -> None:
+                 full_cover: bool = True, ipm: bool = False) -> None:
         self.inst = instance
         self.idx = idx
         self.good = good
         self.full_cover = full_cover
+        self.ipm = ipm
         t = instance.routes
         q = instance.query_types
         T = instance.horizon_h
@@ -340,7 +349,13 @@ class RestrictedMaster:
         h = self.h
         if time_limit_s is not None:  # HiGHS's clock runs across the object's solves
             h.setOptionValue("time_limit", h.getRunTime() + max(1e-3, float(time_limit_s)))
-        if self._warm:
+        if self.ipm:
+            # interior point without crossover (module docstring, "IPM master"): no warm
+            # start, but central duals, which stabilise the pricing; the sign-valid duals
+            # are all the Lagrangian needs
+            h.setOptionValue("solver", "ipm")
+            h.setOptionValue("run_crossover", "off")
+        elif self._warm:
             # after adding columns the basis is primal feasible: the primal simplex goes on
             # from it (full cover, 50x30x30: 4.1 s vs 13.3 s dual, 19.4 s cold); the sparse
             # master's new x columns are boxed, so the dual simplex repairs them by bound
@@ -435,6 +450,7 @@ class RestrictedMaster:
         h.changeColsIntegrality(len(ints), ints, np.array([kinds.kInteger] * len(ints)))
         h.setOptionValue("time_limit", h.getRunTime() + max(1e-3, float(time_limit_s)))
         h.setOptionValue("simplex_strategy", 1)
+        h.setOptionValue("solver", "choose")
         h.setOptionValue("mip_rel_gap", 1e-4)
         if start is not None:
             h.setSolution(_master_start(self, *start))

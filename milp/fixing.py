@@ -283,7 +283,9 @@ def closing_caps(index: ModelIndex, upper_bound: float, *, seed: int = 0,
     d_w, d_r, lp_w = np.full(n, np.nan), np.full(n, np.nan), np.zeros(n)
     d_w[index.cfg] = np.maximum(0.0, lb.closing["open"] - lb.value)
     d_r[index.cfg] = 0.0
-    lp_w[index.cfg] = master.last_w
+    # an interior master's w is positive on its whole optimal face: read tiny values as 0
+    # (the support MIP takes w > 0 as its support; any subset keeps it a restriction)
+    lp_w[index.cfg] = np.where(master.last_w > (1e-3 if master.ipm else 0.0), master.last_w, 0.0)
     cap = caps[index.cfg]
     return Fixing(caps, lb.value, lb.stats["master_lp"] if lb.stats["cg_converged"] else math.nan,
                   int((cap < 1).sum()), int(((cap < index.rbar) & (cap >= 1)).sum()),
