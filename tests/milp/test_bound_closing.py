@@ -144,3 +144,42 @@ def test_fixed_bound_without_closing_is_also_below_the_optimum(make):
     for lb in (old, new):
         assert lb.value <= opt.objective * (1 + 1e-9)
     assert new.stats["fixing_method"] == "colgen+closing"
+
+
+@pytest.mark.parametrize("make", INSTANCES[:4])
+def test_ipm_master_is_certified_and_reaches_the_lp(make, monkeypatch):
+    """The sparse master solved by interior point without crossover (the default from
+    IPM_MASTER_MIN_ROUTES routes, forced here): every round's number is below the optimum,
+    and the generation still reaches the LP bound of the simplex master."""
+    import hetserve.milp.bound as bound_mod
+
+    inst = make()
+    opt = _optimum(inst)
+    simplex = lagrangian_bound(inst, iterations=0, full_cover=False)
+    monkeypatch.setattr(bound_mod, "IPM_MASTER_MIN_ROUTES", 0)
+    lb = lagrangian_bound(inst, iterations=0, full_cover=False, keep_master=True)
+    assert lb.master is not None and lb.master.ipm
+    assert lb.value <= opt.objective * (1 + 1e-9)
+    for row in lb.stats["cg_history"]:
+        if "lagrangian" in row:
+            assert row["lagrangian"] <= opt.objective * (1 + 1e-9)
+    if simplex.stats["cg_converged"] and lb.stats["cg_converged"]:
+        assert lb.value == pytest.approx(simplex.value, rel=1e-5, abs=1e-5)
+
+
+def test_fixed_bound_skips_highs_when_too_much_survives(monkeypatch):
+    """Above FIXED_MODEL_MAX_ROUTES surviving routes the fixed model is not built: the
+    number is the closing's min(U, L), below the optimum, and the plan returned is
+    evaluated and no dearer than the start."""
+    import hetserve.milp.bound as bound_mod
+
+    inst = generate((4, 4, 5), 0)
+    opt = _optimum(inst)
+    start = gh(inst)
+    assert start.feasible and start.solution is not None
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_ROUTES", 0)
+    lb, run = fixed_model_bound(inst, start.solution, time_limit_s=30.0)
+    assert lb.method == "lagrangian" and lb.stats["highs_status"] == "not run"
+    assert lb.value <= opt.objective * (1 + 1e-9)
+    assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
+    assert run.objective == pytest.approx(lb.stats["plan"])
