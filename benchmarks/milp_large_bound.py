@@ -32,7 +32,7 @@ def _rss_gb() -> float:
 
 
 def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
-         fixed_time: float = 0.0) -> dict:
+         fixed_time: float = 0.0, closing: bool = True) -> dict:
     from hetserve.heuristics import agh, gh
     from hetserve.instances.generate import generate
     from hetserve.milp import MilpParams, solve
@@ -49,8 +49,8 @@ def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: fl
     assert a.solution is not None
     if fixed_time > 0:  # first, so its peak RSS is AGH's plus its own
         t0, c0 = time.perf_counter(), time.process_time()
-        fb, run = fixed_model_bound(inst, a.solution, time_limit_s=fixed_time)
-        row.update(fixed_bound=fb.value, fixed_method=fb.method,
+        fb, run = fixed_model_bound(inst, a.solution, time_limit_s=fixed_time, closing=closing)
+        row.update(fixed_closing=closing, fixed_bound=fb.value, fixed_method=fb.method,
                    fixed_wall_s=time.perf_counter() - t0, fixed_cpu_s=time.process_time() - c0,
                    fixed_status=str(run.status), rss_after_fixed_gb=_rss_gb(),
                    **{f"fixed_{k}": v for k, v in fb.stats.items()})
@@ -127,9 +127,10 @@ def _fixed_table(rows: list[dict]) -> str:
         lines.append(
             f"| {r['size']} | {r['seed']} | {r['agh']:.2f} | {r['fixed_upper']:.2f} | "
             f"{num(r['fixed_fixing_dropped'], ',')}, {num(r['fixed_fixing_lowered'], ',')}, "
-            f"{num(r['fixed_fixing_s'], '.0f')} | {r['fixed_n_vars']:,}, {r['fixed_n_rows']:,} | "
+            f"{num(r['fixed_fixing_s'], '.0f')} | {num(r['fixed_n_vars'], ',')}, "
+            f"{num(r['fixed_n_rows'], ',')} | "
             f"{num(r['fixed_lagrangian'] if abs(r['fixed_lagrangian']) < 1e300 else None)} | "
-            f"{num(r['fixed_highs_bound'])} ({r['fixed_highs_status']}, {r['fixed_nodes']}) | "
+            f"{num(r['fixed_highs_bound'])} ({r['fixed_highs_status']}, {num(r['fixed_nodes'], 'd')}) | "
             f"{b:.2f} ({r['fixed_method']}) | {above(r['agh'])} | "
             f"{best:.2f}, {above(best)} | {r['fixed_wall_s']:.0f} "
             f"({r['fixed_cpu_s']:.0f}) | {r['peak_rss_gb']:.2f} | "
@@ -170,16 +171,19 @@ def _table(out: Path) -> str:
 @click.option("--fixed-time", type=float, default=0.0, show_default=True,
               help="Wall limit of the fixed-model bound (milp.bound.fixed_model_bound from "
                    "AGH's plan; 0: skip). --time-limit 0 skips the Lagrangian bound.")
+@click.option("--closing/--no-closing", default=True, show_default=True,
+              help="The fixed-model bound's caps from the closing column generation (no "
+                   "complete model built) or from solve's fixing on the complete model.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Append the JSON row to OUT/runs.jsonl and write OUT/meta.json.")
 @click.option("--table", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Print the markdown table of TABLE/runs.jsonl and exit.")
 def main(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
-         fixed_time: float, out: Path | None, table: Path | None) -> None:
+         fixed_time: float, closing: bool, out: Path | None, table: Path | None) -> None:
     if table is not None:
         click.echo(_table(table))
         return
-    row = _run(size, seed, time_limit, pnb_time, milp_time, fixed_time)
+    row = _run(size, seed, time_limit, pnb_time, milp_time, fixed_time, closing)
     line = json.dumps(row)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
