@@ -500,7 +500,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         if caps_fix is not None and (float(ev.objective) - caps_fix.bound
                                      > SUPPORT_MIP_MIN_ROOM * abs(float(ev.objective))):
             # the support MIP before anything is built: a cheaper U' closes more
-            left = time_limit_s - (time.perf_counter() - t0)
+            left = max(0.1, time_limit_s - (time.perf_counter() - t0))
             sub_params = replace(params, time_limit_s=support_share * left
                                  / SUPPORT_MIP_TIME_SHARE)
             plan, better, sub_stats = support_mip(instance, sub_params, seed, idx, caps_fix,
