@@ -52,7 +52,7 @@ from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.milp.colgen import ColgenResult, RestrictedMaster, cheapest, column_generation
-from hetserve.milp.fixing import Fixing, closing_caps
+from hetserve.milp.fixing import Fixing, fixing_from_closing
 from hetserve.milp.index import ModelIndex, make_index
 from hetserve.milp.reductions import Reductions, map_plan
 from hetserve.milp.solve import (
@@ -79,6 +79,9 @@ class BoundResult:
     stats: dict[str, Any]
     master: RestrictedMaster | None = None
     closing: dict[str, np.ndarray] | None = None
+    lagrangian: Any = None
+    """With ``keep_master``: the :class:`_Lagrangian` (closed state included), so a closing
+    generation can go on with a smaller *U* (:func:`resume_closing`)."""
     """With ``close``: per index configuration, ``rbar`` (0 = closed) and ``open`` (the
     Lagrangian with ``w_c = 1`` forced, at the best multipliers, on the restricted model)."""
 
@@ -445,13 +448,43 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         "closed": int(lg.closed.sum()), "capped": int((lg.rbar < idx.rbar).sum() - lg.closed.sum()),
         "reduced": dict(idx.reduced.counts) if idx.reduced else {}}
     return BoundResult(value, "lagrangian", time.perf_counter() - t0, it, stats,
-                       master if keep_master else None, closing)
+                       master if keep_master else None, closing, lg if keep_master else None)
+
+
+def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
+                   per_type: int = 30, smoothing: float = 0.5) -> BoundResult:
+    """Go on with a closing generation (``lb`` from :func:`lagrangian_bound` with ``close``
+    and ``keep_master``) with a cheaper known plan's cost ``upper_bound`` (e.g. the support
+    MIP's): the same master and restricted model, closing with the smaller *U*, for at
+    most ``time_limit_s``. The value is ``max(lb.value, min(U, L))``: both are bounds."""
+    t0 = time.perf_counter()
+    lg, master = lb.lagrangian, lb.master
+    assert lg is not None and master is not None and lb.closing is not None
+    cg = column_generation(lg, master, np.zeros(0, dtype=np.int64), per_type=per_type,
+                           smoothing=smoothing, deadline=t0 + time_limit_s,
+                           close_upper=upper_bound)
+    closing = lb.closing
+    best = cg.best_value
+    if cg.history and math.isfinite(cg.best_value):
+        lg.evaluate(*cg.best)
+        lg.close(upper_bound)
+        lag, _ = lg.evaluate(*cg.best)
+        best = max(best, lag)
+        closing = {"rbar": lg.rbar.copy(), "open": lg.last_open.copy()}
+    best = lg.certified(best)
+    value = max(lb.value, best - 1e-9 * abs(best) if math.isfinite(best) else best)
+    stats = {**lb.stats, "resume_rounds": cg.rounds, "resume_converged": cg.converged,
+             "resume_s": time.perf_counter() - t0, "resume_bound": best,
+             "resume_history": cg.history, "closed": int(lg.closed.sum()),
+             "cg_converged": cg.converged, "master_lp": cg.master_value}
+    return BoundResult(value, "lagrangian", lb.seconds + time.perf_counter() - t0,
+                       lb.iterations, stats, master, closing, lg)
 
 
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
                       seed: int = 0, threads: int = 1, closing: bool = True,
-                      closing_share: float = 0.6,
-                      support_share: float = 0.4) -> tuple[BoundResult, RunResult]:
+                      closing_share: float = 0.5, support_share: float = 0.4,
+                      resume_share: float = 0.6) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -475,9 +508,10 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     takes 3–4 GB). *L* is then ``min(U, L')`` of the restricted model (the argument is in
     :meth:`_Lagrangian.close`). The support MIP (:func:`milp.solve.support_mip`, at most
     ``support_share`` of the time left) runs before the build, and its cheaper *U'* closes
-    more (:meth:`milp.fixing.Fixing.with_upper`); if more than
-    :data:`FIXED_MODEL_MAX_ROUTES` routes still survive, HiGHS is not run (its root LP
-    would not finish) and the result is *L* with the best plan. ``closing=False``:
+    more: the generation goes on closing with *U'* (:func:`resume_closing`, at most
+    ``resume_share`` of the time left); if more than :data:`FIXED_MODEL_MAX_SURVIVORS`
+    routes still survive, HiGHS is not run (its root LP would not finish) and the result
+    is *L* with the best plan. ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
     Returns ``(bound, run)``: ``run`` is the MILP's result on the fixed model, whose plan
@@ -493,23 +527,30 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         _, x0 = plan.to_arrays(instance)
         ti, tc = np.nonzero(x0 > 0)
         idx = make_index(instance, params.tightening, params.reductions, float(ev.objective))
-        caps_fix = closing_caps(idx, float(ev.objective), seed=seed,
-                                time_limit_s=closing_share * time_limit_s,
-                                start_routes=(ti, tc))
+        upper = float(ev.objective)
+        lb = lagrangian_bound(instance, upper_bound=upper, index=idx, iterations=0,
+                              keep_master=True, seed=seed, close=True, start_routes=(ti, tc),
+                              time_limit_s=closing_share * time_limit_s / 0.8)
+        caps_fix = fixing_from_closing(idx, lb, t0)
         sub_stats = None
-        if caps_fix is not None and (float(ev.objective) - caps_fix.bound
-                                     > SUPPORT_MIP_MIN_ROOM * abs(float(ev.objective))):
+        if caps_fix is not None and upper - caps_fix.bound > SUPPORT_MIP_MIN_ROOM * abs(upper):
             # the support MIP before anything is built: a cheaper U' closes more
             left = max(0.1, time_limit_s - (time.perf_counter() - t0))
             sub_params = replace(params, time_limit_s=support_share * left
                                  / SUPPORT_MIP_TIME_SHARE)
             plan, better, sub_stats = support_mip(instance, sub_params, seed, idx, caps_fix,
-                                                  float(ev.objective), plan)
-            if better < float(ev.objective):
-                caps_fix = caps_fix.with_upper(better)
+                                                  upper, plan)
+            if better < upper:  # go on closing with U' (same master, same multipliers)
+                left = max(0.1, time_limit_s - (time.perf_counter() - t0))
+                lb = resume_closing(lb, better, resume_share * left)
+                caps_fix = fixing_from_closing(idx, lb, t0)
+                if sub_stats is not None:
+                    sub_stats = {**sub_stats, "resume_rounds": lb.stats["resume_rounds"],
+                                 "resume_s": lb.stats["resume_s"],
+                                 "resume_bound": lb.stats["resume_bound"]}
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
-            if survivors > FIXED_MODEL_MAX_ROUTES:  # HiGHS's root would not finish: L only
+            if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish: L only
                 return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                         float(ev.objective), t0, seed)
         params = replace(params, support_mip=False,
@@ -561,6 +602,14 @@ def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
     run = RunResult("milp", Status.FEASIBLE, plan, ev, seconds, bound=value, seed=seed,
                     stats={"fixing": {"method": fixing.method}, "support_mip": sub})
     return BoundResult(value, "lagrangian", seconds, 0, stats), run
+
+
+FIXED_MODEL_MAX_SURVIVORS = 150_000
+""":func:`fixed_model_bound` (closing path) runs HiGHS on the fixed model only when at most
+this many routes survive the closing; above it the result is the closing's Lagrangian.
+Measured (results/milp/large-bound-2/, -3/): HiGHS's root on 88.8k columns (50x30x30 s0)
+finishes with cuts within ≈ 160 s wall; on 184.8k (50x30x30, 60 s) and 485.6k columns
+(100x40x40 s0 after closing with U' = 1,414.78) it does not finish (bound 0)."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_000_000

@@ -40,6 +40,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
+from typing import Any
 
 import highspy
 import numpy as np
@@ -262,11 +263,8 @@ def closing_caps(index: ModelIndex, upper_bound: float, *, seed: int = 0,
     and caps replica counts as it goes (:func:`milp.bound.lagrangian_bound` with
     ``close``; :meth:`milp.bound._Lagrangian.close`), so nothing of size "all routes" is
     built but the index and the route arrays. ``index``: the solve's index (reductions
-    with ``upper_bound``). ``bound`` is ``min(U, L)`` of the restricted model, a lower
-    bound on the complete model; ``d_w`` = forced-open Lagrangian − ``bound`` (so
-    :meth:`Fixing.with_upper` drops what a cheaper plan excludes), ``d_r`` = 0 (the
-    replica caps stay those for *U*); ``lp_w`` = the master's ``w``. ``None`` if no
-    master solve finished."""
+    with ``upper_bound``). See :func:`fixing_from_closing` for what the result holds;
+    ``None`` if no master solve finished."""
     from hetserve.milp.bound import lagrangian_bound  # bound → solve → here
 
     t0 = time.perf_counter()
@@ -274,6 +272,16 @@ def closing_caps(index: ModelIndex, upper_bound: float, *, seed: int = 0,
     lb = lagrangian_bound(index.instance, upper_bound=upper_bound, index=index, iterations=0,
                           keep_master=True, seed=seed, time_limit_s=time_limit_s / 0.8,
                           close=True, start_routes=start_routes)
+    return fixing_from_closing(index, lb, t0)
+
+
+def fixing_from_closing(index: ModelIndex, lb: Any, started: float) -> Fixing | None:
+    """The caps of a closing generation's :class:`milp.bound.BoundResult` ``lb`` (over
+    ``index``): ``caps`` = its R̄ (0 = closed); ``bound`` = its value, ``min(U, L)`` of the
+    restricted model, a lower bound on the complete model; ``d_w`` = forced-open
+    Lagrangian − ``bound`` (so :meth:`Fixing.with_upper` drops what a cheaper plan
+    excludes), ``d_r`` = 0 (the replica caps stay those for *U*); ``lp_w`` = the
+    master's ``w``. ``None`` without a finished master solve."""
     if lb.closing is None or lb.master is None or not math.isfinite(lb.value):
         return None
     master = lb.master
@@ -289,8 +297,8 @@ def closing_caps(index: ModelIndex, upper_bound: float, *, seed: int = 0,
     cap = caps[index.cfg]
     return Fixing(caps, lb.value, lb.stats["master_lp"] if lb.stats["cg_converged"] else math.nan,
                   int((cap < 1).sum()), int(((cap < index.rbar) & (cap >= 1)).sum()),
-                  time.perf_counter() - t0, "colgen+closing", d_w, d_r, lp_w)
+                  time.perf_counter() - started, "colgen+closing", d_w, d_r, lp_w)
 
 
 __all__ = ["Fixing", "closing_caps", "colgen_caps", "complete_link_duals", "fix_from_duals",
-           "lagrangian_value", "reduced_cost_caps"]
+           "fixing_from_closing", "lagrangian_value", "reduced_cost_caps"]

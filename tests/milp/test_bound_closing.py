@@ -168,7 +168,7 @@ def test_ipm_master_is_certified_and_reaches_the_lp(make, monkeypatch):
 
 
 def test_fixed_bound_skips_highs_when_too_much_survives(monkeypatch):
-    """Above FIXED_MODEL_MAX_ROUTES surviving routes the fixed model is not built: the
+    """Above FIXED_MODEL_MAX_SURVIVORS surviving routes the fixed model is not built: the
     number is the closing's min(U, L), below the optimum, and the plan returned is
     evaluated and no dearer than the start."""
     import hetserve.milp.bound as bound_mod
@@ -177,9 +177,31 @@ def test_fixed_bound_skips_highs_when_too_much_survives(monkeypatch):
     opt = _optimum(inst)
     start = gh(inst)
     assert start.feasible and start.solution is not None
-    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_ROUTES", 0)
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
     lb, run = fixed_model_bound(inst, start.solution, time_limit_s=30.0)
     assert lb.method == "lagrangian" and lb.stats["highs_status"] == "not run"
     assert lb.value <= opt.objective * (1 + 1e-9)
     assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
     assert run.objective == pytest.approx(lb.stats["plan"])
+
+
+@pytest.mark.parametrize("make", INSTANCES[:4])
+def test_resumed_closing_with_a_smaller_upper_bound_stays_below_the_optimum(make):
+    """The generation goes on closing with a cheaper plan's cost (here the optimum, after a
+    start from GH's): never above the optimum, never below the first phase, and it
+    closes at least what the first phase closed."""
+    from hetserve.milp.bound import resume_closing
+
+    inst = make()
+    opt = _optimum(inst)
+    start = gh(inst)
+    upper = start.objective if start.feasible else opt.objective * 1.2
+    idx = make_index(inst, None, Reductions(), upper)
+    lb = lagrangian_bound(inst, upper_bound=upper, index=idx, iterations=0, keep_master=True,
+                          close=True)
+    first_closed = lb.stats["closed"]
+    again = resume_closing(lb, opt.objective, 30.0)
+    assert again.value <= opt.objective * (1 + 1e-9)
+    assert again.value >= lb.value
+    assert again.stats["closed"] >= first_closed
+    assert again.closing is not None
