@@ -612,22 +612,25 @@ finishes with cuts within ≈ 160 s wall; on 184.8k (50x30x30, 60 s) and 485.6k 
 (100x40x40 s0 after closing with U' = 1,414.78) it does not finish (bound 0)."""
 
 
-FIXED_MODEL_MAX_ROUTES = 1_000_000
+FIXED_MODEL_MAX_ROUTES = 1_500_000
 """:func:`certified_bound` uses the fixed-model bound up to this many routes (after the
-reductions), the Lagrangian alone above. Measured (results/milp/large-bound-2/, 240 s):
-at 50x30x30 s0 (372k routes) the fixed model's root bound is 888.78 vs the LP's 859.62;
-at 100x40x40 s0 (1.47M) the fixing finds no duals in its half of the limit and HiGHS's
-root LP on the complete model does not finish (bound 0, 4.4 GB), while the Lagrangian
-alone certifies 1,335.57 in 258 s (results/milp/large-bound/)."""
+reductions), the Lagrangian alone above. The closing path of :func:`fixed_model_bound`
+builds only what survives and falls back to its own Lagrangian, so the cap is only the
+largest size measured: 100x40x40 s0 (1.47M routes, results/milp/large-bound-3/, load
+≈ 5): 1,342.37 (the LP bound) in 207 s wall, 128 s CPU, with the support MIP's plan
+1,414.78 as a by-product and no memory beyond AGH's (0.57 GB peak). Before the closing
+path (results/milp/large-bound-2/) the complete model took 4.4 GB there and HiGHS's
+root bound was 0."""
 
 
-FIXED_MODEL_ROUTES_PER_S = 2_000.0
+FIXED_MODEL_ROUTES_PER_S = 5_000.0
 """:func:`certified_bound` takes the fixed path only with at least ``routes / this``
-seconds. Measured at 50x30x30 s0 (372k routes, load ≈ 3, results/milp/large-bound-2/):
-with 240 s the fixing converged in 70 s and the bound was 888.78; with 60 s the column
-generation had not converged at its 30 s, its L was negative, and HiGHS's root on the
-184.8k-column model did not finish: bound 0, where the Lagrangian alone gives the LP's
-859.62 in ≈ 42 s. 20x20x20 s1 (≈ 50k routes) fixes in 5 s."""
+seconds: its generation gets half of the limit and must get near convergence. Measured
+(results/milp/large-bound-3/, load ≈ 5): 100x40x40 s0 (1.47M routes) in a 300 s limit
+reaches the LP bound and finds the support MIP's plan (207 s); results/milp/large-bound-2/
+(the former path, load ≈ 3): 50x30x30 s0 (372k routes) with 60 s had an unconverged
+generation (L < 0) and HiGHS's bound 0, where the Lagrangian alone gives the LP's 859.62
+in ≈ 42 s."""
 
 
 def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: float = 240.0,
