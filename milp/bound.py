@@ -484,7 +484,7 @@ def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
                       seed: int = 0, threads: int = 1, closing: bool = True,
                       closing_share: float = 0.5, support_share: float = 0.4,
-                      resume_share: float = 0.6) -> tuple[BoundResult, RunResult]:
+                      resume_share: float = 0.4) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -522,7 +522,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     if not ev.feasible:
         raise ValueError("the plan is infeasible: it gives no upper bound to fix with")
     params = MilpParams(threads=threads, time_limit_s=time_limit_s, msg=False)
-    caps_fix = None
+    caps_fix, target, survivors, sub_stats = None, None, None, None
     if closing:
         _, x0 = plan.to_arrays(instance)
         ti, tc = np.nonzero(x0 > 0)
@@ -540,7 +540,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                                  / SUPPORT_MIP_TIME_SHARE)
             plan, better, sub_stats = support_mip(instance, sub_params, seed, idx, caps_fix,
                                                   upper, plan)
-            if better < upper:  # go on closing with U' (same master, same multipliers)
+            if better < upper and not lb.stats["cg_converged"]:
+                # go on closing with U' (same master, same multipliers); a converged
+                # generation has the LP's duals already, and with_upper applies U'
                 left = max(0.1, time_limit_s - (time.perf_counter() - t0))
                 lb = resume_closing(lb, better, resume_share * left)
                 caps_fix = fixing_from_closing(idx, lb, t0)
@@ -548,23 +550,34 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                     sub_stats = {**sub_stats, "resume_rounds": lb.stats["resume_rounds"],
                                  "resume_s": lb.stats["resume_s"],
                                  "resume_bound": lb.stats["resume_bound"]}
+            elif better < upper:
+                caps_fix = caps_fix.with_upper(better)
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
-            if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish: L only
-                return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
-                                        float(ev.objective), t0, seed)
+            if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish
+                target = _target_cost(idx, caps_fix, FIXED_MODEL_TARGET_ROUTES)
+                if target is None:  # L only
+                    return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
+                                            float(ev.objective), t0, seed)
+                caps_fix = caps_fix.with_upper(target)
         params = replace(params, support_mip=False,
                          time_limit_s=max(1.0, time_limit_s - (time.perf_counter() - t0)))
-    run = solve(instance, params, seed=seed, warm_start=plan, fixing=caps_fix)
+    # with a target V the known plan may lie outside the fixed model: HiGHS starts cold
+    run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
+                fixing=caps_fix)
     st = run.stats
     fixing = st.get("fixing") or {}
     lag = float(fixing.get("bound", -math.inf))
     sub = st.get("support_mip") or (sub_stats if closing else None) or {}
     upper = min(float(ev.objective), float(sub.get("objective", math.inf)))
+    cut = upper if target is None else target  # every plan cheaper than this is in the model
     if run.status is Status.INFEASIBLE:
-        highs = upper  # no plan cheaper than U' exists in the fixed model, so none at all
+        highs = cut  # no plan cheaper than the cut exists in the fixed model, so none at all
     else:
-        highs = min(upper, run.bound) if run.bound is not None else -math.inf
+        highs = min(cut, run.bound) if run.bound is not None else -math.inf
+    if target is not None and not (run.feasible and run.objective is not None
+                                   and run.objective < upper):
+        run = _plan_run(instance, plan, time.perf_counter() - t0, seed, st)
     best = max(lag, highs)
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
     stats: dict[str, Any] = {
@@ -575,10 +588,41 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         "lp_value": fixing.get("lp_value"), "build_s": st.get("build_s"),
         "solve_s": st.get("solve_s"), "solve_cpu_s": st.get("solve_cpu_s"),
         "n_vars": st.get("n_vars"), "n_int": st.get("n_int"), "n_rows": st.get("n_rows"),
-        "nodes": st.get("nodes"), "support_mip": sub or None,
-        "plan": run.objective if run.feasible else None}
+        "nodes": st.get("nodes"), "support_mip": sub or None, "target": target,
+        "surviving_routes": survivors, "plan": run.objective if run.feasible else None}
     method = "fixed-mip" if highs > lag else "lagrangian"
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
+
+
+def _target_cost(idx: ModelIndex, fixing: Fixing, max_routes: int) -> float | None:
+    """A target cost *V* (above the fixing's bound) whose fixed model keeps at most about
+    ``max_routes`` routes: configurations sorted by their forced-open Lagrangian
+    ``bound + d_w``, *V* between the last that fits and the next. Every plan cheaper than
+    *V* opens only configurations with forced-open Lagrangian < *V*, so it is a point of
+    ``fixing.with_upper(V)``; hence ``min(V, B_V)`` is a lower bound on the optimum with
+    ``B_V`` HiGHS's bound on that model (docs/milp.md "Certified bounds"). None if no such
+    *V* is above the bound."""
+    if fixing.d_w is None:
+        return None
+    open_c = fixing.bound + fixing.d_w[idx.cfg]
+    alive = (fixing.caps[idx.cfg] >= 1) & np.isfinite(open_c)
+    routes = np.bincount(idx.rk, minlength=idx.n_cfg)
+    order = np.argsort(np.where(alive, open_c, np.inf), kind="stable")
+    order = order[: int(alive.sum())]
+    cum = np.cumsum(routes[order])
+    k = int(np.searchsorted(cum, max_routes, side="right"))
+    if k == 0 or k >= len(order):
+        return None
+    lo, hi = float(open_c[order[k - 1]]), float(open_c[order[k]])
+    target = 0.5 * (lo + hi) if hi > lo else lo
+    return target if target > fixing.bound else None
+
+
+def _plan_run(instance: Instance, plan: Solution, seconds: float, seed: int,
+              stats: dict[str, Any]) -> RunResult:
+    """``plan`` as a feasible :class:`RunResult` (evaluated by the one evaluator)."""
+    ev = evaluate_arrays(instance, *plan.to_arrays(instance))
+    return RunResult("milp", Status.FEASIBLE, plan, ev, seconds, seed=seed, stats=stats)
 
 
 def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
@@ -599,8 +643,8 @@ def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
         "n_vars": None, "n_int": None, "n_rows": None, "surviving_routes": survivors,
         "nodes": None, "support_mip": sub, "plan": float(ev.objective)}
     seconds = time.perf_counter() - t0
-    run = RunResult("milp", Status.FEASIBLE, plan, ev, seconds, bound=value, seed=seed,
-                    stats={"fixing": {"method": fixing.method}, "support_mip": sub})
+    run = _plan_run(instance, plan, seconds, seed,
+                    {"fixing": {"method": fixing.method}, "support_mip": sub})
     return BoundResult(value, "lagrangian", seconds, 0, stats), run
 
 
@@ -610,6 +654,14 @@ this many routes survive the closing; above it the result is the closing's Lagra
 Measured (results/milp/large-bound-2/, -3/): HiGHS's root on 88.8k columns (50x30x30 s0)
 finishes with cuts within ≈ 160 s wall; on 184.8k (50x30x30, 60 s) and 485.6k columns
 (100x40x40 s0 after closing with U' = 1,414.78) it does not finish (bound 0)."""
+
+
+FIXED_MODEL_TARGET_ROUTES = 40_000
+"""Above :data:`FIXED_MODEL_MAX_SURVIVORS` :func:`fixed_model_bound` builds the fixed model
+for a target cost *V* that keeps about this many routes (:func:`_target_cost`): small
+enough for HiGHS's root cuts in the minute or two left after the closing at 100x40x40
+(20x20x20 s1's 19.5k-column fixed model: root LP 3 s, cut rounds ≈ 5 s each,
+docs/milp.md)."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000

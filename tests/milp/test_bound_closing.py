@@ -205,3 +205,25 @@ def test_resumed_closing_with_a_smaller_upper_bound_stays_below_the_optimum(make
     assert again.value >= lb.value
     assert again.stats["closed"] >= first_closed
     assert again.closing is not None
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+def test_target_cost_fixed_model_stays_below_the_optimum(make, monkeypatch):
+    """When too many routes survive U', the fixed model is built for a target V < U'
+    (only configurations whose forced-open Lagrangian is below V): min(V, B_V) is still
+    below the optimum, and the returned plan is evaluated and no dearer than the start."""
+    import hetserve.milp.bound as bound_mod
+
+    inst = make()
+    opt = _optimum(inst)
+    start = gh(inst)
+    if not start.feasible:
+        start = opt
+    idx = make_index(inst, None, Reductions(), start.objective)
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", max(1, idx.n_routes // 10))
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_TARGET_ROUTES", max(1, idx.n_routes // 10))
+    lb, run = fixed_model_bound(inst, start.solution, time_limit_s=30.0)
+    assert lb.value <= opt.objective * (1 + 1e-9)
+    assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
+    if lb.stats.get("target") is not None:
+        assert lb.stats["target"] < lb.stats["upper"]
