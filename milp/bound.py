@@ -575,13 +575,15 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         highs = cut  # no plan cheaper than the cut exists in the fixed model, so none at all
     else:
         highs = min(cut, run.bound) if run.bound is not None else -math.inf
+    highs_bound = run.bound
     if target is not None and not (run.feasible and run.objective is not None
                                    and run.objective < upper):
         run = _plan_run(instance, plan, time.perf_counter() - t0, seed, st)
     best = max(lag, highs)
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
     stats: dict[str, Any] = {
-        "upper": upper, "agh_upper": float(ev.objective), "lagrangian": lag, "highs_bound": run.bound,
+        "upper": upper, "agh_upper": float(ev.objective), "lagrangian": lag,
+        "highs_bound": highs_bound,
         "root_bound": st.get("root_bound"), "highs_status": st.get("highs_status"),
         "fixing_dropped": fixing.get("dropped"), "fixing_lowered": fixing.get("lowered"),
         "fixing_s": fixing.get("seconds"), "fixing_method": fixing.get("method"),
