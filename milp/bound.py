@@ -671,17 +671,17 @@ FIXED_MODEL_MAX_ROUTES = 1_500_000
 reductions), the Lagrangian alone above. The closing path of :func:`fixed_model_bound`
 builds only what survives and falls back to its own Lagrangian, so the cap is only the
 largest size measured: 100x40x40 s0 (1.47M routes, results/milp/large-bound-3/, load
-≈ 5): 1,342.37 (the LP bound) in 207 s wall, 128 s CPU, with the support MIP's plan
-1,414.78 as a by-product and no memory beyond AGH's (0.57 GB peak). Before the closing
-path (results/milp/large-bound-2/) the complete model took 4.4 GB there and HiGHS's
-root bound was 0."""
+≈ 3): 1,353.35 (target-cost model; LP 1,342.37) in 301 s wall, 239 s CPU, 0.92 GB, with
+the support MIP's plan 1,414.78 as a by-product. Before the closing path
+(results/milp/large-bound-2/) the complete model took 4.4 GB there and HiGHS's root
+bound was 0."""
 
 
 FIXED_MODEL_ROUTES_PER_S = 5_000.0
 """:func:`certified_bound` takes the fixed path only with at least ``routes / this``
 seconds: its generation gets half of the limit and must get near convergence. Measured
-(results/milp/large-bound-3/, load ≈ 5): 100x40x40 s0 (1.47M routes) in a 300 s limit
-reaches the LP bound and finds the support MIP's plan (207 s); results/milp/large-bound-2/
+(results/milp/large-bound-3/): 100x40x40 s0 (1.47M routes) in a 300 s limit reaches the
+LP bound in 121 s (load ≈ 3; 150–180 s at load ≈ 5) and certifies 1,353.35; results/milp/large-bound-2/
 (the former path, load ≈ 3): 50x30x30 s0 (372k routes) with 60 s had an unconverged
 generation (L < 0) and HiGHS's bound 0, where the Lagrangian alone gives the LP's 859.62
 in ≈ 42 s."""
