@@ -79,11 +79,11 @@ class BoundResult:
     stats: dict[str, Any]
     master: RestrictedMaster | None = None
     closing: dict[str, np.ndarray] | None = None
+    """With ``close``: per index configuration, ``rbar`` (0 = closed) and ``open`` (the
+    Lagrangian with ``w_c = 1`` forced, at the best multipliers, on the restricted model)."""
     lagrangian: Any = None
     """With ``keep_master``: the :class:`_Lagrangian` (closed state included), so a closing
     generation can go on with a smaller *U* (:func:`resume_closing`)."""
-    """With ``close``: per index configuration, ``rbar`` (0 = closed) and ``open`` (the
-    Lagrangian with ``w_c = 1`` forced, at the best multipliers, on the restricted model)."""
 
 
 IPM_MASTER_MIN_ROUTES = 1_000_000

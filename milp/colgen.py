@@ -498,7 +498,8 @@ def _master_start(m: RestrictedMaster, r: np.ndarray, x: np.ndarray) -> highspy.
 @dataclass(frozen=True)
 class ColgenResult:
     """What the generation found. ``best_value`` is a certified bound (``-inf`` if no
-    round ran); ``master_value`` the last master's LP value (≥ the LP relaxation)."""
+    round ran; with ``close_upper``, after ``_Lagrangian.certified``); ``master_value``
+    the last master's LP value (≥ the LP relaxation)."""
 
     best: Multipliers
     best_value: float
@@ -525,9 +526,10 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     configurations that no plan of cost ≤ *U* can open are closed and replica counts
     capped at the best multipliers (:meth:`milp.bound._Lagrangian.close`; the master
     follows, :meth:`RestrictedMaster.restrict`), so the generation converges to the LP
-    of the restricted model, which is higher, and prices fewer routes. ``best_value`` is
-    then ``min(U, L)`` of the restricted model, a bound on the complete model's optimum
-    (the argument is in ``close``'s docstring)."""
+    of the restricted model, which is no lower, and prices fewer routes. ``best_value`` is
+    then *L* of the restricted model, and only ``min(U, best_value)`` is a bound on the
+    complete model's optimum (``_Lagrangian.certified``, applied by the callers; the
+    argument is in ``close``'s docstring)."""
     idx = master.idx
     t0 = time.perf_counter()
     master.add(initial)
