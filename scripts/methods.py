@@ -138,7 +138,7 @@ def _milp_cold_method(instance: Instance, s: MethodSettings) -> RunResult:
 
 def _agh_bound(instance: Instance, s: MethodSettings) -> RunResult:
     """AGH's plan with a certified lower bound (:func:`milp.bound.certified_bound`, for
-    sizes the MILP cannot close: the fixed-model bound up to 10^6 routes and with enough
+    sizes the MILP cannot close: the fixed-model bound up to 1.5M routes and with enough
     time, the Lagrangian otherwise): ``bound``, ``gap``, and the bound's method and time
     in ``stats`` (the fixed model's plan, no dearer than AGH's, in
     ``stats["bound_plan"]``)."""
@@ -234,7 +234,7 @@ METHODS: dict[str, Callable[[Instance, MethodSettings], RunResult]] = {
 :func:`auto_start`); ``milp-ws`` is the same from AGH's plan, ``milp-cold`` has no start;
 ``gh``/``agh`` are the paper's heuristics (``agh`` adds a fleet-MIP neighbourhood,
 ``agh-paper`` is AGH without it); ``agh-bound`` is AGH with a certified lower bound
-(:func:`milp.bound.certified_bound`: the fixed-model bound, or the Lagrangian above 10^6
+(:func:`milp.bound.certified_bound`: the fixed-model bound, or the Lagrangian above 1.5M
 routes or with too little time); ``price-and-branch`` solves the column generation's
 restricted master as a MIP from AGH's plan; ``lpr``, ``dvr``, ``hf`` are the paper's v2 baselines."""
 
