@@ -45,7 +45,13 @@ from hetserve.cli.errors import BadInput
 from hetserve.cli.sweep import ResumeRefused, prepare_out
 from hetserve.instances import load_catalog
 from hetserve.instances import performance as roofline
-from hetserve.instances.serving import ENGINES, Case, ServingConstants, estimate_case
+from hetserve.instances.serving import (
+    ENGINES,
+    Case,
+    ServingConstants,
+    closed_network_mva,
+    estimate_case,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CASES = ROOT / "tests" / "data" / "measured_serving_h100.csv"
@@ -360,36 +366,6 @@ def implied_waves(rows: list[Measured]) -> list[str]:
         lines.append(f"| {e} | {tp} | {conc} | {len(a)} | {np.median(a[:, 0]):.1f} | "
                      f"{np.median(a[:, 1]):.2f} |")
     return lines
-
-
-def closed_network_mva(service_s: float, think_s: float, clients: int,
-                       residual_life: bool = True) -> tuple[float, float]:
-    r"""Exact mean-value analysis of a closed network: one FCFS server plus a delay station.
-
-    A closed-loop benchmark of C clients with zero think time read as a machine-repairman
-    model: the server is the prefill (service ``service_s`` per request), the delay station
-    the decode (``think_s`` = (osl - 1) TPOT). For n = 1..C (Reiser & Lavenberg, J. ACM 1980):
-
-    .. math:: R(n) = s\,(1 + Q(n-1)),\quad X(n) = \frac{n}{R(n) + Z},\quad Q(n) = X(n)R(n).
-
-    With ``residual_life`` the request found in service is deterministic, so an arrival waits
-    half its service, not all of it: :math:`R(n) = s + s\,(Q(n-1) - U(n-1)) + U(n-1)\,s/2`,
-    :math:`U = X s` (the usual MVA approximation for non-exponential FCFS service).
-    Returns (R(C), X(C)): mean time at the prefill server (the TTFT before the first decode
-    step) and throughput (requests/s).
-    """
-    if clients < 1 or service_s <= 0 or think_s < 0:
-        raise ValueError("closed_network_mva: clients >= 1, service_s > 0, think_s >= 0")
-    queue = util = 0.0
-    response = throughput = 0.0
-    for n in range(1, clients + 1):
-        if residual_life:
-            response = service_s * (1.0 + queue - util) + util * service_s / 2.0
-        else:
-            response = service_s * (1.0 + queue)
-        throughput = n / (response + think_s)
-        queue, util = throughput * response, throughput * service_s
-    return response, throughput
 
 
 def tried_mva(rows: list[Measured], pred_serv: list[dict[str, float] | None]) -> dict[str, Any]:
