@@ -19,8 +19,11 @@ sequences, where requests queue for memory):
                          the other engines' mean);
 * ``desync, isolated``   (T1 + (R-1) p) / R;
 * ``desync, Poisson``    (T1 + (R-1) P(X)) / R;
-* ``+ completion wait``  (T1 + (R-1) (P(X) + e2e/C)) / R for TensorRT-LLM (shipped) or for
-                         every engine; ``steady only`` drops the burst (R -> infinity).
+* ``+ completion wait``  (T1 + (R-1) (P(X) + e2e/C)) / R for TensorRT-LLM or for every
+                         engine; ``steady only`` drops the burst (R -> infinity);
+* ``+ host ceiling``     the TensorRT-LLM law followed by ``serving.host_ceiling`` (shipped);
+* ``TensorRT-LLM waits`` bounds on TensorRT-LLM's first-token wait (one decode step, or
+                         min(e2e/C, k prefills or k decode steps); issue 11, hypothesis 3).
 
 It reports the share within ±25 % overall, by engine, model, TP and concurrency band,
 and a leave-one-group-out check of R (the benchmark length, the one number the law reads
@@ -29,8 +32,9 @@ from the benchmark rather than the engine): R is chosen from a grid on every eng
 
 ``--hypotheses`` (default on) also re-runs the whole serving model under the model and
 mapping changes tried for issue 11's TTFT goal (``HYPOTHESES``: all-reduce bus bandwidth,
-the KV dtype of the FP8 runs, vLLM's older 2,048-token budget, the FP8 GEMM efficiency
-with its leave-one-group-out choice) and tabulates what the measurements
+the KV dtype of the FP8 runs, vLLM's older 2,048-token budget, TensorRT-LLM without its host
+ceiling, the FP8 GEMM efficiency with its leave-one-group-out choice, the host ceiling on a
+grid with leave-one-model/TP-out) and tabulates what the measurements
 say about three more (a per-prompt-token front-end cost, a TensorRT-LLM batch cap, the
 best scale factor per engine and model: the ceiling of any per-model constant).
 
@@ -261,7 +265,7 @@ CEILING_RPS = (25.0, 30.0, 36.0, 40.0, 45.0, math.inf)
 CEILING_TOK_S = (7000.0, 8000.0, 9200.0, 10000.0, 11000.0, math.inf)
 """Host ceilings tried for TensorRT-LLM (``EngineProfile.host_max_rps`` / ``host_max_tok_s``;
 shipped 36 req/s and 9,200 tok/s, the plateau of its Llama-3.1-8B TP2-8 runs at C = 128)."""
-GEMM_LOW_GRID = (0.40, 0.45, 0.50, 0.55, 0.60)
+GEMM_LOW_GRID = (0.40, 0.42, 0.44, 0.45, 0.46, 0.48, 0.50, 0.55, 0.60)
 """FP8/INT8 GEMM efficiencies tried (``ServingConstants.gemm_efficiency_low``, shipped 0.40)."""
 FRONT_END_US_PER_TOKEN = (10.0, 20.0, 30.0, 50.0)
 
