@@ -47,7 +47,10 @@ Closed loop (:func:`closed_loop`)
     are reported, as those tools report them. TTFT: each client's first request is the
     simulated start-up burst; later requests see a desynchronised engine (Poisson arrivals
     at the loop's throughput, plus one interval between completions where the engine's
-    first token waits for a completion), see :func:`closed_loop`.
+    first token waits for a completion), see :func:`closed_loop`. Engines with a host
+    ceiling (TensorRT-LLM) then queue requests in front of the host side, which completes
+    at most ``host_max_rps`` requests and ``host_max_tok_s`` output tokens per second
+    (:func:`host_ceiling`).
 
 Poisson arrivals (:func:`ttft_poisson`)
     Open-loop arrivals at rate λ: the decode population follows from Little's law, the
