@@ -55,6 +55,7 @@ from hetserve.milp.highs_run import (
     use_threads,
 )
 from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.probing import Probing, probe_configurations
 from hetserve.milp.reductions import Reductions, map_plan
 
 BACKENDS = ("auto", "pulp", "highspy")
@@ -94,6 +95,11 @@ class MilpParams:
         start is more than :data:`SUPPORT_MIP_MIN_ROOM` above the fixing's bound; a
         cheaper plan becomes the start and tightens the fixing. Off also when the
         environment sets ``HETSERVE_MILP_SUPPORT_MIP=0`` (a benchmark toggle).
+    probing
+        After the support MIP, drop every configuration whose LP with ``w_c = 1``
+        forced costs more than the start (:mod:`milp.probing`), with at most
+        :data:`PROBING_TIME_SHARE` of the time limit. Off also when the environment sets
+        ``HETSERVE_MILP_PROBING=0`` (a benchmark toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -108,6 +114,7 @@ class MilpParams:
     reductions: Reductions = field(default_factory=Reductions)
     root_bound: bool = True
     support_mip: bool = True
+    probing: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -223,6 +230,75 @@ def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelI
     return plan, cost, stats
 
 
+PROBING_TIME_SHARE = 0.1
+"""Probing (:func:`milp.probing.probe_configurations`) gets at most this share of the
+time limit (wall)."""
+
+
+def _probing_on(params: MilpParams) -> bool:
+    return (params.probing and PROBING_TIME_SHARE > 0
+            and os.environ.get("HETSERVE_MILP_PROBING", "1") != "0")
+
+
+@dataclass(frozen=True, eq=False)
+class FixedModel:
+    """The model :func:`solve` hands HiGHS and how it got there: ``am`` after the
+    reductions, the reduced-cost fixing, the support MIP and probing; ``upper`` the cost
+    of ``warm_start`` (the support MIP's plan when it found a cheaper one)."""
+
+    am: ArrayModel
+    upper: float | None
+    warm_start: Solution | None
+    fixing: Fixing | None
+    probing: Probing | None
+    support_mip: dict[str, Any] | None
+
+
+def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float | None,
+                warm_start: Solution | None, t_start: float) -> FixedModel:
+    """The highspy model of :func:`solve` (``upper``: the cost of ``warm_start`` when it is
+    feasible; ``t_start``: when the solve started, for the time shares)."""
+    fixing = probing = None
+    sub_stats = None
+    index = make_index(instance, params.tightening, params.reductions, upper)
+    am = build_arrays(instance, tightening=params.tightening, index=index)
+    if upper is not None and params.reductions.reduced_cost:
+        if index.n_routes <= FIXING_MAX_ROUTES:
+            fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
+                                       time_limit_s=params.time_limit_s / 4)
+        elif COLGEN_FIXING:
+            fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 2)
+        if fixing is not None and (fixing.dropped or fixing.lowered):
+            am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                instance, params.tightening, params.reductions, upper, fixing.caps,
+                reduced=index.reduced))
+    if (fixing is not None and fixing.lp_w is not None and upper is not None
+            and warm_start is not None and _support_mip_on(params)
+            and upper - fixing.bound > SUPPORT_MIP_MIN_ROOM * abs(upper)):
+        warm_start, better, sub_stats = support_mip(instance, params, seed, index, fixing,
+                                                    upper, warm_start)
+        if better < upper:  # a cheaper start: the same multipliers fix more
+            upper, fixing = better, fixing.with_upper(better)
+            am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                instance, params.tightening, params.reductions, upper, fixing.caps,
+                reduced=index.reduced))
+    if (fixing is not None and upper is not None and warm_start is not None
+            and _probing_on(params)):
+        r_all, x_all = warm_start.to_arrays(instance)
+        if index.reduced is not None:
+            r_all, _ = map_plan(index.reduced, r_all, x_all)
+        left = params.time_limit_s - (time.perf_counter() - t_start)
+        probing = probe_configurations(
+            am, upper, keep=r_all[am.index.cfg] > 0, seed=seed,
+            order=None if fixing.d_w is None else fixing.d_w[am.index.cfg],
+            time_limit_s=min(PROBING_TIME_SHARE * params.time_limit_s, 0.5 * left))
+        if probing.dropped + probing.dropped_rc:
+            am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                instance, params.tightening, params.reductions, upper,
+                np.minimum(fixing.caps, probing.caps), reduced=index.reduced))
+    return FixedModel(am, upper, warm_start, fixing, probing, sub_stats)
+
+
 def _plan_arrays(instance: Instance, am: ArrayModel,
                  h: highspy.Highs) -> tuple[np.ndarray, np.ndarray]:
     """``(r, x)`` over all configurations from HiGHS's column values of ``am``."""
@@ -295,31 +371,12 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     if warm_start is not None and (params.reductions.incumbent or params.reductions.reduced_cost):
         warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         upper = warm_eval.objective if warm_eval.feasible else None
-    fixing = None
+    fixing = probing = None
     upper_start, sub_stats = upper, None
     if backend == "highspy":
-        index = make_index(instance, params.tightening, params.reductions, upper)
-        am = build_arrays(instance, tightening=params.tightening, index=index)
-        if upper is not None and params.reductions.reduced_cost:
-            if index.n_routes <= FIXING_MAX_ROUTES:
-                fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
-                                           time_limit_s=params.time_limit_s / 4)
-            elif COLGEN_FIXING:
-                fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 2)
-            if fixing is not None and (fixing.dropped or fixing.lowered):
-                am = build_arrays(instance, tightening=params.tightening, index=make_index(
-                    instance, params.tightening, params.reductions, upper, fixing.caps,
-                    reduced=index.reduced))
-        if (fixing is not None and fixing.lp_w is not None and upper is not None
-                and warm_start is not None and _support_mip_on(params)
-                and upper - fixing.bound > SUPPORT_MIP_MIN_ROOM * abs(upper)):
-            warm_start, better, sub_stats = support_mip(instance, params, seed, index, fixing,
-                                                        upper, warm_start)
-            if better < upper:  # a cheaper start: the same multipliers fix more
-                upper, fixing = better, fixing.with_upper(better)
-                am = build_arrays(instance, tightening=params.tightening, index=make_index(
-                    instance, params.tightening, params.reductions, upper, fixing.caps,
-                    reduced=index.reduced))
+        prep = fixed_model(instance, params, seed, upper, warm_start, t_start)
+        am, upper, warm_start = prep.am, prep.upper, prep.warm_start
+        fixing, probing, sub_stats = prep.fixing, prep.probing, prep.support_mip
         build_s = time.perf_counter() - t_start
         h = new_highs()
         _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
@@ -381,6 +438,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
         "upper_bound_start": upper_start,
         "support_mip": sub_stats,
+        "probing": None if probing is None else probing.stats(),
         "fixing": None if fixing is None else {
             "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
             "lp_value": fixing.lp_value, "seconds": fixing.seconds, "method": fixing.method},
