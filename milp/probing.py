@@ -88,15 +88,18 @@ def _limit(upper: float) -> float:
 
 def probe_configurations(am: ArrayModel, upper: float, *, keep: np.ndarray | None = None,
                          order: np.ndarray | None = None, time_limit_s: float = 5.0,
-                         seed: int = 0,
-                         iteration_limit: int = PROBE_ITERATION_LIMIT) -> Probing:
+                         seed: int = 0, iteration_limit: int = PROBE_ITERATION_LIMIT,
+                         work: tuple[float, int] | None = None) -> Probing:
     """Drop every configuration of ``am`` whose LP with ``w_c = 1`` forced is above
     ``upper`` (module docstring), probing until ``time_limit_s`` (wall) is spent.
 
     ``keep``: a mask over ``am``'s active configurations never to probe (the known plan's
     own: its LP with ``w_c = 1`` is at most ``upper``). ``order``: a score per active
     configuration, probed largest first (default: the root LP's ``d_w``, which is 0 on
-    most configurations of these degenerate LPs; ``solve`` passes the fixing's ``d_w``)."""
+    most configurations of these degenerate LPs; ``solve`` passes the fixing's ``d_w``).
+    ``work = (k, floor)``: stop once the simplex iterations of all probes exceed
+    ``max(floor, k × the root LP's)`` (a deterministic budget; the wall-clock limit is only
+    a safety net, since a model that depends on the machine's load is not reproducible)."""
     t0 = time.perf_counter()
     idx = am.index
     n_cfg = idx.n_cfg
@@ -133,11 +136,16 @@ def probe_configurations(am: ArrayModel, upper: float, *, keep: np.ndarray | Non
         _close(h, lb, ub, col_w[k], col_r[k])
 
     h.setOptionValue("simplex_iteration_limit", int(iteration_limit))
+    budget = math.inf if work is None else max(work[1], work[0] * iterations)
+    root_iterations = iterations
     probed, stopped = 0, "done"
     for k in cand:
         left = time_limit_s - (time.perf_counter() - t0)
         if left <= 0:
             stopped = "time"
+            break
+        if iterations - root_iterations >= budget:
+            stopped = "work"
             break
         # HiGHS's time limit counts the object's run time over all its runs
         h.setOptionValue("time_limit", float(h.getRunTime() + left))

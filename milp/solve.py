@@ -232,7 +232,19 @@ def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelI
 
 PROBING_TIME_SHARE = 0.1
 """Probing (:func:`milp.probing.probe_configurations`) gets at most this share of the
-time limit (wall)."""
+time limit (wall; a safety net, the budget is :data:`PROBING_WORK`)."""
+
+PROBING_WORK = (10.0, 10_000)
+"""Probing stops once its probes have spent ``max(10 × the root LP's simplex iterations,
+10,000)``: all of paper-base's 38 candidates (1.2k iterations), 10x10x10 s0's 26 and
+12x12x12 s1's 94 (5.5k), but not 12x12x12 s0's 395 (143k iterations, 15 CPU s, for 107
+drops that save HiGHS ≈ 7 CPU s; docs/milp.md §Reductions, 5)."""
+
+PROBING_MAX_COLUMNS = 10_000
+"""No probing above this many columns of the fixed model: at 20x20x20 (13–20k columns) a
+probe costs 3–8 s under load and none of s1's LP-support configurations can be dropped
+(their LPs with ``w_c = 1`` are 408–442, the optimum 456.47; docs/milp.md §Reductions, 5);
+12x12x12's fixed models have 4.9–6.1k columns."""
 
 
 def _probing_on(params: MilpParams) -> bool:
@@ -283,7 +295,7 @@ def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float 
                 instance, params.tightening, params.reductions, upper, fixing.caps,
                 reduced=index.reduced))
     if (fixing is not None and upper is not None and warm_start is not None
-            and _probing_on(params)):
+            and _probing_on(params) and am.n_cols <= PROBING_MAX_COLUMNS):
         r_all, x_all = warm_start.to_arrays(instance)
         if index.reduced is not None:
             r_all, _ = map_plan(index.reduced, r_all, x_all)
@@ -291,7 +303,8 @@ def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float 
         probing = probe_configurations(
             am, upper, keep=r_all[am.index.cfg] > 0, seed=seed,
             order=None if fixing.d_w is None else fixing.d_w[am.index.cfg],
-            time_limit_s=min(PROBING_TIME_SHARE * params.time_limit_s, 0.5 * left))
+            time_limit_s=min(PROBING_TIME_SHARE * params.time_limit_s, 0.5 * left),
+            work=PROBING_WORK)
         if probing.dropped + probing.dropped_rc:
             am = build_arrays(instance, tightening=params.tightening, index=make_index(
                 instance, params.tightening, params.reductions, upper,

@@ -11,22 +11,22 @@ import os
 import sys
 import time
 
+import highspy
 import numpy as np
 
 from benchmarks.milp_starts import build
 from hetserve.instances.evaluate import evaluate_arrays
+from hetserve.instances.solver_log import new_highs
 from hetserve.milp import solve as _unused  # noqa: F401  (the package import)
 from hetserve.milp.highs_model import build_arrays
+from hetserve.milp.highs_run import run_checked
 from hetserve.milp.index import make_index
 from hetserve.milp.probing import probe_configurations
 from hetserve.milp.reductions import map_plan
 from hetserve.milp.solve import MilpParams, _configure, _start_vector, fixed_model
-from hetserve.instances.solver_log import new_highs
-from hetserve.milp.highs_run import run_checked
-import highspy
 
 sys.path.insert(0, os.path.dirname(__file__))
-from explore import start_of  # noqa: E402
+from explore import start_of
 
 if __name__ == "__main__":
     os.environ["HETSERVE_MILP_PROBING"] = "0"
@@ -50,7 +50,8 @@ if __name__ == "__main__":
                           "cols": [am.n_cols, am2.n_cols],
                           "cfg": [am.index.n_cfg, am2.index.n_cfg]}), flush=True)
         for rep in range(reps):
-            for name, model in (("without", am), ("with", am2)) if rep % 2 == 0 else (("with", am2), ("without", am)):
+            pairs = (("without", am), ("with", am2))
+            for name, model in pairs if rep % 2 == 0 else pairs[::-1]:
                 h = new_highs()
                 _configure(h, params, 0, True)
                 h.passModel(model.to_highs_lp())
