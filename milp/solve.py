@@ -234,11 +234,12 @@ PROBING_TIME_SHARE = 0.1
 """Probing (:func:`milp.probing.probe_configurations`) gets at most this share of the
 time limit (wall; a safety net, the budget is :data:`PROBING_WORK`)."""
 
-PROBING_WORK = (10.0, 10_000)
-"""Probing stops once its probes have spent ``max(10 × the root LP's simplex iterations,
+PROBING_WORK = (2.0, 10_000)
+"""Probing stops once its probes have spent ``max(2 × the root LP's simplex iterations,
 10,000)``: all of paper-base's 38 candidates (1.2k iterations), 10x10x10 s0's 26 and
 12x12x12 s1's 94 (5.5k), but not 12x12x12 s0's 395 (143k iterations, 15 CPU s, for 107
-drops that save HiGHS ≈ 7 CPU s; docs/milp.md §Reductions, 5)."""
+drops that save HiGHS ≈ 7 CPU s). With 10 × (≈ 3–4 CPU s of probes) 12x12x12 s0,
+10x10x10 s1 and 20x20x20 s2 were 3.7–3.8 CPU s slower (docs/milp.md §Reductions, 5)."""
 
 PROBING_MAX_COLUMNS = 10_000
 """No probing above this many columns of the fixed model: at 20x20x20 (13–20k columns) a

@@ -67,7 +67,8 @@ def test_probing_never_drops_an_optimal_configuration(make):
     ``w_c = 1`` is at most the optimum. On these instances probing also drops something
     beyond the reduced-cost fixing, so the test is not vacuous."""
     inst = make()
-    opt = solve(inst, MilpParams(threads=1, probing=False))
+    opt = solve(inst, MilpParams(threads=1, probing=False),
+                warm_start=gh(inst, GhParams()).solution)
     assert opt.status is Status.OPTIMAL
     red = Reductions()
     idx = make_index(inst, reductions=red, upper_bound=opt.objective)

@@ -3,7 +3,9 @@
 the LP of the model ``solve`` hands HiGHS (auto start cached by explore.py), then HiGHS on
 that model with and without the separated rows, alternated.
 
-``PYTHONPATH=. python results/milp/exact-r3-probe/mixcut.py SPECS ROUNDS REPEATS``.
+``PYTHONPATH=. python results/milp/exact-r3-probe/mixcut.py SPECS ROUNDS REPEATS [HIGHS_LIMIT_S]``
+(the fixed model is built with the 60 s solve's shares; HiGHS then gets HIGHS_LIMIT_S, 60 by
+default: under load give it more, and compare CPU seconds).
 """
 from __future__ import annotations
 
@@ -62,6 +64,7 @@ def separate(am: ArrayModel, v: np.ndarray) -> list[tuple[np.ndarray, np.ndarray
 
 if __name__ == "__main__":
     rounds, reps = int(sys.argv[2]), int(sys.argv[3])
+    highs_limit = float(sys.argv[4]) if len(sys.argv) > 4 else 60.0
     for spec in sys.argv[1].split(","):
         os.environ["HETSERVE_MILP_PROBING"] = "0"
         inst = build(spec)
@@ -102,7 +105,7 @@ if __name__ == "__main__":
             pairs = (("without", am), ("with", am2))
             for name, model in (pairs if rep % 2 == 0 else pairs[::-1]):
                 hh = new_highs()
-                _configure(hh, params, 0, True)
+                _configure(hh, replace(params, time_limit_s=highs_limit), 0, True)
                 hh.passModel(model.to_highs_lp())
                 sol = highspy.HighsSolution()
                 sol.col_value = list(_start_vector(model, inst, fm.warm_start))
