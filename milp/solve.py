@@ -241,11 +241,15 @@ PROBING_WORK = (2.0, 10_000)
 drops that save HiGHS ≈ 7 CPU s). With 10 × (≈ 3–4 CPU s of probes) 12x12x12 s0,
 10x10x10 s1 and 20x20x20 s2 were 3.7–3.8 CPU s slower (docs/milp.md §Reductions, 5)."""
 
-PROBING_MAX_COLUMNS = 10_000
-"""No probing above this many columns of the fixed model: at 20x20x20 (13–20k columns) a
-probe costs 3–8 s under load and none of s1's LP-support configurations can be dropped
-(their LPs with ``w_c = 1`` are 408–442, the optimum 456.47; docs/milp.md §Reductions, 5);
-12x12x12's fixed models have 4.9–6.1k columns."""
+PROBING_MAX_COLUMNS = 2_000
+"""No probing above this many columns of the fixed model (docs/milp.md §Reductions, 5,
+measured side by side): it paid on the models up to 1.2k columns (paper-base 326,
+10x10x10 s0 360, 12x12x12 s1 1,136: 0.29 vs 0.33, 0.22 vs 0.26, 1.1 vs 1.5 CPU s) and not
+above 2.8k (10x10x10 s1 2.9k: 4.9 vs 4.3; 12x12x12 s0 5.0k: 25.5 vs 21.3; 20x20x20 s2 7.3k:
+7.9 vs 6.6 and s0 9.4k: 49.5 vs 36.2), except 12x12x12 s3 (6.1k: 13.0 vs 15.3). At
+20x20x20 s1 (19.5k) a probe costs 3–8 s under load and none of its LP-support
+configurations can be dropped (their LPs with ``w_c = 1`` are 408–442, the optimum
+456.47)."""
 
 
 def _probing_on(params: MilpParams) -> bool:
