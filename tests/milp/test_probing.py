@@ -40,8 +40,11 @@ INSTANCES = [
 
 @pytest.fixture
 def probe_everything(monkeypatch):
-    """Give probing the whole time limit, so that every candidate is probed."""
+    """Give probing the whole time limit and no work or size cap, so that every candidate
+    is probed."""
     monkeypatch.setattr(solve_mod, "PROBING_TIME_SHARE", 1.0)
+    monkeypatch.setattr(solve_mod, "PROBING_WORK", (1e9, 10**12))
+    monkeypatch.setattr(solve_mod, "PROBING_MAX_COLUMNS", 10**9)
 
 
 @pytest.mark.parametrize("make", INSTANCES)
@@ -138,6 +141,8 @@ def test_probing_stops_at_its_time_limit_and_skips_kept_configurations():
 
 
 def test_probing_toggles(monkeypatch):
+    """On by default on a small model; off by the environment switch and above
+    ``PROBING_MAX_COLUMNS``; the optimum is the same either way."""
     inst = generate((4, 4, 5), 0)
     start = gh(inst, GhParams())
     on = solve(inst, MilpParams(threads=1), warm_start=start.solution)
@@ -146,3 +151,7 @@ def test_probing_toggles(monkeypatch):
     off = solve(inst, MilpParams(threads=1), warm_start=start.solution)
     assert off.stats["probing"] is None
     assert off.objective == pytest.approx(on.objective, rel=2e-4)
+    monkeypatch.delenv("HETSERVE_MILP_PROBING")
+    monkeypatch.setattr(solve_mod, "PROBING_MAX_COLUMNS", 0)
+    big = solve(inst, MilpParams(threads=1), warm_start=start.solution)
+    assert big.stats["probing"] is None
