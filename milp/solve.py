@@ -97,9 +97,11 @@ class MilpParams:
         environment sets ``HETSERVE_MILP_SUPPORT_MIP=0`` (a benchmark toggle).
     probing
         After the support MIP, drop every configuration whose LP with ``w_c = 1``
-        forced costs more than the start (:mod:`milp.probing`), with at most
-        :data:`PROBING_TIME_SHARE` of the time limit. Off also when the environment sets
-        ``HETSERVE_MILP_PROBING=0`` (a benchmark toggle).
+        forced costs more than the start (:mod:`milp.probing`), on fixed models of at
+        most :data:`PROBING_MAX_COLUMNS` columns, within :data:`PROBING_WORK` simplex
+        iterations (and :data:`PROBING_TIME_SHARE` of the time limit as a safety net).
+        Off also when the environment sets ``HETSERVE_MILP_PROBING=0`` (a benchmark
+        toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
