@@ -71,12 +71,16 @@ class Probing:
     dropped_support: int = 0
     """Dropped configurations the root LP opened (``w_c > 0``): these move the LP."""
 
-    def stats(self) -> dict[str, float | int | str]:
-        """The numbers ``solve`` reports in ``stats["probing"]``."""
+    def stats(self) -> dict[str, float | int | str | None]:
+        """The numbers ``solve`` reports in ``stats["probing"]`` (an LP value that was not
+        computed is ``None``, so ``hetserve solve --json`` stays strict JSON)."""
+        def finite(v: float) -> float | None:
+            return v if math.isfinite(v) else None
+
         return {"dropped": self.dropped, "dropped_rc": self.dropped_rc,
                 "dropped_support": self.dropped_support, "probed": self.probed,
-                "candidates": self.candidates, "lp_value": self.lp_value,
-                "lp_after": self.lp_after, "seconds": self.seconds,
+                "candidates": self.candidates, "lp_value": finite(self.lp_value),
+                "lp_after": finite(self.lp_after), "seconds": self.seconds,
                 "iterations": self.iterations, "stopped": self.stopped}
 
 
