@@ -1,5 +1,6 @@
 """The fixed model's LP support, each configuration probed both ways (w_c = 1 and w_c = 0),
 against the start's cost U (docs/milp.md §Reductions, 5): can probing move the LP bound?
+The same for each model the LP stores (o_j = 1 / o_j = 0).
 
 ``PYTHONPATH=. python results/milp/exact-r3-probe/support.py SPECS`` (auto start cached in
 /tmp by explore.py); output quoted in support.txt. Then the largest violation of the basic
@@ -64,6 +65,17 @@ if __name__ == "__main__":
               f"{[int(idx.cfg[c]) for c in cyc]}")
         print(f"{spec}: fixed model {am.n_cols} columns, LP {h.getInfo().objective_function_value:.3f}, "
               f"U {fm.upper:.3f}")
+        col_o = np.arange(am.cols["o"].start, am.cols["o"].stop)
+        for m in np.nonzero(v[col_o] > 1e-6)[0]:  # each stored model, both ways
+            sides = []
+            for lo, hi in ((1.0, 1.0), (0.0, 0.0)):
+                h.changeColBounds(int(col_o[m]), lo, hi)
+                run_checked(h)
+                sides.append(h.getInfo().objective_function_value
+                             if h.getModelStatus().name == "kOptimal" else float("inf"))
+            h.changeColBounds(int(col_o[m]), 0.0, 1.0)
+            print(f"  model {int(am.index.models[m])}: o {v[col_o[m]]:.3f}, LP(o=1) {sides[0]:.2f}, "
+                  f"LP(o=0) {sides[1]:.2f}", flush=True)
         for k in np.nonzero(v[col_w] > 1e-6)[0]:
             t0 = time.perf_counter()
             h.changeColBounds(int(col_w[k]), 1.0, 1.0)
