@@ -325,7 +325,7 @@ def fleet_mip(state: PlanState, plans: list[PlanState], *, seed: int, n_scored: 
     open_ = np.nonzero(state.r > 0)[0]
     if lp_guided:
         pool = candidate_set(state, plans, n_scored, state.data.n_configs)
-        support, work = lp_support(state, pool, seed=seed)
+        support, _, work = lp_support(state, pool, seed=seed)
         if state.meter is not None:
             state.meter.charge(work)
         cfgs = np.union1d(support, open_)
@@ -411,11 +411,13 @@ stops at 200 nodes 1.9 % above the optimum on S (1,442.33; gap 2.9 %) and proves
 
 
 def lp_support(state: PlanState, pool: np.ndarray, *, seed: int, tol: float = 1e-6,
-               rounds: int = CG_ROUNDS, add: int = CG_ADD) -> tuple[np.ndarray, int]:
+               rounds: int = CG_ROUNDS, add: int = CG_ADD
+               ) -> tuple[np.ndarray, np.ndarray, int]:
     """The configurations that the fleet MIP's LP relaxation opens (``r_c > tol``), on
     ``pool`` grown by column generation (:func:`price_configs`: up to ``add``
-    configurations of negative reduced cost per round, ``rounds`` rounds); and the work
-    done (per LP, columns × (1 + simplex iterations / rows), for the meter)."""
+    configurations of negative reduced cost per round, ``rounds`` rounds); the grown
+    pool; and the work done (per LP, columns × (1 + simplex iterations / rows), plus
+    types × configurations per pricing, for the meter)."""
     work = 0
     pool = np.unique(pool)
     for k in range(rounds + 1):
@@ -428,7 +430,7 @@ def lp_support(state: PlanState, pool: np.ndarray, *, seed: int, tol: float = 1e
         info = h.getInfo()
         work += lp.num_col_ * (1 + int(info.simplex_iteration_count) // max(1, lp.num_row_))
         if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            return np.zeros(0, dtype=np.int64), work
+            return np.zeros(0, dtype=np.int64), pool, work
         val = np.asarray(h.getSolution().col_value)
         r = val[col["r"]:col["r"] + len(pool)]
         if k == rounds:
@@ -445,4 +447,4 @@ def lp_support(state: PlanState, pool: np.ndarray, *, seed: int, tol: float = 1e
             break
         new = neg[np.lexsort((neg, red[neg]))][:add]
         pool = np.union1d(pool, new)
-    return pool[r > tol], work
+    return pool[r > tol], pool, work
