@@ -35,6 +35,7 @@ from pathlib import Path
 import click
 
 from hetserve.cli.sweep import machine_meta
+from hetserve.heuristics import AghParams
 
 FIELDS = ["size", "seed", "variant", "objective", "cpu_s", "wall_s", "work_used",
           "budget_exhausted", "passes", "ls_stopped_by_budget", "fleet_mip_improved",
@@ -42,8 +43,7 @@ FIELDS = ["size", "seed", "variant", "objective", "cpu_s", "wall_s", "work_used"
           "peak_rss_gb"]
 
 
-def _variants() -> dict[str, object]:
-    from hetserve.heuristics import AghParams
+def _variants() -> dict[str, AghParams]:
 
     now = AghParams()
     return {"now": now, "pass-gain-0": replace(now, pass_gain=0.0),
@@ -73,7 +73,8 @@ def main(out: Path, sizes: str, seed: int, variants: str, bounds: str, note: str
     lb = {k: float(v) for k, v in (p.split("=") for p in bounds.split(",") if p)}
     rows = []
     for label in [s for s in sizes.split(",") if s]:
-        inst = generate(tuple(int(v) for v in label.split("x")), seed)
+        n_i, n_m, n_g = (int(v) for v in label.split("x"))
+        inst = generate((n_i, n_m, n_g), seed)
         for v in names:
             c0, t0 = time.process_time(), time.perf_counter()
             res = agh(inst, known[v], seed=0)

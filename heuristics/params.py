@@ -90,9 +90,9 @@ class AghParams:
         Cap on the run's *work*: the number of trial moves (journaled checkpoints of the
         plan) the local search and the kicks may make, summed over all starts. Work, not
         seconds, so a seed gives one plan on any machine and under any load. The default
-        is not reached up to 20x20x20 (docs/heuristics.md §8); at 50x30x30 and beyond it
-        stops the search deterministically. ``stats["work_used"]`` and
-        ``stats["budget_exhausted"]`` report it.
+        is not reached up to 50x30x30 (docs/heuristics.md §4, §8); at 100x40x40 the last
+        fleet-MIP round ends just above it (21.5 M; a larger budget changes nothing).
+        ``stats["work_used"]`` and ``stats["budget_exhausted"]`` report it.
     fleet_mip_rounds
         Rounds of the fleet MIP (:mod:`heuristics.fleet_mip`) on the best plan, each
         followed by a local search, while they improve; 0 turns every fleet MIP off
