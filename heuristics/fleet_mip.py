@@ -30,6 +30,12 @@ fluid LP on the best plan's fleet, :func:`heuristics.lp_moves.add_scores`), and 
 configuration the closed ones that could take over all it serves most cheaply
 (``redeploy``'s estimate, improving or not).
 
+The *LP-guided* variant (``fleet_mip(..., lp_guided=True)``, :func:`lp_support`) takes
+S instead from this model's own LP relaxation: solved on the uncapped candidate set,
+grown by column generation (every configuration priced exactly with the LP's duals,
+:func:`price_configs`), S = the configurations the LP opens plus the plan's: the MILP's
+"support MIP" (docs/milp.md) built from this model alone (docs/heuristics.md §4).
+
 The MIP's fleet is then routed and priced by the same exact LP as every fleet move
 (:mod:`heuristics.lp_moves`) and kept only if strictly cheaper and no constraint is
 violated more than now. HiGHS runs with one thread, no time limit and a node limit, so
