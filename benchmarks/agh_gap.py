@@ -117,9 +117,11 @@ def optima(out: Path, only: str) -> None:
 @click.option("--only", default="", help="Comma-separated size labels (default all).")
 @click.option("--fleet-mip-rounds", type=click.IntRange(min=0), default=None,
               help="AGH's fleet-MIP rounds (default: AghParams's; 0 = AGH without it).")
+@click.option("--lp-guided/--no-lp-guided", default=True, show_default=True,
+              help="AGH's LP-guided fleet-MIP rounds (AghParams.lp_guided_mip).")
 @click.option("--note", default="", help="A sentence for the summary (what changed).")
 def agh(out: Path, label: str, budget: int | None, only: str, fleet_mip_rounds: int | None,
-        note: str) -> None:
+        lp_guided: bool, note: str) -> None:
     """Run AGH on every instance with a reference in optima.csv; gap table."""
     from dataclasses import replace
 
@@ -129,6 +131,7 @@ def agh(out: Path, label: str, budget: int | None, only: str, fleet_mip_rounds: 
     params = AghParams() if budget is None else replace(AghParams(), work_budget=budget)
     if fleet_mip_rounds is not None:
         params = replace(params, fleet_mip_rounds=fleet_mip_rounds)
+    params = replace(params, lp_guided_mip=lp_guided)
     refs = {r["name"]: r for r in _read(out / "optima.csv")}
     path = out / f"agh-{label}.csv"
     if path.exists():
@@ -163,7 +166,7 @@ def agh(out: Path, label: str, budget: int | None, only: str, fleet_mip_rounds: 
     (out / f"summary-{label}.md").write_text(summarise(rows, label, note, params))
     meta = {**machine_meta(), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "label": label, "work_budget": params.work_budget,
-            "fleet_mip_rounds": params.fleet_mip_rounds,
+            "fleet_mip_rounds": params.fleet_mip_rounds, "lp_guided_mip": params.lp_guided_mip,
             "load_average_at_end": os.getloadavg(),
             "note": "2 cores shared by several concurrent sessions; times measured under load"}
     (out / f"meta-{label}.json").write_text(json.dumps(meta, indent=1, default=str) + "\n")

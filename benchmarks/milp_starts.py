@@ -37,6 +37,7 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "colgen-lp-rule": {(_FIX, "LAGRANGIAN_OPEN_FIXING"): False},
     "lp": {(_SOLVE, "FIXING_MAX_ROUTES"): 10**9},  # the full-LP fixing at every size
     "colgen": {(_SOLVE, "FIXING_MAX_ROUTES"): 0},  # the column-generation fixing at every size
+    "no-probing": {(_SOLVE, "PROBING_TIME_SHARE"): 0.0},  # without probing (§5)
 }
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...

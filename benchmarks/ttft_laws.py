@@ -19,8 +19,11 @@ sequences, where requests queue for memory):
                          the other engines' mean);
 * ``desync, isolated``   (T1 + (R-1) p) / R;
 * ``desync, Poisson``    (T1 + (R-1) P(X)) / R;
-* ``+ completion wait``  (T1 + (R-1) (P(X) + e2e/C)) / R for TensorRT-LLM (shipped) or for
-                         every engine; ``steady only`` drops the burst (R -> infinity).
+* ``+ completion wait``  (T1 + (R-1) (P(X) + e2e/C)) / R for TensorRT-LLM or for every
+                         engine; ``steady only`` drops the burst (R -> infinity);
+* ``+ host ceiling``     the TensorRT-LLM law followed by ``serving.host_ceiling`` (shipped);
+* ``TensorRT-LLM waits`` bounds on TensorRT-LLM's first-token wait (one decode step, or
+                         min(e2e/C, k prefills or k decode steps); issue 11, hypothesis 3).
 
 It reports the share within ±25 % overall, by engine, model, TP and concurrency band,
 and a leave-one-group-out check of R (the benchmark length, the one number the law reads
@@ -29,8 +32,9 @@ from the benchmark rather than the engine): R is chosen from a grid on every eng
 
 ``--hypotheses`` (default on) also re-runs the whole serving model under the model and
 mapping changes tried for issue 11's TTFT goal (``HYPOTHESES``: all-reduce bus bandwidth,
-the KV dtype of the FP8 runs, vLLM's older 2,048-token budget, the FP8 GEMM efficiency
-with its leave-one-group-out choice) and tabulates what the measurements
+the KV dtype of the FP8 runs, vLLM's older 2,048-token budget, TensorRT-LLM without its host
+ceiling, the FP8 GEMM efficiency with its leave-one-group-out choice, the host ceiling on a
+grid with leave-one-model/TP-out) and tabulates what the measurements
 say about three more (a per-prompt-token front-end cost, a TensorRT-LLM batch cap, the
 best scale factor per engine and model: the ceiling of any per-model constant).
 
@@ -74,6 +78,7 @@ from hetserve.instances.serving import (
     Replica,
     ServingConstants,
     closed_loop,
+    host_ceiling,
     ttft_poisson,
 )
 
@@ -124,16 +129,43 @@ def _completion(engines: tuple[str, ...]) -> Callable[[dict[str, Any]], float]:
     return lambda x: x["poisson"] + (x["interval"] if x["engine"] in engines else 0.0)
 
 
+def _trt_wait(wait: Callable[[dict[str, Any]], float]) -> Callable[[dict[str, Any]], float]:
+    """Poisson steady state plus ``wait(x)`` for TensorRT-LLM (issue 11, hypothesis 3)."""
+    return lambda x: x["poisson"] + (wait(x) if x["engine"] == "trtllm" else 0.0)
+
+
+def _ceiled(law: Law) -> Law:
+    """``law`` with the engine's host ceiling applied (``serving.host_ceiling``)."""
+    def capped(x: dict[str, Any], r: int) -> float:
+        ttft = law(x, r)
+        e2e = ttft + (x["osl"] - 1) * x["tpot"]
+        return host_ceiling(ENGINES[x["engine"]], x["C"], x["osl"], ttft, x["tpot"], e2e)[0]
+    return capped
+
+
+COMPLETION = _desync(_completion(("trtllm",)))
 LAWS: dict[str, Law] = {
     "simulated (lock-step, old default)": lambda x, r: float(x["tsim"]),
     "desync, isolated prefill": _desync(lambda x: x["p"]),
     "desync, Poisson": _desync(lambda x: x["poisson"]),
-    "desync, Poisson + completion wait for TensorRT-LLM (shipped)": _desync(_completion(("trtllm",))),
+    "desync, Poisson + completion wait for TensorRT-LLM (round 2)": COMPLETION,
+    "desync, Poisson + completion wait for TensorRT-LLM + host ceiling (shipped)": _ceiled(COMPLETION),
     "desync, Poisson + completion wait for every engine": _desync(_completion(("trtllm", "vllm"))),
     "steady only (no burst), + completion wait for TensorRT-LLM": _desync(_completion(("trtllm",)),
                                                                           burst=False),
+    # Issue 11 hypothesis 3: in-flight batching admits at the next iteration, so TensorRT-LLM's
+    # first-token wait is bounded by steps or prefills rather than one completion interval.
+    "TensorRT-LLM waits one decode step (not a completion)": _desync(_trt_wait(lambda x: x["tpot"])),
+    "TensorRT-LLM waits min(e2e/C, 2 prefills)": _desync(_trt_wait(
+        lambda x: min(x["interval"], 2 * x["p"]))),
+    "TensorRT-LLM waits min(e2e/C, 4 prefills)": _desync(_trt_wait(
+        lambda x: min(x["interval"], 4 * x["p"]))),
+    "TensorRT-LLM waits min(e2e/C, 16 decode steps)": _desync(_trt_wait(
+        lambda x: min(x["interval"], 16 * x["tpot"]))),
+    "TensorRT-LLM waits min(e2e/C, 32 decode steps)": _desync(_trt_wait(
+        lambda x: min(x["interval"], 32 * x["tpot"]))),
 }
-SHIPPED = "desync, Poisson + completion wait for TensorRT-LLM (shipped)"
+SHIPPED = "desync, Poisson + completion wait for TensorRT-LLM + host ceiling (shipped)"
 
 
 def group_masks(rows: list[Measured], ok: np.ndarray) -> list[tuple[str, np.ndarray]]:
@@ -215,6 +247,7 @@ def _engines(name: str, **changes: Any) -> dict[str, EngineProfile]:
     return out
 
 
+NO_CEILING = _engines("trtllm", host_max_rps=math.inf, host_max_tok_s=math.inf)
 HYPOTHESES: dict[str, Variant] = {
     "shipped": (_same, None, None),
     "all-reduce at the full link bandwidth (before)": (
@@ -226,9 +259,15 @@ HYPOTHESES: dict[str, Variant] = {
         _fp16_kv, None, ServingConstants(allreduce_bandwidth_efficiency=1.0)),
     "FP8 KV cache for the vLLM FP8 runs too": (_vllm_fp8_kv, None, None),
     "vLLM token budget 2,048 (pre-V1 default)": (_same, _engines("vllm", token_budget=2048), None),
+    "TensorRT-LLM without the host ceiling (round 2)": (_same, NO_CEILING, None),
 }
-GEMM_LOW_GRID = (0.40, 0.45, 0.50, 0.55, 0.60)
-"""FP8/INT8 GEMM efficiencies tried (``ServingConstants.gemm_efficiency_low``, shipped 0.40)."""
+CEILING_RPS = (25.0, 30.0, 36.0, 40.0, 45.0, math.inf)
+CEILING_TOK_S = (7000.0, 8000.0, 9200.0, 10000.0, 11000.0, math.inf)
+"""Host ceilings tried for TensorRT-LLM (``EngineProfile.host_max_rps`` / ``host_max_tok_s``;
+shipped 36 req/s and 9,200 tok/s, the plateau of its Llama-3.1-8B TP2-8 runs at C = 128)."""
+GEMM_LOW_GRID = (0.40, 0.42, 0.44, 0.45, 0.46, 0.48, 0.50, 0.55, 0.60)
+"""FP8/INT8 GEMM efficiencies tried (``ServingConstants.gemm_efficiency_low``: shipped 0.48,
+0.40 before round 3)."""
 FRONT_END_US_PER_TOKEN = (10.0, 20.0, 30.0, 50.0)
 
 
@@ -294,7 +333,52 @@ def hypotheses(rows: list[Measured]) -> dict[str, Any]:
                                         "scaled": hit / max(r.size, 1)}
     oracle["all"] = {"rows": len(rows), "scaled": inside / len(rows)}
     return {"variants": table, "gemm_low": gemm_tab, "front_end": front, "oracle": oracle,
-            "trt_capacity": trt_capacity(rows), "ceilings": throughput_ceilings(rows)}
+            "trt_capacity": trt_capacity(rows), "ceilings": throughput_ceilings(rows),
+            "host_ceiling": host_ceiling_logo(rows)}
+
+
+def host_ceiling_logo(rows: list[Measured]) -> dict[str, Any]:
+    """The TensorRT-LLM host ceiling on a grid, and chosen leaving one group out.
+
+    The ceiling only post-processes a closed loop's result (``serving.host_ceiling``), so one
+    run without it serves every grid point. Chosen by the mean of the TTFT, TPOT and e2e
+    shares; engines other than TensorRT-LLM have no ceiling, so only model and TP groups
+    are held out (with TensorRT-LLM held out nothing is left to read it from).
+    """
+    base = [predict_serving(m.case, NO_CEILING, SHIPPED_R) for m in rows]
+    every = np.ones(len(rows), dtype=bool)
+    grid: dict[tuple[float, float], dict[str, np.ndarray]] = {}
+    for rps in CEILING_RPS:
+        for tok in CEILING_TOK_S:
+            prof = dataclasses.replace(ENGINES["trtllm"], host_max_rps=rps, host_max_tok_s=tok)
+            pred: list[dict[str, float] | None] = []
+            for m, p in zip(rows, base):
+                if p is None or m.case.engine != "trtllm":
+                    pred.append(p)
+                    continue
+                ttft, e2e, _ = host_ceiling(prof, m.case.concurrency, m.case.osl, p["ttft"],
+                                            p["tpot"], p["e2e"])
+                pred.append({**p, "ttft": ttft, "e2e": e2e,
+                             "tok_s_gpu": p["tok_s_gpu"] * p["e2e"] / e2e})
+            grid[(rps, tok)] = ratios_of(rows, pred)
+
+    def score(key: tuple[float, float], mask: np.ndarray) -> float:
+        return float(np.mean(list(_shares(grid[key], mask).values())))
+
+    off = (math.inf, math.inf)
+    logo = []
+    for kind in ("model", "tp"):
+        for v in sorted({getattr(m.case, kind) for m in rows}, key=str):
+            test = np.array([getattr(m.case, kind) == v for m in rows])
+            # Ties (the ceiling never binds in the training groups) go to "no ceiling".
+            best = max(grid, key=lambda k: (score(k, ~test), k == off))
+            logo.append({"held_out": f"{kind}={v}", "rows": int(test.sum()),
+                         "rps": best[0], "tok_s": best[1], **_shares(grid[best], test),
+                         "without": _shares(grid[off], test)})
+    best_all = max(grid, key=lambda k: (score(k, every), k == off))
+    return {"by_value": {f"{k[0]:g} req/s, {k[1]:g} tok/s": _shares(r, every)
+                         for k, r in grid.items()},
+            "chosen_on_all": list(best_all), "logo": logo}
 
 
 def trt_capacity(rows: list[Measured]) -> list[dict[str, Any]]:
@@ -347,8 +431,8 @@ def hypotheses_markdown(h: dict[str, Any]) -> list[str]:
                   f"{pct(100 * v['e2e'])} | " + " | ".join(
                       f"{100 * v['ttft_by_group'][g]:.0f} %" for g in groups[1:]) + " |")
     g = h["gemm_low"]
-    md += ["", "FP8/INT8 GEMM efficiency (`gemm_efficiency_low`, shipped 0.40), chosen by the "
-           "mean of the three shares:", "",
+    md += ["", "FP8/INT8 GEMM efficiency (`gemm_efficiency_low`, shipped 0.48; 0.40 before "
+           "round 3), chosen by the mean of the three shares:", "",
            "| value | TTFT | TPOT | e2e |", "|---|---|---|---|"]
     for val, v in g["by_value"].items():
         md.append(f"| {val} | {pct(100 * v['ttft'])} | {pct(100 * v['tpot'])} | {pct(100 * v['e2e'])} |")
@@ -384,6 +468,27 @@ def hypotheses_markdown(h: dict[str, Any]) -> list[str]:
     md += ["", "Highest measured throughput of a run, per engine: " + "; ".join(
         f"{e} {v['tok_s']:,.0f} tok/s, {v['req_s']:.1f} req/s" for e, v in h["ceilings"].items()),
         ""]
+    hc = h["host_ceiling"]
+    md += ["### TensorRT-LLM host ceiling (`host_max_rps`, `host_max_tok_s`)", "",
+           "Shares within ±25 % (TTFT · TPOT · e2e) on all rows by ceiling (shipped: 36 req/s, "
+           "9,200 tok/s; inf = none):", "",
+           "| req/s \\ tok/s | " + " | ".join(f"{t:g}" for t in CEILING_TOK_S) + " |",
+           "|---|" + "---|" * len(CEILING_TOK_S)]
+    for rps in CEILING_RPS:
+        cells = [hc["by_value"][f"{rps:g} req/s, {t:g} tok/s"] for t in CEILING_TOK_S]
+        md.append(f"| {rps:g} | " + " | ".join(
+            f"{100 * c['ttft']:.1f} · {100 * c['tpot']:.1f} · {100 * c['e2e']:.1f}"
+            for c in cells) + " |")
+    md += ["", f"Best on all rows (mean of the three shares): {hc['chosen_on_all'][0]:g} req/s, "
+           f"{hc['chosen_on_all'][1]:g} tok/s. Leave one group out (chosen on the other groups; "
+           "held-out shares with it and without any ceiling):", "",
+           "| held out | rows | chosen | TTFT | e2e | TTFT, e2e without |",
+           "|---|---:|---|---|---|---|"]
+    for e in hc["logo"]:
+        md.append(f"| {e['held_out']} | {e['rows']} | {e['rps']:g} req/s, {e['tok_s']:g} tok/s | "
+                  f"{pct(100 * e['ttft'])} | {pct(100 * e['e2e'])} | "
+                  f"{pct(100 * e['without']['ttft'])}, {pct(100 * e['without']['e2e'])} |")
+    md.append("")
     return md
 
 

@@ -158,7 +158,7 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
                          "final_cost": improved.objective, **st})
         pool.append((_key(improved), k, name + "+ls", improved, key[1]))
     pool.sort(key=lambda t: (t[0], t[1]))
-    mip_stats = {"improved": 0}
+    mip_stats = {"improved": 0, "lp_guided_improved": 0}
     ils = {"kicks": 0, "improved": 0, "stopped_by_budget": False}
     if ls_stats and params.kicks and not data.single_placement:
         key0, k0, name0, cur, cc0 = pool[0]
@@ -190,6 +190,13 @@ def _agh(instance: Instance, params: AghParams, *, seed: int,
             if meter.exhausted or not fleet_mip(cur, plans, seed=seed):
                 break
             mip_stats["improved"] += 1
+            local_search(cur, rng, operators, params.max_passes, meter, params.pass_gain)
+        # then S from the MIP's own LP relaxation (docs/heuristics.md §4, fleet MIP):
+        # after the rounds above, so the plan is never dearer than theirs
+        for _ in range(params.fleet_mip_rounds if params.lp_guided_mip else 0):
+            if meter.exhausted or not fleet_mip(cur, plans, seed=seed, lp_guided=True):
+                break
+            mip_stats["lp_guided_improved"] += 1
             local_search(cur, rng, operators, params.max_passes, meter, params.pass_gain)
         if _key(cur) < key0:
             pool.insert(0, (_key(cur), k0, name0 + "+mip", cur, cc0))

@@ -90,9 +90,16 @@ class AghParams:
         Cap on the run's *work*: the number of trial moves (journaled checkpoints of the
         plan) the local search and the kicks may make, summed over all starts. Work, not
         seconds, so a seed gives one plan on any machine and under any load. The default
-        is not reached up to 20x20x20 (docs/heuristics.md §8); at 50x30x30 and beyond it
-        stops the search deterministically. ``stats["work_used"]`` and
-        ``stats["budget_exhausted"]`` report it.
+        is not reached up to 50x30x30 (docs/heuristics.md §4, §8); at 100x40x40 the last
+        fleet-MIP round ends just above it (21.5 M; a larger budget changes nothing).
+        ``stats["work_used"]`` and ``stats["budget_exhausted"]`` report it.
+    fleet_mip_rounds
+        Rounds of the fleet MIP (:mod:`heuristics.fleet_mip`) on the best plan, each
+        followed by a local search, while they improve; 0 turns every fleet MIP off
+        (the LP-guided rounds too).
+    lp_guided_mip
+        After those rounds, up to ``fleet_mip_rounds`` more on the support of the MIP's
+        own LP relaxation (column generation; docs/heuristics.md §4).
     time_limit_s
         Optional extra cap on CPU seconds (``None``, the default, = none). Setting it
         makes the result depend on the machine's speed (``stats["timed_out"]``).
@@ -116,6 +123,7 @@ class AghParams:
     max_passes: int = 30
     kicks: int = 0
     fleet_mip_rounds: int = 3
+    lp_guided_mip: bool = True
     work_budget: int = 20_000_000
     time_limit_s: float | None = None
     pass_gain: float = 1e-4

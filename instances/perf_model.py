@@ -188,6 +188,8 @@ class ServingModel:
     def round_time(self, replica: Any, prompt: np.ndarray, output: np.ndarray,
                    batch: np.ndarray) -> np.ndarray:
         """D(b): one round of b sequences of (prompt, output) tokens (module docstring)."""
+        from hetserve.instances.serving import host_max_rate
+
         e = replica.engine
         h, f, b = (np.asarray(x, dtype=float) for x in (prompt, output, batch))
         attention = replica.attention_flops(h, 0.0)
@@ -195,11 +197,14 @@ class ServingModel:
             decode = replica.step_time(b, b * (h + f / 2.0), 0.0, b)
             n_pre = np.maximum(1.0, b * h / e.token_budget)
             prefill = replica.step_time(b * h / n_pre, 0.0, b * attention / n_pre, b / n_pre)
-            return f * decode + n_pre * prefill
-        steps = np.maximum(f, b * (h + f) / e.token_budget)
-        step = replica.step_time(b * (h + f) / steps, b * (h + f / 2.0),
-                                 b * attention / steps, b)
-        return steps * step
+            rounds = f * decode + n_pre * prefill
+        else:
+            steps = np.maximum(f, b * (h + f) / e.token_budget)
+            rounds = steps * replica.step_time(b * (h + f) / steps, b * (h + f / 2.0),
+                                               b * attention / steps, b)
+        # The engine's host side completes at most host_max_rate requests per second
+        # (serving.host_ceiling; docs/performance.md "Host ceiling"): b of them per round.
+        return np.maximum(rounds, b / host_max_rate(e, f))
 
     def column(self, d: Deployment, shapes: QueryShapes) -> dict[str, np.ndarray]:
         """Route quantities of one deployment, as (I,) arrays."""

@@ -47,7 +47,10 @@ Closed loop (:func:`closed_loop`)
     are reported, as those tools report them. TTFT: each client's first request is the
     simulated start-up burst; later requests see a desynchronised engine (Poisson arrivals
     at the loop's throughput, plus one interval between completions where the engine's
-    first token waits for a completion), see :func:`closed_loop`.
+    first token waits for a completion), see :func:`closed_loop`. Engines with a host
+    ceiling (TensorRT-LLM) then queue requests in front of the host side, which completes
+    at most ``host_max_rps`` requests and ``host_max_tok_s`` output tokens per second
+    (:func:`host_ceiling`).
 
 Poisson arrivals (:func:`ttft_poisson`)
     Open-loop arrivals at rate λ: the decode population follows from Little's law, the
@@ -144,6 +147,13 @@ class EngineProfile:
     the next step boundary) or ``completion`` (after the next request completes, i.e. one
     interval between completions later; read from the calibration set's TensorRT-LLM runs,
     docs/performance.md "TTFT under load")."""
+    host_max_rps: float = math.inf
+    """Most requests per second the server's host side (HTTP front end, tokeniser, request
+    bookkeeping) completes, whatever the GPUs do; ``inf``: no limit (:func:`host_ceiling`)."""
+    host_max_tok_s: float = math.inf
+    """Most output tokens per second the host side streams (detokenise and send each token);
+    ``inf``: no limit. Both read from the calibration set's TensorRT-LLM runs
+    (docs/performance.md, "Host ceiling")."""
 
     def __post_init__(self) -> None:
         where = f"engine {self.name!r}"
@@ -157,6 +167,8 @@ class EngineProfile:
             require(getattr(self, name) >= 1, f"{where}.{name}", "must be >= 1")
         require(0 < self.memory_fraction <= 1, f"{where}.memory_fraction", "must be in (0, 1]")
         require(self.step_overhead_s >= 0, f"{where}.step_overhead_s", "must be >= 0")
+        for name in ("host_max_rps", "host_max_tok_s"):
+            require(getattr(self, name) > 0, f"{where}.{name}", "must be > 0")
 
 
 ENGINES: dict[str, EngineProfile] = {
@@ -182,7 +194,7 @@ ENGINES: dict[str, EngineProfile] = {
             source="TensorRT-LLM trtllm-serve (PyTorch backend) defaults: max_num_tokens 8192, "
                    "max_batch_size 2048, chunked context off, tokens_per_block 32, "
                    "free_gpu_memory_fraction 0.90, GUARANTEED_NO_EVICT capacity scheduler",
-            first_token_wait="completion"),
+            first_token_wait="completion", host_max_rps=36.0, host_max_tok_s=9200.0),
     )
 }
 
@@ -213,8 +225,13 @@ class ServingConstants:
     gemm_efficiency_fp16: float = 0.60
     """Share of the dense fp16 peak large GEMMs reach (docs/performance.md, TensorRT-LLM
     A100 first-token latencies imply 61–69 %)."""
-    gemm_efficiency_low: float = 0.40
-    """The same for 8-bit and 4-bit compute (H100 FP8 first-token latencies imply 33–40 %)."""
+    gemm_efficiency_low: float = 0.48
+    """The same for 8-bit and 4-bit compute. Read from the calibration set's FP8 runs
+    (TensorRT-LLM 1.0 Qwen3-32B, vLLM Llama-3.1-70B): chosen from 0.40-0.60 by the mean of the
+    TTFT, TPOT and end-to-end shares within ±25 %, and 0.44-0.48 in nine of ten
+    leave-one-group-out folds (docs/performance.md, "Round 3"). Above the 33-40 % that
+    TensorRT-LLM v0.5's published batch-1 H100 FP8 first-token latencies (2023) imply, the
+    value used before; 48 % of the dense FP8 peak is ~950 TFLOPS on an H100."""
     bandwidth_efficiency: float = 0.80
     """Share of HBM bandwidth reached streaming weights and KV."""
     allreduce_hop_us: float = 2.0
@@ -407,6 +424,9 @@ class LoadEstimate:
     """Mean simulated TTFT of every client's first request (the start-up burst)."""
     ttft_law: str = "simulated"
     """How ``ttft_s`` was obtained: ``simulated`` or ``desync`` (``closed_loop``)."""
+    host_wait_s: float = 0.0
+    """Mean wait in the queue of the engine's host side (:func:`host_ceiling`), included in
+    ``ttft_s`` and ``e2e_s``."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -654,11 +674,79 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             ttft = (burst + (requests_per_client - 1) * steady) / requests_per_client
             e2e = ttft + (osl - 1) * tpot
             law = "desync"
+    ttft, e2e, wait = host_ceiling(e, concurrency, osl, ttft, tpot, e2e)
     return LoadEstimate(
         ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
         output_tok_s_per_gpu=concurrency * osl / e2e / replica.gpus,
         kv_capacity_tokens=cap, peak_running=peak, requests=len(e2es), preemptions=preemptions,
-        ttft_simulated_s=simulated, ttft_first_s=burst, ttft_law=law)
+        ttft_simulated_s=simulated, ttft_first_s=burst, ttft_law=law, host_wait_s=wait)
+
+
+def host_max_rate(e: EngineProfile, osl: Any) -> Any:
+    """Requests per second the engine's host side completes at ``osl`` output tokens each
+    (``host_max_rps``, ``host_max_tok_s``); ``inf`` without a ceiling. Broadcasts."""
+    return np.minimum(e.host_max_rps, e.host_max_tok_s / np.asarray(osl, dtype=float))
+
+
+def host_ceiling(e: EngineProfile, concurrency: int, osl: int, ttft_s: float, tpot_s: float,
+                 e2e_s: float) -> tuple[float, float, float]:
+    r"""Queue a closed loop at the engine's host side (``closed_loop``).
+
+    The server's host side (front end, detokenise and stream) completes at most
+    :math:`X_{max} = \min(R_{max}, T_{max}/f)` requests per second (``host_max_rps``,
+    ``host_max_tok_s``; *f* output tokens each), whatever the GPUs could do. The loop of *C*
+    clients is then a closed network of two stations (:func:`closed_network_mva`, with the
+    residual-life correction): the host, an FCFS server with deterministic service
+    :math:`s = 1/X_{max}` per request, and the rest of the modelled request, a delay of
+    ``e2e_s`` :math:`- s` (the host's service runs while the engine works on the request:
+    it streams the tokens). Only the queueing, :math:`R(C) - s`, is added: to TTFT (a
+    request waits before the engine admits it) and to e2e; TPOT keeps the engine's steps.
+    The loop's throughput :math:`C/e2e` is held at or below :math:`X_{max}` (the MVA's
+    approximation for deterministic service can overshoot it at small C) and tends to it as
+    C grows; at C = 1 nothing changes.
+    Returns ``(ttft_s, e2e_s, wait_s)``.
+    """
+    x_max = float(host_max_rate(e, osl))
+    if not math.isfinite(x_max):
+        return ttft_s, e2e_s, 0.0
+    service = 1.0 / x_max
+    response, _ = closed_network_mva(service, max(e2e_s - service, 0.0), concurrency,
+                                     residual_life=True)
+    # The residual-life approximation can overshoot the bound X <= 1/s at small C; the
+    # loop can never complete more than X_max requests per second.
+    wait = max(0.0, response - service, concurrency * service - e2e_s)
+    return ttft_s + wait, e2e_s + wait, wait
+
+
+def closed_network_mva(service_s: float, think_s: float, clients: int,
+                       residual_life: bool = True) -> tuple[float, float]:
+    r"""Exact mean-value analysis of a closed network: one FCFS server plus a delay station.
+
+    *C* clients with zero think time cycle through an FCFS server (service ``service_s`` per
+    request) and a delay station (``think_s``): the machine-repairman model. For n = 1..C
+    (Reiser & Lavenberg, J. ACM 27(2), 1980):
+
+    .. math:: R(n) = s\,(1 + Q(n-1)),\quad X(n) = \frac{n}{R(n) + Z},\quad Q(n) = X(n)R(n).
+
+    With ``residual_life`` the request found in service is deterministic, so an arrival waits
+    half its service, not all of it: :math:`R(n) = s + s\,(Q(n-1) - U(n-1)) + U(n-1)\,s/2`,
+    :math:`U = X s` (the usual MVA approximation for non-exponential FCFS service).
+    Returns (R(C), X(C)): mean time at the server (queue + service) and throughput
+    (requests/s). Used for the engine's host side (:func:`host_ceiling`); the prefill read
+    as the server was tried and not shipped (docs/performance.md, "closed-network MVA").
+    """
+    if clients < 1 or service_s <= 0 or think_s < 0:
+        raise ValueError("closed_network_mva: clients >= 1, service_s > 0, think_s >= 0")
+    queue = util = 0.0
+    response = throughput = 0.0
+    for n in range(1, clients + 1):
+        if residual_life:
+            response = service_s * (1.0 + queue - util) + util * service_s / 2.0
+        else:
+            response = service_s * (1.0 + queue)
+        throughput = n / (response + think_s)
+        queue, util = throughput * response, throughput * service_s
+    return response, throughput
 
 
 def desync_ttft(replica: Replica, isl: int, osl: int, concurrency: int, e2e_s: float) -> float:

@@ -55,6 +55,7 @@ from hetserve.milp.highs_run import (
     use_threads,
 )
 from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.probing import Probing, probe_configurations
 from hetserve.milp.reductions import Reductions, map_plan
 
 BACKENDS = ("auto", "pulp", "highspy")
@@ -94,6 +95,13 @@ class MilpParams:
         start is more than :data:`SUPPORT_MIP_MIN_ROOM` above the fixing's bound; a
         cheaper plan becomes the start and tightens the fixing. Off also when the
         environment sets ``HETSERVE_MILP_SUPPORT_MIP=0`` (a benchmark toggle).
+    probing
+        After the support MIP, drop every configuration whose LP with ``w_c = 1``
+        forced costs more than the start (:mod:`milp.probing`), on fixed models of at
+        most :data:`PROBING_MAX_COLUMNS` columns, within :data:`PROBING_WORK` simplex
+        iterations (and :data:`PROBING_TIME_SHARE` of the time limit as a safety net).
+        Off also when the environment sets ``HETSERVE_MILP_PROBING=0`` (a benchmark
+        toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -108,6 +116,7 @@ class MilpParams:
     reductions: Reductions = field(default_factory=Reductions)
     root_bound: bool = True
     support_mip: bool = True
+    probing: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -223,6 +232,97 @@ def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelI
     return plan, cost, stats
 
 
+PROBING_TIME_SHARE = 0.1
+"""Probing (:func:`milp.probing.probe_configurations`) gets at most this share of the
+time limit (wall; a safety net, the budget is :data:`PROBING_WORK`)."""
+
+PROBING_WORK = (2.0, 10_000)
+"""Probing stops once its probes have spent ``max(2 × the root LP's simplex iterations,
+10,000)``: all of paper-base's 38 candidates (1.2k iterations), 10x10x10 s0's 26 and
+12x12x12 s1's 94 (5.5k), but not 12x12x12 s0's 395 (143k iterations, 15 CPU s, for 107
+drops that save HiGHS ≈ 7 CPU s). With 10 × (≈ 3–4 CPU s of probes) 12x12x12 s0,
+10x10x10 s1 and 20x20x20 s2 were 3.7–3.8 CPU s slower (docs/milp.md §Reductions, 5)."""
+
+PROBING_MAX_COLUMNS = 2_000
+"""No probing above this many columns of the fixed model (docs/milp.md §Reductions, 5,
+measured side by side): it paid on the models up to 1.2k columns (paper-base 326,
+10x10x10 s0 360, 12x12x12 s1 1,136: 0.29 vs 0.33, 0.22 vs 0.26, 1.1 vs 1.5 CPU s) and not
+above 2.8k (10x10x10 s1 2.9k: 4.9 vs 4.3; 12x12x12 s0 5.0k: 25.5 vs 21.3; 20x20x20 s2 7.3k:
+7.9 vs 6.6 and s0 9.4k: 49.5 vs 36.2), except 12x12x12 s3 (6.1k: 13.0 vs 15.3). At
+20x20x20 s1 (19.5k) a probe costs 3–8 s under load and none of its LP-support
+configurations can be dropped (their LPs with ``w_c = 1`` are 408–442, the optimum
+456.47)."""
+
+
+def _probing_on(params: MilpParams) -> bool:
+    return (params.probing and PROBING_TIME_SHARE > 0
+            and os.environ.get("HETSERVE_MILP_PROBING", "1") != "0")
+
+
+@dataclass(frozen=True, eq=False)
+class FixedModel:
+    """The model :func:`solve` hands HiGHS and how it got there: ``am`` after the
+    reductions, the reduced-cost fixing, the support MIP and probing; ``upper`` the cost
+    of ``warm_start`` (the support MIP's plan when it found a cheaper one)."""
+
+    am: ArrayModel
+    upper: float | None
+    warm_start: Solution | None
+    fixing: Fixing | None
+    probing: Probing | None
+    support_mip: dict[str, Any] | None
+
+
+def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float | None,
+                warm_start: Solution | None, t_start: float, *,
+                fixing: Fixing | None = None) -> FixedModel:
+    """The highspy model of :func:`solve` (``upper``: the cost of ``warm_start`` when it is
+    feasible; ``t_start``: when the solve started, for the time shares; ``fixing``: caps
+    computed by the caller, e.g. :func:`milp.fixing.closing_caps`: the model is built over
+    them directly and no fixing is computed here)."""
+    probing = None
+    sub_stats = None
+    given = None if fixing is None else fixing.caps
+    index = make_index(instance, params.tightening, params.reductions, upper, given)
+    am = build_arrays(instance, tightening=params.tightening, index=index)
+    if given is None and upper is not None and params.reductions.reduced_cost:
+        if index.n_routes <= FIXING_MAX_ROUTES:
+            fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
+                                       time_limit_s=params.time_limit_s / 4)
+        elif COLGEN_FIXING:
+            fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 2)
+        if fixing is not None and (fixing.dropped or fixing.lowered):
+            am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                instance, params.tightening, params.reductions, upper, fixing.caps,
+                reduced=index.reduced))
+    if (fixing is not None and fixing.lp_w is not None and upper is not None
+            and warm_start is not None and _support_mip_on(params)
+            and upper - fixing.bound > SUPPORT_MIP_MIN_ROOM * abs(upper)):
+        warm_start, better, sub_stats = support_mip(instance, params, seed, index, fixing,
+                                                    upper, warm_start)
+        if better < upper:  # a cheaper start: the same multipliers fix more
+            upper, fixing = better, fixing.with_upper(better)
+            am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                instance, params.tightening, params.reductions, upper, fixing.caps,
+                reduced=index.reduced))
+    if (fixing is not None and upper is not None and warm_start is not None
+            and _probing_on(params) and am.n_cols <= PROBING_MAX_COLUMNS):
+        r_all, x_all = warm_start.to_arrays(instance)
+        if index.reduced is not None:
+            r_all, _ = map_plan(index.reduced, r_all, x_all)
+        left = params.time_limit_s - (time.perf_counter() - t_start)
+        probing = probe_configurations(
+            am, upper, keep=r_all[am.index.cfg] > 0, seed=seed,
+            order=None if fixing.d_w is None else fixing.d_w[am.index.cfg],
+            time_limit_s=min(PROBING_TIME_SHARE * params.time_limit_s, 0.5 * left),
+            work=PROBING_WORK)
+        if probing.dropped + probing.dropped_rc:
+            am = build_arrays(instance, tightening=params.tightening, index=make_index(
+                instance, params.tightening, params.reductions, upper,
+                np.minimum(fixing.caps, probing.caps), reduced=index.reduced))
+    return FixedModel(am, upper, warm_start, fixing, probing, sub_stats)
+
+
 def _plan_arrays(instance: Instance, am: ArrayModel,
                  h: highspy.Highs) -> tuple[np.ndarray, np.ndarray]:
     """``(r, x)`` over all configurations from HiGHS's column values of ``am``."""
@@ -298,31 +398,12 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     if warm_start is not None and (params.reductions.incumbent or params.reductions.reduced_cost):
         warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         upper = warm_eval.objective if warm_eval.feasible else None
+    given, probing = fixing, None
     upper_start, sub_stats = upper, None
     if backend == "highspy":
-        given = None if fixing is None else fixing.caps
-        index = make_index(instance, params.tightening, params.reductions, upper, given)
-        am = build_arrays(instance, tightening=params.tightening, index=index)
-        if given is None and upper is not None and params.reductions.reduced_cost:
-            if index.n_routes <= FIXING_MAX_ROUTES:
-                fixing = reduced_cost_caps(am, upper, threads=params.threads, seed=seed,
-                                           time_limit_s=params.time_limit_s / 4)
-            elif COLGEN_FIXING:
-                fixing = colgen_caps(am, upper, seed=seed, time_limit_s=params.time_limit_s / 2)
-            if fixing is not None and (fixing.dropped or fixing.lowered):
-                am = build_arrays(instance, tightening=params.tightening, index=make_index(
-                    instance, params.tightening, params.reductions, upper, fixing.caps,
-                    reduced=index.reduced))
-        if (fixing is not None and fixing.lp_w is not None and upper is not None
-                and warm_start is not None and _support_mip_on(params)
-                and upper - fixing.bound > SUPPORT_MIP_MIN_ROOM * abs(upper)):
-            warm_start, better, sub_stats = support_mip(instance, params, seed, index, fixing,
-                                                        upper, warm_start)
-            if better < upper:  # a cheaper start: the same multipliers fix more
-                upper, fixing = better, fixing.with_upper(better)
-                am = build_arrays(instance, tightening=params.tightening, index=make_index(
-                    instance, params.tightening, params.reductions, upper, fixing.caps,
-                    reduced=index.reduced))
+        prep = fixed_model(instance, params, seed, upper, warm_start, t_start, fixing=given)
+        am, upper, warm_start = prep.am, prep.upper, prep.warm_start
+        fixing, probing, sub_stats = prep.fixing, prep.probing, prep.support_mip
         build_s = time.perf_counter() - t_start
         h = new_highs()
         _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
@@ -384,6 +465,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "reduced": dict(index.reduced.counts) if index.reduced is not None else {},
         "upper_bound_start": upper_start,
         "support_mip": sub_stats,
+        "probing": None if probing is None else probing.stats(),
         "fixing": None if fixing is None else {
             "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
             "lp_value": fixing.lp_value, "seconds": fixing.seconds, "method": fixing.method},

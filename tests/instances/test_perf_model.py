@@ -96,6 +96,26 @@ def test_serving_round_time_by_hand():
     assert ServingModel("sglang").round_time(pf, h, f, b) == pytest.approx(f * decode + prefill)
 
 
+def test_serving_round_time_respects_the_host_ceiling():
+    """A round of b sequences takes at least b / host_max_rate (serving.host_ceiling)."""
+    cat = load_catalog("latest")
+    mod, gpu = cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"]
+    trt = ENGINES["trtllm"]
+    free = Replica(mod, gpu, "fp16", "fp16", 8, 1, replace(trt, host_max_rps=float("inf"),
+                                                           host_max_tok_s=float("inf")))
+    capped = replace(free, engine=trt)
+    model = ServingModel("trtllm")
+    h, f = 1024.0, 128.0
+    # TP8, 128 sequences of 128 output tokens: the GPUs alone would finish them faster than
+    # the 36 requests per second the TensorRT-LLM host side completes (9,200 tok/s / 128 =
+    # 71.9 does not bind): the round takes 128 / 36 s.
+    b = 128.0
+    assert model.round_time(free, h, f, b) < b / 36.0
+    assert model.round_time(capped, h, f, b) == pytest.approx(b / 36.0)
+    # One sequence is GPU-bound: the ceiling does not bind and nothing changes.
+    assert model.round_time(capped, h, f, 1.0) == model.round_time(free, h, f, 1.0)
+
+
 def test_serving_operating_point_meets_the_slo_and_is_maximal():
     cat = load_catalog("latest")
     dep = Deployment(cat.models["Llama-3.1-8B-Instruct"], cat.gpus["H100-SXM"],

@@ -24,10 +24,10 @@ from benchmarks.fidelity import (
 
 BANDS = {
     # metric: (min share within ±25 %, min share within ±50 %, median range)
-    "ttft": (0.52, 0.75, (0.80, 1.10)),
+    "ttft": (0.60, 0.84, (0.85, 1.15)),
     "tpot": (0.88, 0.96, (0.90, 1.10)),
-    "e2e": (0.88, 0.96, (0.90, 1.10)),
-    "tok_s_gpu": (0.84, 0.92, (0.90, 1.15)),
+    "e2e": (0.90, 0.97, (0.90, 1.10)),
+    "tok_s_gpu": (0.86, 0.94, (0.90, 1.15)),
 }
 
 

@@ -17,6 +17,8 @@ from hetserve.instances.serving import (
     closed_loop,
     desync_ttft,
     estimate_case,
+    host_ceiling,
+    host_max_rate,
     ttft_poisson,
 )
 
@@ -298,13 +300,15 @@ def test_closed_loop_ttft_mixes_the_burst_and_the_steady_state(name):
     assert est.ttft_law == "desync"
     e2e_simulated = est.ttft_simulated_s + (osl - 1) * est.tpot_s
     steady = desync_ttft(rep, isl, osl, C, e2e_simulated)
-    assert est.ttft_s == pytest.approx((est.ttft_first_s + (R - 1) * steady) / R)
+    # Plus the wait in the host queue where the engine has a host ceiling (TensorRT-LLM).
+    assert (est.host_wait_s > 0) == (name == "trtllm")
+    assert est.ttft_s == pytest.approx((est.ttft_first_s + (R - 1) * steady) / R + est.host_wait_s)
     assert est.e2e_s == pytest.approx(est.ttft_s + (osl - 1) * est.tpot_s)
     assert est.output_tok_s_per_gpu == pytest.approx(C * osl / est.e2e_s)
     # The lock-step simulation is still available and is what the law replaces.
     old = closed_loop(rep, isl, osl, C, requests_per_client=R, ttft_law="simulated")
     assert old.ttft_law == "simulated"
-    assert old.ttft_s == pytest.approx(est.ttft_simulated_s)
+    assert old.ttft_s == pytest.approx(est.ttft_simulated_s + old.host_wait_s)
     assert old.tpot_s == pytest.approx(est.tpot_s)
 
 
@@ -322,3 +326,46 @@ def test_bad_ttft_law_and_first_token_wait_are_refused():
         closed_loop(toy(), 1000, 20, 2, ttft_law="guess")
     with pytest.raises(InstanceError):
         replace(ENGINES["vllm"], first_token_wait="never")
+
+
+def test_host_ceiling_queues_the_loop_at_the_host_side():
+    # 10 req/s and 1,000 tok/s: with 200 output tokens the token limit binds, s = 0.2 s.
+    e = replace(ENGINES["vllm"], host_max_rps=10.0, host_max_tok_s=1000.0)
+    assert host_max_rate(e, 200) == pytest.approx(5.0)
+    assert host_max_rate(e, 20) == pytest.approx(10.0)  # short outputs: the request limit
+    # One client never queues.
+    assert host_ceiling(e, 1, 200, 0.3, 0.004, 1.0) == (0.3, 1.0, 0.0)
+    # Two clients, e2e 0.8 s, s = 0.2 s: the delay station is the other Z = 0.6 s (the
+    # host's service overlaps the engine's work). Deterministic service (MVA with the
+    # residual-life correction): n = 1: R = 0.2, X = 1/0.8, Q = 0.25, U = 0.25;
+    # n = 2: R = 0.2 (1 + 0.25 - 0.25) + 0.25 * 0.1 = 0.225: a wait of 0.025 s in the queue,
+    # added to TTFT and e2e.
+    ttft, e2e, wait = host_ceiling(e, 2, 200, 0.3, 0.004, 0.8)
+    assert wait == pytest.approx(0.025)
+    assert (ttft, e2e) == pytest.approx((0.325, 0.825))
+    # Many clients: the loop's throughput C / e2e tends to the ceiling, 5 req/s.
+    _, e2e, _ = host_ceiling(e, 200, 200, 0.3, 0.004, 1.0)
+    assert 200 / e2e == pytest.approx(5.0, rel=0.01)
+    # No ceiling (vLLM and SGLang profiles): no wait.
+    assert host_ceiling(ENGINES["vllm"], 200, 200, 0.2, 0.004, 0.01) == (0.2, 0.01, 0.0)
+
+
+def test_closed_loop_adds_the_host_wait_to_ttft_only():
+    free = replace(ENGINES["trtllm"], step_overhead_s=0.001, host_max_rps=math.inf,
+                   host_max_tok_s=math.inf)
+    isl, osl, C = 1000, 20, 8
+    fast = closed_loop(toy(engine=free), isl, osl, C, requests_per_client=4)
+    assert fast.host_wait_s == 0.0
+    x_max = 0.5 * C / fast.e2e_s  # half the modelled throughput
+    capped = closed_loop(toy(engine=replace(free, host_max_rps=x_max)), isl, osl, C,
+                         requests_per_client=4)
+    assert capped.host_wait_s > 0.0
+    assert capped.tpot_s == pytest.approx(fast.tpot_s)
+    assert capped.ttft_s == pytest.approx(fast.ttft_s + capped.host_wait_s)
+    assert capped.e2e_s == pytest.approx(fast.e2e_s + capped.host_wait_s)
+    assert C / capped.e2e_s <= x_max * (1 + 1e-12)
+    # The shipped TensorRT-LLM profile has one; the Python-scheduler engines do not.
+    assert math.isfinite(ENGINES["trtllm"].host_max_rps)
+    assert math.isinf(ENGINES["vllm"].host_max_tok_s) and math.isinf(ENGINES["sglang"].host_max_rps)
+    with pytest.raises(InstanceError):
+        replace(ENGINES["trtllm"], host_max_rps=0.0)
