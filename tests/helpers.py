@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from hetserve.instances import GpuType, Instance, ModelSpec, PerfConstants, QueryType, Tier
 from hetserve.instances.catalog import TASK_CATEGORIES
 
@@ -40,3 +42,54 @@ def tiny_instance(**kw: object) -> Instance:
         "pp_degrees": (1,), "perf": IDEAL}
     args.update(kw)
     return Instance(**args)  # type: ignore[arg-type]
+
+
+def gh_start_with_and_without(inst: Instance, **off: object) -> tuple:
+    """Solve ``inst`` from GH's plan twice, with the defaults and with ``MilpParams(**off)``
+    (a step switched off); both must prove the same optimum. Returns (start, off, on), for
+    the tests that show a step of ``milp.solve`` keeps the optimum."""
+    import pytest
+
+    from hetserve.heuristics import GhParams, gh
+    from hetserve.instances import Status
+    from hetserve.milp import MilpParams, solve
+
+    start = gh(inst, GhParams())
+    assert start.feasible
+    off_run = solve(inst, MilpParams(threads=1, **off), warm_start=start.solution)  # type: ignore[arg-type]
+    on_run = solve(inst, MilpParams(threads=1), warm_start=start.solution)
+    assert off_run.status is Status.OPTIMAL and on_run.status is Status.OPTIMAL
+    assert on_run.objective == pytest.approx(off_run.objective, rel=2e-4)
+    return start, off_run, on_run
+
+
+def small_milp_instances() -> list:
+    """The instances the tests of ``milp.solve``'s steps solve to proven optimality: five
+    small ones in the default run, 6x6x10 s1 and paper-base marked slow."""
+    import pytest
+
+    from hetserve.instances.bundled import bundled_path
+    from hetserve.instances.generate import generate
+    from hetserve.instances.io import read_instance
+
+    return [
+        pytest.param(lambda: read_instance(bundled_path("small-3x3x4")), id="small-3x3x4"),
+        pytest.param(lambda: generate((4, 4, 5), 0), id="4x4x5-s0"),
+        pytest.param(lambda: generate((5, 5, 6), 1), id="5x5x6-s1"),
+        pytest.param(lambda: generate((5, 5, 6), 3, "tight-budget"), id="5x5x6-s3-tight-budget"),
+        pytest.param(lambda: generate((4, 4, 5), 4).replace(multi_parallelism=True),
+                     id="4x4x5-s4-multi"),
+        pytest.param(lambda: generate((6, 6, 10), 1), marks=pytest.mark.slow, id="6x6x10-s1"),
+        pytest.param(lambda: read_instance(bundled_path("paper-base")), marks=pytest.mark.slow,
+                     id="paper-base"),
+    ]
+
+
+def random_lagrangian_multipliers(rng, n_types: int, n_gpu_rows: int) -> tuple:  # type: ignore[no-untyped-def]
+    """Sign-valid multipliers for ``milp.bound._Lagrangian`` (demand free, the rest ≥ 0) at a
+    random scale: weak duality must hold for every one of them."""
+    scale = float(rng.choice([0.1, 1.0, 50.0]))
+    return (rng.normal(scale=scale, size=n_types), np.abs(rng.normal(scale=scale, size=n_types)),
+            np.abs(rng.normal(scale=scale, size=n_types)), float(abs(rng.normal(scale=0.1))),
+            np.abs(rng.normal(scale=scale, size=n_gpu_rows)), float(abs(rng.normal(scale=0.1))),
+            np.abs(rng.normal(scale=scale, size=n_types)))

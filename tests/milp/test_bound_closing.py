@@ -22,6 +22,7 @@ from hetserve.milp.bound import _Lagrangian, fixed_model_bound, lagrangian_bound
 from hetserve.milp.fixing import closing_caps
 from hetserve.milp.index import make_index
 from hetserve.milp.reductions import Reductions
+from tests.helpers import random_lagrangian_multipliers
 
 INSTANCES = [
     lambda: read_instance(bundled_path("small-3x3x4")),
@@ -37,6 +38,13 @@ def _optimum(inst):
     opt = solve(inst, MilpParams(threads=1, reductions=Reductions.none()))
     assert opt.status is Status.OPTIMAL and opt.solution is not None
     return opt
+
+
+def _optimum_and_start(inst):
+    """The proven optimum and GH's plan as the known plan (the optimum where GH finds none)."""
+    opt = _optimum(inst)
+    start = gh(inst)
+    return opt, (start if start.feasible else opt)
 
 
 @pytest.mark.parametrize("make", INSTANCES)
@@ -56,11 +64,7 @@ def test_replica_bounds_keep_every_optimal_replica_count(make):
     for _ in range(15):
         lg = _Lagrangian(inst, idx)
         nI, nA = lg.nI, len(lg.gpu_limits)
-        scale = float(rng.choice([0.1, 1.0, 50.0]))
-        mult = (rng.normal(scale=scale, size=nI), np.abs(rng.normal(scale=scale, size=nI)),
-                np.abs(rng.normal(scale=scale, size=nI)), float(abs(rng.normal(scale=0.1))),
-                np.abs(rng.normal(scale=scale, size=nA)), float(abs(rng.normal(scale=0.1))),
-                np.abs(rng.normal(scale=scale, size=nI)))
+        mult = random_lagrangian_multipliers(rng, nI, nA)
         lag, _ = lg.evaluate(*mult)
         limit = opt.objective * (1 + 1e-9) + 1e-9
         caps = lg.replica_bounds(limit)
@@ -114,10 +118,7 @@ def test_surviving_configurations_build_has_the_complete_optimum(make):
     configurations only, never the complete one) proves the complete model's optimum,
     and the caps keep the optimal plan's configurations."""
     inst = make()
-    opt = _optimum(inst)
-    start = gh(inst)
-    if not start.feasible:
-        start = opt
+    opt, start = _optimum_and_start(inst)
     idx = make_index(inst, None, Reductions(), start.objective)
     fixing = closing_caps(idx, start.objective, time_limit_s=30.0)
     assert fixing is not None
@@ -135,10 +136,7 @@ def test_fixed_bound_without_closing_is_also_below_the_optimum(make):
     certified; the closing path (default) is no weaker than the LP relaxation's bound
     the other gives (both below the optimum)."""
     inst = make()
-    opt = _optimum(inst)
-    start = gh(inst)
-    if not start.feasible:
-        start = opt
+    opt, start = _optimum_and_start(inst)
     old, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0, closing=False)
     new, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0)
     for lb in (old, new):
@@ -215,10 +213,7 @@ def test_target_cost_fixed_model_stays_below_the_optimum(make, monkeypatch):
     import hetserve.milp.bound as bound_mod
 
     inst = make()
-    opt = _optimum(inst)
-    start = gh(inst)
-    if not start.feasible:
-        start = opt
+    opt, start = _optimum_and_start(inst)
     idx = make_index(inst, None, Reductions(), start.objective)
     monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", max(1, idx.n_routes // 10))
     monkeypatch.setattr(bound_mod, "FIXED_MODEL_TARGET_ROUTES", max(1, idx.n_routes // 10))

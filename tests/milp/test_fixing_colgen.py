@@ -23,6 +23,7 @@ from hetserve.milp.highs_model import build_arrays
 from hetserve.milp.index import make_index
 from hetserve.milp.reductions import Reductions
 from hetserve.milp.solve import lp_relaxation_bound
+from tests.helpers import random_lagrangian_multipliers
 
 from .test_fixing import solve_and_compare_fixing
 
@@ -134,11 +135,7 @@ def test_open_bounds_are_below_the_optimum_for_what_it_opens(make):
     rng = np.random.default_rng(2)
     nI, nA = lg.nI, len(lg.gpu_limits)
     for _ in range(20):
-        scale = float(rng.choice([0.1, 1.0, 50.0]))
-        mult = (rng.normal(scale=scale, size=nI), np.abs(rng.normal(scale=scale, size=nI)),
-                np.abs(rng.normal(scale=scale, size=nI)), float(abs(rng.normal(scale=0.1))),
-                np.abs(rng.normal(scale=scale, size=nA)), float(abs(rng.normal(scale=0.1))),
-                np.abs(rng.normal(scale=scale, size=nI)))
+        mult = random_lagrangian_multipliers(rng, nI, nA)
         lag, open_c = lg.open_bounds(*mult)
         assert lag <= opt.objective * (1 + 1e-9) + 1e-9
         assert np.all(open_c >= lag - 1e-9 * max(1.0, abs(lag)))

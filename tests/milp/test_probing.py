@@ -13,29 +13,18 @@ import pytest
 
 from hetserve.heuristics import GhParams, gh
 from hetserve.instances import Status
-from hetserve.instances.bundled import bundled_path
 from hetserve.instances.generate import generate
-from hetserve.instances.io import read_instance
 from hetserve.milp import MilpParams, solve
 from hetserve.milp.fixing import lagrangian_value
 from hetserve.milp.highs_model import build_arrays
 from hetserve.milp.index import make_index
 from hetserve.milp.probing import probe_configurations
 from hetserve.milp.reductions import Reductions, map_plan
+from tests.helpers import gh_start_with_and_without, small_milp_instances
 
 solve_mod = importlib.import_module("hetserve.milp.solve")  # the package exports solve()
 
-INSTANCES = [
-    pytest.param(lambda: read_instance(bundled_path("small-3x3x4")), id="small-3x3x4"),
-    pytest.param(lambda: generate((4, 4, 5), 0), id="4x4x5-s0"),
-    pytest.param(lambda: generate((5, 5, 6), 1), id="5x5x6-s1"),
-    pytest.param(lambda: generate((5, 5, 6), 3, "tight-budget"), id="5x5x6-s3-tight-budget"),
-    pytest.param(lambda: generate((4, 4, 5), 4).replace(multi_parallelism=True),
-                 id="4x4x5-s4-multi"),
-    pytest.param(lambda: generate((6, 6, 10), 1), marks=pytest.mark.slow, id="6x6x10-s1"),
-    pytest.param(lambda: read_instance(bundled_path("paper-base")), marks=pytest.mark.slow,
-                 id="paper-base"),
-]
+INSTANCES = small_milp_instances()
 
 
 @pytest.fixture
@@ -51,13 +40,7 @@ def probe_everything(monkeypatch):
 def test_probing_keeps_the_optimum(make, probe_everything):
     """From GH's plan (well above the optimum), the solve with probing ends at the same
     proven optimum as without it; probing ran and probed every candidate."""
-    inst = make()
-    start = gh(inst, GhParams())
-    assert start.feasible
-    off = solve(inst, MilpParams(threads=1, probing=False), warm_start=start.solution)
-    on = solve(inst, MilpParams(threads=1), warm_start=start.solution)
-    assert off.status is Status.OPTIMAL and on.status is Status.OPTIMAL
-    assert on.objective == pytest.approx(off.objective, rel=2e-4)
+    _, off, on = gh_start_with_and_without(make(), probing=False)
     assert off.stats["probing"] is None
     pr = on.stats["probing"]
     assert pr["stopped"] == "done" and pr["probed"] == pr["candidates"] - pr["dropped_rc"]

@@ -18,18 +18,9 @@ from hetserve.milp.highs_model import build_arrays
 from hetserve.milp.index import make_index
 from hetserve.milp.reductions import Reductions
 from hetserve.milp.solve import support_mip
+from tests.helpers import gh_start_with_and_without, small_milp_instances
 
-INSTANCES = [
-    pytest.param(lambda: read_instance(bundled_path("paper-base")), marks=pytest.mark.slow,
-                 id="paper-base"),
-    pytest.param(lambda: generate((6, 6, 10), 1), marks=pytest.mark.slow, id="6x6x10-s1"),
-    pytest.param(lambda: read_instance(bundled_path("small-3x3x4")), id="small-3x3x4"),
-    pytest.param(lambda: generate((4, 4, 5), 0), id="4x4x5-s0"),
-    pytest.param(lambda: generate((5, 5, 6), 1), id="5x5x6-s1"),
-    pytest.param(lambda: generate((5, 5, 6), 3, "tight-budget"), id="5x5x6-s3-tight-budget"),
-    pytest.param(lambda: generate((4, 4, 5), 4).replace(multi_parallelism=True),
-                 id="4x4x5-s4-multi"),
-]
+INSTANCES = small_milp_instances()
 
 
 @pytest.mark.parametrize("make", INSTANCES)
@@ -38,12 +29,7 @@ def test_support_mip_keeps_the_optimum(make):
     and the re-fixing ends at the same proven optimum as without; the support MIP's plan
     is feasible, priced by the evaluator, and between the optimum and GH's."""
     inst = make()
-    start = gh(inst, GhParams())
-    assert start.feasible
-    off = solve(inst, MilpParams(threads=1, support_mip=False), warm_start=start.solution)
-    on = solve(inst, MilpParams(threads=1), warm_start=start.solution)
-    assert off.status is Status.OPTIMAL and on.status is Status.OPTIMAL
-    assert on.objective == pytest.approx(off.objective, rel=2e-4)
+    start, off, on = gh_start_with_and_without(inst, support_mip=False)
     assert off.stats["support_mip"] is None
     sub = on.stats["support_mip"]
     assert sub["objective"] <= start.objective + 1e-9

@@ -8,16 +8,21 @@ probing given PROBE_S seconds, and prints ``stats["probing"]`` as JSON lines.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import sys
 import time
 from pathlib import Path
 
+import highspy
+
 from benchmarks.milp_starts import build
 from hetserve.cli.methods import MethodSettings, _agh, auto_start
 from hetserve.instances.evaluate import evaluate_arrays
+from hetserve.instances.solver_log import new_highs
 from hetserve.milp import solve as solve_mod
-from hetserve.milp.solve import MilpParams, fixed_model
+from hetserve.milp.highs_run import run_checked
+from hetserve.milp.solve import MilpParams, _configure, _start_vector, fixed_model
 
 
 def start_of(spec: str):  # type: ignore[no-untyped-def]
@@ -27,12 +32,33 @@ def start_of(spec: str):  # type: ignore[no-untyped-def]
     inst = build(spec)
     name = auto_start(inst)
     if name == "agh-capped":
-        from hetserve.cli.methods import run_method
-        res = run_method("agh-capped", inst, MethodSettings())
+        from hetserve.cli.methods import CAPPED_AGH
+        from hetserve.heuristics import AghParams, agh
+        res = agh(inst, AghParams(**CAPPED_AGH), seed=0)  # type: ignore[arg-type]
     else:
         res = _agh(inst, MethodSettings(), fleet_mip=name == "agh-fleet")
     cache.write_bytes(pickle.dumps(res.solution))
     return res.solution
+
+
+def highs_from_start(model, inst, params, warm_start) -> dict:  # type: ignore[no-untyped-def]
+    """HiGHS configured as ``milp.solve`` configures it, on ``model`` from ``warm_start``:
+    its status, objective, bound, nodes, CPU and wall seconds and the load (one JSON row's
+    measurements, shared by highs_after.py and mixcut.py)."""
+    h = new_highs()
+    _configure(h, params, 0, True)
+    h.passModel(model.to_highs_lp())
+    sol = highspy.HighsSolution()
+    sol.col_value = list(_start_vector(model, inst, warm_start))
+    sol.value_valid = True
+    h.setSolution(sol)
+    c0, t0 = time.process_time(), time.perf_counter()
+    run_checked(h)
+    info = h.getInfo()
+    return {"status": h.modelStatusToString(h.getModelStatus()),
+            "objective": info.objective_function_value, "bound": info.mip_dual_bound,
+            "nodes": int(info.mip_node_count), "cpu_s": time.process_time() - c0,
+            "wall_s": time.perf_counter() - t0, "load": os.getloadavg()[0]}
 
 
 if __name__ == "__main__":

@@ -11,22 +11,19 @@ import os
 import sys
 import time
 
-import highspy
 import numpy as np
 
 from benchmarks.milp_starts import build
 from hetserve.instances.evaluate import evaluate_arrays
-from hetserve.instances.solver_log import new_highs
 from hetserve.milp import solve as _unused  # noqa: F401  (the package import)
 from hetserve.milp.highs_model import build_arrays
-from hetserve.milp.highs_run import run_checked
 from hetserve.milp.index import make_index
 from hetserve.milp.probing import probe_configurations
 from hetserve.milp.reductions import map_plan
-from hetserve.milp.solve import MilpParams, _configure, _start_vector, fixed_model
+from hetserve.milp.solve import MilpParams, fixed_model
 
 sys.path.insert(0, os.path.dirname(__file__))
-from explore import start_of
+from explore import highs_from_start, start_of
 
 if __name__ == "__main__":
     os.environ["HETSERVE_MILP_PROBING"] = "0"
@@ -52,20 +49,6 @@ if __name__ == "__main__":
         for rep in range(reps):
             pairs = (("without", am), ("with", am2))
             for name, model in pairs if rep % 2 == 0 else pairs[::-1]:
-                h = new_highs()
-                _configure(h, params, 0, True)
-                h.passModel(model.to_highs_lp())
-                sol = highspy.HighsSolution()
-                sol.col_value = list(_start_vector(model, inst, fm.warm_start))
-                sol.value_valid = True
-                h.setSolution(sol)
-                c0, t0 = time.process_time(), time.perf_counter()
-                run_checked(h)
-                info = h.getInfo()
                 print(json.dumps({"spec": spec, "probing": name, "rep": rep,
-                                  "status": h.modelStatusToString(h.getModelStatus()),
-                                  "objective": info.objective_function_value,
-                                  "bound": info.mip_dual_bound, "nodes": int(info.mip_node_count),
-                                  "cpu_s": time.process_time() - c0,
-                                  "wall_s": time.perf_counter() - t0,
-                                  "load": os.getloadavg()[0]}), flush=True)
+                                  **highs_from_start(model, inst, params, fm.warm_start)}),
+                      flush=True)

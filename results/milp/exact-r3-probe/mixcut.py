@@ -24,10 +24,10 @@ from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp.highs_model import ArrayModel
 from hetserve.milp.highs_run import configure, run_checked
-from hetserve.milp.solve import MilpParams, _configure, _start_vector, fixed_model
+from hetserve.milp.solve import MilpParams, fixed_model
 
 sys.path.insert(0, os.path.dirname(__file__))
-from explore import start_of
+from explore import highs_from_start, start_of
 
 
 def separate(am: ArrayModel, v: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, float]]:
@@ -104,20 +104,7 @@ if __name__ == "__main__":
         for rep in range(reps):
             pairs = (("without", am), ("with", am2))
             for name, model in (pairs if rep % 2 == 0 else pairs[::-1]):
-                hh = new_highs()
-                _configure(hh, replace(params, time_limit_s=highs_limit), 0, True)
-                hh.passModel(model.to_highs_lp())
-                sol = highspy.HighsSolution()
-                sol.col_value = list(_start_vector(model, inst, fm.warm_start))
-                sol.value_valid = True
-                hh.setSolution(sol)
-                c0, t0 = time.process_time(), time.perf_counter()
-                run_checked(hh)
-                info = hh.getInfo()
                 print(json.dumps({"spec": spec, "cuts": name, "rep": rep,
-                                  "status": hh.modelStatusToString(hh.getModelStatus()),
-                                  "objective": info.objective_function_value,
-                                  "bound": info.mip_dual_bound, "nodes": int(info.mip_node_count),
-                                  "cpu_s": time.process_time() - c0,
-                                  "wall_s": time.perf_counter() - t0,
-                                  "load": os.getloadavg()[0]}), flush=True)
+                                  **highs_from_start(model, inst, replace(
+                                      params, time_limit_s=highs_limit), fm.warm_start)}),
+                      flush=True)
