@@ -484,7 +484,8 @@ def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
                       seed: int = 0, threads: int = 1, closing: bool = True,
                       closing_share: float = 0.5, support_share: float = 0.4,
-                      resume_share: float = 0.4) -> tuple[BoundResult, RunResult]:
+                      resume_share: float = 0.4, target_routes: int | None = None
+                      ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -510,8 +511,10 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``support_share`` of the time left) runs before the build, and its cheaper *U'* closes
     more: the generation goes on closing with *U'* (:func:`resume_closing`, at most
     ``resume_share`` of the time left); if more than :data:`FIXED_MODEL_MAX_SURVIVORS`
-    routes still survive, HiGHS is not run (its root LP would not finish) and the result
-    is *L* with the best plan. ``closing=False``:
+    routes still survive, the model is fixed for a target cost *V* that keeps about
+    ``target_routes`` routes (default :data:`FIXED_MODEL_TARGET_ROUTES`; :func:`_target_cost`)
+    and the bound is ``min(V, B_V)``; with no such *V*, HiGHS is not run and the result is
+    *L* with the best plan. ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
     Returns ``(bound, run)``: ``run`` is the MILP's result on the fixed model, whose plan
@@ -555,7 +558,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
             if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish
-                target = _target_cost(idx, caps_fix, FIXED_MODEL_TARGET_ROUTES)
+                target = _target_cost(idx, caps_fix, FIXED_MODEL_TARGET_ROUTES
+                                      if target_routes is None else target_routes)
                 if target is None:  # L only
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)
