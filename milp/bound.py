@@ -484,8 +484,8 @@ def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
                       seed: int = 0, threads: int = 1, closing: bool = True,
                       closing_share: float = 0.5, support_share: float = 0.4,
-                      resume_share: float = 0.4, target_routes: int | None = None
-                      ) -> tuple[BoundResult, RunResult]:
+                      resume_share: float = 0.4, target_routes: int | None = None,
+                      highs_log: str | None = None) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -514,7 +514,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     routes still survive, the model is fixed for a target cost *V* that keeps about
     ``target_routes`` routes (default :data:`FIXED_MODEL_TARGET_ROUTES`; :func:`_target_cost`)
     and the bound is ``min(V, B_V)``; with no such *V*, HiGHS is not run and the result is
-    *L* with the best plan. ``closing=False``:
+    *L* with the best plan. ``highs_log``: HiGHS's log of the fixed model's solve to that
+    file (its bound over time). ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
     Returns ``(bound, run)``: ``run`` is the MILP's result on the fixed model, whose plan
@@ -564,7 +565,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)
                 caps_fix = caps_fix.with_upper(target)
-        params = replace(params, support_mip=False,
+        params = replace(params, support_mip=False, log_file=highs_log,
                          # 1 % of the limit kept for what follows HiGHS (evaluation, stats;
                          # ≈ 1 s at 100x40x40)
                          time_limit_s=max(1.0, 0.99 * time_limit_s - (time.perf_counter() - t0)))
