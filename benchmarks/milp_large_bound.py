@@ -31,9 +31,23 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
+def _option(text: str) -> tuple[str, object]:
+    """``name=value`` as a HiGHS option (bool, int, float or string value)."""
+    name, _, value = text.partition("=")
+    if value.lower() in ("true", "false"):
+        return name, value.lower() == "true"
+    for kind in (int, float):
+        try:
+            return name, kind(value)
+        except ValueError:
+            pass
+    return name, value
+
+
 def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
          fixed_time: float = 0.0, closing: bool = True,
-         target_routes: int | None = None, highs_log: str | None = None) -> dict:
+         target_routes: int | None = None, highs_log: str | None = None,
+         highs_option: tuple[str, ...] = ()) -> dict:
     from hetserve.heuristics import agh, gh
     from hetserve.instances.generate import generate
     from hetserve.milp import MilpParams, solve
@@ -51,8 +65,10 @@ def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: fl
     if fixed_time > 0:  # first, so its peak RSS is AGH's plus its own
         t0, c0 = time.perf_counter(), time.process_time()
         fb, run = fixed_model_bound(inst, a.solution, time_limit_s=fixed_time, closing=closing,
-                                    target_routes=target_routes, highs_log=highs_log)
+                                    target_routes=target_routes, highs_log=highs_log,
+                                    highs_options=tuple(_option(o) for o in highs_option))
         row.update(fixed_closing=closing, fixed_target_routes=target_routes,
+                   fixed_highs_options=list(highs_option),
                    fixed_bound=fb.value, fixed_method=fb.method,
                    fixed_wall_s=time.perf_counter() - t0, fixed_cpu_s=time.process_time() - c0,
                    fixed_status=str(run.status), rss_after_fixed_gb=_rss_gb(),
@@ -182,18 +198,20 @@ def _table(out: Path) -> str:
                    "milp.bound.FIXED_MODEL_TARGET_ROUTES).")
 @click.option("--highs-log", default=None,
               help="Write HiGHS's log of the fixed model's solve to this file.")
+@click.option("--highs-option", multiple=True,
+              help="name=value: a HiGHS option for the fixed model's solve (repeatable).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Append the JSON row to OUT/runs.jsonl and write OUT/meta.json.")
 @click.option("--table", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Print the markdown table of TABLE/runs.jsonl and exit.")
 def main(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
          fixed_time: float, closing: bool, target_routes: int | None, highs_log: str | None,
-         out: Path | None, table: Path | None) -> None:
+         highs_option: tuple[str, ...], out: Path | None, table: Path | None) -> None:
     if table is not None:
         click.echo(_table(table))
         return
     row = _run(size, seed, time_limit, pnb_time, milp_time, fixed_time, closing, target_routes,
-               highs_log)
+               highs_log, highs_option)
     line = json.dumps(row)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

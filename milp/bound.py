@@ -485,7 +485,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       seed: int = 0, threads: int = 1, closing: bool = True,
                       closing_share: float = 0.5, support_share: float = 0.4,
                       resume_share: float = 0.4, target_routes: int | None = None,
-                      highs_log: str | None = None) -> tuple[BoundResult, RunResult]:
+                      highs_log: str | None = None,
+                      highs_options: tuple[tuple[str, Any], ...] = ()
+                      ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -515,7 +517,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``target_routes`` routes (default :data:`FIXED_MODEL_TARGET_ROUTES`; :func:`_target_cost`)
     and the bound is ``min(V, B_V)``; with no such *V*, HiGHS is not run and the result is
     *L* with the best plan. ``highs_log``: HiGHS's log of the fixed model's solve to that
-    file (its bound over time). ``closing=False``:
+    file (its bound over time); ``highs_options`` are added to HiGHS's options there.
+    ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
     Returns ``(bound, run)``: ``run`` is the MILP's result on the fixed model, whose plan
@@ -566,6 +569,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                                             float(ev.objective), t0, seed)
                 caps_fix = caps_fix.with_upper(target)
         params = replace(params, support_mip=False, log_file=highs_log,
+                         highs_options=params.highs_options + tuple(highs_options),
                          # 1 % of the limit kept for what follows HiGHS (evaluation, stats;
                          # ≈ 1 s at 100x40x40)
                          time_limit_s=max(1.0, 0.99 * time_limit_s - (time.perf_counter() - t0)))
