@@ -47,7 +47,7 @@ def _option(text: str) -> tuple[str, object]:
 def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
          fixed_time: float = 0.0, closing: bool = True,
          target_routes: int | None = None, highs_log: str | None = None,
-         highs_option: tuple[str, ...] = ()) -> dict:
+         highs_option: tuple[str, ...] = (), target_cutoff: bool = False) -> dict:
     from hetserve.heuristics import agh, gh
     from hetserve.instances.generate import generate
     from hetserve.milp import MilpParams, solve
@@ -66,9 +66,10 @@ def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: fl
         t0, c0 = time.perf_counter(), time.process_time()
         fb, run = fixed_model_bound(inst, a.solution, time_limit_s=fixed_time, closing=closing,
                                     target_routes=target_routes, highs_log=highs_log,
-                                    highs_options=tuple(_option(o) for o in highs_option))
+                                    highs_options=tuple(_option(o) for o in highs_option),
+                                    target_cutoff=target_cutoff)
         row.update(fixed_closing=closing, fixed_target_routes=target_routes,
-                   fixed_highs_options=list(highs_option),
+                   fixed_highs_options=list(highs_option), fixed_target_cutoff=target_cutoff,
                    fixed_bound=fb.value, fixed_method=fb.method,
                    fixed_wall_s=time.perf_counter() - t0, fixed_cpu_s=time.process_time() - c0,
                    fixed_status=str(run.status), rss_after_fixed_gb=_rss_gb(),
@@ -200,18 +201,21 @@ def _table(out: Path) -> str:
               help="Write HiGHS's log of the fixed model's solve to this file.")
 @click.option("--highs-option", multiple=True,
               help="name=value: a HiGHS option for the fixed model's solve (repeatable).")
+@click.option("--target-cutoff", is_flag=True,
+              help="HiGHS's objective_bound = the target cost V on the target model.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Append the JSON row to OUT/runs.jsonl and write OUT/meta.json.")
 @click.option("--table", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Print the markdown table of TABLE/runs.jsonl and exit.")
 def main(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
          fixed_time: float, closing: bool, target_routes: int | None, highs_log: str | None,
-         highs_option: tuple[str, ...], out: Path | None, table: Path | None) -> None:
+         highs_option: tuple[str, ...], target_cutoff: bool, out: Path | None,
+         table: Path | None) -> None:
     if table is not None:
         click.echo(_table(table))
         return
     row = _run(size, seed, time_limit, pnb_time, milp_time, fixed_time, closing, target_routes,
-               highs_log, highs_option)
+               highs_log, highs_option, target_cutoff)
     line = json.dumps(row)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -486,8 +486,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       closing_share: float = 0.5, support_share: float = 0.4,
                       resume_share: float = 0.4, target_routes: int | None = None,
                       highs_log: str | None = None,
-                      highs_options: tuple[tuple[str, Any], ...] = ()
-                      ) -> tuple[BoundResult, RunResult]:
+                      highs_options: tuple[tuple[str, Any], ...] = (),
+                      target_cutoff: bool = False) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -517,7 +517,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``target_routes`` routes (default :data:`FIXED_MODEL_TARGET_ROUTES`; :func:`_target_cost`)
     and the bound is ``min(V, B_V)``; with no such *V*, HiGHS is not run and the result is
     *L* with the best plan. ``highs_log``: HiGHS's log of the fixed model's solve to that
-    file (its bound over time); ``highs_options`` are added to HiGHS's options there.
+    file (its bound over time); ``highs_options`` are added to HiGHS's options there;
+    ``target_cutoff``: HiGHS's ``objective_bound`` is set to *V* on the target model (only
+    plans cheaper than *V* matter there: it prunes and fixes by reduced cost against *V*).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -568,6 +570,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)
                 caps_fix = caps_fix.with_upper(target)
+                if target_cutoff:
+                    highs_options = (*highs_options, ("objective_bound", target))
         params = replace(params, support_mip=False, log_file=highs_log,
                          highs_options=params.highs_options + tuple(highs_options),
                          # 1 % of the limit kept for what follows HiGHS (evaluation, stats;
