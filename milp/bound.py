@@ -673,21 +673,25 @@ finishes with cuts within ≈ 160 s wall; on 184.8k (50x30x30, 60 s) and 485.6k 
 (100x40x40 s0 after closing with U' = 1,414.78) it does not finish (bound 0)."""
 
 
-FIXED_MODEL_TARGET_ROUTES = 40_000
+FIXED_MODEL_TARGET_ROUTES = 80_000
 """Above :data:`FIXED_MODEL_MAX_SURVIVORS` :func:`fixed_model_bound` builds the fixed model
-for a target cost *V* that keeps about this many routes (:func:`_target_cost`): small
-enough for HiGHS's root cuts in the minute or two left after the closing at 100x40x40
-(20x20x20 s1's 19.5k-column fixed model: root LP 3 s, cut rounds ≈ 5 s each,
-docs/milp.md)."""
+for a target cost *V* that keeps about this many routes (:func:`_target_cost`). A larger
+*V* certifies more as long as HiGHS's root on the larger model still reaches it: measured
+at 100x40x40 s0 in a 300 s limit, load ≈ 1 (results/milp/large-bound-4/): 40k routes *V*
+= 1,353.35, root 1,361.62 (certified *V*); 60k *V* = 1,356.96, root 1,362.20 (certified
+*V*); 80k *V* = 1,360.20, root 1,358.79 (certified the root, 1,358.79; 1,358.11 with
+HiGHS's heuristics off), peak RSS 1.99 GB. Beyond ≈ 75k the root falls behind *V*, so
+more routes would certify less."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000
 """:func:`certified_bound` uses the fixed-model bound up to this many routes (after the
 reductions), the Lagrangian alone above. The closing path of :func:`fixed_model_bound`
 builds only what survives and falls back to its own Lagrangian, so the cap is only the
-largest size measured: 100x40x40 s0 (1.47M routes, results/milp/large-bound-3/, load
-≈ 3): 1,353.35 (target-cost model; LP 1,342.37) in 301 s wall, 239 s CPU, 0.92 GB, with
-the support MIP's plan 1,414.78 as a by-product. Before the closing path
+largest size measured: 100x40x40 s0 (1.47M routes, results/milp/large-bound-4/, load
+≈ 1): 1,358.79 (target-cost model, 80k routes; LP 1,342.37) in 299 s wall, 303 s CPU,
+1.99 GB with AGH (whose plan 1,414.78 is 4.1 % above; results/milp/large-bound-3/ with
+40k target routes: 1,353.35). Before the closing path
 (results/milp/large-bound-2/) the complete model took 4.4 GB there and HiGHS's root
 bound was 0."""
 
