@@ -47,7 +47,7 @@ def _option(text: str) -> tuple[str, object]:
 def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
          fixed_time: float = 0.0, closing: bool = True,
          target_routes: int | None = None, highs_log: str | None = None,
-         highs_option: tuple[str, ...] = (), target_cutoff: bool = False) -> dict:
+         highs_option: tuple[str, ...] = (), target_cutoff: bool = True) -> dict:
     from hetserve.heuristics import agh, gh
     from hetserve.instances.generate import generate
     from hetserve.milp import MilpParams, solve
@@ -201,7 +201,7 @@ def _table(out: Path) -> str:
               help="Write HiGHS's log of the fixed model's solve to this file.")
 @click.option("--highs-option", multiple=True,
               help="name=value: a HiGHS option for the fixed model's solve (repeatable).")
-@click.option("--target-cutoff", is_flag=True,
+@click.option("--target-cutoff/--no-target-cutoff", default=True, show_default=True,
               help="HiGHS's objective_bound = the target cost V on the target model.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Append the JSON row to OUT/runs.jsonl and write OUT/meta.json.")

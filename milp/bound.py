@@ -487,7 +487,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       resume_share: float = 0.4, target_routes: int | None = None,
                       highs_log: str | None = None,
                       highs_options: tuple[tuple[str, Any], ...] = (),
-                      target_cutoff: bool = False) -> tuple[BoundResult, RunResult]:
+                      target_cutoff: bool = True) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -518,8 +518,10 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     and the bound is ``min(V, B_V)``; with no such *V*, HiGHS is not run and the result is
     *L* with the best plan. ``highs_log``: HiGHS's log of the fixed model's solve to that
     file (its bound over time); ``highs_options`` are added to HiGHS's options there;
-    ``target_cutoff``: HiGHS's ``objective_bound`` is set to *V* on the target model (only
-    plans cheaper than *V* matter there: it prunes and fixes by reduced cost against *V*).
+    ``target_cutoff`` (default): HiGHS's ``objective_bound`` is set to *V* on the target
+    model (only plans cheaper than *V* matter there: HiGHS prunes and fixes by reduced cost
+    against *V*, and stops once its bound passes *V*; results/milp/large-bound-4/:
+    100x40x40 s0 certifies *V* = 1,360.20 in 207 s instead of 1,358.79 in 299 s).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -676,12 +678,12 @@ finishes with cuts within ≈ 160 s wall; on 184.8k (50x30x30, 60 s) and 485.6k 
 FIXED_MODEL_TARGET_ROUTES = 80_000
 """Above :data:`FIXED_MODEL_MAX_SURVIVORS` :func:`fixed_model_bound` builds the fixed model
 for a target cost *V* that keeps about this many routes (:func:`_target_cost`). A larger
-*V* certifies more as long as HiGHS's root on the larger model still reaches it: measured
-at 100x40x40 s0 in a 300 s limit, load ≈ 1 (results/milp/large-bound-4/): 40k routes *V*
-= 1,353.35, root 1,361.62 (certified *V*); 60k *V* = 1,356.96, root 1,362.20 (certified
-*V*); 80k *V* = 1,360.20, root 1,358.79 (certified the root, 1,358.79; 1,358.11 with
-HiGHS's heuristics off), peak RSS 1.99 GB. Beyond ≈ 75k the root falls behind *V*, so
-more routes would certify less."""
+*V* certifies more as long as HiGHS's root on the larger model still reaches it. Measured
+at 100x40x40 s0, 300 s limit, load ≈ 1 (results/milp/large-bound-4/; 40k from -3/),
+without the cutoff: 40k routes *V* = 1,353.35, root 1,361.62 (certified *V*); 60k *V* =
+1,356.96, root 1,362.20 (certified *V*); 80k *V* = 1,360.20, root 1,358.79 at the limit
+(certified 1,358.79), peak RSS 1.99 GB. With HiGHS's cutoff at *V* (``target_cutoff``)
+80k certifies *V* = 1,360.20 in 207 s wall, peak RSS 1.46 GB."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000
@@ -690,8 +692,8 @@ reductions), the Lagrangian alone above. The closing path of :func:`fixed_model_
 builds only what survives and falls back to its own Lagrangian, so the cap is only the
 largest size measured: 100x40x40 s0 (1.47M routes, results/milp/large-bound-4/, load
 ≈ 1): 1,358.79 (target-cost model, 80k routes; LP 1,342.37) in 299 s wall, 303 s CPU,
-1.99 GB with AGH (whose plan 1,414.78 is 4.1 % above; results/milp/large-bound-3/ with
-40k target routes: 1,353.35). Before the closing path
+1.99 GB with AGH, and 1,360.20 in 207 s with the cutoff at *V* (AGH's 1,414.78 is 4.0 %
+above; results/milp/large-bound-3/ with 40k target routes: 1,353.35). Before the closing path
 (results/milp/large-bound-2/) the complete model took 4.4 GB there and HiGHS's root
 bound was 0."""
 
