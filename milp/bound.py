@@ -296,6 +296,21 @@ class _Lagrangian:
         self.route_open = ~self.closed[self.rk]
         return int(newly.sum()), int(lowered.sum())
 
+    def close_at(self, multipliers: Any, upper: float) -> tuple[float, int]:
+        """:meth:`close` at ``multipliers`` (evaluated first: the last :meth:`evaluate` may
+        have been at others), then the same multipliers on the restricted model. Returns
+        ``(L of the restricted model, replica counts capped by this call)``."""
+        self.evaluate(*multipliers)
+        _, capped = self.close(upper)
+        lag, _ = self.evaluate(*multipliers)
+        return lag, capped
+
+    def closing_state(self) -> dict[str, np.ndarray]:
+        """What survives the closing so far (:attr:`BoundResult.closing`): per configuration
+        ``rbar`` (0 = closed) and ``open``, the forced-open Lagrangian of the last
+        :meth:`evaluate`."""
+        return {"rbar": self.rbar.copy(), "open": self.last_open.copy()}
+
     def certified(self, value: float) -> float:
         """A Lagrangian value turned into a bound on the complete model: itself, or
         ``min(upper, value)`` once :meth:`close` has restricted the model."""
@@ -343,7 +358,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     ``close``: with ``upper_bound``, close configurations and cap replica counts during the
     generation (:func:`milp.colgen.column_generation`'s ``close_upper``); the bound is
     then ``min(upper_bound, L)`` of the restricted model, and ``stats["closed"]``,
-    ``stats["rbar"]`` give what survives (:func:`closing_fixing` turns it into caps).
+    ``BoundResult.closing`` what survives (:func:`milp.fixing.fixing_from_closing` turns it
+    into caps).
     """
     t0 = time.perf_counter()
     reductions = Reductions() if reductions is None else reductions
@@ -429,11 +445,9 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     closing = None
     if close and upper_bound is not None and cg is not None and cg.history:
         # a last closing at the best multipliers, and the forced-open bounds there
-        lg.evaluate(*cg.best)
-        lg.close(upper_bound)
-        lag, _ = lg.evaluate(*cg.best)
+        lag, _ = lg.close_at(cg.best, upper_bound)
         best = max(best, lag)
-        closing = {"rbar": lg.rbar.copy(), "open": lg.last_open.copy()}
+        closing = lg.closing_state()
     best = lg.certified(max(best, start_value, cg.best_value if cg is not None else -math.inf))
     # floating-point sums: shave a relative 1e-9 so the number stays on the safe side
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
@@ -466,11 +480,9 @@ def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
     closing = lb.closing
     best = cg.best_value
     if cg.history and math.isfinite(cg.best_value):
-        lg.evaluate(*cg.best)
-        lg.close(upper_bound)
-        lag, _ = lg.evaluate(*cg.best)
+        lag, _ = lg.close_at(cg.best, upper_bound)
         best = max(best, lag)
-        closing = {"rbar": lg.rbar.copy(), "open": lg.last_open.copy()}
+        closing = lg.closing_state()
     best = lg.certified(best)
     value = max(lb.value, best - 1e-9 * abs(best) if math.isfinite(best) else best)
     stats = {**lb.stats, "resume_rounds": cg.rounds, "resume_converged": cg.converged,

@@ -569,10 +569,8 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
         history.append(row)
         if close_upper is not None and best is not None and best_value > closed_at:
             closed_at = best_value
-            lg.evaluate(*best)  # close at the best multipliers (the last call may be another)
-            _, n_capped = lg.close(close_upper)
+            again, n_capped = lg.close_at(best, close_upper)  # at the best multipliers
             master.restrict(lg.closed, lg.rbar)
-            again, _ = lg.evaluate(*best)  # the same multipliers on the restricted model
             if again > best_value:
                 best_value = again
             row.update(closed=int(lg.closed.sum()), capped=n_capped, best=best_value)
