@@ -414,3 +414,25 @@ def test_closed_loop_adds_the_host_wait_to_ttft_only():
     assert math.isinf(ENGINES["vllm"].host_max_tok_s) and math.isinf(ENGINES["sglang"].host_max_rps)
     with pytest.raises(InstanceError):
         replace(ENGINES["trtllm"], host_max_rps=0.0)
+
+
+def test_qwen3_32b_catalog_shapes_match_its_config():
+    """Issue 11 round 4, hypothesis 1: Qwen3-32B's attention is wider than its hidden size.
+
+    Qwen/Qwen3-32B config.json: 64 layers, hidden 5,120, 64 query heads and 8 KV heads of
+    128, intermediate 25,600, vocab 151,936, untied embeddings.
+    """
+    layers, hidden, heads, kv_heads, head_dim, inter, vocab = 64, 5120, 64, 8, 128, 25600, 151936
+    per_layer = (hidden * heads * head_dim * 2            # q and o projections
+                 + hidden * kv_heads * head_dim * 2       # k and v projections
+                 + 3 * hidden * inter)                    # gate, up, down
+    params = layers * per_layer + 2 * vocab * hidden      # embedding and LM head
+    cat = load_catalog("latest")
+    qwen = cat.models["Qwen3-32B"]
+    assert qwen.params_b * 1e9 == pytest.approx(params, rel=0.005)
+    assert (qwen.layers, qwen.hidden, qwen.kv_heads, qwen.head_dim) == (layers, hidden, kv_heads,
+                                                                         head_dim)
+    # The quadratic attention term uses heads x head_dim = 8,192, not the 5,120 hidden size.
+    rep = Replica(qwen, cat.gpus["H100-SXM"], "bf16", "fp16", 1, 1, ENGINES["vllm"])
+    assert rep.attention_flops(4096, 0) == pytest.approx(
+        4.0 * layers * heads * head_dim * 4096 * 2048)
