@@ -26,6 +26,9 @@ Variants (each physically meaningful and sourced; none read from the calibration
   waynehacking8/nccl-collectives-bench results/all_reduce.csv) instead of the 8 GB
   asymptote (366 GB/s, 0.81).
 
+A second table sets the benchmark length R (requests per client) for one engine's Qwen3-32B
+rows only: a bound (a per-engine-and-model fit), not a candidate.
+
 Run from the repository root: ``python results/ttft_laws/round4_probe.py``.
 """
 
@@ -109,7 +112,11 @@ class EagerPromptSteps(Replica):
         return base + np.where(eager, 2 * self.model.layers * EAGER_ALLREDUCE_S, 0.0)
 
 
-def predict(rows, *, consts=None, replica_cls=Replica, model_map=None, engines=None):
+R_GRID = (3, 4, 5, 10)
+
+
+def predict(rows, *, consts=None, replica_cls=Replica, model_map=None, engines=None,
+            requests=10):
     cat = load_catalog("latest")
     out = []
     for r in rows:
@@ -120,7 +127,7 @@ def predict(rows, *, consts=None, replica_cls=Replica, model_map=None, engines=N
         rep = replica_cls(model, cat.gpus[c.gpu], c.precision, c.kv_precision, c.tp, c.pp,
                           (engines or ENGINES)[c.engine], consts or ServingConstants())
         try:
-            est = closed_loop(rep, c.isl, c.osl, c.concurrency)
+            est = closed_loop(rep, c.isl, c.osl, c.concurrency, requests)
         except DoesNotFit:
             out.append(None)
             continue
@@ -175,6 +182,19 @@ def main() -> None:
     lines.append("")
     lines.append("Columns up to TP8: TTFT within +-25 % (%) for all rows, each engine x model "
                  "and each TP; TPOT and e2e: all rows.")
+    lines += ["", "## Benchmark length R of the Qwen3-32B runs (a bound, not shippable)", "",
+              "R (requests per client, shipped 10) set for one engine's Qwen3-32B rows only: "
+              "a per-(engine, model) fit the rules forbid, computed to see whether the two "
+              "Qwen3-32B groups read as one shorter campaign. Rows within +-25 % (of n).", "",
+              "| engine | R | n | TTFT | TPOT | e2e |", "|---|---|---|---|---|---|"]
+    for eng in ("vllm", "trtllm"):
+        sub = [m for m in rows if m.case.model == "Qwen3-32B" and m.case.engine == eng]
+        for r_len in R_GRID:
+            r = ratios_of(sub, predict(sub, requests=r_len))
+            cells = " | ".join(str(int(np.sum(np.abs(r[k] - 1) <= 0.25)))
+                               for k in ("ttft", "tpot", "e2e"))
+            lines.append(f"| {eng} | {r_len} | {len(sub)} | {cells} |")
+            print(lines[-1], flush=True)
     Path(__file__).with_suffix(".md").write_text("\n".join(lines) + "\n")
 
 
