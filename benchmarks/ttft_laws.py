@@ -101,7 +101,8 @@ def pieces(rows: list[Measured]) -> list[dict[str, Any] | None]:
             continue
         e2e_sim = est.ttft_simulated_s + (c.osl - 1) * est.tpot_s
         rate = c.concurrency / e2e_sim
-        pois = ttft_poisson(rep, c.isl, c.osl, rate)
+        # The engine alone: laws add the host queue of the closed loop themselves (_ceiled).
+        pois = ttft_poisson(rep, c.isl, c.osl, rate, host=False)
         out.append({
             "engine": c.engine, "C": c.concurrency, "osl": c.osl, "tpot": est.tpot_s,
             "t1": est.ttft_first_s, "tsim": est.ttft_simulated_s,
@@ -397,7 +398,7 @@ def trt_capacity(rows: list[Measured]) -> list[dict[str, Any]]:
         rep = Replica(cat.models[c.model], cat.gpus[c.gpu], c.precision, c.kv_precision, c.tp,
                       c.pp, ENGINES[c.engine])
         e2e = m.ttft_s + (c.osl - 1) * m.tpot_s
-        steady = ttft_poisson(rep, c.isl, c.osl, c.concurrency / e2e)
+        steady = ttft_poisson(rep, c.isl, c.osl, c.concurrency / e2e, host=False)
         model_wait = (steady.ttft_s if steady.stable else 0.0) + e2e / c.concurrency
         wait = max(0.0, m.ttft_s - model_wait)
         out.append({"model": c.model, "tp": c.tp, "C": c.concurrency, "isl": c.isl, "osl": c.osl,

@@ -55,7 +55,9 @@ Closed loop (:func:`closed_loop`)
 Poisson arrivals (:func:`ttft_poisson`)
     Open-loop arrivals at rate λ: the decode population follows from Little's law, the
     step time from the mix it implies, and the prompt queue is an M/D/1 queue whose
-    server is the token budget left over by decodes.
+    server is the token budget left over by decodes. Engines with a host ceiling also
+    queue at the host side, the open-stream limit of the closed loop's host queue
+    (:func:`host_wait_open`); at λ at or above the ceiling the stream is unstable.
 """
 
 from __future__ import annotations
@@ -718,6 +720,36 @@ def host_ceiling(e: EngineProfile, concurrency: int, osl: int, ttft_s: float, tp
     return ttft_s + wait, e2e_s + wait, wait
 
 
+def host_wait_open(e: EngineProfile, osl: int, rate_rps: float) -> float:
+    r"""Mean wait in the host side's queue of an open (Poisson) stream at ``rate_rps``.
+
+    The same station as :func:`host_ceiling` (FCFS, deterministic service
+    :math:`s = 1/X_{max}`, :func:`host_max_rate`) fed by an open stream instead of *C*
+    clients. The residual-life MVA step of :func:`closed_network_mva`,
+    :math:`R = s(1 + Q - U) + U s/2`, with the open stream's :math:`Q = \lambda R` and
+    :math:`U = \rho = \lambda s`, solves to :math:`R - s = \rho s / (2(1 - \rho))`: the
+    Pollaczek-Khinchine M/D/1 wait, the limit of the closed loop's host queue as *C* grows
+    at a fixed throughput. ``0`` without a ceiling or at λ = 0; ``inf`` at
+    :math:`\lambda \ge X_{max}` (the host cannot keep up).
+    """
+    x_max = float(host_max_rate(e, osl))
+    if not math.isfinite(x_max) or rate_rps <= 0:
+        return 0.0
+    rho = rate_rps / x_max
+    if rho >= 1.0:
+        return math.inf
+    service = 1.0 / x_max
+    # The fixed point of _residual_life_response(s, λR, ρ) = R.
+    response = service * (1.0 - rho / 2.0) / (1.0 - rho)
+    return response - service
+
+
+def _residual_life_response(service_s: float, queue: float, util: float) -> float:
+    """Time at an FCFS server with deterministic service: a full service for each waiting
+    request, half of one for the request in service (:func:`closed_network_mva`)."""
+    return service_s * (1.0 + queue - util) + util * service_s / 2.0
+
+
 def closed_network_mva(service_s: float, think_s: float, clients: int,
                        residual_life: bool = True) -> tuple[float, float]:
     r"""Exact mean-value analysis of a closed network: one FCFS server plus a delay station.
@@ -741,7 +773,7 @@ def closed_network_mva(service_s: float, think_s: float, clients: int,
     response = throughput = 0.0
     for n in range(1, clients + 1):
         if residual_life:
-            response = service_s * (1.0 + queue - util) + util * service_s / 2.0
+            response = _residual_life_response(service_s, queue, util)
         else:
             response = service_s * (1.0 + queue)
         throughput = n / (response + think_s)
@@ -758,7 +790,8 @@ def desync_ttft(replica: Replica, isl: int, osl: int, concurrency: int, e2e_s: f
     ``1 / X = e2e_s / concurrency``. ``inf`` if the Poisson steady state is unstable.
     """
     rate = concurrency / e2e_s
-    steady = ttft_poisson(replica, isl, osl, rate)
+    # The closed loop's host queue is added once, by host_ceiling (closed_loop).
+    steady = ttft_poisson(replica, isl, osl, rate, host=False)
     if not steady.stable:
         return math.inf
     wait = 1.0 / rate if replica.engine.first_token_wait == "completion" else 0.0
@@ -778,10 +811,18 @@ class PoissonEstimate:
     """Share of the prompt-token capacity in use (the M/D/1 load of the prompt queue)."""
     decoding: float
     """Mean number of sequences decoding (Little's law)."""
+    host_wait_s: float = 0.0
+    """Mean wait in the host side's queue (:func:`host_wait_open`), included in ``ttft_s``."""
 
 
-def ttft_poisson(replica: Replica, isl: int, osl: int, rate_rps: float) -> PoissonEstimate:
+def ttft_poisson(replica: Replica, isl: int, osl: int, rate_rps: float,
+                 host: bool = True) -> PoissonEstimate:
     r"""Mean TTFT and TPOT under Poisson arrivals at ``rate_rps`` (module docstring).
+
+    With ``host`` (the default) an engine with a host ceiling adds the wait in the host
+    side's queue (:func:`host_wait_open`, the open-stream form of :func:`host_ceiling`) to
+    TTFT, and the stream is unstable at or above the ceiling; ``host=False`` gives the
+    engine alone (the closed loop adds its own host queue, :func:`desync_ttft`).
 
     Steady state: :math:`N = \lambda (f-1) \tau` sequences decode; each step also
     carries :math:`\lambda h \tau` prompt tokens on average; :math:`\tau` solves
@@ -798,6 +839,18 @@ def ttft_poisson(replica: Replica, isl: int, osl: int, rate_rps: float) -> Poiss
     """
     require(rate_rps >= 0, "rate", "must be >= 0")
     require(isl >= 1 and osl >= 1, "isl", "isl and osl must be >= 1")
+    est = _engine_poisson(replica, isl, osl, float(rate_rps))
+    wait = host_wait_open(replica.engine, osl, float(rate_rps)) if host else 0.0
+    if not est.stable or wait == 0.0:
+        return est
+    if not math.isfinite(wait):
+        return PoissonEstimate(est.rate_rps, False, math.inf, math.inf, est.utilisation,
+                               est.decoding, math.inf)
+    return replace(est, ttft_s=est.ttft_s + wait, host_wait_s=wait)
+
+
+def _engine_poisson(replica: Replica, isl: int, osl: int, rate_rps: float) -> PoissonEstimate:
+    """:func:`ttft_poisson` of the engine alone (no host queue)."""
     e = replica.engine
     lam = float(rate_rps)
     attn_per_request = float(replica.attention_flops(isl, 0))

@@ -15,10 +15,12 @@ from hetserve.instances.serving import (
     Replica,
     ServingConstants,
     closed_loop,
+    closed_network_mva,
     desync_ttft,
     estimate_case,
     host_ceiling,
     host_max_rate,
+    host_wait_open,
     ttft_poisson,
 )
 
@@ -286,7 +288,7 @@ def test_desync_ttft_is_poisson_at_the_loop_throughput_plus_the_completion_wait(
     trt = toy(engine=replace(ENGINES["trtllm"], step_overhead_s=0.001))
     assert trt.engine.first_token_wait == "completion"
     assert desync_ttft(trt, 1000, 100, 4, 2.0) == pytest.approx(
-        ttft_poisson(trt, 1000, 100, 2.0).ttft_s + 0.5)
+        ttft_poisson(trt, 1000, 100, 2.0, host=False).ttft_s + 0.5)
     # An overloaded steady state has no desynchronised TTFT.
     assert math.isinf(desync_ttft(step, 1000, 100, 400, 1.0))
 
@@ -350,6 +352,49 @@ def test_host_ceiling_queues_the_loop_at_the_host_side():
     assert host_ceiling(ENGINES["vllm"], 200, 200, 0.2, 0.004, 0.01) == (0.2, 0.01, 0.0)
 
 
+def test_open_stream_waits_at_the_host_as_an_md1_queue():
+    # 10 req/s and 1,000 tok/s at 200 output tokens: X_max = 5 req/s, s = 0.2 s.
+    e = replace(ENGINES["vllm"], host_max_rps=10.0, host_max_tok_s=1000.0)
+    # rho = 0.5: the Pollaczek-Khinchine M/D/1 wait rho s / (2 (1 - rho)) = 0.1 s.
+    assert host_wait_open(e, 200, 2.5) == pytest.approx(0.1)
+    assert host_wait_open(e, 200, 0.0) == 0.0
+    assert math.isinf(host_wait_open(e, 200, 5.0))  # at the ceiling: unstable
+    assert host_wait_open(ENGINES["vllm"], 200, 1e6) == 0.0  # no ceiling, no wait
+    # The same station as the closed loop's (host_ceiling): C clients whose think time keeps
+    # the throughput at 2.5 req/s wait, as C grows, what the open stream waits.
+    waits = []
+    for clients in (10, 100, 1000):
+        think = clients / 2.5 - 0.2 - 0.1  # throughput C / (R + Z) = 2.5 at the open R
+        response, throughput = closed_network_mva(0.2, think, clients)
+        waits.append(response - 0.2)
+        assert throughput == pytest.approx(2.5, rel=0.05)
+    assert abs(waits[-1] - 0.1) < abs(waits[0] - 0.1)
+    assert waits[-1] == pytest.approx(0.1, rel=0.01)
+
+
+def test_poisson_ttft_includes_the_host_queue():
+    trt = replace(ENGINES["trtllm"], step_overhead_s=0.001)
+    rep = toy(engine=trt)
+    osl = 100
+    x_max = float(host_max_rate(trt, osl))  # min(36 req/s, 9,200 tok/s / 100) = 36
+    assert x_max == pytest.approx(36.0)
+    engine_only = ttft_poisson(rep, 100, osl, 3.0, host=False)
+    with_host = ttft_poisson(rep, 100, osl, 3.0)
+    assert engine_only.stable and engine_only.host_wait_s == 0.0
+    rho = 3.0 / x_max
+    assert with_host.host_wait_s == pytest.approx(rho / x_max / (2 * (1 - rho)))
+    assert with_host.ttft_s == pytest.approx(engine_only.ttft_s + with_host.host_wait_s)
+    assert with_host.tpot_s == engine_only.tpot_s  # the host queue delays admission only
+    # A stream the engine could serve but the host cannot: unstable.
+    fast = toy(engine=replace(trt, host_max_rps=2.0))
+    assert ttft_poisson(fast, 100, osl, 3.0, host=False).stable
+    assert not ttft_poisson(fast, 100, osl, 3.0).stable
+    # The closed loop's desynchronised steady state uses the engine alone: its host queue
+    # is added once, by host_ceiling.
+    assert desync_ttft(rep, 100, osl, 4, 2.0) == pytest.approx(
+        ttft_poisson(rep, 100, osl, 2.0, host=False).ttft_s + 0.5)
+
+
 def test_closed_loop_adds_the_host_wait_to_ttft_only():
     free = replace(ENGINES["trtllm"], step_overhead_s=0.001, host_max_rps=math.inf,
                    host_max_tok_s=math.inf)
@@ -369,3 +414,25 @@ def test_closed_loop_adds_the_host_wait_to_ttft_only():
     assert math.isinf(ENGINES["vllm"].host_max_tok_s) and math.isinf(ENGINES["sglang"].host_max_rps)
     with pytest.raises(InstanceError):
         replace(ENGINES["trtllm"], host_max_rps=0.0)
+
+
+def test_qwen3_32b_catalog_shapes_match_its_config():
+    """Issue 11 round 4, hypothesis 1: Qwen3-32B's attention is wider than its hidden size.
+
+    Qwen/Qwen3-32B config.json: 64 layers, hidden 5,120, 64 query heads and 8 KV heads of
+    128, intermediate 25,600, vocab 151,936, untied embeddings.
+    """
+    layers, hidden, heads, kv_heads, head_dim, inter, vocab = 64, 5120, 64, 8, 128, 25600, 151936
+    per_layer = (hidden * heads * head_dim * 2            # q and o projections
+                 + hidden * kv_heads * head_dim * 2       # k and v projections
+                 + 3 * hidden * inter)                    # gate, up, down
+    params = layers * per_layer + 2 * vocab * hidden      # embedding and LM head
+    cat = load_catalog("latest")
+    qwen = cat.models["Qwen3-32B"]
+    assert qwen.params_b * 1e9 == pytest.approx(params, rel=0.005)
+    assert (qwen.layers, qwen.hidden, qwen.kv_heads, qwen.head_dim) == (layers, hidden, kv_heads,
+                                                                         head_dim)
+    # The quadratic attention term uses heads x head_dim = 8,192, not the 5,120 hidden size.
+    rep = Replica(qwen, cat.gpus["H100-SXM"], "bf16", "fp16", 1, 1, ENGINES["vllm"])
+    assert rep.attention_flops(4096, 0) == pytest.approx(
+        4.0 * layers * heads * head_dim * 4096 * 2048)
