@@ -47,7 +47,7 @@ from hetserve.instances.solver_log import configure as configure_log
 from hetserve.milp import cutpool
 from hetserve.milp.cutpool import CutRows, Restart, read_cut_pool
 from hetserve.milp.diagnose import diagnose
-from hetserve.milp.fixing import Fixing, colgen_caps, reduced_cost_caps
+from hetserve.milp.fixing import REL_EPS, Fixing, colgen_caps, reduced_cost_caps
 from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import (
@@ -513,8 +513,10 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         # heuristics may have improved: restart from that plan and cost (§6)
         cuts = pool[0]
         info1 = h.getInfo()
+        # (HiGHS's value of the start itself may differ from U in the last digits: a plan
+        # within §4's relative slack of U is the start)
         if (info1.primal_solution_status == highspy.kSolutionStatusFeasible
-                and info1.objective_function_value < upper):
+                and info1.objective_function_value < upper * (1 - REL_EPS) - REL_EPS):
             found = Solution.from_arrays(instance, *extract(instance, *_plan_arrays(
                 instance, am, h))[:2])
             ev = evaluate_arrays(instance, *found.to_arrays(instance))
