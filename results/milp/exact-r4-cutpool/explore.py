@@ -12,15 +12,13 @@ import os
 import sys
 import time
 
-import numpy as np
-
 from benchmarks.milp_starts import build
 from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.milp.cutpool import cut_fixing, root_cuts, with_cuts
 from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector, fixed_model
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import start_of  # noqa: E402
+from explore import start_of
 
 if __name__ == "__main__":
     for spec in sys.argv[1].split(","):

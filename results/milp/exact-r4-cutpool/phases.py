@@ -16,7 +16,7 @@ from benchmarks.milp_starts import build
 from hetserve.milp.solve import MilpParams, solve
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import start_of  # noqa: E402
+from explore import start_of
 
 if __name__ == "__main__":
     limit = float(sys.argv[2])
