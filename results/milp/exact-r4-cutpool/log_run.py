@@ -1,7 +1,7 @@
 """HiGHS's log of one ``milp.solve`` with the restart from its root cuts on (docs/milp.md
 §Reductions, 6): both HiGHS runs (the root, then the restarted model) write to LOG.
 
-``PYTHONPATH=. HETSERVE_MILP_CUTPOOL=1 python results/milp/exact-r4-cutpool/log_run.py SPEC
+``PYTHONPATH=. python results/milp/exact-r4-cutpool/log_run.py SPEC
 TIME_LIMIT LOG`` (auto start cached in /tmp by results/milp/exact-r3-probe/explore.py).
 ``highs-12x12x12-s3.log``: 60 s, load ≈ 2; ``highs-20x20x20-s1-killed.log``: 300 s under
 ``nice -n 5`` at load ≈ 4, stopped by hand 20 s into the restarted HiGHS (its first root
