@@ -38,6 +38,9 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "lp": {(_SOLVE, "FIXING_MAX_ROUTES"): 10**9},  # the full-LP fixing at every size
     "colgen": {(_SOLVE, "FIXING_MAX_ROUTES"): 0},  # the column-generation fixing at every size
     "no-probing": {(_SOLVE, "PROBING_TIME_SHARE"): 0.0},  # without probing (§5)
+    # without the restart from HiGHS's root cuts (§6; off by default: run the benchmark
+    # with HETSERVE_MILP_CUTPOOL=1 to compare "default" = on with this)
+    "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},
 }
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...
@@ -111,7 +114,8 @@ def main(out: Path, specs: str, starts: str, time_limit: float, threads: int,
                    "fixed_dropped": fix.get("dropped"), "fixing": variant,
                    "fixing_method": fix.get("method"), "fixing_s": fix.get("seconds"),
                    "n_vars": res.stats.get("n_vars"), "root_bound": res.stats.get("root_bound"),
-                   "highs_cpu_s": res.stats.get("solve_cpu_s")}
+                   "highs_cpu_s": res.stats.get("solve_cpu_s"),
+                   "cutpool": json.dumps(res.stats.get("cutpool"))}
             click.echo(json.dumps(row), err=True)
             rows.append(row)
         _write(out, rows, names, meta)

@@ -36,6 +36,7 @@ from typing import Any
 import highspy
 import numpy as np
 import pulp
+import scipy.sparse as sp
 
 from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.model import Instance
@@ -43,8 +44,10 @@ from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.instances.solver_log import SolverLog, new_highs, silence_banner
 from hetserve.instances.solver_log import configure as configure_log
+from hetserve.milp import cutpool
+from hetserve.milp.cutpool import CutRows, Restart, read_cut_pool
 from hetserve.milp.diagnose import diagnose
-from hetserve.milp.fixing import Fixing, colgen_caps, reduced_cost_caps
+from hetserve.milp.fixing import REL_EPS, Fixing, colgen_caps, reduced_cost_caps
 from hetserve.milp.formulation import build, columns, solution_arrays
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import (
@@ -102,6 +105,15 @@ class MilpParams:
         iterations (and :data:`PROBING_TIME_SHARE` of the time limit as a safety net).
         Off also when the environment sets ``HETSERVE_MILP_PROBING=0`` (a benchmark
         toggle).
+    cutpool
+        Restart from HiGHS's root cuts (:mod:`milp.cutpool`, docs/milp.md §Reductions, 6):
+        read its cut rows at the end of the root, interrupt, fix by reduced cost from the
+        LP with those rows (room ``U − L_cut``), rebuild the model without what that
+        drops, and let HiGHS finish on it with the cuts as rows. Only with a start, on
+        fixed models of at least :data:`CUTPOOL_MIN_COLUMNS` columns, with enough time
+        left (:data:`CUTPOOL_MIN_LEFT`). **Off by default**: measured side by side it
+        did not pay (docs/milp.md §Reductions, 6). The environment's
+        ``HETSERVE_MILP_CUTPOOL`` (``1`` on, ``0`` off) overrides it (a benchmark toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -117,6 +129,7 @@ class MilpParams:
     root_bound: bool = True
     support_mip: bool = True
     probing: bool = True
+    cutpool: bool = False
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -252,6 +265,25 @@ above 2.8k (10x10x10 s1 2.9k: 4.9 vs 4.3; 12x12x12 s0 5.0k: 25.5 vs 21.3; 20x20x
 20x20x20 s1 (19.5k) a probe costs 3–8 s under load and none of its LP-support
 configurations can be dropped (their LPs with ``w_c = 1`` are 408–442, the optimum
 456.47)."""
+
+
+CUTPOOL_MIN_COLUMNS = 2_000
+"""When on, the restart from HiGHS's root cuts (:mod:`milp.cutpool`) runs on fixed models
+of at least this many columns (docs/milp.md §Reductions, 6)."""
+
+CUTPOOL_MIN_LEFT = 1.0
+"""...and only when the time left at the end of HiGHS's root is at least this many times
+what the root took (the restart redoes an LP with the cuts and a second root; with less,
+HiGHS goes on in the model it has: 20x20x20 under load, the root took 34 of 42 s left)."""
+
+
+def _cutpool_on(params: MilpParams, am: ArrayModel) -> bool:
+    """Off by default (measured side by side, docs/milp.md §Reductions, 6: slower at
+    12x12x12, no time for it at 20x20x20); ``HETSERVE_MILP_CUTPOOL`` = ``1`` / ``0``
+    overrides ``params.cutpool`` (a benchmark toggle)."""
+    env = os.environ.get("HETSERVE_MILP_CUTPOOL")
+    on = params.cutpool if env is None else env != "0"
+    return on and am.n_cols >= CUTPOOL_MIN_COLUMNS
 
 
 def _probing_on(params: MilpParams) -> bool:
@@ -443,15 +475,79 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         index = form.index
 
     root: dict[str, float] = {}
-    if params.root_bound:
-        def on_interrupt(_type: Any, _msg: str, out: Any, _inp: Any, _data: Any) -> None:
+    pool: list[CutRows | None] = []
+    stop: list[bool] = []  # decided once, when the cuts are read: interrupt or go on
+    restart_on = (backend == "highspy" and warm_start is not None and upper is not None
+                  and _cutpool_on(params, am))
+    if params.root_bound or restart_on:
+        def on_callback(kind: Any, _msg: str, out: Any, inp: Any, _data: Any) -> None:
+            if kind == highspy.cb.HighsCallbackType.kCallbackMipGetCutPool:
+                pool.append(read_cut_pool(out, am.n_cols))
+                return
             if out.mip_node_count == 0 and math.isfinite(out.mip_dual_bound):
                 root["bound"] = float(out.mip_dual_bound)
-        h.setCallback(on_interrupt, None)
+            if pool and pool[0] is not None and pool[0].n_cuts and not stop:
+                # the root's cuts are out: restart (§6), if the rest of the limit can
+                # hold the cut LP and a second root (at least the first root's time)
+                spent = time.perf_counter() - t_solve
+                left = params.time_limit_s - (time.perf_counter() - t_start)
+                if left >= CUTPOOL_MIN_LEFT * spent:
+                    inp.user_interrupt = True
+                stop.append(left >= CUTPOOL_MIN_LEFT * spent)
+            elif stop and stop[0]:
+                inp.user_interrupt = True
+        h.setCallback(on_callback, None)
         h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
+        if restart_on:
+            h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipGetCutPool)
 
     t_solve, cpu_solve = time.perf_counter(), time.process_time()
     run_checked(h)
+    restart: Restart | None = None
+    cut_stats: dict[str, Any] | None = None
+    if (pool and pool[0] is not None and pool[0].n_cuts and warm_start is not None
+            and upper is not None and h.getModelStatus() == highspy.HighsModelStatus.kInterrupt):
+        cut_stats = {"root_s": time.perf_counter() - t_solve,
+                     "root_cpu_s": time.process_time() - cpu_solve}
+        # HiGHS's cuts hold for plans cheaper than *its* incumbent, which its root
+        # heuristics may have improved: restart from that plan and cost (§6)
+        cuts = pool[0]
+        info1 = h.getInfo()
+        # (HiGHS's value of the start itself may differ from U in the last digits: a plan
+        # within §4's relative slack of U is the start)
+        if (info1.primal_solution_status == highspy.kSolutionStatusFeasible
+                and info1.objective_function_value < upper * (1 - REL_EPS) - REL_EPS):
+            found = Solution.from_arrays(instance, *extract(instance, *_plan_arrays(
+                instance, am, h))[:2])
+            ev = evaluate_arrays(instance, *found.to_arrays(instance))
+            if ev.feasible and ev.objective < upper:
+                warm_start, upper = found, float(ev.objective)
+                cut_stats["root_plan"] = upper
+            else:  # a plan we cannot hold: its cuts might exclude it, so use none
+                cuts = cutpool.CutRows(sp.csr_matrix((0, am.n_cols)), np.zeros(0),
+                                       np.zeros(0), cuts.root_bound)
+        r_all, x_all = warm_start.to_arrays(instance)
+        if am.index.reduced is not None:
+            r_all, _ = map_plan(am.index.reduced, r_all, x_all)
+        left = params.time_limit_s - (time.perf_counter() - t_start)
+        restart = cutpool.collapse(am, cuts, upper, r_all[am.index.cfg],
+                                   tightening=params.tightening, reductions=params.reductions,
+                                   seed=seed, time_limit_s=max(0.1, 0.5 * left))
+        cut_stats.update(restart.stats)
+        am = restart.am
+        h = new_highs()
+        t_rest, cpu_rest = time.perf_counter(), time.process_time()
+        _configure(h, replace(params, time_limit_s=max(
+            0.1, params.time_limit_s - (t_rest - t_start))), seed, True)
+        h.passModel(am.to_highs_lp())
+        sol = highspy.HighsSolution()
+        sol.col_value = list(_start_vector(am, instance, warm_start))
+        sol.value_valid = True
+        h.setSolution(sol)
+        run_checked(h)
+        cut_stats.update(highs_s=time.perf_counter() - t_rest,
+                         highs_cpu_s=time.process_time() - cpu_rest)
+        n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
     solve_s = time.perf_counter() - t_solve
     solve_cpu_s = time.process_time() - cpu_solve
     model_status = h.getModelStatus()
@@ -466,6 +562,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "upper_bound_start": upper_start,
         "support_mip": sub_stats,
         "probing": None if probing is None else probing.stats(),
+        "cutpool": cut_stats,
         "fixing": None if fixing is None else {
             "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
             "lp_value": fixing.lp_value, "seconds": fixing.seconds, "method": fixing.method},
@@ -487,6 +584,26 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         status = Status.FEASIBLE
     else:
         status = Status.NO_SOLUTION
+    if restart is not None and warm_start is not None and upper is not None:
+        # The restarted model holds every plan cheaper than U (§6), not necessarily the
+        # start itself (HiGHS's cuts may cut plans of cost ≥ U minus its tolerance). So:
+        # no plan there, or none cheaper than U → the start is the plan; infeasible →
+        # nothing beats the start, which is then optimal; the bound never exceeds U.
+        own = stats["objective_solver"]
+        if status is Status.INFEASIBLE or (status is Status.OPTIMAL and own is not None
+                                           and own >= upper):
+            status, bound = Status.OPTIMAL, upper
+        elif not has_point and key in _LIMITS:
+            status = Status.FEASIBLE
+        if status is not Status.NO_SOLUTION and (not has_point or own is None or own > upper):
+            stats.update(objective_solver=upper, mip_gap_highs=None, plan="start")
+            bound = upper if bound is None else min(max(bound, restart.stats["root_bound"]),
+                                                    upper)
+            evaluation = evaluate_arrays(instance, *warm_start.to_arrays(instance))
+            return RunResult("milp", status, warm_start, evaluation,
+                             time.perf_counter() - t_start, bound=bound, seed=seed, stats=stats)
+        if bound is not None:
+            bound = min(max(bound, restart.stats["root_bound"]), upper)
     if status is Status.INFEASIBLE:
         return RunResult("milp", status, None, None, time.perf_counter() - t_start, bound=None,
                          seed=seed, diagnosis=tuple(diagnose(instance)), stats=stats)

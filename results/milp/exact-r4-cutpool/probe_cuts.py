@@ -1,0 +1,53 @@
+"""Probing (milp.probing, §5) on the model collapsed by the cut LP's fixing (§6): the fixed
+model of ``milp.solve``, HiGHS's root cuts (interrupted there), the collapse, then every
+candidate configuration probed with ``w_c = 1`` forced on the model *with the cut rows*
+against U; how many drop, how many of the cut LP's support, and the LP after.
+
+``PYTHONPATH=. python results/milp/exact-r4-cutpool/probe_cuts.py SPECS PROBE_S`` (auto
+start cached in /tmp by results/milp/exact-r3-probe/explore.py); one JSON line each.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+from benchmarks.milp_starts import build
+from hetserve.instances.evaluate import evaluate_arrays
+from hetserve.milp.cutpool import collapse, root_cuts
+from hetserve.milp.probing import probe_configurations
+from hetserve.milp.reductions import map_plan
+from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector, fixed_model
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
+from explore import start_of
+
+if __name__ == "__main__":
+    probe_s = float(sys.argv[2])
+    for spec in sys.argv[1].split(","):
+        inst = build(spec)
+        warm = start_of(spec)
+        upper = evaluate_arrays(inst, *warm.to_arrays(inst)).objective
+        params = MilpParams(time_limit_s=60.0)
+        fm = fixed_model(inst, params, 0, upper, warm, time.perf_counter())
+        am, U = fm.am, float(fm.upper)
+        cuts, st = root_cuts(am, _start_vector(am, inst, fm.warm_start), time_limit_s=600,
+                             threads=2, seed=0, mip_rel_gap=1e-4, options=ROOT_SETTINGS)
+        row = {"spec": spec, "U": U, "load": os.getloadavg()[0], **st}
+        if cuts is None:
+            print(json.dumps(row), flush=True)
+            continue
+        r_all, x_all = fm.warm_start.to_arrays(inst)
+        r_all, x_all = map_plan(am.index.reduced, r_all, x_all)
+        rs = collapse(am, cuts, U, r_all[am.index.cfg], tightening=params.tightening,
+                      reductions=params.reductions, seed=0, time_limit_s=300)
+        row.update(rs.stats)
+        new = rs.am
+        r_new, _ = map_plan(new.index.reduced, *fm.warm_start.to_arrays(inst))
+        order = None if rs.fixing is None or rs.fixing.d_w is None else rs.fixing.d_w[new.index.cfg]
+        pr = probe_configurations(new, U, keep=r_new[new.index.cfg] > 0, order=order,
+                                  time_limit_s=probe_s)
+        row["probing"] = pr.stats()
+        row["probe_x_dropped"] = int((pr.caps[new.index.cfg][new.index.rk] < 1).sum())
+        print(json.dumps(row), flush=True)
