@@ -36,7 +36,7 @@ import scipy.sparse as sp
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp.fixing import Fixing, fix_from_duals
 from hetserve.milp.highs_model import ArrayModel, build_arrays
-from hetserve.milp.highs_run import configure, run_checked
+from hetserve.milp.highs_run import configure, run_checked, set_start
 from hetserve.milp.index import Tightening, make_index
 from hetserve.milp.reductions import Reductions
 
@@ -87,10 +87,7 @@ def root_cuts(am: ArrayModel, start: np.ndarray | None, *, time_limit_s: float,
               seed=seed, options=options)
     h.passModel(am.to_highs_lp())
     if start is not None:
-        sol = highspy.HighsSolution()
-        sol.col_value = list(start)
-        sol.value_valid = True
-        h.setSolution(sol)
+        set_start(h, start)
     got: list[CutRows | None] = []
 
     def callback(kind: Any, _msg: str, out: Any, inp: Any, _data: Any) -> None:

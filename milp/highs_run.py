@@ -38,6 +38,14 @@ def run_checked(h: highspy.Highs) -> None:
         raise RuntimeError(f"HiGHS failed: {h.modelStatusToString(h.getModelStatus())}")
 
 
+def set_start(h: highspy.Highs, values: Any) -> None:
+    """Hand HiGHS a MIP start: the value of every column, in the model's column order."""
+    sol = highspy.HighsSolution()
+    sol.col_value = [float(v) for v in values]
+    sol.value_valid = True
+    h.setSolution(sol)
+
+
 def configure(h: highspy.Highs, *, time_limit_s: float, mip_rel_gap: float, threads: int,
               seed: int, log: SolverLog = QUIET,
               options: tuple[tuple[str, Any], ...] = ()) -> None:

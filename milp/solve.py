@@ -54,6 +54,7 @@ from hetserve.milp.highs_run import (
     configure,
     run_array_model,
     run_checked,
+    set_start,
     solve_relaxation,
     use_threads,
 )
@@ -226,10 +227,7 @@ def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelI
     _configure(h, replace(params, msg=False, log_file=None,
                           time_limit_s=params.time_limit_s * SUPPORT_MIP_TIME_SHARE), seed, True)
     h.passModel(am.to_highs_lp())
-    start = highspy.HighsSolution()
-    start.col_value = list(_start_vector(am, instance, warm))
-    start.value_valid = True
-    h.setSolution(start)
+    set_start(h, _start_vector(am, instance, warm))
     run_checked(h)
     stats: dict[str, Any] = {"configs": am.index.n_cfg, "columns": am.n_cols,
                              "status": h.modelStatusToString(h.getModelStatus())}
@@ -442,10 +440,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                    seed, warm_start is not None)
         h.passModel(am.to_highs_lp())
         if warm_start is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = list(_start_vector(am, instance, warm_start))
-            sol.value_valid = True
-            h.setSolution(sol)
+            set_start(h, _start_vector(am, instance, warm_start))
         n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
         index = am.index
     else:
@@ -540,10 +535,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         _configure(h, replace(params, time_limit_s=max(
             0.1, params.time_limit_s - (t_rest - t_start))), seed, True)
         h.passModel(am.to_highs_lp())
-        sol = highspy.HighsSolution()
-        sol.col_value = list(_start_vector(am, instance, warm_start))
-        sol.value_valid = True
-        h.setSolution(sol)
+        set_start(h, _start_vector(am, instance, warm_start))
         run_checked(h)
         cut_stats.update(highs_s=time.perf_counter() - t_rest,
                          highs_cpu_s=time.process_time() - cpu_rest)

@@ -12,16 +12,17 @@ import os
 import pickle
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
-import highspy
+import numpy as np
 
 from benchmarks.milp_starts import build
 from hetserve.cli.methods import MethodSettings, _agh, auto_start
 from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp import solve as solve_mod
-from hetserve.milp.highs_run import run_checked
+from hetserve.milp.highs_run import configure, run_checked, set_start
 from hetserve.milp.solve import MilpParams, _configure, _start_vector, fixed_model
 
 
@@ -41,6 +42,26 @@ def start_of(spec: str):  # type: ignore[no-untyped-def]
     return res.solution
 
 
+def fixed_of(spec: str):  # type: ignore[no-untyped-def]
+    """The instance, its auto start and the model ``milp.solve`` hands HiGHS from it
+    (``milp.solve.fixed_model`` with a 60 s limit), shared by the probe scripts."""
+    inst = build(spec)
+    warm = start_of(spec)
+    upper = evaluate_arrays(inst, *warm.to_arrays(inst)).objective
+    return inst, warm, fixed_model(inst, MilpParams(time_limit_s=60.0), 0, upper, warm,
+                                   time.perf_counter())
+
+
+def fixed_lp(am):  # type: ignore[no-untyped-def]
+    """The LP relaxation of ``am`` by dual simplex, one thread: its column values."""
+    h = new_highs()
+    configure(h, time_limit_s=600, mip_rel_gap=0.0, threads=1, seed=0,
+              options=(("solver", "simplex"), ("presolve", "off")))
+    h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
+    run_checked(h)
+    return np.asarray(h.getSolution().col_value)
+
+
 def highs_from_start(model, inst, params, warm_start) -> dict:  # type: ignore[no-untyped-def]
     """HiGHS configured as ``milp.solve`` configures it, on ``model`` from ``warm_start``:
     its status, objective, bound, nodes, CPU and wall seconds and the load (one JSON row's
@@ -48,10 +69,7 @@ def highs_from_start(model, inst, params, warm_start) -> dict:  # type: ignore[n
     h = new_highs()
     _configure(h, params, 0, True)
     h.passModel(model.to_highs_lp())
-    sol = highspy.HighsSolution()
-    sol.col_value = list(_start_vector(model, inst, warm_start))
-    sol.value_valid = True
-    h.setSolution(sol)
+    set_start(h, _start_vector(model, inst, warm_start))
     c0, t0 = time.process_time(), time.perf_counter()
     run_checked(h)
     info = h.getInfo()

@@ -13,27 +13,22 @@ import time
 
 import numpy as np
 
-from benchmarks.milp_starts import build
-from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.milp import solve as _unused  # noqa: F401  (the package import)
 from hetserve.milp.highs_model import build_arrays
 from hetserve.milp.index import make_index
 from hetserve.milp.probing import probe_configurations
 from hetserve.milp.reductions import map_plan
-from hetserve.milp.solve import MilpParams, fixed_model
+from hetserve.milp.solve import MilpParams
 
 sys.path.insert(0, os.path.dirname(__file__))
-from explore import highs_from_start, start_of
+from explore import fixed_of, highs_from_start
 
 if __name__ == "__main__":
     os.environ["HETSERVE_MILP_PROBING"] = "0"
     reps = int(sys.argv[2]) if len(sys.argv) > 2 else 1
     for spec in sys.argv[1].split(","):
-        inst = build(spec)
-        warm = start_of(spec)
-        upper = evaluate_arrays(inst, *warm.to_arrays(inst)).objective
         params = MilpParams(time_limit_s=60.0)
-        fm = fixed_model(inst, params, 0, upper, warm, time.perf_counter())
+        inst, _warm, fm = fixed_of(spec)
         am, U = fm.am, fm.upper
         r_all, x_all = fm.warm_start.to_arrays(inst)
         r_all, _ = map_plan(am.index.reduced, r_all, x_all)

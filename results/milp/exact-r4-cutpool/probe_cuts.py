@@ -11,26 +11,20 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 
-from benchmarks.milp_starts import build
-from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.milp.cutpool import collapse, root_cuts
 from hetserve.milp.probing import probe_configurations
 from hetserve.milp.reductions import map_plan
-from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector, fixed_model
+from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import start_of
+from explore import fixed_of
 
 if __name__ == "__main__":
     probe_s = float(sys.argv[2])
     for spec in sys.argv[1].split(","):
-        inst = build(spec)
-        warm = start_of(spec)
-        upper = evaluate_arrays(inst, *warm.to_arrays(inst)).objective
         params = MilpParams(time_limit_s=60.0)
-        fm = fixed_model(inst, params, 0, upper, warm, time.perf_counter())
+        inst, _warm, fm = fixed_of(spec)
         am, U = fm.am, float(fm.upper)
         cuts, st = root_cuts(am, _start_vector(am, inst, fm.warm_start), time_limit_s=600,
                              threads=2, seed=0, mip_rel_gap=1e-4, options=ROOT_SETTINGS)

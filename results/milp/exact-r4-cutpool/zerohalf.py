@@ -13,33 +13,17 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-import time
-from dataclasses import replace
 
 import numpy as np
 
-from benchmarks.milp_starts import build
-from hetserve.instances.evaluate import evaluate_arrays
-from hetserve.instances.solver_log import new_highs
-from hetserve.milp.highs_run import configure, run_checked
-from hetserve.milp.solve import MilpParams, fixed_model
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import start_of
+from explore import fixed_lp, fixed_of
 
 if __name__ == "__main__":
     for spec in sys.argv[1].split(","):
-        inst = build(spec)
-        warm = start_of(spec)
-        upper = evaluate_arrays(inst, *warm.to_arrays(inst)).objective
-        am = fixed_model(inst, MilpParams(time_limit_s=60.0), 0, upper, warm,
-                         time.perf_counter()).am
-        h = new_highs()
-        configure(h, time_limit_s=600, mip_rel_gap=0.0, threads=1, seed=0,
-                  options=(("solver", "simplex"), ("presolve", "off")))
-        h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
-        run_checked(h)
-        v = np.asarray(h.getSolution().col_value)
+        inst, _warm, fm = fixed_of(spec)
+        am = fm.am
+        v = fixed_lp(am)
         A = am.A.tocsr()
         ws, us = am.cols["w"], am.cols["u"]
         rows = [r for b in ("cover_err", "cover_delay") if b in am.row_blocks
@@ -70,6 +54,6 @@ if __name__ == "__main__":
                     best, arg = float(viol[j]), tuple(int(rows[i]) for i in chunk[j])
             names = am.row_names()
             report.append(f"|S| = {size}: {best:.4f} on {[names[r] for r in arg]}")
-        print(f"{spec}: LP {h.getInfo().objective_function_value:.3f}, {len(rows)} cover rows, "
+        print(f"{spec}: LP {float(am.cost @ v):.3f}, {len(rows)} cover rows, "
               f"support {len(support)} (Σw {w.sum():.2f}), largest {{0,½}} LHS deficit (violation) "
               + "; ".join(report), flush=True)
