@@ -15,8 +15,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from hetserve.heuristics.fleet_mip import candidate_set, lp_support, solve_fleet_mip
 from hetserve.heuristics import fleet_mip as fm
+from hetserve.heuristics.fleet_mip import candidate_set, lp_support, solve_fleet_mip
 from hetserve.heuristics.lp_moves import _price
 from hetserve.heuristics.state import HeuristicData, PlanState
 from hetserve.instances.generate import generate
@@ -48,7 +48,7 @@ def main(seconds: float, nodes: int) -> None:
 
     fm._highs = timed
     t0, c0 = time.perf_counter(), time.process_time()
-    r, work = solve_fleet_mip(state, grown, seed=0, node_limit=nodes)
+    r, _work = solve_fleet_mip(state, grown, seed=0, node_limit=nodes)
     h = info["h"]
     hi = h.getInfo()
     priced = _price(state, r) if r is not None else None

@@ -20,8 +20,14 @@ from pathlib import Path
 import highspy
 import numpy as np
 
-from hetserve.heuristics.fleet_mip import (LP_NODE_LIMIT, _highs, _model, candidate_set,
-                                           lp_support, solve_fleet_mip)
+from hetserve.heuristics.fleet_mip import (
+    LP_NODE_LIMIT,
+    _highs,
+    _model,
+    candidate_set,
+    lp_support,
+    solve_fleet_mip,
+)
 from hetserve.heuristics.lp_moves import _price
 from hetserve.heuristics.state import HeuristicData, PlanState
 from hetserve.instances.generate import generate
@@ -50,7 +56,7 @@ def try_set(state: PlanState, name: str, cfgs: np.ndarray, **extra: object) -> N
     t0, c0 = time.perf_counter(), time.process_time()
     r, work = solve_fleet_mip(state, cfgs, seed=0, node_limit=LP_NODE_LIMIT)
     priced = _price(state, r) if r is not None else None
-    print(json.dumps({"set": name, "size": int(len(cfgs)), "work": work,
+    print(json.dumps({"set": name, "size": len(cfgs), "work": work,
                       "cost": None if priced is None else priced[0],
                       "open": None if r is None else int((r > 0).sum()),
                       "wall_s": round(time.perf_counter() - t0, 1),

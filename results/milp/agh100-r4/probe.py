@@ -98,7 +98,7 @@ def main(targets: tuple[float, ...], seconds: float, grid: str, log_prefix: str)
         t0, c0 = time.perf_counter(), time.process_time()
         log = str(HERE / f"{log_prefix}-V{v:.0f}.log")
         p = replace(params, support_mip=False, log_file=log,
-                    highs_options=params.highs_options + (("objective_bound", v),))
+                    highs_options=(*params.highs_options, ("objective_bound", v)))
         run = solve(inst, p, seed=0, fixing=fix.with_upper(v))
         row: dict[str, object] = {
             "phase": "highs", "v": v, "status": str(run.status), "bound": run.bound,
