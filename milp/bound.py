@@ -533,7 +533,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``target_cutoff`` (default): HiGHS's ``objective_bound`` is set to *V* on the target
     model (only plans cheaper than *V* matter there: HiGHS prunes and fixes by reduced cost
     against *V*, and stops once its bound passes *V*; results/milp/large-bound-4/:
-    100x40x40 s0 certifies *V* = 1,360.20 in 207 s instead of 1,358.79 in 299 s).
+    100x40x40 s0 certifies *V* = 1,360.20 in 207 s instead of 1,358.79 in 299 s), and
+    HiGHS's primal heuristics are off there (:data:`TARGET_HIGHS_OPTIONS`; ``highs_options``
+    override them).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -708,10 +710,11 @@ reductions), the Lagrangian alone above. The closing path of :func:`fixed_model_
 builds only what survives and falls back to its own Lagrangian, so the cap is only the
 largest size measured: 100x40x40 s0 (1.47M routes, results/milp/large-bound-4/, load
 ≈ 1): 1,358.79 (target-cost model, 80k routes; LP 1,342.37) in 299 s wall, 303 s CPU,
-1.99 GB with AGH, and 1,360.20 in 207 s with the cutoff at *V* (AGH's 1,414.78 is 4.0 %
-above; results/milp/large-bound-3/ with 40k target routes: 1,353.35). Before the closing path
-(results/milp/large-bound-2/) the complete model took 4.4 GB there and HiGHS's root
-bound was 0."""
+1.99 GB with AGH, 1,360.20 in 207 s with the cutoff at *V*, and 1,363.56 in 251 s with
+110k target routes and :data:`TARGET_HIGHS_OPTIONS` (results/milp/large-bound-5/; AGH's
+1,414.78 is 3.76 % above; results/milp/large-bound-3/ with 40k target routes: 1,353.35).
+Before the closing path (results/milp/large-bound-2/) the complete model took 4.4 GB
+there and HiGHS's root bound was 0."""
 
 
 TARGET_HIGHS_OPTIONS: tuple[tuple[str, Any], ...] = (
