@@ -533,7 +533,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``target_cutoff`` (default): HiGHS's ``objective_bound`` is set to *V* on the target
     model (only plans cheaper than *V* matter there: HiGHS prunes and fixes by reduced cost
     against *V*, and stops once its bound passes *V*; results/milp/large-bound-4/:
-    100x40x40 s0 certifies *V* = 1,360.20 in 207 s instead of 1,358.79 in 299 s).
+    100x40x40 s0 certifies *V* = 1,360.20 in 207 s instead of 1,358.79 in 299 s), and
+    HiGHS's primal heuristics are off there (:data:`TARGET_HIGHS_OPTIONS`; ``highs_options``
+    override them).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -585,7 +587,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                                             float(ev.objective), t0, seed)
                 caps_fix = caps_fix.with_upper(target)
                 if target_cutoff:
-                    highs_options = (*highs_options, ("objective_bound", target))
+                    # options given by the caller come last, so they override these
+                    highs_options = (("objective_bound", target), *TARGET_HIGHS_OPTIONS,
+                                     *highs_options)
         params = replace(params, support_mip=False, log_file=highs_log,
                          highs_options=params.highs_options + tuple(highs_options),
                          # 1 % of the limit kept for what follows HiGHS (evaluation, stats;
@@ -687,7 +691,7 @@ finishes with cuts within ≈ 160 s wall; on 184.8k (50x30x30, 60 s) and 485.6k 
 (100x40x40 s0 after closing with U' = 1,414.78) it does not finish (bound 0)."""
 
 
-FIXED_MODEL_TARGET_ROUTES = 80_000
+FIXED_MODEL_TARGET_ROUTES = 110_000
 """Above :data:`FIXED_MODEL_MAX_SURVIVORS` :func:`fixed_model_bound` builds the fixed model
 for a target cost *V* that keeps about this many routes (:func:`_target_cost`). A larger
 *V* certifies more as long as HiGHS's root on the larger model still reaches it. Measured
@@ -695,7 +699,9 @@ at 100x40x40 s0, 300 s limit, load ≈ 1 (results/milp/large-bound-4/; 40k from 
 without the cutoff: 40k routes *V* = 1,353.35, root 1,361.62 (certified *V*); 60k *V* =
 1,356.96, root 1,362.20 (certified *V*); 80k *V* = 1,360.20, root 1,358.79 at the limit
 (certified 1,358.79), peak RSS 1.99 GB. With HiGHS's cutoff at *V* (``target_cutoff``)
-80k certifies *V* = 1,360.20 in 207 s wall, peak RSS 1.46 GB."""
+80k certifies *V* = 1,360.20 in 207 s wall, peak RSS 1.46 GB; with the cutoff and
+:data:`TARGET_HIGHS_OPTIONS` (results/milp/large-bound-5/, load ≈ 1.5–2) 110k certifies
+*V* = 1,363.56, HiGHS's part 173 s of the 300 s limit."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000
@@ -704,10 +710,25 @@ reductions), the Lagrangian alone above. The closing path of :func:`fixed_model_
 builds only what survives and falls back to its own Lagrangian, so the cap is only the
 largest size measured: 100x40x40 s0 (1.47M routes, results/milp/large-bound-4/, load
 ≈ 1): 1,358.79 (target-cost model, 80k routes; LP 1,342.37) in 299 s wall, 303 s CPU,
-1.99 GB with AGH, and 1,360.20 in 207 s with the cutoff at *V* (AGH's 1,414.78 is 4.0 %
-above; results/milp/large-bound-3/ with 40k target routes: 1,353.35). Before the closing path
-(results/milp/large-bound-2/) the complete model took 4.4 GB there and HiGHS's root
-bound was 0."""
+1.99 GB with AGH, 1,360.20 in 207 s with the cutoff at *V*, and 1,363.56 in 251 s with
+110k target routes and :data:`TARGET_HIGHS_OPTIONS` (results/milp/large-bound-5/; AGH's
+1,414.78 is 3.76 % above; results/milp/large-bound-3/ with 40k target routes: 1,353.35).
+Before the closing path (results/milp/large-bound-2/) the complete model took 4.4 GB
+there and HiGHS's root bound was 0."""
+
+
+TARGET_HIGHS_OPTIONS: tuple[tuple[str, Any], ...] = (
+    ("mip_heuristic_effort", 0.0), ("mip_heuristic_run_rins", False),
+    ("mip_heuristic_run_rens", False), ("mip_heuristic_run_feasibility_jump", False),
+    ("mip_heuristic_run_root_reduced_cost", False))
+"""HiGHS's primal heuristics off on the target-cost model with the cutoff at *V*
+(``target_cutoff``): they look for a plan below *V*, and where the bound is what matters
+there is none, so their time only delays the root's restarts (reduced-cost fixing against
+the cutoff), which are what lift the bound to *V*. Measured at 100x40x40 s0 on 110k target
+routes (results/milp/large-bound-5/, load ≈ 1.5–2): with ``mip_heuristic_effort = 0`` alone
+RINS/RENS still ran (77 s of sub-MIPs) and the root ended at 1,356.77 < *V* = 1,363.56 at
+the limit; with all five off HiGHS proved no plan below *V* in 173 s (1 node). On the
+V = 1,370 model (157k routes, results/milp/agh100-r4/) the heuristics took 206 s of 684 s."""
 
 
 FIXED_MODEL_ROUTES_PER_S = 5_000.0

@@ -102,3 +102,32 @@ def test_certified_bound_takes_the_lagrangian_when_time_is_short(monkeypatch):
     monkeypatch.setattr(bound_mod, "FIXED_MODEL_ROUTES_PER_S", 1e-9)
     lb, run = bound_mod.certified_bound(inst, start.solution, time_limit_s=30.0)
     assert run is None and lb.method == "lagrangian" and math.isfinite(lb.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: read_instance(bundled_path("small-3x3x4")),
+    lambda: generate((4, 4, 5), 0),
+])
+def test_cutoff_below_the_optimum_is_infeasible_without_a_diagnosis(make):
+    """With HiGHS's cutoff (objective_bound, the target-cost model's V) below the optimum
+    and the target model's heuristic settings, HiGHS finds no plan below it: status
+    INFEASIBLE with no diagnosis (the instance itself is feasible; small-3x3x4), or a plan
+    not below the cutoff (HiGHS may still report one above it: 4x4x5 s0); with the cutoff
+    above the optimum the same model is solved to the optimum."""
+    from hetserve.milp.bound import TARGET_HIGHS_OPTIONS
+
+    inst = make()
+    opt = solve(inst, MilpParams(threads=1))
+    assert opt.status is Status.OPTIMAL and opt.objective is not None
+    cut = MilpParams(threads=1, support_mip=False, highs_options=(
+        ("objective_bound", 0.99 * opt.objective), *TARGET_HIGHS_OPTIONS))
+    run = solve(inst, cut)
+    if run.status is Status.INFEASIBLE:
+        assert run.diagnosis == ()
+    else:
+        assert run.status is Status.OPTIMAL and run.objective is not None
+        assert run.objective >= 0.99 * opt.objective * (1 - 1e-9)
+    above = solve(inst, MilpParams(threads=1, support_mip=False, highs_options=(
+        ("objective_bound", 1.01 * opt.objective), *TARGET_HIGHS_OPTIONS)))
+    assert above.status is Status.OPTIMAL
+    assert above.objective == pytest.approx(opt.objective, rel=1e-6)
