@@ -9,31 +9,26 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from pathlib import Path
 
 import click
-import numpy as np
 
 from hetserve.heuristics import fleet_mip as fm
 from hetserve.heuristics.fleet_mip import candidate_set, lp_support, solve_fleet_mip
 from hetserve.heuristics.lp_moves import _price
-from hetserve.heuristics.state import HeuristicData, PlanState
-from hetserve.instances.generate import generate
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from agh_sets import agh_plan  # noqa: E402  (the sibling probe script)
 
 
 @click.command()
 @click.option("--time", "seconds", type=float, default=400.0)
 @click.option("--nodes", type=int, default=100000)
 def main(seconds: float, nodes: int) -> None:
-    inst = generate((100, 40, 40), 0)
-    data = HeuristicData.build(inst)
-    z = np.load(HERE / "plan-100x40x40-s0.npz")
-    x = np.zeros((len(inst.query_types), len(inst.routes)))
-    x[z["xi"], z["xc"]] = z["xv"]
-    state = PlanState.from_arrays(data, z["r"], x)
+    data, state = agh_plan()
     pool = candidate_set(state, [state], 40, data.n_configs)
     _, grown, _ = lp_support(state, pool, seed=0)
     info: dict = {}

@@ -64,13 +64,19 @@ def try_set(state: PlanState, name: str, cfgs: np.ndarray, **extra: object) -> N
                       "load": os.getloadavg()[0], **extra}), flush=True)
 
 
-def main() -> None:
+def agh_plan() -> tuple[HeuristicData, PlanState]:
+    """AGH's plan at 100x40x40 s0 (saved by probe.py) as a heuristic state; shared with
+    agh_pool_mip.py."""
     inst = generate((100, 40, 40), 0)
     data = HeuristicData.build(inst)
     z = np.load(HERE / "plan-100x40x40-s0.npz")
     x = np.zeros((len(inst.query_types), len(inst.routes)))
     x[z["xi"], z["xc"]] = z["xv"]
-    state = PlanState.from_arrays(data, z["r"], x)
+    return data, PlanState.from_arrays(data, z["r"], x)
+
+
+def main() -> None:
+    data, state = agh_plan()
     print(json.dumps({"plan": state.objective}), flush=True)
     open_ = np.nonzero(state.r > 0)[0]
     pool = candidate_set(state, [state], 40, data.n_configs)
