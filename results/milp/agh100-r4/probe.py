@@ -45,13 +45,17 @@ def _emit(**row: object) -> None:
 @click.option("--time", "seconds", type=float, default=600.0, show_default=True)
 @click.option("--grid", default="1362,1370,1380,1390,1400,1410,1414.7")
 @click.option("--log-prefix", default="highs-probe")
-def main(targets: tuple[float, ...], seconds: float, grid: str, log_prefix: str) -> None:
+@click.option("--no-heuristics", is_flag=True,
+              help="HiGHS's plan search off on the target model (milp.bound.TARGET_HIGHS_OPTIONS, "
+                   "what fixed_model_bound uses since large-bound-5).")
+def main(targets: tuple[float, ...], seconds: float, grid: str, log_prefix: str,
+         no_heuristics: bool) -> None:
     from hetserve.heuristics import agh
     from hetserve.instances.evaluate import evaluate_arrays
     from hetserve.instances.generate import generate
     from hetserve.instances.solution import Solution
     from hetserve.milp import MilpParams, solve
-    from hetserve.milp.bound import lagrangian_bound
+    from hetserve.milp.bound import TARGET_HIGHS_OPTIONS, lagrangian_bound
     from hetserve.milp.fixing import fixing_from_closing
     from hetserve.milp.index import make_index
 
@@ -98,7 +102,8 @@ def main(targets: tuple[float, ...], seconds: float, grid: str, log_prefix: str)
         t0, c0 = time.perf_counter(), time.process_time()
         log = str(HERE / f"{log_prefix}-V{v:.0f}.log")
         p = replace(params, support_mip=False, log_file=log,
-                    highs_options=(*params.highs_options, ("objective_bound", v)))
+                    highs_options=(*params.highs_options, ("objective_bound", v),
+                                   *(TARGET_HIGHS_OPTIONS if no_heuristics else ())))
         run = solve(inst, p, seed=0, fixing=fix.with_upper(v))
         row: dict[str, object] = {
             "phase": "highs", "v": v, "status": str(run.status), "bound": run.bound,
