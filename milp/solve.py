@@ -582,9 +582,11 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         # no plan there, or none cheaper than U → the start is the plan; infeasible →
         # nothing beats the start, which is then optimal; the bound never exceeds U.
         own = stats["objective_solver"]
-        if status is Status.INFEASIBLE or (status is Status.OPTIMAL and own is not None
-                                           and own >= upper):
+        if status is Status.INFEASIBLE:
             status, bound = Status.OPTIMAL, upper
+        elif status is Status.OPTIMAL and own is not None and own >= upper:
+            # proven within the MIP gap only: HiGHS's bound, not U, is what was proven
+            bound = upper if bound is None else min(bound, upper)
         elif not has_point and key in _LIMITS:
             status = Status.FEASIBLE
         if status is not Status.NO_SOLUTION and (not has_point or own is None or own > upper):
