@@ -283,12 +283,13 @@ def solve_fleet_mip(state: PlanState, cfgs: np.ndarray, *, seed: int,
     the plan in ``state`` (whose open configurations must be in ``cfgs``), or ``None`` if
     HiGHS found no plan; and the work done (columns × (nodes + 1), for the meter)."""
     d = state.data
-    lp, col, _ = _model(state, cfgs, relax=False)
+    lp, col, rows = _model(state, cfgs, relax=False)
     cx, cu, cr, cw, co, n_x = (col[k] for k in ("x", "u", "r", "w", "o", "n_x"))
     n_i, n_s, n_col = d.n_types, len(cfgs), lp.num_col_
+    # the x columns in _model's order (its routes of cfgs), to place the plan's shares
     ii, kk = np.nonzero(d.usable[:, cfgs] & np.isfinite(d.a[:, cfgs]))
     cc = cfgs[kk]
-    models = np.unique(d.cfg_model[cfgs])
+    models = rows.models
     n_o = len(models)
     rbar = np.asarray(lp.col_upper_)[cr:cr + n_s]
     h = _highs(seed)
