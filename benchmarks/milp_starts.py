@@ -43,7 +43,7 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},
     # the restart with probing on the tight cut rows (§7), restarted with all / the tight /
     # none of the cut rows
-    "cutprobe": {(_SOLVE, "CUTPOOL_PROBING"): True},
+    "cutprobe": {(_SOLVE, "CUTPOOL_PROBING"): True, (_SOLVE, "CUTPOOL_RESTART_ROWS"): "all"},
     "cutprobe-tight": {(_SOLVE, "CUTPOOL_PROBING"): True,
                        (_SOLVE, "CUTPOOL_RESTART_ROWS"): "tight"},
     "cutprobe-none": {(_SOLVE, "CUTPOOL_PROBING"): True,

@@ -302,8 +302,10 @@ CUTPOOL_PROBE_TIME_SHARE = 0.25
 """...and after this share of the time limit (and half of what is left; wall, a safety
 net)."""
 
-CUTPOOL_RESTART_ROWS = "all"
-"""The cut rows the restarted model keeps after those probes: ``all``, ``tight``, ``none``."""
+CUTPOOL_RESTART_ROWS = "none"
+"""The cut rows the restarted model keeps after those probes: ``all``, ``tight``, ``none``.
+Without them the restarted HiGHS was faster (12x12x12 s3: 5.4 vs 11.1 CPU s, s0: 27.0 vs
+34.5 and not proven in 120 s wall; docs/milp.md §Reductions, 7)."""
 
 
 def _cutpool_probing_on(params: MilpParams) -> bool:
