@@ -13,6 +13,10 @@ space: ``cutpool_num_col`` is checked against it) this module
    with the room ``U − L_cut`` instead of ``U − L`` (:func:`cut_fixing`);
 3. maps the cuts onto the smaller model rebuilt over those caps (:func:`map_cuts`), for
    HiGHS to finish on.
+4. optionally (:func:`probe_restart`, docs/milp.md §Reductions, 7) probes the collapsed
+   model's configurations on its LP with only the cut rows tight at the cut LP's optimum
+   (:mod:`milp.probing`, iteration-limited probes certified by their duals) and rebuilds
+   it without what they drop.
 
 Validity (§6): a cut of HiGHS's pool holds for every integer point of the model it was
 given that lies in its global domain, and that domain is the column box tightened by
