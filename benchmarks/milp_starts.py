@@ -41,6 +41,13 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     # without the restart from HiGHS's root cuts (§6; off by default: run the benchmark
     # with HETSERVE_MILP_CUTPOOL=1 to compare "default" = on with this)
     "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},
+    # the restart with probing on the tight cut rows (§7), restarted with all / the tight /
+    # none of the cut rows
+    "cutprobe": {(_SOLVE, "CUTPOOL_PROBING"): True, (_SOLVE, "CUTPOOL_RESTART_ROWS"): "all"},
+    "cutprobe-tight": {(_SOLVE, "CUTPOOL_PROBING"): True,
+                       (_SOLVE, "CUTPOOL_RESTART_ROWS"): "tight"},
+    "cutprobe-none": {(_SOLVE, "CUTPOOL_PROBING"): True,
+                      (_SOLVE, "CUTPOOL_RESTART_ROWS"): "none"},
 }
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...

@@ -13,6 +13,10 @@ space: ``cutpool_num_col`` is checked against it) this module
    with the room ``U − L_cut`` instead of ``U − L`` (:func:`cut_fixing`);
 3. maps the cuts onto the smaller model rebuilt over those caps (:func:`map_cuts`), for
    HiGHS to finish on.
+4. optionally (:func:`probe_restart`, docs/milp.md §Reductions, 7) probes the collapsed
+   model's configurations on its LP with only the cut rows tight at the cut LP's optimum
+   (:mod:`milp.probing`, iteration-limited probes certified by their duals) and rebuilds
+   it without what they drop.
 
 Validity (§6): a cut of HiGHS's pool holds for every integer point of the model it was
 given that lies in its global domain, and that domain is the column box tightened by
@@ -38,6 +42,7 @@ from hetserve.milp.fixing import Fixing, fix_from_duals
 from hetserve.milp.highs_model import ArrayModel, build_arrays
 from hetserve.milp.highs_run import configure, run_checked, set_start
 from hetserve.milp.index import Tightening, make_index
+from hetserve.milp.probing import probe_configurations
 from hetserve.milp.reductions import Reductions
 
 
@@ -128,6 +133,13 @@ def cut_fixing(am_cut: ArrayModel, upper: float, *, seed: int, time_limit_s: flo
     from its duals with the known plan's cost ``upper``: ``(fixing, LP value, LP column
     values)``; the fixing is certified by :func:`milp.fixing.lagrangian_value` over
     ``am_cut`` whatever the simplex did (``None`` without duals)."""
+    fix, value, col, _ = _cut_lp(am_cut, upper, seed=seed, time_limit_s=time_limit_s)
+    return fix, value, col
+
+
+def _cut_lp(am_cut: ArrayModel, upper: float, *, seed: int, time_limit_s: float
+            ) -> tuple[Fixing | None, float, np.ndarray | None, np.ndarray | None]:
+    """:func:`cut_fixing` and the LP's row duals."""
     t0 = time.perf_counter()
     h = new_highs()
     configure(h, time_limit_s=max(1e-3, time_limit_s), mip_rel_gap=0.0, threads=1, seed=seed,
@@ -136,13 +148,14 @@ def cut_fixing(am_cut: ArrayModel, upper: float, *, seed: int, time_limit_s: flo
     run_checked(h)
     sol = h.getSolution()
     if not sol.dual_valid:
-        return None, math.nan, None
+        return None, math.nan, None, None
     optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     value = float(h.getInfo().objective_function_value) if optimal else math.nan
     col = np.asarray(sol.col_value)
-    fix = fix_from_duals(am_cut, np.asarray(sol.row_dual), upper, lp_value=value, started=t0,
+    row_dual = np.asarray(sol.row_dual).copy()
+    fix = fix_from_duals(am_cut, row_dual, upper, lp_value=value, started=t0,
                          method="cutpool", lp_w=col[am_cut.cols["w"]])
-    return fix, value, col
+    return fix, value, col, row_dual
 
 
 @dataclass(frozen=True, eq=False)
@@ -153,6 +166,13 @@ class Restart:
     am: ArrayModel
     fixing: Fixing | None
     stats: dict[str, Any]
+    base: ArrayModel | None = None
+    """``am`` without the cut rows (``None`` without the cut LP's duals)."""
+    cut_dual: np.ndarray | None = None
+    """The cut LP's dual per cut row (the LP over the model before the collapse; its
+    optimum is also optimal after it, the dropped columns being nonbasic at 0)."""
+    caps: np.ndarray | None = None
+    """The replica caps ``base`` was built over (per configuration of the instance)."""
 
 
 def collapse(am: ArrayModel, cuts: CutRows, upper: float, keep_r: np.ndarray, *,
@@ -167,7 +187,8 @@ def collapse(am: ArrayModel, cuts: CutRows, upper: float, keep_r: np.ndarray, *,
     t0, c0 = time.perf_counter(), time.process_time()
     idx = am.index
     am_cut = with_cuts(am, cuts.A, cuts.lo, cuts.hi)
-    fix, value, _ = cut_fixing(am_cut, upper, seed=seed, time_limit_s=time_limit_s)
+    fix, value, _, row_dual = _cut_lp(am_cut, upper, seed=seed, time_limit_s=time_limit_s)
+    cut_dual = None if row_dual is None else row_dual[am_cut.row_blocks["cut"]]
     stats: dict[str, Any] = {"cuts": cuts.n_cuts, "cut_nnz": int(cuts.A.nnz),
                              "root_bound": cuts.root_bound,
                              "lp_cut": value if math.isfinite(value) else None,
@@ -184,14 +205,66 @@ def collapse(am: ArrayModel, cuts: CutRows, upper: float, keep_r: np.ndarray, *,
     if not (cap < idx.rbar).any():
         stats.update(cols_after=am.n_cols, seconds=time.perf_counter() - t0,
                      cpu_s=time.process_time() - c0)
-        return Restart(am_cut, fix, stats)
+        return Restart(am_cut, fix, stats, am, cut_dual, caps)
     new = build_arrays(idx.instance, tightening=tightening, index=make_index(
         idx.instance, tightening, reductions, upper, caps, reduced=idx.reduced))
     rows, lost = map_cuts(am, new, cuts.A)
     stats.update(cols_after=new.n_cols, cfg_after=new.index.n_cfg,
                  cut_terms_dropped=int(lost.sum()), seconds=time.perf_counter() - t0,
                  cpu_s=time.process_time() - c0)
-    return Restart(with_cuts(new, rows, cuts.lo, cuts.hi), fix, stats)
+    return Restart(with_cuts(new, rows, cuts.lo, cuts.hi), fix, stats, new, cut_dual, caps)
+
+
+TIGHT_DUAL = 1e-9
+"""A cut row is *tight* at the cut LP's optimum when its dual is above this in magnitude
+(docs/milp.md §Reductions, 7)."""
+
+
+def cut_block(am: ArrayModel) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The rows of ``am``'s ``cut`` block: ``(A, lo, hi)``."""
+    rows = am.row_blocks["cut"]
+    return (sp.csr_matrix(am.A)[rows], am.row_lo[rows], am.row_hi[rows])
+
+
+def probe_restart(rs: Restart, upper: float, keep_r: np.ndarray, *, tightening: Tightening,
+                  reductions: Reductions, seed: int, time_limit_s: float,
+                  work: tuple[float, int] | None, iteration_limit: int,
+                  rows: str = "all") -> Restart:
+    """Probing (§5) on the collapsed model ``rs`` with only the cut rows tight at the cut
+    LP's optimum (docs/milp.md §Reductions, 7): every configuration whose LP with
+    ``w_c = 1`` forced is above ``upper`` is dropped, and the model rebuilt without them.
+    ``keep_r``: the known plan's replicas per configuration of the instance (its own
+    configurations are never probed). ``rows``: the cut rows the returned model keeps:
+    ``"all"``, ``"tight"`` or ``"none"``. The probes' bounds are certified from their
+    duals (:mod:`milp.probing`); a subset of the cuts is a relaxation of the cut model,
+    so a bound from it is a bound there."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    if rs.base is None or rs.cut_dual is None or rs.caps is None:
+        return rs
+    base = rs.base
+    A, lo, hi = cut_block(rs.am)
+    tight = np.abs(rs.cut_dual) > TIGHT_DUAL
+    am_t = with_cuts(base, A[tight], lo[tight], hi[tight])
+    idx = base.index
+    keep = np.asarray(keep_r, dtype=float)[idx.cfg] > 0
+    order = None if rs.fixing is None or rs.fixing.d_w is None else rs.fixing.d_w[idx.cfg]
+    pr = probe_configurations(am_t, upper, keep=keep, order=order, time_limit_s=time_limit_s,
+                              seed=seed, iteration_limit=iteration_limit, work=work)
+    stats = dict(rs.stats)
+    stats["cut_probing"] = {**pr.stats(), "tight_cuts": int(tight.sum()),
+                            "tight_nnz": int(A[tight].nnz), "rows": rows}
+    caps = np.minimum(rs.caps, pr.caps)
+    new = base
+    if pr.dropped + pr.dropped_rc:
+        new = build_arrays(idx.instance, tightening=tightening, index=make_index(
+            idx.instance, tightening, reductions, upper, caps, reduced=idx.reduced))
+    sel = {"all": np.ones_like(tight), "tight": tight, "none": np.zeros_like(tight)}[rows]
+    mapped, _ = map_cuts(base, new, A[sel])
+    stats["cut_probing"].update(cols_after=new.n_cols, cfg_after=new.index.n_cfg,
+                                seconds=time.perf_counter() - t0,
+                                cpu_s=time.process_time() - c0)
+    return Restart(with_cuts(new, mapped, lo[sel], hi[sel]), rs.fixing, stats, new,
+                   rs.cut_dual[sel], caps)
 
 
 def column_keys(am: ArrayModel) -> list[str]:
@@ -217,5 +290,6 @@ def map_cuts(old: ArrayModel, new: ArrayModel, A: sp.spmatrix
     return out, lost
 
 
-__all__ = ["CutRows", "Restart", "collapse", "column_keys", "cut_fixing", "map_cuts",
-           "read_cut_pool", "root_cuts", "with_cuts"]
+__all__ = ["TIGHT_DUAL", "CutRows", "Restart", "collapse", "column_keys", "cut_block",
+           "cut_fixing", "map_cuts", "probe_restart", "read_cut_pool", "root_cuts",
+           "with_cuts"]

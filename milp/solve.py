@@ -115,6 +115,14 @@ class MilpParams:
         left (:data:`CUTPOOL_MIN_LEFT`). **Off by default**: measured side by side it
         did not pay (docs/milp.md §Reductions, 6). The environment's
         ``HETSERVE_MILP_CUTPOOL`` (``1`` on, ``0`` off) overrides it (a benchmark toggle).
+    cutpool_probing
+        With the restart: probe the collapsed model's configurations on its LP with the
+        cut rows tight at the cut LP's optimum (:func:`milp.cutpool.probe_restart`,
+        docs/milp.md §Reductions, 7), each probe stopped at
+        :data:`CUTPOOL_PROBE_ITERATIONS` simplex iterations, and restart HiGHS on the
+        model without what they drop. Implies ``cutpool``. **Off by default** (measured
+        in docs/milp.md §Reductions, 7); :data:`CUTPOOL_PROBING` turns it on for a
+        benchmark.
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -131,6 +139,7 @@ class MilpParams:
     support_mip: bool = True
     probing: bool = True
     cutpool: bool = False
+    cutpool_probing: bool = False
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -275,12 +284,40 @@ what the root took (the restart redoes an LP with the cuts and a second root; wi
 HiGHS goes on in the model it has: 20x20x20 under load, the root took 34 of 42 s left)."""
 
 
+CUTPOOL_PROBING = False
+"""Probing on the collapsed model with the tight cut rows (``MilpParams.cutpool_probing``)
+for every solve: a benchmark toggle (benchmarks/milp_starts.py ``--fixing cutprobe``)."""
+
+CUTPOOL_PROBE_ITERATIONS = 40
+"""Simplex iterations per probe on the model with the tight cut rows (a stopped probe is
+a weaker but still certified bound, :mod:`milp.probing`). Measured on 12x12x12 s3
+(results/milp/exact-r5-cutprobe/probe_tight*.jsonl): 30 / 80 / 200 iterations drop 190 /
+208 / 234 of 273 configurations for 6.6 / 11.4 / 22.2 CPU s."""
+
+CUTPOOL_PROBE_WORK = (0.0, 20_000)
+"""Those probes stop after 20,000 simplex iterations in all (12x12x12: every candidate
+probed at 30 iterations each took 10.5–11.5k), a deterministic budget."""
+
+CUTPOOL_PROBE_TIME_SHARE = 0.25
+"""...and after this share of the time limit (and half of what is left; wall, a safety
+net)."""
+
+CUTPOOL_RESTART_ROWS = "none"
+"""The cut rows the restarted model keeps after those probes: ``all``, ``tight``, ``none``.
+Without them the restarted HiGHS was faster (12x12x12 s3: 5.4 vs 11.1 CPU s, s0: 27.0 vs
+34.5 and not proven in 120 s wall; docs/milp.md §Reductions, 7)."""
+
+
+def _cutpool_probing_on(params: MilpParams) -> bool:
+    return params.cutpool_probing or CUTPOOL_PROBING
+
+
 def _cutpool_on(params: MilpParams, am: ArrayModel) -> bool:
     """Off by default (measured side by side, docs/milp.md §Reductions, 6: slower at
     12x12x12, no time for it at 20x20x20); ``HETSERVE_MILP_CUTPOOL`` = ``1`` / ``0``
     overrides ``params.cutpool`` (a benchmark toggle)."""
     env = os.environ.get("HETSERVE_MILP_CUTPOOL")
-    on = params.cutpool if env is None else env != "0"
+    on = (params.cutpool or _cutpool_probing_on(params)) if env is None else env != "0"
     return on and am.n_cols >= CUTPOOL_MIN_COLUMNS
 
 
@@ -528,6 +565,15 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         restart = cutpool.collapse(am, cuts, upper, r_all[am.index.cfg],
                                    tightening=params.tightening, reductions=params.reductions,
                                    seed=seed, time_limit_s=max(0.1, 0.5 * left))
+        if _cutpool_probing_on(params):
+            left = params.time_limit_s - (time.perf_counter() - t_start)
+            restart = cutpool.probe_restart(
+                restart, upper, r_all, tightening=params.tightening,
+                reductions=params.reductions, seed=seed,
+                time_limit_s=max(0.1, min(CUTPOOL_PROBE_TIME_SHARE * params.time_limit_s,
+                                          0.5 * left)),
+                work=CUTPOOL_PROBE_WORK, iteration_limit=CUTPOOL_PROBE_ITERATIONS,
+                rows=CUTPOOL_RESTART_ROWS)
         cut_stats.update(restart.stats)
         am = restart.am
         h = new_highs()

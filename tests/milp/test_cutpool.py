@@ -1,6 +1,7 @@
-"""The restart from HiGHS's root cuts (milp.cutpool, docs/milp.md §Reductions, 6): the proven
-optimum is the same with and without it, the reported bound never exceeds it, and the cut
-LP's fixing keeps every configuration of a plan cheaper than the known one."""
+"""The restart from HiGHS's root cuts (milp.cutpool, docs/milp.md §Reductions, 6) and the
+probing on its tight cut rows (§7): the proven optimum is the same with and without them,
+the reported bound never exceeds it, and neither the cut LP's fixing nor the probes drop a
+configuration of a plan cheaper than the known one."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hetserve.heuristics import GhParams, gh
 from hetserve.instances import Status
 from hetserve.instances.generate import generate
 from hetserve.milp import MilpParams, solve
-from hetserve.milp.cutpool import collapse, map_cuts, root_cuts, with_cuts
+from hetserve.milp.cutpool import collapse, map_cuts, probe_restart, root_cuts, with_cuts
 from hetserve.milp.fixing import lagrangian_value
 from hetserve.milp.highs_model import build_arrays
 from hetserve.milp.index import make_index
@@ -57,6 +58,22 @@ def test_restart_keeps_the_optimum(make, restart_everywhere):
     assert off.bound <= on.objective * (1 + 2e-4)
 
 
+@pytest.mark.parametrize("make", INSTANCES)
+@pytest.mark.parametrize("rows", ["all", "none"])
+def test_cut_probing_keeps_the_optimum(make, rows, restart_everywhere, monkeypatch):
+    """The same with the probes on the tight cut rows (§7) after the collapse, restarted
+    with all or none of the cut rows."""
+    monkeypatch.setattr(solve_mod, "CUTPOOL_RESTART_ROWS", rows)
+    inst = make()
+    start = gh(inst, GhParams()).solution
+    off = solve(inst, MilpParams(threads=1), warm_start=start)
+    on = solve(inst, MilpParams(threads=1, cutpool_probing=True), warm_start=start)
+    assert off.status is Status.OPTIMAL and on.status is Status.OPTIMAL
+    assert on.objective == pytest.approx(off.objective, rel=2e-4)
+    assert on.bound <= off.objective * (1 + 2e-4)
+    assert off.bound <= on.objective * (1 + 2e-4)
+
+
 def test_the_restart_runs_and_shrinks_the_model(restart_everywhere):
     """On a generated instance where HiGHS's root leaves a gap, the restart happens: cuts are
     read over the model's columns, the cut LP is above the plain fixing's bound, and the
@@ -70,6 +87,20 @@ def test_the_restart_runs_and_shrinks_the_model(restart_everywhere):
     assert cp["L_cut"] > res.stats["fixing"]["bound"]
     assert cp["L_cut"] <= res.objective * (1 + 1e-6)
     assert cp["cols_after"] < cp["cols_before"]
+
+
+def test_the_probes_run_in_the_solve(restart_everywhere):
+    """With ``cutpool_probing`` the solve probes after the collapse (not vacuous: configurations
+    are probed and some dropped) and still proves the optimum of the solve without it."""
+    inst = generate((4, 4, 5), 4).replace(multi_parallelism=True)
+    start = gh(inst, GhParams()).solution
+    res = solve(inst, MilpParams(threads=1, cutpool_probing=True), warm_start=start)
+    off = solve(inst, MilpParams(threads=1), warm_start=start)
+    assert res.status is Status.OPTIMAL
+    assert res.objective == pytest.approx(off.objective, rel=2e-4)
+    cp = res.stats["cutpool"]["cut_probing"]
+    assert cp["probed"] > 0 and cp["dropped"] > 0 and cp["tight_cuts"] > 0
+    assert cp["cols_after"] == res.stats["n_vars"]
 
 
 @pytest.mark.parametrize("spec", [((4, 4, 5), 4, True), ((5, 5, 6), 3, False)],
@@ -114,6 +145,50 @@ def test_cut_fixing_keeps_every_cheaper_plan(spec):
     assert np.all(rs.fixing.caps[opened] >= r_opt[opened]), "an optimal configuration was cut"
     # and the optimal plan is a point of the collapsed model with its mapped cuts
     new = rs.am
+    w = solve_mod._start_vector(new, inst, opt.solution)
+    act = new.A @ w
+    assert np.all(act >= new.row_lo - 1e-6) and np.all(act <= new.row_hi + 1e-6)
+
+
+@pytest.mark.parametrize("at_optimum", [False, True], ids=["U-above", "U-optimum"])
+def test_cut_probing_keeps_every_optimal_configuration(at_optimum):
+    """HiGHS's cuts from GH's plan (as above), the collapse and the probes on the tight cut
+    rows with nothing kept explicitly, against U = HiGHS's incumbent (above the optimum) or
+    U = the proven optimum itself: every configuration of the optimal plan keeps its
+    replicas, every probe's LP value is at most the optimum, and the optimal plan is a
+    point of the probed model (with all its cut rows). The probes drop something, so the
+    test is not vacuous."""
+    inst = generate((4, 4, 5), 4).replace(multi_parallelism=True)
+    start = gh(inst, GhParams())
+    opt = solve(inst, MilpParams(threads=1, cutpool=False), warm_start=start.solution)
+    assert opt.status is Status.OPTIMAL
+    red = Reductions()
+    idx = make_index(inst, reductions=red, upper_bound=float(start.objective))
+    am = build_arrays(inst, index=idx)
+    cuts, st = root_cuts(am, solve_mod._start_vector(am, inst, start.solution),
+                         time_limit_s=60.0, threads=1, seed=0, mip_rel_gap=1e-4,
+                         options=NO_HEURISTICS)
+    assert cuts is not None and cuts.n_cuts > 0
+    upper = min(float(start.objective), st["objective"])
+    assert upper > opt.objective * (1 + 1e-4)
+    if at_optimum:
+        upper = float(opt.objective)
+    tight = MilpParams().tightening
+    rs = collapse(am, cuts, upper, np.zeros(idx.n_cfg), tightening=tight, reductions=red,
+                  seed=0, time_limit_s=60.0)
+    assert rs.cut_dual is not None and 0 < np.count_nonzero(rs.cut_dual) <= cuts.n_cuts
+    pr = probe_restart(rs, upper, np.zeros(len(inst.routes)), tightening=tight,
+                       reductions=red, seed=0, time_limit_s=60.0, work=None,
+                       iteration_limit=40, rows="all")
+    cp = pr.stats["cut_probing"]
+    assert cp["probed"] > 0 and cp["dropped"] > 0
+    assert cp["lp_value"] <= opt.objective * (1 + 1e-9)
+    assert cp["lp_after"] is None or cp["lp_after"] <= opt.objective * (1 + 1e-9)
+    r_opt, _ = map_plan(idx.reduced, *opt.solution.to_arrays(inst))
+    opened = np.nonzero(r_opt > 0)[0]
+    assert np.all(pr.caps[opened] >= r_opt[opened]), "an optimal configuration was cut"
+    new = pr.am
+    assert new.n_cols < rs.am.n_cols
     w = solve_mod._start_vector(new, inst, opt.solution)
     act = new.A @ w
     assert np.all(act >= new.row_lo - 1e-6) and np.all(act <= new.row_hi + 1e-6)
