@@ -111,4 +111,44 @@ def weighted_cover_cuts(am: ArrayModel, v: np.ndarray, *, min_violation: float =
     return A, np.ones(n), np.full(n, np.inf)
 
 
-__all__ = ["ROW_BLOCKS", "weighted_cover_cuts"]
+
+
+def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
+                      drop_slack: bool = True, time_limit_s: float = 600.0
+                      ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[float]]:
+    """``rounds`` rounds of :func:`weighted_cover_cuts` on the LP relaxation of ``am``
+    (dual simplex, warm between rounds): the rows found (those slack at the last LP
+    dropped when ``drop_slack``) and the LP value after each round (plain first)."""
+    from dataclasses import replace
+
+    from hetserve.instances.solver_log import new_highs
+    from hetserve.milp.highs_run import configure, run_checked
+
+    h = new_highs()
+    configure(h, time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=1, seed=0,
+              options=(("solver", "simplex"), ("presolve", "off")))
+    h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
+    run_checked(h)
+    values = [float(h.getInfo().objective_function_value)]
+    blocks: list[sp.csr_matrix] = []
+    for _ in range(rounds):
+        A, lo, hi = weighted_cover_cuts(am, np.asarray(h.getSolution().col_value),
+                                        per_row=per_row)
+        if A.shape[0] == 0:
+            break
+        h.addRows(A.shape[0], lo, hi, A.nnz, A.indptr[:-1].astype(np.int32),
+                  A.indices.astype(np.int32), A.data)
+        blocks.append(A)
+        run_checked(h)
+        values.append(float(h.getInfo().objective_function_value))
+    if not blocks:
+        return sp.csr_matrix((0, am.n_cols)), np.zeros(0), np.zeros(0), values
+    A = sp.vstack(blocks).tocsr()
+    if drop_slack:
+        act = A @ np.asarray(h.getSolution().col_value)
+        A = A[act <= 1.0 + 1e-7]
+    n = A.shape[0]
+    return A, np.ones(n), np.full(n, np.inf), values
+
+
+__all__ = ["ROW_BLOCKS", "separation_rounds", "weighted_cover_cuts"]

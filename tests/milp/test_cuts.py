@@ -6,6 +6,7 @@ violated multiplier."""
 from __future__ import annotations
 
 import importlib
+import itertools
 from dataclasses import replace
 
 import numpy as np
@@ -67,7 +68,7 @@ def test_rows_hold_at_the_optimum_and_keep_it(make):
     v = solve_mod._start_vector(cut, inst, opt.solution)
     act = cut.A @ v
     assert np.all(act >= cut.row_lo - 1e-6) and np.all(act <= cut.row_hi + 1e-6)
-    assert all(b >= a - 1e-6 for a, b in zip(values, values[1:]))
+    assert all(b >= a - 1e-6 for a, b in itertools.pairwise(values))
     assert values[-1] <= opt.objective * (1 + 1e-6)
     h = _highs(cut, lp=False)
     configure(h, time_limit_s=300.0, mip_rel_gap=1e-6, threads=1, seed=0,

@@ -21,7 +21,7 @@ from hetserve.milp.cutpool import root_cuts
 from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector, fixed_model
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import start_of  # noqa: E402
+from explore import start_of
 
 if __name__ == "__main__":
     for spec in sys.argv[1].split(","):

@@ -13,7 +13,6 @@ import pickle
 import sys
 from dataclasses import replace
 
-import highspy
 import numpy as np
 
 from hetserve.instances.solver_log import new_highs
@@ -40,7 +39,8 @@ def value(h) -> float:  # type: ignore[no-untyped-def]
 
 
 def describe(spec: str, top: int) -> None:
-    inst, am, start, U, warm, rc, row = pickle.load(open(f"/tmp/cutsep-{spec}.pkl", "rb"))
+    with open(f"/tmp/cutsep-{spec}.pkl", "rb") as f:
+        inst, am, _, U, _, rc, _ = pickle.load(f)
     names = np.array(am.col_names())
     kind = np.array([n.split("_")[0] for n in names])
     h = lp_solver(am)
@@ -87,8 +87,6 @@ def describe(spec: str, top: int) -> None:
         add_rows(h4, rc.A[sel], rc.lo[sel], rc.hi[sel])
         curve.append((n, round(value(h4), 3)))
     print("LP with the top-n cuts by add-one:", curve)
-    order = sorted(on, key=lambda k: -(abs(dual[k]) * max(abs(rc.lo[k]) if dual[k] > 0
-                                                          else abs(rc.hi[k]), 1e-9)))
     print("k  dual  lo  hi  act  add-one  drop-one  nnz  kinds")
     for k in sorted(on, key=lambda k: -addo[k]):
         r = rc.A[k]
@@ -115,8 +113,9 @@ def describe(spec: str, top: int) -> None:
             print(f"   {nm:14s} {v:10.4f}  lp_full {x[j]:.4f} lp_plain {xp[j]:.4f}  "
                   f"lb {am.lb[j]:.0f} ub {am.ub[j]:.3g} {extra}")
     print(flush=True)
-    pickle.dump({"plain": plain, "full": full, "dual": dual, "add": addo, "drop": drop,
-                 "x": x, "xp": xp}, open(f"/tmp/cutsep-rank-{spec}.pkl", "wb"))
+    with open(f"/tmp/cutsep-rank-{spec}.pkl", "wb") as f:
+        pickle.dump({"plain": plain, "full": full, "dual": dual, "add": addo, "drop": drop,
+                     "x": x, "xp": xp}, f)
 
 
 if __name__ == "__main__":

@@ -27,10 +27,11 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe
 def load(spec: str):  # type: ignore[no-untyped-def]
     path = f"/tmp/cutsep-{spec}.pkl"
     if os.path.exists(path):
-        inst, am, start, U, warm, rc, row = pickle.load(open(path, "rb"))
+        with open(path, "rb") as f:
+            _, am, _, U, _, rc, _ = pickle.load(f)
         return am, U, (None if rc is None else rc.root_bound)
     from explore import fixed_of
-    inst, warm, fm = fixed_of(spec)
+    _, _, fm = fixed_of(spec)
     return fm.am, fm.upper, None
 
 
