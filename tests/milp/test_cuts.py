@@ -61,7 +61,7 @@ def test_rows_hold_at_the_optimum_and_keep_it(make):
     below the plain LP nor above the optimum; HiGHS on the model with the rows proves the
     same optimum."""
     inst = make()
-    opt = solve(inst, MilpParams(threads=1))
+    opt = solve(inst, MilpParams(threads=1, time_limit_s=900.0))
     assert opt.status is Status.OPTIMAL
     am = build_arrays(inst, index=make_index(inst))
     cut, values = _rounds(am, 5)
@@ -71,7 +71,7 @@ def test_rows_hold_at_the_optimum_and_keep_it(make):
     assert all(b >= a - 1e-6 for a, b in itertools.pairwise(values))
     assert values[-1] <= opt.objective * (1 + 1e-6)
     h = _highs(cut, lp=False)
-    configure(h, time_limit_s=300.0, mip_rel_gap=1e-6, threads=1, seed=0,
+    configure(h, time_limit_s=900.0, mip_rel_gap=1e-6, threads=1, seed=0,
               options=(("presolve", "off"),))
     run_checked(h)
     assert h.modelStatusToString(h.getModelStatus()) == "Optimal"
@@ -83,7 +83,7 @@ def test_family_holds_at_the_optimum_for_every_multiplier(make):
     """At the optimal plan the best left-hand side over S is ≥ 1 for every t on a fine
     grid (the whole family, not just the rows the LP point selects)."""
     inst = make()
-    opt = solve(inst, MilpParams(threads=1))
+    opt = solve(inst, MilpParams(threads=1, time_limit_s=900.0))
     am = build_arrays(inst, index=make_index(inst))
     v = solve_mod._start_vector(am, inst, opt.solution)
     t = np.concatenate([[0.0], np.geomspace(1e-3, 1e5, 400)])
