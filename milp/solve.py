@@ -402,8 +402,10 @@ def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float 
     cover: tuple[ArrayModel, sp.csr_matrix, np.ndarray, np.ndarray] | None = None
     wc_stats = None
     rounds = _wcover_rounds(params)
+    plain = None
     if (rounds > 0 and given is None and fixing is not None and upper is not None
             and warm_start is not None):
+        plain = fixing if fixing.d_w is not None and fixing.d_r is not None else None
         am, fixing, cover, wc_stats = _wcover_fixing(instance, params, seed, am, fixing,
                                                     upper, warm_start, rounds, t_start)
     if (fixing is not None and fixing.lp_w is not None and upper is not None
@@ -413,6 +415,9 @@ def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float 
                                                     upper, warm_start)
         if better < upper:  # a cheaper start: the same multipliers fix more
             upper, fixing = better, fixing.with_upper(better)
+            if plain is not None:  # both multipliers' caps hold below U: keep the smaller
+                fixing = replace(fixing, caps=np.minimum(fixing.caps,
+                                                         plain.with_upper(better).caps))
             am = build_arrays(instance, tightening=params.tightening, index=make_index(
                 instance, params.tightening, params.reductions, upper, fixing.caps,
                 reduced=index.reduced))
