@@ -48,6 +48,13 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
                        (_SOLVE, "CUTPOOL_RESTART_ROWS"): "tight"},
     "cutprobe-none": {(_SOLVE, "CUTPOOL_PROBING"): True,
                       (_SOLVE, "CUTPOOL_RESTART_ROWS"): "none"},
+    # the weighted-error-cover fixing after the reduced-cost fixing (docs/milp.md
+    # "Weighted error cover"): N rounds, the rows dropped (or kept: -rows)
+    "wcover": {(_SOLVE, "WCOVER_ROUNDS"): 10},
+    "wcover8": {(_SOLVE, "WCOVER_ROUNDS"): 8},
+    "wcover15": {(_SOLVE, "WCOVER_ROUNDS"): 15},
+    "wcover-rows": {(_SOLVE, "WCOVER_ROUNDS"): 10, (_SOLVE, "WCOVER_ROWS"): "all"},
+    "no-wcover": {(_SOLVE, "WCOVER_ROUNDS"): 0},
 }
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...
@@ -122,7 +129,8 @@ def main(out: Path, specs: str, starts: str, time_limit: float, threads: int,
                    "fixing_method": fix.get("method"), "fixing_s": fix.get("seconds"),
                    "n_vars": res.stats.get("n_vars"), "root_bound": res.stats.get("root_bound"),
                    "highs_cpu_s": res.stats.get("solve_cpu_s"),
-                   "cutpool": json.dumps(res.stats.get("cutpool"))}
+                   "cutpool": json.dumps(res.stats.get("cutpool")),
+                   "wcover": json.dumps(res.stats.get("wcover"))}
             click.echo(json.dumps(row), err=True)
             rows.append(row)
         _write(out, rows, names, meta)

@@ -118,12 +118,15 @@ def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
                       ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[float]]:
     """``rounds`` rounds of :func:`weighted_cover_cuts` on the LP relaxation of ``am``
     (dual simplex, warm between rounds): the rows found (those slack at the last LP
-    dropped when ``drop_slack``) and the LP value after each round (plain first)."""
+    dropped when ``drop_slack``) and the LP value after each round (plain first). No new
+    round starts after ``time_limit_s`` (wall; a safety net, the budget is ``rounds``)."""
+    import time
     from dataclasses import replace
 
     from hetserve.instances.solver_log import new_highs
     from hetserve.milp.highs_run import configure, run_checked
 
+    t0 = time.perf_counter()
     h = new_highs()
     configure(h, time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=1, seed=0,
               options=(("solver", "simplex"), ("presolve", "off")))
@@ -132,6 +135,8 @@ def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
     values = [float(h.getInfo().objective_function_value)]
     blocks: list[sp.csr_matrix] = []
     for _ in range(rounds):
+        if time.perf_counter() - t0 > time_limit_s:
+            break
         A, lo, hi = weighted_cover_cuts(am, np.asarray(h.getSolution().col_value),
                                         per_row=per_row)
         if A.shape[0] == 0:

@@ -123,6 +123,14 @@ class MilpParams:
         model without what they drop. Implies ``cutpool``. **Off by default** (measured
         in docs/milp.md §Reductions, 7); :data:`CUTPOOL_PROBING` turns it on for a
         benchmark.
+    wcover_rounds
+        After the reduced-cost fixing and before the support MIP: this many rounds of our
+        weighted-error-cover separation (:func:`milp.cuts.separation_rounds`, docs/milp.md
+        "Weighted error cover"; rows valid for every plan), then the fixing of §4 again
+        from the LP with those rows (room ``U − L_cov``) and the model rebuilt without
+        what it drops (:func:`milp.cutpool.collapse`); the support MIP and probing then
+        run on that LP's support and caps. 0 = off. The environment's
+        ``HETSERVE_MILP_WCOVER`` (a number of rounds) overrides it (a benchmark toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -140,6 +148,7 @@ class MilpParams:
     probing: bool = True
     cutpool: bool = False
     cutpool_probing: bool = False
+    wcover_rounds: int = 0
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -156,6 +165,10 @@ class MilpParams:
                 raise ValueError(f"HiGHS option {name}={value!r} is refused: it returns "
                                  f"suboptimal plans labelled optimal (docs/milp.md "
                                  f"\"Root settings\")")
+        if (isinstance(self.wcover_rounds, bool) or not isinstance(self.wcover_rounds, int)
+                or self.wcover_rounds < 0):
+            raise ValueError(f"wcover_rounds must be a non-negative integer, "
+                             f"got {self.wcover_rounds!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend {self.backend!r} not understood; expected one of "
                              f"{list(BACKENDS)}")
@@ -308,6 +321,29 @@ Without them the restarted HiGHS was faster (12x12x12 s3: 5.4 vs 11.1 CPU s, s0:
 34.5 and not proven in 120 s wall; docs/milp.md §Reductions, 7)."""
 
 
+WCOVER_ROUNDS = 0
+"""Rounds of the weighted-error-cover fixing for every solve whose ``MilpParams`` leave it
+off (a benchmark toggle: benchmarks/milp_starts.py ``--fixing wcover``)."""
+
+WCOVER_PER_ROW = 2
+"""Multipliers separated per error row and round (results/milp/exact-r5-cutsep/)."""
+
+WCOVER_TIME_SHARE = 0.25
+"""The separation rounds stop after this share of the time limit (wall; a safety net,
+the budget is the number of rounds)."""
+
+WCOVER_ROWS = "none"
+"""The separated rows the model keeps after the wcover fixing: ``all`` or ``none``
+(results/milp/exact-r5-wchook/)."""
+
+
+def _wcover_rounds(params: MilpParams) -> int:
+    env = os.environ.get("HETSERVE_MILP_WCOVER")
+    if env is not None:
+        return int(env)
+    return params.wcover_rounds or WCOVER_ROUNDS
+
+
 def _cutpool_probing_on(params: MilpParams) -> bool:
     return params.cutpool_probing or CUTPOOL_PROBING
 
@@ -338,6 +374,7 @@ class FixedModel:
     fixing: Fixing | None
     probing: Probing | None
     support_mip: dict[str, Any] | None
+    wcover: dict[str, Any] | None = None
 
 
 def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float | None,
@@ -362,6 +399,15 @@ def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float 
             am = build_arrays(instance, tightening=params.tightening, index=make_index(
                 instance, params.tightening, params.reductions, upper, fixing.caps,
                 reduced=index.reduced))
+    cover: tuple[ArrayModel, sp.csr_matrix, np.ndarray, np.ndarray] | None = None
+    wc_stats = None
+    rounds = _wcover_rounds(params)
+    plain = None
+    if (rounds > 0 and given is None and fixing is not None and upper is not None
+            and warm_start is not None):
+        plain = fixing if fixing.d_w is not None and fixing.d_r is not None else None
+        am, fixing, cover, wc_stats = _wcover_fixing(instance, params, seed, am, fixing,
+                                                    upper, warm_start, rounds, t_start)
     if (fixing is not None and fixing.lp_w is not None and upper is not None
             and warm_start is not None and _support_mip_on(params)
             and upper - fixing.bound > SUPPORT_MIP_MIN_ROOM * abs(upper)):
@@ -369,6 +415,9 @@ def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float 
                                                     upper, warm_start)
         if better < upper:  # a cheaper start: the same multipliers fix more
             upper, fixing = better, fixing.with_upper(better)
+            if plain is not None:  # both multipliers' caps hold below U: keep the smaller
+                fixing = replace(fixing, caps=np.minimum(fixing.caps,
+                                                         plain.with_upper(better).caps))
             am = build_arrays(instance, tightening=params.tightening, index=make_index(
                 instance, params.tightening, params.reductions, upper, fixing.caps,
                 reduced=index.reduced))
@@ -387,7 +436,59 @@ def fixed_model(instance: Instance, params: MilpParams, seed: int, upper: float 
             am = build_arrays(instance, tightening=params.tightening, index=make_index(
                 instance, params.tightening, params.reductions, upper,
                 np.minimum(fixing.caps, probing.caps), reduced=index.reduced))
-    return FixedModel(am, upper, warm_start, fixing, probing, sub_stats)
+    if cover is not None and WCOVER_ROWS == "all":
+        am_sep, A, lo, hi = cover
+        rows, _ = cutpool.map_cuts(am_sep, am, A)
+        am = cutpool.with_cuts(am, rows, lo, hi)
+    if wc_stats is not None:
+        wc_stats.update(rows_kept=WCOVER_ROWS if cover is not None else "none",
+                        cols_final=am.n_cols)
+    return FixedModel(am, upper, warm_start, fixing, probing, sub_stats, wc_stats)
+
+
+def _wcover_fixing(instance: Instance, params: MilpParams, seed: int, am: ArrayModel,
+                   fixing: Fixing, upper: float, warm_start: Solution, rounds: int,
+                   t_start: float
+                   ) -> tuple[ArrayModel, Fixing,
+                              tuple[ArrayModel, sp.csr_matrix, np.ndarray, np.ndarray] | None,
+                              dict[str, Any]]:
+    """``rounds`` rounds of the weighted error cover on the fixed model ``am``'s LP
+    (docs/milp.md "Weighted error cover"), then the fixing of §4 from the LP with the rows
+    and the model rebuilt over its caps (:func:`milp.cutpool.collapse`). The rows hold for
+    every plan (not only those cheaper than ``upper``), so the start needs no care beyond
+    what the fixing already gives it (its configurations are kept anyway). Returns the
+    model (without the rows), the new fixing (its caps 0 outside ``am``), ``(am, A, lo,
+    hi)`` for mapping the rows onto a later model (``None`` when nothing was separated)
+    and stats."""
+    from hetserve.milp.cuts import separation_rounds
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    left = params.time_limit_s - (t0 - t_start)
+    A, lo, hi, values = separation_rounds(
+        am, rounds, per_row=WCOVER_PER_ROW,
+        time_limit_s=max(0.1, min(WCOVER_TIME_SHARE * params.time_limit_s, 0.5 * left)))
+    stats: dict[str, Any] = {"rounds": len(values) - 1, "rows": int(A.shape[0]),
+                             "lp_plain": values[0], "lp_rows": values[-1],
+                             "separation_s": time.perf_counter() - t0,
+                             "separation_cpu_s": time.process_time() - c0,
+                             "cols_before": am.n_cols}
+    if A.shape[0] == 0:
+        stats.update(dropped=0, lowered=0, cols_after=am.n_cols)
+        return am, fixing, None, stats
+    r_all, x_all = warm_start.to_arrays(instance)
+    if am.index.reduced is not None:
+        r_all, _ = map_plan(am.index.reduced, r_all, x_all)
+    left = params.time_limit_s - (time.perf_counter() - t_start)
+    rs = cutpool.collapse(am, CutRows(A, lo, hi, math.nan), upper, r_all[am.index.cfg],
+                          tightening=params.tightening, reductions=params.reductions,
+                          seed=seed, time_limit_s=max(0.1, 0.5 * left))
+    stats.update({k: rs.stats.get(k) for k in ("L_cut", "lp_cut", "dropped", "lowered")},
+                 cols_after=rs.stats.get("cols_after", am.n_cols),
+                 seconds=time.perf_counter() - t0, cpu_s=time.process_time() - c0)
+    if rs.fixing is None or rs.caps is None or rs.base is None:
+        return am, fixing, (am, A, lo, hi), stats
+    # the collapse's caps are 0 outside am (its Fixing's are inf there: no column)
+    return rs.base, replace(rs.fixing, caps=rs.caps), (am, A, lo, hi), stats
 
 
 def _plan_arrays(instance: Instance, am: ArrayModel,
@@ -466,11 +567,12 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         warm_eval = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         upper = warm_eval.objective if warm_eval.feasible else None
     given, probing = fixing, None
-    upper_start, sub_stats = upper, None
+    upper_start, sub_stats, wc_stats = upper, None, None
     if backend == "highspy":
         prep = fixed_model(instance, params, seed, upper, warm_start, t_start, fixing=given)
         am, upper, warm_start = prep.am, prep.upper, prep.warm_start
         fixing, probing, sub_stats = prep.fixing, prep.probing, prep.support_mip
+        wc_stats = prep.wcover
         build_s = time.perf_counter() - t_start
         h = new_highs()
         _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
@@ -601,6 +703,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "support_mip": sub_stats,
         "probing": None if probing is None else probing.stats(),
         "cutpool": cut_stats,
+        "wcover": wc_stats,
         "fixing": None if fixing is None else {
             "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
             "lp_value": fixing.lp_value, "seconds": fixing.seconds, "method": fixing.method},
