@@ -638,6 +638,10 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
 
 
+WCOVER_PRESOLVE = False
+""":func:`wcover_lp_bound`'s first LP with HiGHS's presolve (benchmark toggle)."""
+
+
 def _wcover_fixed_bound(instance: Instance, plan: Solution, agh_upper: float,
                         params: MilpParams, fixing: Fixing, target: float | None,
                         survivors: int | None, sub: dict[str, Any] | None, rounds: int,
@@ -651,7 +655,8 @@ def _wcover_fixed_bound(instance: Instance, plan: Solution, agh_upper: float,
     upper = min(agh_upper, float((sub or {}).get("objective", math.inf)))
     cut = upper if target is None else target  # every plan cheaper than this is in the model
     left = params.time_limit_s - (time.perf_counter() - t0)
-    cert, wst = wcover_lp_bound(am, rounds, time_limit_s=max(1e-3, left), seed=seed)
+    cert, wst = wcover_lp_bound(am, rounds, time_limit_s=max(1e-3, left), seed=seed,
+                                stop_at=cut, presolve=WCOVER_PRESOLVE)
     lp_bound = min(cut, cert)
     best = max(fixing.bound, lp_bound)
     value = best - 1e-9 * abs(best) if math.isfinite(best) else best
@@ -672,7 +677,8 @@ def _wcover_fixed_bound(instance: Instance, plan: Solution, agh_upper: float,
     return BoundResult(value, method, seconds, 0, stats), run
 
 
-def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: int = 0
+def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: int = 0,
+                    stop_at: float = math.inf, presolve: bool = False
                     ) -> tuple[float, dict[str, Any]]:
     """A certified lower bound on every plan of ``am`` from its LP relaxation with
     ``rounds`` rounds of weighted error covers (:func:`milp.cuts.weighted_cover_cuts`,
@@ -681,7 +687,10 @@ def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: i
     :func:`milp.fixing.lagrangian_value` at the last LP's row duals over ``am`` with the
     rows (weak duality: any multipliers of the right signs, so it holds whatever the
     simplex did, also when it stopped at the limit); the best over the rounds is
-    returned with the stats (LP value, certified value, rows and seconds per round)."""
+    returned with the stats (LP value, certified value, rows and seconds per round).
+    ``stop_at``: no further round once the certified value reaches it (the target *V*,
+    above which the number is not used); ``presolve``: HiGHS's presolve on the first LP
+    (the re-solves start from its postsolved basis)."""
     import highspy
     import scipy.sparse as sp
 
@@ -694,7 +703,7 @@ def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: i
     t0, c0 = time.perf_counter(), time.process_time()
     h = new_highs()
     configure(h, time_limit_s=max(1e-3, time_limit_s), mip_rel_gap=0.0, threads=1, seed=seed,
-              options=(("solver", "simplex"), ("presolve", "off")))
+              options=(("solver", "simplex"), ("presolve", "on" if presolve else "off")))
     h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
     blocks: list[sp.csr_matrix] = []
     history: list[dict[str, Any]] = []
@@ -724,7 +733,7 @@ def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: i
         history.append({"round": k, "rows": n, "certified": cert,
                         "lp": float(h.getInfo().objective_function_value) if optimal else None,
                         "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0})
-        if not optimal:
+        if not optimal or best >= stop_at:
             break
     return best, {"wcover_history": history, "wcover_rows": history[-1]["rows"] if history
                   else 0, "wcover_s": time.perf_counter() - t0}

@@ -179,7 +179,7 @@ def test_wcover_lp_bound_is_weak_duality():
 
     inst = generate((4, 4, 5), 0)
     am = build_arrays(inst, index=make_index(inst))
-    value, st = wcover_lp_bound(am, 0, time_limit_s=30.0)
+    value, _ = wcover_lp_bound(am, 0, time_limit_s=30.0)
     assert value == pytest.approx(lp_relaxation_bound(inst), rel=1e-6)
     lifted, st2 = wcover_lp_bound(am, 5, time_limit_s=30.0)
     assert lifted >= value - 1e-9 and len(st2["wcover_history"]) >= 1

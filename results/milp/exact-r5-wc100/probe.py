@@ -113,7 +113,8 @@ def main(size, seed, targets, rounds, round_wall, out):
                 np.ones(sum(b.shape[0] for b in blocks)),
                 np.full(sum(b.shape[0] for b in blocks), np.inf))
             cert, _ = lagrangian_value(amc, np.asarray(h.getSolution().row_dual))
-            hist.append({"round": k, "lp": lpv, "cert": cert, "rows_added": int(sum(b.shape[0] for b in blocks)),
+            hist.append({"round": k, "lp": lpv, "cert": cert,
+                         "rows_added": int(sum(b.shape[0] for b in blocks)),
                          "lp_s": lp_s, "wall_s": time.perf_counter() - t1,
                          "cpu_s": time.process_time() - c1, "status": str(h.getModelStatus())})
             print(json.dumps(hist[-1]), file=sys.stderr, flush=True)
