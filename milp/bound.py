@@ -710,15 +710,13 @@ def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: i
     best = -math.inf
     for k in range(rounds + 1):
         if k > 0:
-            left = time_limit_s - (time.perf_counter() - t0)
-            if left <= 0:
+            if time.perf_counter() - t0 >= time_limit_s:  # HiGHS's limit is on its total
                 break
             A, lo, hi = weighted_cover_cuts(am, np.asarray(h.getSolution().col_value))
             if A.shape[0] == 0:
                 break
             h.addRows(A.shape[0], lo, hi, A.nnz, A.indptr[:-1].astype(np.int32),
                       A.indices.astype(np.int32), A.data)
-            h.setOptionValue("time_limit", max(1e-3, left))
             blocks.append(A)
         run_checked(h)
         sol = h.getSolution()
