@@ -47,11 +47,15 @@ def _option(text: str) -> tuple[str, object]:
 def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
          fixed_time: float = 0.0, closing: bool = True,
          target_routes: int | None = None, highs_log: str | None = None,
-         highs_option: tuple[str, ...] = (), target_cutoff: bool = True) -> dict:
+         highs_option: tuple[str, ...] = (), target_cutoff: bool = True,
+         wcover_rounds: int = 0, wcover_presolve: bool = False) -> dict:
+    import hetserve.milp.bound as bound_mod
     from hetserve.heuristics import agh, gh
     from hetserve.instances.generate import generate
     from hetserve.milp import MilpParams, solve
     from hetserve.milp.bound import fixed_model_bound, lagrangian_bound, price_and_branch
+
+    bound_mod.WCOVER_PRESOLVE = wcover_presolve
 
     inst = generate(tuple(int(v) for v in size.split("x")), seed)  # type: ignore[arg-type]
     row: dict = {"size": size, "seed": seed, "load_1min_start": os.getloadavg()[0]}
@@ -67,9 +71,11 @@ def _run(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: fl
         fb, run = fixed_model_bound(inst, a.solution, time_limit_s=fixed_time, closing=closing,
                                     target_routes=target_routes, highs_log=highs_log,
                                     highs_options=tuple(_option(o) for o in highs_option),
-                                    target_cutoff=target_cutoff)
+                                    target_cutoff=target_cutoff,
+                                    wcover_rounds=wcover_rounds)
         row.update(fixed_closing=closing, fixed_target_routes=target_routes,
                    fixed_highs_options=list(highs_option), fixed_target_cutoff=target_cutoff,
+                   fixed_wcover_rounds=wcover_rounds, fixed_wcover_presolve=wcover_presolve,
                    fixed_bound=fb.value, fixed_method=fb.method,
                    fixed_wall_s=time.perf_counter() - t0, fixed_cpu_s=time.process_time() - c0,
                    fixed_status=str(run.status), rss_after_fixed_gb=_rss_gb(),
@@ -203,19 +209,24 @@ def _table(out: Path) -> str:
               help="name=value: a HiGHS option for the fixed model's solve (repeatable).")
 @click.option("--target-cutoff/--no-target-cutoff", default=True, show_default=True,
               help="HiGHS's objective_bound = the target cost V on the target model.")
+@click.option("--wcover-rounds", type=int, default=0, show_default=True,
+              help="fixed_model_bound's wcover_rounds: the fixed/target model's LP with "
+                   "this many rounds of weighted error covers instead of HiGHS's MIP.")
+@click.option("--wcover-presolve/--no-wcover-presolve", default=False, show_default=True,
+              help="HiGHS's presolve on the first LP of the wcover rounds.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Append the JSON row to OUT/runs.jsonl and write OUT/meta.json.")
 @click.option("--table", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Print the markdown table of TABLE/runs.jsonl and exit.")
 def main(size: str, seed: int, time_limit: float, pnb_time: float, milp_time: float,
          fixed_time: float, closing: bool, target_routes: int | None, highs_log: str | None,
-         highs_option: tuple[str, ...], target_cutoff: bool, out: Path | None,
-         table: Path | None) -> None:
+         highs_option: tuple[str, ...], target_cutoff: bool, wcover_rounds: int,
+         wcover_presolve: bool, out: Path | None, table: Path | None) -> None:
     if table is not None:
         click.echo(_table(table))
         return
     row = _run(size, seed, time_limit, pnb_time, milp_time, fixed_time, closing, target_routes,
-               highs_log, highs_option, target_cutoff)
+               highs_log, highs_option, target_cutoff, wcover_rounds, wcover_presolve)
     line = json.dumps(row)
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
 from hetserve.milp.colgen import ColgenResult, RestrictedMaster, cheapest, column_generation
 from hetserve.milp.fixing import Fixing, fixing_from_closing
+from hetserve.milp.highs_model import ArrayModel
 from hetserve.milp.index import ModelIndex, make_index
 from hetserve.milp.reductions import Reductions, map_plan
 from hetserve.milp.solve import (
@@ -499,7 +500,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       resume_share: float = 0.4, target_routes: int | None = None,
                       highs_log: str | None = None,
                       highs_options: tuple[tuple[str, Any], ...] = (),
-                      target_cutoff: bool = True) -> tuple[BoundResult, RunResult]:
+                      target_cutoff: bool = True,
+                      wcover_rounds: int = 0) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -536,6 +538,10 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     100x40x40 s0 certifies *V* = 1,360.20 in 207 s instead of 1,358.79 in 299 s), and
     HiGHS's primal heuristics are off there (:data:`TARGET_HIGHS_OPTIONS`; ``highs_options``
     override them).
+    ``wcover_rounds`` > 0 (closing path only): instead of HiGHS's MIP, the fixed (or target)
+    model's LP with that many rounds of weighted error covers (:func:`wcover_lp_bound`);
+    the bound is ``min(U', C)`` (``min(V, C)``), *C* its certified value, and ``method``
+    ``"fixed-lp-wcover"`` where that beats *L* (docs/milp.md "Certified bounds").
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -595,6 +601,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                          # 1 % of the limit kept for what follows HiGHS (evaluation, stats;
                          # ≈ 1 s at 100x40x40)
                          time_limit_s=max(1.0, 0.99 * time_limit_s - (time.perf_counter() - t0)))
+    if wcover_rounds > 0 and caps_fix is not None:
+        return _wcover_fixed_bound(instance, plan, float(ev.objective), params, caps_fix,
+                                   target, survivors, sub_stats, wcover_rounds, t0, seed)
     # with a target V the known plan may lie outside the fixed model: HiGHS starts cold
     run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
                 fixing=caps_fix)
@@ -627,6 +636,105 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         "surviving_routes": survivors, "plan": run.objective if run.feasible else None}
     method = "fixed-mip" if highs > lag else "lagrangian"
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
+
+
+WCOVER_PRESOLVE = False
+""":func:`wcover_lp_bound`'s first LP with HiGHS's presolve (benchmark toggle)."""
+
+
+def _wcover_fixed_bound(instance: Instance, plan: Solution, agh_upper: float,
+                        params: MilpParams, fixing: Fixing, target: float | None,
+                        survivors: int | None, sub: dict[str, Any] | None, rounds: int,
+                        t0: float, seed: int) -> tuple[BoundResult, RunResult]:
+    """:func:`fixed_model_bound` with ``wcover_rounds``: the fixed (or target-cost) model's
+    LP with weighted error covers instead of HiGHS's MIP; ``min(cut, C)`` with *C* the
+    certified value of :func:`wcover_lp_bound` and *cut* = *U'* (or *V*)."""
+    from hetserve.milp.solve import fixed_model
+
+    am = fixed_model(instance, params, seed, None, None, t0, fixing=fixing).am
+    upper = min(agh_upper, float((sub or {}).get("objective", math.inf)))
+    cut = upper if target is None else target  # every plan cheaper than this is in the model
+    left = params.time_limit_s - (time.perf_counter() - t0)
+    cert, wst = wcover_lp_bound(am, rounds, time_limit_s=max(1e-3, left), seed=seed,
+                                stop_at=cut, presolve=WCOVER_PRESOLVE)
+    lp_bound = min(cut, cert)
+    best = max(fixing.bound, lp_bound)
+    value = best - 1e-9 * abs(best) if math.isfinite(best) else best
+    seconds = time.perf_counter() - t0
+    stats: dict[str, Any] = {
+        "upper": upper, "agh_upper": agh_upper, "lagrangian": fixing.bound,
+        "highs_bound": None, "root_bound": None, "highs_status": "not run",
+        "fixing_dropped": fixing.dropped, "fixing_lowered": fixing.lowered,
+        "fixing_s": fixing.seconds, "fixing_method": fixing.method,
+        "lp_value": fixing.lp_value, "build_s": None, "solve_s": None, "solve_cpu_s": None,
+        "n_vars": am.n_cols, "n_int": am.n_int, "n_rows": am.n_rows, "nodes": None,
+        "support_mip": sub or None, "target": target, "surviving_routes": survivors,
+        "wcover_bound": cert, **wst}
+    run = _plan_run(instance, plan, seconds, seed, {"fixing": {"method": fixing.method},
+                                                    "support_mip": sub})
+    stats["plan"] = run.objective
+    method = "fixed-lp-wcover" if lp_bound > fixing.bound else "lagrangian"
+    return BoundResult(value, method, seconds, 0, stats), run
+
+
+def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: int = 0,
+                    stop_at: float = math.inf, presolve: bool = False
+                    ) -> tuple[float, dict[str, Any]]:
+    """A certified lower bound on every plan of ``am`` from its LP relaxation with
+    ``rounds`` rounds of weighted error covers (:func:`milp.cuts.weighted_cover_cuts`,
+    valid for every plan: docs/milp.md "Tightenings"; dual simplex, warm between rounds,
+    stopping early when a round finds no violated row or the time is up). The number is
+    :func:`milp.fixing.lagrangian_value` at the last LP's row duals over ``am`` with the
+    rows (weak duality: any multipliers of the right signs, so it holds whatever the
+    simplex did, also when it stopped at the limit); the best over the rounds is
+    returned with the stats (LP value, certified value, rows and seconds per round).
+    ``stop_at``: no further round once the certified value reaches it (the target *V*,
+    above which the number is not used); ``presolve``: HiGHS's presolve on the first LP
+    (the re-solves start from its postsolved basis)."""
+    import highspy
+    import scipy.sparse as sp
+
+    from hetserve.instances.solver_log import new_highs
+    from hetserve.milp.cutpool import with_cuts
+    from hetserve.milp.cuts import weighted_cover_cuts
+    from hetserve.milp.fixing import lagrangian_value
+    from hetserve.milp.highs_run import configure, run_checked
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    h = new_highs()
+    configure(h, time_limit_s=max(1e-3, time_limit_s), mip_rel_gap=0.0, threads=1, seed=seed,
+              options=(("solver", "simplex"), ("presolve", "on" if presolve else "off")))
+    h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
+    blocks: list[sp.csr_matrix] = []
+    history: list[dict[str, Any]] = []
+    best = -math.inf
+    for k in range(rounds + 1):
+        if k > 0:
+            if time.perf_counter() - t0 >= time_limit_s:  # HiGHS's limit is on its total
+                break
+            A, lo, hi = weighted_cover_cuts(am, np.asarray(h.getSolution().col_value))
+            if A.shape[0] == 0:
+                break
+            h.addRows(A.shape[0], lo, hi, A.nnz, A.indptr[:-1].astype(np.int32),
+                      A.indices.astype(np.int32), A.data)
+            blocks.append(A)
+        run_checked(h)
+        sol = h.getSolution()
+        if not sol.dual_valid:
+            break
+        n = sum(b.shape[0] for b in blocks)
+        am_cut = am if not blocks else with_cuts(am, sp.vstack(blocks).tocsr(), np.ones(n),
+                                                  np.full(n, np.inf))
+        cert, _ = lagrangian_value(am_cut, np.asarray(sol.row_dual))
+        best = max(best, cert)
+        optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        history.append({"round": k, "rows": n, "certified": cert,
+                        "lp": float(h.getInfo().objective_function_value) if optimal else None,
+                        "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0})
+        if not optimal or best >= stop_at:
+            break
+    return best, {"wcover_history": history, "wcover_rows": history[-1]["rows"] if history
+                  else 0, "wcover_s": time.perf_counter() - t0}
 
 
 def _target_cost(idx: ModelIndex, fixing: Fixing, max_routes: int) -> float | None:
