@@ -694,31 +694,15 @@ def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: i
     import highspy
     import scipy.sparse as sp
 
-    from hetserve.instances.solver_log import new_highs
     from hetserve.milp.cutpool import with_cuts
-    from hetserve.milp.cuts import weighted_cover_cuts
+    from hetserve.milp.cuts import cover_rounds
     from hetserve.milp.fixing import lagrangian_value
-    from hetserve.milp.highs_run import configure, run_checked
 
     t0, c0 = time.perf_counter(), time.process_time()
-    h = new_highs()
-    configure(h, time_limit_s=max(1e-3, time_limit_s), mip_rel_gap=0.0, threads=1, seed=seed,
-              options=(("solver", "simplex"), ("presolve", "on" if presolve else "off")))
-    h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
-    blocks: list[sp.csr_matrix] = []
     history: list[dict[str, Any]] = []
     best = -math.inf
-    for k in range(rounds + 1):
-        if k > 0:
-            if time.perf_counter() - t0 >= time_limit_s:  # HiGHS's limit is on its total
-                break
-            A, lo, hi = weighted_cover_cuts(am, np.asarray(h.getSolution().col_value))
-            if A.shape[0] == 0:
-                break
-            h.addRows(A.shape[0], lo, hi, A.nnz, A.indptr[:-1].astype(np.int32),
-                      A.indices.astype(np.int32), A.data)
-            blocks.append(A)
-        run_checked(h)
+    for h, blocks in cover_rounds(am, rounds, time_limit_s=time_limit_s, seed=seed,
+                                  presolve=presolve):
         sol = h.getSolution()
         if not sol.dual_valid:
             break
@@ -728,7 +712,7 @@ def wcover_lp_bound(am: ArrayModel, rounds: int, *, time_limit_s: float, seed: i
         cert, _ = lagrangian_value(am_cut, np.asarray(sol.row_dual))
         best = max(best, cert)
         optimal = h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        history.append({"round": k, "rows": n, "certified": cert,
+        history.append({"round": len(history), "rows": n, "certified": cert,
                         "lp": float(h.getInfo().objective_function_value) if optimal else None,
                         "wall_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0})
         if not optimal or best >= stop_at:

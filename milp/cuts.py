@@ -25,6 +25,9 @@ Pure functions: an :class:`~milp.highs_model.ArrayModel` and an LP point in, row
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import highspy
 import numpy as np
 import scipy.sparse as sp
 
@@ -113,13 +116,17 @@ def weighted_cover_cuts(am: ArrayModel, v: np.ndarray, *, min_violation: float =
 
 
 
-def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
-                      drop_slack: bool = True, time_limit_s: float = 600.0
-                      ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[float]]:
-    """``rounds`` rounds of :func:`weighted_cover_cuts` on the LP relaxation of ``am``
-    (dual simplex, warm between rounds): the rows found (those slack at the last LP
-    dropped when ``drop_slack``) and the LP value after each round (plain first). No new
-    round starts after ``time_limit_s`` (wall; a safety net, the budget is ``rounds``)."""
+def cover_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1, time_limit_s: float,
+                 seed: int = 0, presolve: bool = False
+                 ) -> Iterator[tuple[highspy.Highs, list[sp.csr_matrix]]]:
+    """The one loop of LP re-solves with weighted error covers: solve the LP relaxation of
+    ``am`` (dual simplex), then up to ``rounds`` times separate
+    :func:`weighted_cover_cuts` at its solution, add the rows and re-solve warm. Yields
+    the solver and the row blocks added so far after every solve (the plain LP first);
+    the caller reads what it needs and may stop early. Ends when a round finds no
+    violated row or ``time_limit_s`` (wall, also HiGHS's limit on its total) has passed
+    before a round. ``presolve``: HiGHS's presolve on the first LP (the re-solves start
+    from its postsolved basis)."""
     import time
     from dataclasses import replace
 
@@ -128,32 +135,46 @@ def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
 
     t0 = time.perf_counter()
     h = new_highs()
-    configure(h, time_limit_s=time_limit_s, mip_rel_gap=0.0, threads=1, seed=0,
-              options=(("solver", "simplex"), ("presolve", "off")))
+    configure(h, time_limit_s=max(1e-3, time_limit_s), mip_rel_gap=0.0, threads=1, seed=seed,
+              options=(("solver", "simplex"), ("presolve", "on" if presolve else "off")))
     h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
-    run_checked(h)
-    values = [float(h.getInfo().objective_function_value)]
     blocks: list[sp.csr_matrix] = []
+    run_checked(h)
+    yield h, blocks
     for _ in range(rounds):
-        if time.perf_counter() - t0 > time_limit_s:
-            break
+        if time.perf_counter() - t0 >= time_limit_s:
+            return
         A, lo, hi = weighted_cover_cuts(am, np.asarray(h.getSolution().col_value),
                                         per_row=per_row)
         if A.shape[0] == 0:
-            break
+            return
         h.addRows(A.shape[0], lo, hi, A.nnz, A.indptr[:-1].astype(np.int32),
                   A.indices.astype(np.int32), A.data)
         blocks.append(A)
         run_checked(h)
+        yield h, blocks
+
+
+def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
+                      drop_slack: bool = True, time_limit_s: float = 600.0
+                      ) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray, list[float]]:
+    """``rounds`` rounds of :func:`weighted_cover_cuts` on the LP relaxation of ``am``
+    (:func:`cover_rounds`): the rows found (those slack at the last LP dropped when
+    ``drop_slack``) and the LP value after each round (plain first). No new round starts
+    after ``time_limit_s`` (wall; a safety net, the budget is ``rounds``)."""
+    values: list[float] = []
+    blocks: list[sp.csr_matrix] = []
+    x = np.zeros(am.n_cols)
+    for h, blocks in cover_rounds(am, rounds, per_row=per_row, time_limit_s=time_limit_s):
         values.append(float(h.getInfo().objective_function_value))
+        x = np.asarray(h.getSolution().col_value)
     if not blocks:
         return sp.csr_matrix((0, am.n_cols)), np.zeros(0), np.zeros(0), values
     A = sp.vstack(blocks).tocsr()
     if drop_slack:
-        act = A @ np.asarray(h.getSolution().col_value)
-        A = A[act <= 1.0 + 1e-7]
+        A = A[A @ x <= 1.0 + 1e-7]
     n = A.shape[0]
     return A, np.ones(n), np.full(n, np.inf), values
 
 
-__all__ = ["ROW_BLOCKS", "separation_rounds", "weighted_cover_cuts"]
+__all__ = ["ROW_BLOCKS", "cover_rounds", "separation_rounds", "weighted_cover_cuts"]
