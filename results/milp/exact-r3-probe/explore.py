@@ -52,6 +52,19 @@ def fixed_of(spec: str):  # type: ignore[no-untyped-def]
                                    time.perf_counter())
 
 
+def root_cuts_of(spec: str, threads: int = 2):  # type: ignore[no-untyped-def]
+    """:func:`fixed_of` plus HiGHS's root cuts on that model (``milp.cutpool.root_cuts``
+    from the start, 600 s, ``ROOT_SETTINGS``): ``(inst, fm, cuts or None, stats)``, shared
+    by the cut-pool probe scripts."""
+    from hetserve.milp.cutpool import root_cuts
+    from hetserve.milp.solve import ROOT_SETTINGS
+
+    inst, _warm, fm = fixed_of(spec)
+    cuts, st = root_cuts(fm.am, _start_vector(fm.am, inst, fm.warm_start), time_limit_s=600,
+                         threads=threads, seed=0, mip_rel_gap=1e-4, options=ROOT_SETTINGS)
+    return inst, fm, cuts, st
+
+
 def fixed_lp(am):  # type: ignore[no-untyped-def]
     """The LP relaxation of ``am`` by dual simplex, one thread: its column values."""
     h = new_highs()

@@ -12,22 +12,20 @@ import json
 import os
 import sys
 
-from hetserve.milp.cutpool import collapse, root_cuts
+from hetserve.milp.cutpool import collapse
 from hetserve.milp.probing import probe_configurations
 from hetserve.milp.reductions import map_plan
-from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector
+from hetserve.milp.solve import MilpParams
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import fixed_of
+from explore import root_cuts_of
 
 if __name__ == "__main__":
     probe_s = float(sys.argv[2])
     for spec in sys.argv[1].split(","):
         params = MilpParams(time_limit_s=60.0)
-        inst, _warm, fm = fixed_of(spec)
+        inst, fm, cuts, st = root_cuts_of(spec)
         am, U = fm.am, float(fm.upper)
-        cuts, st = root_cuts(am, _start_vector(am, inst, fm.warm_start), time_limit_s=600,
-                             threads=2, seed=0, mip_rel_gap=1e-4, options=ROOT_SETTINGS)
         row = {"spec": spec, "U": U, "load": os.getloadavg()[0], **st}
         if cuts is None:
             print(json.dumps(row), flush=True)

@@ -14,22 +14,20 @@ import os
 import sys
 import time
 
-from hetserve.milp.cutpool import collapse, probe_restart, root_cuts
+from hetserve.milp.cutpool import collapse, probe_restart
 from hetserve.milp.reductions import map_plan
-from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector
+from hetserve.milp.solve import MilpParams
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import fixed_of
+from explore import root_cuts_of
 
 if __name__ == "__main__":
     iters = [int(v) for v in sys.argv[2].split(",")]
     probe_s = float(sys.argv[3])
     for spec in sys.argv[1].split(","):
         params = MilpParams(time_limit_s=60.0)
-        inst, _warm, fm = fixed_of(spec)
+        inst, fm, cuts, st = root_cuts_of(spec)
         am, U = fm.am, float(fm.upper)
-        cuts, st = root_cuts(am, _start_vector(am, inst, fm.warm_start), time_limit_s=600,
-                             threads=2, seed=0, mip_rel_gap=1e-4, options=ROOT_SETTINGS)
         base = {"spec": spec, "U": U, "root": st}
         if cuts is None:
             print(json.dumps(base), flush=True)

@@ -15,21 +15,16 @@ import pickle
 import sys
 import time
 
-from benchmarks.milp_starts import build
-from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.milp.cutpool import root_cuts
-from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _start_vector, fixed_model
+from hetserve.milp.solve import ROOT_SETTINGS, _start_vector
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import start_of
+from explore import fixed_of
 
 if __name__ == "__main__":
     for spec in sys.argv[1].split(","):
-        inst = build(spec)
-        warm = start_of(spec)
-        upper = evaluate_arrays(inst, *warm.to_arrays(inst)).objective
-        t0, c0 = time.perf_counter(), time.process_time()
-        fm = fixed_model(inst, MilpParams(time_limit_s=60.0), 0, upper, warm, time.perf_counter())
+        c0 = time.process_time()
+        inst, _warm, fm = fixed_of(spec)
         am = fm.am
         row = {"spec": spec, "U": fm.upper, "cols": am.n_cols, "cfg": am.index.n_cfg,
                "fixed_cpu": time.process_time() - c0, "load": os.getloadavg()[0]}
