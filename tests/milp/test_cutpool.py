@@ -43,19 +43,25 @@ def restart_everywhere(monkeypatch):
     monkeypatch.delenv("HETSERVE_MILP_CUTPOOL", raising=False)
 
 
+def _same_optimum(inst, on_params):  # type: ignore[no-untyped-def]
+    """Solve ``inst`` from GH's plan with the defaults and with ``on_params``: both proven
+    optimal at the same cost, neither bound above the other's optimum."""
+    start = gh(inst, GhParams()).solution
+    off = solve(inst, MilpParams(threads=1), warm_start=start)
+    on = solve(inst, on_params, warm_start=start)
+    assert off.status is Status.OPTIMAL and on.status is Status.OPTIMAL
+    assert on.objective == pytest.approx(off.objective, rel=2e-4)
+    assert on.bound <= off.objective * (1 + 2e-4)
+    assert off.bound <= on.objective * (1 + 2e-4)
+    return off, on
+
+
 @pytest.mark.parametrize("make", INSTANCES)
 def test_restart_keeps_the_optimum(make, restart_everywhere):
     """From GH's plan, the solve with the restart proves the same optimum as without it, and
     neither bound exceeds the other's optimum."""
-    inst = make()
-    start = gh(inst, GhParams()).solution
-    off = solve(inst, MilpParams(threads=1), warm_start=start)
-    on = solve(inst, MilpParams(threads=1, cutpool=True), warm_start=start)
-    assert off.status is Status.OPTIMAL and on.status is Status.OPTIMAL
-    assert on.objective == pytest.approx(off.objective, rel=2e-4)
+    off, _on = _same_optimum(make(), MilpParams(threads=1, cutpool=True))
     assert off.stats["cutpool"] is None
-    assert on.bound <= off.objective * (1 + 2e-4)
-    assert off.bound <= on.objective * (1 + 2e-4)
 
 
 @pytest.mark.parametrize("make", INSTANCES)
@@ -64,14 +70,7 @@ def test_cut_probing_keeps_the_optimum(make, rows, restart_everywhere, monkeypat
     """The same with the probes on the tight cut rows (§7) after the collapse, restarted
     with all or none of the cut rows."""
     monkeypatch.setattr(solve_mod, "CUTPOOL_RESTART_ROWS", rows)
-    inst = make()
-    start = gh(inst, GhParams()).solution
-    off = solve(inst, MilpParams(threads=1), warm_start=start)
-    on = solve(inst, MilpParams(threads=1, cutpool_probing=True), warm_start=start)
-    assert off.status is Status.OPTIMAL and on.status is Status.OPTIMAL
-    assert on.objective == pytest.approx(off.objective, rel=2e-4)
-    assert on.bound <= off.objective * (1 + 2e-4)
-    assert off.bound <= on.objective * (1 + 2e-4)
+    _same_optimum(make(), MilpParams(threads=1, cutpool_probing=True))
 
 
 def test_the_restart_runs_and_shrinks_the_model(restart_everywhere):
