@@ -543,7 +543,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       highs_options: tuple[tuple[str, Any], ...] = (),
                       target_cutoff: bool = True,
                       wcover_rounds: int = 0,
-                      closing_wcover_rounds: int = 0) -> tuple[BoundResult, RunResult]:
+                      closing_wcover_rounds: int = 0, closing_wcover_per_row: int = 1,
+                      closing_wcover_gap: float = 0.0) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -586,7 +587,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``"fixed-lp-wcover"`` where that beats *L* (docs/milp.md "Certified bounds").
     ``closing_wcover_rounds`` > 0 (closing path only): that many separations of weighted
     covers inside the closing generation (:func:`lagrangian_bound`'s ``wcover_rounds``):
-    a higher *L* and larger forced-open bounds, so fewer survivors for a given *V*.
+    a higher *L* and larger forced-open bounds, so fewer survivors for a given *V*
+    (``closing_wcover_per_row``, ``closing_wcover_gap``: its ``wcover_per_row``,
+    ``wcover_gap``).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -607,7 +610,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         lb = lagrangian_bound(instance, upper_bound=upper, index=idx, iterations=0,
                               keep_master=True, seed=seed, close=True, start_routes=(ti, tc),
                               time_limit_s=closing_share * time_limit_s / 0.8,
-                              wcover_rounds=closing_wcover_rounds)
+                              wcover_rounds=closing_wcover_rounds,
+                              wcover_per_row=closing_wcover_per_row,
+                              wcover_gap=closing_wcover_gap)
         caps_fix = fixing_from_closing(idx, lb, t0)
         sub_stats = None
         if caps_fix is not None and upper - caps_fix.bound > SUPPORT_MIP_MIN_ROOM * abs(upper):
