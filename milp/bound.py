@@ -537,14 +537,14 @@ def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
 
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
                       seed: int = 0, threads: int = 1, closing: bool = True,
-                      closing_share: float = 0.5, support_share: float = 0.4,
+                      closing_share: float | None = None, support_share: float = 0.4,
                       resume_share: float = 0.4, target_routes: int | None = None,
                       highs_log: str | None = None,
                       highs_options: tuple[tuple[str, Any], ...] = (),
                       target_cutoff: bool = True,
                       wcover_rounds: int = 0,
-                      closing_wcover_rounds: int = 0, closing_wcover_per_row: int = 1,
-                      closing_wcover_gap: float = 0.0) -> tuple[BoundResult, RunResult]:
+                      closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
+                      closing_wcover_gap: float = 0.01) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -585,11 +585,14 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     model's LP with that many rounds of weighted error covers (:func:`wcover_lp_bound`);
     the bound is ``min(U', C)`` (``min(V, C)``), *C* its certified value, and ``method``
     ``"fixed-lp-wcover"`` where that beats *L* (docs/milp.md "Certified bounds").
-    ``closing_wcover_rounds`` > 0 (closing path only): that many separations of weighted
-    covers inside the closing generation (:func:`lagrangian_bound`'s ``wcover_rounds``):
-    a higher *L* and larger forced-open bounds, so fewer survivors for a given *V*
-    (``closing_wcover_per_row``, ``closing_wcover_gap``: its ``wcover_per_row``,
-    ``wcover_gap``).
+    ``closing_wcover_rounds`` > 0 (closing path, default 8): that many separations of
+    weighted covers inside the closing generation (:func:`lagrangian_bound`'s
+    ``wcover_rounds``): a higher *L* and larger forced-open bounds, so fewer survivors for a
+    given *V* (``closing_wcover_per_row``, ``closing_wcover_gap``: its ``wcover_per_row``,
+    ``wcover_gap``); with them ``closing_share`` defaults to 0.7 (a cap: a converged
+    generation hands the rest to HiGHS) and ``target_routes`` to
+    :data:`FIXED_MODEL_TARGET_ROUTES_COVERS`, else 0.5 and
+    :data:`FIXED_MODEL_TARGET_ROUTES` (results/milp/exact-r6-covclose/).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -597,6 +600,11 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     (if any) is no dearer than ``plan`` (HiGHS starts from it) — a by-product.
     ``bound.method`` is ``"fixed-mip"`` where *B* beat *L*, else ``"lagrangian"``."""
     t0 = time.perf_counter()
+    covers = closing and closing_wcover_rounds > 0
+    if closing_share is None:
+        closing_share = 0.7 if covers else 0.5
+    if target_routes is None:
+        target_routes = FIXED_MODEL_TARGET_ROUTES_COVERS if covers else FIXED_MODEL_TARGET_ROUTES
     ev = evaluate_arrays(instance, *plan.to_arrays(instance))
     if not ev.feasible:
         raise ValueError("the plan is infeasible: it gives no upper bound to fix with")
@@ -637,8 +645,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
             if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish
-                target = _target_cost(idx, caps_fix, FIXED_MODEL_TARGET_ROUTES
-                                      if target_routes is None else target_routes)
+                target = _target_cost(idx, caps_fix, target_routes)
                 if target is None:  # L only
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)
@@ -861,6 +868,15 @@ without the cutoff: 40k routes *V* = 1,353.35, root 1,361.62 (certified *V*); 60
 80k certifies *V* = 1,360.20 in 207 s wall, peak RSS 1.46 GB; with the cutoff and
 :data:`TARGET_HIGHS_OPTIONS` (results/milp/large-bound-5/, load ≈ 1.5–2) 110k certifies
 *V* = 1,363.56, HiGHS's part 173 s of the 300 s limit."""
+
+
+FIXED_MODEL_TARGET_ROUTES_COVERS = 10_000
+""":data:`FIXED_MODEL_TARGET_ROUTES` when the closing carries weighted covers
+(``closing_wcover_rounds``): its *L* is then close to the optimum and *V* only a little above
+it, so a small model suffices and HiGHS finishes there. Measured at 100x40x40 s0
+(results/milp/exact-r6-covclose/, 300 s, closing share 0.7, load ≈ 2): *L* 1,386.60, *V* =
+1,390.08 on 30.5k columns, proven (no plan below *V*) — 1,390.08 in 282 s; with 20k routes
+(400 s) *V* = 1,393.17 on 40.9k columns did not finish its root."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000
