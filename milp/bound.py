@@ -51,7 +51,13 @@ from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.model import Instance
 from hetserve.instances.result import RunResult, Status
 from hetserve.instances.solution import Solution
-from hetserve.milp.colgen import ColgenResult, RestrictedMaster, cheapest, column_generation
+from hetserve.milp.colgen import (
+    ColgenResult,
+    CoverRows,
+    RestrictedMaster,
+    cheapest,
+    column_generation,
+)
 from hetserve.milp.fixing import Fixing, fixing_from_closing
 from hetserve.milp.highs_model import ArrayModel
 from hetserve.milp.index import ModelIndex, make_index
@@ -152,16 +158,39 @@ class _Lagrangian:
         self.closed = np.zeros(self.nK, dtype=bool)
         self.route_open = np.ones(len(self.ri), dtype=bool)
         self.closed_upper: float | None = None
+        # weighted covers dualised with multipliers omega (:class:`milp.colgen.CoverRows`,
+        # set by the column generation that holds them as master rows)
+        self.covers: CoverRows | None = None
 
     def evaluate(self, y: np.ndarray, eta: np.ndarray, theta: np.ndarray, beta: float,
-                 alpha: np.ndarray, sigma: float,
-                 kappa: np.ndarray | None = None) -> tuple[float, tuple[Any, ...]]:
-        """``L`` at the multipliers and a subgradient (``kappa``: the cover rows')."""
+                 alpha: np.ndarray, sigma: float, kappa: np.ndarray | None = None,
+                 omega: np.ndarray | None = None) -> tuple[float, tuple[Any, ...]]:
+        r"""``L`` at the multipliers and a subgradient (``kappa``: the cover rows'; ``omega``:
+        the weighted covers' of :attr:`covers`, missing entries 0; no subgradient for it).
+
+        With ``omega`` the rows :math:`\sum_{c\notin S_r} a_{rc}^+ x_{ic} + \sum_{c\in
+        S_r}\min(1,a_{rc}^+) w_c + u_i \ge 1` are dualised like the cover rows: ``L``
+        gains :math:`\sum_r\omega_r`, a route's reduced cost loses
+        :math:`\sum_{r: c\notin S_r}\omega_r a_{rc}^+`, an open configuration's value
+        :math:`\sum_{r: c\in S_r}\omega_r\min(1,a_{rc}^+)`, the unmet share's cost
+        :math:`\sum_r\omega_r` of its type's rows. The rows hold for every plan
+        (docs/milp.md "Tightenings"), so every plan pays :math:`\omega_r(1 - \text{lhs})
+        \le 0` and the subproblem, still solved exactly (only its linear costs moved),
+        stays below every plan: a bound for any ``omega`` ≥ 0."""
         kappa = np.zeros(self.nI) if kappa is None else kappa
         rho = self.rho
         d = self.cx - y[self.ri] + eta[self.ri] * self.ee
         if self.avg:
             d = d + theta[self.ri] * self.dd
+        cov_bonus: np.ndarray | float = 0.0
+        cov_type = np.zeros(self.nI)
+        omega_sum = 0.0
+        if self.covers is not None and omega is not None and len(omega) and self.covers.n:
+            om = np.maximum(0.0, np.concatenate([omega, np.zeros(self.covers.n - len(omega))])
+                            [: self.covers.n])
+            dec, cov_bonus, cov_type = self.covers.dualised(om, self.nK, self.nI)
+            d = d - dec
+            omega_sum = float(om.sum())
         k = self.rent * (1 + beta)
         if len(alpha):
             k = k + self.gpu_use @ alpha
@@ -194,7 +223,7 @@ class _Lagrangian:
         hi_better = v_hi < v_lo
         bonus = np.bincount(self.rk, weights=np.where(self.good, kappa[self.ri], 0.0),
                             minlength=nk)
-        val_c = np.where(hi_better, v_hi, v_lo) - bonus
+        val_c = np.where(hi_better, v_hi, v_lo) - bonus - cov_bonus
         val_c[self.closed] = np.inf  # the restricted model: a closed c cannot open
         r_best = np.where(hi_better, r_hi, r_lo)
         self._last_knap = (k, ks, a_s, d_s, before, r_best, np.where(hi_better, v_hi, v_lo))
@@ -205,8 +234,9 @@ class _Lagrangian:
         store = self.sizes * (self.store / np.maximum(self.sizes, 1e-300) * (1 + beta) + sigma)
         model_sum = np.bincount(self.dep_model, weights=dep_val, minlength=self.nM)
         model_val = np.minimum(0.0, store + model_sum)
-        lag = float(y.sum() + kappa.sum() + (self.zeta * np.minimum(0.0, self.cu - y - kappa)).sum()
-                  + model_val.sum())
+        kap_u = kappa + cov_type  # the unmet share u_i is in the cover rows and in type i's covers
+        lag = float(y.sum() + kappa.sum() + omega_sum
+                    + (self.zeta * np.minimum(0.0, self.cu - y - kap_u)).sum() + model_val.sum())
         if self.budget is not None:
             lag -= beta * self.budget
         if len(alpha):
@@ -223,7 +253,7 @@ class _Lagrangian:
             & open_model[self.model_of]
         x_s = np.where(hi_better[ks], x_hi, x_lo) * chosen[ks]
         served = np.bincount(self.ri[order], weights=x_s, minlength=self.nI)
-        u = np.where(self.cu - y - kappa < 0, self.zeta, 0.0)
+        u = np.where(self.cu - y - kap_u < 0, self.zeta, 0.0)
         g_y = 1.0 - served - u
         covered = np.bincount(self.ri, weights=(self.good & chosen[self.rk]).astype(float),
                               minlength=self.nI)
@@ -336,7 +366,9 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      keep_master: bool = False, seed: int = 0,
                      full_cover: bool | None = None,
                      index: ModelIndex | None = None,
-                     cg_until_lp: bool = False, close: bool = False) -> BoundResult:
+                     cg_until_lp: bool = False, close: bool = False,
+                     wcover_rounds: int = 0, wcover_per_row: int = 1,
+                     wcover_gap: float = 0.0) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
     The multipliers come from LP column generation over routes (:mod:`milp.colgen`: one
@@ -361,6 +393,11 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     then ``min(upper_bound, L)`` of the restricted model, and ``stats["closed"]``,
     ``BoundResult.closing`` what survives (:func:`milp.fixing.fixing_from_closing` turns it
     into caps).
+    ``wcover_rounds``: separations of weighted covers during the generation
+    (:func:`milp.colgen.column_generation`; rows of the master, dualised in the
+    Lagrangian); 0 (default) is the generation without them. ``wcover_per_row``,
+    ``wcover_gap``: rows per type and separation, and how close *L* must be to the
+    master's value for a separation (:func:`milp.colgen.column_generation`).
     """
     t0 = time.perf_counter()
     reductions = Reductions() if reductions is None else reductions
@@ -381,6 +418,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     beta, sigma = 0.0, 0.0
     alpha: np.ndarray = np.zeros(len(lg.gpu_limits))
     kappa = np.zeros(nI)
+    omega = np.zeros(0)
     start_value = lg.evaluate(y, eta, theta, beta, alpha, sigma, kappa)[0]
     cg: ColgenResult | None = None
     master = None
@@ -401,10 +439,12 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                                per_type=lp_routes_per_type, max_rounds=cg_max_rounds,
                                smoothing=smoothing, deadline=deadline,
                                stop_at_bound=not cg_until_lp,
-                               close_upper=upper_bound if close else None)
+                               close_upper=upper_bound if close else None,
+                               wcover_rounds=wcover_rounds, wcover_per_row=wcover_per_row,
+                               wcover_gap=wcover_gap)
         lp_s = time.perf_counter() - t_lp
         if cg.best_value > start_value:
-            y, eta, theta, beta, alpha, sigma, kappa = cg.best
+            y, eta, theta, beta, alpha, sigma, kappa, omega = cg.best
     # diagonal scaling: a type's multiplier moves in proportion to its own price level
     scale = np.maximum(y, 1e-12) / max(float(np.mean(np.maximum(y, 1e-12))), 1e-12)
     best, best_it, step, stall = -math.inf, 0, step0, 0
@@ -412,7 +452,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     t_polish = time.perf_counter()
     for it in range(1, iterations + 1):
         lag, (g_y, g_eta, g_theta, g_beta, g_alpha, g_sigma, g_kappa) = lg.evaluate(
-            y, eta, theta, beta, alpha, sigma, kappa)
+            y, eta, theta, beta, alpha, sigma, kappa, omega)  # omega stays fixed
         if not math.isfinite(best) or lag > best + 1e-12 * max(1.0, abs(best)):
             best, best_it, stall = lag, it, 0
         else:
@@ -461,6 +501,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
         "cg_history": cg.history if cg else [],
         "routes": int(idx.n_routes), "configs": int(idx.n_cfg),
         "closed": int(lg.closed.sum()), "capped": int((lg.rbar < idx.rbar).sum() - lg.closed.sum()),
+        "cover_rows": master.covers.n if master is not None and master.covers else 0,
         "reduced": dict(idx.reduced.counts) if idx.reduced else {}}
     return BoundResult(value, "lagrangian", time.perf_counter() - t0, it, stats,
                        master if keep_master else None, closing, lg if keep_master else None)
@@ -496,12 +537,14 @@ def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
 
 def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float = 240.0,
                       seed: int = 0, threads: int = 1, closing: bool = True,
-                      closing_share: float = 0.5, support_share: float = 0.4,
+                      closing_share: float | None = None, support_share: float = 0.4,
                       resume_share: float = 0.4, target_routes: int | None = None,
                       highs_log: str | None = None,
                       highs_options: tuple[tuple[str, Any], ...] = (),
                       target_cutoff: bool = True,
-                      wcover_rounds: int = 0) -> tuple[BoundResult, RunResult]:
+                      wcover_rounds: int = 0,
+                      closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
+                      closing_wcover_gap: float = 0.01) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -542,6 +585,14 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     model's LP with that many rounds of weighted error covers (:func:`wcover_lp_bound`);
     the bound is ``min(U', C)`` (``min(V, C)``), *C* its certified value, and ``method``
     ``"fixed-lp-wcover"`` where that beats *L* (docs/milp.md "Certified bounds").
+    ``closing_wcover_rounds`` > 0 (closing path, default 8): that many separations of
+    weighted covers inside the closing generation (:func:`lagrangian_bound`'s
+    ``wcover_rounds``): a higher *L* and larger forced-open bounds, so fewer survivors for a
+    given *V* (``closing_wcover_per_row``, ``closing_wcover_gap``: its ``wcover_per_row``,
+    ``wcover_gap``); with them ``closing_share`` defaults to 0.7 (a cap: a converged
+    generation hands the rest to HiGHS) and ``target_routes`` to
+    :data:`FIXED_MODEL_TARGET_ROUTES_COVERS`, else 0.5 and
+    :data:`FIXED_MODEL_TARGET_ROUTES` (results/milp/exact-r6-covclose/).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -549,6 +600,11 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     (if any) is no dearer than ``plan`` (HiGHS starts from it) — a by-product.
     ``bound.method`` is ``"fixed-mip"`` where *B* beat *L*, else ``"lagrangian"``."""
     t0 = time.perf_counter()
+    covers = closing and closing_wcover_rounds > 0
+    if closing_share is None:
+        closing_share = 0.7 if covers else 0.5
+    if target_routes is None:
+        target_routes = FIXED_MODEL_TARGET_ROUTES_COVERS if covers else FIXED_MODEL_TARGET_ROUTES
     ev = evaluate_arrays(instance, *plan.to_arrays(instance))
     if not ev.feasible:
         raise ValueError("the plan is infeasible: it gives no upper bound to fix with")
@@ -561,7 +617,10 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         upper = float(ev.objective)
         lb = lagrangian_bound(instance, upper_bound=upper, index=idx, iterations=0,
                               keep_master=True, seed=seed, close=True, start_routes=(ti, tc),
-                              time_limit_s=closing_share * time_limit_s / 0.8)
+                              time_limit_s=closing_share * time_limit_s / 0.8,
+                              wcover_rounds=closing_wcover_rounds,
+                              wcover_per_row=closing_wcover_per_row,
+                              wcover_gap=closing_wcover_gap)
         caps_fix = fixing_from_closing(idx, lb, t0)
         sub_stats = None
         if caps_fix is not None and upper - caps_fix.bound > SUPPORT_MIP_MIN_ROOM * abs(upper):
@@ -586,8 +645,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
             if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish
-                target = _target_cost(idx, caps_fix, FIXED_MODEL_TARGET_ROUTES
-                                      if target_routes is None else target_routes)
+                target = _target_cost(idx, caps_fix, target_routes)
                 if target is None:  # L only
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)
@@ -794,6 +852,15 @@ without the cutoff: 40k routes *V* = 1,353.35, root 1,361.62 (certified *V*); 60
 80k certifies *V* = 1,360.20 in 207 s wall, peak RSS 1.46 GB; with the cutoff and
 :data:`TARGET_HIGHS_OPTIONS` (results/milp/large-bound-5/, load ≈ 1.5–2) 110k certifies
 *V* = 1,363.56, HiGHS's part 173 s of the 300 s limit."""
+
+
+FIXED_MODEL_TARGET_ROUTES_COVERS = 10_000
+""":data:`FIXED_MODEL_TARGET_ROUTES` when the closing carries weighted covers
+(``closing_wcover_rounds``): its *L* is then close to the optimum and *V* only a little above
+it, so a small model suffices and HiGHS finishes there. Measured at 100x40x40 s0
+(results/milp/exact-r6-covclose/, 300 s, closing share 0.7, load ≈ 2): *L* 1,386.60, *V* =
+1,390.08 on 30.5k columns, proven (no plan below *V*) — 1,390.08 in 282 s; with 20k routes
+(400 s) *V* = 1,393.17 on 40.9k columns did not finish its root."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000

@@ -72,10 +72,93 @@ from hetserve.milp.highs_model import INF, ArrayModel
 from hetserve.milp.highs_run import use_threads
 from hetserve.milp.index import ModelIndex, binding_storage_capacity
 
-Multipliers = tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, float, np.ndarray]
-"""``(y, eta, theta, beta, alpha, sigma, kappa)``: demand, error, average delay, budget,
-availability, storage and error-cover multipliers (the argument order of
-``milp.bound._Lagrangian.evaluate``)."""
+Multipliers = tuple[np.ndarray, np.ndarray, np.ndarray, float, np.ndarray, float, np.ndarray,
+                    np.ndarray]
+"""``(y, eta, theta, beta, alpha, sigma, kappa, omega)``: demand, error, average delay,
+budget, availability, storage, error-cover and weighted-cover multipliers (the argument
+order of ``milp.bound._Lagrangian.evaluate``; ``omega`` has one entry per row of
+:class:`CoverRows`, empty without them)."""
+
+
+def _pad(a: Any, n: int) -> Any:
+    """``a`` with zeros appended up to length ``n`` (a weighted-cover multiplier vector from
+    before rows were added: 0 on a new row is a valid multiplier, the same ``L``)."""
+    return a if not isinstance(a, np.ndarray) or len(a) >= n else \
+        np.concatenate([a, np.zeros(n - len(a))])
+
+
+class CoverRows:
+    r"""Weighted error covers held as rows of the restricted master and dualised in the
+    Lagrangian (docs/milp.md "Certified bounds", *weighted covers in the closing*). Row
+    *r* is (type :math:`i_r`, multiplier :math:`t_r`, row kind: error or average delay,
+    set :math:`S_r` of configurations, kept as the routes :math:`(i_r, c)`):
+
+    .. math::
+       \sum_{c \notin S_r} a_{rc}^+ x_{i_r c} + \sum_{c \in S_r} \min(1, a_{rc}^+) w_c
+       + u_{i_r} \ \ge\ 1, \qquad a_{rc} = 1 - t_r d_c,
+
+    over *every* usable route of :math:`i_r` (docs/milp.md "Tightenings", weighted error
+    cover: valid for every plan). ``dev[kind]`` is :math:`d` per index route
+    (:math:`e_{ic} - \varepsilon_i`, :math:`D_{ic} - \Delta_i`)."""
+
+    def __init__(self, idx: ModelIndex, err_dev: np.ndarray, dly_dev: np.ndarray) -> None:
+        self.idx = idx
+        self.dev = (err_dev, dly_dev)
+        nI = int(idx.ri.max()) + 1 if idx.n_routes else 0
+        # routes are ordered by (type, configuration): type i is a slice
+        self.start = np.searchsorted(idx.ri, np.arange(nI + 1), side="left")
+        self.types = np.zeros(0, dtype=np.int64)
+        self.kind = np.zeros(0, dtype=np.int64)
+        self.t = np.zeros(0)
+        self.s_row = np.zeros(0, dtype=np.int64)
+        self.s_route = np.zeros(0, dtype=np.int64)
+
+    @property
+    def n(self) -> int:
+        return len(self.t)
+
+    def append(self, i: int, kind: int, t: float, s_routes: np.ndarray) -> int:
+        """Add a row; returns its position."""
+        r = self.n
+        self.types = np.append(self.types, i)
+        self.kind = np.append(self.kind, kind)
+        self.t = np.append(self.t, t)
+        self.s_row = np.concatenate([self.s_row, np.full(len(s_routes), r, dtype=np.int64)])
+        self.s_route = np.concatenate([self.s_route, np.asarray(s_routes, dtype=np.int64)])
+        return r
+
+    def coef(self, r: int, routes: np.ndarray) -> np.ndarray:
+        """:math:`a_{rc}^+` of row ``r`` on the index routes ``routes`` (of its type)."""
+        return np.maximum(0.0, 1.0 - self.t[r] * self.dev[int(self.kind[r])][routes])
+
+    def dualised(self, omega: np.ndarray, n_cfg: int, n_types: int
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""What multipliers ``omega`` ≥ 0 on the rows take off the Lagrangian's costs:
+        per route :math:`\sum_{r: i_r = i, c \notin S_r} \omega_r a_{rc}^+` (off its
+        reduced cost), per configuration :math:`\sum_{r: c \in S_r} \omega_r
+        \min(1, a_{rc}^+)` (off its fixed cost when open), per type
+        :math:`\sum_{r: i_r = i} \omega_r` (off the unmet share's cost)."""
+        dec = np.zeros(len(self.idx.ri))
+        on = np.nonzero(omega > 0)[0]
+        for i in np.unique(self.types[on]).tolist():
+            sl = slice(int(self.start[i]), int(self.start[i + 1]))
+            for kind in (0, 1):
+                rows = on[(self.types[on] == i) & (self.kind[on] == kind)]
+                if len(rows):
+                    a = np.maximum(0.0, 1.0 - np.outer(self.t[rows], self.dev[kind][sl]))
+                    dec[sl] += omega[rows] @ a
+        bonus = np.zeros(n_cfg)
+        if len(self.s_row):
+            a_s = np.maximum(0.0, 1.0 - self.t[self.s_row]
+                             * np.where(self.kind[self.s_row] == 0, self.dev[0][self.s_route],
+                                        self.dev[1][self.s_route]))
+            w = omega[self.s_row]
+            np.subtract.at(dec, self.s_route, w * a_s)  # c ∈ S_r: the row holds w_c, not x
+            bonus = np.bincount(self.idx.rk[self.s_route], weights=w * np.minimum(1.0, a_s),
+                                minlength=n_cfg)
+        per_type = np.bincount(self.types, weights=omega, minlength=n_types)
+        return dec, bonus, per_type
+
 
 
 @dataclass(frozen=True)
@@ -89,7 +172,10 @@ class MasterDuals:
 
     def blend(self, other: MasterDuals, weight: float) -> MasterDuals:
         """``weight · self + (1 − weight) · other`` (signs are kept: a convex combination)."""
-        pairs: list[tuple[Any, Any]] = list(zip(self.multipliers, other.multipliers))
+        n = max(len(self.multipliers[7]), len(other.multipliers[7]))
+        pairs: list[tuple[Any, Any]] = [(_pad(a, n), _pad(b, n)) if j == 7 else (a, b)
+                                        for j, (a, b) in enumerate(zip(self.multipliers,
+                                                                       other.multipliers))]
         mix: Any = tuple(weight * a + (1.0 - weight) * b for a, b in pairs)
         return MasterDuals(mix, weight * self.mu + (1.0 - weight) * other.mu,
                            weight * self.w_reduced + (1.0 - weight) * other.w_reduced)
@@ -191,6 +277,11 @@ class RestrictedMaster:
         self.rbar_now = idx.rbar.astype(float)  # R̄ as lowered by :meth:`restrict`
         self._warm = False
         self.last_w = np.zeros(nK)
+        # weighted covers (:meth:`add_covers`): their definitions and master rows
+        self.covers: CoverRows | None = None
+        self.cov_rows = np.zeros(0, dtype=np.int64)
+        self.cov_cols_at = np.zeros(0, dtype=np.int64)  # columns there were at each row's birth
+        self._rows_added = False
         rc = idx.cfg[idx.rk]
         eps = np.array([qt.error_slo for qt in q])
         slo = np.array([qt.delay_slo_s for qt in q])
@@ -294,6 +385,69 @@ class RestrictedMaster:
         self.allowed &= ~closed[self.idx.rk]
         self.rbar_now = np.where(closed, 0.0, np.minimum(self.rbar_now, rbar))
 
+    def add_covers(self, per_row: int = 1, min_violation: float = 1e-4) -> int:
+        """Separate weighted covers at the last solve's point (missing routes are
+        ``x = 0``) and add the violated ones as rows (to :attr:`covers` too, which the
+        Lagrangian dualises). Per type and row kind (error; average delay where it has a
+        row) up to ``per_row`` multipliers *t*, exact for the point as in
+        :func:`milp.cuts.weighted_cover_cuts`: only routes with ``x > 0`` move the
+        left-hand side, so only their breakpoints count. Returns the rows added.
+        (HiGHS drops coefficients below 1e-9, e.g. a⁺ ≈ 1e-16 at t = 1/d: the master's row
+        is then stronger by at most that; it only supplies multipliers, and the certified
+        number is the Lagrangian's, which uses the exact coefficients.)"""
+        from hetserve.milp.cuts import _lhs_at
+
+        assert self.covers is not None
+        idx = self.idx
+        v = np.asarray(self.h.getSolution().col_value)
+        xv = v[self.col_x]
+        pos = xv > 1e-12
+        routes, xs = self.routes[pos], xv[pos]
+        ri = idx.ri[routes]
+        where = -np.ones(idx.n_routes, dtype=np.int64)  # route → its x column
+        where[self.routes] = self.col_x
+        added: list[tuple[int, list[int], list[float]]] = []
+        for kind, rows in ((0, self.err_row), (1, self.dly_row)):
+            dev = self.covers.dev[kind]
+            for i in np.nonzero(rows >= 0)[0].tolist():
+                on = ri == i
+                p, x = routes[on], xs[on]
+                if not len(p):
+                    continue
+                d = dev[p]
+                w = v[self.col_w[idx.rk[p]]]
+                u = float(v[self.col_u[i]])
+                good, bad = d < 0, d > 0
+                bp = np.concatenate([1.0 / d[bad], (w[good] / x[good] - 1.0) / -d[good]])
+                bp = np.unique(bp[np.isfinite(bp) & (bp > 0)])
+                if not len(bp):
+                    continue
+                lhs = _lhs_at(bp, d, x, w, u)
+                for j in np.argsort(lhs)[:per_row].tolist():
+                    if lhs[j] > 1.0 - min_violation:
+                        break
+                    t = float(bp[j])
+                    a = np.maximum(1.0 - t * d, 0.0)
+                    in_s = p[(a > 1.0) & (w < a * x)]
+                    r = self.covers.append(i, kind, t, in_s)
+                    mine = self.routes[idx.ri[self.routes] == i]
+                    mine = mine[~np.isin(mine, in_s)]
+                    coef = self.covers.coef(r, mine)
+                    nz = coef > 0
+                    cols = np.concatenate([where[mine[nz]], self.col_w[idx.rk[in_s]],
+                                           [self.col_u[i]]])
+                    vals = np.concatenate([coef[nz], np.minimum(1.0, self.covers.coef(r, in_s)),
+                                           [1.0]])
+                    added.append((r, cols.tolist(), vals.tolist()))
+        if not added:
+            return 0
+        rows_new = self._rows(np.ones(len(added)), np.full(len(added), INF),
+                              [c for _, c, _ in added], [val for _, _, val in added])
+        self.cov_rows = np.concatenate([self.cov_rows, rows_new])
+        self.cov_cols_at = np.concatenate([self.cov_cols_at, np.full(len(added), self.n_cols)])
+        self._rows_added = True
+        return len(added)
+
     def status(self) -> str:
         return str(self.h.modelStatusToString(self.h.getModelStatus()))
 
@@ -321,11 +475,26 @@ class RestrictedMaster:
                         axis=1)
         vals = np.stack([np.ones(m), idx.load[new], self.x_err[new], self.x_dly[new]], axis=1)
         keep = rows >= 0
-        counts = keep.sum(axis=1)
+        col_of = np.broadcast_to(np.arange(m)[:, None], rows.shape)[keep]
+        row_of, val_of = rows[keep], vals[keep]
+        if self.covers is not None and self.covers.n:
+            # a new route enters every weighted-cover row of its type (it is in no S_r:
+            # those routes are in the master already), with coefficient a_rc⁺
+            extra = [(col_of, row_of, val_of)]
+            for r in range(self.covers.n):
+                j = np.nonzero(i == self.covers.types[r])[0]
+                if len(j):
+                    a = self.covers.coef(r, new[j])
+                    nz = a > 0
+                    extra.append((j[nz], np.full(int(nz.sum()), self.cov_rows[r]), a[nz]))
+            col_of, row_of, val_of = (np.concatenate(z) for z in zip(*extra))
+            order = np.argsort(col_of, kind="stable")
+            col_of, row_of, val_of = col_of[order], row_of[order], val_of[order]
+        counts = np.bincount(col_of, minlength=m)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
         h = self.h
         h.addCols(m, self.x_cost[new], np.zeros(m), np.ones(m), int(counts.sum()), starts,
-                  rows[keep].astype(np.int32), vals[keep])
+                  row_of.astype(np.int32), val_of)
         cols_x = self.n_cols + np.arange(m)
         self.n_cols += m
         # linking rows x_ic − v_ic w_c ≤ 0
@@ -355,6 +524,10 @@ class RestrictedMaster:
             # are all the Lagrangian needs
             h.setOptionValue("solver", "ipm")
             h.setOptionValue("run_crossover", "off")
+        elif self._warm and self._rows_added:
+            # new violated rows: the old basis is dual feasible, the dual simplex repairs it
+            h.setOptionValue("simplex_strategy", 1)
+            self._rows_added = False
         elif self._warm:
             # after adding columns the basis is primal feasible: the primal simplex goes on
             # from it (full cover, 50x30x30: 4.1 s vs 13.3 s dual, 19.4 s cold); the sparse
@@ -381,6 +554,7 @@ class RestrictedMaster:
         y = dual[self.row_demand].copy()
         eta, theta = per_type(self.err_row, -1.0), per_type(self.dly_row, -1.0)
         kappa = per_type(self.cover_row, 1.0)
+        omega = np.maximum(0.0, dual[self.cov_rows]) if len(self.cov_rows) else np.zeros(0)
         beta = float(max(0.0, -dual[self.row_budget])) if self.row_budget >= 0 else 0.0
         alpha = np.maximum(0.0, -dual[self.row_avail])
         sigma = float(max(0.0, -dual[self.row_storage])) if self.row_storage >= 0 else 0.0
@@ -398,7 +572,8 @@ class RestrictedMaster:
             missing = self.good & ~self.active & (self.cover_row[idx.ri] >= 0)
             w_reduced -= np.bincount(idx.rk[missing], weights=kappa[idx.ri[missing]],
                                      minlength=self.nK)
-        return value, MasterDuals((y, eta, theta, beta, alpha, sigma, kappa), mu, w_reduced)
+        return value, MasterDuals((y, eta, theta, beta, alpha, sigma, kappa, omega), mu,
+                                  w_reduced)
 
     def row_duals(self, am: ArrayModel) -> np.ndarray:
         """The last solve's row duals placed on the rows of ``am``, the full model over the
@@ -513,7 +688,8 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                       per_type: int = 30, max_rounds: int = 200, smoothing: float = 0.5,
                       deadline: float | None = None, rel_tol: float = 1e-6,
                       stop_at_bound: bool = True,
-                      close_upper: float | None = None) -> ColgenResult:
+                      close_upper: float | None = None, wcover_rounds: int = 0,
+                      wcover_per_row: int = 1, wcover_gap: float = 0.0) -> ColgenResult:
     """The loop of the module docstring. ``lg`` is ``milp.bound._Lagrangian`` (its
     ``evaluate`` gives L and records the minimiser's routes and reduced costs).
     ``stop_at_bound=False`` skips the early stop at L ≥ the master's value and goes on until
@@ -529,8 +705,33 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     of the restricted model, which is no lower, and prices fewer routes. ``best_value`` is
     then *L* of the restricted model, and only ``min(U, best_value)`` is a bound on the
     complete model's optimum (``_Lagrangian.certified``, applied by the callers; the
-    argument is in ``close``'s docstring)."""
+    argument is in ``close``'s docstring).
+
+    ``wcover_rounds`` > 0: where the loop would stop (L at the master's value, or nothing
+    prices out), weighted covers are separated at the master's point
+    (:meth:`RestrictedMaster.add_covers`, ``wcover_per_row`` rows per type and kind), added
+    to the master and dualised by the Lagrangian (:class:`CoverRows`), and the generation
+    goes on, up to that many separations (docs/milp.md "Certified bounds"). ``wcover_gap``
+    (relative): separate already once *L* is that close to the master's value, and price
+    in the same round (fewer master solves; 0: only where the loop would stop)."""
     idx = master.idx
+    if wcover_rounds > 0 and master.covers is None:
+        master.covers = CoverRows(idx, lg.ee, lg.dd)
+    if master.covers is not None:
+        lg.covers = master.covers
+    separations = 0
+
+    def separate(row: dict[str, Any]) -> bool:
+        """One separation; True if rows were added (the loop goes on)."""
+        nonlocal separations
+        if separations >= wcover_rounds:
+            return False
+        t_sep = time.perf_counter()
+        n_new = master.add_covers(per_row=wcover_per_row)
+        separations += 1
+        row.update(cover_rows=n_new, cover_total=master.covers.n if master.covers else 0,
+                   separation_s=time.perf_counter() - t_sep)
+        return n_new > 0
     t0 = time.perf_counter()
     master.add(initial)
     best_value, best, centre = -math.inf, None, None
@@ -554,7 +755,7 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
         # Lagrangian then pays that price to every good configuration of the full model
         kappa = duals.multipliers[6]
         for shrink in ((0.0, 0.25, 0.5) if kappa.any() else ()):
-            trial: Any = (*duals.multipliers[:6], shrink * kappa)
+            trial: Any = (*duals.multipliers[:6], shrink * kappa, *duals.multipliers[7:])
             lag_k, _ = lg.evaluate(*trial)
             if lag_k > best_value:
                 best_value, best = lag_k, trial
@@ -575,7 +776,12 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                 best_value = again
             row.update(closed=int(lg.closed.sum()), capped=n_capped, best=best_value)
             lg.evaluate(*duals.multipliers)  # pricing below reads the last evaluation
-        if stop_at_bound and best_value >= master_value - rel_tol * max(1.0, abs(master_value)):
+        scale = max(1.0, abs(master_value))
+        near = best_value >= master_value - max(rel_tol, wcover_gap) * scale
+        rows_added = near and separate(row)  # a stronger LP: generate again
+        if stop_at_bound and best_value >= master_value - rel_tol * scale:
+            if rows_added:
+                continue
             converged = True  # L has reached the master's LP value: nothing left to gain
             break
         # LP reduced costs at the master's own duals: none negative = master is the full LP
@@ -583,6 +789,8 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
         neg_master = (at_master < -1e-9) & ~master.active
         open_for_cover = _cover_terms(master, duals, at_master, per_type)
         if not neg_master.any() and not len(open_for_cover):
+            if rows_added or (not near and separate(row)):
+                continue
             converged = True
             break
         new = [lg.last_used]
@@ -605,7 +813,7 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     if best is None:
         nI = len(master.inst.query_types)
         zero = np.zeros(nI)
-        best = (zero, zero, zero, 0.0, np.zeros(len(lg.gpu_limits)), 0.0, zero)
+        best = (zero, zero, zero, 0.0, np.zeros(len(lg.gpu_limits)), 0.0, zero, np.zeros(0))
     return ColgenResult(best, best_value, master_value, converged, rounds, history)
 
 

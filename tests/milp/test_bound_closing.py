@@ -217,6 +217,7 @@ def test_target_cost_fixed_model_stays_below_the_optimum(make, monkeypatch):
     idx = make_index(inst, None, Reductions(), start.objective)
     monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", max(1, idx.n_routes // 10))
     monkeypatch.setattr(bound_mod, "FIXED_MODEL_TARGET_ROUTES", max(1, idx.n_routes // 10))
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_TARGET_ROUTES_COVERS", max(1, idx.n_routes // 10))
     lb, run = fixed_model_bound(inst, start.solution, time_limit_s=30.0)
     assert lb.value <= opt.objective * (1 + 1e-9)
     assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
