@@ -155,7 +155,7 @@ class CoverRows:
             w = omega[self.s_row]
             np.subtract.at(dec, self.s_route, w * a_s)  # c ∈ S_r: the row holds w_c, not x
             bonus = np.bincount(self.idx.rk[self.s_route], weights=w * np.minimum(1.0, a_s),
-                                minlength=n_cfg)
+                                minlength=n_cfg).astype(float)
         per_type = np.bincount(self.types, weights=omega, minlength=n_types)
         return dec, bonus, per_type
 
