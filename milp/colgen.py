@@ -395,7 +395,7 @@ class RestrictedMaster:
         (HiGHS drops coefficients below 1e-9, e.g. a⁺ ≈ 1e-16 at t = 1/d: the master's row
         is then stronger by at most that; it only supplies multipliers, and the certified
         number is the Lagrangian's, which uses the exact coefficients.)"""
-        from hetserve.milp.cuts import _lhs_at
+        from hetserve.milp.cuts import type_covers
 
         assert self.covers is not None
         idx = self.idx
@@ -417,18 +417,9 @@ class RestrictedMaster:
                 d = dev[p]
                 w = v[self.col_w[idx.rk[p]]]
                 u = float(v[self.col_u[i]])
-                good, bad = d < 0, d > 0
-                bp = np.concatenate([1.0 / d[bad], (w[good] / x[good] - 1.0) / -d[good]])
-                bp = np.unique(bp[np.isfinite(bp) & (bp > 0)])
-                if not len(bp):
-                    continue
-                lhs = _lhs_at(bp, d, x, w, u)
-                for j in np.argsort(lhs)[:per_row].tolist():
-                    if lhs[j] > 1.0 - min_violation:
-                        break
-                    t = float(bp[j])
-                    a = np.maximum(1.0 - t * d, 0.0)
-                    in_s = p[(a > 1.0) & (w < a * x)]
+                for t, on_w in type_covers(d, x, w, u, per_row=per_row,
+                                           min_violation=min_violation):
+                    in_s = p[on_w]
                     r = self.covers.append(i, kind, t, in_s)
                     mine = self.routes[idx.ri[self.routes] == i]
                     mine = mine[~np.isin(mine, in_s)]

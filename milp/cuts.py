@@ -63,6 +63,30 @@ def _lhs_at(t: np.ndarray, d: np.ndarray, x: np.ndarray, w: np.ndarray, u: float
     return u + g.sum(axis=1)
 
 
+def type_covers(d: np.ndarray, x: np.ndarray, w: np.ndarray, u: float, *, per_row: int = 1,
+                min_violation: float = 1e-4) -> list[tuple[float, np.ndarray]]:
+    """The exact separation for one type's row at an LP point (``d``: the row's
+    coefficients of the type's routes, ``x`` their values, ``w`` their configurations',
+    ``u`` the unmet share): up to ``per_row`` violated rows, the most violated first, as
+    ``(t, on_w)``; ``on_w`` marks the routes whose term is their configuration's ``w``
+    (*c* ∈ *S*: ``a > 1`` and ``w < a x``), the others keep ``a⁺ x``."""
+    good = (d < 0) & (x > 1e-12)
+    bad = d > 0
+    bp = np.concatenate([1.0 / d[bad], (w[good] / x[good] - 1.0) / -d[good]])
+    bp = np.unique(bp[np.isfinite(bp) & (bp > 0)])
+    if len(bp) == 0:
+        return []
+    lhs = _lhs_at(bp, d, x, w, u)
+    found: list[tuple[float, np.ndarray]] = []
+    for k in np.argsort(lhs)[:per_row].tolist():
+        if lhs[k] > 1.0 - min_violation:
+            break
+        t = float(bp[k])
+        a = np.maximum(1.0 - t * d, 0.0)
+        found.append((t, (a > 1.0) & (w < a * x)))
+    return found
+
+
 def weighted_cover_cuts(am: ArrayModel, v: np.ndarray, *, min_violation: float = 1e-4,
                         per_row: int = 1) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
     """Rows of the weighted error cover violated by the LP point ``v`` (column values of
@@ -84,20 +108,9 @@ def weighted_cover_cuts(am: ArrayModel, v: np.ndarray, *, min_violation: float =
             x = xv[pos]
             w = wv[rk[pos]]
             u = float(v[us.start + i])
-            good = (d < 0) & (x > 1e-12)
-            bad = d > 0
-            bp = np.concatenate([1.0 / d[bad], (w[good] / x[good] - 1.0) / -d[good]])
-            bp = np.unique(bp[np.isfinite(bp) & (bp > 0)])
-            if len(bp) == 0:
-                continue
-            lhs = _lhs_at(bp, d, x, w, u)
-            order = np.argsort(lhs)
-            for k in order[:per_row]:
-                if lhs[k] > 1.0 - min_violation:
-                    break
-                t = bp[k]
+            for t, on_w in type_covers(d, x, w, u, per_row=per_row,
+                                       min_violation=min_violation):
                 a = np.maximum(1.0 - t * d, 0.0)
-                on_w = (a > 1.0) & (np.minimum(a, 1.0) * w < a * x)
                 # a > 1 on good routes: min(1, a) = 1; a ≤ 1 keeps x (x ≤ w, so stronger)
                 coef = np.where(on_w, 1.0, a)
                 keep = coef > 0
@@ -177,4 +190,5 @@ def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
     return A, np.ones(n), np.full(n, np.inf), values
 
 
-__all__ = ["ROW_BLOCKS", "cover_rounds", "separation_rounds", "weighted_cover_cuts"]
+__all__ = ["ROW_BLOCKS", "cover_rounds", "separation_rounds", "type_covers",
+           "weighted_cover_cuts"]
