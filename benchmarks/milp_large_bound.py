@@ -31,6 +31,13 @@ def _rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # kB on Linux
 
 
+def emit_row(**row: object) -> None:
+    """Print one JSON line with the 1-minute load and the process's peak RSS (GB) first:
+    the row format of the bound probe scripts under results/milp/."""
+    row = {"load": round(os.getloadavg()[0], 2), "rss_gb": round(_rss_gb(), 2), **row}
+    print(json.dumps(row), flush=True)
+
+
 def _option(text: str) -> tuple[str, object]:
     """``name=value`` as a HiGHS option (bool, int, float or string value)."""
     name, _, value = text.partition("=")

@@ -800,8 +800,7 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
             new.append(_top(idx, neg_master, at_master, per_type))
         new.append(open_for_cover)
         row["added"] = master.add(np.concatenate(new))
-    assert best is not None or not history
-    if best is None:
+    if best is None:  # no master solve finished before the deadline: L at zero multipliers
         nI = len(master.inst.query_types)
         zero = np.zeros(nI)
         best = (zero, zero, zero, 0.0, np.zeros(len(lg.gpu_limits)), 0.0, zero, np.zeros(0))

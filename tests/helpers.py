@@ -85,6 +85,32 @@ def small_milp_instances() -> list:
     ]
 
 
+def bound_instances() -> list:
+    """The instances the bound tests compare with proven optima: every side constraint the
+    Lagrangian dualises (budget, multi-parallelism, both delay rows, high penalties)."""
+    from hetserve.instances.bundled import bundled_path
+    from hetserve.instances.generate import generate
+    from hetserve.instances.io import read_instance
+
+    return [
+        lambda: read_instance(bundled_path("small-3x3x4")),
+        lambda: generate((4, 4, 5), 0),
+        lambda: generate((5, 5, 6), 3, "tight-budget"),
+        lambda: generate((4, 4, 5), 4).replace(multi_parallelism=True),
+        lambda: generate((3, 3, 4), 3).replace(delay_constraint="both"),
+        lambda: generate((4, 4, 5), 6, "high-penalty"),
+    ]
+
+
+def known_uppers(inst: Instance, optimum: float) -> tuple:
+    """GH's run and the upper bounds a closing may be given: the optimum (the tightest
+    valid one) and GH's cost where GH finds a plan."""
+    from hetserve.heuristics import gh
+
+    start = gh(inst)
+    return start, [optimum] + ([start.objective] if start.feasible else [])
+
+
 def random_lagrangian_multipliers(rng, n_types: int, n_gpu_rows: int) -> tuple:  # type: ignore[no-untyped-def]
     """Sign-valid multipliers for ``milp.bound._Lagrangian`` (demand free, the rest ≥ 0) at a
     random scale: weak duality must hold for every one of them."""

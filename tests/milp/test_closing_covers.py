@@ -12,26 +12,15 @@ import math
 import numpy as np
 import pytest
 
-from hetserve.heuristics import gh
 from hetserve.instances import Status
-from hetserve.instances.bundled import bundled_path
 from hetserve.instances.generate import generate
-from hetserve.instances.io import read_instance
 from hetserve.milp import MilpParams, solve
 from hetserve.milp.bound import _Lagrangian, fixed_model_bound, lagrangian_bound
 from hetserve.milp.colgen import CoverRows
 from hetserve.milp.index import make_index
-from tests.helpers import random_lagrangian_multipliers
+from tests.helpers import bound_instances, known_uppers, random_lagrangian_multipliers
 
-INSTANCES = [
-    lambda: read_instance(bundled_path("small-3x3x4")),
-    lambda: generate((4, 4, 5), 0),
-    lambda: generate((5, 5, 6), 3, "tight-budget"),
-    lambda: generate((4, 4, 5), 4).replace(multi_parallelism=True),
-    lambda: generate((3, 3, 4), 3).replace(delay_constraint="both"),
-    lambda: generate((4, 4, 5), 6, "high-penalty"),
-    lambda: generate((6, 6, 8), 1),
-]
+INSTANCES = [*bound_instances(), lambda: generate((6, 6, 8), 1)]
 
 
 def _optimum(inst):
@@ -136,8 +125,7 @@ def test_closing_with_covers_stays_below_the_optimum(make):
     bound from it stay below the optimum, and no lower than the closing without rows."""
     inst = make()
     opt = _optimum(inst)
-    start = gh(inst)
-    uppers = [opt.objective] + ([start.objective] if start.feasible else [])
+    start, uppers = known_uppers(inst, opt.objective)
     for upper in uppers:
         plain = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True)
         cov = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True,

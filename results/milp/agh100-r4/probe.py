@@ -17,9 +17,6 @@ One JSON line per phase to stdout.
 
 from __future__ import annotations
 
-import json
-import os
-import resource
 import sys
 import time
 from dataclasses import replace
@@ -28,16 +25,9 @@ from pathlib import Path
 import click
 import numpy as np
 
+from benchmarks.milp_large_bound import emit_row
+
 HERE = Path(__file__).resolve().parent
-
-
-def _rss() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-
-
-def _emit(**row: object) -> None:
-    row = {"load": round(os.getloadavg()[0], 2), "rss_gb": round(_rss(), 2), **row}
-    print(json.dumps(row), flush=True)
 
 
 @click.command()
@@ -77,7 +67,7 @@ def main(targets: tuple[float, ...], seconds: float, grid: str, log_prefix: str,
         np.savez_compressed(cache, r=r, xi=xi, xc=xc, xv=x[xi, xc])
     ev = evaluate_arrays(inst, *plan.to_arrays(inst))
     upper = float(ev.objective)
-    _emit(phase="agh", plan=upper, feasible=ev.feasible, wall_s=time.perf_counter() - t0,
+    emit_row(phase="agh", plan=upper, feasible=ev.feasible, wall_s=time.perf_counter() - t0,
           cpu_s=time.process_time() - c0, cached=cached)
 
     t0, c0 = time.perf_counter(), time.process_time()
@@ -89,13 +79,13 @@ def main(targets: tuple[float, ...], seconds: float, grid: str, log_prefix: str,
                           seed=0, close=True, start_routes=(ti, tc), time_limit_s=240.0)
     fix = fixing_from_closing(idx, lb, t0)
     assert fix is not None
-    _emit(phase="closing", bound=fix.bound, converged=lb.stats["cg_converged"],
+    emit_row(phase="closing", bound=fix.bound, converged=lb.stats["cg_converged"],
           lp=fix.lp_value, routes=int(idx.n_routes), wall_s=time.perf_counter() - t0,
           cpu_s=time.process_time() - c0)
     for v in [float(g) for g in grid.split(",")]:
         f = fix.with_upper(v)
         kept = f.caps[idx.cfg][idx.rk] >= 1
-        _emit(phase="grid", v=v, routes=int(kept.sum()),
+        emit_row(phase="grid", v=v, routes=int(kept.sum()),
               configs=int((f.caps[idx.cfg] >= 1).sum()))
 
     for v in targets:
@@ -116,7 +106,7 @@ def main(targets: tuple[float, ...], seconds: float, grid: str, log_prefix: str,
             row.update(plan=float(e.objective), plan_feasible=e.feasible)
             np.savez_compressed(HERE / f"plan-V{v:.0f}.npz",
                                 r=run.solution.to_arrays(inst)[0])
-        _emit(**row)
+        emit_row(**row)
     sys.exit(0)
 
 

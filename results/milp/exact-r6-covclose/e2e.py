@@ -7,9 +7,6 @@ in its closing (``closing_wcover_rounds``), alternated in one process, from AGH'
 
 from __future__ import annotations
 
-import json
-import os
-import resource
 import sys
 import time
 from pathlib import Path
@@ -17,13 +14,9 @@ from pathlib import Path
 import click
 import numpy as np
 
+from benchmarks.milp_large_bound import emit_row
+
 HERE = Path(__file__).resolve().parent
-
-
-def _emit(**row: object) -> None:
-    row = {"load": round(os.getloadavg()[0], 2),
-           "rss_gb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6, 2), **row}
-    print(json.dumps(row), flush=True)
 
 
 @click.command()
@@ -57,7 +50,7 @@ def main(size: str, seed: int, rounds: str, seconds: float, per_row: int, gap: f
     x = np.zeros((len(inst.query_types), len(inst.routes)))
     x[z["xi"], z["xc"]] = z["xv"]
     plan = Solution.from_arrays(inst, z["r"], x)
-    _emit(phase="agh", size=size, plan=float(evaluate_arrays(inst, *plan.to_arrays(inst)).objective))
+    emit_row(phase="agh", size=size, plan=float(evaluate_arrays(inst, *plan.to_arrays(inst)).objective))
     for k in [int(v) for v in rounds.split(",")]:
         t0, c0 = time.perf_counter(), time.process_time()
         b, run = fixed_model_bound(inst, plan, time_limit_s=seconds, seed=seed,
@@ -65,7 +58,7 @@ def main(size: str, seed: int, rounds: str, seconds: float, per_row: int, gap: f
                                    closing_wcover_gap=gap, closing_share=closing_share,
                                    target_routes=target_routes)
         st = b.stats
-        _emit(phase="bound", size=size, closing_wcover_rounds=k, per_row=per_row, gap=gap,
+        emit_row(phase="bound", size=size, closing_wcover_rounds=k, per_row=per_row, gap=gap,
               closing_share=closing_share, target_routes=target_routes, time_limit_s=seconds,
               value=b.value, method=b.method,
               lagrangian=st.get("lagrangian"), highs_bound=st.get("highs_bound"),

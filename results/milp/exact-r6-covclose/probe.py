@@ -12,9 +12,6 @@ results/milp/agh100-r4/; at other sizes AGH runs (default budget). One JSON line
 
 from __future__ import annotations
 
-import json
-import os
-import resource
 import sys
 import time
 from dataclasses import replace
@@ -23,17 +20,10 @@ from pathlib import Path
 import click
 import numpy as np
 
+from benchmarks.milp_large_bound import emit_row
+
 HERE = Path(__file__).resolve().parent
 CACHE = HERE.parent / "agh100-r4" / "plan-100x40x40-s0.npz"
-
-
-def _rss() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6
-
-
-def _emit(**row: object) -> None:
-    row = {"load": round(os.getloadavg()[0], 2), "rss_gb": round(_rss(), 2), **row}
-    print(json.dumps(row), flush=True)
 
 
 @click.command()
@@ -72,7 +62,7 @@ def main(size: str, seed: int, rounds: str, seconds: float, grid: str,
         plan = a.solution
     ev = evaluate_arrays(inst, *plan.to_arrays(inst))
     upper = float(ev.objective)
-    _emit(phase="agh", size=size, seed=seed, plan=upper, wall_s=time.perf_counter() - t0,
+    emit_row(phase="agh", size=size, seed=seed, plan=upper, wall_s=time.perf_counter() - t0,
           cpu_s=time.process_time() - c0)
     params = MilpParams(threads=1, time_limit_s=highs_time, msg=False)
     _, x0 = plan.to_arrays(inst)
@@ -89,7 +79,7 @@ def main(size: str, seed: int, rounds: str, seconds: float, grid: str,
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         hist = [{key: (round(v, 3) if isinstance(v, float) else v) for key, v in h.items()}
                 for h in lb.stats["cg_history"]]
-        _emit(phase="closing", size=size, wcover_rounds=k, per_row=per_row, gap=gap,
+        emit_row(phase="closing", size=size, wcover_rounds=k, per_row=per_row, gap=gap,
               bound=fix.bound,
               converged=lb.stats["cg_converged"], master_lp=lb.stats["master_lp"],
               cover_rows=lb.stats["cover_rows"], cg_rounds=lb.stats["cg_rounds"],
@@ -98,7 +88,7 @@ def main(size: str, seed: int, rounds: str, seconds: float, grid: str,
         for v in [float(g) for g in grid.split(",")]:
             f = fix.with_upper(v)
             kept = f.caps[idx.cfg][idx.rk] >= 1
-            _emit(phase="grid", size=size, wcover_rounds=k, v=v, routes=int(kept.sum()),
+            emit_row(phase="grid", size=size, wcover_rounds=k, v=v, routes=int(kept.sum()),
                   configs=int((f.caps[idx.cfg] >= 1).sum()))
         for v in targets:
             t1, c1 = time.perf_counter(), time.process_time()
@@ -109,7 +99,7 @@ def main(size: str, seed: int, rounds: str, seconds: float, grid: str,
             status = str(run.status)
             cert = v if run.status.name == "INFEASIBLE" else (
                 min(v, run.bound) if run.bound is not None else None)
-            _emit(phase="highs", size=size, wcover_rounds=k, v=v, status=status,
+            emit_row(phase="highs", size=size, wcover_rounds=k, v=v, status=status,
                   bound=run.bound, certified=cert, root_bound=run.stats.get("root_bound"),
                   plan=run.objective if run.feasible else None,
                   nodes=run.stats.get("nodes"), n_vars=run.stats.get("n_vars"),
