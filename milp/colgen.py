@@ -160,7 +160,6 @@ class CoverRows:
         return dec, bonus, per_type
 
 
-
 @dataclass(frozen=True)
 class MasterDuals:
     """The master's duals as Lagrange multipliers, plus the capacity duals ``mu`` (≥ 0),
