@@ -107,11 +107,11 @@ class CoverRows:
         nI = int(idx.ri.max()) + 1 if idx.n_routes else 0
         # routes are ordered by (type, configuration): type i is a slice
         self.start = np.searchsorted(idx.ri, np.arange(nI + 1), side="left")
-        self.types = np.zeros(0, dtype=np.int64)
-        self.kind = np.zeros(0, dtype=np.int64)
-        self.t = np.zeros(0)
-        self.s_row = np.zeros(0, dtype=np.int64)
-        self.s_route = np.zeros(0, dtype=np.int64)
+        self.types: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.kind: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.t: np.ndarray = np.zeros(0)
+        self.s_row: np.ndarray = np.zeros(0, dtype=np.int64)
+        self.s_route: np.ndarray = np.zeros(0, dtype=np.int64)
 
     @property
     def n(self) -> int:
@@ -147,7 +147,7 @@ class CoverRows:
                 if len(rows):
                     a = np.maximum(0.0, 1.0 - np.outer(self.t[rows], self.dev[kind][sl]))
                     dec[sl] += omega[rows] @ a
-        bonus = np.zeros(n_cfg)
+        bonus: np.ndarray = np.zeros(n_cfg)
         if len(self.s_row):
             a_s = np.maximum(0.0, 1.0 - self.t[self.s_row]
                              * np.where(self.kind[self.s_row] == 0, self.dev[0][self.s_route],

@@ -177,7 +177,7 @@ def separation_rounds(am: ArrayModel, rounds: int, *, per_row: int = 1,
     after ``time_limit_s`` (wall; a safety net, the budget is ``rounds``)."""
     values: list[float] = []
     blocks: list[sp.csr_matrix] = []
-    x = np.zeros(am.n_cols)
+    x: np.ndarray = np.zeros(am.n_cols)
     for h, blocks in cover_rounds(am, rounds, per_row=per_row, time_limit_s=time_limit_s):
         values.append(float(h.getInfo().objective_function_value))
         x = np.asarray(h.getSolution().col_value)
