@@ -26,6 +26,9 @@ writes ``round7_probe.md`` next to this file. Four parts, one per lead:
   the benchmark length R (requests per client) set per run group and TensorRT-LLM's first
   token waiting for a ``completion`` (shipped) or a ``step``: a per-model switch the rules
   forbid, computed only to see whether it would help.
+* **E. Lock-step against the desynchronised law** by engine, model and version
+  (``ttft_law="simulated"`` against the shipped ``"desync"``): which run groups behave as
+  if their clients stayed in step.
 
 Run from the repository root: ``python results/ttft_laws/round7_probe.py``.
 """
@@ -232,6 +235,32 @@ def part_d(rows) -> list[str]:
     return out
 
 
+def part_e(rows) -> list[str]:
+    cat = load_catalog("latest")
+    res: dict = {}
+    for m in rows:
+        c = m.case
+        rep = Replica(cat.models[c.model], cat.gpus[c.gpu], c.precision, c.kv_precision,
+                      c.tp, c.pp, ENGINES[c.engine])
+        r = []
+        for law in ("desync", "simulated"):
+            try:
+                est = closed_loop(rep, c.isl, c.osl, c.concurrency, 10, ttft_law=law)
+                r.append(est.ttft_s / m.ttft_s)
+            except DoesNotFit:
+                r.append(np.nan)
+        res.setdefault((c.engine, c.model, m.version or "(none)"), []).append(r)
+    out = ["## E. Lock-step simulation against the shipped law (TTFT)", "",
+           "| engine | model | version | rows | desync (shipped): in band, median | "
+           "lock-step: in band, median |", "|---|---|---|---:|---|---|"]
+    for (e, model, ver), v in sorted(res.items()):
+        a = np.array(v)
+        cells = [f"{int(np.sum((a[:, j] > BAND[0]) & (a[:, j] < BAND[1])))}, "
+                 f"{np.nanmedian(a[:, j]):.2f}" for j in (0, 1)]
+        out.append(f"| {e} | {model} | {ver} | {len(a)} | " + " | ".join(cells) + " |")
+    return out
+
+
 def main() -> None:
     rows = read_cases(DEFAULT_CASES)
     t0, w0 = time.process_time(), time.time()
@@ -239,7 +268,7 @@ def main() -> None:
              f"`python results/ttft_laws/round7_probe.py`, commit {_git_commit()}, "
              f"{len(rows)} measured runs.", ""]
     timings = []
-    for part in (part_a, part_b, part_c, part_d):
+    for part in (part_a, part_b, part_c, part_d, part_e):
         c0 = time.process_time()
         lines += [*part(rows), ""]
         timings.append(f"{part.__name__} {time.process_time() - c0:.0f}")
