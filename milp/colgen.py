@@ -492,9 +492,8 @@ class RestrictedMaster:
         self.cov_idle = np.where(idle, self.cov_idle + 1, 0)
         new = np.nonzero((self.cov_idle >= after) & ~self.cov_free)[0]
         if len(new):
-            rows = self.cov_rows[new].astype(np.int32)
-            self.h.changeRowsBounds(len(rows), rows, np.full(len(rows), -INF),
-                                    np.full(len(rows), INF))
+            for row in self.cov_rows[new].tolist():  # a few hundred at most
+                self.h.changeRowBounds(int(row), -INF, INF)
             self.cov_free[new] = True
         return len(new)
 
