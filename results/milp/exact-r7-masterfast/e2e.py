@@ -56,7 +56,9 @@ def main(size: str, seed: int, order: str, seconds: float, b_json: str, b_extra:
     tuning_b = MasterTuning(**json.loads(b_json))
     extra_b = json.loads(b_extra)
     for variant in order.split(","):
-        kw = {"closing_tuning": tuning_b, **extra_b} if variant == "B" else {}
+        # A: every switch off, explicitly (whatever the default of the code under test)
+        kw = {"closing_tuning": tuning_b, **extra_b} if variant == "B" \
+            else {"closing_tuning": MasterTuning()}
         t0, c0 = time.perf_counter(), time.process_time()
         b, run = fixed_model_bound(inst, plan, time_limit_s=seconds, seed=seed, **kw)
         st = b.stats
