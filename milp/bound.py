@@ -598,7 +598,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     generation hands the rest to HiGHS) and ``target_routes`` to
     :data:`FIXED_MODEL_TARGET_ROUTES_COVERS`, else 0.5 and
     :data:`FIXED_MODEL_TARGET_ROUTES` (results/milp/exact-r6-covclose/).
-    ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None: off).
+    ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None: all
+    off; results/milp/exact-r7-masterfast/ measured ``drop_idle=2, skip_late=True,
+    simplex_after=4``).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
