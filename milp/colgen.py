@@ -167,15 +167,15 @@ class MasterTuning:
     which multipliers the Lagrangian is evaluated at, never its validity.
 
     ``drop_idle`` > 0: a weighted-cover row whose dual stayed ≤ ``drop_tol`` × the largest
-    cover dual for that many master solves in a row is *freed* (bounds −∞, +∞: HiGHS's
-    presolve removes it, routes entering later skip it); its ω is 0 from then on, a valid
+    cover dual for that many master solves in a row is *freed* (bounds −∞, +∞: it
+    constrains nothing; routes entering later skip it); its ω is 0 from then on, a valid
     multiplier (any ω ≥ 0 is). ``ipm_tol``: HiGHS's ``ipm_optimality_tolerance`` on the
     interior-point master (None: HiGHS's 1e-8). ``skip_late``: no master solve is started
     that the last one's wall time says would end after the deadline (its time goes to
     what follows the generation). ``park_idle`` > 0: a master route with x = 0 whose LP
     reduced cost at the master's duals (the pricing's, without its linking row) stayed
     > ``park_tol`` × the master's value for that many solves in a row is *parked*: its
-    ``x`` fixed at 0 (HiGHS's presolve removes the column and its linking row), and it is
+    ``x`` fixed at 0 (HiGHS's presolve can drop the column and its linking row), and it is
     missing again for the pricing, which revives it (bound back to 1) once it prices out:
     the master is the LP with the missing and parked routes at 0, as before.
     ``simplex_after`` > 0: after that many interior-point solves the next one runs with
