@@ -54,6 +54,7 @@ from hetserve.instances.solution import Solution
 from hetserve.milp.colgen import (
     ColgenResult,
     CoverRows,
+    MasterTuning,
     RestrictedMaster,
     cheapest,
     column_generation,
@@ -368,7 +369,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      index: ModelIndex | None = None,
                      cg_until_lp: bool = False, close: bool = False,
                      wcover_rounds: int = 0, wcover_per_row: int = 1,
-                     wcover_gap: float = 0.0) -> BoundResult:
+                     wcover_gap: float = 0.0,
+                     master_tuning: MasterTuning | None = None) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
     The multipliers come from LP column generation over routes (:mod:`milp.colgen`: one
@@ -398,6 +400,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     Lagrangian); 0 (default) is the generation without them. ``wcover_per_row``,
     ``wcover_gap``: rows per type and separation, and how close *L* must be to the
     master's value for a separation (:func:`milp.colgen.column_generation`).
+    ``master_tuning``: :class:`milp.colgen.MasterTuning` of the generation (None: off).
     """
     t0 = time.perf_counter()
     reductions = Reductions() if reductions is None else reductions
@@ -441,7 +444,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                                stop_at_bound=not cg_until_lp,
                                close_upper=upper_bound if close else None,
                                wcover_rounds=wcover_rounds, wcover_per_row=wcover_per_row,
-                               wcover_gap=wcover_gap)
+                               wcover_gap=wcover_gap, tuning=master_tuning)
         lp_s = time.perf_counter() - t_lp
         if cg.best_value > start_value:
             y, eta, theta, beta, alpha, sigma, kappa, omega = cg.best
@@ -544,7 +547,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       target_cutoff: bool = True,
                       wcover_rounds: int = 0,
                       closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
-                      closing_wcover_gap: float = 0.01) -> tuple[BoundResult, RunResult]:
+                      closing_wcover_gap: float = 0.01,
+                      closing_tuning: MasterTuning | None = None
+                      ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
 
@@ -593,6 +598,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     generation hands the rest to HiGHS) and ``target_routes`` to
     :data:`FIXED_MODEL_TARGET_ROUTES_COVERS`, else 0.5 and
     :data:`FIXED_MODEL_TARGET_ROUTES` (results/milp/exact-r6-covclose/).
+    ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None: all
+    off; results/milp/exact-r7-masterfast/ measured ``drop_idle=2, skip_late=True,
+    simplex_after=4``).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -610,6 +618,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         raise ValueError("the plan is infeasible: it gives no upper bound to fix with")
     params = MilpParams(threads=threads, time_limit_s=time_limit_s, msg=False)
     caps_fix, target, survivors, sub_stats = None, None, None, None
+    closing_stats: dict[str, Any] = {}
     if closing:
         _, x0 = plan.to_arrays(instance)
         ti, tc = np.nonzero(x0 > 0)
@@ -620,8 +629,14 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                               time_limit_s=closing_share * time_limit_s / 0.8,
                               wcover_rounds=closing_wcover_rounds,
                               wcover_per_row=closing_wcover_per_row,
-                              wcover_gap=closing_wcover_gap)
+                              wcover_gap=closing_wcover_gap,
+                              master_tuning=closing_tuning)
         caps_fix = fixing_from_closing(idx, lb, t0)
+        closing_stats = {"closing_s": time.perf_counter() - t0,
+                         "closing_converged": lb.stats["cg_converged"],
+                         "closing_rounds": lb.stats["cg_rounds"],
+                         "closing_cover_rows": lb.stats["cover_rows"],
+                         "closing_history": lb.stats["cg_history"]}
         sub_stats = None
         if caps_fix is not None and upper - caps_fix.bound > SUPPORT_MIP_MIN_ROOM * abs(upper):
             # the support MIP before anything is built: a cheaper U' closes more
@@ -691,7 +706,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         "solve_s": st.get("solve_s"), "solve_cpu_s": st.get("solve_cpu_s"),
         "n_vars": st.get("n_vars"), "n_int": st.get("n_int"), "n_rows": st.get("n_rows"),
         "nodes": st.get("nodes"), "support_mip": sub or None, "target": target,
-        "surviving_routes": survivors, "plan": run.objective if run.feasible else None}
+        "surviving_routes": survivors, "plan": run.objective if run.feasible else None,
+        **closing_stats}
     method = "fixed-mip" if highs > lag else "lagrangian"
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
 

@@ -161,6 +161,37 @@ class CoverRows:
 
 
 @dataclass(frozen=True)
+class MasterTuning:
+    """How the closing's restricted master is kept cheap (docs/milp.md "Certified bounds",
+    *a faster closing master*; results/milp/exact-r7-masterfast/). All of it only changes
+    which multipliers the Lagrangian is evaluated at, never its validity.
+
+    ``drop_idle`` > 0: a weighted-cover row whose dual stayed ≤ ``drop_tol`` × the largest
+    cover dual for that many master solves in a row is *freed* (bounds −∞, +∞: it
+    constrains nothing; routes entering later skip it); its ω is 0 from then on, a valid
+    multiplier (any ω ≥ 0 is). ``ipm_tol``: HiGHS's ``ipm_optimality_tolerance`` on the
+    interior-point master (None: HiGHS's 1e-8). ``skip_late``: no master solve is started
+    that the last one's wall time says would end after the deadline (its time goes to
+    what follows the generation). ``park_idle`` > 0: a master route with x = 0 whose LP
+    reduced cost at the master's duals (the pricing's, without its linking row) stayed
+    > ``park_tol`` × the master's value for that many solves in a row is *parked*: its
+    ``x`` fixed at 0 (HiGHS's presolve can drop the column and its linking row), and it is
+    missing again for the pricing, which revives it (bound back to 1) once it prices out:
+    the master is the LP with the missing and parked routes at 0, as before.
+    ``simplex_after`` > 0: after that many interior-point solves the next one runs with
+    crossover, and from then on the master is re-solved by the simplex method warm from
+    its basis (the dual simplex after rows, as without ``ipm``)."""
+
+    drop_idle: int = 0
+    drop_tol: float = 1e-6
+    ipm_tol: float | None = None
+    skip_late: bool = False
+    park_idle: int = 0
+    park_tol: float = 1e-6
+    simplex_after: int = 0
+
+
+@dataclass(frozen=True)
 class MasterDuals:
     """The master's duals as Lagrange multipliers, plus the capacity duals ``mu`` (≥ 0),
     which only the LP pricing uses."""
@@ -272,6 +303,9 @@ class RestrictedMaster:
         self.routes = np.zeros(0, dtype=np.int64)
         self.col_x = np.zeros(0, dtype=np.int64)
         self.active = np.zeros(idx.n_routes, dtype=bool)
+        self.parked = np.zeros(idx.n_routes, dtype=bool)  # in, x fixed at 0 (:meth:`park`)
+        self.x_col = -np.ones(idx.n_routes, dtype=np.int64)  # route → its x column
+        self.x_idle = np.zeros(idx.n_routes, dtype=np.int64)
         self.allowed = np.ones(idx.n_routes, dtype=bool)  # False: closed (:meth:`restrict`)
         self.rbar_now = idx.rbar.astype(float)  # R̄ as lowered by :meth:`restrict`
         self._warm = False
@@ -280,6 +314,11 @@ class RestrictedMaster:
         self.covers: CoverRows | None = None
         self.cov_rows = np.zeros(0, dtype=np.int64)
         self.cov_cols_at = np.zeros(0, dtype=np.int64)  # columns there were at each row's birth
+        self.cov_idle = np.zeros(0, dtype=np.int64)  # master solves in a row with dual ~0
+        self.cov_free = np.zeros(0, dtype=bool)  # freed (:meth:`drop_idle_covers`)
+        self.ipm_tol: float | None = None
+        self.crossover_next = False  # the next IPM solve crosses over, then simplex
+        self.ipm_solves = 0
         self._rows_added = False
         rc = idx.cfg[idx.rk]
         eps = np.array([qt.error_slo for qt in q])
@@ -435,8 +474,49 @@ class RestrictedMaster:
                               [c for _, c, _ in added], [val for _, _, val in added])
         self.cov_rows = np.concatenate([self.cov_rows, rows_new])
         self.cov_cols_at = np.concatenate([self.cov_cols_at, np.full(len(added), self.n_cols)])
+        self.cov_idle = np.concatenate([self.cov_idle, np.zeros(len(added), dtype=np.int64)])
+        self.cov_free = np.concatenate([self.cov_free, np.zeros(len(added), dtype=bool)])
         self._rows_added = True
         return len(added)
+
+    def drop_idle_covers(self, omega: np.ndarray, after: int, tol: float) -> int:
+        """Count, per weighted-cover row, the master solves in a row whose dual ``omega``
+        (the last solve's) was ≤ ``tol`` × its largest entry, and free the rows where that
+        reached ``after`` (:class:`MasterTuning`): bounds (−∞, +∞), so the master no longer
+        holds them (a weaker master, still a relaxation: it only supplies multipliers), and
+        :meth:`solve` reports ω = 0 there. Returns the rows freed by this call."""
+        if not len(omega):
+            return 0
+        big = float(omega.max())
+        idle = omega <= tol * big if big > 0 else np.ones(len(omega), dtype=bool)
+        self.cov_idle = np.where(idle, self.cov_idle + 1, 0)
+        new = np.nonzero((self.cov_idle >= after) & ~self.cov_free)[0]
+        if len(new):
+            for row in self.cov_rows[new].tolist():  # a few hundred at most
+                self.h.changeRowBounds(int(row), -INF, INF)
+            self.cov_free[new] = True
+        return len(new)
+
+    def park_idle_routes(self, reduced: np.ndarray, after: int, tol: float) -> int:
+        """Count, per master route, the solves in a row with ``x`` = 0 and ``reduced`` (the
+        pricing's LP reduced cost at the master's duals, per index route) > ``tol``, and
+        park the routes where that reached ``after`` (:class:`MasterTuning`): ``x`` fixed
+        at 0 and the route no longer :attr:`active`, so :meth:`add` revives it when the
+        pricing picks it again. Returns the routes parked by this call."""
+        live = self.routes[~self.parked[self.routes]]
+        if not len(live):
+            return 0
+        xv = np.asarray(self.h.getSolution().col_value)[self.x_col[live]]
+        idle = (reduced[live] > tol) & (xv <= 1e-9)
+        self.x_idle[live] = np.where(idle, self.x_idle[live] + 1, 0)
+        new = live[self.x_idle[live] >= after]
+        if len(new):
+            cols = self.x_col[new].astype(np.int32)
+            zero = np.zeros(len(cols))
+            self.h.changeColsBounds(len(cols), cols, zero, zero)
+            self.parked[new] = True
+            self.active[new] = False
+        return len(new)
 
     def status(self) -> str:
         return str(self.h.modelStatusToString(self.h.getModelStatus()))
@@ -455,9 +535,18 @@ class RestrictedMaster:
         cover terms."""
         new = np.unique(np.asarray(new, dtype=np.int64))
         new = new[~self.active[new] & self.allowed[new]]
+        back = new[self.parked[new]]  # parked routes priced again: x's bound back to 1
+        if len(back):
+            cols = self.x_col[back].astype(np.int32)
+            self.h.changeColsBounds(len(cols), cols, np.zeros(len(cols)),
+                                    np.ones(len(cols)))
+            self.parked[back] = False
+            self.active[back] = True
+            self.x_idle[back] = 0
+            new = new[~self.parked[new] & ~self.active[new]]
         m = len(new)
         if m == 0:
-            return 0
+            return len(back)
         idx = self.idx
         i, k = idx.ri[new], idx.rk[new]
         self._add_configs(np.unique(k))
@@ -472,6 +561,8 @@ class RestrictedMaster:
             # those routes are in the master already), with coefficient a_rc⁺
             extra = [(col_of, row_of, val_of)]
             for r in range(self.covers.n):
+                if self.cov_free[r]:
+                    continue  # a freed row (:meth:`drop_idle_covers`) needs no new terms
                 j = np.nonzero(i == self.covers.types[r])[0]
                 if len(j):
                     a = self.covers.coef(r, new[j])
@@ -500,8 +591,9 @@ class RestrictedMaster:
                 h.changeCoeff(row, col, 1.0)
         self.routes = np.concatenate([self.routes, new])
         self.col_x = np.concatenate([self.col_x, cols_x])
+        self.x_col[new] = cols_x
         self.active[new] = True
-        return m
+        return m + len(back)
 
     def solve(self, time_limit_s: float | None = None) -> tuple[float, MasterDuals] | None:
         """Re-solve (warm from the last basis); ``(value, duals)``, or None if not optimal."""
@@ -513,7 +605,9 @@ class RestrictedMaster:
             # start, but central duals, which stabilise the pricing; the sign-valid duals
             # are all the Lagrangian needs
             h.setOptionValue("solver", "ipm")
-            h.setOptionValue("run_crossover", "off")
+            h.setOptionValue("run_crossover", "on" if self.crossover_next else "off")
+            if self.ipm_tol is not None:
+                h.setOptionValue("ipm_optimality_tolerance", float(self.ipm_tol))
         elif self._warm and self._rows_added:
             # new violated rows: the old basis is dual feasible, the dual simplex repairs it
             h.setOptionValue("simplex_strategy", 1)
@@ -526,6 +620,15 @@ class RestrictedMaster:
             h.setOptionValue("simplex_strategy", 4 if self.full_cover else 1)
         run_highs(h)
         self._warm = True
+        if self.ipm:
+            self.ipm_solves += 1
+            if self.crossover_next and self.status() == "Optimal" \
+                    and h.getInfo().basis_validity == 1:
+                # a basis: from here the simplex method, warm (MasterTuning.simplex_after)
+                self.ipm = False
+                self.crossover_next = False
+                h.setOptionValue("solver", "simplex")
+                self._rows_added = False
         if self.status() != "Optimal":
             return None
         sol = h.getSolution()
@@ -545,6 +648,7 @@ class RestrictedMaster:
         eta, theta = per_type(self.err_row, -1.0), per_type(self.dly_row, -1.0)
         kappa = per_type(self.cover_row, 1.0)
         omega = np.maximum(0.0, dual[self.cov_rows]) if len(self.cov_rows) else np.zeros(0)
+        omega[self.cov_free] = 0.0  # freed rows: not in the master, multiplier 0
         beta = float(max(0.0, -dual[self.row_budget])) if self.row_budget >= 0 else 0.0
         alpha = np.maximum(0.0, -dual[self.row_avail])
         sigma = float(max(0.0, -dual[self.row_storage])) if self.row_storage >= 0 else 0.0
@@ -679,7 +783,8 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                       deadline: float | None = None, rel_tol: float = 1e-6,
                       stop_at_bound: bool = True,
                       close_upper: float | None = None, wcover_rounds: int = 0,
-                      wcover_per_row: int = 1, wcover_gap: float = 0.0) -> ColgenResult:
+                      wcover_per_row: int = 1, wcover_gap: float = 0.0,
+                      tuning: MasterTuning | None = None) -> ColgenResult:
     """The loop of the module docstring. ``lg`` is ``milp.bound._Lagrangian`` (its
     ``evaluate`` gives L and records the minimiser's routes and reduced costs).
     ``stop_at_bound=False`` skips the early stop at L ≥ the master's value and goes on until
@@ -703,8 +808,12 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     to the master and dualised by the Lagrangian (:class:`CoverRows`), and the generation
     goes on, up to that many separations (docs/milp.md "Certified bounds"). ``wcover_gap``
     (relative): separate already once *L* is that close to the master's value, and price
-    in the same round (fewer master solves; 0: only where the loop would stop)."""
+    in the same round (fewer master solves; 0: only where the loop would stop).
+    ``tuning``: :class:`MasterTuning` (None: all off)."""
     idx = master.idx
+    tuning = MasterTuning() if tuning is None else tuning
+    master.ipm_tol = tuning.ipm_tol
+    last_solve_s: float | None = None
     if wcover_rounds > 0 and master.covers is None:
         master.covers = CoverRows(idx, lg.ee, lg.dd)
     if master.covers is not None:
@@ -732,9 +841,18 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
             break
-        c_solve = time.process_time()
+        if tuning.skip_late and left is not None and last_solve_s is not None \
+                and left < last_solve_s:
+            # the master solves grow with the rows and routes: this one would be cut
+            history.append({"round": rounds, "s": time.perf_counter() - t0,
+                            "skipped": "predicted past the deadline", "left_s": left})
+            break
+        if tuning.simplex_after > 0 and master.ipm and master.ipm_solves >= tuning.simplex_after:
+            master.crossover_next = True
+        c_solve, w_solve = time.process_time(), time.perf_counter()
         solved = master.solve(left)
         solve_cpu = time.process_time() - c_solve
+        last_solve_s = time.perf_counter() - w_solve
         if solved is None:
             history.append({"round": rounds, "s": time.perf_counter() - t0,
                             "master_status": master.status()})
@@ -756,8 +874,13 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
         row = {"round": rounds, "s": time.perf_counter() - t0, "master": master_value,
                "lagrangian": lag, "best": best_value, "routes": master.n_routes,
                "master_cpu_s": solve_cpu,
-               "simplex_iterations": int(master.h.getInfo().simplex_iteration_count)}
+               "simplex_iterations": int(master.h.getInfo().simplex_iteration_count),
+               "ipm_iterations": int(master.h.getInfo().ipm_iteration_count)}
         history.append(row)
+        if tuning.drop_idle > 0 and len(duals.multipliers[7]):
+            row["freed"] = master.drop_idle_covers(duals.multipliers[7], tuning.drop_idle,
+                                                   tuning.drop_tol)
+            row["live_rows"] = int((~master.cov_free).sum())
         if close_upper is not None and best is not None and best_value > closed_at:
             closed_at = best_value
             again, n_capped = lg.close_at(best, close_upper)  # at the best multipliers
@@ -776,6 +899,10 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
             break
         # LP reduced costs at the master's own duals: none negative = master is the full LP
         at_master = lg.last_d + duals.mu[idx.rk] * idx.load
+        if tuning.park_idle > 0:
+            row["parked"] = master.park_idle_routes(at_master, tuning.park_idle,
+                                                    tuning.park_tol * scale)
+            row["live_routes"] = int(master.active.sum())
         neg_master = (at_master < -1e-9) & ~master.active
         open_for_cover = _cover_terms(master, duals, at_master, per_type)
         if not neg_master.any() and not len(open_for_cover):

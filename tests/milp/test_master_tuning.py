@@ -1,0 +1,151 @@
+"""The closing master's tuning (milp/colgen.py ``MasterTuning``; docs/milp.md "Certified
+bounds", *a faster closing master*): freeing idle weighted-cover rows, parking idle routes, a
+looser interior-point tolerance and skipping a master solve that would end after the deadline only change the
+multipliers the Lagrangian is evaluated at, so the bound stays ≤ the proven optimum, and a
+freed row is out of the master (free bounds, no terms of later routes, ω = 0) and a parked
+route is fixed at 0 until the pricing revives it."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from hetserve.instances import Status
+from hetserve.instances.generate import generate
+from hetserve.milp import MilpParams, solve
+from hetserve.milp.bound import fixed_model_bound, lagrangian_bound
+from hetserve.milp.colgen import MasterTuning
+from hetserve.milp.highs_model import INF
+from tests.helpers import bound_instances, known_uppers
+
+INSTANCES = [*bound_instances(), lambda: generate((6, 6, 8), 1)]
+# tol 0.5: every row whose dual is under half the largest counts as idle, so rows are
+# freed on these small instances too (the default 1e-6 is for the 100x40x40 master)
+EAGER = MasterTuning(drop_idle=1, drop_tol=0.5, ipm_tol=1e-6, skip_late=True, park_idle=1,
+                     park_tol=0.0)
+
+
+def _optimum(inst):
+    opt = solve(inst, MilpParams(threads=1, time_limit_s=900.0))
+    assert opt.status is Status.OPTIMAL and opt.objective is not None
+    return opt
+
+
+def _below(value: float, optimum: float) -> bool:
+    return value <= optimum * (1 + 1e-9) + 1e-9
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+def test_tuned_generation_is_between_plain_and_optimum(make):
+    """Sparse master (the closing's shape), rows freed eagerly: the bound is ≤ the proven
+    optimum and ≥ the plain Lagrangian bound (no cover rows)."""
+    inst = make()
+    opt = _optimum(inst)
+    plain = lagrangian_bound(inst, iterations=0, full_cover=False)
+    tuned = lagrangian_bound(inst, iterations=0, full_cover=False, wcover_rounds=10,
+                             master_tuning=EAGER)
+    assert math.isfinite(tuned.value)
+    assert _below(tuned.value, opt.objective)
+    assert tuned.value >= plain.value - 1e-6 * max(1.0, abs(plain.value))
+
+
+@pytest.mark.parametrize("make", INSTANCES[1:4])
+def test_tuned_closing_stays_below_the_optimum(make):
+    """Closing (U = GH's cost or the optimum) with freed rows: min(U, L) and the fixed-model
+    bound from it stay ≤ the optimum, and ≥ the closing without cover rows."""
+    inst = make()
+    opt = _optimum(inst)
+    start, uppers = known_uppers(inst, opt.objective)
+    for upper in uppers:
+        plain = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True)
+        tuned = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True,
+                                 wcover_rounds=10, master_tuning=EAGER)
+        assert _below(tuned.value, opt.objective)
+        assert tuned.value >= plain.value - 1e-6 * max(1.0, abs(plain.value))
+    if start.feasible:
+        fb, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0,
+                                  closing_wcover_rounds=10, closing_tuning=EAGER)
+        assert _below(fb.value, opt.objective)
+
+
+def test_freed_rows_leave_the_master():
+    """On 8x8x12 s1 rows are freed: their bounds are (−inf, inf), routes that entered after
+    the freeing have no term in them, and the multipliers returned give them ω = 0; the
+    bound is still ≤ the optimum."""
+    inst = generate((8, 8, 12), 1)
+    lb = lagrangian_bound(inst, iterations=0, wcover_rounds=10, keep_master=True,
+                          full_cover=False, master_tuning=EAGER)
+    m = lb.master
+    assert m is not None and m.covers is not None
+    freed = np.nonzero(m.cov_free)[0]
+    assert len(freed) > 0
+    lp = m.h.getLp()
+    lower, upper = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    rows = m.cov_rows[freed]
+    assert (lower[rows] <= -INF).all() and (upper[rows] >= INF).all()
+    out = m.solve()
+    assert out is not None
+    assert (out[1].multipliers[7][freed] == 0.0).all()
+    # routes added now skip the freed rows (and enter the live rows of their type)
+    missing = np.nonzero(~m.active & m.allowed)[0]
+    typed = missing[np.isin(m.idx.ri[missing], m.covers.types[freed])][:20]
+    cols_before = m.n_cols
+    m.add(typed)
+    for r in freed.tolist():
+        _, cols, _ = m.h.getRowEntries(int(m.cov_rows[r]))
+        assert (np.asarray(cols) < cols_before).all()
+    opt = _optimum(inst)
+    assert _below(lb.value, opt.objective)
+
+
+
+def test_parked_routes_are_fixed_and_revived():
+    """On 8x8x12 s1 routes are parked: x fixed at 0 and not active (the pricing sees them
+    as missing); adding one back restores its bound without a second column."""
+    inst = generate((8, 8, 12), 1)
+    lb = lagrangian_bound(inst, iterations=0, wcover_rounds=10, keep_master=True,
+                          full_cover=False, master_tuning=EAGER)
+    m = lb.master
+    assert m is not None
+    parked = np.nonzero(m.parked)[0]
+    assert len(parked) > 0
+    assert not m.active[parked].any()
+    lp = m.h.getLp()
+    cols = m.x_col[parked]
+    assert (np.asarray(lp.col_upper_)[cols] == 0.0).all()
+    n_cols = m.n_cols
+    back = parked[:5]
+    assert m.add(back) == len(back)
+    assert m.n_cols == n_cols
+    assert m.active[back].all() and not m.parked[back].any()
+    assert (np.asarray(m.h.getLp().col_upper_)[m.x_col[back]] == 1.0).all()
+    assert m.solve() is not None
+
+
+def test_simplex_after_ipm_switches_and_stays_a_bound():
+    """An interior-point master (forced on a small instance) switches to the warm simplex
+    after one solve with crossover; the generation's L is ≤ the optimum and equal, up to
+    the LP's tolerance, to the generation's with the IPM throughout where both converge."""
+    from hetserve.milp.bound import _Lagrangian
+    from hetserve.milp.colgen import RestrictedMaster, cheapest, column_generation
+    from hetserve.milp.index import make_index
+
+    inst = generate((6, 6, 8), 1)
+    opt = _optimum(inst)
+    idx = make_index(inst)
+    values = []
+    for tuning in (None, MasterTuning(simplex_after=1)):
+        lg = _Lagrangian(inst, idx)
+        m = RestrictedMaster(inst, idx, lg.good, lg.has_err, lg.has_dly, full_cover=False,
+                             ipm=True)
+        per_share = lg.cx + lg.rent[lg.rk] * lg.load / lg.rho
+        first = cheapest(idx.ri * 2 + lg.good, per_share, 10)
+        res = column_generation(lg, m, first, tuning=tuning)
+        assert _below(res.best_value, opt.objective)
+        assert m.ipm is (tuning is None)
+        values.append((res.best_value, res.converged))
+    (a, ca), (b, cb) = values
+    if ca and cb:
+        assert b == pytest.approx(a, rel=1e-5)
