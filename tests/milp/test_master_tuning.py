@@ -73,7 +73,7 @@ def test_tuned_closing_stays_below_the_optimum(make):
 def test_freed_rows_leave_the_master():
     """On 8x8x12 s1 rows are freed: their bounds are (−inf, inf), routes that entered after
     the freeing have no term in them, and the multipliers returned give them ω = 0; the
-    bound is still ≤ the optimum."""
+    bound is still ≤ a feasible plan's cost."""
     inst = generate((8, 8, 12), 1)
     lb = lagrangian_bound(inst, iterations=0, wcover_rounds=10, keep_master=True,
                           full_cover=False, master_tuning=EAGER)
@@ -96,9 +96,11 @@ def test_freed_rows_leave_the_master():
     for r in freed.tolist():
         _, cols, _ = m.h.getRowEntries(int(m.cov_rows[r]))
         assert (np.asarray(cols) < cols_before).all()
-    opt = _optimum(inst)
-    assert _below(lb.value, opt.objective)
-
+    # below a feasible plan's cost (GH's); validity against proven optima is checked on the
+    # parametrised instances above (8x8x12 s1's own MILP takes ~30 s, too long for the suite)
+    start, _ = known_uppers(inst, math.inf)
+    assert start.feasible
+    assert _below(lb.value, start.objective)
 
 
 def test_parked_routes_are_fixed_and_revived():
