@@ -102,6 +102,30 @@ def bound_instances() -> list:
     ]
 
 
+def cover_instances() -> list:
+    """The bound instances plus 6x6x8 s1, where weighted error covers are separated: the
+    closing-with-covers and master-tuning tests compare with proven optima on these."""
+    from hetserve.instances.generate import generate
+
+    return [*bound_instances(), lambda: generate((6, 6, 8), 1)]
+
+
+def proven_optimum(inst: Instance):  # type: ignore[no-untyped-def]
+    """The MILP's proven optimum (a generous limit: each proof takes ≤ 25 s alone, more on a
+    loaded machine)."""
+    from hetserve.instances import Status
+    from hetserve.milp import MilpParams, solve
+
+    opt = solve(inst, MilpParams(threads=1, time_limit_s=900.0))
+    assert opt.status is Status.OPTIMAL and opt.objective is not None
+    return opt
+
+
+def below(value: float, optimum: float) -> bool:
+    """``value`` ≤ ``optimum`` up to the solvers' relative tolerance (a bound's check)."""
+    return value <= optimum * (1 + 1e-9) + 1e-9
+
+
 def known_uppers(inst: Instance, optimum: float) -> tuple:
     """GH's run and the upper bounds a closing may be given: the optimum (the tightest
     valid one) and GH's cost where GH finds a plan."""

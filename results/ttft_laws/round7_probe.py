@@ -72,14 +72,20 @@ def sglang_fraction(tp: int, chunk: int = 8192, piecewise: bool = False) -> floa
     return round((GPU_MEM_MIB - reserved) / GPU_MEM_MIB, 3)
 
 
+def replica_of(cat, c, engine=None) -> Replica:
+    """The serving model's replica for a measured case ``c`` (its own engine profile unless
+    ``engine`` is given)."""
+    return Replica(cat.models[c.model], cat.gpus[c.gpu], c.precision, c.kv_precision,
+                   c.tp, c.pp, engine or ENGINES[c.engine])
+
+
 def predict(rows, engines=None, requests=10, engines_of=None):
     cat = load_catalog("latest")
     out = []
     for r in rows:
         c = r.case
         eng = (engines_of(r) if engines_of else (engines or ENGINES))[c.engine]
-        rep = Replica(cat.models[c.model], cat.gpus[c.gpu], c.precision, c.kv_precision,
-                      c.tp, c.pp, eng)
+        rep = replica_of(cat, c, eng)
         try:
             est = closed_loop(rep, c.isl, c.osl, c.concurrency, requests)
         except DoesNotFit:
@@ -104,8 +110,7 @@ def part_a(rows) -> list[str]:
     sg = [m for m in rows if m.case.engine == "sglang" and m.case.tp == 1]
     cat = load_catalog("latest")
     c0 = sg[0].case
-    rep = Replica(cat.models[c0.model], cat.gpus[c0.gpu], c0.precision, c0.kv_precision,
-                  c0.tp, c0.pp, ENGINES["sglang"])
+    rep = replica_of(cat, c0)
     kv_tok = rep.kv_bytes_per_token_per_gpu
     w_gib = rep.weight_bytes / 2**30
     out = ["## A. SGLang 0.5.8 Qwen3-32B bf16 TP1 (C = 16): the KV pool", "",
@@ -191,8 +196,7 @@ def part_c(rows) -> list[str]:
         c = m.case
         if c.concurrency != 8:
             continue
-        rep = Replica(cat.models[c.model], cat.gpus[c.gpu], c.precision, c.kv_precision,
-                      c.tp, c.pp, ENGINES[c.engine])
+        rep = replica_of(cat, c)
         p = float(rep.step_time(c.isl, 0.0, rep.attention_flops(c.isl, 0), 1))
         groups.setdefault((c.engine, c.model, c.precision, c.tp), {}) \
             .setdefault(c.isl, []).append((m.ttft_s, p))
@@ -240,8 +244,7 @@ def part_e(rows) -> list[str]:
     res: dict = {}
     for m in rows:
         c = m.case
-        rep = Replica(cat.models[c.model], cat.gpus[c.gpu], c.precision, c.kv_precision,
-                      c.tp, c.pp, ENGINES[c.engine])
+        rep = replica_of(cat, c)
         r = []
         for law in ("desync", "simulated"):
             try:

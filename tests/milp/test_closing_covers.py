@@ -12,26 +12,13 @@ import math
 import numpy as np
 import pytest
 
-from hetserve.instances import Status
 from hetserve.instances.generate import generate
-from hetserve.milp import MilpParams, solve
 from hetserve.milp.bound import _Lagrangian, fixed_model_bound, lagrangian_bound
 from hetserve.milp.colgen import CoverRows
 from hetserve.milp.index import make_index
-from tests.helpers import bound_instances, known_uppers, random_lagrangian_multipliers
+from tests.helpers import below, cover_instances, known_uppers, proven_optimum, random_lagrangian_multipliers
 
-INSTANCES = [*bound_instances(), lambda: generate((6, 6, 8), 1)]
-
-
-def _optimum(inst):
-    # a generous limit: the proof takes ≤ 25 s alone, more on a loaded machine
-    opt = solve(inst, MilpParams(threads=1, time_limit_s=900.0))
-    assert opt.status is Status.OPTIMAL and opt.objective is not None
-    return opt
-
-
-def _below(value: float, optimum: float) -> bool:
-    return value <= optimum * (1 + 1e-9) + 1e-9
+INSTANCES = cover_instances()
 
 
 @pytest.mark.parametrize("make", INSTANCES)
@@ -40,11 +27,11 @@ def test_generation_with_covers_is_between_plain_and_optimum(make, full_cover):
     """Both master shapes: the bound with cover rows is ≤ the proven optimum and ≥ the
     bound of the same generation without them."""
     inst = make()
-    opt = _optimum(inst)
+    opt = proven_optimum(inst)
     plain = lagrangian_bound(inst, iterations=0, full_cover=full_cover)
     cov = lagrangian_bound(inst, iterations=0, full_cover=full_cover, wcover_rounds=10)
     assert math.isfinite(cov.value)
-    assert _below(cov.value, opt.objective)
+    assert below(cov.value, opt.objective)
     assert cov.value >= plain.value - 1e-6 * max(1.0, abs(plain.value))
 
 
@@ -64,7 +51,7 @@ def test_lagrangian_with_random_cover_multipliers_is_a_bound(make):
     rows), random sign-valid multipliers of all the other rows, L ≤ the optimum; with
     omega = 0 L is the plain Lagrangian's."""
     inst = make()
-    opt = _optimum(inst)
+    opt = proven_optimum(inst)
     idx = make_index(inst)
     rng = np.random.default_rng(11)
     lg = _Lagrangian(inst, idx)
@@ -84,7 +71,7 @@ def test_lagrangian_with_random_cover_multipliers_is_a_bound(make):
         zero, _ = lg.evaluate(*mult, np.zeros(covers.n))
         assert zero == pytest.approx(plain, rel=1e-12, abs=1e-9)
         lag, _ = lg.evaluate(*mult, omega)
-        assert _below(lag, opt.objective)
+        assert below(lag, opt.objective)
 
 
 def test_master_rows_match_their_definition():
@@ -124,15 +111,15 @@ def test_closing_with_covers_stays_below_the_optimum(make):
     """Closing (U = GH's cost or the optimum) with cover rows: min(U, L) and the fixed-model
     bound from it stay below the optimum, and no lower than the closing without rows."""
     inst = make()
-    opt = _optimum(inst)
+    opt = proven_optimum(inst)
     start, uppers = known_uppers(inst, opt.objective)
     for upper in uppers:
         plain = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True)
         cov = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True,
                                wcover_rounds=10)
-        assert _below(cov.value, opt.objective)
+        assert below(cov.value, opt.objective)
         assert cov.value >= plain.value - 1e-6 * max(1.0, abs(plain.value))
     if start.feasible:
         fb, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0,
                                   closing_wcover_rounds=10)
-        assert _below(fb.value, opt.objective)
+        assert below(fb.value, opt.objective)

@@ -12,29 +12,17 @@ import math
 import numpy as np
 import pytest
 
-from hetserve.instances import Status
 from hetserve.instances.generate import generate
-from hetserve.milp import MilpParams, solve
 from hetserve.milp.bound import fixed_model_bound, lagrangian_bound
 from hetserve.milp.colgen import MasterTuning
 from hetserve.milp.highs_model import INF
-from tests.helpers import bound_instances, known_uppers
+from tests.helpers import below, cover_instances, known_uppers, proven_optimum
 
-INSTANCES = [*bound_instances(), lambda: generate((6, 6, 8), 1)]
+INSTANCES = cover_instances()
 # tol 0.5: every row whose dual is under half the largest counts as idle, so rows are
 # freed on these small instances too (the default 1e-6 is for the 100x40x40 master)
 EAGER = MasterTuning(drop_idle=1, drop_tol=0.5, ipm_tol=1e-6, skip_late=True, park_idle=1,
                      park_tol=0.0)
-
-
-def _optimum(inst):
-    opt = solve(inst, MilpParams(threads=1, time_limit_s=900.0))
-    assert opt.status is Status.OPTIMAL and opt.objective is not None
-    return opt
-
-
-def _below(value: float, optimum: float) -> bool:
-    return value <= optimum * (1 + 1e-9) + 1e-9
 
 
 @pytest.mark.parametrize("make", INSTANCES)
@@ -42,12 +30,12 @@ def test_tuned_generation_is_between_plain_and_optimum(make):
     """Sparse master (the closing's shape), rows freed eagerly: the bound is ≤ the proven
     optimum and ≥ the plain Lagrangian bound (no cover rows)."""
     inst = make()
-    opt = _optimum(inst)
+    opt = proven_optimum(inst)
     plain = lagrangian_bound(inst, iterations=0, full_cover=False)
     tuned = lagrangian_bound(inst, iterations=0, full_cover=False, wcover_rounds=10,
                              master_tuning=EAGER)
     assert math.isfinite(tuned.value)
-    assert _below(tuned.value, opt.objective)
+    assert below(tuned.value, opt.objective)
     assert tuned.value >= plain.value - 1e-6 * max(1.0, abs(plain.value))
 
 
@@ -56,18 +44,18 @@ def test_tuned_closing_stays_below_the_optimum(make):
     """Closing (U = GH's cost or the optimum) with freed rows: min(U, L) and the fixed-model
     bound from it stay ≤ the optimum, and ≥ the closing without cover rows."""
     inst = make()
-    opt = _optimum(inst)
+    opt = proven_optimum(inst)
     start, uppers = known_uppers(inst, opt.objective)
     for upper in uppers:
         plain = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True)
         tuned = lagrangian_bound(inst, upper_bound=upper, iterations=0, close=True,
                                  wcover_rounds=10, master_tuning=EAGER)
-        assert _below(tuned.value, opt.objective)
+        assert below(tuned.value, opt.objective)
         assert tuned.value >= plain.value - 1e-6 * max(1.0, abs(plain.value))
     if start.feasible:
         fb, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0,
                                   closing_wcover_rounds=10, closing_tuning=EAGER)
-        assert _below(fb.value, opt.objective)
+        assert below(fb.value, opt.objective)
 
 
 def test_freed_rows_leave_the_master():
@@ -100,7 +88,7 @@ def test_freed_rows_leave_the_master():
     # parametrised instances above (8x8x12 s1's own MILP takes ~30 s, too long for the suite)
     start, _ = known_uppers(inst, math.inf)
     assert start.feasible
-    assert _below(lb.value, start.objective)
+    assert below(lb.value, start.objective)
 
 
 def test_parked_routes_are_fixed_and_revived():
@@ -135,7 +123,7 @@ def test_simplex_after_ipm_switches_and_stays_a_bound():
     from hetserve.milp.index import make_index
 
     inst = generate((6, 6, 8), 1)
-    opt = _optimum(inst)
+    opt = proven_optimum(inst)
     idx = make_index(inst)
     values = []
     for tuning in (None, MasterTuning(simplex_after=1)):
@@ -145,7 +133,7 @@ def test_simplex_after_ipm_switches_and_stays_a_bound():
         per_share = lg.cx + lg.rent[lg.rk] * lg.load / lg.rho
         first = cheapest(idx.ri * 2 + lg.good, per_share, 10)
         res = column_generation(lg, m, first, tuning=tuning)
-        assert _below(res.best_value, opt.objective)
+        assert below(res.best_value, opt.objective)
         assert m.ipm is (tuning is None)
         values.append((res.best_value, res.converged))
     (a, ca), (b, cb) = values

@@ -22,15 +22,15 @@ HERE = Path(__file__).resolve().parent
 CACHE = HERE.parent / "agh100-r4" / "plan-100x40x40-s0.npz"
 
 
-@click.command()
-@click.option("--time", "seconds", type=float, default=200.0)
-def main(seconds: float) -> None:
+def run_closing(seconds: float):  # type: ignore[no-untyped-def]
+    """The closing generation with weighted covers at 100x40x40 s0, U = AGH's cached plan, as
+    ``fixed_model_bound`` runs it for ``seconds`` (shared with ``solveprobe2.py``):
+    ``(lagrangian_bound result, wall s, CPU s)``."""
     from hetserve.instances.evaluate import evaluate_arrays
     from hetserve.instances.generate import generate
     from hetserve.instances.solution import Solution
     from hetserve.milp import MilpParams
     from hetserve.milp.bound import lagrangian_bound
-    from hetserve.milp.highs_model import INF
     from hetserve.milp.index import make_index
 
     inst = generate((100, 40, 40), 0)
@@ -47,10 +47,18 @@ def main(seconds: float) -> None:
     lb = lagrangian_bound(inst, upper_bound=upper, index=idx, iterations=0, keep_master=True,
                           seed=0, close=True, start_routes=(ti, tc), time_limit_s=seconds / 0.8,
                           wcover_rounds=10, wcover_per_row=2, wcover_gap=0.01)
+    return lb, time.perf_counter() - t0, time.process_time() - c0
+
+
+@click.command()
+@click.option("--time", "seconds", type=float, default=200.0)
+def main(seconds: float) -> None:
+    from hetserve.milp.highs_model import INF
+
+    lb, wall, cpu = run_closing(seconds)
     hist = [{k: (round(v, 3) if isinstance(v, float) else v) for k, v in h.items()}
             for h in lb.stats["cg_history"]]
-    emit_row(phase="closing", value=lb.value, wall_s=time.perf_counter() - t0,
-             cpu_s=time.process_time() - c0, history=hist)
+    emit_row(phase="closing", value=lb.value, wall_s=wall, cpu_s=cpu, history=hist)
     m, lg = lb.master, lb.lagrangian
     assert m is not None and lg is not None
     h = m.h

@@ -11,45 +11,22 @@ from __future__ import annotations
 
 import sys
 import time
-from pathlib import Path
 
 import click
-import numpy as np
 
 from benchmarks.milp_large_bound import emit_row
-
-HERE = Path(__file__).resolve().parent
-CACHE = HERE.parent / "agh100-r4" / "plan-100x40x40-s0.npz"
 
 
 @click.command()
 @click.option("--time", "seconds", type=float, default=150.0)
 @click.option("--iters", default="20,40,60,80")
 def main(seconds: float, iters: str) -> None:
-    from hetserve.instances.evaluate import evaluate_arrays
-    from hetserve.instances.generate import generate
-    from hetserve.instances.solution import Solution
-    from hetserve.milp import MilpParams
-    from hetserve.milp.bound import lagrangian_bound
-    from hetserve.milp.colgen import _priced
-    from hetserve.milp.index import make_index
+    from solveprobe import run_closing  # this directory: the script's own sys.path[0]
 
-    inst = generate((100, 40, 40), 0)
-    z = np.load(CACHE)
-    x = np.zeros((len(inst.query_types), len(inst.routes)))
-    x[z["xi"], z["xc"]] = z["xv"]
-    plan = Solution.from_arrays(inst, z["r"], x)
-    upper = float(evaluate_arrays(inst, *plan.to_arrays(inst)).objective)
-    params = MilpParams(threads=1, time_limit_s=300, msg=False)
-    _, x0 = plan.to_arrays(inst)
-    ti, tc = np.nonzero(x0 > 0)
-    t0, c0 = time.perf_counter(), time.process_time()
-    idx = make_index(inst, params.tightening, params.reductions, upper)
-    lb = lagrangian_bound(inst, upper_bound=upper, index=idx, iterations=0, keep_master=True,
-                          seed=0, close=True, start_routes=(ti, tc), time_limit_s=seconds / 0.8,
-                          wcover_rounds=10, wcover_per_row=2, wcover_gap=0.01)
-    emit_row(phase="closing", value=lb.value, wall_s=time.perf_counter() - t0,
-             cpu_s=time.process_time() - c0, rounds=lb.stats["cg_rounds"])
+    from hetserve.milp.colgen import _priced
+
+    lb, wall, cpu = run_closing(seconds)
+    emit_row(phase="closing", value=lb.value, wall_s=wall, cpu_s=cpu, rounds=lb.stats["cg_rounds"])
     m, lg = lb.master, lb.lagrangian
     assert m is not None and lg is not None
     h = m.h
@@ -87,7 +64,7 @@ def main(seconds: float, iters: str) -> None:
     assert base is not None
     n_cov = m.add_covers(per_row=2)
     lg.evaluate(*base[1].multipliers)
-    n_routes = m.add(_priced(lg, idx, m, base[1], 30))
+    n_routes = m.add(_priced(lg, m.idx, m, base[1], 30))
     emit_row(phase="round", covers_added=n_cov, routes_added=n_routes)
     m._rows_added = True
     once("dual-simplex-warm")
