@@ -314,8 +314,8 @@ class RestrictedMaster:
         self.covers: CoverRows | None = None
         self.cov_rows = np.zeros(0, dtype=np.int64)
         self.cov_cols_at = np.zeros(0, dtype=np.int64)  # columns there were at each row's birth
-        self.cov_idle = np.zeros(0, dtype=np.int64)  # master solves in a row with dual ~0
-        self.cov_free = np.zeros(0, dtype=bool)  # freed (:meth:`drop_idle_covers`)
+        self.cov_idle: np.ndarray = np.zeros(0, dtype=np.int64)  # master solves in a row with dual ~0
+        self.cov_free: np.ndarray = np.zeros(0, dtype=bool)  # freed (:meth:`drop_idle_covers`)
         self.ipm_tol: float | None = None
         self.crossover_next = False  # the next IPM solve crosses over, then simplex
         self.ipm_solves = 0
