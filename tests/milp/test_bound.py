@@ -14,10 +14,10 @@ from hetserve.instances.bundled import bundled_path
 from hetserve.instances.evaluate import evaluate_arrays
 from hetserve.instances.generate import generate
 from hetserve.instances.io import read_instance
-from hetserve.milp import MilpParams, solve
 from hetserve.milp.bound import _Lagrangian, lagrangian_bound, price_and_branch
 from hetserve.milp.index import make_index
 from hetserve.milp.solve import lp_relaxation_bound
+from tests.helpers import proven_optimum
 
 
 @pytest.mark.parametrize("make", [
@@ -30,7 +30,7 @@ from hetserve.milp.solve import lp_relaxation_bound
 ])
 def test_bound_never_above_the_proven_optimum(make):
     inst = make()
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     assert opt.status is Status.OPTIMAL
     for upper in (None, opt.objective):
         for full_cover in (True, False):
@@ -51,7 +51,7 @@ def test_bound_below_the_optimum_on_generated_instances(seed):
     the tightest valid upper bound)."""
     size = [(3, 3, 4), (4, 4, 4), (4, 4, 5)][seed % 3]
     inst = generate(size, 100 + seed)
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     assert opt.status is Status.OPTIMAL
     lb = lagrangian_bound(inst, upper_bound=opt.objective, iterations=50)
     assert lb.value <= opt.objective * (1 + 1e-9)
@@ -80,7 +80,7 @@ def test_column_generation_converges_to_the_lp_relaxation(make, full_cover):
 
 def test_the_deadline_still_gives_a_certified_number():
     inst = generate((4, 4, 5), 0)
-    opt = solve(inst, MilpParams(threads=1)).objective
+    opt = proven_optimum(inst).objective
     one = lagrangian_bound(inst, iterations=0, cg_max_rounds=1)
     assert one.stats["cg_rounds"] == 1 and not one.stats["cg_converged"]
     assert one.value <= opt * (1 + 1e-9)
@@ -89,7 +89,7 @@ def test_the_deadline_still_gives_a_certified_number():
 def test_bound_is_useful_on_paper_base():
     """Not a trivial number: within 15 % of the optimum (measured: about 11 %)."""
     inst = read_instance(bundled_path("paper-base"))
-    res = solve(inst, MilpParams(threads=1))
+    res = proven_optimum(inst)
     assert res.status is Status.OPTIMAL
     opt = res.objective
     lb = lagrangian_bound(inst, upper_bound=opt, iterations=200)
@@ -100,7 +100,7 @@ def test_any_multipliers_give_a_bound():
     """Weak duality holds for arbitrary multipliers of the right signs, not only the
     ones the subgradient finds."""
     inst = generate((4, 4, 5), 0)
-    opt = solve(inst, MilpParams(threads=1)).objective
+    opt = proven_optimum(inst).objective
     lg = _Lagrangian(inst, make_index(inst))
     rng = np.random.default_rng(0)
     for _ in range(20):
@@ -117,7 +117,7 @@ def test_price_and_branch_plan_is_evaluated_and_no_dearer_than_its_start(seed):
 
     inst = generate((5, 5, 6), seed)
     start = gh(inst)
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     res = price_and_branch(inst, time_limit_s=60, start=start.solution)
     assert res.status is Status.FEASIBLE and res.feasible
     again = evaluate_arrays(inst, *res.solution.to_arrays(inst))

@@ -17,6 +17,7 @@ from hetserve.instances.solution import Solution
 from hetserve.milp import MilpParams, solve
 from hetserve.milp.bound import fixed_model_bound
 from hetserve.milp.solve import lp_relaxation_bound
+from tests.helpers import proven_optimum
 
 
 @pytest.mark.parametrize("make", [
@@ -29,7 +30,7 @@ from hetserve.milp.solve import lp_relaxation_bound
 ])
 def test_fixed_bound_between_the_lp_and_the_optimum(make):
     inst = make()
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     assert opt.status is Status.OPTIMAL
     lp = lp_relaxation_bound(inst)
     start = gh(inst)  # a plan at or above the optimum: the fixing's U
@@ -54,7 +55,7 @@ def test_fixed_bound_below_the_optimum_when_highs_stops_early(seed, seconds):
     master solve (0.02 s): the number is still a lower bound (min(U', B), the fixing's
     Lagrangian value, or L at zero multipliers) and the plan no dearer than the start."""
     inst = generate((6, 6, 6), 10 + seed)
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     assert opt.status is Status.OPTIMAL
     start = gh(inst)
     assert start.feasible and start.solution is not None
@@ -79,7 +80,7 @@ def test_certified_bound_chooses_by_size_and_plan(monkeypatch):
     import hetserve.milp.bound as bound_mod
 
     inst = generate((4, 4, 5), 0)
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     assert opt.status is Status.OPTIMAL
     start = gh(inst)
     assert start.solution is not None
@@ -119,7 +120,7 @@ def test_cutoff_below_the_optimum_is_infeasible_without_a_diagnosis(make):
     from hetserve.milp.bound import TARGET_HIGHS_OPTIONS
 
     inst = make()
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     assert opt.status is Status.OPTIMAL and opt.objective is not None
     cut = MilpParams(threads=1, support_mip=False, highs_options=(
         ("objective_bound", 0.99 * opt.objective), *TARGET_HIGHS_OPTIONS))
@@ -149,7 +150,7 @@ def test_wcover_lp_bound_below_the_optimum(make, monkeypatch):
     import hetserve.milp.bound as bound_mod
 
     inst = make()
-    opt = solve(inst, MilpParams(threads=1))
+    opt = proven_optimum(inst)
     assert opt.status is Status.OPTIMAL
     start = gh(inst)
     if not start.feasible:
