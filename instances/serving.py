@@ -444,14 +444,18 @@ TTFT_LAWS = ("desync", "simulated")
 
 def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 requests_per_client: int = 10, client_delay_s: float = 0.0,
-                seed: int = 0, ttft_law: str = "desync") -> LoadEstimate:
+                seed: int = 0, ttft_law: str = "desync",
+                range_ratio: float = 1.0) -> LoadEstimate:
     r"""Simulate a closed-loop benchmark of ``concurrency`` clients (module docstring).
 
     Each client sends ``requests_per_client`` requests of ``isl`` prompt and ``osl``
     output tokens back to back; all clients start at once. ``client_delay_s`` > 0 adds an
     exponential client / front-end delay (mean ``client_delay_s``, drawn with ``seed``)
     before each request reaches the engine (TTFT counts from then); 0, the default, keeps
-    every client in step.
+    every client in step. ``range_ratio`` < 1 draws each request's prompt and output
+    lengths uniformly from the integers in ``[int(n * range_ratio), n]`` (with ``seed``),
+    as ``benchmark_serving``'s random dataset does with ``--random-range-ratio``
+    (docs/performance.md, "Round 8"); 1, the default, sends exactly ``isl`` and ``osl``.
 
     TPOT comes from the simulation. TTFT, with ``ttft_law="desync"`` (the default): the
     first request of every client is the simulated start-up burst (all *C* prompts at
@@ -474,6 +478,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     require(isl >= 1 and osl >= 1, "isl", "isl and osl must be >= 1")
     require(concurrency >= 1, "concurrency", "must be >= 1")
     require(requests_per_client >= 1, "requests_per_client", "must be >= 1")
+    require(0.0 < range_ratio <= 1.0, "range_ratio", "must be in (0, 1]")
     require(ttft_law in TTFT_LAWS, "ttft_law", f"unknown TTFT law {ttft_law!r}; "
             f"known: {list(TTFT_LAWS)}")
     e = replica.engine
@@ -497,7 +502,20 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     arrival = rng.exponential(client_delay_s, C) if client_delay_s > 0 else np.zeros(C)
     order = arrival + np.arange(C) * 1e-12  # FCFS key: arrival time, then client id
     done_pre = np.zeros(C, dtype=np.int64)
-    target = np.full(C, isl, dtype=np.int64)  # tokens to (re)compute before decoding
+    # Each client's current request lengths (benchmark_serving's random sampler).
+    len_rng = np.random.default_rng(seed + 1)
+
+    def draw(n: int, size: int) -> Any:
+        if range_ratio >= 1.0:
+            return np.full(size, n, dtype=np.int64)
+        return len_rng.integers(max(1, int(n * range_ratio)), n + 1, size=size, dtype=np.int64)
+
+    isl_c = draw(isl, C)
+    osl_c = draw(osl, C)
+    # Mean lengths, for the steady-state law and the throughput (the nominal ones if fixed).
+    isl_mean = isl if range_ratio >= 1.0 else round((max(1, int(isl * range_ratio)) + isl) / 2)
+    osl_mean = osl if range_ratio >= 1.0 else round((max(1, int(osl * range_ratio)) + osl) / 2)
+    target = isl_c.copy()  # tokens to (re)compute before decoding
     generated = np.zeros(C, dtype=np.int64)
     first = np.zeros(C)
     remaining = np.full(C, requests_per_client, dtype=np.int64)
@@ -534,24 +552,24 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
         if e.admission == "reserve":
             used_blocks = int(reserved.sum())
         else:
-            held = np.where(phase == 1, done_pre, 0) + np.where(phase == 2, isl + generated, 0)
+            held = np.where(phase == 1, done_pre, 0) + np.where(phase == 2, isl_c + generated, 0)
             used_blocks = int(blocks_of(held).sum())
             # A decode step adds one token per decoding sequence; while the pool cannot
             # take that growth, preempt the newest running sequence (it recomputes later).
-            growth = int(((isl + generated[decoding]) % block == 0).sum())
+            growth = int(((isl_c[decoding] + generated[decoding]) % block == 0).sum())
             while used_blocks + growth > cap_blocks and n_dec > 0:
                 running = np.flatnonzero((phase == 1) | (phase == 2))
                 victim = running[np.argmax(order[running])]
                 used_blocks -= int(blocks_of(held[victim]))
                 held[victim] = 0
                 # Recompute preemption: the tokens so far are prefilled again on re-admission.
-                target[victim] = isl + generated[victim]
+                target[victim] = isl_c[victim] + generated[victim]
                 phase[victim] = 0
                 done_pre[victim] = 0
                 preemptions += 1
                 decoding = np.flatnonzero(phase == 2)
                 n_dec = decoding.size
-                growth = int(((isl + generated[decoding]) % block == 0).sum())
+                growth = int(((isl_c[decoding] + generated[decoding]) % block == 0).sum())
             used_blocks += growth
         running_n = int(((phase == 1) | (phase == 2)).sum())
         # ------------------------------------------------------------ scheduling
@@ -575,7 +593,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                 if need > budget:
                     break
                 if phase[r] == 0:
-                    want = seq_blocks_max
+                    want = math.ceil(int(isl_c[r] + osl_c[r]) / block)
                     if want > free_blocks:
                         break
                     free_blocks -= want
@@ -617,13 +635,13 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
         # ----------------------------------------------------- fast-forward decode
         if pre.size == 0:
             # Nothing is admissible until a sequence completes: jump to that step.
-            k = int((osl - generated[decoding]).min())
+            k = int((osl_c[decoding] - generated[decoding]).min())
             if e.admission == "actual":
                 # Stop before the pool would overflow.
                 headroom = cap_blocks - used_blocks
                 k = max(1, min(k, 1 + headroom * block // max(n_dec, 1)))
             j = np.arange(k, dtype=float)
-            contexts = float((isl + generated[decoding]).sum()) + j * n_dec
+            contexts = float((isl_c[decoding] + generated[decoding]).sum()) + j * n_dec
             dt = replica.step_time(n_dec, contexts, 0.0, n_dec)
             times = t + np.cumsum(dt)
             # A request reaching the engine mid-stretch is scheduled after that step.
@@ -632,7 +650,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
             generated[decoding] += k
         else:
             tokens = n_dec + int(chunks[pre].sum())
-            ctx_now = float((isl + generated[decoding]).sum()) + float(done_pre[pre].sum())
+            ctx_now = float((isl_c[decoding] + generated[decoding]).sum()) + float(done_pre[pre].sum())
             attn = float(np.sum(replica.attention_flops(chunks[pre], done_pre[pre])))
             t += float(replica.step_time(tokens, ctx_now, attn, n_dec + pre.size))
             generated[decoding] += 1
@@ -646,18 +664,19 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
                         first_ttfts.append(t - arrival[r])
                     first[r] = t
                 generated[r] += 1
-                target[r] = isl
+                target[r] = isl_c[r]
         # ---------------------------------------------------------- completions
-        completed = np.flatnonzero((phase == 2) & (generated >= osl))
+        completed = np.flatnonzero((phase == 2) & (generated >= osl_c))
         for r in completed:
             e2es.append(t - arrival[r])
-            if osl > 1:
-                tpots.append((t - first[r]) / (osl - 1))
+            if osl_c[r] > 1:
+                tpots.append((t - first[r]) / (osl_c[r] - 1))
             remaining[r] -= 1
             reserved[r] = 0
             done_pre[r] = 0
             generated[r] = 0
-            target[r] = isl
+            isl_c[r], osl_c[r] = draw(isl, 1)[0], draw(osl, 1)[0]
+            target[r] = isl_c[r]
             if remaining[r] > 0:
                 phase[r] = 4
                 arrival[r] = t + (rng.exponential(client_delay_s) if client_delay_s > 0 else 0.0)
@@ -671,15 +690,15 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     ttft, law = simulated, "simulated"
     if (ttft_law == "desync" and e.policy != "prefill-first" and requests_per_client > 1
             and peak >= C and client_delay_s == 0.0):
-        steady = desync_ttft(replica, isl, osl, C, e2e)
+        steady = desync_ttft(replica, isl_mean, osl_mean, C, e2e)
         if math.isfinite(steady):
             ttft = (burst + (requests_per_client - 1) * steady) / requests_per_client
-            e2e = ttft + (osl - 1) * tpot
+            e2e = ttft + (osl_mean - 1) * tpot
             law = "desync"
-    ttft, e2e, wait = host_ceiling(e, concurrency, osl, ttft, tpot, e2e)
+    ttft, e2e, wait = host_ceiling(e, concurrency, osl_mean, ttft, tpot, e2e)
     return LoadEstimate(
         ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
-        output_tok_s_per_gpu=concurrency * osl / e2e / replica.gpus,
+        output_tok_s_per_gpu=concurrency * osl_mean / e2e / replica.gpus,
         kv_capacity_tokens=cap, peak_running=peak, requests=len(e2es), preemptions=preemptions,
         ttft_simulated_s=simulated, ttft_first_s=burst, ttft_law=law, host_wait_s=wait)
 

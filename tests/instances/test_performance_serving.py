@@ -244,6 +244,27 @@ def test_client_delay_is_seeded_and_adds_latency():
     assert a.ttft_s < base.ttft_s
 
 
+def test_client_length_spread_is_seeded_and_exact_lengths_are_the_default():
+    """``range_ratio`` draws prompt and output lengths from [int(n r), n] as
+    benchmark_serving's random dataset does (docs/performance.md, "Round 8")."""
+    rep = toy()
+    fixed = closed_loop(rep, 1000, 20, 4, requests_per_client=3, ttft_law="simulated")
+    assert closed_loop(rep, 1000, 20, 4, requests_per_client=3, ttft_law="simulated",
+                       range_ratio=1.0) == fixed
+    a = closed_loop(rep, 1000, 20, 4, requests_per_client=3, ttft_law="simulated",
+                    range_ratio=0.5, seed=2)
+    b = closed_loop(rep, 1000, 20, 4, requests_per_client=3, ttft_law="simulated",
+                    range_ratio=0.5, seed=2)
+    assert a == b and a.requests == 12
+    # Prompts of 500-1,000 tokens (mean 750) prefill sooner than 1,000-token ones.
+    assert a.ttft_simulated_s < fixed.ttft_simulated_s
+    # Throughput counts the mean output length, (10 + 20) / 2 = 15 tokens.
+    assert a.output_tok_s_per_gpu == pytest.approx(4 * 15 / a.e2e_s)
+    for bad in (0.0, 1.5):
+        with pytest.raises(InstanceError):
+            closed_loop(rep, 1000, 20, 4, range_ratio=bad)
+
+
 def test_2026_rows_are_in_the_latest_edition_only():
     default, latest = load_catalog(), load_catalog("latest")
     assert "B200" not in default.gpus and "DeepSeek-V3" not in default.models
