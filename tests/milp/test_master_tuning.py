@@ -139,3 +139,26 @@ def test_simplex_after_ipm_switches_and_stays_a_bound():
     (a, ca), (b, cb) = values
     if ca and cb:
         assert b == pytest.approx(a, rel=1e-5)
+
+
+def test_more_separations_only_with_time_left():
+    """``wcover_more`` (docs/milp.md "Certified bounds"): with a deadline far away the extra
+    separations are those of a larger ``wcover_rounds`` (same rows, same L); without a
+    deadline there are none; the bound stays ≤ the proven optimum (6x6x8 s1) or a feasible
+    plan's cost (8x8x12 s1, 4 separations there)."""
+    for shape, check in (((6, 6, 8), "optimum"), ((8, 8, 12), "plan")):
+        inst = generate(shape, 1)
+
+        def run(**kw):
+            lb = lagrangian_bound(inst, iterations=0, full_cover=False, **kw)
+            return lb.value, sum(1 for h in lb.stats["cg_history"] if "cover_rows" in h)
+
+        one = run(wcover_rounds=1)
+        more = run(wcover_rounds=1, wcover_more=3, time_limit_s=1e5)
+        assert more == run(wcover_rounds=4, time_limit_s=1e5)
+        assert more[1] > one[1]
+        assert run(wcover_rounds=1, wcover_more=3) == one
+        upper = proven_optimum(inst).objective if check == "optimum" \
+            else known_uppers(inst, math.inf)[0].objective
+        assert below(more[0], upper)
+

@@ -37,10 +37,13 @@ def _round(h: dict) -> dict:
 @click.option("--seed", type=int, default=0)
 @click.option("--order", default="A,B")
 @click.option("--time", "seconds", type=float, default=300.0)
+@click.option("--a", "a_json", default="{}",
+              help="MasterTuning fields of variant A (JSON; default: all off).")
 @click.option("--b", "b_json", default='{"drop_idle": 2, "skip_late": true}',
               help="MasterTuning fields of variant B (JSON).")
 @click.option("--b-extra", default="{}", help="fixed_model_bound keywords of B (JSON).")
-def main(size: str, seed: int, order: str, seconds: float, b_json: str, b_extra: str) -> None:
+def main(size: str, seed: int, order: str, seconds: float, a_json: str, b_json: str,
+         b_extra: str) -> None:
     from hetserve.heuristics import agh
     from hetserve.instances.evaluate import evaluate_arrays
     from hetserve.instances.generate import generate
@@ -66,12 +69,13 @@ def main(size: str, seed: int, order: str, seconds: float, b_json: str, b_extra:
     plan = Solution.from_arrays(inst, z["r"], x)
     emit_row(phase="agh", size=size, seed=seed,
              plan=float(evaluate_arrays(inst, *plan.to_arrays(inst)).objective))
+    tuning_a = MasterTuning(**json.loads(a_json))
     tuning_b = MasterTuning(**json.loads(b_json))
     extra_b = json.loads(b_extra)
     for variant in order.split(","):
-        # A: every switch off, explicitly (whatever the default of the code under test)
+        # A: every switch off (or --a), explicitly (whatever the default of the code under test)
         kw = {"closing_tuning": tuning_b, **extra_b} if variant == "B" \
-            else {"closing_tuning": MasterTuning()}
+            else {"closing_tuning": tuning_a}
         t0, c0 = time.perf_counter(), time.process_time()
         b, run = fixed_model_bound(inst, plan, time_limit_s=seconds, seed=seed, **kw)
         st = b.stats
@@ -79,7 +83,7 @@ def main(size: str, seed: int, order: str, seconds: float, b_json: str, b_extra:
         speed = round(sum(h.get("master_cpu_s", 0.0) for h in hist[:SPEED_SOLVES]), 2) \
             if len(hist) >= SPEED_SOLVES else None
         emit_row(phase="bound", variant=variant, size=size, seed=seed,
-                 tuning=b_json if variant == "B" else None,
+                 tuning=b_json if variant == "B" else (a_json if a_json != "{}" else None),
                  extra=b_extra if variant == "B" else None, time_limit_s=seconds,
                  value=b.value, method=b.method, how="V" if b.method == "fixed-mip" else "L",
                  lagrangian=st.get("lagrangian"), highs_bound=st.get("highs_bound"),
