@@ -603,9 +603,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``closing_wcover_more``: separations beyond ``closing_wcover_rounds`` while the
     closing's time allows (:func:`lagrangian_bound`'s ``wcover_more``; 0 by default,
     unmeasured end to end).
-    ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None: all
-    off; results/milp/exact-r7-masterfast/ measured ``drop_idle=2, skip_late=True,
-    simplex_after=4``).
+    ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None:
+    :data:`CLOSING_TUNING`, the warm simplex after four IPM solves and no solve past the
+    deadline; ``MasterTuning()`` for all off).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -636,7 +636,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                               wcover_per_row=closing_wcover_per_row,
                               wcover_gap=closing_wcover_gap,
                               wcover_more=closing_wcover_more,
-                              master_tuning=closing_tuning)
+                              master_tuning=CLOSING_TUNING if closing_tuning is None
+                              else closing_tuning)
         caps_fix = fixing_from_closing(idx, lb, t0)
         closing_stats = {"closing_s": time.perf_counter() - t0,
                          "closing_converged": lb.stats["cg_converged"],
@@ -884,6 +885,15 @@ it, so a small model suffices and HiGHS finishes there. Measured at 100x40x40 s0
 1,390.08 on 30.5k columns, proven (no plan below *V*) — 1,390.08 in 282 s; with 20k routes
 (400 s) *V* = 1,393.17 on 40.9k columns did not finish its root."""
 
+
+CLOSING_TUNING = MasterTuning(skip_late=True, simplex_after=4)
+""":func:`fixed_model_bound`'s closing master tuning by default (``closing_tuning=None``;
+:class:`milp.colgen.MasterTuning` itself stays all off): after four interior-point solves
+one with crossover, then the warm dual simplex, and no master solve that would end after
+the closing's deadline. Below :data:`IPM_MASTER_MIN_ROUTES` the master is the simplex's
+already and only ``skip_late`` acts. Measured side by side against all off (docs/milp.md
+"Certified bounds", *a faster closing master*; results/milp/exact-r7-masterfast/,
+results/milp/exact-r8-bprime/)."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000

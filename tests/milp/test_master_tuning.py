@@ -162,3 +162,32 @@ def test_more_separations_only_with_time_left():
             else known_uppers(inst, math.inf)[0].objective
         assert below(more[0], upper)
 
+
+def test_fixed_model_bound_default_tuning(monkeypatch):
+    """``fixed_model_bound`` hands :data:`milp.bound.CLOSING_TUNING` to the closing when no
+    tuning is given, and a given one (all off) as it is."""
+    import hetserve.milp.bound as bound_mod
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(*args, **kw):
+        seen.append(kw["master_tuning"])
+        raise Stop
+
+    monkeypatch.setattr(bound_mod, "lagrangian_bound", spy)
+    inst = generate((6, 6, 8), 1)
+    start, _ = known_uppers(inst, math.inf)
+    assert start.feasible
+    for given in (None, MasterTuning()):
+        with pytest.raises(Stop):
+            fixed_model_bound(inst, start.solution, time_limit_s=30.0, closing_tuning=given)
+    assert seen == [bound_mod.CLOSING_TUNING, MasterTuning()]
+    tuned, off = bound_mod.CLOSING_TUNING, MasterTuning()
+    assert (tuned.drop_idle, tuned.skip_late, tuned.park_idle, tuned.simplex_after) \
+        == (0, True, 0, 4)
+    # the dataclass itself stays all off (each switch's tests above mean what they say)
+    assert (off.drop_idle, off.skip_late, off.park_idle, off.simplex_after, off.ipm_tol) \
+        == (0, False, 0, 0, None)
