@@ -369,7 +369,7 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                      index: ModelIndex | None = None,
                      cg_until_lp: bool = False, close: bool = False,
                      wcover_rounds: int = 0, wcover_per_row: int = 1,
-                     wcover_gap: float = 0.0,
+                     wcover_gap: float = 0.0, wcover_more: int = 0,
                      master_tuning: MasterTuning | None = None) -> BoundResult:
     """A certified lower bound by the Lagrangian of the module docstring.
 
@@ -399,7 +399,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
     (:func:`milp.colgen.column_generation`; rows of the master, dualised in the
     Lagrangian); 0 (default) is the generation without them. ``wcover_per_row``,
     ``wcover_gap``: rows per type and separation, and how close *L* must be to the
-    master's value for a separation (:func:`milp.colgen.column_generation`).
+    master's value for a separation, and ``wcover_more`` separations beyond
+    ``wcover_rounds`` while the time allows (:func:`milp.colgen.column_generation`).
     ``master_tuning``: :class:`milp.colgen.MasterTuning` of the generation (None: off).
     """
     t0 = time.perf_counter()
@@ -444,7 +445,8 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
                                stop_at_bound=not cg_until_lp,
                                close_upper=upper_bound if close else None,
                                wcover_rounds=wcover_rounds, wcover_per_row=wcover_per_row,
-                               wcover_gap=wcover_gap, tuning=master_tuning)
+                               wcover_gap=wcover_gap, wcover_more=wcover_more,
+                               tuning=master_tuning)
         lp_s = time.perf_counter() - t_lp
         if cg.best_value > start_value:
             y, eta, theta, beta, alpha, sigma, kappa, omega = cg.best
@@ -547,7 +549,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       target_cutoff: bool = True,
                       wcover_rounds: int = 0,
                       closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
-                      closing_wcover_gap: float = 0.01,
+                      closing_wcover_gap: float = 0.01, closing_wcover_more: int = 0,
                       closing_tuning: MasterTuning | None = None
                       ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
@@ -598,9 +600,12 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     generation hands the rest to HiGHS) and ``target_routes`` to
     :data:`FIXED_MODEL_TARGET_ROUTES_COVERS`, else 0.5 and
     :data:`FIXED_MODEL_TARGET_ROUTES` (results/milp/exact-r6-covclose/).
-    ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None: all
-    off; results/milp/exact-r7-masterfast/ measured ``drop_idle=2, skip_late=True,
-    simplex_after=4``).
+    ``closing_wcover_more``: separations beyond ``closing_wcover_rounds`` while the
+    closing's time allows (:func:`lagrangian_bound`'s ``wcover_more``; 0 by default,
+    unmeasured end to end).
+    ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None:
+    :data:`CLOSING_TUNING`, the warm simplex after four IPM solves and no solve past the
+    deadline; ``MasterTuning()`` for all off).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -630,7 +635,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                               wcover_rounds=closing_wcover_rounds,
                               wcover_per_row=closing_wcover_per_row,
                               wcover_gap=closing_wcover_gap,
-                              master_tuning=closing_tuning)
+                              wcover_more=closing_wcover_more,
+                              master_tuning=CLOSING_TUNING if closing_tuning is None
+                              else closing_tuning)
         caps_fix = fixing_from_closing(idx, lb, t0)
         closing_stats = {"closing_s": time.perf_counter() - t0,
                          "closing_converged": lb.stats["cg_converged"],
@@ -877,6 +884,16 @@ it, so a small model suffices and HiGHS finishes there. Measured at 100x40x40 s0
 (results/milp/exact-r6-covclose/, 300 s, closing share 0.7, load ≈ 2): *L* 1,386.60, *V* =
 1,390.08 on 30.5k columns, proven (no plan below *V*) — 1,390.08 in 282 s; with 20k routes
 (400 s) *V* = 1,393.17 on 40.9k columns did not finish its root."""
+
+
+CLOSING_TUNING = MasterTuning(skip_late=True, simplex_after=4)
+""":func:`fixed_model_bound`'s closing master tuning by default (``closing_tuning=None``;
+:class:`milp.colgen.MasterTuning` itself stays all off): after four interior-point solves
+one with crossover, then the warm dual simplex, and no master solve that would end after
+the closing's deadline. Below :data:`IPM_MASTER_MIN_ROUTES` the master is the simplex's
+already and only ``skip_late`` acts. Measured side by side against all off (docs/milp.md
+"Certified bounds", *a faster closing master*; results/milp/exact-r7-masterfast/,
+results/milp/exact-r8-bprime/)."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000

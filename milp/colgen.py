@@ -778,12 +778,19 @@ class ColgenResult:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
+WCOVER_MORE_SOLVES = 3.0
+""":func:`column_generation`'s ``wcover_more``: a separation beyond ``wcover_rounds`` only
+with at least this many of the last master solve's wall time left before the deadline (the
+new rows need a solve or two before *L* can gain from them)."""
+
+
 def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
                       per_type: int = 30, max_rounds: int = 200, smoothing: float = 0.5,
                       deadline: float | None = None, rel_tol: float = 1e-6,
                       stop_at_bound: bool = True,
                       close_upper: float | None = None, wcover_rounds: int = 0,
                       wcover_per_row: int = 1, wcover_gap: float = 0.0,
+                      wcover_more: int = 0,
                       tuning: MasterTuning | None = None) -> ColgenResult:
     """The loop of the module docstring. ``lg`` is ``milp.bound._Lagrangian`` (its
     ``evaluate`` gives L and records the minimiser's routes and reduced costs).
@@ -809,12 +816,16 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     goes on, up to that many separations (docs/milp.md "Certified bounds"). ``wcover_gap``
     (relative): separate already once *L* is that close to the master's value, and price
     in the same round (fewer master solves; 0: only where the loop would stop).
+    ``wcover_more`` > 0 (with a ``deadline``): once the ``wcover_rounds`` separations are
+    spent, up to that many more while the time left is at least
+    :data:`WCOVER_MORE_SOLVES` times the last master solve's wall time (a generation that
+    converges early spends its time on a stronger master; each is a separation as above).
     ``tuning``: :class:`MasterTuning` (None: all off)."""
     idx = master.idx
     tuning = MasterTuning() if tuning is None else tuning
     master.ipm_tol = tuning.ipm_tol
     last_solve_s: float | None = None
-    if wcover_rounds > 0 and master.covers is None:
+    if wcover_rounds + wcover_more > 0 and master.covers is None:
         master.covers = CoverRows(idx, lg.ee, lg.dd)
     if master.covers is not None:
         lg.covers = master.covers
@@ -823,7 +834,11 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     def separate(row: dict[str, Any]) -> bool:
         """One separation; True if rows were added (the loop goes on)."""
         nonlocal separations
-        if separations >= wcover_rounds:
+        if separations >= wcover_rounds + wcover_more:
+            return False
+        if separations >= wcover_rounds and (
+                deadline is None or last_solve_s is None
+                or deadline - time.perf_counter() < WCOVER_MORE_SOLVES * last_solve_s):
             return False
         t_sep = time.perf_counter()
         n_new = master.add_covers(per_row=wcover_per_row)

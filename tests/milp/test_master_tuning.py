@@ -139,3 +139,55 @@ def test_simplex_after_ipm_switches_and_stays_a_bound():
     (a, ca), (b, cb) = values
     if ca and cb:
         assert b == pytest.approx(a, rel=1e-5)
+
+
+def test_more_separations_only_with_time_left():
+    """``wcover_more`` (docs/milp.md "Certified bounds"): with a deadline far away the extra
+    separations are those of a larger ``wcover_rounds`` (same rows, same L); without a
+    deadline there are none; the bound stays ≤ the proven optimum (6x6x8 s1) or a feasible
+    plan's cost (8x8x12 s1, 4 separations there)."""
+    for shape, check in (((6, 6, 8), "optimum"), ((8, 8, 12), "plan")):
+        inst = generate(shape, 1)
+
+        def run(**kw):
+            lb = lagrangian_bound(inst, iterations=0, full_cover=False, **kw)
+            return lb.value, sum(1 for h in lb.stats["cg_history"] if "cover_rows" in h)
+
+        one = run(wcover_rounds=1)
+        more = run(wcover_rounds=1, wcover_more=3, time_limit_s=1e5)
+        assert more == run(wcover_rounds=4, time_limit_s=1e5)
+        assert more[1] > one[1]
+        assert run(wcover_rounds=1, wcover_more=3) == one
+        upper = proven_optimum(inst).objective if check == "optimum" \
+            else known_uppers(inst, math.inf)[0].objective
+        assert below(more[0], upper)
+
+
+def test_fixed_model_bound_default_tuning(monkeypatch):
+    """``fixed_model_bound`` hands :data:`milp.bound.CLOSING_TUNING` to the closing when no
+    tuning is given, and a given one (all off) as it is."""
+    import hetserve.milp.bound as bound_mod
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def spy(*args, **kw):
+        seen.append(kw["master_tuning"])
+        raise Stop
+
+    monkeypatch.setattr(bound_mod, "lagrangian_bound", spy)
+    inst = generate((6, 6, 8), 1)
+    start, _ = known_uppers(inst, math.inf)
+    assert start.feasible
+    for given in (None, MasterTuning()):
+        with pytest.raises(Stop):
+            fixed_model_bound(inst, start.solution, time_limit_s=30.0, closing_tuning=given)
+    assert seen == [bound_mod.CLOSING_TUNING, MasterTuning()]
+    tuned, off = bound_mod.CLOSING_TUNING, MasterTuning()
+    assert (tuned.drop_idle, tuned.skip_late, tuned.park_idle, tuned.simplex_after) \
+        == (0, True, 0, 4)
+    # the dataclass itself stays all off (each switch's tests above mean what they say)
+    assert (off.drop_idle, off.skip_late, off.park_idle, off.simplex_after, off.ipm_tol) \
+        == (0, False, 0, 0, None)
