@@ -38,6 +38,34 @@ def emit_row(**row: object) -> None:
     print(json.dumps(row), flush=True)
 
 
+AGH100_PLAN = Path(__file__).resolve().parent.parent / "results/milp/agh100-r4/plan-100x40x40-s0.npz"
+"""AGH's 100x40x40 s0 plan, cached by results/milp/agh100-r4/ (the plan every bound run of
+rounds 4-8 starts from)."""
+
+
+def cached_agh_plan(inst, size: str, seed: int, dirs: list[Path]):  # type: ignore[no-untyped-def]
+    """AGH's plan for ``generate(size, seed)``: read from the first ``plan-SIZE-sSEED.npz``
+    in ``dirs`` (or :data:`AGH100_PLAN` at 100x40x40 s0), else computed once and saved in
+    ``dirs[-1]``. The bound drivers of results/milp/exact-r6..r8 start from these plans."""
+    from hetserve.heuristics import agh
+    from hetserve.instances.solution import Solution
+
+    name = f"plan-{size}-s{seed}.npz"
+    found = [AGH100_PLAN] if (size, seed) == ("100x40x40", 0) else \
+        [d / name for d in dirs if (d / name).exists()]
+    if found:
+        z = np.load(found[0])
+        x = np.zeros((len(inst.query_types), len(inst.routes)))
+        x[z["xi"], z["xc"]] = z["xv"]
+        return Solution.from_arrays(inst, z["r"], x)
+    a = agh(inst, seed=seed)
+    assert a.solution is not None
+    r, x = a.solution.to_arrays(inst)
+    xi, xc = np.nonzero(x)
+    np.savez_compressed(dirs[-1] / name, r=r, xi=xi, xc=xc, xv=x[xi, xc])
+    return a.solution
+
+
 def _option(text: str) -> tuple[str, object]:
     """``name=value`` as a HiGHS option (bool, int, float or string value)."""
     name, _, value = text.partition("=")

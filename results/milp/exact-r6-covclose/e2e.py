@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
-from benchmarks.milp_large_bound import emit_row
+from benchmarks.milp_large_bound import cached_agh_plan, emit_row
 
 HERE = Path(__file__).resolve().parent
 
@@ -30,26 +29,12 @@ HERE = Path(__file__).resolve().parent
 @click.option("--target-routes", type=int, default=None)
 def main(size: str, seed: int, rounds: str, seconds: float, per_row: int, gap: float,
          closing_share: float, target_routes: int | None) -> None:
-    from hetserve.heuristics import agh
     from hetserve.instances.evaluate import evaluate_arrays
     from hetserve.instances.generate import generate
-    from hetserve.instances.solution import Solution
     from hetserve.milp.bound import fixed_model_bound
 
     inst = generate(tuple(int(v) for v in size.split("x")), seed)  # type: ignore[arg-type]
-    cache = HERE / f"plan-{size}-s{seed}.npz"
-    if size == "100x40x40" and seed == 0:
-        cache = HERE.parent / "agh100-r4" / "plan-100x40x40-s0.npz"
-    if not cache.exists():
-        a = agh(inst, seed=seed)
-        assert a.solution is not None
-        r, x = a.solution.to_arrays(inst)
-        xi, xc = np.nonzero(x)
-        np.savez_compressed(cache, r=r, xi=xi, xc=xc, xv=x[xi, xc])
-    z = np.load(cache)
-    x = np.zeros((len(inst.query_types), len(inst.routes)))
-    x[z["xi"], z["xc"]] = z["xv"]
-    plan = Solution.from_arrays(inst, z["r"], x)
+    plan = cached_agh_plan(inst, size, seed, [HERE])
     emit_row(phase="agh", size=size, plan=float(evaluate_arrays(inst, *plan.to_arrays(inst)).objective))
     for k in [int(v) for v in rounds.split(",")]:
         t0, c0 = time.perf_counter(), time.process_time()

@@ -1,82 +1,18 @@
-"""End to end (issue 13, masterfast): ``fixed_model_bound`` (the ``agh-bound`` path) with
-today's defaults (A) and with the closing master's tuning (B, ``closing_tuning`` =
-:class:`milp.colgen.MasterTuning` of ``--b``), alternated in one process, from AGH's plan
-(cached: results/milp/agh100-r4/ at 100x40x40 s0, results/milp/exact-r6-covclose/ else).
-One JSON line per run: certified value, how (L or V), wall/CPU, the closing's rounds.
+"""End to end (issue 13, masterfast): ``fixed_model_bound`` (the ``agh-bound`` path) with the
+closing master all off (A) and tuned (B, ``closing_tuning`` = :class:`milp.colgen.MasterTuning`
+of ``--b``), alternated in one process. Round 8 extended this driver (a ``speed`` probe per
+row, ``--a``) in results/milp/exact-r8-bprime/e2e.py; this name runs that one with the same
+flags, so the round 7 rows here are reproduced by (rows then also carry ``speed``):
 
-    PYTHONPATH=. python results/milp/exact-r7-masterfast/e2e.py --size 100x40x40 \
+    PYTHONPATH=. python results/milp/exact-r7-masterfast/e2e.py --size 100x40x40 \\
         --order A,B,A,B --time 300 --b '{"drop_idle": 2, "skip_late": true}'
 """
 
 from __future__ import annotations
 
-import json
-import sys
-import time
+import runpy
 from pathlib import Path
 
-import click
-import numpy as np
-
-from benchmarks.milp_large_bound import emit_row
-
-HERE = Path(__file__).resolve().parent
-R6 = HERE.parent / "exact-r6-covclose"
-
-
-def _round(h: dict) -> dict:
-    return {k: (round(v, 3) if isinstance(v, float) else v) for k, v in h.items()}
-
-
-@click.command()
-@click.option("--size", default="100x40x40")
-@click.option("--seed", type=int, default=0)
-@click.option("--order", default="A,B")
-@click.option("--time", "seconds", type=float, default=300.0)
-@click.option("--b", "b_json", default='{"drop_idle": 2, "skip_late": true}',
-              help="MasterTuning fields of variant B (JSON).")
-@click.option("--b-extra", default="{}", help="fixed_model_bound keywords of B (JSON).")
-def main(size: str, seed: int, order: str, seconds: float, b_json: str, b_extra: str) -> None:
-    from hetserve.instances.evaluate import evaluate_arrays
-    from hetserve.instances.generate import generate
-    from hetserve.instances.solution import Solution
-    from hetserve.milp.bound import fixed_model_bound
-    from hetserve.milp.colgen import MasterTuning
-
-    inst = generate(tuple(int(v) for v in size.split("x")), seed)  # type: ignore[arg-type]
-    cache = R6 / f"plan-{size}-s{seed}.npz"
-    if size == "100x40x40" and seed == 0:
-        cache = HERE.parent / "agh100-r4" / "plan-100x40x40-s0.npz"
-    z = np.load(cache)
-    x = np.zeros((len(inst.query_types), len(inst.routes)))
-    x[z["xi"], z["xc"]] = z["xv"]
-    plan = Solution.from_arrays(inst, z["r"], x)
-    emit_row(phase="agh", size=size, seed=seed,
-             plan=float(evaluate_arrays(inst, *plan.to_arrays(inst)).objective))
-    tuning_b = MasterTuning(**json.loads(b_json))
-    extra_b = json.loads(b_extra)
-    for variant in order.split(","):
-        # A: every switch off, explicitly (whatever the default of the code under test)
-        kw = {"closing_tuning": tuning_b, **extra_b} if variant == "B" \
-            else {"closing_tuning": MasterTuning()}
-        t0, c0 = time.perf_counter(), time.process_time()
-        b, run = fixed_model_bound(inst, plan, time_limit_s=seconds, seed=seed, **kw)
-        st = b.stats
-        emit_row(phase="bound", variant=variant, size=size, seed=seed,
-                 tuning=b_json if variant == "B" else None,
-                 extra=b_extra if variant == "B" else None, time_limit_s=seconds,
-                 value=b.value, method=b.method, how="V" if b.method == "fixed-mip" else "L",
-                 lagrangian=st.get("lagrangian"), highs_bound=st.get("highs_bound"),
-                 highs_status=st.get("highs_status"), target=st.get("target"),
-                 surviving=st.get("surviving_routes"), n_vars=st.get("n_vars"),
-                 upper=st.get("upper"), plan=run.objective if run.feasible else None,
-                 closing_s=st.get("closing_s"), closing_rounds=st.get("closing_rounds"),
-                 closing_converged=st.get("closing_converged"),
-                 closing_cover_rows=st.get("closing_cover_rows"), solve_s=st.get("solve_s"),
-                 wall_s=time.perf_counter() - t0, cpu_s=time.process_time() - c0,
-                 closing_history=[_round(h) for h in st.get("closing_history") or []])
-    sys.exit(0)
-
-
 if __name__ == "__main__":
-    main()
+    runpy.run_path(str(Path(__file__).resolve().parent.parent / "exact-r8-bprime" / "e2e.py"),
+                   run_name="__main__")

@@ -19,9 +19,8 @@ import time
 from pathlib import Path
 
 import click
-import numpy as np
 
-from benchmarks.milp_large_bound import emit_row
+from benchmarks.milp_large_bound import cached_agh_plan, emit_row
 
 HERE = Path(__file__).resolve().parent
 R6 = HERE.parent / "exact-r6-covclose"
@@ -44,29 +43,13 @@ def _round(h: dict) -> dict:
 @click.option("--b-extra", default="{}", help="fixed_model_bound keywords of B (JSON).")
 def main(size: str, seed: int, order: str, seconds: float, a_json: str, b_json: str,
          b_extra: str) -> None:
-    from hetserve.heuristics import agh
     from hetserve.instances.evaluate import evaluate_arrays
     from hetserve.instances.generate import generate
-    from hetserve.instances.solution import Solution
     from hetserve.milp.bound import fixed_model_bound
     from hetserve.milp.colgen import MasterTuning
 
     inst = generate(tuple(int(v) for v in size.split("x")), seed)  # type: ignore[arg-type]
-    cache = R6 / f"plan-{size}-s{seed}.npz"
-    if size == "100x40x40" and seed == 0:
-        cache = HERE.parent / "agh100-r4" / "plan-100x40x40-s0.npz"
-    if not cache.exists():  # AGH's plan as exact-r6-covclose/e2e.py made them, cached here
-        cache = HERE / f"plan-{size}-s{seed}.npz"
-    if not cache.exists():
-        a = agh(inst, seed=seed)
-        assert a.solution is not None
-        r, x = a.solution.to_arrays(inst)
-        xi, xc = np.nonzero(x)
-        np.savez_compressed(cache, r=r, xi=xi, xc=xc, xv=x[xi, xc])
-    z = np.load(cache)
-    x = np.zeros((len(inst.query_types), len(inst.routes)))
-    x[z["xi"], z["xc"]] = z["xv"]
-    plan = Solution.from_arrays(inst, z["r"], x)
+    plan = cached_agh_plan(inst, size, seed, [R6, HERE])
     emit_row(phase="agh", size=size, seed=seed,
              plan=float(evaluate_arrays(inst, *plan.to_arrays(inst)).objective))
     tuning_a = MasterTuning(**json.loads(a_json))
