@@ -505,16 +505,18 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     # Each client's current request lengths (benchmark_serving's random sampler).
     len_rng = np.random.default_rng(seed + 1)
 
+    def shortest(n: int) -> int:  # the sampler's lower end (n itself for fixed lengths)
+        return n if range_ratio >= 1.0 else max(1, int(n * range_ratio))
+
     def draw(n: int, size: int) -> Any:
         if range_ratio >= 1.0:
             return np.full(size, n, dtype=np.int64)
-        return len_rng.integers(max(1, int(n * range_ratio)), n + 1, size=size, dtype=np.int64)
+        return len_rng.integers(shortest(n), n + 1, size=size, dtype=np.int64)
 
     isl_c = draw(isl, C)
     osl_c = draw(osl, C)
     # Mean lengths, for the steady-state law and the throughput (the nominal ones if fixed).
-    isl_mean = isl if range_ratio >= 1.0 else round((max(1, int(isl * range_ratio)) + isl) / 2)
-    osl_mean = osl if range_ratio >= 1.0 else round((max(1, int(osl * range_ratio)) + osl) / 2)
+    isl_mean, osl_mean = round((shortest(isl) + isl) / 2), round((shortest(osl) + osl) / 2)
     target = isl_c.copy()  # tokens to (re)compute before decoding
     generated = np.zeros(C, dtype=np.int64)
     first = np.zeros(C)

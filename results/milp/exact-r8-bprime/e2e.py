@@ -1,8 +1,9 @@
-"""End to end (issue 13, bprime, round 8; a copy of results/milp/exact-r7-masterfast/e2e.py,
-the same row format plus ``speed``: the CPU s of the closing's first five master solves, the
-same LPs in A and B, as a probe of the machine's speed during the run; AGH's plan is computed
-and cached here where no earlier directory has it). ``fixed_model_bound`` (the ``agh-bound``
-path) with today's defaults (A) and with the closing master's tuning (B, ``closing_tuning`` =
+"""End to end (issue 13, bprime, round 8; round 7's driver extended: its row format plus
+``speed``, the CPU s of the closing's first five master solves, the same LPs in A and B, as a
+probe of the machine's speed during the run; results/milp/exact-r7-masterfast/e2e.py now runs
+this one; AGH's plan from ``benchmarks.milp_large_bound.cached_agh_plan``, cached here where
+no earlier directory has it). ``fixed_model_bound`` (the ``agh-bound`` path) with the
+closing master all off (A; ``--a`` to tune it) and tuned (B, ``closing_tuning`` =
 :class:`milp.colgen.MasterTuning` of ``--b``), alternated in one process, from AGH's plan
 (cached: results/milp/agh100-r4/ at 100x40x40 s0, results/milp/exact-r6-covclose/ else).
 One JSON line per run: certified value, how (L or V), wall/CPU, the closing's rounds.
