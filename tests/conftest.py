@@ -32,9 +32,14 @@ def cgroup_cpu_quota(root: Path = Path("/sys/fs/cgroup")) -> float | None:
     return None
 
 
+def affinity_cpus() -> int:
+    """Logical CPUs in this process's affinity mask (all of them where there is none)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def usable_cpus(root: Path = Path("/sys/fs/cgroup")) -> int:
     """Logical CPUs this process may use: the affinity mask, capped by a CPU quota."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    cpus = affinity_cpus()
     quota = cgroup_cpu_quota(root)
     if quota is not None:
         cpus = min(cpus, max(1, math.ceil(quota)))

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-from tests.conftest import cgroup_cpu_quota, usable_cpus
-
-
-def _affinity() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+from tests.conftest import affinity_cpus, cgroup_cpu_quota, usable_cpus
 
 
 @pytest.mark.parametrize(("files", "quota"), [
@@ -29,8 +23,8 @@ def test_cgroup_quota_is_read_from_v1_and_v2_files(tmp_path, files, quota):
 
 
 def test_workers_are_capped_by_the_quota_and_never_zero(tmp_path):
-    assert usable_cpus(tmp_path) == _affinity()  # no cgroup files: the affinity mask
+    assert usable_cpus(tmp_path) == affinity_cpus()  # no cgroup files: the affinity mask
     (tmp_path / "cpu.max").write_text("50000 100000\n")  # half a CPU: one worker
     assert usable_cpus(tmp_path) == 1
-    (tmp_path / "cpu.max").write_text(f"{(_affinity() + 8) * 100000} 100000\n")
-    assert usable_cpus(tmp_path) == _affinity()  # a quota above the mask does not add CPUs
+    (tmp_path / "cpu.max").write_text(f"{(affinity_cpus() + 8) * 100000} 100000\n")
+    assert usable_cpus(tmp_path) == affinity_cpus()  # a quota above the mask does not add CPUs
