@@ -44,6 +44,7 @@ presolve off and 1e-9 feasibility tolerances, from one column-wise array build.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -119,11 +120,25 @@ class Routing:
         return out
 
 
+_LOCAL = threading.local()
+
+
 def _highs() -> highspy.Highs:
-    h = new_highs()
-    h.setOptionValue("presolve", "off")
-    h.setOptionValue("primal_feasibility_tolerance", 1e-9)
-    h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+    """This thread's HiGHS object for routing LPs, cleared of its last model.
+
+    The LPs are tiny (paper-base: about 30 columns and 17 rows) and AGH solves hundreds of
+    them, so a new ``Highs`` per LP (≈ 0.13 ms) cost as much as HiGHS's solve; ``clearModel``
+    drops the model, solution and basis and keeps the options, so each solve starts cold,
+    exactly as from a new object."""
+    h = getattr(_LOCAL, "highs", None)
+    if h is None:
+        h = new_highs()
+        h.setOptionValue("presolve", "off")
+        h.setOptionValue("primal_feasibility_tolerance", 1e-9)
+        h.setOptionValue("dual_feasibility_tolerance", 1e-9)
+        _LOCAL.highs = h
+    else:
+        h.clearModel()
     return h
 
 
@@ -143,83 +158,58 @@ def _build(d: RoutingData, cfgs: np.ndarray, y_upper: np.ndarray, *, rho: float,
            unmet_upper: np.ndarray, rent: np.ndarray | None,
            resource_rows: list[tuple[np.ndarray, float]],
            elastic_cost: np.ndarray | None) -> tuple[highspy.Highs, _Layout]:
+    """Pass the LP to this thread's HiGHS object, column by column.
+
+    Rows: demand (I), capacity (S), error (I), [mean delay (I)], [resources]. Columns: x
+    (one per usable route, each with its demand, capacity, error [and delay] entry), y (S:
+    its capacity entry and its resource entries), u (I), [v (I): unmet beyond the cap]."""
     n_i, n_s = d.n_types, len(cfgs)
     ii, kk = np.nonzero(d.usable[:, cfgs] & np.isfinite(d.load[:, cfgs]))
     cc = cfgs[kk]
     n_x = len(ii)
-    elastic = elastic_cost is not None
-    n_v = n_i if elastic else 0
-    # columns: x (n_x), y (n_s), u (n_i), [v (n_i): unmet beyond the cap]
+    n_v = n_i if elastic_cost is not None else 0
     n_col = n_x + n_s + n_i + n_v
-    cost = [d.dcost[ii, cc], np.zeros(n_s) if rent is None else np.asarray(rent, dtype=float),
-            d.unmet_cost]
     y_up = np.asarray(y_upper, dtype=float)
-    upper = [np.ones(n_x), np.where(np.isfinite(y_up), y_up, _INF),
-             np.asarray(unmet_upper, dtype=float)]
-    if elastic_cost is not None:
-        cost.append(np.asarray(elastic_cost, dtype=float))
-        upper.append(np.ones(n_i))
-    # rows: demand (I), capacity (S), error (I), [delay (I)], [resources]
-    rows: list[np.ndarray] = [ii]
-    cols: list[np.ndarray] = [np.arange(n_x)]
-    vals: list[np.ndarray] = [np.ones(n_x)]
-    rows.append(np.arange(n_i))
-    cols.append(n_x + n_s + np.arange(n_i))
-    vals.append(np.ones(n_i))
-    if elastic:
-        rows.append(np.arange(n_i))
-        cols.append(n_x + n_s + n_i + np.arange(n_i))
-        vals.append(np.ones(n_i))
-    r0 = n_i
-    rows.append(r0 + kk)
-    cols.append(np.arange(n_x))
-    vals.append(d.load[ii, cc])
-    rows.append(r0 + np.arange(n_s))
-    cols.append(n_x + np.arange(n_s))
-    vals.append(np.full(n_s, -rho))
-    r0 += n_s
-    rows.append(r0 + ii)
-    cols.append(np.arange(n_x))
-    vals.append(d.err_ex[ii, cc])
-    r0 += n_i
-    row_lo: list[np.ndarray] = [np.ones(n_i), np.full(n_s, -_INF), np.full(n_i, -_INF)]
-    row_up: list[np.ndarray] = [np.ones(n_i), np.zeros(n_s), np.zeros(n_i)]
+    cost = np.concatenate([d.dcost[ii, cc],
+                           np.zeros(n_s) if rent is None else np.asarray(rent, dtype=float),
+                           d.unmet_cost,
+                           () if elastic_cost is None else np.asarray(elastic_cost, dtype=float)])
+    upper = np.concatenate([np.ones(n_x), np.where(np.isfinite(y_up), y_up, _INF),
+                            np.asarray(unmet_upper, dtype=float), np.ones(n_v)])
+    cap0, err0 = n_i, n_i + n_s
+    dly0 = err0 + n_i
+    n_row = dly0 + (n_i if d.avg_delay else 0) + len(resource_rows)
+    # x columns: the same 3 (4 with the mean-delay row) rows each, already in row order
+    x_rows = [ii, cap0 + kk, err0 + ii]
+    x_vals = [np.ones(n_x), d.load[ii, cc], d.err_ex[ii, cc]]
     if d.avg_delay:
-        rows.append(r0 + ii)
-        cols.append(np.arange(n_x))
-        vals.append(d.dly_ex[ii, cc])
-        r0 += n_i
-        row_lo.append(np.full(n_i, -_INF))
-        row_up.append(np.zeros(n_i))
-    for coef, bound in resource_rows:
-        nz = np.nonzero(coef)[0]
-        rows.append(np.full(len(nz), r0))
-        cols.append(n_x + nz)
-        vals.append(np.asarray(coef, dtype=float)[nz])
-        r0 += 1
-        row_lo.append(np.array([-_INF]))
-        row_up.append(np.array([float(bound)]))
-    n_row = r0
-    rows_a, cols_a, vals_a = np.concatenate(rows), np.concatenate(cols), np.concatenate(vals)
-    order = np.lexsort((rows_a, cols_a))
-    rows_a, cols_a, vals_a = rows_a[order], cols_a[order], vals_a[order]
-    start = np.searchsorted(cols_a, np.arange(n_col + 1))
-    lp = highspy.HighsLp()
-    lp.num_col_ = n_col
-    lp.num_row_ = n_row
-    lp.col_cost_ = np.concatenate(cost)
-    lp.col_lower_ = np.zeros(n_col)
-    lp.col_upper_ = np.concatenate(upper)
-    lp.row_lower_ = np.concatenate(row_lo)
-    lp.row_upper_ = np.concatenate(row_up)
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = start.astype(np.int32)
-    lp.a_matrix_.index_ = rows_a.astype(np.int32)
-    lp.a_matrix_.value_ = vals_a
-    lp.a_matrix_.num_col_ = n_col
-    lp.a_matrix_.num_row_ = n_row
+        x_rows.append(dly0 + ii)
+        x_vals.append(d.dly_ex[ii, cc])
+    # y columns: the capacity row, then each resource row with a non-zero coefficient
+    res0 = dly0 + (n_i if d.avg_delay else 0)
+    y_rows = np.empty((n_s, 1 + len(resource_rows)), dtype=np.int64)
+    y_vals = np.empty(y_rows.shape)
+    y_rows[:, 0], y_vals[:, 0] = cap0 + np.arange(n_s), -rho
+    for k, (coef, _) in enumerate(resource_rows):
+        y_rows[:, 1 + k], y_vals[:, 1 + k] = res0 + k, coef
+    y_keep = y_vals != 0.0
+    y_keep[:, 0] = True
+    index = np.concatenate([np.stack(x_rows, axis=1).ravel(), y_rows[y_keep],
+                            np.arange(n_i), np.arange(n_v)])
+    value = np.concatenate([np.stack(x_vals, axis=1).ravel(), y_vals[y_keep], np.ones(n_i + n_v)])
+    counts = np.concatenate([np.full(n_x, len(x_rows)), y_keep.sum(axis=1), np.ones(n_i + n_v)])
+    start = np.zeros(n_col, dtype=np.int32)
+    np.cumsum(counts[:-1], out=start[1:])
+    row_lower = np.concatenate([np.ones(n_i), np.full(n_row - n_i, -_INF)])
+    row_upper = np.concatenate([np.ones(n_i), np.zeros(dly0 - n_i + (n_i if d.avg_delay else 0)),
+                                [float(b) for _, b in resource_rows]])
     h = _highs()
-    h.passModel(lp)
+    status = h.passModel(n_col, n_row, len(index), int(highspy.MatrixFormat.kColwise),
+                         int(highspy.ObjSense.kMinimize), 0.0, cost, np.zeros(n_col), upper,
+                         row_lower, row_upper, start, index.astype(np.int32), value,
+                         np.zeros(n_col, dtype=np.int32))  # every column continuous
+    if status == highspy.HighsStatus.kError:  # a malformed LP is a bug, not an infeasible one
+        raise RuntimeError(f"HiGHS refused the routing LP ({n_col} columns, {n_row} rows)")
     return h, _Layout(cfgs=cfgs, ii=ii, kk=kk, n_x=n_x, n_s=n_s, n_i=n_i)
 
 
