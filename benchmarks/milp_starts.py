@@ -28,6 +28,7 @@ from hetserve.instances import Instance
 
 STARTS = ("gh", "agh-capped", "agh")
 _SOLVE, _FIX = "hetserve.milp.solve", "hetserve.milp.fixing"
+_METHODS = "hetserve.cli.methods"
 FIXING: dict[str, dict[tuple[str, str], Any]] = {
     # name: module constants to set for the run (docs/milp.md §Reductions, 4)
     "default": {},
@@ -55,6 +56,10 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "wcover15": {(_SOLVE, "WCOVER_ROUNDS"): 15},
     "wcover-rows": {(_SOLVE, "WCOVER_ROUNDS"): 10, (_SOLVE, "WCOVER_ROWS"): "all"},
     "no-wcover": {(_SOLVE, "WCOVER_ROUNDS"): 0},
+    # the capped AGH start with its costliest LP move, ``swap``, at every size / at none
+    # (by default from CAPPED_AGH_SWAP_MIN_ROUTES on; docs/milp.md "Which MIP start")
+    "capped-swap": {(_METHODS, "CAPPED_AGH_SWAP_MIN_ROUTES"): 0},
+    "capped-noswap": {(_METHODS, "CAPPED_AGH_SWAP_MIN_ROUTES"): 2**62},
 }
 DEFAULT_SPECS = (
     # the `paper` set below 20x20x20 (a subset of its seeds) ...

@@ -10,15 +10,19 @@ which wires a solver into the rolling driver of :mod:`hetserve.rolling`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from hetserve.instances import Instance, RunResult, Solution
 from hetserve.instances.solver_log import QUIET, SolverLog
 
+if TYPE_CHECKING:
+    from hetserve.heuristics import AghParams
+
 WINDOW_SOLVERS = ("gh", "agh", "milp")
+"""Methods the rolling driver can re-plan a window with (:func:`window_solver`)."""
 INCREMENTAL_AGH_WORK = 300_000
 """AGH's work budget per rolling window after the first (candidate-move evaluations)."""
-"""Methods the rolling driver can re-plan a window with (:func:`window_solver`)."""
 
 
 @dataclass(frozen=True)
@@ -49,7 +53,29 @@ cold start."""
 CAPPED_AGH = dict(orders=("rate-desc",), random_starts=2, ls_starts=1, fleet_mip_rounds=0,
                   work_budget=300_000)
 """The short AGH start: GH's order plus two seeded random orders, local search on the best
-one, 300k trial moves (deterministic for a seed)."""
+one, 300k trial moves (deterministic for a seed); without ``swap`` below
+:data:`CAPPED_AGH_SWAP_MIN_ROUTES` (:func:`capped_agh`)."""
+
+CAPPED_AGH_SWAP_MIN_ROUTES = 5_000
+"""Usable routes from which the capped AGH start keeps its ``swap`` move (paper-base has
+3.2k, 6x6x10 3.6–4.3k, 8x8x12 6.5–7.5k). ``swap`` is the costliest LP move (close one
+configuration, open one or two); below this size HiGHS closes what it would have found for
+less: the start takes half the time with the same plan on paper-base's three scenarios
+(whole solve 0.76–0.89x), while at 8x8x12 and 10x10x10 a plan without it can be worse
+(10x10x10 s1: 390.16 instead of 388.53, the solve 1.1x slower; docs/milp.md "Which MIP
+start", results/milp/exact-r9-capped/)."""
+
+
+def capped_agh(instance: Instance) -> AghParams:
+    """AGH's parameters for the ``agh-capped`` start (:data:`CAPPED_AGH`)."""
+    from hetserve.heuristics import AghParams
+    from hetserve.heuristics.params import DEFAULT_OPERATORS
+    from hetserve.milp.index import usable_mask
+
+    params = AghParams(**CAPPED_AGH)  # type: ignore[arg-type]
+    if int(usable_mask(instance).sum()) < CAPPED_AGH_SWAP_MIN_ROUTES:
+        params = replace(params, operators=tuple(o for o in DEFAULT_OPERATORS if o != "swap"))
+    return params
 
 
 AUTO_FULL_AGH_ROUTES = 12_000
@@ -95,7 +121,6 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
     part of the method: its runtime is included and the HiGHS time limit is what is left
     of ``time_limit_s``. The start's cost also feeds the incumbent reduction
     (:mod:`milp.reductions`) and the reduced-cost fixing (:mod:`milp.fixing`)."""
-    from dataclasses import replace
 
     if s.milp_start not in MILP_STARTS:
         raise ValueError(f"milp_start {s.milp_start!r} not understood; expected one of "
@@ -110,9 +135,9 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
     elif name == "agh-fleet":
         start = _agh(instance, s, fleet_mip=True)
     elif name == "agh-capped":
-        from hetserve.heuristics import AghParams, agh
+        from hetserve.heuristics import agh
 
-        start = agh(instance, AghParams(**CAPPED_AGH), seed=s.seed)  # type: ignore[arg-type]
+        start = agh(instance, capped_agh(instance), seed=s.seed)
     else:
         start = METHODS[name](instance, s)
     left = max(1.0, s.time_limit_s - start.runtime_s)
@@ -124,14 +149,12 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
 
 def _milp_warm(instance: Instance, s: MethodSettings) -> RunResult:
     """``milp`` with its AGH start (kept as a name for the benchmarks' history)."""
-    from dataclasses import replace
 
     return replace(_milp(instance, replace(s, milp_start="agh")), method="milp-ws")
 
 
 def _milp_cold_method(instance: Instance, s: MethodSettings) -> RunResult:
     """``milp`` without a heuristic start (the model and HiGHS alone)."""
-    from dataclasses import replace
 
     return replace(_milp(instance, replace(s, milp_start="none")), method="milp-cold")
 
@@ -142,7 +165,6 @@ def _agh_bound(instance: Instance, s: MethodSettings) -> RunResult:
     time, the Lagrangian otherwise): ``bound``, ``gap``, and the bound's method and time
     in ``stats`` (the fixed model's plan, no dearer than AGH's, in
     ``stats["bound_plan"]``)."""
-    from dataclasses import replace
 
     from hetserve.milp.bound import certified_bound
 
@@ -159,7 +181,6 @@ def _agh_bound(instance: Instance, s: MethodSettings) -> RunResult:
 def _price_and_branch(instance: Instance, s: MethodSettings) -> RunResult:
     """AGH's plan, then price-and-branch from it (:func:`milp.bound.price_and_branch`):
     a plan no dearer than AGH's, with the certified bound; AGH's time is included."""
-    from dataclasses import replace
 
     from hetserve.milp.bound import price_and_branch
 
@@ -177,7 +198,6 @@ def _gh(instance: Instance, s: MethodSettings) -> RunResult:
 
 
 def _agh(instance: Instance, s: MethodSettings, *, fleet_mip: bool = True) -> RunResult:
-    from dataclasses import replace
 
     from hetserve.heuristics import AghParams, agh
 
@@ -191,7 +211,6 @@ def _agh(instance: Instance, s: MethodSettings, *, fleet_mip: bool = True) -> Ru
 def _agh_paper(instance: Instance, s: MethodSettings) -> RunResult:
     """AGH with the paper's operators only: no fleet-MIP neighbourhood (docs/heuristics.md),
     for comparisons with arXiv 2604.07472 as published."""
-    from dataclasses import replace
 
     return replace(_agh(instance, s, fleet_mip=False), method="agh-paper")
 

@@ -10,9 +10,11 @@ import pytest
 from hetserve.cli.methods import (
     AUTO_FLEET_MIP_ROUTES,
     AUTO_FULL_AGH_ROUTES,
+    CAPPED_AGH_SWAP_MIN_ROUTES,
     MILP_STARTS,
     MethodSettings,
     auto_start,
+    capped_agh,
     run_method,
 )
 from hetserve.instances import Status
@@ -31,6 +33,17 @@ def test_auto_picks_by_size():
     huge = generate((20, 20, 20), 0)  # HiGHS cannot improve the start there: AGH's own plan
     assert usable_mask(huge).sum() > AUTO_FLEET_MIP_ROUTES
     assert auto_start(huge) == "agh-fleet"
+
+
+def test_capped_start_swaps_only_from_its_size_on():
+    small = read_instance(bundled_path("paper-base"))
+    mid = generate((8, 8, 12), 0)
+    assert usable_mask(small).sum() < CAPPED_AGH_SWAP_MIN_ROUTES <= usable_mask(mid).sum()
+    assert "swap" not in capped_agh(small).operators
+    assert "swap" in capped_agh(mid).operators
+    # nothing else differs: the rest of the capped start is the same at both sizes
+    assert {o for o in capped_agh(mid).operators if o != "swap"} == set(capped_agh(small).operators)
+    assert capped_agh(small).work_budget == capped_agh(mid).work_budget
 
 
 @pytest.mark.parametrize("start", ["auto", "gh", "agh-capped"])
