@@ -197,7 +197,8 @@ def _build(d: RoutingData, cfgs: np.ndarray, y_upper: np.ndarray, *, rho: float,
     index = np.concatenate([np.stack(x_rows, axis=1).ravel(), y_rows[y_keep],
                             np.arange(n_i), np.arange(n_v)])
     value = np.concatenate([np.stack(x_vals, axis=1).ravel(), y_vals[y_keep], np.ones(n_i + n_v)])
-    counts = np.concatenate([np.full(n_x, len(x_rows)), y_keep.sum(axis=1), np.ones(n_i + n_v)])
+    counts = np.concatenate([np.full(n_x, len(x_rows)), y_keep.sum(axis=1),
+                             np.ones(n_i + n_v, dtype=np.int64)])
     start = np.zeros(n_col, dtype=np.int32)
     np.cumsum(counts[:-1], out=start[1:])
     row_lower = np.concatenate([np.ones(n_i), np.full(n_row - n_i, -_INF)])
