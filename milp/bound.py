@@ -513,17 +513,25 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
 
 
 def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
-                   per_type: int = 30, smoothing: float = 0.5) -> BoundResult:
+                   per_type: int = 30, smoothing: float = 0.5, wcover_rounds: int = 0,
+                   wcover_per_row: int = 1, wcover_gap: float = 0.0,
+                   tuning: MasterTuning | None = None) -> BoundResult:
     """Go on with a closing generation (``lb`` from :func:`lagrangian_bound` with ``close``
     and ``keep_master``) with a cheaper known plan's cost ``upper_bound`` (e.g. the support
-    MIP's): the same master and restricted model, closing with the smaller *U*, for at
-    most ``time_limit_s``. The value is ``max(lb.value, min(U, L))``: both are bounds."""
+    MIP's), or the same one with more time: the same master and restricted model, closing
+    with *U*, for at most ``time_limit_s``. The value is ``max(lb.value, min(U, L))``: both
+    are bounds. ``wcover_rounds`` (``wcover_per_row``, ``wcover_gap``): that many more
+    separations of weighted covers (valid for every plan, so *L* stays a bound for any
+    number of them: docs/milp.md "Certified bounds"); ``tuning``: the master's
+    :class:`milp.colgen.MasterTuning` (None: all off)."""
     t0 = time.perf_counter()
     lg, master = lb.lagrangian, lb.master
     assert lg is not None and master is not None and lb.closing is not None
     cg = column_generation(lg, master, np.zeros(0, dtype=np.int64), per_type=per_type,
                            smoothing=smoothing, deadline=t0 + time_limit_s,
-                           close_upper=upper_bound)
+                           close_upper=upper_bound, wcover_rounds=wcover_rounds,
+                           wcover_per_row=wcover_per_row, wcover_gap=wcover_gap,
+                           tuning=tuning)
     closing = lb.closing
     best = cg.best_value
     if cg.history and math.isfinite(cg.best_value):
@@ -550,7 +558,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       wcover_rounds: int = 0,
                       closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
                       closing_wcover_gap: float = 0.01, closing_wcover_more: int = 0,
-                      closing_tuning: MasterTuning | None = None
+                      closing_tuning: MasterTuning | None = None,
+                      target_sizing: bool = False
                       ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
@@ -606,6 +615,15 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None:
     :data:`CLOSING_TUNING`, the warm simplex after four IPM solves and no solve past the
     deadline; ``MasterTuning()`` for all off).
+    ``target_sizing`` (off by default): the target model is sized from the time left
+    instead of ``target_routes`` (:func:`sized_target_routes`: the most routes HiGHS is
+    predicted to prove in that time, from a measured rate scaled by the closing's speed
+    probe); where that gives no *V* at least :data:`TARGET_SIZING_MIN_GAIN` above *L*, the
+    time goes to the closing instead (:func:`resume_closing`, with more separations) and
+    the result is its *L*; where HiGHS proves *V* early, a second, larger target with the
+    rest (the rate recalibrated from the first solve), and the result is the larger of
+    the certified numbers (docs/milp.md "Certified bounds", *a target sized from the time
+    left*).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -624,6 +642,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     params = MilpParams(threads=threads, time_limit_s=time_limit_s, msg=False)
     caps_fix, target, survivors, sub_stats = None, None, None, None
     closing_stats: dict[str, Any] = {}
+    sizing: dict[str, Any] | None = None
+    tuning = CLOSING_TUNING if closing_tuning is None else closing_tuning
     if closing:
         _, x0 = plan.to_arrays(instance)
         ti, tc = np.nonzero(x0 > 0)
@@ -636,8 +656,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                               wcover_per_row=closing_wcover_per_row,
                               wcover_gap=closing_wcover_gap,
                               wcover_more=closing_wcover_more,
-                              master_tuning=CLOSING_TUNING if closing_tuning is None
-                              else closing_tuning)
+                              master_tuning=tuning)
         caps_fix = fixing_from_closing(idx, lb, t0)
         closing_stats = {"closing_s": time.perf_counter() - t0,
                          "closing_converged": lb.stats["cg_converged"],
@@ -667,10 +686,34 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
             if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish
-                target = _target_cost(idx, caps_fix, target_routes)
+                if target_sizing:
+                    left = 0.99 * time_limit_s - (time.perf_counter() - t0)
+                    speed = speed_probe(closing_stats["closing_history"])
+                    scale = 1.0 if speed is None else speed / TARGET_SIZING_SPEED
+                    routes_now = sized_target_routes(left, scale)
+                    target = None if routes_now is None else \
+                        _target_cost(idx, caps_fix, routes_now)
+                    sizing = {"left_s": left, "speed": speed, "scale": scale,
+                              "routes": routes_now, "target": target}
+                    if target is not None and target < caps_fix.bound + TARGET_SIZING_MIN_GAIN:
+                        target = None  # a V ≤ L bounds nothing beyond L
+                    if target is None:
+                        # no target HiGHS can prove usefully: the time goes to the closing
+                        u_now = min(float(ev.objective),
+                                    float((sub_stats or {}).get("objective", math.inf)))
+                        lb, caps_fix = _closing_to_the_end(
+                            idx, lb, caps_fix, u_now, t0, 0.97 * time_limit_s, tuning,
+                            closing_wcover_rounds, closing_wcover_per_row, closing_wcover_gap,
+                            sizing)
+                        return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
+                                                float(ev.objective), t0, seed,
+                                                {"target_sizing": sizing, **closing_stats})
+                else:
+                    target = _target_cost(idx, caps_fix, target_routes)
                 if target is None:  # L only
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)
+                first_caps = caps_fix
                 caps_fix = caps_fix.with_upper(target)
                 if target_cutoff:
                     # options given by the caller come last, so they override these
@@ -685,6 +728,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         return _wcover_fixed_bound(instance, plan, float(ev.objective), params, caps_fix,
                                    target, survivors, sub_stats, wcover_rounds, t0, seed)
     # with a target V the known plan may lie outside the fixed model: HiGHS starts cold
+    t_highs = time.perf_counter()
     run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
                 fixing=caps_fix)
     st = run.stats
@@ -698,6 +742,16 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     else:
         highs = min(cut, run.bound) if run.bound is not None else -math.inf
     highs_bound = run.bound
+    if sizing is not None and target is not None and highs >= target:
+        # V proven: a second, larger target with the time left (min(V2, B_V2) is a bound
+        # on its own, so the result is the larger of the certified numbers)
+        second = _second_target(instance, params, seed, idx, first_caps, target, sizing,
+                                time.perf_counter() - t_highs,
+                                0.99 * time_limit_s - (time.perf_counter() - t0))
+        if second is not None and second[0] > highs:
+            highs, run2 = second
+            if run2.feasible and run2.objective is not None and run2.objective < upper:
+                run = run2
     if target is not None and not (run.feasible and run.objective is not None
                                    and run.objective < upper):
         run = _plan_run(instance, plan, time.perf_counter() - t0, seed, st)
@@ -714,9 +768,87 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         "n_vars": st.get("n_vars"), "n_int": st.get("n_int"), "n_rows": st.get("n_rows"),
         "nodes": st.get("nodes"), "support_mip": sub or None, "target": target,
         "surviving_routes": survivors, "plan": run.objective if run.feasible else None,
-        **closing_stats}
+        "target_sizing": sizing, **closing_stats}
     method = "fixed-mip" if highs > lag else "lagrangian"
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
+
+
+def speed_probe(history: list[dict[str, Any]] | None) -> float | None:
+    """CPU seconds of a closing's first :data:`SPEED_SOLVES` master solves (the same LPs
+    whatever the tuning: results/milp/exact-r8-bprime/), a probe of the machine's speed
+    during the run; None with fewer solves."""
+    cpu = [h["master_cpu_s"] for h in history or () if "master_cpu_s" in h]
+    return float(sum(cpu[:SPEED_SOLVES])) if len(cpu) >= SPEED_SOLVES else None
+
+
+def sized_target_routes(left_s: float, scale: float = 1.0) -> int | None:
+    r"""The most routes of a target-cost model HiGHS is predicted to prove in ``left_s``
+    wall seconds: HiGHS's time there is modelled as ``scale`` × (:data:`TARGET_SIZING_BASE_S`
+    + routes / :data:`TARGET_SIZING_ROUTES_PER_S`) (presolve and the root LP over the
+    rows every target model has, then the part that grows with its routes), of which
+    :data:`TARGET_SIZING_SAFETY` of ``left_s`` may be spent. ``scale``: the machine's
+    speed against the measurement's (a speed probe's ratio, or a first solve's actual
+    over predicted time). None below :data:`TARGET_SIZING_MIN_ROUTES` (*V* would be
+    within ≈ 0.1 of *L*: results/milp/exact-r9-closetime/). Non-decreasing in ``left_s``,
+    non-increasing in ``scale``."""
+    if not (left_s > 0 and scale > 0):
+        return None
+    routes = TARGET_SIZING_ROUTES_PER_S * (TARGET_SIZING_SAFETY * left_s / scale
+                                           - TARGET_SIZING_BASE_S)
+    return int(routes) if routes >= TARGET_SIZING_MIN_ROUTES else None
+
+
+def _closing_to_the_end(idx: ModelIndex, lb: BoundResult, caps_fix: Fixing, upper: float,
+                        t0: float, until_s: float, tuning: MasterTuning, wcover_rounds: int,
+                        wcover_per_row: int, wcover_gap: float, sizing: dict[str, Any]
+                        ) -> tuple[BoundResult, Fixing]:
+    """:func:`fixed_model_bound` with ``target_sizing`` when no target model can be proven
+    usefully in the time left: the closing goes on (:func:`resume_closing`, ``wcover_rounds``
+    more separations) until ``until_s`` after ``t0``; its *L* (≥ the first one's) and caps.
+    Unchanged where the generation converged (its master is the LP with all its rows)."""
+    left = until_s - (time.perf_counter() - t0)
+    if lb.stats.get("cg_converged") or lb.master is None or lb.closing is None or left <= 1.0:
+        sizing["closing_more"] = None
+        return lb, caps_fix
+    more = resume_closing(lb, upper, left, wcover_rounds=wcover_rounds,
+                          wcover_per_row=wcover_per_row, wcover_gap=wcover_gap, tuning=tuning)
+    fix = fixing_from_closing(idx, more, t0)
+    sizing["closing_more"] = {"rounds": more.stats["resume_rounds"],
+                              "s": more.stats["resume_s"], "bound": more.value,
+                              "history": more.stats["resume_history"]}
+    return (more, fix) if fix is not None else (lb, caps_fix)
+
+
+def _second_target(instance: Instance, params: MilpParams, seed: int, idx: ModelIndex,
+                   caps: Fixing, first: float, sizing: dict[str, Any], first_s: float,
+                   left_s: float) -> tuple[float, RunResult] | None:
+    """After HiGHS proved the first target *V₁* in ``first_s``: the time model recalibrated
+    from that solve (``scale`` = its actual over its predicted seconds) sizes a second
+    target for the ``left_s`` left; only a *V₂* above *V₁* is tried. Returns
+    ``(min(V₂, B_V₂), run)``, a lower bound on its own (every plan cheaper than *V₂* is a
+    point of that model), or None."""
+    predicted = TARGET_SIZING_BASE_S + sizing["routes"] / TARGET_SIZING_ROUTES_PER_S
+    scale = max(first_s, 1e-3) / predicted
+    routes = sized_target_routes(left_s, scale)
+    sizing["second"] = {"first_s": first_s, "scale": scale, "left_s": left_s,
+                        "routes": routes}
+    if routes is None or routes <= sizing["routes"]:
+        return None
+    target = _target_cost(idx, caps, routes)
+    sizing["second"]["target"] = target
+    if target is None or target <= first + TARGET_SIZING_MIN_GAIN:
+        return None
+    opts = tuple((k, v) for k, v in params.highs_options if k != "objective_bound")
+    p = replace(params, time_limit_s=max(1.0, left_s),
+                highs_options=(("objective_bound", target), *opts))
+    run = solve(instance, p, seed=seed, warm_start=None, fixing=caps.with_upper(target))
+    if run.status is Status.INFEASIBLE:
+        value = target
+    else:
+        value = min(target, run.bound) if run.bound is not None else -math.inf
+    sizing["second"].update(status=run.stats.get("highs_status"), value=value,
+                            s=run.stats.get("solve_s"))
+    return value, run
 
 
 WCOVER_PRESOLVE = False
@@ -835,7 +967,8 @@ def _plan_run(instance: Instance, plan: Solution, seconds: float, seed: int,
 
 def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
                      sub: dict[str, Any] | None, survivors: int, agh_upper: float, t0: float,
-                     seed: int) -> tuple[BoundResult, RunResult]:
+                     seed: int, extra: dict[str, Any] | None = None
+                     ) -> tuple[BoundResult, RunResult]:
     """:func:`fixed_model_bound` when the fixed model would still be too large for HiGHS:
     the closing's certified ``min(U, L)`` and the best plan (``plan``, the support MIP's
     when it found a cheaper one); nothing is built."""
@@ -849,7 +982,7 @@ def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
         "fixing_s": fixing.seconds, "fixing_method": fixing.method,
         "lp_value": fixing.lp_value, "build_s": None, "solve_s": None, "solve_cpu_s": None,
         "n_vars": None, "n_int": None, "n_rows": None, "surviving_routes": survivors,
-        "nodes": None, "support_mip": sub, "plan": float(ev.objective)}
+        "nodes": None, "support_mip": sub, "plan": float(ev.objective), **(extra or {})}
     seconds = time.perf_counter() - t0
     run = _plan_run(instance, plan, seconds, seed,
                     {"fixing": {"method": fixing.method}, "support_mip": sub})
@@ -894,6 +1027,23 @@ the closing's deadline. Below :data:`IPM_MASTER_MIN_ROUTES` the master is the si
 already and only ``skip_late`` acts. Measured side by side against all off (docs/milp.md
 "Certified bounds", *a faster closing master*; results/milp/exact-r7-masterfast/,
 results/milp/exact-r8-bprime/)."""
+
+
+SPEED_SOLVES = 5
+""":func:`speed_probe` sums the CPU seconds of this many first master solves."""
+
+
+TARGET_SIZING_BASE_S = 18.0
+TARGET_SIZING_ROUTES_PER_S = 116.0
+TARGET_SIZING_SPEED = 63.0
+TARGET_SIZING_SAFETY = 0.85
+TARGET_SIZING_MIN_ROUTES = 3_000
+TARGET_SIZING_MIN_GAIN = 0.5
+""":func:`sized_target_routes`'s time model of HiGHS on a target-cost model, measured at
+100x40x40 s0 (results/milp/exact-r9-closetime/rateprobe*.jsonl): base seconds, routes per
+second beyond it, the speed probe (:func:`speed_probe`) of that measurement, the share of
+the time left that may be spent, the fewest routes worth a model, and the least
+*V* − *L* worth proving (below it the time goes to the closing)."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000
