@@ -685,19 +685,21 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                 caps_fix = caps_fix.with_upper(better)
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
+            whole = False  # the sizing predicts HiGHS proves the model fixed by U' itself
             if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish
                 if target_sizing:
                     left = 0.99 * time_limit_s - (time.perf_counter() - t0)
                     speed = speed_probe(closing_stats["closing_history"])
                     scale = 1.0 if speed is None else speed / TARGET_SIZING_SPEED
                     routes_now = sized_target_routes(left, scale)
-                    target = None if routes_now is None else \
+                    whole = routes_now is not None and routes_now >= survivors
+                    target = None if routes_now is None or whole else \
                         _target_cost(idx, caps_fix, routes_now)
                     sizing = {"left_s": left, "speed": speed, "scale": scale,
-                              "routes": routes_now, "target": target}
+                              "routes": routes_now, "target": target, "whole": whole}
                     if target is not None and target < caps_fix.bound + TARGET_SIZING_MIN_GAIN:
                         target = None  # a V ≤ L bounds nothing beyond L
-                    if target is None:
+                    if target is None and not whole:
                         # no target HiGHS can prove usefully: the time goes to the closing
                         u_now = min(float(ev.objective),
                                     float((sub_stats or {}).get("objective", math.inf)))
@@ -710,6 +712,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                                                 {"target_sizing": sizing, **closing_stats})
                 else:
                     target = _target_cost(idx, caps_fix, target_routes)
+            if survivors > FIXED_MODEL_MAX_SURVIVORS and not whole:
                 if target is None:  # L only
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)

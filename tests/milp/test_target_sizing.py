@@ -116,6 +116,26 @@ def test_second_target_is_tried_and_certified(monkeypatch):
     assert below(lb.value, opt.objective)
 
 
+@pytest.mark.parametrize("make", INSTANCES[:3])
+def test_whole_model_when_the_time_suffices(make, monkeypatch):
+    """With the real time model on a small instance (its closing's solves take
+    milliseconds, so more routes are predicted than survive): the model fixed by U'
+    itself goes to HiGHS (no target), and the number is ≤ the proven optimum."""
+    inst = make()
+    opt = proven_optimum(inst)
+    start, _ = known_uppers(inst, opt.objective)
+    if not start.feasible:
+        pytest.skip("GH finds no plan to fix with")
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
+    monkeypatch.setattr(bound_mod, "SPEED_SOLVES", 1)
+    lb, run = fixed_model_bound(inst, start.solution, time_limit_s=60.0, target_sizing=True)
+    sizing = lb.stats["target_sizing"]
+    assert sizing["whole"] and sizing["target"] is None and lb.stats["target"] is None
+    assert lb.stats["highs_status"] != "not run"
+    assert below(lb.value, opt.objective)
+    assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
+
+
 @pytest.mark.parametrize("make", INSTANCES[:4])
 def test_no_target_gives_the_closing_its_time(make, monkeypatch):
     """Where the sizing finds no target the result is the closing's L (HiGHS not run),
