@@ -559,7 +559,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
                       closing_wcover_gap: float = 0.01, closing_wcover_more: int = 0,
                       closing_tuning: MasterTuning | None = None,
-                      target_sizing: bool = False
+                      target_sizing: bool | None = None
                       ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
@@ -615,7 +615,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None:
     :data:`CLOSING_TUNING`, the warm simplex after four IPM solves and no solve past the
     deadline; ``MasterTuning()`` for all off).
-    ``target_sizing`` (off by default): the target model is sized from the time left
+    ``target_sizing`` (None, the default: on unless ``target_routes`` is given; since round
+    9, results/milp/exact-r9-closetime/): the target model is sized from the time left
     instead of ``target_routes`` (:func:`sized_target_routes`: the most routes HiGHS is
     predicted to prove in that time, from a measured rate scaled by the closing's speed
     probe); where that gives no *V* at least :data:`TARGET_SIZING_MIN_GAIN` above *L*, the
@@ -632,6 +633,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``bound.method`` is ``"fixed-mip"`` where *B* beat *L*, else ``"lagrangian"``."""
     t0 = time.perf_counter()
     covers = closing and closing_wcover_rounds > 0
+    if target_sizing is None:
+        target_sizing = target_routes is None
     if closing_share is None:
         closing_share = 0.7 if covers else 0.5
     if target_routes is None:

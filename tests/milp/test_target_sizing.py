@@ -170,3 +170,23 @@ def test_closing_resumed_with_more_separations_stays_a_bound(make):
                           tuning=CLOSING_TUNING)
     assert below(more.value, opt.objective)
     assert more.value >= lb.value
+
+
+def test_sizing_is_the_default_unless_a_route_count_is_given(monkeypatch):
+    """``target_sizing=None`` (the default) sizes from the time left; an explicit
+    ``target_routes`` keeps the fixed count (the sizing is not consulted)."""
+    from hetserve.instances.generate import generate
+
+    inst = generate((4, 4, 5), 0)
+    start, _ = known_uppers(inst, proven_optimum(inst).objective)
+    calls = []
+
+    def sized(left_s, scale=1.0):  # type: ignore[no-untyped-def]
+        calls.append(left_s)
+
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
+    monkeypatch.setattr(bound_mod, "sized_target_routes", sized)
+    lb, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0)
+    assert len(calls) == 1 and lb.stats["target_sizing"] is not None
+    lb, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0, target_routes=50)
+    assert len(calls) == 1 and lb.stats.get("target_sizing") is None
