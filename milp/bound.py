@@ -559,7 +559,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
                       closing_wcover_gap: float = 0.01, closing_wcover_more: int = 0,
                       closing_tuning: MasterTuning | None = None,
-                      target_sizing: bool | None = None
+                      target_sizing: bool | None = None, target_covers: bool = False
                       ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
@@ -625,6 +625,10 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     rest (the rate recalibrated from the first solve), and the result is the larger of
     the certified numbers (docs/milp.md "Certified bounds", *a target sized from the time
     left*).
+    ``target_covers`` (off by default): the closing's weighted covers are appended as rows
+    of the target model HiGHS solves (:func:`closing_cover_rows`; valid for every plan),
+    and the sizing uses :data:`TARGET_COVERS_BASE_S` / :data:`TARGET_COVERS_ROUTES_PER_S`
+    (results/milp/exact-r9-closetime/covprobe.jsonl).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -694,7 +698,9 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                     left = 0.99 * time_limit_s - (time.perf_counter() - t0)
                     speed = speed_probe(closing_stats["closing_history"])
                     scale = 1.0 if speed is None else speed / TARGET_SIZING_SPEED
-                    routes_now = sized_target_routes(left, scale)
+                    rates = (TARGET_COVERS_BASE_S, TARGET_COVERS_ROUTES_PER_S) \
+                        if target_covers else (None, None)
+                    routes_now = sized_target_routes(left, scale, *rates)
                     whole = routes_now is not None and routes_now >= survivors
                     target = None if routes_now is None or whole else \
                         _target_cost(idx, caps_fix, routes_now)
@@ -735,8 +741,13 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                                    target, survivors, sub_stats, wcover_rounds, t0, seed)
     # with a target V the known plan may lie outside the fixed model: HiGHS starts cold
     t_highs = time.perf_counter()
-    run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
-                fixing=caps_fix)
+    covers_now = lb.master.covers if (closing and target_covers and target is not None
+                                      and lb.master is not None) else None
+    if covers_now is not None and covers_now.n > 0:
+        run = _target_with_covers(instance, params, seed, caps_fix, covers_now, idx)
+    else:
+        run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
+                    fixing=caps_fix)
     st = run.stats
     fixing = st.get("fixing") or {}
     lag = float(fixing.get("bound", -math.inf))
@@ -774,7 +785,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         "n_vars": st.get("n_vars"), "n_int": st.get("n_int"), "n_rows": st.get("n_rows"),
         "nodes": st.get("nodes"), "support_mip": sub or None, "target": target,
         "surviving_routes": survivors, "plan": run.objective if run.feasible else None,
-        "target_sizing": sizing, **closing_stats}
+        "target_sizing": sizing, "target_cover_rows": st.get("cover_rows"), **closing_stats}
     method = "fixed-mip" if highs > lag else "lagrangian"
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
 
@@ -787,7 +798,8 @@ def speed_probe(history: list[dict[str, Any]] | None) -> float | None:
     return float(sum(cpu[:SPEED_SOLVES])) if len(cpu) >= SPEED_SOLVES else None
 
 
-def sized_target_routes(left_s: float, scale: float = 1.0) -> int | None:
+def sized_target_routes(left_s: float, scale: float = 1.0, base_s: float | None = None,
+                        routes_per_s: float | None = None) -> int | None:
     r"""The most routes of a target-cost model HiGHS is predicted to prove in ``left_s``
     wall seconds: HiGHS's time there is modelled as ``scale`` × (:data:`TARGET_SIZING_BASE_S`
     + routes / :data:`TARGET_SIZING_ROUTES_PER_S`) (presolve and the root LP over the
@@ -796,11 +808,13 @@ def sized_target_routes(left_s: float, scale: float = 1.0) -> int | None:
     speed against the measurement's (a speed probe's ratio, or a first solve's actual
     over predicted time). None below :data:`TARGET_SIZING_MIN_ROUTES` (*V* would be
     within ≈ 0.1 of *L*: results/milp/exact-r9-closetime/). Non-decreasing in ``left_s``,
-    non-increasing in ``scale``."""
+    non-increasing in ``scale``. ``base_s``, ``routes_per_s``: another time model (None:
+    the constants above; :data:`TARGET_COVERS_BASE_S` with ``target_covers``)."""
     if not (left_s > 0 and scale > 0):
         return None
-    routes = TARGET_SIZING_ROUTES_PER_S * (TARGET_SIZING_SAFETY * left_s / scale
-                                           - TARGET_SIZING_BASE_S)
+    base = TARGET_SIZING_BASE_S if base_s is None else base_s
+    rate = TARGET_SIZING_ROUTES_PER_S if routes_per_s is None else routes_per_s
+    routes = rate * (TARGET_SIZING_SAFETY * left_s / scale - base)
     return int(routes) if routes >= TARGET_SIZING_MIN_ROUTES else None
 
 
@@ -855,6 +869,106 @@ def _second_target(instance: Instance, params: MilpParams, seed: int, idx: Model
     sizing["second"].update(status=run.stats.get("highs_status"), value=value,
                             s=run.stats.get("solve_s"))
     return value, run
+
+
+def closing_cover_rows(am: ArrayModel, covers: CoverRows, closing_idx: ModelIndex
+                       ) -> tuple[Any, np.ndarray]:
+    r"""The closing's weighted covers (:class:`milp.colgen.CoverRows`, over the routes of
+    ``closing_idx``) as rows ``A v ≥ lo`` over ``am``'s columns (a fixed or target-cost
+    model of the same instance): row *r* is
+    :math:`\sum_{c \notin S_r} a^+_{rc} x_{i_r c} + \sum_{c \in S_r} \min(1, a^+_{rc}) w_c
+    + u_{i_r} \ge 1` with :math:`a_{rc} = 1 - t_r d_{i_r c}` over the routes of type
+    :math:`i_r` that ``am`` has. *Valid*: the row holds for every plan of the complete
+    model (docs/milp.md "Tightenings", weighted error cover), and a plan of ``am`` is one of
+    the complete model with the other columns at 0, where the missing terms vanish.
+    Coefficients below :data:`COVER_ROW_TINY` (HiGHS would drop them) are left out and the
+    row's side lowered by the largest one left out: the type's ``x`` sum to at most 1
+    (demand row), so the terms left out add at most that much."""
+    import scipy.sparse as sp
+
+    inst = am.index.instance
+    tidx = am.index
+    t = inst.routes
+    eps = np.array([q.error_slo for q in inst.query_types])
+    slo = np.array([q.delay_slo_s for q in inst.query_types])
+    rc = tidx.route_cfg()
+    dev = (t.error[tidx.ri, rc] - eps[tidx.ri], t.delay[tidx.ri, rc] - slo[tidx.ri])
+    x0, w0, u0 = am.cols["x"].start, am.cols["w"].start, am.cols["u"].start
+    s_cfg = closing_idx.cfg[closing_idx.rk[covers.s_route]]  # instance configuration ids
+    start = np.searchsorted(tidx.ri, np.arange(len(inst.query_types) + 1), side="left")
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo = np.ones(covers.n)
+    for r in range(covers.n):
+        i = int(covers.types[r])
+        sel = np.arange(start[i], start[i + 1])
+        a = np.maximum(0.0, 1.0 - covers.t[r] * dev[int(covers.kind[r])][sel])
+        in_s = np.isin(rc[sel], s_cfg[covers.s_row == r])
+        coef = np.where(in_s, np.minimum(1.0, a), a)
+        tiny = (coef > 0) & (coef < COVER_ROW_TINY)
+        if tiny.any():
+            lo[r] -= float(coef[tiny].max())
+        keep = coef >= COVER_ROW_TINY
+        col = np.where(in_s, w0 + tidx.rk[sel], x0 + sel)[keep]
+        rows += [np.full(int(keep.sum()) + 1, r)]
+        cols += [np.append(col, u0 + i)]
+        vals += [np.append(coef[keep], 1.0)]
+    A = sp.csr_matrix((np.concatenate(vals) if vals else np.zeros(0),
+                       (np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+                        np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64))),
+                      shape=(covers.n, am.n_cols))
+    A.sum_duplicates()  # a route's x and its configuration's w never share a column
+    return A, lo
+
+
+COVER_ROW_TINY = 1e-9
+""":func:`closing_cover_rows` leaves out coefficients below this (HiGHS's small-matrix-value
+tolerance) and lowers the row's side instead."""
+
+
+def _target_with_covers(instance: Instance, params: MilpParams, seed: int, caps: Fixing,
+                        covers: CoverRows, closing_idx: ModelIndex) -> RunResult:
+    """HiGHS on the target-cost model fixed by ``caps`` with the closing's cover rows
+    (:func:`closing_cover_rows`), ``params``' options (the cutoff at *V* among them) and
+    time limit. A :class:`RunResult` without a plan: status INFEASIBLE when HiGHS proves no
+    plan below the cutoff, else its dual bound as ``bound``; the stats
+    :func:`fixed_model_bound` reads."""
+    import highspy
+
+    from hetserve.instances.solver_log import SolverLog, new_highs
+    from hetserve.milp.cutpool import with_cuts
+    from hetserve.milp.highs_run import configure
+    from hetserve.milp.solve import fixed_model
+
+    t0 = time.perf_counter()
+    am = fixed_model(instance, params, seed, None, None, t0, fixing=caps).am
+    A, lo = closing_cover_rows(am, covers, closing_idx)
+    model = with_cuts(am, A, lo, np.full(len(lo), np.inf))
+    build_s = time.perf_counter() - t0
+    h = new_highs()
+    configure(h, time_limit_s=max(0.1, params.time_limit_s - build_s),
+              mip_rel_gap=params.mip_rel_gap, threads=params.threads, seed=seed,
+              log=SolverLog(to_stderr=False, file=params.log_file),
+              options=tuple(params.highs_options))
+    h.passModel(model.to_highs_lp())
+    c0, w0 = time.process_time(), time.perf_counter()
+    h.run()
+    info = h.getInfo()
+    status = h.getModelStatus()
+    infeasible = status == highspy.HighsModelStatus.kInfeasible
+    dual = float(info.mip_dual_bound)
+    stats: dict[str, Any] = {
+        "fixing": {"bound": caps.bound, "dropped": caps.dropped, "lowered": caps.lowered,
+                   "seconds": caps.seconds, "method": caps.method, "lp_value": caps.lp_value},
+        "highs_status": h.modelStatusToString(status), "build_s": build_s,
+        "solve_s": time.perf_counter() - w0, "solve_cpu_s": time.process_time() - c0,
+        "n_vars": model.n_cols, "n_int": model.n_int, "n_rows": model.n_rows,
+        "nodes": int(info.mip_node_count), "cover_rows": int(A.shape[0])}
+    return RunResult("milp", Status.INFEASIBLE if infeasible else Status.NO_SOLUTION, None,
+                     None, time.perf_counter() - t0,
+                     bound=None if infeasible or not math.isfinite(dual) else dual,
+                     seed=seed, stats=stats)
 
 
 WCOVER_PRESOLVE = False
@@ -1018,8 +1132,11 @@ without the cutoff: 40k routes *V* = 1,353.35, root 1,361.62 (certified *V*); 60
 
 FIXED_MODEL_TARGET_ROUTES_COVERS = 10_000
 """:data:`FIXED_MODEL_TARGET_ROUTES` when the closing carries weighted covers
-(``closing_wcover_rounds``): its *L* is then close to the optimum and *V* only a little above
-it, so a small model suffices and HiGHS finishes there. Measured at 100x40x40 s0
+(``closing_wcover_rounds``), where ``target_sizing`` is off (by default the route count is
+sized from the time left instead, :func:`sized_target_routes`; results/milp/exact-r9-closetime/:
+on the slow machine state 10k routes were not proven in 82–102 s, 6.7k–7.1k in 58–68 s): its
+*L* is then close to the optimum and *V* only a little above it, so a small model suffices
+and HiGHS finishes there. Measured at 100x40x40 s0
 (results/milp/exact-r6-covclose/, 300 s, closing share 0.7, load ≈ 2): *L* 1,386.60, *V* =
 1,390.08 on 30.5k columns, proven (no plan below *V*) — 1,390.08 in 282 s; with 20k routes
 (400 s) *V* = 1,393.17 on 40.9k columns did not finish its root."""
@@ -1050,6 +1167,14 @@ TARGET_SIZING_MIN_GAIN = 0.5
 second beyond it, the speed probe (:func:`speed_probe`) of that measurement, the share of
 the time left that may be spent, the fewest routes worth a model, and the least
 *V* − *L* worth proving (below it the time goes to the closing)."""
+
+
+TARGET_COVERS_BASE_S = 38.0
+TARGET_COVERS_ROUTES_PER_S = 216.0
+""":func:`sized_target_routes`'s time model with ``target_covers`` (the closing's cover rows
+in the target model: HiGHS's root LP then starts near *L*, so no climb by cut rounds),
+at the speed :data:`TARGET_SIZING_SPEED`: results/milp/exact-r9-closetime/covprobe.jsonl
+(speed 52.8, scaled to 63): 7k routes proven in 58.6 s, 14k in 85.7 s wall."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000

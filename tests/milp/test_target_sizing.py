@@ -61,7 +61,7 @@ def _sized_run(inst, start, monkeypatch, routes):  # type: ignore[no-untyped-def
     ``sized_target_routes`` returning ``routes(call)`` on its ``call``-th call."""
     calls = []
 
-    def sized(left_s, scale=1.0):  # type: ignore[no-untyped-def]
+    def sized(left_s, scale=1.0, *rates):  # type: ignore[no-untyped-def]
         calls.append((left_s, scale))
         return routes(len(calls))
 
@@ -181,7 +181,7 @@ def test_sizing_is_the_default_unless_a_route_count_is_given(monkeypatch):
     start, _ = known_uppers(inst, proven_optimum(inst).objective)
     calls = []
 
-    def sized(left_s, scale=1.0):  # type: ignore[no-untyped-def]
+    def sized(left_s, scale=1.0, *rates):  # type: ignore[no-untyped-def]
         calls.append(left_s)
 
     monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
@@ -190,3 +190,50 @@ def test_sizing_is_the_default_unless_a_route_count_is_given(monkeypatch):
     assert len(calls) == 1 and lb.stats["target_sizing"] is not None
     lb, _ = fixed_model_bound(inst, start.solution, time_limit_s=30.0, target_routes=50)
     assert len(calls) == 1 and lb.stats.get("target_sizing") is None
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+def test_closing_cover_rows_keep_the_optimum(make):
+    """The closing's weighted covers as rows over the complete model's columns (another
+    index than the closing's): the proven optimum's plan satisfies every one."""
+    from hetserve.milp.bound import closing_cover_rows
+    from hetserve.milp.highs_model import build_arrays
+    from hetserve.milp.solve import _start_vector
+
+    inst = make()
+    opt = proven_optimum(inst)
+    _, uppers = known_uppers(inst, opt.objective)
+    idx = make_index(inst, None, Reductions(), uppers[-1])
+    lb = lagrangian_bound(inst, upper_bound=uppers[-1], index=idx, iterations=0,
+                          keep_master=True, close=True, full_cover=False, wcover_rounds=6,
+                          wcover_per_row=2)
+    covers = lb.master.covers
+    if covers is None or covers.n == 0:
+        pytest.skip("no cover rows separated")
+    am = build_arrays(inst, index=make_index(inst, None, Reductions.none(), None))
+    A, lo = closing_cover_rows(am, covers, idx)
+    assert A.shape == (covers.n, am.n_cols) and (lo <= 1.0).all()
+    v = _start_vector(am, inst, opt.solution)
+    assert (A @ v >= lo - 1e-9).all()
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+def test_target_with_cover_rows_stays_below_the_optimum(make, monkeypatch):
+    """``target_covers``: the target model with the closing's cover rows (a 25th of the
+    routes, forced): the number is ≤ the proven optimum and ≥ the closing's L."""
+    inst = make()
+    opt = proven_optimum(inst)
+    start, _ = known_uppers(inst, opt.objective)
+    if not start.feasible:
+        pytest.skip("GH finds no plan to fix with")
+    n = make_index(inst, None, Reductions(), start.objective).n_routes
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
+    monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
+    monkeypatch.setattr(bound_mod, "sized_target_routes",
+                        lambda left_s, scale=1.0, *rates: max(1, n // 25))
+    lb, run = fixed_model_bound(inst, start.solution, time_limit_s=60.0, target_covers=True)
+    if make is INSTANCES[-1]:  # 6x6x8 s1: rows separated, so HiGHS solved the model with them
+        assert lb.stats["target"] is not None and lb.stats["target_cover_rows"] > 0
+    assert below(lb.value, opt.objective)
+    assert lb.value >= lb.stats["lagrangian"] - 1e-6 * max(1.0, abs(lb.value))
+    assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
