@@ -1169,12 +1169,15 @@ the time left that may be spent, the fewest routes worth a model, and the least
 *V* − *L* worth proving (below it the time goes to the closing)."""
 
 
-TARGET_COVERS_BASE_S = 38.0
-TARGET_COVERS_ROUTES_PER_S = 216.0
+TARGET_COVERS_BASE_S = 42.0
+TARGET_COVERS_ROUTES_PER_S = 270.0
 """:func:`sized_target_routes`'s time model with ``target_covers`` (the closing's cover rows
 in the target model: HiGHS's root LP then starts near *L*, so no climb by cut rounds),
-at the speed :data:`TARGET_SIZING_SPEED`: results/milp/exact-r9-closetime/covprobe.jsonl
-(speed 52.8, scaled to 63): 7k routes proven in 58.6 s, 14k in 85.7 s wall."""
+at the speed :data:`TARGET_SIZING_SPEED`, a least-squares line through three proven
+target models scaled to speed 63 (results/milp/exact-r9-closetime/): covprobe.jsonl
+(speed 52.8) 7k routes in 58.6 s and 14k in 85.7 s wall, e2e-100x40x40-covers.jsonl
+(speed 58.6) 12.6k in 72.6 s. Its first version (38 s, 216 per s: the two covprobe
+points) sized that 12.6k model and left 33 s unused."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000
