@@ -882,8 +882,9 @@ def closing_cover_rows(am: ArrayModel, covers: CoverRows, closing_idx: ModelInde
     model (docs/milp.md "Tightenings", weighted error cover), and a plan of ``am`` is one of
     the complete model with the other columns at 0, where the missing terms vanish.
     Coefficients below :data:`COVER_ROW_TINY` (HiGHS would drop them) are left out and the
-    row's side lowered by the largest one left out: the type's ``x`` sum to at most 1
-    (demand row), so the terms left out add at most that much."""
+    row's side lowered by what they can add: the largest ``x`` coefficient left out (the
+    type's ``x`` sum to at most 1, its demand row) plus the ``w`` coefficients left out
+    (each ``w ≤ 1``)."""
     import scipy.sparse as sp
 
     inst = am.index.instance
@@ -908,7 +909,7 @@ def closing_cover_rows(am: ArrayModel, covers: CoverRows, closing_idx: ModelInde
         coef = np.where(in_s, np.minimum(1.0, a), a)
         tiny = (coef > 0) & (coef < COVER_ROW_TINY)
         if tiny.any():
-            lo[r] -= float(coef[tiny].max())
+            lo[r] -= float(coef[tiny & ~in_s].max(initial=0.0)) + float(coef[tiny & in_s].sum())
         keep = coef >= COVER_ROW_TINY
         col = np.where(in_s, w0 + tidx.rk[sel], x0 + sel)[keep]
         rows += [np.full(int(keep.sum()) + 1, r)]
