@@ -513,17 +513,25 @@ def lagrangian_bound(instance: Instance, *, upper_bound: float | None = None,
 
 
 def resume_closing(lb: BoundResult, upper_bound: float, time_limit_s: float, *,
-                   per_type: int = 30, smoothing: float = 0.5) -> BoundResult:
+                   per_type: int = 30, smoothing: float = 0.5, wcover_rounds: int = 0,
+                   wcover_per_row: int = 1, wcover_gap: float = 0.0,
+                   tuning: MasterTuning | None = None) -> BoundResult:
     """Go on with a closing generation (``lb`` from :func:`lagrangian_bound` with ``close``
     and ``keep_master``) with a cheaper known plan's cost ``upper_bound`` (e.g. the support
-    MIP's): the same master and restricted model, closing with the smaller *U*, for at
-    most ``time_limit_s``. The value is ``max(lb.value, min(U, L))``: both are bounds."""
+    MIP's), or the same one with more time: the same master and restricted model, closing
+    with *U*, for at most ``time_limit_s``. The value is ``max(lb.value, min(U, L))``: both
+    are bounds. ``wcover_rounds`` (``wcover_per_row``, ``wcover_gap``): that many more
+    separations of weighted covers (valid for every plan, so *L* stays a bound for any
+    number of them: docs/milp.md "Certified bounds"); ``tuning``: the master's
+    :class:`milp.colgen.MasterTuning` (None: all off)."""
     t0 = time.perf_counter()
     lg, master = lb.lagrangian, lb.master
     assert lg is not None and master is not None and lb.closing is not None
     cg = column_generation(lg, master, np.zeros(0, dtype=np.int64), per_type=per_type,
                            smoothing=smoothing, deadline=t0 + time_limit_s,
-                           close_upper=upper_bound)
+                           close_upper=upper_bound, wcover_rounds=wcover_rounds,
+                           wcover_per_row=wcover_per_row, wcover_gap=wcover_gap,
+                           tuning=tuning)
     closing = lb.closing
     best = cg.best_value
     if cg.history and math.isfinite(cg.best_value):
@@ -550,7 +558,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       wcover_rounds: int = 0,
                       closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
                       closing_wcover_gap: float = 0.01, closing_wcover_more: int = 0,
-                      closing_tuning: MasterTuning | None = None
+                      closing_tuning: MasterTuning | None = None,
+                      target_sizing: bool | None = None, target_covers: bool = False
                       ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
@@ -606,6 +615,20 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``closing_tuning``: the closing master's :class:`milp.colgen.MasterTuning` (None:
     :data:`CLOSING_TUNING`, the warm simplex after four IPM solves and no solve past the
     deadline; ``MasterTuning()`` for all off).
+    ``target_sizing`` (None, the default: on unless ``target_routes`` is given; since round
+    9, results/milp/exact-r9-closetime/): the target model is sized from the time left
+    instead of ``target_routes`` (:func:`sized_target_routes`: the most routes HiGHS is
+    predicted to prove in that time, from a measured rate scaled by the closing's speed
+    probe); where that gives no *V* at least :data:`TARGET_SIZING_MIN_GAIN` above *L*, the
+    time goes to the closing instead (:func:`resume_closing`, with more separations) and
+    the result is its *L*; where HiGHS proves *V* early, a second, larger target with the
+    rest (the rate recalibrated from the first solve), and the result is the larger of
+    the certified numbers (docs/milp.md "Certified bounds", *a target sized from the time
+    left*).
+    ``target_covers`` (off by default): the closing's weighted covers are appended as rows
+    of the target model HiGHS solves (:func:`closing_cover_rows`; valid for every plan),
+    and the sizing uses :data:`TARGET_COVERS_BASE_S` / :data:`TARGET_COVERS_ROUTES_PER_S`
+    (results/milp/exact-r9-closetime/covprobe.jsonl).
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -614,6 +637,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     ``bound.method`` is ``"fixed-mip"`` where *B* beat *L*, else ``"lagrangian"``."""
     t0 = time.perf_counter()
     covers = closing and closing_wcover_rounds > 0
+    if target_sizing is None:
+        target_sizing = target_routes is None
     if closing_share is None:
         closing_share = 0.7 if covers else 0.5
     if target_routes is None:
@@ -624,6 +649,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     params = MilpParams(threads=threads, time_limit_s=time_limit_s, msg=False)
     caps_fix, target, survivors, sub_stats = None, None, None, None
     closing_stats: dict[str, Any] = {}
+    sizing: dict[str, Any] | None = None
+    tuning = CLOSING_TUNING if closing_tuning is None else closing_tuning
     if closing:
         _, x0 = plan.to_arrays(instance)
         ti, tc = np.nonzero(x0 > 0)
@@ -636,8 +663,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                               wcover_per_row=closing_wcover_per_row,
                               wcover_gap=closing_wcover_gap,
                               wcover_more=closing_wcover_more,
-                              master_tuning=CLOSING_TUNING if closing_tuning is None
-                              else closing_tuning)
+                              master_tuning=tuning)
         caps_fix = fixing_from_closing(idx, lb, t0)
         closing_stats = {"closing_s": time.perf_counter() - t0,
                          "closing_converged": lb.stats["cg_converged"],
@@ -666,11 +692,40 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                 caps_fix = caps_fix.with_upper(better)
         if caps_fix is not None:
             survivors = int((caps_fix.caps[idx.cfg][idx.rk] >= 1).sum())
+            whole = False  # the sizing predicts HiGHS proves the model fixed by U' itself
             if survivors > FIXED_MODEL_MAX_SURVIVORS:  # HiGHS's root would not finish
-                target = _target_cost(idx, caps_fix, target_routes)
+                if target_sizing:
+                    left = 0.99 * time_limit_s - (time.perf_counter() - t0)
+                    speed = speed_probe(closing_stats["closing_history"])
+                    scale = 1.0 if speed is None else speed / TARGET_SIZING_SPEED
+                    rates = (TARGET_COVERS_BASE_S, TARGET_COVERS_ROUTES_PER_S) \
+                        if target_covers else (None, None)
+                    routes_now = sized_target_routes(left, scale, *rates)
+                    whole = routes_now is not None and routes_now >= survivors
+                    target = None if routes_now is None or whole else \
+                        _target_cost(idx, caps_fix, routes_now)
+                    sizing = {"left_s": left, "speed": speed, "scale": scale,
+                              "routes": routes_now, "target": target, "whole": whole}
+                    if target is not None and target < caps_fix.bound + TARGET_SIZING_MIN_GAIN:
+                        target = None  # a V ≤ L bounds nothing beyond L
+                    if target is None and not whole:
+                        # no target HiGHS can prove usefully: the time goes to the closing
+                        u_now = min(float(ev.objective),
+                                    float((sub_stats or {}).get("objective", math.inf)))
+                        lb, caps_fix = _closing_to_the_end(
+                            idx, lb, caps_fix, u_now, t0, 0.97 * time_limit_s, tuning,
+                            closing_wcover_rounds, closing_wcover_per_row, closing_wcover_gap,
+                            sizing)
+                        return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
+                                                float(ev.objective), t0, seed,
+                                                {"target_sizing": sizing, **closing_stats})
+                else:
+                    target = _target_cost(idx, caps_fix, target_routes)
+            if survivors > FIXED_MODEL_MAX_SURVIVORS and not whole:
                 if target is None:  # L only
                     return _lagrangian_only(instance, plan, caps_fix, sub_stats, survivors,
                                             float(ev.objective), t0, seed)
+                first_caps = caps_fix
                 caps_fix = caps_fix.with_upper(target)
                 if target_cutoff:
                     # options given by the caller come last, so they override these
@@ -685,8 +740,14 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         return _wcover_fixed_bound(instance, plan, float(ev.objective), params, caps_fix,
                                    target, survivors, sub_stats, wcover_rounds, t0, seed)
     # with a target V the known plan may lie outside the fixed model: HiGHS starts cold
-    run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
-                fixing=caps_fix)
+    t_highs = time.perf_counter()
+    covers_now = lb.master.covers if (closing and target_covers and target is not None
+                                      and lb.master is not None) else None
+    if covers_now is not None and covers_now.n > 0:
+        run = _target_with_covers(instance, params, seed, caps_fix, covers_now, idx)
+    else:
+        run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
+                    fixing=caps_fix)
     st = run.stats
     fixing = st.get("fixing") or {}
     lag = float(fixing.get("bound", -math.inf))
@@ -698,6 +759,16 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     else:
         highs = min(cut, run.bound) if run.bound is not None else -math.inf
     highs_bound = run.bound
+    if sizing is not None and target is not None and highs >= target:
+        # V proven: a second, larger target with the time left (min(V2, B_V2) is a bound
+        # on its own, so the result is the larger of the certified numbers)
+        second = _second_target(instance, params, seed, idx, first_caps, target, sizing,
+                                time.perf_counter() - t_highs,
+                                0.99 * time_limit_s - (time.perf_counter() - t0))
+        if second is not None and second[0] > highs:
+            highs, run2 = second
+            if run2.feasible and run2.objective is not None and run2.objective < upper:
+                run = run2
     if target is not None and not (run.feasible and run.objective is not None
                                    and run.objective < upper):
         run = _plan_run(instance, plan, time.perf_counter() - t0, seed, st)
@@ -714,9 +785,191 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         "n_vars": st.get("n_vars"), "n_int": st.get("n_int"), "n_rows": st.get("n_rows"),
         "nodes": st.get("nodes"), "support_mip": sub or None, "target": target,
         "surviving_routes": survivors, "plan": run.objective if run.feasible else None,
-        **closing_stats}
+        "target_sizing": sizing, "target_cover_rows": st.get("cover_rows"), **closing_stats}
     method = "fixed-mip" if highs > lag else "lagrangian"
     return BoundResult(value, method, time.perf_counter() - t0, 0, stats), run
+
+
+def speed_probe(history: list[dict[str, Any]] | None) -> float | None:
+    """CPU seconds of a closing's first :data:`SPEED_SOLVES` master solves (the same LPs
+    whatever the tuning: results/milp/exact-r8-bprime/), a probe of the machine's speed
+    during the run; None with fewer solves."""
+    cpu = [h["master_cpu_s"] for h in history or () if "master_cpu_s" in h]
+    return float(sum(cpu[:SPEED_SOLVES])) if len(cpu) >= SPEED_SOLVES else None
+
+
+def sized_target_routes(left_s: float, scale: float = 1.0, base_s: float | None = None,
+                        routes_per_s: float | None = None) -> int | None:
+    r"""The most routes of a target-cost model HiGHS is predicted to prove in ``left_s``
+    wall seconds: HiGHS's time there is modelled as ``scale`` × (:data:`TARGET_SIZING_BASE_S`
+    + routes / :data:`TARGET_SIZING_ROUTES_PER_S`) (presolve and the root LP over the
+    rows every target model has, then the part that grows with its routes), of which
+    :data:`TARGET_SIZING_SAFETY` of ``left_s`` may be spent. ``scale``: the machine's
+    speed against the measurement's (a speed probe's ratio, or a first solve's actual
+    over predicted time). None below :data:`TARGET_SIZING_MIN_ROUTES` (*V* would be
+    within ≈ 0.1 of *L*: results/milp/exact-r9-closetime/). Non-decreasing in ``left_s``,
+    non-increasing in ``scale``. ``base_s``, ``routes_per_s``: another time model (None:
+    the constants above; :data:`TARGET_COVERS_BASE_S` with ``target_covers``)."""
+    if not (left_s > 0 and scale > 0):
+        return None
+    base = TARGET_SIZING_BASE_S if base_s is None else base_s
+    rate = TARGET_SIZING_ROUTES_PER_S if routes_per_s is None else routes_per_s
+    routes = rate * (TARGET_SIZING_SAFETY * left_s / scale - base)
+    return int(routes) if routes >= TARGET_SIZING_MIN_ROUTES else None
+
+
+def _closing_to_the_end(idx: ModelIndex, lb: BoundResult, caps_fix: Fixing, upper: float,
+                        t0: float, until_s: float, tuning: MasterTuning, wcover_rounds: int,
+                        wcover_per_row: int, wcover_gap: float, sizing: dict[str, Any]
+                        ) -> tuple[BoundResult, Fixing]:
+    """:func:`fixed_model_bound` with ``target_sizing`` when no target model can be proven
+    usefully in the time left: the closing goes on (:func:`resume_closing`, ``wcover_rounds``
+    more separations) until ``until_s`` after ``t0``; its *L* (≥ the first one's) and caps.
+    Unchanged where the generation converged (its master is the LP with all its rows)."""
+    left = until_s - (time.perf_counter() - t0)
+    if lb.stats.get("cg_converged") or lb.master is None or lb.closing is None or left <= 1.0:
+        sizing["closing_more"] = None
+        return lb, caps_fix
+    more = resume_closing(lb, upper, left, wcover_rounds=wcover_rounds,
+                          wcover_per_row=wcover_per_row, wcover_gap=wcover_gap, tuning=tuning)
+    fix = fixing_from_closing(idx, more, t0)
+    sizing["closing_more"] = {"rounds": more.stats["resume_rounds"],
+                              "s": more.stats["resume_s"], "bound": more.value,
+                              "history": more.stats["resume_history"]}
+    return (more, fix) if fix is not None else (lb, caps_fix)
+
+
+def _second_target(instance: Instance, params: MilpParams, seed: int, idx: ModelIndex,
+                   caps: Fixing, first: float, sizing: dict[str, Any], first_s: float,
+                   left_s: float) -> tuple[float, RunResult] | None:
+    """After HiGHS proved the first target *V₁* in ``first_s``: the time model recalibrated
+    from that solve (``scale`` = its actual over its predicted seconds) sizes a second
+    target for the ``left_s`` left; only a *V₂* above *V₁* is tried. Returns
+    ``(min(V₂, B_V₂), run)``, a lower bound on its own (every plan cheaper than *V₂* is a
+    point of that model), or None."""
+    predicted = TARGET_SIZING_BASE_S + sizing["routes"] / TARGET_SIZING_ROUTES_PER_S
+    scale = max(first_s, 1e-3) / predicted
+    routes = sized_target_routes(left_s, scale)
+    sizing["second"] = {"first_s": first_s, "scale": scale, "left_s": left_s,
+                        "routes": routes}
+    if routes is None or routes <= sizing["routes"]:
+        return None
+    target = _target_cost(idx, caps, routes)
+    sizing["second"]["target"] = target
+    if target is None or target <= first + TARGET_SIZING_MIN_GAIN:
+        return None
+    opts = tuple((k, v) for k, v in params.highs_options if k != "objective_bound")
+    p = replace(params, time_limit_s=max(1.0, left_s),
+                highs_options=(("objective_bound", target), *opts))
+    run = solve(instance, p, seed=seed, warm_start=None, fixing=caps.with_upper(target))
+    if run.status is Status.INFEASIBLE:
+        value = target
+    else:
+        value = min(target, run.bound) if run.bound is not None else -math.inf
+    sizing["second"].update(status=run.stats.get("highs_status"), value=value,
+                            s=run.stats.get("solve_s"))
+    return value, run
+
+
+def closing_cover_rows(am: ArrayModel, covers: CoverRows, closing_idx: ModelIndex
+                       ) -> tuple[Any, np.ndarray]:
+    r"""The closing's weighted covers (:class:`milp.colgen.CoverRows`, over the routes of
+    ``closing_idx``) as rows ``A v ≥ lo`` over ``am``'s columns (a fixed or target-cost
+    model of the same instance): row *r* is
+    :math:`\sum_{c \notin S_r} a^+_{rc} x_{i_r c} + \sum_{c \in S_r} \min(1, a^+_{rc}) w_c
+    + u_{i_r} \ge 1` with :math:`a_{rc} = 1 - t_r d_{i_r c}` over the routes of type
+    :math:`i_r` that ``am`` has. *Valid*: the row holds for every plan of the complete
+    model (docs/milp.md "Tightenings", weighted error cover), and a plan of ``am`` is one of
+    the complete model with the other columns at 0, where the missing terms vanish.
+    Coefficients below :data:`COVER_ROW_TINY` (HiGHS would drop them) are left out and the
+    row's side lowered by what they can add: the largest ``x`` coefficient left out (the
+    type's ``x`` sum to at most 1, its demand row) plus the ``w`` coefficients left out
+    (each ``w ≤ 1``)."""
+    import scipy.sparse as sp
+
+    inst = am.index.instance
+    tidx = am.index
+    t = inst.routes
+    eps = np.array([q.error_slo for q in inst.query_types])
+    slo = np.array([q.delay_slo_s for q in inst.query_types])
+    rc = tidx.route_cfg()
+    dev = (t.error[tidx.ri, rc] - eps[tidx.ri], t.delay[tidx.ri, rc] - slo[tidx.ri])
+    x0, w0, u0 = am.cols["x"].start, am.cols["w"].start, am.cols["u"].start
+    s_cfg = closing_idx.cfg[closing_idx.rk[covers.s_route]]  # instance configuration ids
+    start = np.searchsorted(tidx.ri, np.arange(len(inst.query_types) + 1), side="left")
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    lo = np.ones(covers.n)
+    for r in range(covers.n):
+        i = int(covers.types[r])
+        sel = np.arange(start[i], start[i + 1])
+        a = np.maximum(0.0, 1.0 - covers.t[r] * dev[int(covers.kind[r])][sel])
+        in_s = np.isin(rc[sel], s_cfg[covers.s_row == r])
+        coef = np.where(in_s, np.minimum(1.0, a), a)
+        tiny = (coef > 0) & (coef < COVER_ROW_TINY)
+        if tiny.any():
+            lo[r] -= float(coef[tiny & ~in_s].max(initial=0.0)) + float(coef[tiny & in_s].sum())
+        keep = coef >= COVER_ROW_TINY
+        col = np.where(in_s, w0 + tidx.rk[sel], x0 + sel)[keep]
+        rows += [np.full(int(keep.sum()) + 1, r)]
+        cols += [np.append(col, u0 + i)]
+        vals += [np.append(coef[keep], 1.0)]
+    A = sp.csr_matrix((np.concatenate(vals) if vals else np.zeros(0),
+                       (np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64),
+                        np.concatenate(cols) if cols else np.zeros(0, dtype=np.int64))),
+                      shape=(covers.n, am.n_cols))
+    A.sum_duplicates()  # a route's x and its configuration's w never share a column
+    return A, lo
+
+
+COVER_ROW_TINY = 1e-9
+""":func:`closing_cover_rows` leaves out coefficients below this (HiGHS's small-matrix-value
+tolerance) and lowers the row's side instead."""
+
+
+def _target_with_covers(instance: Instance, params: MilpParams, seed: int, caps: Fixing,
+                        covers: CoverRows, closing_idx: ModelIndex) -> RunResult:
+    """HiGHS on the target-cost model fixed by ``caps`` with the closing's cover rows
+    (:func:`closing_cover_rows`), ``params``' options (the cutoff at *V* among them) and
+    time limit. A :class:`RunResult` without a plan: status INFEASIBLE when HiGHS proves no
+    plan below the cutoff, else its dual bound as ``bound``; the stats
+    :func:`fixed_model_bound` reads."""
+    import highspy
+
+    from hetserve.instances.solver_log import SolverLog, new_highs
+    from hetserve.milp.cutpool import with_cuts
+    from hetserve.milp.highs_run import configure
+    from hetserve.milp.solve import fixed_model
+
+    t0 = time.perf_counter()
+    am = fixed_model(instance, params, seed, None, None, t0, fixing=caps).am
+    A, lo = closing_cover_rows(am, covers, closing_idx)
+    model = with_cuts(am, A, lo, np.full(len(lo), np.inf))
+    build_s = time.perf_counter() - t0
+    h = new_highs()
+    configure(h, time_limit_s=max(0.1, params.time_limit_s - build_s),
+              mip_rel_gap=params.mip_rel_gap, threads=params.threads, seed=seed,
+              log=SolverLog(to_stderr=False, file=params.log_file),
+              options=tuple(params.highs_options))
+    h.passModel(model.to_highs_lp())
+    c0, w0 = time.process_time(), time.perf_counter()
+    h.run()
+    info = h.getInfo()
+    status = h.getModelStatus()
+    infeasible = status == highspy.HighsModelStatus.kInfeasible
+    dual = float(info.mip_dual_bound)
+    stats: dict[str, Any] = {
+        "fixing": {"bound": caps.bound, "dropped": caps.dropped, "lowered": caps.lowered,
+                   "seconds": caps.seconds, "method": caps.method, "lp_value": caps.lp_value},
+        "highs_status": h.modelStatusToString(status), "build_s": build_s,
+        "solve_s": time.perf_counter() - w0, "solve_cpu_s": time.process_time() - c0,
+        "n_vars": model.n_cols, "n_int": model.n_int, "n_rows": model.n_rows,
+        "nodes": int(info.mip_node_count), "cover_rows": int(A.shape[0])}
+    return RunResult("milp", Status.INFEASIBLE if infeasible else Status.NO_SOLUTION, None,
+                     None, time.perf_counter() - t0,
+                     bound=None if infeasible or not math.isfinite(dual) else dual,
+                     seed=seed, stats=stats)
 
 
 WCOVER_PRESOLVE = False
@@ -835,7 +1088,8 @@ def _plan_run(instance: Instance, plan: Solution, seconds: float, seed: int,
 
 def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
                      sub: dict[str, Any] | None, survivors: int, agh_upper: float, t0: float,
-                     seed: int) -> tuple[BoundResult, RunResult]:
+                     seed: int, extra: dict[str, Any] | None = None
+                     ) -> tuple[BoundResult, RunResult]:
     """:func:`fixed_model_bound` when the fixed model would still be too large for HiGHS:
     the closing's certified ``min(U, L)`` and the best plan (``plan``, the support MIP's
     when it found a cheaper one); nothing is built."""
@@ -849,7 +1103,7 @@ def _lagrangian_only(instance: Instance, plan: Solution, fixing: Fixing,
         "fixing_s": fixing.seconds, "fixing_method": fixing.method,
         "lp_value": fixing.lp_value, "build_s": None, "solve_s": None, "solve_cpu_s": None,
         "n_vars": None, "n_int": None, "n_rows": None, "surviving_routes": survivors,
-        "nodes": None, "support_mip": sub, "plan": float(ev.objective)}
+        "nodes": None, "support_mip": sub, "plan": float(ev.objective), **(extra or {})}
     seconds = time.perf_counter() - t0
     run = _plan_run(instance, plan, seconds, seed,
                     {"fixing": {"method": fixing.method}, "support_mip": sub})
@@ -879,8 +1133,11 @@ without the cutoff: 40k routes *V* = 1,353.35, root 1,361.62 (certified *V*); 60
 
 FIXED_MODEL_TARGET_ROUTES_COVERS = 10_000
 """:data:`FIXED_MODEL_TARGET_ROUTES` when the closing carries weighted covers
-(``closing_wcover_rounds``): its *L* is then close to the optimum and *V* only a little above
-it, so a small model suffices and HiGHS finishes there. Measured at 100x40x40 s0
+(``closing_wcover_rounds``), where ``target_sizing`` is off (by default the route count is
+sized from the time left instead, :func:`sized_target_routes`; results/milp/exact-r9-closetime/:
+on the slow machine state 10k routes were not proven in 82–102 s, 6.7k–7.1k in 58–68 s): its
+*L* is then close to the optimum and *V* only a little above it, so a small model suffices
+and HiGHS finishes there. Measured at 100x40x40 s0
 (results/milp/exact-r6-covclose/, 300 s, closing share 0.7, load ≈ 2): *L* 1,386.60, *V* =
 1,390.08 on 30.5k columns, proven (no plan below *V*) — 1,390.08 in 282 s; with 20k routes
 (400 s) *V* = 1,393.17 on 40.9k columns did not finish its root."""
@@ -894,6 +1151,34 @@ the closing's deadline. Below :data:`IPM_MASTER_MIN_ROUTES` the master is the si
 already and only ``skip_late`` acts. Measured side by side against all off (docs/milp.md
 "Certified bounds", *a faster closing master*; results/milp/exact-r7-masterfast/,
 results/milp/exact-r8-bprime/)."""
+
+
+SPEED_SOLVES = 5
+""":func:`speed_probe` sums the CPU seconds of this many first master solves."""
+
+
+TARGET_SIZING_BASE_S = 18.0
+TARGET_SIZING_ROUTES_PER_S = 116.0
+TARGET_SIZING_SPEED = 63.0
+TARGET_SIZING_SAFETY = 0.85
+TARGET_SIZING_MIN_ROUTES = 3_000
+TARGET_SIZING_MIN_GAIN = 0.5
+""":func:`sized_target_routes`'s time model of HiGHS on a target-cost model, measured at
+100x40x40 s0 (results/milp/exact-r9-closetime/rateprobe*.jsonl): base seconds, routes per
+second beyond it, the speed probe (:func:`speed_probe`) of that measurement, the share of
+the time left that may be spent, the fewest routes worth a model, and the least
+*V* − *L* worth proving (below it the time goes to the closing)."""
+
+
+TARGET_COVERS_BASE_S = 42.0
+TARGET_COVERS_ROUTES_PER_S = 270.0
+""":func:`sized_target_routes`'s time model with ``target_covers`` (the closing's cover rows
+in the target model: HiGHS's root LP then starts near *L*, so no climb by cut rounds),
+at the speed :data:`TARGET_SIZING_SPEED`, a least-squares line through three proven
+target models scaled to speed 63 (results/milp/exact-r9-closetime/): covprobe.jsonl
+(speed 52.8) 7k routes in 58.6 s and 14k in 85.7 s wall, e2e-100x40x40-covers.jsonl
+(speed 58.6) 12.6k in 72.6 s. Its first version (38 s, 216 per s: the two covprobe
+points) sized that 12.6k model and left 33 s unused."""
 
 
 FIXED_MODEL_MAX_ROUTES = 1_500_000
