@@ -743,7 +743,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     t_highs = time.perf_counter()
     covers_now = lb.master.covers if (closing and target_covers and target is not None
                                       and lb.master is not None) else None
-    if covers_now is not None and covers_now.n > 0:
+    if covers_now is not None and covers_now.n > 0 and caps_fix is not None:
         run = _target_with_covers(instance, params, seed, caps_fix, covers_now, idx)
     else:
         run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,

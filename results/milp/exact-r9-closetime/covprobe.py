@@ -11,6 +11,11 @@ complete model with the other columns at 0, so the row holds there). One JSON ro
 solve: V, V − L, columns, rows added, status, HiGHS's wall / CPU s, its bound.
 
     PYTHONPATH=. python results/milp/exact-r9-closetime/covprobe.py --routes 7000,14000,20000
+
+The rows are now built by ``milp.bound.closing_cover_rows`` (the same rows; coefficients
+below 1e-9 left out with the row's side lowered). The measured rows were built by this
+script's first copy of that code, which dropped those coefficients without lowering the
+side (short by at most |S_r| x 1e-9, below HiGHS's 1e-7 tolerance; findings.md).
 """
 
 from __future__ import annotations
@@ -21,37 +26,11 @@ from pathlib import Path
 
 import click
 import numpy as np
-import scipy.sparse as sp
 
 from benchmarks.milp_large_bound import cached_agh_plan, emit_row
 
 HERE = Path(__file__).resolve().parent
 R6 = HERE.parent / "exact-r6-covclose"
-
-
-def cover_rows(am, covers, closing_idx):  # type: ignore[no-untyped-def]
-    """The closing's cover rows over ``am``'s columns (see the module docstring)."""
-    inst = am.index.instance
-    tidx = am.index
-    t = inst.routes
-    eps = np.array([q.error_slo for q in inst.query_types])
-    slo = np.array([q.delay_slo_s for q in inst.query_types])
-    rc = tidx.route_cfg()
-    dev = (t.error[tidx.ri, rc] - eps[tidx.ri], t.delay[tidx.ri, rc] - slo[tidx.ri])
-    x0, w0, u0 = am.cols["x"].start, am.cols["w"].start, am.cols["u"].start
-    s_cfg = closing_idx.cfg[closing_idx.rk[covers.s_route]]  # instance configuration ids
-    rows, cols, vals = [], [], []
-    for r in range(covers.n):
-        i = int(covers.types[r])
-        sel = np.nonzero(tidx.ri == i)[0]
-        a = np.maximum(0.0, 1.0 - covers.t[r] * dev[int(covers.kind[r])][sel])
-        in_s = np.isin(rc[sel], s_cfg[covers.s_row == r])
-        rows += [r] * (len(sel) + 1)
-        cols += [*np.where(in_s, w0 + tidx.rk[sel], x0 + sel).tolist(), u0 + i]
-        vals += [*np.where(in_s, np.minimum(1.0, a), a).tolist(), 1.0]
-    A = sp.csr_matrix((vals, (rows, cols)), shape=(covers.n, am.n_cols))
-    A.sum_duplicates()
-    return A
 
 
 @click.command()
@@ -100,10 +79,10 @@ def main(routes: str, limit: float, plain: bool) -> None:
         caps = fix.with_upper(target)
         tb = time.perf_counter()
         am = fixed_model(inst, params, 0, None, None, tb, fixing=caps).am
-        A = cover_rows(am, covers, idx)
+        A, lo = bound.closing_cover_rows(am, covers, idx)
         build_s = time.perf_counter() - tb
         for with_rows in ((True, False) if plain else (True,)):
-            m = with_cuts(am, A, np.ones(A.shape[0]), np.full(A.shape[0], np.inf)) \
+            m = with_cuts(am, A, lo, np.full(A.shape[0], np.inf)) \
                 if with_rows else am
             h = new_highs()
             log = HERE / f"highs-cov{'' if with_rows else '-plain'}-{r}.log"
