@@ -1,44 +1,15 @@
 """The findings' tables from the e2e-*.jsonl rows of this directory (one markdown row per
 run: speed probe, certified value, how, gap U/L − 1 against AGH's plan, L, closing, HiGHS,
-wall, CPU, load). ``python results/milp/exact-r8-bprime/table.py``"""
+wall, CPU, load). Round 9 extended this script (the target *V* and the sizing's columns, "–"
+for these rows) in results/milp/exact-r9-closetime/table.py; this name runs that one on
+this directory: ``python results/milp/exact-r8-bprime/table.py``"""
 
 from __future__ import annotations
 
-import json
-import statistics
+import runpy
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-
-
-def main() -> None:
-    for f in sorted(HERE.glob("e2e-*.jsonl")):
-        rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
-        plan = next(r["plan"] for r in rows if r["phase"] == "agh")
-        print(f"\n### {f.name} (AGH's plan {plan:,.2f})\n")
-        print("| run | speed (CPU s, 5 first solves) | certified | how | U/L − 1 | L (closing) "
-              "| closing s / solves | converged | HiGHS | wall s | CPU s | load |")
-        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
-        count: dict[str, int] = {}
-        by: dict[str, list[float]] = {}
-        for r in rows:
-            if r["phase"] != "bound":
-                continue
-            v = r["variant"]
-            count[v] = count.get(v, 0) + 1
-            by.setdefault(v, []).append(r["value"])
-            solves = sum(1 for h in r["closing_history"] if "master_cpu_s" in h)
-            highs = f"{r['highs_status']} ({r['solve_s']:.0f} s)" if r.get("solve_s") else "–"
-            name = "B'" if v == "B" else v
-            print(f"| {name}{count[v]} | {r['speed']} | {r['value']:,.2f} | {r['how']} "
-                  f"| {100 * (plan / r['value'] - 1):.2f} % | {r['lagrangian']:,.2f} "
-                  f"| {r['closing_s']:.0f} / {solves} | {r['closing_converged']} | {highs} "
-                  f"| {r['wall_s']:.0f} | {r['cpu_s']:.0f} | {r['load']} |")
-        for v, vals in by.items():
-            print(f"\n{v}: median {statistics.median(vals):,.2f}, spread "
-                  f"{max(vals) - min(vals):.2f} over {len(vals)}", end="")
-        print()
-
-
 if __name__ == "__main__":
-    main()
+    here = Path(__file__).resolve().parent
+    runpy.run_path(str(here.parent / "exact-r9-closetime" / "table.py"),
+                   run_name="table")["main"](here)

@@ -1,19 +1,21 @@
 """The findings' tables from the e2e-*.jsonl rows of this directory (one markdown row per
 run: speed probe, certified value, how, gap U/L − 1 against AGH's plan, L, closing, HiGHS,
 wall, CPU, load; round 9 adds the target *V*, its routes and, for C, the sizing's time left
-and routes). ``python results/milp/exact-r9-closetime/table.py`` (round 8's, extended)."""
+and routes). ``python results/milp/exact-r9-closetime/table.py [DIR]`` (round 8's, extended;
+DIR defaults to this directory, and round 8's table.py runs this one on its own)."""
 
 from __future__ import annotations
 
 import json
 import statistics
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
 
-def main() -> None:
-    for f in sorted(HERE.glob("e2e-*.jsonl")):
+def main(directory: Path = HERE) -> None:
+    for f in sorted(directory.glob("e2e-*.jsonl")):
         rows = [json.loads(line) for line in f.read_text().splitlines() if line.strip()]
         plan = next(r["plan"] for r in rows if r["phase"] == "agh")
         print(f"\n### {f.name} (AGH's plan {plan:,.2f})\n")
@@ -50,4 +52,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE)
