@@ -56,6 +56,16 @@ def test_speed_probe_sums_the_first_master_solves():
     assert speed_probe(None) is None
 
 
+def _optimum_and_start(make):  # type: ignore[no-untyped-def]
+    """The instance, its proven optimum, GH's plan (skips without one) and its route count."""
+    inst = make()
+    opt = proven_optimum(inst)
+    start, _ = known_uppers(inst, opt.objective)
+    if not start.feasible:
+        pytest.skip("GH finds no plan to fix with")
+    return inst, opt, start, make_index(inst, None, Reductions(), start.objective).n_routes
+
+
 def _sized_run(inst, start, monkeypatch, routes):  # type: ignore[no-untyped-def]
     """``fixed_model_bound`` with the target path forced (everything "too large") and
     ``sized_target_routes`` returning ``routes(call)`` on its ``call``-th call."""
@@ -77,12 +87,7 @@ def test_sized_targets_stay_below_the_optimum(make, monkeypatch):
     """A first target of a 25th of the routes and, once proven, a second of an 8th: the
     certified number is ≤ the proven optimum and ≥ the closing's L, the plan is evaluated
     and no dearer than GH's."""
-    inst = make()
-    opt = proven_optimum(inst)
-    start, _ = known_uppers(inst, opt.objective)
-    if not start.feasible:
-        pytest.skip("GH finds no plan to fix with")
-    n = make_index(inst, None, Reductions(), start.objective).n_routes
+    inst, opt, start, n = _optimum_and_start(make)
     lb, run, calls = _sized_run(inst, start, monkeypatch,
                                 lambda k: max(1, n // 25) if k == 1 else max(2, n // 8))
     assert below(lb.value, opt.objective)
@@ -221,12 +226,7 @@ def test_closing_cover_rows_keep_the_optimum(make):
 def test_target_with_cover_rows_stays_below_the_optimum(make, monkeypatch):
     """``target_covers``: the target model with the closing's cover rows (a 25th of the
     routes, forced): the number is ≤ the proven optimum and ≥ the closing's L."""
-    inst = make()
-    opt = proven_optimum(inst)
-    start, _ = known_uppers(inst, opt.objective)
-    if not start.feasible:
-        pytest.skip("GH finds no plan to fix with")
-    n = make_index(inst, None, Reductions(), start.objective).n_routes
+    inst, opt, start, n = _optimum_and_start(make)
     monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
     monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
     monkeypatch.setattr(bound_mod, "sized_target_routes",

@@ -1,24 +1,14 @@
 """End to end (issue 13, closetime, round 9: round 8's driver, results/milp/exact-r8-bprime/
 e2e.py, copied; its row format plus ``target_sizing``, the sizing's record, and variant
-``C``, a name for B; round 8's docstring follows). Round 9 runs A = today's default (B'
+``C``, a name for B). Round 9 runs A = today's default (B'
 tuning given explicitly) against C = B' with ``target_sizing``:
 
     PYTHONPATH=. python results/milp/exact-r9-closetime/e2e.py --size 100x40x40 \
         --order A,C,A,C --time 300 --a '{"skip_late": true, "simplex_after": 4}' \
         --b '{"skip_late": true, "simplex_after": 4}' --b-extra '{"target_sizing": true}'
 
-Round 8: end to end (bprime; round 7's driver extended: its row format plus
-``speed``, the CPU s of the closing's first five master solves, the same LPs in A and B, as a
-probe of the machine's speed during the run; results/milp/exact-r7-masterfast/e2e.py now runs
-this one; AGH's plan from ``benchmarks.milp_large_bound.cached_agh_plan``, cached here where
-no earlier directory has it). ``fixed_model_bound`` (the ``agh-bound`` path) with the
-closing master all off (A; ``--a`` to tune it) and tuned (B, ``closing_tuning`` =
-:class:`milp.colgen.MasterTuning` of ``--b``), alternated in one process, from AGH's plan
-(cached: results/milp/agh100-r4/ at 100x40x40 s0, results/milp/exact-r6-covclose/ else).
-One JSON line per run: certified value, how (L or V), wall/CPU, the closing's rounds.
-
-    PYTHONPATH=. python results/milp/exact-r8-bprime/e2e.py --size 100x40x40 \
-        --order A,B,A,B --time 300 --b '{"skip_late": true, "simplex_after": 4}'
+Everything else (A and B, the row format, the plan cache) is round 8's: see the docstring
+of results/milp/exact-r8-bprime/e2e.py, which now runs this driver.
 """
 
 from __future__ import annotations
