@@ -198,7 +198,6 @@ def _gh(instance: Instance, s: MethodSettings) -> RunResult:
 
 
 def _agh(instance: Instance, s: MethodSettings, *, fleet_mip: bool = True) -> RunResult:
-
     from hetserve.heuristics import AghParams, agh
 
     params = AghParams() if s.agh_work_budget is None else AghParams(
