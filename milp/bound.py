@@ -698,14 +698,15 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                     left = 0.99 * time_limit_s - (time.perf_counter() - t0)
                     speed = speed_probe(closing_stats["closing_history"])
                     scale = 1.0 if speed is None else speed / TARGET_SIZING_SPEED
-                    rates = (TARGET_COVERS_BASE_S, TARGET_COVERS_ROUTES_PER_S) \
-                        if target_covers else (None, None)
-                    routes_now = sized_target_routes(left, scale, *rates)
+                    base_s, per_s = (TARGET_COVERS_BASE_S, TARGET_COVERS_ROUTES_PER_S) \
+                        if target_covers else (TARGET_SIZING_BASE_S, TARGET_SIZING_ROUTES_PER_S)
+                    routes_now = sized_target_routes(left, scale, base_s, per_s)
                     whole = routes_now is not None and routes_now >= survivors
                     target = None if routes_now is None or whole else \
                         _target_cost(idx, caps_fix, routes_now)
                     sizing = {"left_s": left, "speed": speed, "scale": scale,
-                              "routes": routes_now, "target": target, "whole": whole}
+                              "routes": routes_now, "target": target, "whole": whole,
+                              "base_s": base_s, "routes_per_s": per_s}
                     if target is not None and target < caps_fix.bound + TARGET_SIZING_MIN_GAIN:
                         target = None  # a V ≤ L bounds nothing beyond L
                     if target is None and not whole:
@@ -764,7 +765,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
         # on its own, so the result is the larger of the certified numbers)
         second = _second_target(instance, params, seed, idx, first_caps, target, sizing,
                                 time.perf_counter() - t_highs,
-                                0.99 * time_limit_s - (time.perf_counter() - t0))
+                                0.99 * time_limit_s - (time.perf_counter() - t0), covers_now)
         if second is not None and second[0] > highs:
             highs, run2 = second
             if run2.feasible and run2.objective is not None and run2.objective < upper:
@@ -809,7 +810,8 @@ def sized_target_routes(left_s: float, scale: float = 1.0, base_s: float | None 
     over predicted time). None below :data:`TARGET_SIZING_MIN_ROUTES` (*V* would be
     within ≈ 0.1 of *L*: results/milp/exact-r9-closetime/). Non-decreasing in ``left_s``,
     non-increasing in ``scale``. ``base_s``, ``routes_per_s``: another time model (None:
-    the constants above; :data:`TARGET_COVERS_BASE_S` with ``target_covers``)."""
+    the constants above; ``target_covers`` uses :data:`TARGET_COVERS_BASE_S` and
+    :data:`TARGET_COVERS_ROUTES_PER_S`)."""
     if not (left_s > 0 and scale > 0):
         return None
     base = TARGET_SIZING_BASE_S if base_s is None else base_s
@@ -841,15 +843,17 @@ def _closing_to_the_end(idx: ModelIndex, lb: BoundResult, caps_fix: Fixing, uppe
 
 def _second_target(instance: Instance, params: MilpParams, seed: int, idx: ModelIndex,
                    caps: Fixing, first: float, sizing: dict[str, Any], first_s: float,
-                   left_s: float) -> tuple[float, RunResult] | None:
-    """After HiGHS proved the first target *V₁* in ``first_s``: the time model recalibrated
-    from that solve (``scale`` = its actual over its predicted seconds) sizes a second
-    target for the ``left_s`` left; only a *V₂* above *V₁* is tried. Returns
-    ``(min(V₂, B_V₂), run)``, a lower bound on its own (every plan cheaper than *V₂* is a
-    point of that model), or None."""
-    predicted = TARGET_SIZING_BASE_S + sizing["routes"] / TARGET_SIZING_ROUTES_PER_S
-    scale = max(first_s, 1e-3) / predicted
-    routes = sized_target_routes(left_s, scale)
+                   left_s: float, covers: CoverRows | None = None
+                   ) -> tuple[float, RunResult] | None:
+    """After HiGHS proved the first target *V₁* in ``first_s``: the first one's time model
+    (``sizing``'s) recalibrated from that solve (``scale`` = its actual over its predicted
+    seconds) sizes a second target for the ``left_s`` left; only a *V₂* above *V₁* is
+    tried, solved as the first was (with the closing's cover rows where ``covers`` has
+    any). Returns ``(min(V₂, B_V₂), run)``, a lower bound on its own (every plan cheaper
+    than *V₂* is a point of that model), or None."""
+    base_s, per_s = sizing["base_s"], sizing["routes_per_s"]
+    scale = max(first_s, 1e-3) / (base_s + sizing["routes"] / per_s)
+    routes = sized_target_routes(left_s, scale, base_s, per_s)
     sizing["second"] = {"first_s": first_s, "scale": scale, "left_s": left_s,
                         "routes": routes}
     if routes is None or routes <= sizing["routes"]:
@@ -861,7 +865,10 @@ def _second_target(instance: Instance, params: MilpParams, seed: int, idx: Model
     opts = tuple((k, v) for k, v in params.highs_options if k != "objective_bound")
     p = replace(params, time_limit_s=max(1.0, left_s),
                 highs_options=(("objective_bound", target), *opts))
-    run = solve(instance, p, seed=seed, warm_start=None, fixing=caps.with_upper(target))
+    if covers is not None and covers.n > 0:
+        run = _target_with_covers(instance, p, seed, caps.with_upper(target), covers, idx)
+    else:
+        run = solve(instance, p, seed=seed, warm_start=None, fixing=caps.with_upper(target))
     if run.status is Status.INFEASIBLE:
         value = target
     else:
