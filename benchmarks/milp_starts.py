@@ -95,7 +95,8 @@ def size_of(spec: str) -> str:
 @click.option("--time-limit", type=float, default=60.0, show_default=True)
 @click.option("--threads", type=int, default=1, show_default=True)
 @click.option("--fixing", default="default", show_default=True,
-              help="comma-separated reduced-cost fixing variants, alternated with the starts: "
+              help="comma-separated variants (module constants of the fixing, the cuts or the capped "
+                   "start), alternated with the starts: "
                    + ", ".join(FIXING))
 def main(out: Path, specs: str, starts: str, time_limit: float, threads: int,
          fixing: str) -> None:
