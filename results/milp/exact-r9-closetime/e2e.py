@@ -54,8 +54,12 @@ def _round(h: dict) -> dict:
 @click.option("--b", "b_json", default='{"drop_idle": 2, "skip_late": true}',
               help="MasterTuning fields of variant B (JSON).")
 @click.option("--b-extra", default="{}", help="fixed_model_bound keywords of B (JSON).")
+@click.option("--variants", "variants_json", default="{}",
+              help="Named variants (JSON: name -> {\"tuning\": MasterTuning fields, "
+                   "\"extra\": fixed_model_bound keywords}); --order may name them "
+                   "(round 10).")
 def main(size: str, seed: int, order: str, seconds: float, a_json: str, b_json: str,
-         b_extra: str) -> None:
+         b_extra: str, variants_json: str) -> None:
     from hetserve.instances.evaluate import evaluate_arrays
     from hetserve.instances.generate import generate
     from hetserve.milp.bound import fixed_model_bound
@@ -68,10 +72,17 @@ def main(size: str, seed: int, order: str, seconds: float, a_json: str, b_json: 
     tuning_a = MasterTuning(**json.loads(a_json))
     tuning_b = MasterTuning(**json.loads(b_json))
     extra_b = json.loads(b_extra)
+    named = json.loads(variants_json)
     for variant in order.split(","):
         # A: every switch off (or --a), explicitly (whatever the default of the code under test)
-        kw = {"closing_tuning": tuning_b, **extra_b} if variant in ("B", "C") \
-            else {"closing_tuning": tuning_a}
+        if variant in named:
+            spec = named[variant]
+            kw = {"closing_tuning": MasterTuning(**spec.get("tuning", {})),
+                  **spec.get("extra", {})}
+        elif variant in ("B", "C"):
+            kw = {"closing_tuning": tuning_b, **extra_b}
+        else:
+            kw = {"closing_tuning": tuning_a}
         t0, c0 = time.perf_counter(), time.process_time()
         b, run = fixed_model_bound(inst, plan, time_limit_s=seconds, seed=seed, **kw)
         st = b.stats
@@ -79,8 +90,10 @@ def main(size: str, seed: int, order: str, seconds: float, a_json: str, b_json: 
         speed = round(sum(h.get("master_cpu_s", 0.0) for h in hist[:SPEED_SOLVES]), 2) \
             if len(hist) >= SPEED_SOLVES else None
         emit_row(phase="bound", variant=variant, size=size, seed=seed,
-                 tuning=b_json if variant in ("B", "C") else (a_json if a_json != "{}" else None),
-                 extra=b_extra if variant in ("B", "C") else None, time_limit_s=seconds,
+                 tuning=json.dumps(named[variant].get("tuning", {})) if variant in named
+                 else b_json if variant in ("B", "C") else (a_json if a_json != "{}" else None),
+                 extra=json.dumps(named[variant].get("extra", {})) if variant in named
+                 else b_extra if variant in ("B", "C") else None, time_limit_s=seconds,
                  value=b.value, method=b.method, how="V" if b.method == "fixed-mip" else "L",
                  lagrangian=st.get("lagrangian"), highs_bound=st.get("highs_bound"),
                  highs_status=st.get("highs_status"), target=st.get("target"),
