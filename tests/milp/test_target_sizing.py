@@ -237,3 +237,20 @@ def test_target_with_cover_rows_stays_below_the_optimum(make, monkeypatch):
     assert below(lb.value, opt.objective)
     assert lb.value >= lb.stats["lagrangian"] - 1e-6 * max(1.0, abs(lb.value))
     assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
+
+
+def test_cover_rows_are_in_the_target_model_by_default(monkeypatch):
+    """Since round 10 ``fixed_model_bound`` appends the closing's cover rows to the target
+    model unless ``target_covers=False`` (results/milp/exact-r10-pairs/): on 6x6x8 s1 (rows
+    separated) the default run has them, the run without has none, and both bound."""
+    make = INSTANCES[-1]
+    inst, opt, start, n = _optimum_and_start(make)
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
+    monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
+    monkeypatch.setattr(bound_mod, "sized_target_routes",
+                        lambda left_s, scale=1.0, *rates: max(1, n // 25))
+    default, _ = fixed_model_bound(inst, start.solution, time_limit_s=60.0)
+    without, _ = fixed_model_bound(inst, start.solution, time_limit_s=60.0, target_covers=False)
+    assert default.stats["target"] is not None and default.stats["target_cover_rows"] > 0
+    assert not without.stats.get("target_cover_rows")
+    assert below(default.value, opt.objective) and below(without.value, opt.objective)
