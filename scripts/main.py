@@ -19,7 +19,7 @@ from rich.console import Console
 from hetserve.cli.errors import EXIT_BAD_INPUT, EXIT_INFEASIBLE, EXIT_NO_SOLUTION, BadInput
 from hetserve.cli.methods import METHODS, MILP_STARTS, MethodSettings, run_method
 from hetserve.cli.params import SEED, InputFile, Integer, Number, OneLineErrors, OutputFile, Text
-from hetserve.cli.report import print_result
+from hetserve.cli.report import print_result, working
 from hetserve.instances import Instance, InstanceError, Solution, evaluate, read_instance, write_instance
 from hetserve.instances.bundled import bundled_names
 from hetserve.instances.io import read_json
@@ -166,10 +166,14 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
     if warm_start != "auto" and method != "milp":
         raise BadInput("--warm-start: only the milp method takes a warm start")
     log = SolverLog(to_stderr=verbose, file=None if log_file is None else str(log_file))
-    result = run_method(method, target, MethodSettings(seed=seed, time_limit_s=time_limit,
-                                                       mip_gap=mip_gap, threads=threads,
-                                                       solver_log=log, milp_start=warm_start,
-                                                       agh_work_budget=agh_budget))
+    settings = MethodSettings(seed=seed, time_limit_s=time_limit, mip_gap=mip_gap,
+                              threads=threads, solver_log=log, milp_start=warm_start,
+                              agh_work_budget=agh_budget)
+    # A spinner on a terminal's standard error (agh-bound at 100x40x40 runs for minutes),
+    # not while HiGHS's log is written there (--verbose).
+    status = Console(stderr=True, quiet=verbose)
+    with working(status, f"{method} on {inst.name}"):
+        result = run_method(method, target, settings)
     if margins is not None and result.solution is not None:
         result = robust_on_nominal(inst, result, margins)
     if out is not None and result.solution is not None:

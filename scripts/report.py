@@ -6,6 +6,8 @@ called ``[/]`` or ``[red]chat`` is printed as written, never read as markup."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.markup import escape
@@ -13,6 +15,22 @@ from rich.table import Table
 
 from hetserve.instances import Instance, RunResult
 from hetserve.instances.solution import PdDeployment, PdRoute
+
+
+@contextmanager
+def working(console: Console, text: str) -> Iterator[None]:
+    """A spinner with ``text`` and the elapsed time on ``console`` while the block runs,
+    erased when it ends; nothing where ``console`` is not a terminal (a pipe, a log file,
+    CI), so redirected output stays exactly what the command prints."""
+    if not console.is_terminal:
+        yield
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(),
+                  console=console, transient=True) as bar:
+        bar.add_task(escape(text), total=None)
+        yield
 
 
 def _money(v: float) -> str:
