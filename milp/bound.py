@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -559,7 +560,8 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
                       closing_wcover_rounds: int = 8, closing_wcover_per_row: int = 2,
                       closing_wcover_gap: float = 0.01, closing_wcover_more: int = 0,
                       closing_tuning: MasterTuning | None = None,
-                      target_sizing: bool | None = None, target_covers: bool = True
+                      target_sizing: bool | None = None, target_covers: bool = True,
+                      concurrent_closing: bool = False
                       ) -> tuple[BoundResult, RunResult]:
     r"""A certified bound beyond the LP: HiGHS's dual bound on the model *fixed* by a known
     plan (docs/milp.md "Certified bounds", the fixed-model bound).
@@ -632,6 +634,13 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     :data:`TARGET_COVERS_BASE_S` / :data:`TARGET_COVERS_ROUTES_PER_S`
     (results/milp/exact-r9-closetime/covprobe.jsonl). It acts only where a target model is
     built from a closing with cover rows.
+    ``concurrent_closing`` (off by default; :func:`certified_bound` turns it on with two
+    threads): where a target model is sized and the closing has not converged, HiGHS
+    proves the target on a second thread while the closing goes on here until the deadline
+    (:func:`resume_closing`; both with one HiGHS thread, as concurrent HiGHS instances in
+    one process need the same thread count). The model is built before the closing resumes,
+    so it holds the cover rows of that moment. The result is the larger of the closing's
+    final *L* and ``min(V, B_V)``; each is a bound on its own. No second target is tried.
     ``closing=False``:
     ``solve``'s own fixing (:func:`milp.fixing.colgen_caps` on the complete model).
 
@@ -747,14 +756,41 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     t_highs = time.perf_counter()
     covers_now = lb.master.covers if (closing and target_covers and target is not None
                                       and lb.master is not None) else None
-    if covers_now is not None and covers_now.n > 0 and caps_fix is not None:
-        run = _target_with_covers(instance, params, seed, caps_fix, covers_now, idx)
+    rows = covers_now if covers_now is not None and covers_now.n > 0 else None
+    more_l = -math.inf
+    concurrent = False
+    if (concurrent_closing and closing and sizing is not None and caps_fix is not None
+            and target is not None and lb.master is not None
+            and not lb.stats.get("cg_converged")):
+        # HiGHS on the target model on a second thread, the closing on here (both one
+        # HiGHS thread); the model is built first, with the cover rows of this moment
+        concurrent, params = True, replace(params, threads=1)
+        caps_now, sizing_now = caps_fix, sizing
+        if rows is not None:
+            built = _target_model_with_covers(instance, params, seed, caps_now, rows, idx)
+
+            def prove() -> RunResult:
+                return _run_target_model(params, seed, caps_now, *built)
+        else:
+            def prove() -> RunResult:
+                return solve(instance, params, seed=seed, warm_start=None, fixing=caps_now)
+        u_now = min(float(ev.objective), float((sub_stats or {}).get("objective", math.inf)))
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            job = pool.submit(prove)
+            more, _ = _closing_to_the_end(
+                idx, lb, caps_now, u_now, t0, 0.97 * time_limit_s, tuning,
+                closing_wcover_rounds, closing_wcover_per_row, closing_wcover_gap, sizing_now)
+            run = job.result()
+        more_l = float(more.value)
+        sizing_now["concurrent"] = {"closing_bound": more_l}
+    elif rows is not None and caps_fix is not None:
+        run = _target_with_covers(instance, params, seed, caps_fix, rows, idx)
     else:
         run = solve(instance, params, seed=seed, warm_start=plan if target is None else None,
                     fixing=caps_fix)
     st = run.stats
     fixing = st.get("fixing") or {}
-    lag = float(fixing.get("bound", -math.inf))
+    lag = max(float(fixing.get("bound", -math.inf)), more_l)
     sub = st.get("support_mip") or (sub_stats if closing else None) or {}
     upper = min(float(ev.objective), float(sub.get("objective", math.inf)))
     cut = upper if target is None else target  # every plan cheaper than this is in the model
@@ -763,7 +799,7 @@ def fixed_model_bound(instance: Instance, plan: Solution, *, time_limit_s: float
     else:
         highs = min(cut, run.bound) if run.bound is not None else -math.inf
     highs_bound = run.bound
-    if sizing is not None and target is not None and highs >= target:
+    if sizing is not None and target is not None and highs >= target and not concurrent:
         # V proven: a second, larger target with the time left (min(V2, B_V2) is a bound
         # on its own, so the result is the larger of the certified numbers)
         second = _second_target(instance, params, seed, idx, first_caps, target, sizing,
@@ -945,18 +981,34 @@ def _target_with_covers(instance: Instance, params: MilpParams, seed: int, caps:
     time limit. A :class:`RunResult` without a plan: status INFEASIBLE when HiGHS proves no
     plan below the cutoff, else its dual bound as ``bound``; the stats
     :func:`fixed_model_bound` reads."""
-    import highspy
+    return _run_target_model(params, seed, caps,
+                             *_target_model_with_covers(instance, params, seed, caps, covers,
+                                                        closing_idx))
 
-    from hetserve.instances.solver_log import SolverLog, new_highs
+
+def _target_model_with_covers(instance: Instance, params: MilpParams, seed: int, caps: Fixing,
+                              covers: CoverRows, closing_idx: ModelIndex
+                              ) -> tuple[ArrayModel, int, float, float]:
+    """The model :func:`_target_with_covers` solves: ``(model, cover rows, build s, t0)``."""
     from hetserve.milp.cutpool import with_cuts
-    from hetserve.milp.highs_run import configure
     from hetserve.milp.solve import fixed_model
 
     t0 = time.perf_counter()
     am = fixed_model(instance, params, seed, None, None, t0, fixing=caps).am
     A, lo = closing_cover_rows(am, covers, closing_idx)
     model = with_cuts(am, A, lo, np.full(len(lo), np.inf))
-    build_s = time.perf_counter() - t0
+    return model, int(A.shape[0]), time.perf_counter() - t0, t0
+
+
+def _run_target_model(params: MilpParams, seed: int, caps: Fixing, model: ArrayModel,
+                      cover_rows: int, build_s: float, t0: float) -> RunResult:
+    """HiGHS on a model of :func:`_target_model_with_covers` (:func:`_target_with_covers`'s
+    result and stats)."""
+    import highspy
+
+    from hetserve.instances.solver_log import SolverLog, new_highs
+    from hetserve.milp.highs_run import configure
+
     h = new_highs()
     configure(h, time_limit_s=max(0.1, params.time_limit_s - build_s),
               mip_rel_gap=params.mip_rel_gap, threads=params.threads, seed=seed,
@@ -975,7 +1027,7 @@ def _target_with_covers(instance: Instance, params: MilpParams, seed: int, caps:
         "highs_status": h.modelStatusToString(status), "build_s": build_s,
         "solve_s": time.perf_counter() - w0, "solve_cpu_s": time.process_time() - c0,
         "n_vars": model.n_cols, "n_int": model.n_int, "n_rows": model.n_rows,
-        "nodes": int(info.mip_node_count), "cover_rows": int(A.shape[0])}
+        "nodes": int(info.mip_node_count), "cover_rows": cover_rows}
     return RunResult("milp", Status.INFEASIBLE if infeasible else Status.NO_SOLUTION, None,
                      None, time.perf_counter() - t0,
                      bound=None if infeasible or not math.isfinite(dual) else dual,
@@ -1229,7 +1281,7 @@ in ≈ 42 s."""
 
 
 def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: float = 240.0,
-                    seed: int = 0) -> tuple[BoundResult, RunResult | None]:
+                    seed: int = 0, threads: int = 1) -> tuple[BoundResult, RunResult | None]:
     """The certified lower bound to report with a heuristic's ``plan`` (the one entry point
     of ``agh-bound``): :func:`fixed_model_bound` from a feasible plan up to
     :data:`FIXED_MODEL_MAX_ROUTES` routes, else :func:`lagrangian_bound` (the plan's
@@ -1238,7 +1290,9 @@ def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: 
 
     The fixed path also needs ``time_limit_s ≥ routes /`` :data:`FIXED_MODEL_ROUTES_PER_S`:
     its fixing's column generation must converge within half of the limit, or the
-    multipliers are weak and HiGHS's bound on a barely fixed model may be 0."""
+    multipliers are weak and HiGHS's bound on a barely fixed model may be 0. With
+    ``threads`` ≥ 2 the fixed path proves its target model on a second thread while the
+    closing goes on (``concurrent_closing``); the Lagrangian path uses one thread."""
     upper, routes = None, None
     if plan is not None:
         r0, x0 = plan.to_arrays(instance)
@@ -1250,7 +1304,8 @@ def certified_bound(instance: Instance, plan: Solution | None, *, time_limit_s: 
     idx = make_index(instance, None, Reductions(), upper)
     if (plan is not None and upper is not None and idx.n_routes <= FIXED_MODEL_MAX_ROUTES
             and idx.n_routes <= FIXED_MODEL_ROUTES_PER_S * time_limit_s):
-        return fixed_model_bound(instance, plan, time_limit_s=time_limit_s, seed=seed)
+        return fixed_model_bound(instance, plan, time_limit_s=time_limit_s, seed=seed,
+                                 concurrent_closing=threads >= 2)
     lb = lagrangian_bound(instance, upper_bound=upper, time_limit_s=time_limit_s,
                           start_routes=routes, index=idx, seed=seed)
     return lb, None

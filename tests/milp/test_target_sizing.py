@@ -7,6 +7,7 @@ and more closing), the number returned stays ≤ the proven optimum and ≥ the 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pytest
@@ -254,3 +255,31 @@ def test_cover_rows_are_in_the_target_model_by_default(monkeypatch):
     assert default.stats["target"] is not None and default.stats["target_cover_rows"] > 0
     assert not without.stats.get("target_cover_rows")
     assert below(default.value, opt.objective) and below(without.value, opt.objective)
+
+
+@pytest.mark.parametrize("covers", [True, False])
+def test_concurrent_closing_stays_a_bound(covers, monkeypatch):
+    """``concurrent_closing``: HiGHS proves the target on a second thread while the closing
+    goes on; the number is ≤ the proven optimum, ≥ the closing's L at the fork, and the
+    run records the closing's final L (6x6x8 s1, the target path forced)."""
+    make = INSTANCES[-1]
+    inst, opt, start, n = _optimum_and_start(make)
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
+    monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
+    monkeypatch.setattr(bound_mod, "sized_target_routes",
+                        lambda left_s, scale=1.0, *rates: max(1, n // 25))
+    # a closing of one round and no support MIP, so that something is left to close when
+    # the target model is built (round limits, not time: the same on any machine)
+    monkeypatch.setattr(bound_mod, "lagrangian_bound",
+                        functools.partial(bound_mod.lagrangian_bound, cg_max_rounds=1))
+    monkeypatch.setattr(bound_mod, "SUPPORT_MIP_MIN_ROOM", math.inf)
+    lb, run = fixed_model_bound(inst, start.solution, time_limit_s=20.0, target_covers=covers,
+                                concurrent_closing=True)
+    assert not lb.stats["closing_converged"]
+    more = lb.stats["target_sizing"]["concurrent"]["closing_bound"]
+    first = lb.stats["target_sizing"]["closing_more"]
+    assert first is not None and first["rounds"] >= 1  # the closing went on
+    assert lb.value >= more - 1e-6 * max(1.0, abs(more))
+    assert below(lb.value, opt.objective)
+    assert lb.value >= lb.stats["lagrangian"] - 1e-6 * max(1.0, abs(lb.value))
+    assert run.feasible and run.objective <= start.objective * (1 + 1e-9)
