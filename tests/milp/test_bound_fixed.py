@@ -186,3 +186,26 @@ def test_wcover_lp_bound_is_weak_duality():
     assert value == pytest.approx(lp_relaxation_bound(inst), rel=1e-6)
     lifted, st2 = wcover_lp_bound(am, 5, time_limit_s=30.0)
     assert lifted >= value - 1e-9 and len(st2["wcover_history"]) >= 1
+
+
+def test_agh_bound_runs_closing_and_target_side_by_side_with_two_threads(monkeypatch):
+    """``agh-bound`` with ``--threads 2`` (the CLI's default) asks the fixed-model bound for
+    its concurrent closing (results/milp/exact-r10-pairs/), with one thread it does not."""
+    import hetserve.milp.bound as bound_mod
+    from hetserve.cli.methods import MethodSettings, run_method
+
+    seen: list[bool] = []
+    real = bound_mod.fixed_model_bound
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(bool(kwargs.get("concurrent_closing")))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(bound_mod, "fixed_model_bound", spy)
+    inst = generate((4, 4, 5), 0)
+    opt = proven_optimum(inst)
+    for threads in (2, 1):
+        res = run_method("agh-bound", inst, MethodSettings(seed=0, time_limit_s=30.0,
+                                                           threads=threads))
+        assert res.bound is not None and res.bound <= opt.objective * (1 + 1e-9)
+    assert seen == [True, False]
