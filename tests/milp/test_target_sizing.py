@@ -223,15 +223,21 @@ def test_closing_cover_rows_keep_the_optimum(make):
     assert (A @ v >= lo - 1e-9).all()
 
 
+def _force_small_target(monkeypatch, n: int) -> None:  # type: ignore[no-untyped-def]
+    """The target path on a small instance: every survivor count above the threshold, any
+    gain worth a target, and a target model of a 25th of the ``n`` routes."""
+    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
+    monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
+    monkeypatch.setattr(bound_mod, "sized_target_routes",
+                        lambda left_s, scale=1.0, *rates: max(1, n // 25))
+
+
 @pytest.mark.parametrize("make", INSTANCES)
 def test_target_with_cover_rows_stays_below_the_optimum(make, monkeypatch):
     """``target_covers``: the target model with the closing's cover rows (a 25th of the
     routes, forced): the number is ≤ the proven optimum and ≥ the closing's L."""
     inst, opt, start, n = _optimum_and_start(make)
-    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
-    monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
-    monkeypatch.setattr(bound_mod, "sized_target_routes",
-                        lambda left_s, scale=1.0, *rates: max(1, n // 25))
+    _force_small_target(monkeypatch, n)
     lb, run = fixed_model_bound(inst, start.solution, time_limit_s=60.0, target_covers=True)
     if make is INSTANCES[-1]:  # 6x6x8 s1: rows separated, so HiGHS solved the model with them
         assert lb.stats["target"] is not None and lb.stats["target_cover_rows"] > 0
@@ -246,10 +252,7 @@ def test_cover_rows_are_in_the_target_model_by_default(monkeypatch):
     separated) the default run has them, the run without has none, and both bound."""
     make = INSTANCES[-1]
     inst, opt, start, n = _optimum_and_start(make)
-    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
-    monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
-    monkeypatch.setattr(bound_mod, "sized_target_routes",
-                        lambda left_s, scale=1.0, *rates: max(1, n // 25))
+    _force_small_target(monkeypatch, n)
     default, _ = fixed_model_bound(inst, start.solution, time_limit_s=60.0)
     without, _ = fixed_model_bound(inst, start.solution, time_limit_s=60.0, target_covers=False)
     assert default.stats["target"] is not None and default.stats["target_cover_rows"] > 0
@@ -264,10 +267,7 @@ def test_concurrent_closing_stays_a_bound(covers, monkeypatch):
     run records the closing's final L (6x6x8 s1, the target path forced)."""
     make = INSTANCES[-1]
     inst, opt, start, n = _optimum_and_start(make)
-    monkeypatch.setattr(bound_mod, "FIXED_MODEL_MAX_SURVIVORS", 0)
-    monkeypatch.setattr(bound_mod, "TARGET_SIZING_MIN_GAIN", 0.0)
-    monkeypatch.setattr(bound_mod, "sized_target_routes",
-                        lambda left_s, scale=1.0, *rates: max(1, n // 25))
+    _force_small_target(monkeypatch, n)
     # a closing of one round and no support MIP, so that something is left to close when
     # the target model is built (round limits, not time: the same on any machine)
     monkeypatch.setattr(bound_mod, "lagrangian_bound",
