@@ -1205,14 +1205,16 @@ and HiGHS finishes there. Measured at 100x40x40 s0
 (400 s) *V* = 1,393.17 on 40.9k columns did not finish its root."""
 
 
-CLOSING_TUNING = MasterTuning(skip_late=True, simplex_after=4)
+CLOSING_TUNING = MasterTuning(skip_late=True, simplex_after=4, primal_after_columns=True)
 """:func:`fixed_model_bound`'s closing master tuning by default (``closing_tuning=None``;
 :class:`milp.colgen.MasterTuning` itself stays all off): after four interior-point solves
-one with crossover, then the warm dual simplex, and no master solve that would end after
-the closing's deadline. Below :data:`IPM_MASTER_MIN_ROUTES` the master is the simplex's
+one with crossover, then the warm simplex (the primal one after new columns only, the
+dual one after new cover rows), and no master solve that would end after the closing's
+deadline. Below :data:`IPM_MASTER_MIN_ROUTES` the master is the full-cover simplex's
 already and only ``skip_late`` acts. Measured side by side against all off (docs/milp.md
 "Certified bounds", *a faster closing master*; results/milp/exact-r7-masterfast/,
-results/milp/exact-r8-bprime/)."""
+results/milp/exact-r8-bprime/) and, for ``primal_after_columns``, against the same without
+it (results/milp/exact-r11-primal/)."""
 
 
 SPEED_SOLVES = 5

@@ -180,7 +180,13 @@ class MasterTuning:
     the master is the LP with the missing and parked routes at 0, as before.
     ``simplex_after`` > 0: after that many interior-point solves the next one runs with
     crossover, and from then on the master is re-solved by the simplex method warm from
-    its basis (the dual simplex after rows, as without ``ipm``)."""
+    its basis (the dual simplex after rows, as without ``ipm``). ``primal_after_columns``:
+    the sparse master's warm re-solves after columns only (no new rows), from an optimal
+    last solve, use the primal simplex, as the full-cover master always does (the basis
+    stays primal feasible when columns enter); after a solve cut at a deadline the dual
+    simplex goes on; off, they use the dual simplex, which repairs the new boxed ``x``
+    columns by bound flips; after new rows (weighted covers) the dual simplex stays (the
+    primal one took > 90 s where the dual took 19 s: docs/milp.md, round 11)."""
 
     drop_idle: int = 0
     drop_tol: float = 1e-6
@@ -189,6 +195,7 @@ class MasterTuning:
     park_idle: int = 0
     park_tol: float = 1e-6
     simplex_after: int = 0
+    primal_after_columns: bool = False
 
 
 @dataclass(frozen=True)
@@ -320,6 +327,8 @@ class RestrictedMaster:
         self.crossover_next = False  # the next IPM solve crosses over, then simplex
         self.ipm_solves = 0
         self._rows_added = False
+        self.primal_after_columns = False  # MasterTuning's, set by column_generation
+        self._last_optimal = False  # did the last solve end optimal (its basis feasible)?
         rc = idx.cfg[idx.rk]
         eps = np.array([qt.error_slo for qt in q])
         slo = np.array([qt.delay_slo_s for qt in q])
@@ -616,10 +625,17 @@ class RestrictedMaster:
             # after adding columns the basis is primal feasible: the primal simplex goes on
             # from it (full cover, 50x30x30: 4.1 s vs 13.3 s dual, 19.4 s cold); the sparse
             # master's new x columns are boxed, so the dual simplex repairs them by bound
-            # flips (20x20x20: 6.9 s vs 9.6 s primal for the whole generation)
-            h.setOptionValue("simplex_strategy", 4 if self.full_cover else 1)
+            # flips (20x20x20: 6.9 s vs 9.6 s primal for the whole generation), but at
+            # 100x40x40 the primal simplex re-solves the same master from the same basis
+            # 3-4x faster (MasterTuning.primal_after_columns; docs/milp.md, round 11) when
+            # the last solve ended optimal: one cut at a deadline leaves a basis the
+            # primal simplex must first make feasible (25k iterations, 63 s where the dual
+            # went on in 1k, 7 s: results/milp/exact-r11-primal/)
+            primal = self.full_cover or (self.primal_after_columns and self._last_optimal)
+            h.setOptionValue("simplex_strategy", 4 if primal else 1)
         run_highs(h)
         self._warm = True
+        self._last_optimal = self.status() == "Optimal"
         if self.ipm:
             self.ipm_solves += 1
             if self.crossover_next and self.status() == "Optimal" \
@@ -824,6 +840,7 @@ def column_generation(lg: Any, master: RestrictedMaster, initial: np.ndarray, *,
     idx = master.idx
     tuning = MasterTuning() if tuning is None else tuning
     master.ipm_tol = tuning.ipm_tol
+    master.primal_after_columns = tuning.primal_after_columns
     last_solve_s: float | None = None
     if wcover_rounds + wcover_more > 0 and master.covers is None:
         master.covers = CoverRows(idx, lg.ee, lg.dd)

@@ -186,8 +186,45 @@ def test_fixed_model_bound_default_tuning(monkeypatch):
             fixed_model_bound(inst, start.solution, time_limit_s=30.0, closing_tuning=given)
     assert seen == [bound_mod.CLOSING_TUNING, MasterTuning()]
     tuned, off = bound_mod.CLOSING_TUNING, MasterTuning()
-    assert (tuned.drop_idle, tuned.skip_late, tuned.park_idle, tuned.simplex_after) \
-        == (0, True, 0, 4)
+    assert (tuned.drop_idle, tuned.skip_late, tuned.park_idle, tuned.simplex_after,
+            tuned.primal_after_columns) == (0, True, 0, 4, True)
     # the dataclass itself stays all off (each switch's tests above mean what they say)
-    assert (off.drop_idle, off.skip_late, off.park_idle, off.simplex_after, off.ipm_tol) \
-        == (0, False, 0, 0, None)
+    assert (off.drop_idle, off.skip_late, off.park_idle, off.simplex_after, off.ipm_tol,
+            off.primal_after_columns) == (0, False, 0, 0, None, False)
+
+
+@pytest.mark.parametrize("primal", [False, True])
+def test_primal_after_columns_same_lp_other_strategy(primal):
+    """``primal_after_columns``: a warm re-solve of the sparse master after columns only
+    runs the primal simplex (HiGHS's ``simplex_strategy`` 4; 1, the dual, without it), after
+    new rows still the dual; the generation's L stays ≤ the optimum of 6x6x8 s1 and, where
+    it converges, its master is the same LP (same value) as without the switch."""
+    from hetserve.milp.bound import _Lagrangian
+    from hetserve.milp.colgen import CoverRows, RestrictedMaster, cheapest, column_generation
+    from hetserve.milp.index import make_index
+
+    inst = generate((6, 6, 8), 1)
+    opt = proven_optimum(inst)
+    idx = make_index(inst)
+    results = []
+    for tuning in (MasterTuning(), MasterTuning(primal_after_columns=primal)):
+        lg = _Lagrangian(inst, idx)
+        m = RestrictedMaster(inst, idx, lg.good, lg.has_err, lg.has_dly, full_cover=False)
+        per_share = lg.cx + lg.rent[lg.rk] * lg.load / lg.rho
+        first = cheapest(idx.ri * 2 + lg.good, per_share, 10)
+        res = column_generation(lg, m, first, tuning=tuning)  # no cover rows: one LP
+        assert below(res.best_value, opt.objective)
+        results.append(res)
+        missing = np.nonzero(~m.active & m.allowed)[0][:5]
+        assert len(missing) and m.add(missing) == len(missing)
+        assert m.solve() is not None  # columns only
+        assert m.h.getOptionValue("simplex_strategy")[1] \
+            == (4 if tuning.primal_after_columns else 1)
+        m.covers = CoverRows(idx, lg.ee, lg.dd)
+        assert m.add_covers(min_violation=-1.0) > 0  # rows (valid, violated or not)
+        assert m.solve() is not None
+        assert m.h.getOptionValue("simplex_strategy")[1] == 1  # after rows: the dual
+    plain, switched = results
+    assert plain.converged and switched.converged
+    assert switched.master_value == pytest.approx(plain.master_value, rel=1e-6)
+
