@@ -197,7 +197,7 @@ def test_fixed_model_bound_default_tuning(monkeypatch):
 def test_primal_after_columns_same_lp_other_strategy(primal):
     """``primal_after_columns``: a warm re-solve of the sparse master after columns only
     runs the primal simplex (HiGHS's ``simplex_strategy`` 4; 1, the dual, without it), after
-    new rows still the dual; the generation's L stays ≤ the optimum of 6x6x8 s1 and, where
+    new rows or a solve cut short still the dual; the generation's L stays ≤ the optimum of 6x6x8 s1 and, where
     it converges, its master is the same LP (same value) as without the switch."""
     from hetserve.milp.bound import _Lagrangian
     from hetserve.milp.colgen import CoverRows, RestrictedMaster, cheapest, column_generation
@@ -224,6 +224,23 @@ def test_primal_after_columns_same_lp_other_strategy(primal):
         assert m.add_covers(min_violation=-1.0) > 0  # rows (valid, violated or not)
         assert m.solve() is not None
         assert m.h.getOptionValue("simplex_strategy")[1] == 1  # after rows: the dual
+        # a solve cut short (here by an iteration limit; in the closing, by its deadline)
+        # leaves a basis that is not primal feasible: the next re-solve is the dual's
+        x = np.asarray(m.h.getSolution().col_value)[m.col_x]
+        top = int(m.col_x[int(np.argmax(x))])  # the busiest route, fixed at 0 for one solve
+        assert x.max() > 0
+        m.h.changeColBounds(top, 0.0, 0.0)
+        m.h.setOptionValue("simplex_iteration_limit", 0)
+        assert m.solve() is None
+        m.h.setOptionValue("simplex_iteration_limit", 2**31 - 1)
+        m.h.changeColBounds(top, 0.0, 1.0)
+        m.add(np.nonzero(~m.active & m.allowed)[0][:5])
+        assert m.solve() is not None
+        assert m.h.getOptionValue("simplex_strategy")[1] == 1
+        m.add(np.nonzero(~m.active & m.allowed)[0][:5])
+        assert m.solve() is not None  # after an optimal one: the primal again, if on
+        assert m.h.getOptionValue("simplex_strategy")[1] \
+            == (4 if tuning.primal_after_columns else 1)
     plain, switched = results
     assert plain.converged and switched.converged
     assert switched.master_value == pytest.approx(plain.master_value, rel=1e-6)
