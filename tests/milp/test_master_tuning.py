@@ -197,8 +197,9 @@ def test_fixed_model_bound_default_tuning(monkeypatch):
 def test_primal_after_columns_same_lp_other_strategy(primal):
     """``primal_after_columns``: a warm re-solve of the sparse master after columns only
     runs the primal simplex (HiGHS's ``simplex_strategy`` 4; 1, the dual, without it), after
-    new rows or a solve cut short still the dual; the generation's L stays ≤ the optimum of 6x6x8 s1 and, where
-    it converges, its master is the same LP (same value) as without the switch."""
+    new rows or a solve cut short still the dual; the generation's L stays ≤ the optimum of
+    6x6x8 s1 and, where it converges, its master is the same LP (same value) as without
+    the switch."""
     from hetserve.milp.bound import _Lagrangian
     from hetserve.milp.colgen import CoverRows, RestrictedMaster, cheapest, column_generation
     from hetserve.milp.index import make_index
