@@ -181,12 +181,11 @@ class MasterTuning:
     ``simplex_after`` > 0: after that many interior-point solves the next one runs with
     crossover, and from then on the master is re-solved by the simplex method warm from
     its basis (the dual simplex after rows, as without ``ipm``). ``primal_after_columns``:
-    the sparse master's warm re-solves after columns only (no new rows), from an optimal
-    last solve, use the primal simplex, as the full-cover master always does (the basis
-    stays primal feasible when columns enter); after a solve cut at a deadline the dual
-    simplex goes on; off, they use the dual simplex, which repairs the new boxed ``x``
-    columns by bound flips; after new rows (weighted covers) the dual simplex stays (the
-    primal one took > 90 s where the dual took 19 s: docs/milp.md, round 11)."""
+    a warm re-solve of the sparse master after new columns only, following a solve that
+    ended optimal, runs the primal simplex (the basis is still primal feasible), as the
+    full-cover master's always does; off, it runs the dual simplex, which repairs the new
+    boxed ``x`` columns by bound flips. Re-solves after new cover rows, or after a solve
+    cut at a deadline, stay with the dual simplex either way (docs/milp.md, round 11)."""
 
     drop_idle: int = 0
     drop_tol: float = 1e-6
@@ -638,14 +637,14 @@ class RestrictedMaster:
         self._last_optimal = self.status() == "Optimal"
         if self.ipm:
             self.ipm_solves += 1
-            if self.crossover_next and self.status() == "Optimal" \
+            if self.crossover_next and self._last_optimal \
                     and h.getInfo().basis_validity == 1:
                 # a basis: from here the simplex method, warm (MasterTuning.simplex_after)
                 self.ipm = False
                 self.crossover_next = False
                 h.setOptionValue("solver", "simplex")
                 self._rows_added = False
-        if self.status() != "Optimal":
+        if not self._last_optimal:
             return None
         sol = h.getSolution()
         dual = np.asarray(sol.row_dual)
