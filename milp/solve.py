@@ -59,6 +59,7 @@ from hetserve.milp.highs_run import (
     use_threads,
 )
 from hetserve.milp.index import ModelIndex, Tightening, make_index
+from hetserve.milp.link_rows import LinkSelection, drop_rows, select_link_rows
 from hetserve.milp.probing import Probing, probe_configurations
 from hetserve.milp.reductions import Reductions, map_plan
 
@@ -131,6 +132,13 @@ class MilpParams:
         what it drops (:func:`milp.cutpool.collapse`); the support MIP and probing then
         run on that LP's support and caps. 0 = off. The environment's
         ``HETSERVE_MILP_WCOVER`` (a number of rounds) overrides it (a benchmark toggle).
+    link_on_demand
+        Hand HiGHS only the facility-location link rows its root LP needs
+        (:func:`milp.link_rows.select_link_rows`: same integer points, same root LP value;
+        docs/milp.md "Link rows on demand"), on models of at least
+        :data:`LINK_ON_DEMAND_MIN_ROWS` link rows, highspy backend, not with ``cutpool``.
+        The environment's ``HETSERVE_MILP_LINK_ON_DEMAND`` (``1`` on, ``0`` off) overrides
+        it (a benchmark toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -149,6 +157,7 @@ class MilpParams:
     cutpool: bool = False
     cutpool_probing: bool = False
     wcover_rounds: int = 0
+    link_on_demand: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -355,6 +364,22 @@ def _cutpool_on(params: MilpParams, am: ArrayModel) -> bool:
     env = os.environ.get("HETSERVE_MILP_CUTPOOL")
     on = (params.cutpool or _cutpool_probing_on(params)) if env is None else env != "0"
     return on and am.n_cols >= CUTPOOL_MIN_COLUMNS
+
+
+LINK_ON_DEMAND_MIN_ROWS = 1_000
+"""``MilpParams.link_on_demand`` applies to fixed models with at least this many link rows
+(docs/milp.md "Link rows on demand"; below, HiGHS's LPs are cheap anyway)."""
+
+
+def _link_on_demand(params: MilpParams, am: ArrayModel) -> bool:
+    """``HETSERVE_MILP_LINK_ON_DEMAND`` = ``1`` (on at any size) / ``0`` overrides
+    ``params.link_on_demand`` and the size threshold (a benchmark toggle)."""
+    env = os.environ.get("HETSERVE_MILP_LINK_ON_DEMAND")
+    if env is not None:
+        return env != "0"
+    block = am.row_blocks.get("link")
+    n_link = 0 if block is None else block.stop - block.start
+    return params.link_on_demand and n_link >= LINK_ON_DEMAND_MIN_ROWS
 
 
 def _probing_on(params: MilpParams) -> bool:
@@ -568,19 +593,25 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         upper = warm_eval.objective if warm_eval.feasible else None
     given, probing = fixing, None
     upper_start, sub_stats, wc_stats = upper, None, None
+    links: LinkSelection | None = None
     if backend == "highspy":
         prep = fixed_model(instance, params, seed, upper, warm_start, t_start, fixing=given)
         am, upper, warm_start = prep.am, prep.upper, prep.warm_start
         fixing, probing, sub_stats = prep.fixing, prep.probing, prep.support_mip
         wc_stats = prep.wcover
+        if not _cutpool_on(params, am) and _link_on_demand(params, am):
+            # the cut-pool restart reads HiGHS's rows as am's, so it gets every row
+            links = select_link_rows(am, seed)
         build_s = time.perf_counter() - t_start
         h = new_highs()
         _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
                    seed, warm_start is not None)
         h.passModel(am.to_highs_lp())
+        drop_rows(h, links)
         if warm_start is not None:
             set_start(h, _start_vector(am, instance, warm_start))
-        n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
+        n_vars, n_int = am.n_cols, am.n_int
+        n_rows = am.n_rows - (0 if links is None else len(links.drop))
         index = am.index
     else:
         form = build(instance, tightening=params.tightening, reductions=params.reductions,
@@ -704,6 +735,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "probing": None if probing is None else probing.stats(),
         "cutpool": cut_stats,
         "wcover": wc_stats,
+        "link_rows": None if links is None else links.stats(),
         "fixing": None if fixing is None else {
             "dropped": fixing.dropped, "lowered": fixing.lowered, "bound": fixing.bound,
             "lp_value": fixing.lp_value, "seconds": fixing.seconds, "method": fixing.method},
