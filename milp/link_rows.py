@@ -38,6 +38,7 @@ import numpy as np
 from hetserve.instances.solver_log import new_highs
 from hetserve.instances.solver_log import run as run_highs
 from hetserve.milp.highs_model import ArrayModel
+from hetserve.milp.highs_run import use_threads
 
 VIOLATION_TOL = 1e-7
 """A link row counts as violated above this (HiGHS's primal feasibility tolerance is 1e-7)."""
@@ -89,6 +90,7 @@ def select_link_rows(am: ArrayModel, seed: int = 0) -> LinkSelection | None:
     lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
     lp.a_matrix_.index_ = sub.indices.astype(np.int32)
     lp.a_matrix_.value_ = sub.data
+    use_threads(1)  # HiGHS refuses a thread count other than its global pool's
     h = new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", int(seed))

@@ -86,6 +86,18 @@ def test_infeasible_model_keeps_every_row():
     assert select_link_rows(build_arrays(inst)) is not None
 
 
+def test_applies_after_a_two_thread_solve():
+    """HiGHS keeps one thread pool per process and refuses a run with another thread count:
+    after a two-thread solve (the CLI's default; the support MIP runs with it before the
+    selection) the selection's one-thread LP must still run."""
+    from hetserve.milp.highs_run import run_array_model
+
+    am = build_arrays(generate((5, 5, 6), 1))
+    run_array_model(am, threads=2, time_limit_s=30.0)
+    sel = select_link_rows(am, seed=0)
+    assert sel is not None and sel.kept > 0
+
+
 def test_toggle_and_threshold(monkeypatch):
     """The size threshold applies unless the environment forces the choice."""
     am = build_arrays(generate((4, 4, 5), 0))
