@@ -29,6 +29,7 @@ works on 15–40 % of the rows; its LPs are cheaper and it explores more nodes p
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 
@@ -44,8 +45,8 @@ VIOLATION_TOL = 1e-7
 """A link row counts as violated above this (HiGHS's primal feasibility tolerance is 1e-7)."""
 
 MAX_ROUNDS = 500
-"""Safety net on the loop's LP solves (12x12x12 needs 50–90, 20x20x20 60–85); at the
-cap every link row not yet added is kept, so the result stays the full LP's."""
+"""Safety net on the loop's LP solves (12x12x12 needs 50–100, 20x20x20 60–85); at the cap,
+as at the time limit, there is no selection and HiGHS gets every row."""
 
 
 @dataclass(frozen=True)
@@ -68,12 +69,15 @@ class LinkSelection:
                 "rounds": self.rounds, "seconds": self.seconds}
 
 
-def select_link_rows(am: ArrayModel, seed: int = 0) -> LinkSelection | None:
-    """The link rows of ``am`` its LP relaxation needs (module docstring); None when the
-    model has no link block or its LP has no optimum (HiGHS then gets every row)."""
+def select_link_rows(am: ArrayModel, seed: int = 0,
+                     time_limit_s: float = math.inf) -> LinkSelection | None:
+    """The link rows of ``am`` its LP relaxation needs (module docstring); None (HiGHS then
+    gets every row) when the model has no link block, its LP has no optimum, or the loop
+    does not end within ``time_limit_s`` (wall) or :data:`MAX_ROUNDS` LP solves."""
     if "link" not in am.row_blocks:
         return None
     t0 = time.perf_counter()
+    deadline = t0 + time_limit_s
     block = am.row_blocks["link"]
     link = np.arange(block.start, block.stop)
     idx = am.index
@@ -100,6 +104,11 @@ def select_link_rows(am: ArrayModel, seed: int = 0) -> LinkSelection | None:
     x: np.ndarray = np.zeros(am.n_cols)
     while True:
         rounds += 1
+        left = deadline - time.perf_counter()
+        if left <= 0 or rounds > MAX_ROUNDS:
+            return None
+        if math.isfinite(left):
+            h.setOptionValue("time_limit", h.getRunTime() + left)
         # an infeasible or inconsistent model (HiGHS may refuse it with an error) keeps
         # every row: the solve then reports it as the full model would
         if (run_highs(h) == highspy.HighsStatus.kError
@@ -108,9 +117,6 @@ def select_link_rows(am: ArrayModel, seed: int = 0) -> LinkSelection | None:
         x = np.asarray(h.getSolution().col_value)
         violated = np.flatnonzero((L @ x > VIOLATION_TOL) & ~added)
         if not len(violated):
-            break
-        if rounds >= MAX_ROUNDS:  # keep everything not yet added: the full LP
-            added[:] = True
             break
         added[violated] = True
         rows = L[violated].tocsr()

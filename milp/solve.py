@@ -371,6 +371,11 @@ LINK_ON_DEMAND_MIN_ROWS = 1_000
 (docs/milp.md "Link rows on demand"; below, HiGHS's LPs are cheap anyway)."""
 
 
+LINK_ON_DEMAND_TIME_SHARE = 0.2
+"""The selection's LP loop gets at most this share of the time left (12x12x12: 1–2 s of 60);
+when it does not end in time HiGHS gets every row."""
+
+
 def _link_on_demand(params: MilpParams, am: ArrayModel) -> bool:
     """``HETSERVE_MILP_LINK_ON_DEMAND`` = ``1`` (on at any size) / ``0`` overrides
     ``params.link_on_demand`` and the size threshold (a benchmark toggle)."""
@@ -601,7 +606,9 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         wc_stats = prep.wcover
         if not _cutpool_on(params, am) and _link_on_demand(params, am):
             # the cut-pool restart reads HiGHS's rows as am's, so it gets every row
-            links = select_link_rows(am, seed)
+            links = select_link_rows(am, seed, time_limit_s=LINK_ON_DEMAND_TIME_SHARE
+                                     * max(0.0, params.time_limit_s
+                                           - (time.perf_counter() - t_start)))
         build_s = time.perf_counter() - t_start
         h = new_highs()
         _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),

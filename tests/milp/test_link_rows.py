@@ -98,6 +98,19 @@ def test_applies_after_a_two_thread_solve():
     assert sel is not None and sel.kept > 0
 
 
+def test_no_selection_when_the_loop_runs_out_of_time_or_rounds(monkeypatch):
+    """Past its time limit or round cap the loop gives up: no selection, every row stays
+    (the solve's time limit holds whatever the model's size)."""
+    am = build_arrays(generate((8, 8, 10), 2))
+    assert select_link_rows(am, time_limit_s=0.0) is None
+    full = select_link_rows(am)
+    assert full is not None and full.rounds > 1
+    monkeypatch.setattr("hetserve.milp.link_rows.MAX_ROUNDS", full.rounds - 1)
+    assert select_link_rows(am) is None
+    monkeypatch.setattr("hetserve.milp.link_rows.MAX_ROUNDS", full.rounds)
+    assert select_link_rows(am) is not None
+
+
 def test_toggle_and_threshold(monkeypatch):
     """The size threshold applies unless the environment forces the choice."""
     am = build_arrays(generate((4, 4, 5), 0))
