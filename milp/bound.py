@@ -847,7 +847,8 @@ def sized_target_routes(left_s: float, scale: float = 1.0, base_s: float | None 
     :data:`TARGET_SIZING_SAFETY` of ``left_s`` may be spent. ``scale``: the machine's
     speed against the measurement's (a speed probe's ratio, or a first solve's actual
     over predicted time). None below :data:`TARGET_SIZING_MIN_ROUTES` (*V* would be
-    within ≈ 0.1 of *L*: results/milp/exact-r9-closetime/). Non-decreasing in ``left_s``,
+    within ≈ 0.1 of *L*: results/milp/exact-r9-closetime/) and at most
+    :data:`TARGET_SIZING_MAX_ROUTES` (the lines are measured up to 14k routes). Non-decreasing in ``left_s``,
     non-increasing in ``scale``. ``base_s``, ``routes_per_s``: another time model (None:
     the constants above; ``target_covers`` uses :data:`TARGET_COVERS_BASE_S` and
     :data:`TARGET_COVERS_ROUTES_PER_S`)."""
@@ -855,7 +856,8 @@ def sized_target_routes(left_s: float, scale: float = 1.0, base_s: float | None 
         return None
     base = TARGET_SIZING_BASE_S if base_s is None else base_s
     rate = TARGET_SIZING_ROUTES_PER_S if routes_per_s is None else routes_per_s
-    routes = rate * (TARGET_SIZING_SAFETY * left_s / scale - base)
+    routes = min(rate * (TARGET_SIZING_SAFETY * left_s / scale - base),
+                 TARGET_SIZING_MAX_ROUTES)
     return int(routes) if routes >= TARGET_SIZING_MIN_ROUTES else None
 
 
@@ -1232,6 +1234,13 @@ TARGET_SIZING_MIN_GAIN = 0.5
 second beyond it, the speed probe (:func:`speed_probe`) of that measurement, the share of
 the time left that may be spent, the fewest routes worth a model, and the least
 *V* − *L* worth proving (below it the time goes to the closing)."""
+
+
+TARGET_SIZING_MAX_ROUTES = 28_000
+"""At most this many routes whatever the time left: twice the largest target model the time
+models were measured on (14k routes). Beyond it the lines extrapolate: round 12, on a
+machine twice as fast (speed 30), they sized 50k routes (71k columns) for 127–130 s and
+HiGHS was not done in 125 s (results/milp/exact-r12-bound/)."""
 
 
 TARGET_COVERS_BASE_S = 42.0

@@ -41,10 +41,13 @@ def test_sized_routes_are_monotone_in_time_and_speed():
         assert got == sorted(got, reverse=True)
     assert sized_target_routes(0.0) is None and sized_target_routes(-5.0) is None
     assert sized_target_routes(100.0, 0.0) is None
-    r = sized_target_routes(1e4)
+    r = sized_target_routes(100.0)
     assert r is not None and r >= bound_mod.TARGET_SIZING_MIN_ROUTES
     assert r == int(bound_mod.TARGET_SIZING_ROUTES_PER_S
-                    * (bound_mod.TARGET_SIZING_SAFETY * 1e4 - bound_mod.TARGET_SIZING_BASE_S))
+                    * (bound_mod.TARGET_SIZING_SAFETY * 100.0 - bound_mod.TARGET_SIZING_BASE_S))
+    # beyond the measured range the line is not extrapolated: capped
+    assert sized_target_routes(1e4) == bound_mod.TARGET_SIZING_MAX_ROUTES
+    assert sized_target_routes(1e4, 0.25, 42.0, 270.0) == bound_mod.TARGET_SIZING_MAX_ROUTES
     smallest = min(v for t in lefts for s in scales if (v := sized_target_routes(t, s)))
     assert smallest >= bound_mod.TARGET_SIZING_MIN_ROUTES
 
