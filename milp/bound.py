@@ -848,10 +848,10 @@ def sized_target_routes(left_s: float, scale: float = 1.0, base_s: float | None 
     speed against the measurement's (a speed probe's ratio, or a first solve's actual
     over predicted time). None below :data:`TARGET_SIZING_MIN_ROUTES` (*V* would be
     within ≈ 0.1 of *L*: results/milp/exact-r9-closetime/) and at most
-    :data:`TARGET_SIZING_MAX_ROUTES` (the lines are measured up to 14k routes). Non-decreasing in ``left_s``,
-    non-increasing in ``scale``. ``base_s``, ``routes_per_s``: another time model (None:
-    the constants above; ``target_covers`` uses :data:`TARGET_COVERS_BASE_S` and
-    :data:`TARGET_COVERS_ROUTES_PER_S`)."""
+    :data:`TARGET_SIZING_MAX_ROUTES` (the lines are measured up to 14k routes).
+    Non-decreasing in ``left_s``, non-increasing in ``scale``. ``base_s``,
+    ``routes_per_s``: another time model (None: the constants above; ``target_covers``
+    uses :data:`TARGET_COVERS_BASE_S` and :data:`TARGET_COVERS_ROUTES_PER_S`)."""
     if not (left_s > 0 and scale > 0):
         return None
     base = TARGET_SIZING_BASE_S if base_s is None else base_s
@@ -1239,8 +1239,10 @@ the time left that may be spent, the fewest routes worth a model, and the least
 TARGET_SIZING_MAX_ROUTES = 28_000
 """At most this many routes whatever the time left: twice the largest target model the time
 models were measured on (14k routes). Beyond it the lines extrapolate: round 12, on a
-machine twice as fast (speed 30), they sized 50k routes (71k columns) for 127–130 s and
-HiGHS was not done in 125 s (results/milp/exact-r12-bound/)."""
+machine twice as fast (speed probe 28–30), they sized 50–57k routes (71–79k columns) for
+the 127–137 s left and HiGHS proved none of them; capped, it proved 1,394.82 once and
+reached 1,392.74–1,394.67 twice, against 1,387.65–1,391.75 uncapped beside them
+(results/milp/exact-r12-bound/, docs/milp.md "Certified bounds")."""
 
 
 TARGET_COVERS_BASE_S = 42.0
