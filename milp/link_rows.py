@@ -81,24 +81,15 @@ def select_link_rows(am: ArrayModel, seed: int = 0,
     block = am.row_blocks["link"]
     link = np.arange(block.start, block.stop)
     idx = am.index
-    A = am.A.tocsr()
-    L = A[link]  # link row k <-> route k (milp.highs_model.build_arrays)
-    others = np.setdiff1d(np.arange(am.n_rows), link)
-    lp = highspy.HighsLp()
-    lp.num_col_, lp.num_row_ = am.n_cols, len(others)
-    lp.col_cost_, lp.col_lower_, lp.col_upper_ = am.cost, am.lb, am.ub
-    lp.row_lower_, lp.row_upper_ = am.row_lo[others], am.row_hi[others]
-    sub = A[others].tocsc()
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = am.n_cols, len(others)
-    lp.a_matrix_.start_ = sub.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = sub.indices.astype(np.int32)
-    lp.a_matrix_.value_ = sub.data
+    L = am.A.tocsr()[link]  # link row k <-> route k (milp.highs_model.build_arrays)
+    lp = am.to_highs_lp()
+    lp.integrality_ = []  # the LP relaxation
     use_threads(1)  # HiGHS refuses a thread count other than its global pool's
     h = new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", int(seed))
     h.passModel(lp)
+    h.deleteRows(len(link), link.astype(np.int32))
     added = np.zeros(len(link), dtype=bool)
     rounds = 0
     x: np.ndarray = np.zeros(am.n_cols)
