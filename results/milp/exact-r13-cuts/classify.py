@@ -12,28 +12,15 @@ import json
 import os
 import sys
 from collections import Counter
-from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
 
-from hetserve.instances.solver_log import new_highs
 from hetserve.milp.cutpool import with_cuts
-from hetserve.milp.highs_run import configure, run_checked
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
+from explore import lp_solution as lp
 from explore import root_cuts_of
-
-
-def lp(am):  # type: ignore[no-untyped-def]
-    h = new_highs()
-    configure(h, time_limit_s=600, mip_rel_gap=0.0, threads=1, seed=0,
-              options=(("solver", "simplex"), ("presolve", "off")))
-    h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
-    run_checked(h)
-    sol = h.getSolution()
-    return (h.getInfo().objective_function_value, np.asarray(sol.col_value),
-            np.asarray(sol.row_dual))
 
 
 def block_of(am):  # type: ignore[no-untyped-def]

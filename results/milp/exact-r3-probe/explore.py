@@ -65,14 +65,22 @@ def root_cuts_of(spec: str, threads: int = 2):  # type: ignore[no-untyped-def]
     return inst, fm, cuts, st
 
 
-def fixed_lp(am):  # type: ignore[no-untyped-def]
-    """The LP relaxation of ``am`` by dual simplex, one thread: its column values."""
+def lp_solution(am):  # type: ignore[no-untyped-def]
+    """The LP relaxation of ``am`` by dual simplex, one thread: ``(value, column values,
+    row duals)``."""
     h = new_highs()
     configure(h, time_limit_s=600, mip_rel_gap=0.0, threads=1, seed=0,
               options=(("solver", "simplex"), ("presolve", "off")))
     h.passModel(replace(am, integer=np.zeros_like(am.integer)).to_highs_lp())
     run_checked(h)
-    return np.asarray(h.getSolution().col_value)
+    sol = h.getSolution()
+    return (h.getInfo().objective_function_value, np.asarray(sol.col_value),
+            np.asarray(sol.row_dual))
+
+
+def fixed_lp(am):  # type: ignore[no-untyped-def]
+    """The LP relaxation of ``am``: its column values (:func:`lp_solution`)."""
+    return lp_solution(am)[1]
 
 
 def highs_from_start(model, inst, params, warm_start) -> dict:  # type: ignore[no-untyped-def]
