@@ -47,16 +47,14 @@ from hetserve.milp.solve import _start_vector
 
 sys.path.insert(0, os.path.dirname(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "exact-r3-probe"))
-from explore import fixed_of, lp_solution
-from pertype_dw_xlink import Pricer
+from explore import lp_solution
+from pertype_dw_xlink import setup
 
 
 def main(spec: str, max_iter: int) -> None:
     t0 = time.perf_counter()
-    inst, _warm, fm = fixed_of(spec)
-    am = fm.am
-    n_types = am.cols["u"].stop - am.cols["u"].start
-    pricers = [Pricer(am, i) for i in range(n_types)]
+    inst, fm, am, pricers = setup(spec)
+    n_types = len(pricers)
     A = am.A.tocsc()
     xs, us = am.cols["x"], am.cols["u"]
     route_cols = np.zeros(am.n_cols, dtype=bool)

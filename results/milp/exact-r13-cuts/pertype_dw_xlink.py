@@ -126,12 +126,17 @@ class Pricer:
         return info.mip_dual_bound, info.objective_function_value, np.asarray(self.h.getSolution().col_value)
 
 
-def main(spec: str, max_iter: int) -> None:
-    t0 = time.perf_counter()
+def setup(spec: str):  # type: ignore[no-untyped-def]
+    """The fixed model of ``spec`` and one pricer per query type: ``(inst, fm, am, pricers)``."""
     inst, _warm, fm = fixed_of(spec)
     am = fm.am
     n_types = am.cols["u"].stop - am.cols["u"].start
-    pricers = [Pricer(am, i) for i in range(n_types)]
+    return inst, fm, am, [Pricer(am, i) for i in range(n_types)]
+
+
+def main(spec: str, max_iter: int) -> None:
+    t0 = time.perf_counter()
+    inst, fm, am, pricers = setup(spec)
     # master: the fixed LP plus linking rows per type
     base = replace(am, integer=np.zeros_like(am.integer))
     h = new_highs()
