@@ -70,15 +70,10 @@ class LinkSelection:
 
 
 def select_link_rows(am: ArrayModel, seed: int = 0,
-                     time_limit_s: float = math.inf,
-                     start_configs: np.ndarray | None = None) -> LinkSelection | None:
+                     time_limit_s: float = math.inf) -> LinkSelection | None:
     """The link rows of ``am`` its LP relaxation needs (module docstring); None (HiGHS then
     gets every row) when the model has no link block, its LP has no optimum, or the loop
-    does not end within ``time_limit_s`` (wall) or :data:`MAX_ROUNDS` LP solves.
-
-    ``start_configs`` (a mask over ``am``'s configurations, e.g. the support of an LP solved
-    before) puts their link rows in the loop's first LP: fewer rounds, the same guarantee
-    (the loop still adds every violated row until none is left)."""
+    does not end within ``time_limit_s`` (wall) or :data:`MAX_ROUNDS` LP solves."""
     if "link" not in am.row_blocks:
         return None
     t0 = time.perf_counter()
@@ -94,10 +89,8 @@ def select_link_rows(am: ArrayModel, seed: int = 0,
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", int(seed))
     h.passModel(lp)
+    h.deleteRows(len(link), link.astype(np.int32))
     added = np.zeros(len(link), dtype=bool)
-    if start_configs is not None:
-        added = np.asarray(start_configs, dtype=bool)[idx.rk]
-    h.deleteRows(int((~added).sum()), link[~added].astype(np.int32))
     rounds = 0
     x: np.ndarray = np.zeros(am.n_cols)
     while True:

@@ -4,6 +4,9 @@ spec, alternated, two repetitions: rounds, seconds, rows kept and the LP value r
 same LP either way: the loop adds violated rows until none is left).
 
 ``PYTHONPATH=. python results/milp/exact-r13-linkseed/loop.py 12x12x12-s0,12x12x12-s3,...``
+needs ``select_link_rows(start_configs=...)`` of commit f5e6b6e (``git checkout f5e6b6e --
+milp/link_rows.py``): the seed saved 1–7 of 76–97 rounds and no time (``loop.jsonl``), so the
+parameter was not kept.
 """
 from __future__ import annotations
 
