@@ -19,6 +19,9 @@ a relaxation of the MILP at least as strong as the LP. Columns by pricing each X
 at every iteration.
 
 ``PYTHONPATH=. python results/milp/exact-r13-cuts/pertype_dw_xlink.py 12x12x12-s0 [max_iter]``
+(env ``DW_M``: cost of the box-step slacks, default 50; ``DW_ALPHA``: smoothing, default 0.8;
+the recorded run, ``pertype_dw_xlink-12x12x12-s0-M2.jsonl``, used ``DW_M=2``. The first,
+plain run of summary.md, without slacks or smoothing, was an earlier state of this file.)
 """
 from __future__ import annotations
 
