@@ -162,7 +162,7 @@ def main(spec: str, max_iter: int) -> None:
     print(json.dumps({"iter": -1, "fixed_lp": lp_value, "lagrangian_at_lp_duals": best}), flush=True)
     if os.environ.get("DW_MODE") == "subgradient":
         subgradient(y_best, best, lagrangian, last_rwo, own, link_rows, conv_mask, lo_all, hi_all,
-                    Ak, A, am, float(fm.upper), max_iter, t0, spec, lp_value)
+                    Ak, A, am, pos, float(fm.upper), max_iter, t0, spec, lp_value)
         return
     alpha = float(os.environ.get("DW_ALPHA", "0.7"))
     val = float("nan")
@@ -195,7 +195,7 @@ def main(spec: str, max_iter: int) -> None:
 
 
 def subgradient(y, best, lagrangian, last_rwo, own, link_rows, conv_mask, lo_all, hi_all,  # type: ignore[no-untyped-def]
-                Ak, A, am, upper, max_iter, t0, spec, lp_value):
+                Ak, A, am, pos, upper, max_iter, t0, spec, lp_value):
     """Projected subgradient ascent on L(y) from the fixed LP's duals (Polyak steps towards
     ``upper``; after 5 iterations without a better bound the step factor is halved and the
     ascent restarts from the best duals)."""
@@ -218,7 +218,7 @@ def subgradient(y, best, lagrangian, last_rwo, own, link_rows, conv_mask, lo_all
         for i, v in enumerate(patterns):
             xc, lc, xi, li = own[i]
             act[:am.n_rows] += A[:, xc] @ v[xi]
-            act[link_rows[i]] += last_rwo[0][pos_of(am, lc)] - v[li]
+            act[link_rows[i]] += last_rwo[0][pos[lc]] - v[li]
         g = np.where(y > 0, lo_all - act, np.where(y < 0, hi_all - act, 0.0))
         at0 = y == 0
         g = np.where(at0 & np.isfinite(lo_all) & (lo_all - act > 0), lo_all - act, g)
@@ -239,13 +239,6 @@ def subgradient(y, best, lagrangian, last_rwo, own, link_rows, conv_mask, lo_all
                       "iterations": it + 1, "mode": "subgradient",
                       "seconds": time.perf_counter() - t0}))
 
-
-def pos_of(am, cols):  # type: ignore[no-untyped-def]
-    """Positions of the fixed model's r, w, o columns among the master's (r, w, o first)."""
-    keep = np.concatenate([np.arange(am.cols["r"].start, am.cols["o"].stop)])
-    pos = -np.ones(am.n_cols, dtype=int)
-    pos[keep] = np.arange(len(keep))
-    return pos[cols]
 
 
 if __name__ == "__main__":
