@@ -80,9 +80,8 @@ def select_link_rows(am: ArrayModel, seed: int = 0,
     deadline = t0 + time_limit_s
     block = am.row_blocks["link"]
     link = np.arange(block.start, block.stop)
+    idx = am.index
     L = am.A.tocsr()[link]  # link row k <-> route k (milp.highs_model.build_arrays)
-    if LINK_SELECT == "duals":
-        return _select_by_duals(am, seed, time_limit_s, L, link, t0)
     lp = am.to_highs_lp()
     lp.integrality_ = []  # the LP relaxation
     use_threads(1)  # HiGHS refuses a thread count other than its global pool's
@@ -115,50 +114,13 @@ def select_link_rows(am: ArrayModel, seed: int = 0,
         h.addRows(len(violated), am.row_lo[link[violated]], am.row_hi[link[violated]],
                   rows.nnz, rows.indptr[:-1].astype(np.int32),
                   rows.indices.astype(np.int32), rows.data)
-    return _selection(am, L, link, x, added, rounds, t0,
-                      float(h.getInfo().objective_function_value))
-
-
-def _select_by_duals(am: ArrayModel, seed: int, time_limit_s: float, L, link: np.ndarray,
-                     t0: float) -> LinkSelection | None:
-    """PROTOTYPE: one dual-simplex solve of the full LP; keep the link rows with a
-    non-zero dual, which alone keep its optimum optimal, and the tight ones on open
-    configurations (as the loop does)."""
-    lp = am.to_highs_lp()
-    lp.integrality_ = []
-    use_threads(1)
-    h = new_highs()
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("random_seed", int(seed))
-    h.setOptionValue("solver", "simplex")
-    if math.isfinite(time_limit_s):
-        h.setOptionValue("time_limit", max(0.01, time_limit_s))
-    h.passModel(lp)
-    if (run_highs(h) == highspy.HighsStatus.kError
-            or h.getModelStatus() != highspy.HighsModelStatus.kOptimal):
-        return None
-    sol = h.getSolution()
-    x = np.asarray(sol.col_value)
-    dual = np.asarray(sol.row_dual)[link]
-    added = np.abs(dual) > DUAL_TOL
-    return _selection(am, L, link, x, added, 1, t0,
-                      float(h.getInfo().objective_function_value))
-
-
-DUAL_TOL = 1e-9
-LINK_SELECT = "loop"
-
-
-def _selection(am: ArrayModel, L, link: np.ndarray, x: np.ndarray, added: np.ndarray,
-               rounds: int, t0: float, lp_value: float) -> LinkSelection:
-    idx = am.index
     w = x[am.cols["w"]]
     # (keeping every link row of the open configurations instead, 12x12x12 s0/s3: 215/21
     # nodes against 180/9, no faster; docs/milp.md "Link rows on demand")
     tight = (L @ x > -VIOLATION_TOL) & (w[idx.rk] > 1e-9)
     keep = added | tight
     return LinkSelection(drop=link[~keep].astype(np.int32), kept=int(keep.sum()),
-                         total=len(link), lp_value=lp_value,
+                         total=len(link), lp_value=float(h.getInfo().objective_function_value),
                          rounds=rounds, seconds=time.perf_counter() - t0)
 
 

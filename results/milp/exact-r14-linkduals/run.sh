@@ -1,5 +1,5 @@
 #!/bin/sh
-# Round 14: the link rows HiGHS gets, chosen by the cutting-plane loop (default) or by one
+# Round 14 (needs commit 63bd54a, reverted after it): the link rows HiGHS gets, chosen by the cutting-plane loop (default) or by one
 # dual-simplex solve of the full LP (rows with a non-zero dual + tight rows on open
 # configurations), alternated per instance in one process.
 python -m benchmarks.milp_starts --out results/milp/exact-r14-linkduals \
