@@ -1,0 +1,49 @@
+"""A two-way split of the search on one configuration's open flag (round 14 probe):
+``PYTHONPATH=. python results/milp/exact-r14-structure/split.py SPEC CFG CUTOFF`` solves
+the model ``milp.solve`` hands HiGHS with ``w_CFG = 1`` (from the start when the start opens
+it) and with ``w_CFG = 0`` (without a cutoff, then with HiGHS's ``objective_bound`` =
+CUTOFF), and prints status, objective, bound, nodes and wall seconds of each: what two
+concurrent HiGHS runs, one per branch, would cost.
+"""
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import replace
+
+import numpy as np
+
+sys.path.insert(0, "results/milp/exact-r3-probe")
+from explore import fixed_of  # noqa: E402
+
+from hetserve.instances.solver_log import new_highs  # noqa: E402
+from hetserve.milp.highs_run import run_checked, set_start  # noqa: E402
+from hetserve.milp.solve import MilpParams, _configure, _start_vector  # noqa: E402
+
+if __name__ == "__main__":
+    spec, cfg, cutoff = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+    inst, warm, fm = fixed_of(spec)
+    am = fm.am
+    k = int(np.flatnonzero(am.index.cfg == cfg)[0])
+    wc, rc = am.cols["w"].start + k, am.cols["r"].start + k
+    start = _start_vector(am, inst, fm.warm_start)
+    for value, bound in ((1, None), (0, None), (0, cutoff)):
+        lb, ub = am.lb.copy(), am.ub.copy()
+        lb[wc] = ub[wc] = value
+        if value:
+            lb[rc] = max(lb[rc], 1)
+        else:
+            ub[rc] = 0
+        h = new_highs()
+        _configure(h, MilpParams(time_limit_s=120.0), 0, True)
+        h.passModel(replace(am, lb=lb, ub=ub).to_highs_lp())
+        if (start[wc] > 0.5) == bool(value):
+            set_start(h, start)
+        if bound is not None:
+            h.setOptionValue("objective_bound", bound)
+        t0 = time.perf_counter()
+        run_checked(h)
+        info = h.getInfo()
+        print(f"w_{cfg} = {value}, cutoff {bound}: {h.modelStatusToString(h.getModelStatus())} "
+              f"{info.objective_function_value:.4f} bound {info.mip_dual_bound:.4f} "
+              f"nodes {int(info.mip_node_count)} {time.perf_counter() - t0:.1f} s", flush=True)
