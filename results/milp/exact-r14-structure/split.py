@@ -14,11 +14,11 @@ from dataclasses import replace
 import numpy as np
 
 sys.path.insert(0, "results/milp/exact-r3-probe")
-from explore import fixed_of  # noqa: E402
+from explore import fixed_of
 
-from hetserve.instances.solver_log import new_highs  # noqa: E402
-from hetserve.milp.highs_run import run_checked, set_start  # noqa: E402
-from hetserve.milp.solve import MilpParams, _configure, _start_vector  # noqa: E402
+from hetserve.instances.solver_log import new_highs
+from hetserve.milp.highs_run import run_checked, set_start
+from hetserve.milp.solve import MilpParams, _configure, _start_vector
 
 if __name__ == "__main__":
     spec, cfg, cutoff = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])

@@ -14,11 +14,11 @@ import sys
 import numpy as np
 
 sys.path.insert(0, "results/milp/exact-r3-probe")
-from explore import fixed_of, lp_solution  # noqa: E402
+from explore import fixed_of, lp_solution
 
-from hetserve.instances.solver_log import new_highs  # noqa: E402
-from hetserve.milp.highs_run import run_checked, set_start  # noqa: E402
-from hetserve.milp.solve import MilpParams, _configure, _start_vector  # noqa: E402
+from hetserve.instances.solver_log import new_highs
+from hetserve.milp.highs_run import run_checked, set_start
+from hetserve.milp.solve import MilpParams, _configure, _start_vector
 
 
 def describe(label, am, v):  # type: ignore[no-untyped-def]
