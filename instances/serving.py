@@ -231,7 +231,7 @@ class ServingConstants:
     """The same for 8-bit and 4-bit compute. Read from the calibration set's FP8 runs
     (TensorRT-LLM 1.0 Qwen3-32B, vLLM Llama-3.1-70B): chosen from 0.40-0.60 by the mean of the
     TTFT, TPOT and end-to-end shares within ±25 %, and 0.44-0.48 in nine of ten
-    leave-one-group-out folds (docs/performance.md, "Round 3"). Above the 33-40 % that
+    leave-one-group-out folds (docs/performance-history.md, "Round 3"). Above the 33-40 % that
     TensorRT-LLM v0.5's published batch-1 H100 FP8 first-token latencies (2023) imply, the
     value used before; 48 % of the dense FP8 peak is ~950 TFLOPS on an H100."""
     bandwidth_efficiency: float = 0.80
@@ -455,7 +455,7 @@ def closed_loop(replica: Replica, isl: int, osl: int, concurrency: int,
     every client in step. ``range_ratio`` < 1 draws each request's prompt and output
     lengths uniformly from the integers in ``[int(n * range_ratio), n]`` (with ``seed``),
     as ``benchmark_serving``'s random dataset does with ``--random-range-ratio``
-    (docs/performance.md, "Round 8"); 1, the default, sends exactly ``isl`` and ``osl``.
+    (docs/performance-history.md, "Round 8"); 1, the default, sends exactly ``isl`` and ``osl``.
 
     TPOT comes from the simulation. TTFT, with ``ttft_law="desync"`` (the default): the
     first request of every client is the simulated start-up burst (all *C* prompts at

@@ -246,7 +246,7 @@ def test_client_delay_is_seeded_and_adds_latency():
 
 def test_client_length_spread_is_seeded_and_exact_lengths_are_the_default():
     """``range_ratio`` draws prompt and output lengths from [int(n r), n] as
-    benchmark_serving's random dataset does (docs/performance.md, "Round 8")."""
+    benchmark_serving's random dataset does (docs/performance-history.md, "Round 8")."""
     rep = toy()
     fixed = closed_loop(rep, 1000, 20, 4, requests_per_client=3, ttft_law="simulated")
     assert closed_loop(rep, 1000, 20, 4, requests_per_client=3, ttft_law="simulated",
