@@ -41,6 +41,9 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "no-probing": {(_SOLVE, "PROBING_TIME_SHARE"): 0.0},  # without probing (§5)
     # every link row to HiGHS (docs/milp.md "Link rows on demand": on by default)
     "no-linkrows": {(_SOLVE, "LINK_ON_DEMAND_MIN_ROWS"): 2**62},
+    # one HiGHS on the whole model instead of the two branches of milp.split (docs/milp.md
+    # "Split on one open flag": on by default with two threads)
+    "no-split": {(_SOLVE, "SPLIT_MIN_COLUMNS"): 2**62},
     # without the restart from HiGHS's root cuts (§6; off by default: run the benchmark
     # with HETSERVE_MILP_CUTPOOL=1 to compare "default" = on with this)
     "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},

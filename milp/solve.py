@@ -62,6 +62,7 @@ from hetserve.milp.index import ModelIndex, Tightening, make_index
 from hetserve.milp.link_rows import LinkSelection, drop_rows, select_link_rows
 from hetserve.milp.probing import Probing, probe_configurations
 from hetserve.milp.reductions import Reductions, map_plan
+from hetserve.milp.split import SplitResult, solve_split, split_position
 
 BACKENDS = ("auto", "pulp", "highspy")
 _LIMITS = {"kTimeLimit", "kIterationLimit", "kSolutionLimit", "kInterrupt", "kHighsInterrupt",
@@ -139,6 +140,13 @@ class MilpParams:
         :data:`LINK_ON_DEMAND_MIN_ROWS` link rows, highspy backend, not with ``cutpool``.
         The environment's ``HETSERVE_MILP_LINK_ON_DEMAND`` (``1`` on, ``0`` off) overrides
         it (a benchmark toggle).
+    split
+        With two or more threads, a start and a fixed model of at least
+        :data:`SPLIT_MIN_COLUMNS` columns (highspy backend, not with ``cutpool``): solve
+        the model as its two branches on the open flag of the start's costliest
+        configuration, at once, one HiGHS thread each (:mod:`milp.split`; docs/milp.md
+        "Split on one open flag"). The environment's ``HETSERVE_MILP_SPLIT`` (``1`` on,
+        ``0`` off) overrides it (a benchmark toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -158,6 +166,7 @@ class MilpParams:
     cutpool_probing: bool = False
     wcover_rounds: int = 0
     link_on_demand: bool = True
+    split: bool = True
     highs_options: tuple[tuple[str, Any], ...] = ()
     log_file: str | None = None
 
@@ -264,7 +273,8 @@ def support_mip(instance: Instance, params: MilpParams, seed: int, index: ModelI
                              "status": h.modelStatusToString(h.getModelStatus())}
     plan, cost = warm, upper
     if h.getInfo().primal_solution_status == highspy.kSolutionStatusFeasible:
-        r_int, x_fix, _ = extract(instance, *_plan_arrays(instance, am, h))
+        r_int, x_fix, _ = extract(instance, *_plan_arrays(
+            instance, am, np.asarray(h.getSolution().col_value)))
         found = Solution.from_arrays(instance, r_int, x_fix)
         ev = evaluate_arrays(instance, *found.to_arrays(instance))
         # cheaper by more than HiGHS's gap tolerance, or HiGHS would not tell them apart
@@ -385,6 +395,22 @@ def _link_on_demand(params: MilpParams, am: ArrayModel) -> bool:
     block = am.row_blocks.get("link")
     n_link = 0 if block is None else block.stop - block.start
     return params.link_on_demand and n_link >= LINK_ON_DEMAND_MIN_ROWS
+
+
+SPLIT_MIN_COLUMNS = 1_000
+"""``MilpParams.split`` applies to fixed models with at least this many columns (below,
+HiGHS's whole run takes about a second and a second root costs as much as it saves)."""
+
+
+def _split_on(params: MilpParams, am: ArrayModel) -> bool:
+    """``HETSERVE_MILP_SPLIT`` = ``1`` (on at any size) / ``0`` overrides
+    ``params.split`` and the size threshold (a benchmark toggle); two threads at least."""
+    if params.threads < 2 or _cutpool_on(params, am):
+        return False
+    env = os.environ.get("HETSERVE_MILP_SPLIT")
+    if env is not None:
+        return env != "0"
+    return params.split and am.n_cols >= SPLIT_MIN_COLUMNS
 
 
 def _probing_on(params: MilpParams) -> bool:
@@ -521,10 +547,50 @@ def _wcover_fixing(instance: Instance, params: MilpParams, seed: int, am: ArrayM
     return rs.base, replace(rs.fixing, caps=rs.caps), (am, A, lo, hi), stats
 
 
+@dataclass(frozen=True)
+class _Outcome:
+    """What the solve reads from HiGHS's run, or from the split's two runs."""
+
+    key: str
+    status_name: str
+    has_point: bool
+    objective: float | None
+    bound: float | None
+    gap: float | None
+    nodes: int
+    values: np.ndarray | None
+    """Column values of the plan (None: read them from the HiGHS object)."""
+
+
+def _outcome(h: highspy.Highs) -> _Outcome:
+    model_status = h.getModelStatus()
+    info = h.getInfo()
+    has_point = info.primal_solution_status == highspy.kSolutionStatusFeasible
+    return _Outcome(
+        model_status.name if hasattr(model_status, "name") else str(model_status),
+        h.modelStatusToString(model_status), has_point,
+        float(info.objective_function_value) if has_point else None,
+        float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None,
+        float(info.mip_gap) if has_point else None, int(info.mip_node_count), None)
+
+
+def _split_outcome(split: SplitResult, am: ArrayModel, start: np.ndarray | None) -> _Outcome:
+    """The split's plan (the start when neither branch found a cheaper one), its bound,
+    and ``kOptimal`` when both branches ended, ``kTimeLimit`` otherwise (milp.split)."""
+    assert start is not None  # the split runs from a start only
+    values = split.values if split.values is not None else start
+    objective = split.objective if split.objective is not None else float(am.cost @ start)
+    bound = split.bound if math.isfinite(split.bound) else None
+    gap = None if bound is None else (objective - bound) / max(abs(objective), 1e-9)
+    key = "kOptimal" if split.proven else "kTimeLimit"
+    name = ("Optimal (split)" if split.proven else "Time limit reached (split)")
+    return _Outcome(key, name, True, objective, bound, gap,
+                    sum(b.nodes for b in split.branches), values)
+
+
 def _plan_arrays(instance: Instance, am: ArrayModel,
-                 h: highspy.Highs) -> tuple[np.ndarray, np.ndarray]:
-    """``(r, x)`` over all configurations from HiGHS's column values of ``am``."""
-    values = np.asarray(h.getSolution().col_value)
+                 values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``(r, x)`` over all configurations from column values of ``am``."""
     r = np.zeros(len(instance.routes))
     x = np.zeros((len(instance.query_types), len(instance.routes)))
     r[am.index.cfg] = values[am.cols["r"]]
@@ -599,6 +665,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     given, probing = fixing, None
     upper_start, sub_stats, wc_stats = upper, None, None
     links: LinkSelection | None = None
+    start_vec: np.ndarray | None = None
+    split_at: int | None = None  # the configuration position to split on (milp.split)
     if backend == "highspy":
         prep = fixed_model(instance, params, seed, upper, warm_start, t_start, fixing=given)
         am, upper, warm_start = prep.am, prep.upper, prep.warm_start
@@ -610,13 +678,18 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                                      * max(0.0, params.time_limit_s
                                            - (time.perf_counter() - t_start)))
         build_s = time.perf_counter() - t_start
-        h = new_highs()
-        _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
-                   seed, warm_start is not None)
-        h.passModel(am.to_highs_lp())
-        drop_rows(h, links)
         if warm_start is not None:
-            set_start(h, _start_vector(am, instance, warm_start))
+            start_vec = _start_vector(am, instance, warm_start)
+            if upper is not None and _split_on(params, am):
+                split_at = split_position(am, start_vec)
+        h = new_highs()
+        if split_at is None:
+            _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
+                       seed, warm_start is not None)
+            h.passModel(am.to_highs_lp())
+            drop_rows(h, links)
+            if start_vec is not None:
+                set_start(h, start_vec)
         n_vars, n_int = am.n_cols, am.n_int
         n_rows = am.n_rows - (0 if links is None else len(links.drop))
         index = am.index
@@ -651,7 +724,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     stop: list[bool] = []  # decided once, when the cuts are read: interrupt or go on
     restart_on = (backend == "highspy" and warm_start is not None and upper is not None
                   and _cutpool_on(params, am))
-    if params.root_bound or restart_on:
+    if (params.root_bound or restart_on) and split_at is None:
         def on_callback(kind: Any, _msg: str, out: Any, inp: Any, _data: Any) -> None:
             if kind == highspy.cb.HighsCallbackType.kCallbackMipGetCutPool:
                 pool.append(read_cut_pool(out, am.n_cols))
@@ -674,7 +747,25 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
             h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipGetCutPool)
 
     t_solve, cpu_solve = time.perf_counter(), time.process_time()
-    run_checked(h)
+    split: SplitResult | None = None
+    if split_at is not None and start_vec is not None:
+        def configure_branch(hb: highspy.Highs, seconds: float) -> None:
+            # the thread pool is set once by solve_split (one thread for both branches)
+            configure_log(hb, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
+            hb.setOptionValue("time_limit", float(seconds))
+            hb.setOptionValue("mip_rel_gap", float(params.mip_rel_gap))
+            hb.setOptionValue("threads", 1)
+            hb.setOptionValue("random_seed", int(seed))
+            for name, value in ROOT_SETTINGS + tuple(params.highs_options):
+                hb.setOptionValue(name, value)
+
+        split = solve_split(am, start_vec, float(am.cost @ start_vec), split_at,
+                            configure=configure_branch,
+                            time_limit_s=max(0.1, params.time_limit_s - build_s),
+                            mip_rel_gap=params.mip_rel_gap,
+                            drop=None if links is None else links.drop)
+    else:
+        run_checked(h)
     restart: Restart | None = None
     cut_stats: dict[str, Any] | None = None
     if (pool and pool[0] is not None and pool[0].n_cuts and warm_start is not None
@@ -690,7 +781,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         if (info1.primal_solution_status == highspy.kSolutionStatusFeasible
                 and info1.objective_function_value < upper * (1 - REL_EPS) - REL_EPS):
             found = Solution.from_arrays(instance, *extract(instance, *_plan_arrays(
-                instance, am, h))[:2])
+                instance, am, np.asarray(h.getSolution().col_value)))[:2])
             ev = evaluate_arrays(instance, *found.to_arrays(instance))
             if ev.feasible and ev.objective < upper:
                 warm_start, upper = found, float(ev.objective)
@@ -728,11 +819,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         n_vars, n_int, n_rows = am.n_cols, am.n_int, am.n_rows
     solve_s = time.perf_counter() - t_solve
     solve_cpu_s = time.process_time() - cpu_solve
-    model_status = h.getModelStatus()
-    status_name = h.modelStatusToString(model_status)
-    key = model_status.name if hasattr(model_status, "name") else str(model_status)
-    info = h.getInfo()
-    has_point = info.primal_solution_status == highspy.kSolutionStatusFeasible
+    out = _outcome(h) if split is None else _split_outcome(split, am, start_vec)
+    key, status_name, has_point = out.key, out.status_name, out.has_point
     stats: dict[str, Any] = {
         "backend": backend, "tightening": params.tightening.label(),
         "reductions": params.reductions.label(),
@@ -748,13 +836,14 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
             "lp_value": fixing.lp_value, "seconds": fixing.seconds, "method": fixing.method},
         "build_s": build_s, "solve_s": solve_s, "solve_cpu_s": solve_cpu_s,
         "n_vars": n_vars, "n_int": n_int,
-        "n_rows": n_rows, "nodes": int(info.mip_node_count),
+        "n_rows": n_rows, "nodes": out.nodes,
         "highs_status": status_name,
-        "objective_solver": float(info.objective_function_value) if has_point else None,
+        "objective_solver": out.objective if has_point else None,
         "root_bound": root.get("bound"),
-        "mip_gap_highs": float(info.mip_gap) if has_point else None,
+        "mip_gap_highs": out.gap if has_point else None,
+        "split": None if split is None else split.stats(),
     }
-    bound = float(info.mip_dual_bound) if math.isfinite(info.mip_dual_bound) else None
+    bound = out.bound
 
     if key == "kOptimal":
         status = Status.OPTIMAL
@@ -799,7 +888,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                          seed=seed, stats=stats)
 
     if backend == "highspy":
-        r, x = _plan_arrays(instance, am, h)
+        r, x = _plan_arrays(instance, am, out.values if out.values is not None
+                            else np.asarray(h.getSolution().col_value))
     else:
         solver.findSolutionValues(form.problem)
         r, x = solution_arrays(form)

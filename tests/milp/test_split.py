@@ -1,0 +1,97 @@
+"""The split on one open flag (milp/split.py; docs/milp.md "Split on one open flag"): the two
+branches' optimum is the whole model's, the bound never exceeds it, a branch stopped by the
+time limit is reported as such, and the toggles do what they say."""
+
+from __future__ import annotations
+
+import importlib
+import math
+
+import numpy as np
+import pytest
+
+from hetserve.heuristics import GhParams, gh
+from hetserve.instances import Status
+from hetserve.instances.generate import generate
+from hetserve.milp import MilpParams, solve
+from hetserve.milp.highs_model import build_arrays
+from hetserve.milp.split import BranchRun, SplitResult, split_position
+from tests.helpers import small_milp_instances
+
+SOLVE = importlib.import_module("hetserve.milp.solve")  # the module, not milp.solve()
+INSTANCES = small_milp_instances()
+
+
+@pytest.mark.parametrize("make", INSTANCES)
+def test_same_optimum_as_one_highs(make, monkeypatch):
+    """Forced on at any size, the two concurrent branches prove the optimum that one HiGHS
+    on the whole model proves, from the same start; the bound is never above it and the
+    plan's evaluated cost is the solver's."""
+    inst = make()
+    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
+    start = gh(inst, GhParams())
+    assert start.feasible
+    one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
+    two = solve(inst, MilpParams(threads=2), warm_start=start.solution)
+    assert one.stats["split"] is None
+    assert two.stats["split"] is not None and len(two.stats["split"]["branches"]) == 2
+    assert one.status is Status.OPTIMAL and two.status is Status.OPTIMAL
+    assert two.objective == pytest.approx(one.objective, rel=2e-4)
+    assert two.bound is not None and two.bound <= one.objective * (1 + 2e-4) + 1e-9
+    assert two.bound <= two.objective + 1e-9
+    assert two.stats["objective_solver"] == pytest.approx(two.objective, rel=1e-6, abs=1e-6)
+
+
+def test_split_position_is_the_starts_costliest_configuration():
+    am = build_arrays(generate((4, 4, 5), 0))
+    start = np.zeros(am.n_cols)
+    assert split_position(am, start) is None  # a start that opens nothing: no split
+    price = am.cost[am.cols["r"]]
+    cheap, dear = int(np.argmin(price)), int(np.argmax(price))
+    start[am.cols["r"].start + cheap] = 3.0
+    start[am.cols["r"].start + dear] = 1.0
+    expected = dear if price[dear] > 3 * price[cheap] else cheap
+    assert split_position(am, start) == expected
+
+
+def _branch(open_: bool, ended: bool, objective, bound) -> BranchRun:  # type: ignore[no-untyped-def]
+    return BranchRun(open_, ended, objective, bound, None, 3, 0, 0.1)
+
+
+def test_a_branch_at_the_time_limit_is_not_optimal():
+    """The outcome's status is HiGHS's time limit (so the solve says FEASIBLE) unless both
+    branches ended; without any bound (a branch stopped before its root) there is none."""
+    am = build_arrays(generate((4, 4, 5), 0))
+    start = np.ones(am.n_cols)
+    stopped = SplitResult(0, None, None, 10.0, False,
+                          (_branch(True, True, None, 12.0), _branch(False, False, None, 10.0)))
+    out = SOLVE._split_outcome(stopped, am, start)
+    assert out.key == "kTimeLimit" and out.has_point
+    assert out.objective == pytest.approx(float(am.cost @ start))  # the start is the plan
+    assert out.bound == 10.0 and out.gap == pytest.approx((out.objective - 10.0) / out.objective)
+    assert out.values is start
+    blind = SplitResult(0, None, None, -math.inf, False,
+                        (_branch(True, False, None, -math.inf), _branch(False, True, None, 5.0)))
+    assert SOLVE._split_outcome(blind, am, start).bound is None
+    done = SplitResult(0, start * 0.5, 7.0, 7.0, True,
+                       (_branch(True, True, 7.0, 7.0), _branch(False, True, None, 8.0)))
+    out = SOLVE._split_outcome(done, am, start)
+    assert out.key == "kOptimal" and out.objective == 7.0 and out.values is done.values
+
+
+def test_toggle_threads_and_threshold(monkeypatch):
+    am = build_arrays(generate((4, 4, 5), 0))
+    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
+    monkeypatch.delenv("HETSERVE_MILP_CUTPOOL", raising=False)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", am.n_cols + 1)
+    assert not SOLVE._split_on(MilpParams(threads=2), am)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", am.n_cols)
+    assert SOLVE._split_on(MilpParams(threads=2), am)
+    assert not SOLVE._split_on(MilpParams(threads=1), am)  # one core: nothing to split onto
+    assert not SOLVE._split_on(MilpParams(threads=2, split=False), am)
+    monkeypatch.setenv("HETSERVE_MILP_SPLIT", "0")
+    assert not SOLVE._split_on(MilpParams(threads=2), am)
+    monkeypatch.setenv("HETSERVE_MILP_SPLIT", "1")
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 10**9)
+    assert SOLVE._split_on(MilpParams(threads=2), am)
