@@ -14,6 +14,9 @@ anything else (load/solve errors)            NO_SOLUTION (status string in stats
 ==========================================  ======================================
 
 (Every variable is bounded, so ``kUnboundedOrInfeasible`` can only mean infeasible.)
+With the split (:mod:`milp.split`, ``MilpParams.split``) the status is OPTIMAL only when
+both branches searched their trees to the end, FEASIBLE otherwise; the bound is the
+smaller branch bound.
 
 Extracting the plan: replicas are rounded to integers and shares clipped to [0, 1].
 HiGHS accepts a point within its feasibility tolerances (1e-7 on rows, 1e-6 on
