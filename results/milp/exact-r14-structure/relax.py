@@ -14,9 +14,10 @@ import numpy as np
 
 sys.path.insert(0, "results/milp/exact-r3-probe")
 from explore import fixed_of
+from structure import run_line
 
 from hetserve.instances.solver_log import new_highs
-from hetserve.milp.highs_run import run_checked, set_start
+from hetserve.milp.highs_run import set_start
 from hetserve.milp.solve import MilpParams, _configure, _start_vector
 
 if __name__ == "__main__":
@@ -32,9 +33,4 @@ if __name__ == "__main__":
         _configure(h, MilpParams(time_limit_s=120.0), 0, True)
         h.passModel(model.to_highs_lp())
         set_start(h, _start_vector(model, inst, fm.warm_start))
-        t0 = time.perf_counter()
-        run_checked(h)
-        info = h.getInfo()
-        print(f"{label}: {h.modelStatusToString(h.getModelStatus())} "
-              f"{info.objective_function_value:.4f} bound {info.mip_dual_bound:.4f} "
-              f"nodes {int(info.mip_node_count)} {time.perf_counter() - t0:.1f} s", flush=True)
+        print(f"{label}: " + run_line(h, time.perf_counter()), flush=True)

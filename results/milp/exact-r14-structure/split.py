@@ -15,9 +15,10 @@ import numpy as np
 
 sys.path.insert(0, "results/milp/exact-r3-probe")
 from explore import fixed_of
+from structure import run_line
 
 from hetserve.instances.solver_log import new_highs
-from hetserve.milp.highs_run import run_checked, set_start
+from hetserve.milp.highs_run import set_start
 from hetserve.milp.solve import MilpParams, _configure, _start_vector
 
 if __name__ == "__main__":
@@ -41,9 +42,4 @@ if __name__ == "__main__":
             set_start(h, start)
         if bound is not None:
             h.setOptionValue("objective_bound", bound)
-        t0 = time.perf_counter()
-        run_checked(h)
-        info = h.getInfo()
-        print(f"w_{cfg} = {value}, cutoff {bound}: {h.modelStatusToString(h.getModelStatus())} "
-              f"{info.objective_function_value:.4f} bound {info.mip_dual_bound:.4f} "
-              f"nodes {int(info.mip_node_count)} {time.perf_counter() - t0:.1f} s", flush=True)
+        print(f"w_{cfg} = {value}, cutoff {bound}: " + run_line(h, time.perf_counter()), flush=True)

@@ -16,14 +16,15 @@ MIP, probing), picks the configuration ``c*`` with the largest ``π_c·w_c·(1 �
   cheaper branch's, proven when both end.
 
 Prints one JSON line per run: instance, variant, objective, proven, wall seconds, restarts.
+The ``.jsonl`` files beside it were written by this script at commit 093fad8, when it held
+its own copy of the two-branch loop (HiGHS's cutoff at ``U·(1 + 1e-4)``, where
+:mod:`milp.split` sets it at ``U``); that loop is now :mod:`milp.split`, which it calls.
 """
 from __future__ import annotations
 
 import json
 import sys
-import threading
 import time
-from dataclasses import replace
 
 import highspy
 import numpy as np
@@ -33,7 +34,8 @@ from explore import fixed_of, lp_solution
 
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp.highs_run import run_checked, set_start, use_threads
-from hetserve.milp.solve import MilpParams, _configure, _start_vector
+from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _configure, _start_vector
+from hetserve.milp.split import solve_split
 
 GAP = 1e-4
 LIMIT_S = 120.0
@@ -57,73 +59,22 @@ def mono(inst, fm) -> dict:  # type: ignore[no-untyped-def]
 
 
 def split(inst, fm, k: int) -> dict:  # type: ignore[no-untyped-def]
+    """The two branches on ``w`` of position ``k``, through :func:`milp.split.solve_split`
+    (every link row, as ``mono`` has them)."""
     am = fm.am
     start = _start_vector(am, inst, fm.warm_start)
-    upper = float(am.cost @ start)
-    wc, rc = am.cols["w"].start + k, am.cols["r"].start + k
-    lock = threading.Lock()
-    best: dict[str, float | int] = {"value": upper}
-    result: dict[int, dict] = {}
-    restarts = [0]
-    use_threads(1)  # both HiGHS instances in the process with the pool's one thread
 
-    def branch(value: int) -> None:
-        lb, ub = am.lb.copy(), am.ub.copy()
-        lb[wc] = ub[wc] = value
-        if value:
-            lb[rc] = max(lb[rc], 1.0)
-        else:
-            ub[rc] = 0.0
-        model = replace(am, lb=lb, ub=ub).to_highs_lp()
-        own = (start[wc] > 0.5) == bool(value)
-        while True:
-            with lock:
-                cutoff = best["value"]
-            h = new_highs()
-            _configure(h, MilpParams(time_limit_s=LIMIT_S, threads=1, mip_rel_gap=GAP), 0,
-                       True)
-            h.passModel(model)
-            if own:
-                set_start(h, start)
-            h.setOptionValue("objective_bound", cutoff * (1 + GAP))
-
-            def on_callback(kind, _msg, out, inp, _data, cutoff=cutoff):  # type: ignore[no-untyped-def]
-                if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
-                    with lock:
-                        if out.objective_function_value < best["value"]:
-                            best["value"] = float(out.objective_function_value)
-                            best["by"] = value
-                    return
-                with lock:  # the other branch found a plan below this run's cutoff
-                    if best["value"] < cutoff * (1 - GAP) and best.get("by") != value:
-                        inp.user_interrupt = True
-
-            h.setCallback(on_callback, None)
-            h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
-            h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
-            run_checked(h)
-            status = h.getModelStatus()
-            obj = h.getInfo().objective_function_value
-            if status == highspy.HighsModelStatus.kInterrupt:
-                restarts[0] += 1
-                continue
-            found = (h.getInfo().primal_solution_status == 2 and obj < cutoff * (1 + GAP))
-            result[value] = {"objective": obj if found else None,
-                             "proven": status in (highspy.HighsModelStatus.kOptimal,
-                                                  highspy.HighsModelStatus.kInfeasible,
-                                                  highspy.HighsModelStatus.kObjectiveBound)}
-            return
+    def configure(h, seconds: float) -> None:  # type: ignore[no-untyped-def]
+        for name, value in (("time_limit", seconds), ("mip_rel_gap", GAP), ("threads", 1),
+                            ("random_seed", 0), *ROOT_SETTINGS):
+            h.setOptionValue(name, value)
 
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=branch, args=(v,)) for v in (1, 0)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    values = [r["objective"] for r in result.values() if r["objective"] is not None]
-    return {"objective": min(values) if values else upper,
-            "proven": all(r["proven"] for r in result.values()),
-            "wall_s": time.perf_counter() - t0, "restarts": restarts[0]}
+    res = solve_split(am, start, float(am.cost @ start), k, configure=configure,
+                      time_limit_s=LIMIT_S, mip_rel_gap=GAP)
+    return {"objective": res.objective if res.objective is not None else float(am.cost @ start),
+            "proven": res.proven, "wall_s": time.perf_counter() - t0,
+            "restarts": sum(b.restarts for b in res.branches)}
 
 
 if __name__ == "__main__":

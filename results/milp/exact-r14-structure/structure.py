@@ -10,6 +10,7 @@ solving.
 from __future__ import annotations
 
 import sys
+import time
 
 import numpy as np
 
@@ -19,6 +20,16 @@ from explore import fixed_of, lp_solution
 from hetserve.instances.solver_log import new_highs
 from hetserve.milp.highs_run import run_checked, set_start
 from hetserve.milp.solve import MilpParams, _configure, _start_vector
+
+
+def run_line(h, t0: float) -> str:  # type: ignore[no-untyped-def]
+    """Run ``h`` (from wall time ``t0``) and say how it ended: status, objective, bound,
+    nodes, seconds (shared by relax.py and split.py)."""
+    run_checked(h)
+    info = h.getInfo()
+    return (f"{h.modelStatusToString(h.getModelStatus())} {info.objective_function_value:.4f} "
+            f"bound {info.mip_dual_bound:.4f} nodes {int(info.mip_node_count)} "
+            f"{time.perf_counter() - t0:.1f} s")
 
 
 def describe(label, am, v):  # type: ignore[no-untyped-def]
