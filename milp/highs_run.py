@@ -48,10 +48,13 @@ def set_start(h: highspy.Highs, values: Any) -> None:
 
 def configure(h: highspy.Highs, *, time_limit_s: float, mip_rel_gap: float, threads: int,
               seed: int, log: SolverLog = QUIET,
-              options: tuple[tuple[str, Any], ...] = ()) -> None:
+              options: tuple[tuple[str, Any], ...] = (), reset_pool: bool = True) -> None:
     """Set the options every hetserve HiGHS run shares (one seed, passed explicitly; the
-    log only where ``log`` says, never on standard output)."""
-    use_threads(int(threads))
+    log only where ``log`` says, never on standard output). ``reset_pool=False`` leaves
+    HiGHS's global thread pool alone: for runs started while another HiGHS is running in
+    the process (:mod:`milp.split`), whose caller sized the pool once, before both."""
+    if reset_pool:
+        use_threads(int(threads))
     configure_log(h, log)
     h.setOptionValue("time_limit", float(time_limit_s))
     h.setOptionValue("mip_rel_gap", float(mip_rel_gap))

@@ -753,14 +753,11 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
     split: SplitResult | None = None
     if split_at is not None and start_vec is not None:
         def configure_branch(hb: highspy.Highs, seconds: float) -> None:
-            # the thread pool is set once by solve_split (one thread for both branches)
-            configure_log(hb, SolverLog(to_stderr=bool(params.msg), file=params.log_file))
-            hb.setOptionValue("time_limit", float(seconds))
-            hb.setOptionValue("mip_rel_gap", float(params.mip_rel_gap))
-            hb.setOptionValue("threads", 1)
-            hb.setOptionValue("random_seed", int(seed))
-            for name, value in ROOT_SETTINGS + tuple(params.highs_options):
-                hb.setOptionValue(name, value)
+            # one thread each; solve_split sizes the thread pool once, before both start
+            configure(hb, time_limit_s=seconds, mip_rel_gap=params.mip_rel_gap, threads=1,
+                      seed=seed, options=ROOT_SETTINGS + tuple(params.highs_options),
+                      log=SolverLog(to_stderr=bool(params.msg), file=params.log_file),
+                      reset_pool=False)
 
         split = solve_split(am, start_vec, float(am.cost @ start_vec), split_at,
                             configure=configure_branch,
@@ -890,6 +887,11 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         return RunResult("milp", status, None, None, time.perf_counter() - t_start, bound=bound,
                          seed=seed, stats=stats)
 
+    if split is not None and split.values is None and warm_start is not None:
+        # neither branch found a plan cheaper than the start: the start is the plan
+        evaluation = evaluate_arrays(instance, *warm_start.to_arrays(instance))
+        return RunResult("milp", status, warm_start, evaluation, time.perf_counter() - t_start,
+                         bound=bound, seed=seed, stats=stats)
     if backend == "highspy":
         r, x = _plan_arrays(instance, am, out.values if out.values is not None
                             else np.asarray(h.getSolution().col_value))

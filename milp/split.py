@@ -44,7 +44,7 @@ import numpy as np
 from hetserve.instances.solver_log import new_highs
 from hetserve.instances.solver_log import run as run_highs
 from hetserve.milp.highs_model import ArrayModel
-from hetserve.milp.highs_run import use_threads
+from hetserve.milp.highs_run import set_start, use_threads
 
 _ENDED = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasible,
           highspy.HighsModelStatus.kObjectiveBound}
@@ -136,10 +136,7 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
             if drop is not None and len(drop):
                 h.deleteRows(len(drop), drop)
             if holds_start:
-                sol = highspy.HighsSolution()
-                sol.col_value = [float(v) for v in start]
-                sol.value_valid = True
-                h.setSolution(sol)
+                set_start(h, start)
             if not holds_start or cutoff < upper:
                 h.setOptionValue("objective_bound", cutoff)
 

@@ -95,3 +95,18 @@ def test_toggle_threads_and_threshold(monkeypatch):
     monkeypatch.setenv("HETSERVE_MILP_SPLIT", "1")
     monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 10**9)
     assert SOLVE._split_on(MilpParams(threads=2), am)
+
+
+def test_from_the_optimum_the_start_is_the_plan(monkeypatch):
+    """Started from a proven optimum, neither branch finds anything cheaper: the solve
+    returns that plan, proven optimal, priced by the evaluator."""
+    inst = generate((5, 5, 6), 1)
+    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
+    first = solve(inst, MilpParams(threads=1))
+    assert first.status is Status.OPTIMAL
+    again = solve(inst, MilpParams(threads=2), warm_start=first.solution)
+    assert again.stats["split"] is not None
+    assert again.status is Status.OPTIMAL
+    assert again.objective == pytest.approx(first.objective, rel=2e-4)
+    assert again.bound is not None and again.bound <= again.objective + 1e-9
