@@ -33,7 +33,7 @@ sys.path.insert(0, "results/milp/exact-r3-probe")
 from explore import fixed_of, lp_solution
 
 from hetserve.instances.solver_log import new_highs
-from hetserve.milp.highs_run import run_checked, set_start, use_threads
+from hetserve.milp.highs_run import configure, run_checked, set_start, use_threads
 from hetserve.milp.solve import ROOT_SETTINGS, MilpParams, _configure, _start_vector
 from hetserve.milp.split import solve_split
 
@@ -64,13 +64,12 @@ def split(inst, fm, k: int) -> dict:  # type: ignore[no-untyped-def]
     am = fm.am
     start = _start_vector(am, inst, fm.warm_start)
 
-    def configure(h, seconds: float) -> None:  # type: ignore[no-untyped-def]
-        for name, value in (("time_limit", seconds), ("mip_rel_gap", GAP), ("threads", 1),
-                            ("random_seed", 0), *ROOT_SETTINGS):
-            h.setOptionValue(name, value)
+    def configure_branch(h, seconds: float) -> None:  # type: ignore[no-untyped-def]
+        configure(h, time_limit_s=seconds, mip_rel_gap=GAP, threads=1, seed=0,
+                  options=ROOT_SETTINGS, reset_pool=False)
 
     t0 = time.perf_counter()
-    res = solve_split(am, start, float(am.cost @ start), k, configure=configure,
+    res = solve_split(am, start, float(am.cost @ start), k, configure=configure_branch,
                       time_limit_s=LIMIT_S, mip_rel_gap=GAP)
     return {"objective": res.objective if res.objective is not None else float(am.cost @ start),
             "proven": res.proven, "wall_s": time.perf_counter() - t0,
