@@ -44,6 +44,10 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     # one HiGHS on the whole model instead of the two branches of milp.split (docs/milp.md
     # "Split on one open flag": on by default with two threads)
     "no-split": {(_SOLVE, "SPLIT_MIN_COLUMNS"): 2**62},
+    # the split up to N flags deep, splitting a running subtree again while a thread idles
+    "split-depth2": {(_SOLVE, "SPLIT_DEPTH"): 2},
+    "split-depth3": {(_SOLVE, "SPLIT_DEPTH"): 3},
+    "split-depth4": {(_SOLVE, "SPLIT_DEPTH"): 4},
     # without the restart from HiGHS's root cuts (§6; off by default: run the benchmark
     # with HETSERVE_MILP_CUTPOOL=1 to compare "default" = on with this)
     "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},
@@ -141,10 +145,20 @@ def main(out: Path, specs: str, starts: str, time_limit: float, threads: int,
                    "n_vars": res.stats.get("n_vars"), "root_bound": res.stats.get("root_bound"),
                    "highs_cpu_s": res.stats.get("solve_cpu_s"),
                    "cutpool": json.dumps(res.stats.get("cutpool")),
-                   "wcover": json.dumps(res.stats.get("wcover"))}
+                   "wcover": json.dumps(res.stats.get("wcover")),
+                   "split": json.dumps(_split_summary(res.stats.get("split")))}
             click.echo(json.dumps(row), err=True)
             rows.append(row)
         _write(out, rows, names, meta)
+
+
+def _split_summary(split: dict | None) -> dict | None:
+    """The split's leaves (flags deep, ended, seconds) and how often it split again."""
+    if split is None:
+        return None
+    return {"resplits": split["resplits"], "nodes": split["nodes"],
+            "leaves": [[len(b["fixings"]), b["ended"], round(b["seconds"], 2)]
+                       for b in split["branches"]]}
 
 
 def _label(start: str, variant: str, variants: list[str]) -> str:

@@ -405,6 +405,12 @@ SPLIT_MIN_COLUMNS = 1_000
 HiGHS's whole run takes about a second and a second root costs as much as it saves)."""
 
 
+SPLIT_DEPTH = 2
+"""How many flags deep the split may go: while one thread is idle, the other's subtree is
+split again on the start's next costliest open configuration, up to this many flags from
+the root (milp.split; docs/milp.md "Split on one open flag")."""
+
+
 def _split_on(params: MilpParams, am: ArrayModel) -> bool:
     """``HETSERVE_MILP_SPLIT`` = ``1`` (on at any size) / ``0`` overrides
     ``params.split`` and the size threshold (a benchmark toggle); two threads at least."""
@@ -587,8 +593,7 @@ def _split_outcome(split: SplitResult, am: ArrayModel, start: np.ndarray | None)
     gap = None if bound is None else (objective - bound) / max(abs(objective), 1e-9)
     key = "kOptimal" if split.proven else "kTimeLimit"
     name = ("Optimal (split)" if split.proven else "Time limit reached (split)")
-    return _Outcome(key, name, True, objective, bound, gap,
-                    sum(b.nodes for b in split.branches), values)
+    return _Outcome(key, name, True, objective, bound, gap, split.nodes, values)
 
 
 def _plan_arrays(instance: Instance, am: ArrayModel,
@@ -763,7 +768,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                             configure=configure_branch,
                             time_limit_s=max(0.1, params.time_limit_s - build_s),
                             mip_rel_gap=params.mip_rel_gap,
-                            drop=None if links is None else links.drop)
+                            drop=None if links is None else links.drop, depth=SPLIT_DEPTH,
+                            threads=params.threads)
     else:
         run_checked(h)
     restart: Restart | None = None

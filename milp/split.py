@@ -1,30 +1,38 @@
-r"""Two concurrent HiGHS runs, one per branch of one open flag (docs/milp.md "Split on one
-open flag").
+r"""Concurrent HiGHS runs over the subtrees of the start's open flags (docs/milp.md "Split
+on one open flag").
 
-Every integer point of the model has :math:`w_{c^*} = 1`, and then :math:`r_{c^*} \ge 1`
-([minrep]), or :math:`w_{c^*} = 0`, and then :math:`r_{c^*} = 0` ([ub]). So the model with
-those bounds added one way and the other partition its plans: the cheaper of the two
-branches' optima is the model's optimum, and the smaller of their lower bounds bounds it.
+Every integer point of the model has :math:`w_c = 1`, and then :math:`r_c \ge 1`
+([minrep]), or :math:`w_c = 0`, and then :math:`r_c = 0` ([ub]), for every configuration
+:math:`c`. So fixing one flag one way and the other partitions the plans, and so does
+fixing more flags down a binary tree: the cheapest of the leaves' optima is the model's
+optimum, and the smallest of their lower bounds bounds it.
 
 HiGHS's branch-and-bound runs on one core (its MIP search is sequential; with two threads
-the second core is mostly idle), so :func:`solve_split` runs the two branches at once, each
-a HiGHS with one thread (concurrent HiGHS instances in one process share its global thread
-pool, which must then have one thread: :func:`milp.highs_run.use_threads` is called once,
-before the threads start, never inside them).
+the second core is mostly idle), so :func:`solve_split` searches subtrees at once, each
+with a HiGHS of one thread (concurrent HiGHS instances in one process share its global
+thread pool, which must then have one thread: :func:`milp.highs_run.use_threads` is called
+once, before the threads start, never inside them).
 
-* ``c*`` is the start's costliest open configuration (:func:`split_position`): the branch
-  ``w_c* = 1`` holds the start, the other must prove that nothing without ``c*`` is cheaper.
-* The branch holding the start gets it as its MIP start; the other gets HiGHS's cutoff
-  (``objective_bound``) at the start's cost ``U``: it only looks for plans cheaper than
-  ``U``.
-* When one branch finds a plan cheaper than the other's cutoff (HiGHS's
-  improving-solution callback), the other is interrupted and restarted with that cost as
-  its cutoff (its tree is lost; a tighter cutoff prunes more from the root on).
-* A branch that ends has no plan cheaper than its cutoff (bound: the cutoff) or found its
+* The first level splits on ``c*``, the start's costliest open configuration
+  (:func:`split_position`): the subtree ``w_c* = 1`` holds the start, the other must prove
+  that nothing without ``c*`` is cheaper.
+* When a thread is idle (its subtree ended and none is queued) and another searches a
+  subtree fewer than ``depth`` flags deep, that search is interrupted and its subtree split
+  on the start's next costliest open configuration not yet fixed in it
+  (:func:`split_order`); both halves are queued with the interrupted run's bound. Its tree
+  is lost; what it proved is kept as the halves' bound. ``depth = 1`` is the two-branch
+  split.
+* A subtree holding the start gets it as its MIP start; any other gets HiGHS's cutoff
+  (``objective_bound``) at the best cost known, first the start's ``U``: it only looks for
+  plans cheaper than that.
+* When a run finds a plan cheaper than another's cutoff (HiGHS's improving-solution
+  callback), the other is interrupted and restarted with that cost as its cutoff (its tree
+  is lost; a tighter cutoff prunes more from the root on).
+* A subtree that ends has no plan cheaper than its cutoff (bound: the cutoff) or found its
   optimum (bound: HiGHS's). One stopped by the time limit is bounded by
-  ``min(HiGHS's dual bound, its cutoff)``: nodes are pruned only at the cutoff. The split's
-  plan is the cheaper branch's (or the start), its bound the smaller branch bound; it is
-  proven when both branches end.
+  ``min(HiGHS's dual bound, its cutoff)`` (nodes are pruned only at the cutoff), one still
+  queued by the bound it inherited. The split's plan is the cheapest found (or the
+  start), its bound the smallest leaf bound; it is proven when every leaf ended.
 
 Measured in docs/milp.md "Split on one open flag".
 """
@@ -51,28 +59,39 @@ _ENDED = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasibl
 """Statuses of a branch that searched all of its tree below its cutoff."""
 
 
+def split_order(am: ArrayModel, start: np.ndarray) -> list[int]:
+    """Positions (in ``am.index.cfg``) of the start's open configurations, costliest first
+    (replicas × price per replica): the flags the split branches on, in this order."""
+    r = start[am.cols["r"]]
+    cost = am.cost[am.cols["r"]] * r
+    opened = np.flatnonzero(r > 0.5)
+    return [int(k) for k in opened[np.argsort(-cost[opened], kind="stable")]]
+
+
 def split_position(am: ArrayModel, start: np.ndarray) -> int | None:
     """Position (in ``am.index.cfg``) of the start's costliest open configuration
     (replicas × price per replica); None when the start opens none."""
-    r = start[am.cols["r"]]
-    if not (r > 0.5).any():
-        return None
-    cost = am.cost[am.cols["r"]] * r
-    return int(np.argmax(np.where(r > 0.5, cost, -np.inf)))
+    order = split_order(am, start)
+    return order[0] if order else None
+
+
+Fixings = tuple[tuple[int, bool], ...]
+"""A subtree of the split: ``(position, open)`` pairs from the root down, ``open`` meaning
+``w = 1`` with ``r ≥ 1`` and not open ``w = r = 0``."""
 
 
 @dataclass(frozen=True)
 class BranchRun:
-    """How one branch ended."""
+    """How one leaf of the split ended."""
 
-    open: bool
-    """``w_c* = 1`` (True) or ``0``."""
+    fixings: Fixings
+    """The leaf's subtree."""
     ended: bool
     """Searched all of its tree below its cutoff (False: stopped by the time limit)."""
     objective: float | None
-    """HiGHS's value of the branch's best plan cheaper than its cutoff (None: none)."""
+    """HiGHS's value of the leaf's best plan cheaper than its cutoff (None: none)."""
     bound: float
-    """No plan of this branch costs less (within HiGHS's gap)."""
+    """No plan of this leaf costs less (within HiGHS's gap)."""
     values: np.ndarray | None
     """Column values of that plan."""
     nodes: int
@@ -83,53 +102,87 @@ class BranchRun:
 @dataclass(frozen=True)
 class SplitResult:
     """The split's outcome: the best plan found (None: none cheaper than the start's cost
-    ``U``), its value, the bound, and whether it is proven (both branches ended)."""
+    ``U``), its value, the bound, and whether it is proven (every leaf ended)."""
 
     position: int
     values: np.ndarray | None
     objective: float | None
     bound: float
     proven: bool
-    branches: tuple[BranchRun, BranchRun]
+    branches: tuple[BranchRun, ...]
+    """The leaves: the subtrees searched to their end or stopped by the time limit (a
+    subtree still queued at the time limit is a leaf with no nodes)."""
+    resplits: int = 0
+    """Subtrees interrupted and split again because a thread was idle."""
+    nodes: int = 0
+    """HiGHS's nodes over every run, the interrupted ones included."""
 
     def stats(self) -> dict[str, object]:
         return {"position": self.position, "proven": self.proven, "bound": self.bound,
-                "branches": [{"open": b.open, "ended": b.ended, "objective": b.objective,
-                              "bound": b.bound, "nodes": b.nodes, "restarts": b.restarts,
-                              "seconds": b.seconds} for b in self.branches]}
+                "resplits": self.resplits, "nodes": self.nodes,
+                "branches": [{"fixings": [list(f) for f in b.fixings], "ended": b.ended,
+                              "objective": b.objective, "bound": b.bound, "nodes": b.nodes,
+                              "restarts": b.restarts, "seconds": b.seconds}
+                             for b in self.branches]}
+
+
+@dataclass
+class _Subtree:
+    """A subtree queued or being searched (mutable: the idle thread marks it to split)."""
+
+    fixings: Fixings
+    bound: float
+    """Inherited: the dual bound of the run it was split from (-inf at the first level)."""
+    split_on: int | None = None
+    """Set by an idle thread: interrupt the search and split on this position."""
 
 
 def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, *,
                 configure: Callable[[highspy.Highs, float], None], time_limit_s: float,
-                mip_rel_gap: float, drop: np.ndarray | None = None) -> SplitResult:
-    """Solve ``am`` as its two branches on ``w`` of configuration ``position``, at once
-    (module docstring). ``start``: the column values of a plan of cost ``upper``;
-    ``configure(h, seconds)``: sets every option of one branch's HiGHS (one thread, the
+                mip_rel_gap: float, drop: np.ndarray | None = None,
+                depth: int = 1, threads: int = 2) -> SplitResult:
+    """Solve ``am`` as subtrees on ``w`` of the start's open configurations, ``threads``
+    at once (module docstring). The first level splits on ``position``; while a thread is
+    idle and another searches a subtree less than ``depth`` flags deep, that search is
+    interrupted and its subtree split on the start's next costliest open configuration
+    (:func:`split_order`). ``start``: the column values of a plan of cost ``upper``;
+    ``configure(h, seconds)``: sets every option of one run's HiGHS (one thread, the
     time limit given) except the thread pool; ``drop``: row indices of ``am`` to leave out
     (:func:`milp.link_rows.select_link_rows`)."""
-    wc, rc = am.cols["w"].start + position, am.cols["r"].start + position
+    order = [position] + [k for k in split_order(am, start) if k != position]
+    w0, r0 = am.cols["w"].start, am.cols["r"].start
     deadline = time.perf_counter() + time_limit_s
-    lock = threading.Lock()
-    best: dict[str, float | bool | None] = {"value": upper, "by": None}
-    runs: dict[bool, BranchRun] = {}
+    cond = threading.Condition()
+    best: dict[str, Any] = {"value": upper, "by": None}
+    plans: list[tuple[float, np.ndarray]] = []
+    queue = [_Subtree(((position, True),), -math.inf), _Subtree(((position, False),), -math.inf)]
+    running: dict[int, _Subtree] = {}
+    leaves: list[BranchRun] = []
+    counts = {"nodes": 0, "resplits": 0}
     errors: list[BaseException] = []
     use_threads(1)
 
-    def branch(is_open: bool) -> None:
+    def next_flag(sub: _Subtree) -> int | None:
+        if len(sub.fixings) >= depth:
+            return None
+        fixed = {k for k, _ in sub.fixings}
+        return next((k for k in order if k not in fixed), None)
+
+    def search(sub: _Subtree) -> BranchRun | list[_Subtree]:
         lb, ub = am.lb.copy(), am.ub.copy()
-        if is_open:
-            lb[wc] = ub[wc] = 1.0
-            lb[rc] = max(lb[rc], 1.0)
-        else:
-            lb[wc] = ub[wc] = 0.0
-            lb[rc] = ub[rc] = 0.0
+        for k, is_open in sub.fixings:
+            lb[w0 + k] = ub[w0 + k] = 1.0 if is_open else 0.0
+            if is_open:
+                lb[r0 + k] = max(lb[r0 + k], 1.0)
+            else:
+                lb[r0 + k] = ub[r0 + k] = 0.0
         model = replace(am, lb=lb, ub=ub).to_highs_lp()
-        holds_start = (start[wc] > 0.5) == is_open
+        holds_start = all((start[w0 + k] > 0.5) == is_open for k, is_open in sub.fixings)
         t0 = time.perf_counter()
         restarts = nodes = 0
         while True:
-            with lock:
-                cutoff = float(best["value"])  # type: ignore[arg-type]
+            with cond:
+                cutoff = float(best["value"])
             h = new_highs()
             configure(h, max(0.1, deadline - time.perf_counter()))
             h.passModel(model)
@@ -143,68 +196,110 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
             def on_callback(kind: Any, _msg: str, out: Any, inp: Any, _data: Any,
                             cutoff: float = cutoff) -> None:
                 if kind == highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution:
-                    with lock:
-                        if out.objective_function_value < float(best["value"]):  # type: ignore[arg-type]
+                    with cond:
+                        if out.objective_function_value < float(best["value"]):
                             best["value"] = float(out.objective_function_value)
-                            best["by"] = is_open
+                            best["by"] = sub
                     return
-                with lock:  # the other branch found a plan below this run's cutoff
-                    if (best["by"] is not None and best["by"] != is_open
-                            and float(best["value"]) < cutoff * (1 - mip_rel_gap)):  # type: ignore[arg-type]
+                with cond:  # an idle thread asks for a split, or another subtree found a
+                    # plan below this run's cutoff
+                    if errors or sub.split_on is not None or (
+                            best["by"] is not None and best["by"] is not sub
+                            and float(best["value"]) < cutoff * (1 - mip_rel_gap)):
                         inp.user_interrupt = True
 
             h.setCallback(on_callback, None)
             h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipInterrupt)
             h.startCallback(highspy.cb.HighsCallbackType.kCallbackMipImprovingSolution)
             if run_highs(h) == highspy.HighsStatus.kError:
-                raise RuntimeError("HiGHS failed on a branch of the split")
+                raise RuntimeError("HiGHS failed on a subtree of the split")
             status = h.getModelStatus()
             info = h.getInfo()
             nodes += int(info.mip_node_count)
-            if (status == highspy.HighsModelStatus.kInterrupt
-                    and deadline - time.perf_counter() > 0.1):
-                restarts += 1
-                continue
             found = (info.primal_solution_status == highspy.kSolutionStatusFeasible
                      and info.objective_function_value < cutoff)
-            ended = status in _ENDED
             value = float(info.objective_function_value) if found else None
+            values = np.asarray(h.getSolution().col_value) if found else None
+            if found:
+                with cond:
+                    plans.append((float(value), values))  # type: ignore[arg-type]
+            if math.isfinite(info.mip_dual_bound):
+                # (with a cutoff HiGHS may report a dual bound above it: cap it)
+                bound = max(sub.bound, min(float(info.mip_dual_bound), cutoff))
+            else:  # stopped before HiGHS had a bound
+                bound = sub.bound
+            if (status == highspy.HighsModelStatus.kInterrupt
+                    and deadline - time.perf_counter() > 0.1):
+                with cond:
+                    counts["nodes"] += int(info.mip_node_count)
+                    k = sub.split_on
+                if k is not None:  # this subtree's two halves, each bounded by this run
+                    return [_Subtree(sub.fixings + ((k, True),), bound),
+                            _Subtree(sub.fixings + ((k, False),), bound)]
+                restarts += 1
+                continue
+            with cond:
+                counts["nodes"] += int(info.mip_node_count)
+            ended = status in _ENDED
             if ended and status != highspy.HighsModelStatus.kOptimal:
                 bound = cutoff  # nothing below the cutoff (infeasible under it)
-            elif math.isfinite(info.mip_dual_bound):
-                # (with a cutoff HiGHS may report a dual bound above it: cap it)
-                bound = min(float(info.mip_dual_bound), cutoff)
-            else:  # stopped before HiGHS had a bound
-                bound = -math.inf
             if value is not None:
                 bound = min(bound, value)
-            runs[is_open] = BranchRun(
-                is_open, ended, value, bound,
-                np.asarray(h.getSolution().col_value) if found else None, nodes, restarts,
-                time.perf_counter() - t0)
-            return
+            return BranchRun(sub.fixings, ended, value, bound, values, nodes, restarts,
+                             time.perf_counter() - t0)
 
-    def guarded(is_open: bool) -> None:
+    def worker(wid: int) -> None:
         try:
-            branch(is_open)
+            while True:
+                with cond:
+                    while not queue:
+                        if not running:
+                            return
+                        for other in running.values():  # idle: split a running search
+                            if other.split_on is None:
+                                other.split_on = next_flag(other)
+                        cond.wait(0.02)
+                    if deadline - time.perf_counter() <= 0.1:
+                        return  # what is queued stays a leaf with its inherited bound
+                    sub = queue.pop(0)
+                    running[wid] = sub
+                try:
+                    out = search(sub)
+                except BaseException:
+                    with cond:
+                        del running[wid]
+                    raise
+                with cond:  # one step, so no thread sees an empty queue and nothing running
+                    del running[wid]
+                    if isinstance(out, BranchRun):
+                        leaves.append(out)
+                    else:
+                        counts["resplits"] += 1
+                        queue.extend(out)
+                    cond.notify_all()
         except BaseException as exc:  # re-raised in the caller's thread below
-            errors.append(exc)
+            with cond:
+                errors.append(exc)
+                queue.clear()
+                cond.notify_all()
 
-    threads = [threading.Thread(target=guarded, args=(v,)) for v in (True, False)]
-    for t in threads:
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for t in pool:
         t.start()
-    for t in threads:
+    for t in pool:
         t.join()
     if errors:
         raise errors[0]
-    pair = (runs[True], runs[False])
-    plans = [b for b in pair if b.objective is not None]
-    win = min(plans, key=lambda b: b.objective) if plans else None  # type: ignore[arg-type, return-value]
-    objective = None if win is None else win.objective
-    bound = min(b.bound for b in pair)
+    leaves.extend(BranchRun(sub.fixings, False, None, sub.bound, None, 0, 0, 0.0)
+                  for sub in queue)
+    win = min(plans, key=lambda p: p[0]) if plans else None
+    objective = None if win is None else win[0]
+    bound = min(b.bound for b in leaves)
     bound = min(bound, upper if objective is None else objective)
-    return SplitResult(position, None if win is None else win.values, objective, bound,
-                       all(b.ended for b in pair), pair)
+    return SplitResult(position, None if win is None else win[1], objective, bound,
+                       all(b.ended for b in leaves), tuple(leaves), counts["resplits"],
+                       counts["nodes"])
 
 
-__all__ = ["BranchRun", "SplitResult", "solve_split", "split_position"]
+__all__ = ["BranchRun", "Fixings", "SplitResult", "solve_split", "split_order",
+           "split_position"]

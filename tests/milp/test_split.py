@@ -35,7 +35,10 @@ def test_same_optimum_as_one_highs(make, monkeypatch):
     one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
     two = solve(inst, MilpParams(threads=2), warm_start=start.solution)
     assert one.stats["split"] is None
-    assert two.stats["split"] is not None and len(two.stats["split"]["branches"]) == 2
+    split = two.stats["split"]
+    assert split is not None and _covers_the_tree([b["fixings"] for b in split["branches"]])
+    assert len(split["branches"]) == 2 + split["resplits"]
+    assert all(len(b["fixings"]) <= SOLVE.SPLIT_DEPTH for b in split["branches"])
     assert one.status is Status.OPTIMAL and two.status is Status.OPTIMAL
     assert two.objective == pytest.approx(one.objective, rel=2e-4)
     assert two.bound is not None and two.bound <= one.objective * (1 + 2e-4) + 1e-9
@@ -56,7 +59,7 @@ def test_split_position_is_the_starts_costliest_configuration():
 
 
 def _branch(open_: bool, ended: bool, objective, bound) -> BranchRun:  # type: ignore[no-untyped-def]
-    return BranchRun(open_, ended, objective, bound, None, 3, 0, 0.1)
+    return BranchRun(((0, open_),), ended, objective, bound, None, 3, 0, 0.1)
 
 
 def test_a_branch_at_the_time_limit_is_not_optimal():
@@ -110,3 +113,37 @@ def test_from_the_optimum_the_start_is_the_plan(monkeypatch):
     assert again.status is Status.OPTIMAL
     assert again.objective == pytest.approx(first.objective, rel=2e-4)
     assert again.bound is not None and again.bound <= again.objective + 1e-9
+
+
+def _covers_the_tree(leaves: list[list[list]]) -> bool:
+    """The leaves' fixings partition the plans: no leaf's path is a prefix of another's and
+    the halves of every split are both there (Kraft's sum of a complete binary tree is 1)."""
+    paths = [tuple((int(k), bool(o)) for k, o in leaf) for leaf in leaves]
+    prefix_free = not any(a != b and b[:len(a)] == a for a in paths for b in paths)
+    return prefix_free and math.isclose(sum(2.0 ** -len(p) for p in paths), 1.0)
+
+
+@pytest.mark.parametrize("make", INSTANCES[2:5])
+def test_deeper_split_with_an_idle_thread(make, monkeypatch):
+    """With three threads the third is idle from the first level on, so a running subtree
+    is split again (up to three flags deep; on these three instances HiGHS reaches its
+    interrupt check before it ends): the leaves still partition the plans, and the optimum
+    and bound are one HiGHS run's."""
+    inst = make()
+    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
+    monkeypatch.setattr(SOLVE, "SPLIT_DEPTH", 3)
+    start = gh(inst, GhParams())
+    one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
+    deep = solve(inst, MilpParams(threads=3), warm_start=start.solution)
+    split = deep.stats["split"]
+    assert split is not None
+    leaves = [b["fixings"] for b in split["branches"]]
+    assert _covers_the_tree(leaves)
+    assert all(1 <= len(path) <= 3 for path in leaves)
+    assert split["resplits"] >= 1 and max(len(path) for path in leaves) >= 2
+    assert len(leaves) == 2 + split["resplits"]  # each split turns one leaf into two
+    assert split["nodes"] >= sum(b["nodes"] for b in split["branches"])
+    assert one.status is Status.OPTIMAL and deep.status is Status.OPTIMAL
+    assert deep.objective == pytest.approx(one.objective, rel=2e-4)
+    assert deep.bound is not None and deep.bound <= one.objective * (1 + 2e-4) + 1e-9
