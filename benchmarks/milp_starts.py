@@ -45,6 +45,8 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     # "Split on one open flag": on by default with two threads)
     "no-split": {(_SOLVE, "SPLIT_MIN_COLUMNS"): 2**62},
     # the split up to N flags deep, splitting a running subtree again while a thread idles
+    # (default 2; 1 is round 14's two branches)
+    "split-depth1": {(_SOLVE, "SPLIT_DEPTH"): 1},
     "split-depth2": {(_SOLVE, "SPLIT_DEPTH"): 2},
     "split-depth3": {(_SOLVE, "SPLIT_DEPTH"): 3},
     "split-depth4": {(_SOLVE, "SPLIT_DEPTH"): 4},

@@ -147,9 +147,11 @@ class MilpParams:
         With two or more threads, a start and a fixed model of at least
         :data:`SPLIT_MIN_COLUMNS` columns (highspy backend, not with ``cutpool``): solve
         the model as its two branches on the open flag of the start's costliest
-        configuration, at once, one HiGHS thread each (:mod:`milp.split`; docs/milp.md
-        "Split on one open flag"). The environment's ``HETSERVE_MILP_SPLIT`` (``1`` on,
-        ``0`` off) overrides it (a benchmark toggle).
+        configuration, ``threads`` subtrees at once, one HiGHS thread each, splitting a
+        running subtree again while a thread is idle, up to :data:`SPLIT_DEPTH` flags
+        deep (:mod:`milp.split`; docs/milp.md "Split on one open flag"). The
+        environment's ``HETSERVE_MILP_SPLIT`` (``1`` on, ``0`` off) overrides it (a
+        benchmark toggle).
     msg, log_file
         HiGHS's log: to standard error (``msg``) and/or to a file; off by default, and
         never on standard output (:mod:`instances.solver_log`).
@@ -407,8 +409,9 @@ HiGHS's whole run takes about a second and a second root costs as much as it sav
 
 SPLIT_DEPTH = 2
 """How many flags deep the split may go: while one thread is idle, the other's subtree is
-split again on the start's next costliest open configuration, up to this many flags from
-the root (milp.split; docs/milp.md "Split on one open flag")."""
+split again on the costliest open configuration not yet fixed in it of the best plan found
+so far (else of the start), up to this many flags from the root (milp.split; docs/milp.md
+"Split on one open flag")."""
 
 
 def _split_on(params: MilpParams, am: ArrayModel) -> bool:

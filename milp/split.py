@@ -18,10 +18,10 @@ once, before the threads start, never inside them).
   that nothing without ``c*`` is cheaper.
 * When a thread is idle (its subtree ended and none is queued) and another searches a
   subtree fewer than ``depth`` flags deep, that search is interrupted and its subtree split
-  on the start's next costliest open configuration not yet fixed in it
-  (:func:`split_order`); both halves are queued with the interrupted run's bound. Its tree
-  is lost; what it proved is kept as the halves' bound. ``depth = 1`` is the two-branch
-  split.
+  on the costliest open configuration not yet fixed in it of the best plan found so far
+  (a subtree that ended found it; else the start's, :func:`split_order`); both halves are
+  queued with the interrupted run's bound. Its tree is lost; what it proved is kept as the
+  halves' bound. ``depth = 1`` is the two-branch split.
 * A subtree holding the start gets it as its MIP start; any other gets HiGHS's cutoff
   (``objective_bound``) at the best cost known, first the start's ``U``: it only looks for
   plans cheaper than that.
@@ -144,10 +144,11 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
     """Solve ``am`` as subtrees on ``w`` of the start's open configurations, ``threads``
     at once (module docstring). The first level splits on ``position``; while a thread is
     idle and another searches a subtree less than ``depth`` flags deep, that search is
-    interrupted and its subtree split on the start's next costliest open configuration
-    (:func:`split_order`). ``start``: the column values of a plan of cost ``upper``;
-    ``configure(h, seconds)``: sets every option of one run's HiGHS (one thread, the
-    time limit given) except the thread pool; ``drop``: row indices of ``am`` to leave out
+    interrupted and its subtree split on the costliest open configuration not fixed in it
+    of the best plan found so far, else of the start (:func:`split_order`).
+    ``start``: the column values of a plan of cost ``upper``; ``configure(h, seconds)``:
+    sets every option of one run's HiGHS (one thread, the time limit given) except the
+    thread pool; ``drop``: row indices of ``am`` to leave out
     (:func:`milp.link_rows.select_link_rows`)."""
     order = [position] + [k for k in split_order(am, start) if k != position]
     w0, r0 = am.cols["w"].start, am.cols["r"].start
@@ -166,7 +167,10 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
         if len(sub.fixings) >= depth:
             return None
         fixed = {k for k, _ in sub.fixings}
-        return next((k for k in order if k not in fixed), None)
+        ranked = order
+        if plans:  # the best plan found so far ranks first, then the start's order
+            ranked = split_order(am, min(plans, key=lambda p: p[0])[1]) + order
+        return next((k for k in ranked if k not in fixed), None)
 
     def search(sub: _Subtree) -> BranchRun | list[_Subtree]:
         lb, ub = am.lb.copy(), am.ub.copy()
@@ -232,10 +236,10 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                     and deadline - time.perf_counter() > 0.1):
                 with cond:
                     counts["nodes"] += int(info.mip_node_count)
-                    k = sub.split_on
-                if k is not None:  # this subtree's two halves, each bounded by this run
-                    return [_Subtree(sub.fixings + ((k, True),), bound),
-                            _Subtree(sub.fixings + ((k, False),), bound)]
+                    flag = sub.split_on
+                if flag is not None:  # this subtree's two halves, each bounded by this run
+                    return [_Subtree((*sub.fixings, (flag, True)), bound),
+                            _Subtree((*sub.fixings, (flag, False)), bound)]
                 restarts += 1
                 continue
             with cond:

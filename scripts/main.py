@@ -130,9 +130,9 @@ def main() -> None:
 @click.option("--mip-gap", type=Number(0, 1, hi_open=True), default=1e-4, show_default=True,
               help="Relative MIP gap at which HiGHS stops.")
 @click.option("--threads", type=Integer(1, 256), default=2, show_default=True,
-              help="HiGHS threads; with 2 or more, milp solves a large model as two "
-                   "branches at once, one thread each (docs/milp.md \"Split on one open "
-                   "flag\").")
+              help="HiGHS threads; with 2 or more, milp solves a large model as "
+                   "subtrees on open flags, that many at once, one thread each "
+                   "(docs/milp.md \"Split on one open flag\").")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed for HiGHS and the heuristics' random starts.")
 @click.option("--warm-start", type=click.Choice(list(MILP_STARTS)), default="auto",
