@@ -233,7 +233,7 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
             else:  # stopped before HiGHS had a bound
                 bound = sub.bound
             if (status == highspy.HighsModelStatus.kInterrupt
-                    and deadline - time.perf_counter() > 0.1):
+                    and deadline - time.perf_counter() > 0.1 and not errors):
                 with cond:
                     counts["nodes"] += int(info.mip_node_count)
                     flag = sub.split_on
@@ -257,13 +257,13 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
             while True:
                 with cond:
                     while not queue:
-                        if not running:
+                        if not running or errors:
                             return
                         for other in running.values():  # idle: split a running search
                             if other.split_on is None:
                                 other.split_on = next_flag(other)
                         cond.wait(0.02)
-                    if deadline - time.perf_counter() <= 0.1:
+                    if errors or deadline - time.perf_counter() <= 0.1:
                         return  # what is queued stays a leaf with its inherited bound
                     sub = queue.pop(0)
                     running[wid] = sub

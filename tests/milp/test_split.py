@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import time
 
 import numpy as np
 import pytest
@@ -147,3 +148,29 @@ def test_deeper_split_with_an_idle_thread(make, monkeypatch):
     assert one.status is Status.OPTIMAL and deep.status is Status.OPTIMAL
     assert deep.objective == pytest.approx(one.objective, rel=2e-4)
     assert deep.bound is not None and deep.bound <= one.objective * (1 + 2e-4) + 1e-9
+
+
+def test_an_error_in_one_subtree_reaches_the_caller():
+    """A failure inside one subtree's thread is raised in the caller's thread (after the
+    other thread stops), not swallowed into a result."""
+    from hetserve.milp.split import solve_split
+
+    inst = generate((4, 4, 5), 0)
+    am = build_arrays(inst)
+    start = SOLVE._start_vector(am, inst, gh(inst, GhParams()).solution)
+    calls = []
+
+    def configure(h, seconds):  # type: ignore[no-untyped-def]
+        calls.append(seconds)
+        if len(calls) == 2:
+            raise ValueError("configure failed")
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+
+    position = split_position(am, start)
+    assert position is not None
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match="configure failed"):
+        solve_split(am, start, float(am.cost @ start), position, configure=configure,
+                    time_limit_s=60.0, mip_rel_gap=1e-4, depth=2)
+    assert time.perf_counter() - t0 < 30.0  # the other thread stopped, not timed out
