@@ -50,6 +50,8 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "split-depth2": {(_SOLVE, "SPLIT_DEPTH"): 2},
     "split-depth3": {(_SOLVE, "SPLIT_DEPTH"): 3},
     "split-depth4": {(_SOLVE, "SPLIT_DEPTH"): 4},
+    # the link rows selected before the split starts, not on its second thread
+    "links-first": {(_SOLVE, "SPLIT_SELECTS_LINKS"): False},
     # without the restart from HiGHS's root cuts (§6; off by default: run the benchmark
     # with HETSERVE_MILP_CUTPOOL=1 to compare "default" = on with this)
     "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},

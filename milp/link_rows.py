@@ -69,11 +69,13 @@ class LinkSelection:
                 "rounds": self.rounds, "seconds": self.seconds}
 
 
-def select_link_rows(am: ArrayModel, seed: int = 0,
-                     time_limit_s: float = math.inf) -> LinkSelection | None:
+def select_link_rows(am: ArrayModel, seed: int = 0, time_limit_s: float = math.inf, *,
+                     reset_pool: bool = True) -> LinkSelection | None:
     """The link rows of ``am`` its LP relaxation needs (module docstring); None (HiGHS then
     gets every row) when the model has no link block, its LP has no optimum, or the loop
-    does not end within ``time_limit_s`` (wall) or :data:`MAX_ROUNDS` LP solves."""
+    does not end within ``time_limit_s`` (wall) or :data:`MAX_ROUNDS` LP solves.
+    ``reset_pool=False``: HiGHS's global thread pool already has one thread (inside
+    :func:`milp.split.solve_split`, where other HiGHS runs use it at the same time)."""
     if "link" not in am.row_blocks:
         return None
     t0 = time.perf_counter()
@@ -84,7 +86,8 @@ def select_link_rows(am: ArrayModel, seed: int = 0,
     L = am.A.tocsr()[link]  # link row k <-> route k (milp.highs_model.build_arrays)
     lp = am.to_highs_lp()
     lp.integrality_ = []  # the LP relaxation
-    use_threads(1)  # HiGHS refuses a thread count other than its global pool's
+    if reset_pool:
+        use_threads(1)  # HiGHS refuses a thread count other than its global pool's
     h = new_highs()
     h.setOptionValue("threads", 1)
     h.setOptionValue("random_seed", int(seed))

@@ -414,6 +414,12 @@ so far (else of the start), up to this many flags from the root (milp.split; doc
 "Split on one open flag")."""
 
 
+SPLIT_SELECTS_LINKS = True
+"""With the split, the link rows are selected on its second thread while the first searches
+the start's branch with every row, instead of before both start (docs/milp.md "Split on
+one open flag")."""
+
+
 def _split_on(params: MilpParams, am: ArrayModel) -> bool:
     """``HETSERVE_MILP_SPLIT`` = ``1`` (on at any size) / ``0`` overrides
     ``params.split`` and the size threshold (a benchmark toggle); two threads at least."""
@@ -683,16 +689,18 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         am, upper, warm_start = prep.am, prep.upper, prep.warm_start
         fixing, probing, sub_stats = prep.fixing, prep.probing, prep.support_mip
         wc_stats = prep.wcover
-        if not _cutpool_on(params, am) and _link_on_demand(params, am):
-            # the cut-pool restart reads HiGHS's rows as am's, so it gets every row
-            links = select_link_rows(am, seed, time_limit_s=LINK_ON_DEMAND_TIME_SHARE
-                                     * max(0.0, params.time_limit_s
-                                           - (time.perf_counter() - t_start)))
-        build_s = time.perf_counter() - t_start
+        # the cut-pool restart reads HiGHS's rows as am's, so it gets every row
+        link_on = not _cutpool_on(params, am) and _link_on_demand(params, am)
+        link_s = LINK_ON_DEMAND_TIME_SHARE * max(0.0, params.time_limit_s
+                                                 - (time.perf_counter() - t_start))
         if warm_start is not None:
             start_vec = _start_vector(am, instance, warm_start)
             if upper is not None and _split_on(params, am):
                 split_at = split_position(am, start_vec)
+        split_selects = link_on and split_at is not None and SPLIT_SELECTS_LINKS
+        if link_on and not split_selects:
+            links = select_link_rows(am, seed, time_limit_s=link_s)
+        build_s = time.perf_counter() - t_start
         h = new_highs()
         if split_at is None:
             _configure(h, replace(params, time_limit_s=max(0.1, params.time_limit_s - build_s)),
@@ -767,12 +775,23 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                       log=SolverLog(to_stderr=bool(params.msg), file=params.log_file),
                       reset_pool=False)
 
+        selected: list[LinkSelection | None] = []
+
+        def select_links() -> np.ndarray | None:
+            # on the split's second thread, while the first searches the start's branch
+            # with every row (milp.split; docs/milp.md "Split on one open flag")
+            selected.append(select_link_rows(am, seed, time_limit_s=link_s, reset_pool=False))
+            return None if selected[0] is None else selected[0].drop
+
         split = solve_split(am, start_vec, float(am.cost @ start_vec), split_at,
                             configure=configure_branch,
                             time_limit_s=max(0.1, params.time_limit_s - build_s),
                             mip_rel_gap=params.mip_rel_gap,
-                            drop=None if links is None else links.drop, depth=SPLIT_DEPTH,
-                            threads=params.threads)
+                            drop=None if links is None else links.drop,
+                            prepare=select_links if split_selects else None,
+                            depth=SPLIT_DEPTH, threads=params.threads)
+        links = selected[0] if selected else links
+        n_rows = am.n_rows - (0 if links is None else len(links.drop))
     else:
         run_checked(h)
     restart: Restart | None = None

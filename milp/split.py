@@ -140,6 +140,7 @@ class _Subtree:
 def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, *,
                 configure: Callable[[highspy.Highs, float], None], time_limit_s: float,
                 mip_rel_gap: float, drop: np.ndarray | None = None,
+                prepare: Callable[[], np.ndarray | None] | None = None,
                 depth: int = 1, threads: int = 2) -> SplitResult:
     """Solve ``am`` as subtrees on ``w`` of the start's open configurations, ``threads``
     at once (module docstring). The first level splits on ``position``; while a thread is
@@ -149,7 +150,11 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
     ``start``: the column values of a plan of cost ``upper``; ``configure(h, seconds)``:
     sets every option of one run's HiGHS (one thread, the time limit given) except the
     thread pool; ``drop``: row indices of ``am`` to leave out
-    (:func:`milp.link_rows.select_link_rows`)."""
+    (:func:`milp.link_rows.select_link_rows`). ``prepare``: run by the second thread
+    before it takes a subtree, while the first searches the subtree holding the start
+    with ``drop``; the rows it returns are left out of every subtree started after it
+    (the link-row selection, so that it costs no time of the start's branch; it must not
+    rebuild HiGHS's thread pool)."""
     order = [position] + [k for k in split_order(am, start) if k != position]
     w0, r0 = am.cols["w"].start, am.cols["r"].start
     deadline = time.perf_counter() + time_limit_s
@@ -161,6 +166,7 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
     leaves: list[BranchRun] = []
     counts = {"nodes": 0, "resplits": 0}
     errors: list[BaseException] = []
+    dropping = {"rows": drop}  # what subtrees started from now on leave out
     use_threads(1)
 
     def next_flag(sub: _Subtree) -> int | None:
@@ -182,6 +188,8 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                 lb[r0 + k] = ub[r0 + k] = 0.0
         model = replace(am, lb=lb, ub=ub).to_highs_lp()
         holds_start = all((start[w0 + k] > 0.5) == is_open for k, is_open in sub.fixings)
+        with cond:
+            rows = dropping["rows"]
         t0 = time.perf_counter()
         restarts = nodes = 0
         while True:
@@ -190,8 +198,8 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
             h = new_highs()
             configure(h, max(0.1, deadline - time.perf_counter()))
             h.passModel(model)
-            if drop is not None and len(drop):
-                h.deleteRows(len(drop), drop)
+            if rows is not None and len(rows):
+                h.deleteRows(len(rows), rows)
             if holds_start:
                 set_start(h, start)
             if not holds_start or cutoff < upper:
@@ -254,6 +262,10 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
 
     def worker(wid: int) -> None:
         try:
+            if wid == 1 and prepare is not None:
+                prepared = prepare()
+                with cond:
+                    dropping["rows"] = prepared
             while True:
                 with cond:
                     while not queue:
