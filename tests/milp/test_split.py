@@ -174,3 +174,27 @@ def test_an_error_in_one_subtree_reaches_the_caller():
         solve_split(am, start, float(am.cost @ start), position, configure=configure,
                     time_limit_s=60.0, mip_rel_gap=1e-4, depth=2)
     assert time.perf_counter() - t0 < 30.0  # the other thread stopped, not timed out
+
+
+@pytest.mark.parametrize("make", INSTANCES[1:4])
+def test_link_rows_selected_on_the_second_thread(make, monkeypatch):
+    """With link rows on demand, the split selects them on its second thread while the first
+    searches the start's branch with every row: the same optimum as one HiGHS run with
+    the rows selected first, the same selection, and fewer rows than the model."""
+    inst = make()
+    for var in ("HETSERVE_MILP_SPLIT", "HETSERVE_MILP_CUTPOOL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("HETSERVE_MILP_LINK_ON_DEMAND", "1")
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
+    start = gh(inst, GhParams())
+    one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
+    two = solve(inst, MilpParams(threads=2), warm_start=start.solution)
+    assert two.stats["split"] is not None and one.stats["link_rows"] is not None
+    assert two.stats["link_rows"] is not None
+    for key in ("kept", "total", "rounds"):
+        assert two.stats["link_rows"][key] == one.stats["link_rows"][key]
+    assert two.stats["n_rows"] == one.stats["n_rows"]
+    assert two.stats["link_rows"]["kept"] < two.stats["link_rows"]["total"]
+    assert one.status is Status.OPTIMAL and two.status is Status.OPTIMAL
+    assert two.objective == pytest.approx(one.objective, rel=2e-4)
+    assert two.bound is not None and two.bound <= one.objective * (1 + 2e-4) + 1e-9
