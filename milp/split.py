@@ -22,6 +22,9 @@ once, before the threads start, never inside them).
   (a subtree that ended found it; else the start's, :func:`split_order`); both halves are
   queued with the interrupted run's bound. Its tree is lost; what it proved is kept as the
   halves' bound. ``depth = 1`` is the two-branch split.
+* ``prepare`` (the link-row selection, :mod:`milp.link_rows`) runs on the second thread
+  while the first already searches the subtree holding the start with every row; the
+  subtrees started after it leave out the rows it returns.
 * A subtree holding the start gets it as its MIP start; any other gets HiGHS's cutoff
   (``objective_bound``) at the best cost known, first the start's ``U``: it only looks for
   plans cheaper than that.
