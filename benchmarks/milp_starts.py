@@ -52,6 +52,10 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "split-depth4": {(_SOLVE, "SPLIT_DEPTH"): 4},
     # the link rows selected before the split starts, not on its second thread
     "links-first": {(_SOLVE, "SPLIT_SELECTS_LINKS"): False},
+    # the chain split at SPLIT_DEPTH for subtrees that ran N s (default 10) / never
+    "split-chain": {(_SOLVE, "SPLIT_CHAIN_AFTER_S"): 0.0},
+    "split-chain10": {(_SOLVE, "SPLIT_CHAIN_AFTER_S"): 10.0},
+    "no-chain": {(_SOLVE, "SPLIT_CHAIN_AFTER_S"): float("inf")},
     # without the restart from HiGHS's root cuts (§6; off by default: run the benchmark
     # with HETSERVE_MILP_CUTPOOL=1 to compare "default" = on with this)
     "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},

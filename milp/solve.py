@@ -414,6 +414,12 @@ so far (else of the start), up to this many flags from the root (milp.split; doc
 "Split on one open flag")."""
 
 
+SPLIT_CHAIN_AFTER_S = 10.0
+"""At :data:`SPLIT_DEPTH`, a subtree whose search has run this long while a thread idles is
+split into the chain over the configurations its LP opens but cannot afford
+(:func:`milp.split.solve_split`; docs/milp.md "Split on one open flag"). Shorter searches
+are left alone: the chain's roots cost more than they save there."""
+
 SPLIT_SELECTS_LINKS = True
 """With the split, the link rows are selected on its second thread while the first searches
 the start's branch with every row, instead of before both start (docs/milp.md "Split on
@@ -789,7 +795,8 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                             mip_rel_gap=params.mip_rel_gap,
                             drop=None if links is None else links.drop,
                             prepare=select_links if split_selects else None,
-                            depth=SPLIT_DEPTH, threads=params.threads)
+                            depth=SPLIT_DEPTH, threads=params.threads,
+                            chain_after_s=SPLIT_CHAIN_AFTER_S)
         links = selected[0] if selected else links
         n_rows = am.n_rows - (0 if links is None else len(links.drop))
     else:

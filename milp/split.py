@@ -22,6 +22,12 @@ once, before the threads start, never inside them).
   (a subtree that ended found it; else the start's, :func:`split_order`); both halves are
   queued with the interrupted run's bound. Its tree is lost; what it proved is kept as the
   halves' bound. ``depth = 1`` is the two-branch split.
+* At ``depth`` flags, a subtree that has searched ``chain_after_s`` seconds while a thread
+  idles is split once more, into a *chain*: the idle thread solves its LP, takes the
+  configurations ``D`` it opens fractionally at ``(1 − w_c)·π_c`` at least the gap between
+  that LP and the best cost known (opening any one is near the cutoff at the root), and
+  queues ``{d1 open}, {d1 closed, d2 open}, …, {all of D closed}`` (``d`` by falling
+  ``w``), which partition the subtree.
 * ``prepare`` (the link-row selection, :mod:`milp.link_rows`) runs on the second thread
   while the first already searches the subtree holding the start with every row; the
   subtrees started after it leave out the rows it returns.
@@ -136,21 +142,29 @@ class _Subtree:
     fixings: Fixings
     bound: float
     """Inherited: the dual bound of the run it was split from (-inf at the first level)."""
-    split_on: int | None = None
-    """Set by an idle thread: interrupt the search and split on this position."""
+    children: list[Fixings] | None = None
+    """Set by an idle thread: interrupt the search and queue these subtrees instead (they
+    partition this one)."""
+    examined: bool = False
+    """An idle thread has solved its LP for a chain split (once per subtree)."""
+    started: float = math.inf
+    """``time.perf_counter()`` when its search began (inf: queued)."""
 
 
 def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, *,
                 configure: Callable[[highspy.Highs, float], None], time_limit_s: float,
                 mip_rel_gap: float, drop: np.ndarray | None = None,
                 prepare: Callable[[], np.ndarray | None] | None = None,
-                depth: int = 1, threads: int = 2) -> SplitResult:
+                depth: int = 1, threads: int = 2,
+                chain_after_s: float = math.inf) -> SplitResult:
     """Solve ``am`` as subtrees on ``w`` of the start's open configurations, ``threads``
     at once (module docstring). The first level splits on ``position``; while a thread is
     idle and another searches a subtree less than ``depth`` flags deep, that search is
     interrupted and its subtree split on the costliest open configuration not fixed in it
-    of the best plan found so far, else of the start (:func:`split_order`).
-    ``start``: the column values of a plan of cost ``upper``; ``configure(h, seconds)``:
+    of the best plan found so far, else of the start (:func:`split_order`). At ``depth``,
+    a subtree whose search has run ``chain_after_s`` seconds or more while a thread idles
+    is split, once, into the chain over the configurations its LP opens but cannot afford
+    (module docstring). ``start``: the column values of a plan of cost ``upper``; ``configure(h, seconds)``:
     sets every option of one run's HiGHS (one thread, the time limit given) except the
     thread pool; ``drop``: row indices of ``am`` to leave out
     (:func:`milp.link_rows.select_link_rows`). ``prepare``: run by the second thread
@@ -181,14 +195,54 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
             ranked = split_order(am, min(plans, key=lambda p: p[0])[1]) + order
         return next((k for k in ranked if k not in fixed), None)
 
-    def search(sub: _Subtree) -> BranchRun | list[_Subtree]:
+    def chain_parts(sub: _Subtree) -> list[Fixings] | None:
+        """The chain partition of ``sub`` over the configurations its LP opens that it
+        cannot afford: ``0 < w_c < 1`` and ``(1 − w_c)·π_c`` at least the gap between its
+        LP value and the best cost known. Opening any one of them is then near the cutoff
+        at the root, and closing them all removes what the LP leans on. Parts:
+        ``{d1 open}, {d1 closed, d2 open}, …, {all closed}`` (``d`` by falling ``w``);
+        None when fewer than two such configurations."""
+        lb, ub = bounds_of(sub.fixings)
+        lp = replace(am, lb=lb, ub=ub).to_highs_lp()
+        lp.integrality_ = []
+        h = new_highs()
+        h.setOptionValue("output_flag", False)
+        h.setOptionValue("threads", 1)
+        h.passModel(lp)
+        with cond:
+            rows, upper_now = dropping["rows"], float(best["value"])
+        if rows is not None and len(rows):
+            h.deleteRows(len(rows), rows)
+        if (run_highs(h) == highspy.HighsStatus.kError
+                or h.getModelStatus() != highspy.HighsModelStatus.kOptimal):
+            return None
+        x = np.asarray(h.getSolution().col_value)
+        w = x[am.cols["w"]]
+        price = am.cost[am.cols["r"]]
+        room = upper_now - float(h.getInfo().objective_function_value)
+        fixed = {k for k, _ in sub.fixings}
+        dear = [int(k) for k in np.flatnonzero((w > 1e-2) & (w < 1 - 1e-2)
+                                               & ((1 - w) * price >= room))
+                if int(k) not in fixed]
+        if len(dear) < 2 or room <= 0:
+            return None
+        dear.sort(key=lambda k: -w[k])
+        closed = tuple((k, False) for k in dear)
+        return ([(*sub.fixings, *closed)]
+                + [(*sub.fixings, *closed[:i], (d, True)) for i, d in enumerate(dear)])
+
+    def bounds_of(fixings: Fixings) -> tuple[np.ndarray, np.ndarray]:
         lb, ub = am.lb.copy(), am.ub.copy()
-        for k, is_open in sub.fixings:
+        for k, is_open in fixings:
             lb[w0 + k] = ub[w0 + k] = 1.0 if is_open else 0.0
             if is_open:
                 lb[r0 + k] = max(lb[r0 + k], 1.0)
             else:
                 lb[r0 + k] = ub[r0 + k] = 0.0
+        return lb, ub
+
+    def search(sub: _Subtree) -> BranchRun | list[_Subtree]:
+        lb, ub = bounds_of(sub.fixings)
         model = replace(am, lb=lb, ub=ub).to_highs_lp()
         holds_start = all((start[w0 + k] > 0.5) == is_open for k, is_open in sub.fixings)
         with cond:
@@ -218,7 +272,7 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                     return
                 with cond:  # an idle thread asks for a split, or another subtree found a
                     # plan below this run's cutoff
-                    if errors or sub.split_on is not None or (
+                    if errors or sub.children is not None or (
                             best["by"] is not None and best["by"] is not sub
                             and float(best["value"]) < cutoff * (1 - mip_rel_gap)):
                         inp.user_interrupt = True
@@ -247,10 +301,9 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                     and deadline - time.perf_counter() > 0.1 and not errors):
                 with cond:
                     counts["nodes"] += int(info.mip_node_count)
-                    flag = sub.split_on
-                if flag is not None:  # this subtree's two halves, each bounded by this run
-                    return [_Subtree((*sub.fixings, (flag, True)), bound),
-                            _Subtree((*sub.fixings, (flag, False)), bound)]
+                    children = sub.children
+                if children is not None:  # its parts, each bounded by this run
+                    return [_Subtree(f, bound) for f in children]
                 restarts += 1
                 continue
             with cond:
@@ -274,13 +327,31 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                     while not queue:
                         if not running or errors:
                             return
+                        examine = None
                         for other in running.values():  # idle: split a running search
-                            if other.split_on is None:
-                                other.split_on = next_flag(other)
+                            if other.children is None:
+                                flag = next_flag(other)
+                                if flag is not None:
+                                    other.children = [(*other.fixings, (flag, True)),
+                                                      (*other.fixings, (flag, False))]
+                                elif (not other.examined
+                                      and time.perf_counter() - other.started >= chain_after_s):
+                                    other.examined = True
+                                    examine = other
+                        if examine is not None:  # its LP, outside the lock
+                            cond.release()
+                            try:
+                                parts = chain_parts(examine)
+                            finally:
+                                cond.acquire()
+                            if parts is not None and examine in running.values():
+                                examine.children = parts
+                            continue
                         cond.wait(0.02)
                     if errors or deadline - time.perf_counter() <= 0.1:
                         return  # what is queued stays a leaf with its inherited bound
                     sub = queue.pop(0)
+                    sub.started = time.perf_counter()
                     running[wid] = sub
                 try:
                     out = search(sub)
