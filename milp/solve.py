@@ -149,7 +149,8 @@ class MilpParams:
         the model as its two branches on the open flag of the start's costliest
         configuration, ``threads`` subtrees at once, one HiGHS thread each, splitting a
         running subtree again while a thread is idle, up to :data:`SPLIT_DEPTH` flags
-        deep (:mod:`milp.split`; docs/milp.md "Split on one open flag"). The
+        deep, and there into a chain once it has searched :data:`SPLIT_CHAIN_AFTER_S`
+        (:mod:`milp.split`; docs/milp.md "Split on one open flag"). The
         environment's ``HETSERVE_MILP_SPLIT`` (``1`` on, ``0`` off) overrides it (a
         benchmark toggle).
     msg, log_file
