@@ -124,23 +124,31 @@ def _covers_the_tree(leaves: list[list[list]]) -> bool:
     return prefix_free and math.isclose(sum(2.0 ** -len(p) for p in paths), 1.0)
 
 
+def _one_and_three_threads(inst, monkeypatch, **constants):  # type: ignore[no-untyped-def]
+    """One HiGHS run, and the split with three threads (the third idle from the start) and
+    the given module constants of milp.solve, from the same GH start; the split's leaves,
+    checked to partition the plans."""
+    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
+    for name, value in constants.items():
+        monkeypatch.setattr(SOLVE, name, value)
+    start = gh(inst, GhParams())
+    one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
+    three = solve(inst, MilpParams(threads=3), warm_start=start.solution)
+    assert three.stats["split"] is not None
+    leaves = [b["fixings"] for b in three.stats["split"]["branches"]]
+    assert _covers_the_tree(leaves)
+    return one, three, leaves
+
+
 @pytest.mark.parametrize("make", INSTANCES[2:5])
 def test_deeper_split_with_an_idle_thread(make, monkeypatch):
     """With three threads the third is idle from the first level on, so a running subtree
     is split again (up to three flags deep; on these three instances HiGHS reaches its
     interrupt check before it ends): the leaves still partition the plans, and the optimum
     and bound are one HiGHS run's."""
-    inst = make()
-    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
-    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
-    monkeypatch.setattr(SOLVE, "SPLIT_DEPTH", 3)
-    start = gh(inst, GhParams())
-    one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
-    deep = solve(inst, MilpParams(threads=3), warm_start=start.solution)
+    one, deep, leaves = _one_and_three_threads(make(), monkeypatch, SPLIT_DEPTH=3)
     split = deep.stats["split"]
-    assert split is not None
-    leaves = [b["fixings"] for b in split["branches"]]
-    assert _covers_the_tree(leaves)
     assert all(1 <= len(path) <= 3 for path in leaves)
     assert split["resplits"] >= 1 and max(len(path) for path in leaves) >= 2
     assert len(leaves) == 2 + split["resplits"]  # each split turns one leaf into two
@@ -206,17 +214,7 @@ def test_chain_split_keeps_the_partition_and_the_optimum(make, request, monkeypa
     split's depth are split into chains over the configurations their LP cannot afford:
     the leaves still partition the plans and the optimum is one HiGHS run's. (On the two
     5x5x6 instances a chain is made: leaves deeper than the two flags of the split.)"""
-    inst = make()
-    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
-    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
-    monkeypatch.setattr(SOLVE, "SPLIT_CHAIN_AFTER_S", 0.0)
-    start = gh(inst, GhParams())
-    one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
-    chained = solve(inst, MilpParams(threads=3), warm_start=start.solution)
-    split = chained.stats["split"]
-    assert split is not None
-    leaves = [b["fixings"] for b in split["branches"]]
-    assert _covers_the_tree(leaves)
+    one, chained, leaves = _one_and_three_threads(make(), monkeypatch, SPLIT_CHAIN_AFTER_S=0.0)
     if "5x5x6" in request.node.callspec.id:
         assert max(len(path) for path in leaves) > SOLVE.SPLIT_DEPTH
     assert one.status is Status.OPTIMAL and chained.status is Status.OPTIMAL
