@@ -344,7 +344,7 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                                 parts = chain_parts(examine)
                             finally:
                                 cond.acquire()
-                            if parts is not None and examine in running.values():
+                            if parts is not None and any(examine is r for r in running.values()):
                                 examine.children = parts
                             continue
                         cond.wait(0.02)
