@@ -15,8 +15,8 @@ anything else (load/solve errors)            NO_SOLUTION (status string in stats
 
 (Every variable is bounded, so ``kUnboundedOrInfeasible`` can only mean infeasible.)
 With the split (:mod:`milp.split`, ``MilpParams.split``) the status is OPTIMAL only when
-both branches searched their trees to the end, FEASIBLE otherwise; the bound is the
-smaller branch bound.
+every leaf of the split searched its tree to the end, FEASIBLE otherwise; the bound is the
+smallest leaf bound.
 
 Extracting the plan: replicas are rounded to integers and shares clipped to [0, 1].
 HiGHS accepts a point within its feasibility tolerances (1e-7 on rows, 1e-6 on
@@ -421,6 +421,7 @@ split into the chain over the configurations its LP opens but cannot afford
 (:func:`milp.split.solve_split`; docs/milp.md "Split on one open flag"). Shorter searches
 are left alone: the chain's roots cost more than they save there."""
 
+
 SPLIT_SELECTS_LINKS = True
 """With the split, the link rows are selected on its second thread while the first searches
 the start's branch with every row, instead of before both start (docs/milp.md "Split on
@@ -574,7 +575,7 @@ def _wcover_fixing(instance: Instance, params: MilpParams, seed: int, am: ArrayM
 
 @dataclass(frozen=True)
 class _Outcome:
-    """What the solve reads from HiGHS's run, or from the split's two runs."""
+    """What the solve reads from HiGHS's run, or from the split's runs."""
 
     key: str
     status_name: str
@@ -600,8 +601,8 @@ def _outcome(h: highspy.Highs) -> _Outcome:
 
 
 def _split_outcome(split: SplitResult, am: ArrayModel, start: np.ndarray | None) -> _Outcome:
-    """The split's plan (the start when neither branch found a cheaper one), its bound,
-    and ``kOptimal`` when both branches ended, ``kTimeLimit`` otherwise (milp.split)."""
+    """The split's plan (the start when no leaf found a cheaper one), its bound, and
+    ``kOptimal`` when every leaf ended, ``kTimeLimit`` otherwise (milp.split)."""
     assert start is not None  # the split runs from a start only
     values = split.values if split.values is not None else start
     objective = split.objective if split.objective is not None else float(am.cost @ start)
@@ -924,7 +925,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                          seed=seed, stats=stats)
 
     if split is not None and split.values is None and warm_start is not None:
-        # neither branch found a plan cheaper than the start: the start is the plan
+        # no leaf of the split found a plan cheaper than the start: the start is the plan
         evaluation = evaluate_arrays(instance, *warm_start.to_arrays(instance))
         return RunResult("milp", status, warm_start, evaluation, time.perf_counter() - t_start,
                          bound=bound, seed=seed, stats=stats)

@@ -69,8 +69,9 @@ _ENDED = {highspy.HighsModelStatus.kOptimal, highspy.HighsModelStatus.kInfeasibl
 
 
 def split_order(am: ArrayModel, start: np.ndarray) -> list[int]:
-    """Positions (in ``am.index.cfg``) of the start's open configurations, costliest first
-    (replicas × price per replica): the flags the split branches on, in this order."""
+    """Positions (in ``am.index.cfg``) of the open configurations of a plan's column values
+    ``start``, costliest first (replicas × price per replica): the flags the split branches
+    on, in this order (the best plan's first, then the start's)."""
     r = start[am.cols["r"]]
     cost = am.cost[am.cols["r"]] * r
     opened = np.flatnonzero(r > 0.5)
