@@ -56,6 +56,14 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     "split-chain": {(_SOLVE, "SPLIT_CHAIN_AFTER_S"): 0.0},
     "split-chain10": {(_SOLVE, "SPLIT_CHAIN_AFTER_S"): 10.0},
     "no-chain": {(_SOLVE, "SPLIT_CHAIN_AFTER_S"): float("inf")},
+    "split-chain5": {(_SOLVE, "SPLIT_CHAIN_AFTER_S"): 5.0},
+    # the branch without the start split at once from this many columns (default 8,000):
+    # always / never
+    "split-eager": {(_SOLVE, "SPLIT_EAGER_MIN_COLUMNS"): 0},
+    "no-eager": {(_SOLVE, "SPLIT_EAGER_MIN_COLUMNS"): 2**62},
+    # the auto start with AGH's fleet MIP from 50k usable routes whatever the threads
+    # (round 15; AUTO_FLEET_MIP_ROUTES_SPLIT since round 16)
+    "fleet-start": {(_METHODS, "AUTO_FLEET_MIP_ROUTES_SPLIT"): 50_000},
     # without the restart from HiGHS's root cuts (§6; off by default: run the benchmark
     # with HETSERVE_MILP_CUTPOOL=1 to compare "default" = on with this)
     "no-cutpool": {(_SOLVE, "CUTPOOL_MIN_COLUMNS"): 2**62},

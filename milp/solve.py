@@ -422,6 +422,16 @@ split into the chain over the configurations its LP opens but cannot afford
 are left alone: the chain's roots cost more than they save there."""
 
 
+SPLIT_EAGER_MIN_COLUMNS = 8_000
+"""From this many columns of the fixed model the split queues the branch without the start
+already split on the start's next configuration (two subtrees two flags deep), instead of
+splitting it when a thread idles (:func:`milp.split.solve_split`'s ``eager``). An idle
+thread comes when the start's branch ends, and the branch it interrupts then loses the
+tree it searched meanwhile: 16 s of 20x20x20 s1's. Below, the start's branch ends within
+seconds and the later split on the best plan's configuration is worth more (12x12x12 s0:
+8.7 against 10.8 s; docs/milp.md "Split on one open flag", round 16)."""
+
+
 SPLIT_SELECTS_LINKS = True
 """With the split, the link rows are selected on its second thread while the first searches
 the start's branch with every row, instead of before both start (docs/milp.md "Split on
@@ -798,6 +808,7 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
                             drop=None if links is None else links.drop,
                             prepare=select_links if split_selects else None,
                             depth=SPLIT_DEPTH, threads=params.threads,
+                            eager=am.n_cols >= SPLIT_EAGER_MIN_COLUMNS,
                             chain_after_s=SPLIT_CHAIN_AFTER_S)
         links = selected[0] if selected else links
         n_rows = am.n_rows - (0 if links is None else len(links.drop))

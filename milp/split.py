@@ -157,7 +157,7 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                 mip_rel_gap: float, drop: np.ndarray | None = None,
                 prepare: Callable[[], np.ndarray | None] | None = None,
                 depth: int = 1, threads: int = 2,
-                chain_after_s: float = math.inf) -> SplitResult:
+                chain_after_s: float = math.inf, eager: bool = False) -> SplitResult:
     """Solve ``am`` as subtrees on ``w`` of the start's open configurations, ``threads``
     at once (module docstring). The first level splits on ``position``; while a thread is
     idle and another searches a subtree less than ``depth`` flags deep, that search is
@@ -180,6 +180,11 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
     best: dict[str, Any] = {"value": upper, "by": None}
     plans: list[tuple[float, np.ndarray]] = []
     queue = [_Subtree(((position, True),), -math.inf), _Subtree(((position, False),), -math.inf)]
+    second = next((k for k in order if k != position), None)
+    if eager and depth >= 2 and second is not None:
+        # the branch without the start split at once on the start's next flag
+        queue[1:] = [_Subtree(((position, False), (second, True)), -math.inf),
+                     _Subtree(((position, False), (second, False)), -math.inf)]
     running: dict[int, _Subtree] = {}
     leaves: list[BranchRun] = []
     counts = {"nodes": 0, "resplits": 0}

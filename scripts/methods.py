@@ -83,25 +83,34 @@ AUTO_FULL_AGH_ROUTES = 12_000
 12x12x12 15–18k, 20x20x20 75–82k)."""
 
 AUTO_FLEET_MIP_ROUTES = 50_000
-"""Usable routes above which ``auto`` starts from AGH *with* its fleet MIP: from 20x20x20 on
-HiGHS neither finishes its root nor improves the start within a minute (docs/milp.md
-"Which MIP start"), so the start is the plan the run returns, and it should be no worse
-than ``--method agh``'s."""
+"""Usable routes above which ``auto`` on one thread starts from AGH *with* its fleet MIP:
+from 20x20x20 on one HiGHS run neither finishes its root nor improves the start within a
+minute (docs/milp.md "Which MIP start"), so the start is the plan the run returns, and it
+should be no worse than ``--method agh``'s."""
+
+AUTO_FLEET_MIP_ROUTES_SPLIT = 100_000
+"""The same threshold with two threads or more, where the exact solve is the split of
+:mod:`milp.split`: it proves every 20x20x20 ``paper`` seed (75–82k routes) from AGH's plan
+before the fleet MIP, and its 5–10 s of fleet MIP (one core) cost more than the better
+plan saves (round 16, ``results/milp/exact-r16-start/``). Above it (50x30x30 has about
+420k) no run finishes its root, so the fleet MIP stays."""
 
 
-def auto_start(instance: Instance) -> str:
+def auto_start(instance: Instance, threads: int = 1) -> str:
     """The MIP start ``milp`` uses by default (measured in docs/milp.md "Which MIP start",
     ``results/milp/exact-starts/``): up to :data:`AUTO_FULL_AGH_ROUTES` usable routes the
     capped AGH, whose near-optimal plan feeds the reduced-cost fixing for a fraction of the
     full AGH's time (GH's plan, 10–45 % above the optimum, fixes far less and the solve is
     slower); above it the full AGH, whose better plan pays for itself in the fixing and the
-    root (12x12x12 and 12x12x15), and at 20x20x20, where HiGHS does not finish the root
-    LP within a minute, is what the run returns; so above :data:`AUTO_FLEET_MIP_ROUTES` the
-    start is AGH with its fleet MIP, the plan ``--method agh`` returns."""
+    root (12x12x12 and 12x12x15). Where HiGHS cannot improve the start within a minute the
+    start is what the run returns, so there it is AGH with its fleet MIP, the plan
+    ``--method agh`` returns: above :data:`AUTO_FLEET_MIP_ROUTES` routes on one thread,
+    above :data:`AUTO_FLEET_MIP_ROUTES_SPLIT` with ``threads`` ≥ 2 (the split)."""
     from hetserve.milp.index import usable_mask
 
     routes = int(usable_mask(instance).sum())
-    if routes > AUTO_FLEET_MIP_ROUTES:
+    fleet_above = AUTO_FLEET_MIP_ROUTES_SPLIT if threads >= 2 else AUTO_FLEET_MIP_ROUTES
+    if routes > fleet_above:
         return "agh-fleet"
     return "agh" if routes > AUTO_FULL_AGH_ROUTES else "agh-capped"
 
@@ -127,7 +136,7 @@ def _milp(instance: Instance, s: MethodSettings) -> RunResult:
                          f"{list(MILP_STARTS)}")
     if s.warm_start is not None or s.milp_start == "none":
         return _milp_cold(instance, s)
-    name = auto_start(instance) if s.milp_start == "auto" else s.milp_start
+    name = auto_start(instance, s.threads) if s.milp_start == "auto" else s.milp_start
     # AGH as a MIP start skips its fleet MIP (the exact solve does that job itself) except
     # where HiGHS cannot improve the start in time (auto_start)
     if name == "agh":

@@ -220,3 +220,28 @@ def test_chain_split_keeps_the_partition_and_the_optimum(make, request, monkeypa
     assert one.status is Status.OPTIMAL and chained.status is Status.OPTIMAL
     assert chained.objective == pytest.approx(one.objective, rel=2e-4)
     assert chained.bound is not None and chained.bound <= one.objective * (1 + 2e-4) + 1e-9
+
+
+@pytest.mark.parametrize("make", INSTANCES[1:5])
+def test_eager_split_of_the_branch_without_the_start(make, monkeypatch):
+    """With the eager split forced on at any size, the branch without the start is queued
+    already split on a second flag: no leaf is that branch alone, the leaves still
+    partition the plans (three from the start, two more per later split), and the
+    optimum and bound are one HiGHS run's."""
+    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
+    monkeypatch.setattr(SOLVE, "SPLIT_EAGER_MIN_COLUMNS", 0)
+    inst = make()
+    start = gh(inst, GhParams())
+    one = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
+    eager = solve(inst, MilpParams(threads=2), warm_start=start.solution)
+    split = eager.stats["split"]
+    leaves = [b["fixings"] for b in split["branches"]]
+    assert _covers_the_tree(leaves)
+    first = leaves[0][0][0]  # every path starts at the first level's flag
+    assert all(path[0][0] == first for path in leaves)
+    assert not any(len(path) == 1 and not path[0][1] for path in leaves)
+    assert len(leaves) == 3 + split["resplits"]
+    assert one.status is Status.OPTIMAL and eager.status is Status.OPTIMAL
+    assert eager.objective == pytest.approx(one.objective, rel=2e-4)
+    assert eager.bound is not None and eager.bound <= one.objective * (1 + 2e-4) + 1e-9

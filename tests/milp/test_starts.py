@@ -9,6 +9,7 @@ import pytest
 
 from hetserve.cli.methods import (
     AUTO_FLEET_MIP_ROUTES,
+    AUTO_FLEET_MIP_ROUTES_SPLIT,
     AUTO_FULL_AGH_ROUTES,
     CAPPED_AGH_SWAP_MIN_ROUTES,
     MILP_STARTS,
@@ -30,9 +31,27 @@ def test_auto_picks_by_size():
     assert usable_mask(small).sum() <= AUTO_FULL_AGH_ROUTES < usable_mask(large).sum()
     assert auto_start(small) == "agh-capped"
     assert auto_start(large) == "agh"
-    huge = generate((20, 20, 20), 0)  # HiGHS cannot improve the start there: AGH's own plan
-    assert usable_mask(huge).sum() > AUTO_FLEET_MIP_ROUTES
+    huge = generate((20, 20, 20), 0)
+    routes = usable_mask(huge).sum()
+    # one HiGHS run cannot improve the start there: AGH's own plan (with its fleet MIP)
+    assert AUTO_FLEET_MIP_ROUTES < routes < AUTO_FLEET_MIP_ROUTES_SPLIT
     assert auto_start(huge) == "agh-fleet"
+    assert auto_start(huge, threads=1) == "agh-fleet"
+    # the split proves it from AGH's plan before the fleet MIP
+    assert auto_start(huge, threads=2) == "agh"
+    assert auto_start(large, threads=2) == "agh"
+    assert auto_start(small, threads=2) == "agh-capped"
+
+
+def test_auto_keeps_the_fleet_mip_above_the_split_threshold(monkeypatch):
+    import hetserve.cli.methods as methods
+
+    inst = generate((12, 12, 12), 1)
+    routes = int(usable_mask(inst).sum())
+    monkeypatch.setattr(methods, "AUTO_FLEET_MIP_ROUTES_SPLIT", routes - 1)
+    assert auto_start(inst, threads=2) == "agh-fleet"
+    monkeypatch.setattr(methods, "AUTO_FLEET_MIP_ROUTES_SPLIT", routes)
+    assert auto_start(inst, threads=2) == "agh"
 
 
 def test_capped_start_swaps_only_from_its_size_on():
