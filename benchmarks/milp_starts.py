@@ -61,6 +61,9 @@ FIXING: dict[str, dict[tuple[str, str], Any]] = {
     # always / never
     "split-eager": {(_SOLVE, "SPLIT_EAGER_MIN_COLUMNS"): 0},
     "no-eager": {(_SOLVE, "SPLIT_EAGER_MIN_COLUMNS"): 2**62},
+    # round 15's defaults: both of the above
+    "round15": {(_METHODS, "AUTO_FLEET_MIP_ROUTES_SPLIT"): 50_000,
+                (_SOLVE, "SPLIT_EAGER_MIN_COLUMNS"): 2**62},
     # the auto start with AGH's fleet MIP from 50k usable routes whatever the threads
     # (round 15; AUTO_FLEET_MIP_ROUTES_SPLIT since round 16)
     "fleet-start": {(_METHODS, "AUTO_FLEET_MIP_ROUTES_SPLIT"): 50_000},
