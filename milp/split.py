@@ -15,7 +15,9 @@ once, before the threads start, never inside them).
 
 * The first level splits on ``c*``, the start's costliest open configuration
   (:func:`split_position`): the subtree ``w_c* = 1`` holds the start, the other must prove
-  that nothing without ``c*`` is cheaper.
+  that nothing without ``c*`` is cheaper. With ``eager`` that other subtree is queued
+  already split on the start's next costliest open configuration (three subtrees from the
+  start), so the thread freed when the start's subtree ends throws no search away.
 * When a thread is idle (its subtree ended and none is queued) and another searches a
   subtree fewer than ``depth`` flags deep, that search is interrupted and its subtree split
   on the costliest open configuration not yet fixed in it of the best plan found so far
@@ -165,14 +167,15 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
     of the best plan found so far, else of the start (:func:`split_order`). At ``depth``,
     a subtree whose search has run ``chain_after_s`` seconds or more while a thread idles
     is split, once, into the chain over the configurations its LP opens but cannot afford
-    (module docstring). ``start``: the column values of a plan of cost ``upper``; ``configure(h, seconds)``:
-    sets every option of one run's HiGHS (one thread, the time limit given) except the
-    thread pool; ``drop``: row indices of ``am`` to leave out
-    (:func:`milp.link_rows.select_link_rows`). ``prepare``: run by the second thread
-    before it takes a subtree, while the first searches the subtree holding the start
-    with ``drop``; the rows it returns are left out of every subtree started after it
-    (the link-row selection, so that it costs no time of the start's branch; it must not
-    rebuild HiGHS's thread pool)."""
+    (module docstring). ``eager``: the subtree ``w = 0`` on ``position`` is queued already
+    split on the start's next configuration (with ``depth`` ≥ 2). ``start``: the column
+    values of a plan of cost ``upper``; ``configure(h, seconds)``: sets every option of one
+    run's HiGHS (one thread, the time limit given) except the thread pool; ``drop``: row
+    indices of ``am`` to leave out (:func:`milp.link_rows.select_link_rows`).
+    ``prepare``: run by the second thread before it takes a subtree, while the first
+    searches the subtree holding the start with ``drop``; the rows it returns are left out
+    of every subtree started after it (the link-row selection, so that it costs no time of
+    the start's branch; it must not rebuild HiGHS's thread pool)."""
     order = [position] + [k for k in split_order(am, start) if k != position]
     w0, r0 = am.cols["w"].start, am.cols["r"].start
     deadline = time.perf_counter() + time_limit_s
