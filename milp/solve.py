@@ -623,6 +623,20 @@ def _split_outcome(split: SplitResult, am: ArrayModel, start: np.ndarray | None)
     return _Outcome(key, name, True, objective, bound, gap, split.nodes, values)
 
 
+def lift_bound(bound: float | None, fixing: Fixing | None, cap: float) -> float | None:
+    """The larger of HiGHS's (or the split's) ``bound`` and the fixing's Lagrangian bound
+    ``L`` (:mod:`milp.fixing`: certified for the model the fixing was computed on, which
+    keeps an optimal plan whenever one is cheaper than the start), capped at ``cap``: the
+    smaller of the start's cost and the returned plan's. Valid: if the optimum is below
+    the start's cost, the model holds it and ``L`` is at most it; otherwise the start's
+    cost is the optimum, and the cap is at most it. It matters where the search stopped
+    before its own bound did (a leaf of the split still queued, a root not finished)."""
+    if fixing is None or not math.isfinite(fixing.bound):
+        return bound
+    lagrangian = min(fixing.bound, cap)
+    return lagrangian if bound is None or not math.isfinite(bound) else max(bound, lagrangian)
+
+
 def _plan_arrays(instance: Instance, am: ArrayModel,
                  values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """``(r, x)`` over all configurations from column values of ``am``."""
@@ -892,6 +906,11 @@ def solve(instance: Instance, params: MilpParams | None = None, *, seed: int = 0
         "split": None if split is None else split.stats(),
     }
     bound = out.bound
+    if has_point and out.objective is not None and upper is not None:
+        lifted = lift_bound(bound, fixing, min(out.objective, upper))
+        if lifted is not None and (bound is None or lifted > bound):
+            stats["bound_from_fixing"] = True
+        bound = lifted
 
     if key == "kOptimal":
         status = Status.OPTIMAL

@@ -245,3 +245,41 @@ def test_eager_split_of_the_branch_without_the_start(make, monkeypatch):
     assert one.status is Status.OPTIMAL and eager.status is Status.OPTIMAL
     assert eager.objective == pytest.approx(one.objective, rel=2e-4)
     assert eager.bound is not None and eager.bound <= one.objective * (1 + 2e-4) + 1e-9
+
+
+def test_lift_bound_takes_the_larger_bound_below_the_cap():
+    from hetserve.milp.fixing import Fixing
+
+    fixing = Fixing(np.zeros(1), 5.0, 5.0, 0, 0, 0.0)
+    assert SOLVE.lift_bound(None, fixing, 7.0) == 5.0
+    assert SOLVE.lift_bound(-math.inf, fixing, 7.0) == 5.0
+    assert SOLVE.lift_bound(6.0, fixing, 7.0) == 6.0
+    assert SOLVE.lift_bound(4.0, fixing, 4.5) == 4.5  # never above the start or the plan
+    assert SOLVE.lift_bound(4.0, None, 7.0) == 4.0
+    assert SOLVE.lift_bound(None, None, 7.0) is None
+
+
+@pytest.mark.parametrize("make", INSTANCES[2:4])
+def test_a_split_stopped_without_a_bound_reports_the_fixings(make, monkeypatch):
+    """A split whose leaves all stopped before a bound (as at a short time limit) reports
+    the fixing's certified Lagrangian bound, capped at the plan's cost: never above the
+    optimum one HiGHS run proves, and the status is not optimal."""
+    from dataclasses import replace
+
+    monkeypatch.delenv("HETSERVE_MILP_SPLIT", raising=False)
+    monkeypatch.setattr(SOLVE, "SPLIT_MIN_COLUMNS", 0)
+    inst = make()
+    start = gh(inst, GhParams())
+    exact = solve(inst, MilpParams(threads=2, split=False), warm_start=start.solution)
+    real = SOLVE.solve_split
+
+    def stopped(*args, **kwargs):  # type: ignore[no-untyped-def]
+        return replace(real(*args, **kwargs), bound=-math.inf, proven=False)
+
+    monkeypatch.setattr(SOLVE, "solve_split", stopped)
+    res = solve(inst, MilpParams(threads=2), warm_start=start.solution)
+    assert exact.status is Status.OPTIMAL and res.status is Status.FEASIBLE
+    lagrangian = res.stats["fixing"]["bound"]
+    assert math.isfinite(lagrangian) and res.stats.get("bound_from_fixing")
+    assert res.bound == pytest.approx(min(lagrangian, res.objective))
+    assert res.bound <= exact.objective * (1 + 1e-9) + 1e-9
