@@ -630,8 +630,10 @@ def lift_bound(bound: float | None, fixing: Fixing | None, cap: float) -> float 
     smaller of the start's cost and the returned plan's. Valid: if the optimum is below
     the start's cost, the model holds it and ``L`` is at most it; otherwise the start's
     cost is the optimum, and the cap is at most it. It matters where the search stopped
-    before its own bound did (a leaf of the split still queued, a root not finished)."""
-    if fixing is None or not math.isfinite(fixing.bound):
+    before its own bound did (a leaf of the split still queued, a root not finished). An
+    ``L`` of 0 or less (multipliers of a column generation stopped early) says nothing the
+    costs' signs do not, and is not used."""
+    if fixing is None or not math.isfinite(fixing.bound) or fixing.bound <= 0:
         return bound
     lagrangian = min(fixing.bound, cap)
     return lagrangian if bound is None or not math.isfinite(bound) else max(bound, lagrangian)

@@ -257,6 +257,8 @@ def test_lift_bound_takes_the_larger_bound_below_the_cap():
     assert SOLVE.lift_bound(4.0, fixing, 4.5) == 4.5  # never above the start or the plan
     assert SOLVE.lift_bound(4.0, None, 7.0) == 4.0
     assert SOLVE.lift_bound(None, None, 7.0) is None
+    weak = Fixing(np.zeros(1), -558.3, np.nan, 0, 0, 0.0)  # an early-stopped generation's
+    assert SOLVE.lift_bound(None, weak, 7.0) is None
 
 
 @pytest.mark.parametrize("make", INSTANCES[2:4])
