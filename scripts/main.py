@@ -137,7 +137,7 @@ def main() -> None:
               help="Seed for HiGHS and the heuristics' random starts.")
 @click.option("--warm-start", type=click.Choice(list(MILP_STARTS)), default="auto",
               show_default=True,
-              help="MILP only: MIP start from a heuristic plan ('auto': chosen by size, "
+              help="MILP only: MIP start from a heuristic plan ('auto': chosen by size and threads, "
                    "docs/milp.md; 'none': cold).")
 @click.option("--agh-budget", type=Integer(0, 10**12), default=None,
               help="AGH's work budget in candidate-move evaluations (default: "

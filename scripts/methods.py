@@ -30,7 +30,7 @@ class MethodSettings:
     """Settings every method understands (methods ignore what does not apply).
 
     ``milp_start`` is the heuristic whose plan starts the MILP when no ``warm_start`` is
-    given (``"auto"`` by default: by size, :func:`auto_start`; or one of
+    given (``"auto"`` by default: by size and threads, :func:`auto_start`; or one of
     :data:`MILP_STARTS`, ``"none"`` for a cold start);
     ``agh_work_budget`` overrides AGH's work budget (:class:`AghParams`)."""
 
@@ -45,7 +45,7 @@ class MethodSettings:
 
 
 MILP_STARTS = ("auto", "agh", "agh-capped", "agh-fleet", "gh", "none")
-"""MIP starts of ``milp``: ``auto`` picks by size (:func:`auto_start`), ``agh`` is AGH
+"""MIP starts of ``milp``: ``auto`` picks by size and threads (:func:`auto_start`), ``agh`` is AGH
 without its fleet MIP, ``agh-capped`` a short AGH (:data:`CAPPED_AGH`), ``agh-fleet`` AGH
 with its fleet MIP (the plan ``--method agh`` returns), ``gh`` the greedy alone, ``none`` a
 cold start."""
@@ -91,7 +91,7 @@ should be no worse than ``--method agh``'s."""
 AUTO_FLEET_MIP_ROUTES_SPLIT = 100_000
 """The same threshold with two threads or more, where the exact solve is the split of
 :mod:`milp.split`: it proves every 20x20x20 ``paper`` seed (75–82k routes) from AGH's plan
-before the fleet MIP, and its 5–10 s of fleet MIP (one core) cost more than the better
+before the fleet MIP, and its 1.3–9.3 s of fleet MIP (one core) cost more than the better
 plan saves (round 16, ``results/milp/exact-r16-start/``). Above it (50x30x30 has about
 420k) no run finishes its root, so the fleet MIP stays."""
 
@@ -125,7 +125,7 @@ def _milp_cold(instance: Instance, s: MethodSettings) -> RunResult:
 
 
 def _milp(instance: Instance, s: MethodSettings) -> RunResult:
-    """The MILP, started from a heuristic plan (chosen by size by default,
+    """The MILP, started from a heuristic plan (chosen by size and threads by default,
     :func:`auto_start`) unless one is given or ``milp_start == "none"``. The start is
     part of the method: its runtime is included and the HiGHS time limit is what is left
     of ``time_limit_s``. The start's cost also feeds the incumbent reduction
