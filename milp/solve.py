@@ -16,7 +16,9 @@ anything else (load/solve errors)            NO_SOLUTION (status string in stats
 (Every variable is bounded, so ``kUnboundedOrInfeasible`` can only mean infeasible.)
 With the split (:mod:`milp.split`, ``MilpParams.split``) the status is OPTIMAL only when
 every leaf of the split searched its tree to the end, FEASIBLE otherwise; the bound is the
-smallest leaf bound.
+smallest leaf bound. Where a run stopped before its own bound did (or with a weaker one),
+the bound reported is the fixing's certified Lagrangian bound, capped at the start's and
+the plan's cost (:func:`lift_bound`).
 
 Extracting the plan: replicas are rounded to integers and shares clipped to [0, 1].
 HiGHS accepts a point within its feasibility tolerances (1e-7 on rows, 1e-6 on
@@ -149,8 +151,9 @@ class MilpParams:
         the model as its two branches on the open flag of the start's costliest
         configuration, ``threads`` subtrees at once, one HiGHS thread each, splitting a
         running subtree again while a thread is idle, up to :data:`SPLIT_DEPTH` flags
-        deep, and there into a chain once it has searched :data:`SPLIT_CHAIN_AFTER_S`
-        (:mod:`milp.split`; docs/milp.md "Split on one open flag"). The
+        deep, and there into a chain once it has searched :data:`SPLIT_CHAIN_AFTER_S`;
+        from :data:`SPLIT_EAGER_MIN_COLUMNS` columns the branch without the start is
+        split at once (:mod:`milp.split`; docs/milp.md "Split on one open flag"). The
         environment's ``HETSERVE_MILP_SPLIT`` (``1`` on, ``0`` off) overrides it (a
         benchmark toggle).
     msg, log_file
