@@ -183,11 +183,6 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
     best: dict[str, Any] = {"value": upper, "by": None}
     plans: list[tuple[float, np.ndarray]] = []
     queue = [_Subtree(((position, True),), -math.inf), _Subtree(((position, False),), -math.inf)]
-    second = next((k for k in order if k != position), None)
-    if eager and depth >= 2 and second is not None:
-        # the branch without the start split at once on the start's next flag
-        queue[1:] = [_Subtree(((position, False), (second, True)), -math.inf),
-                     _Subtree(((position, False), (second, False)), -math.inf)]
     running: dict[int, _Subtree] = {}
     leaves: list[BranchRun] = []
     counts = {"nodes": 0, "resplits": 0}
@@ -203,6 +198,16 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
         if plans:  # the best plan found so far ranks first, then the start's order
             ranked = split_order(am, min(plans, key=lambda p: p[0])[1]) + order
         return next((k for k in ranked if k not in fixed), None)
+
+    def halves(fixings: Fixings, flag: int) -> list[Fixings]:
+        return [(*fixings, (flag, True)), (*fixings, (flag, False))]
+
+    if eager and depth >= 2:
+        # the branch without the start split at once, on the flag an idle thread would
+        # pick for it now (the start's next: no plan has been found yet)
+        flag = next_flag(queue[1])
+        if flag is not None:
+            queue[1:] = [_Subtree(f, -math.inf) for f in halves(queue[1].fixings, flag)]
 
     def chain_parts(sub: _Subtree) -> list[Fixings] | None:
         """The chain partition of ``sub`` over the configurations its LP opens that it
@@ -341,8 +346,7 @@ def solve_split(am: ArrayModel, start: np.ndarray, upper: float, position: int, 
                             if other.children is None:
                                 flag = next_flag(other)
                                 if flag is not None:
-                                    other.children = [(*other.fixings, (flag, True)),
-                                                      (*other.fixings, (flag, False))]
+                                    other.children = halves(other.fixings, flag)
                                 elif (not other.examined
                                       and time.perf_counter() - other.started >= chain_after_s):
                                     other.examined = True
