@@ -160,6 +160,27 @@ class ModelSpec:
             require(0 <= e < 1, f"{where}.errors.{category}", f"must be in [0, 1), got {e!r}")
 
     @property
+    def query_heads(self) -> int:
+        """Attention (query) heads: ``attention_heads``, else ``hidden / head_dim``."""
+        return self.attention_heads or self.hidden // self.head_dim
+
+    def tp_shard_error(self, tp: int) -> str:
+        """Why TP ``tp`` cannot shard this model's attention ("" if it can).
+
+        vLLM, SGLang and TensorRT-LLM give each TP rank whole query heads, so TP must divide
+        them; KV heads are split evenly while TP is at most their number and replicated
+        beyond it, so then TP must be a multiple of them (an MLA latent is replicated on
+        every rank: no KV rule). docs/performance.md, "What it models".
+        """
+        q, kv = self.query_heads, self.kv_heads
+        if q % tp:
+            return f"TP {tp} does not divide the {q} attention heads of {self.name}"
+        if self.kv_latent_dim is None and (kv % tp if tp <= kv else tp % kv):
+            return (f"TP {tp} neither divides nor is a multiple of the {kv} KV heads of "
+                    f"{self.name}")
+        return ""
+
+    @property
     def weight_gb_fp16(self) -> float:
         """Checkpoint size at 2 bytes per parameter (what storage holds)."""
         return 2.0 * self.params_b

@@ -54,6 +54,7 @@ from hetserve.instances.serving import (
     FORMATS,
     Case,
     CaseEstimate,
+    DoesNotFit,
     EngineProfile,
     LoadEstimate,
     estimate_case,
@@ -277,10 +278,13 @@ class MeasuredServing:
             log_p += weight * math.log(point.tpot_s)
         ttft, tpot = math.exp(log_t), math.exp(log_p)
         e2e = ttft + (case.osl - 1) * tpot
+        try:
+            kv_tokens = self.analytic.kv_capacity(case)
+        except DoesNotFit as exc:  # e.g. a TP no engine can shard: no replica to size
+            return CaseEstimate(case, None, f"{exc.field}: {exc.reason}", True, source="profile")
         est = LoadEstimate(ttft_s=ttft, tpot_s=tpot, e2e_s=e2e,
                            output_tok_s_per_gpu=case.concurrency * case.osl / e2e / (case.tp * case.pp),
-                           kv_capacity_tokens=self.analytic.kv_capacity(case),
-                           peak_running=0, requests=0, preemptions=0)
+                           kv_capacity_tokens=kv_tokens, peak_running=0, requests=0, preemptions=0)
         return CaseEstimate(case, est, "", True, source="profile")
 
 

@@ -303,6 +303,9 @@ class Replica:
         if self.tp > self.gpu.gpus_per_node:
             raise DoesNotFit("tp", f"TP {self.tp} exceeds the {self.gpu.gpus_per_node} GPUs "
                                    f"of a {self.gpu.name} node")
+        shard_error = self.model.tp_shard_error(self.tp)
+        if shard_error:
+            raise DoesNotFit("tp", shard_error)
 
     # -- derived quantities
     @property
@@ -990,14 +993,19 @@ def estimate_case(case: Case, *, engines: dict[str, EngineProfile] | None = None
     if case.engine not in profiles:
         raise InstanceError("engine", f"unknown engine {case.engine!r}; known: {sorted(profiles)}")
     profile = profiles[case.engine]
-    replica = Replica(cat.models[case.model], cat.gpus[case.gpu], case.precision,
-                      case.kv_precision, case.tp, case.pp, profile,
-                      constants or ServingConstants())
+    require(case.precision in FORMATS, "precision", f"unknown weight precision "
+            f"{case.precision!r}; known: {sorted(FORMATS)}")
+    native = _peak_tflops(cat.gpus[case.gpu], FORMATS[case.precision].peak)[1]
     try:
+        # Inside the try: a TP the node or the heads cannot take is a configuration that
+        # does not fit (null + reason), not a bad row.
+        replica = Replica(cat.models[case.model], cat.gpus[case.gpu], case.precision,
+                          case.kv_precision, case.tp, case.pp, profile,
+                          constants or ServingConstants())
         est = closed_loop(replica, case.isl, case.osl, case.concurrency, requests_per_client)
     except DoesNotFit as exc:
-        return CaseEstimate(case, None, f"{exc.field}: {exc.reason}", replica.native_precision)
-    return CaseEstimate(case, est, "", replica.native_precision)
+        return CaseEstimate(case, None, f"{exc.field}: {exc.reason}", native)
+    return CaseEstimate(case, est, "", native)
 
 
 CASE_COLUMNS = ("model", "gpu", "precision", "tp", "pp", "isl", "osl", "concurrency", "engine")

@@ -68,10 +68,11 @@ def estimate_command(cases_file: Path | None, model: str | None, gpu: str | None
     vLLM's benchmark_serving report them in concurrency mode.
 
     Give either --cases FILE or --model and --gpu (with the other flags). A
-    configuration that does not fit (memory, context window, TP beyond a node) gets
-    null numbers and a reason; a bad row or flag exits with code 2. With --profile,
-    measured runs replace the model for the configurations they cover, interpolated
-    between measured points and refused (null + reason) outside them.
+    configuration that does not fit (memory, context window, TP beyond a node or not
+    dividing the attention heads) gets null numbers and a reason; a bad row or flag
+    exits with code 2. With --profile, measured runs replace the model for the
+    configurations they cover, interpolated between measured points and refused
+    (null + reason) outside them.
     """
     try:
         if cases_file is not None:

@@ -213,3 +213,17 @@ def test_cli_perf_model_flags(tmp_path):
     assert check.returncode == 0, check.stderr
     doc = json.loads(check.stdout)
     assert doc["feasible"] and doc["cost"]["total"] == json.loads(out.stdout)["cost"]["total"]
+
+
+def test_serving_marks_routes_whose_tp_breaks_a_head_unfit():
+    """small-3x3x4 has Phi-3-medium (40 query heads, 10 KV heads) at TP 1, 2, 4 and 8: the
+    roofline keeps every configuration; the serving model lets TP 1 and 2 fit and marks
+    TP 4 and 8 unfit (10 KV heads split over 4 or 8 ranks), whatever the query type."""
+    inst = read_instance("small-3x3x4")
+    served = serving_instance(inst).routes
+    phi = {cfg.tp for k, cfg in enumerate(served.configs)
+           if cfg.model == "Phi-3-medium-4k-instruct" and served.fits[:, k].any()}
+    assert phi == {1, 2}
+    roof = inst.routes
+    assert {cfg.tp for k, cfg in enumerate(roof.configs)
+            if cfg.model == "Phi-3-medium-4k-instruct" and roof.fits[:, k].any()} >= {4, 8}

@@ -26,8 +26,10 @@ from hetserve.instances.serving import (
 
 GPU = GpuType(name="Toy", memory_gb=80, bandwidth_gb_s=1000, fp16_tflops=100, int8_tops=200,
               gpus_per_node=8, price_per_gpu_hour=1.0, link_gb_s=100, link_latency_us=10)
+# 8 query heads of 100 (attention 800 wide, as Qwen3's differs from its hidden size), so
+# that TP 1–8 shard whole heads; one KV head of 100: KV = 4,000 B/token.
 MODEL = ModelSpec(name="toy-10b", params_b=10, active_params_b=10, layers=10, hidden=1000,
-                  kv_heads=1, head_dim=100, max_context=100_000,
+                  kv_heads=1, head_dim=100, max_context=100_000, attention_heads=8,
                   errors={c: 0.1 for c in TASK_CATEGORIES})
 IDEAL = ServingConstants(gemm_efficiency_fp16=1.0, gemm_efficiency_low=1.0,
                          bandwidth_efficiency=1.0, allreduce_hop_us=1.0,
@@ -47,10 +49,11 @@ def test_decode_step_is_one_weight_read_plus_overhead():
 def test_prefill_step_is_compute_bound():
     # 2 * 10e9 * 10_000 / 1e14 = 2 s > 20 ms of weight reads.
     assert toy().step_time(10_000, 0) == pytest.approx(2.0 + 0.001)
-    # Causal attention of 10k tokens: 4 * L * d * h * h/2 = 2e12 FLOP -> 20 ms more.
+    # Causal attention of 10k tokens: 4 * L * (8 heads * 100) * h * h/2 = 1.6e12 FLOP
+    # -> 16 ms more.
     attn = toy().attention_flops(10_000, 0)
-    assert attn == pytest.approx(4 * 10 * 1000 * 10_000 * 5_000)
-    assert toy().step_time(10_000, 0, attn) == pytest.approx(2.0 + 0.02 + 0.001)
+    assert attn == pytest.approx(4 * 10 * 800 * 10_000 * 5_000)
+    assert toy().step_time(10_000, 0, attn) == pytest.approx(2.0 + 0.016 + 0.001)
 
 
 def test_tp_adds_allreduce_latency_that_grows_with_the_group():
@@ -457,3 +460,30 @@ def test_qwen3_32b_catalog_shapes_match_its_config():
     rep = Replica(qwen, cat.gpus["H100-SXM"], "bf16", "fp16", 1, 1, ENGINES["vllm"])
     assert rep.attention_flops(4096, 0) == pytest.approx(
         4.0 * layers * heads * head_dim * 4096 * 2048)
+
+
+@pytest.mark.parametrize("model, tp, part", [
+    ("Qwen3-32B", 3, "64 attention heads"),          # 64 % 3
+    ("Qwen2.5-7B-Instruct", 8, "28 attention heads"),  # 28 % 8
+    ("Phi-3-medium-4k-instruct", 4, "10 KV heads"),  # 40 % 4 == 0, but 10 % 4
+    ("Qwen3-235B-A22B", 6, "64 attention heads"),
+])
+def test_tp_that_breaks_a_head_does_not_fit(model, tp, part):
+    cat = load_catalog("latest")
+    reason = cat.models[model].tp_shard_error(tp)
+    assert part in reason and f"TP {tp}" in reason
+    with pytest.raises(DoesNotFit, match=part):
+        Replica(cat.models[model], cat.gpus["H100-SXM"], "bf16", "fp16", tp)
+
+
+@pytest.mark.parametrize("model, tp", [
+    ("Qwen3-32B", 8),             # 64 / 8 query, 8 / 8 KV
+    ("Gemma-2-2B-it", 8),         # 8 query heads; 4 KV heads replicated twice
+    ("Qwen3-235B-A22B", 8),       # 4 KV heads replicated twice
+    ("DeepSeek-R1", 8),           # MLA: the latent is replicated, only the 128 heads count
+    ("Phi-3-medium-4k-instruct", 2),
+])
+def test_tp_that_shards_whole_heads_fits(model, tp):
+    cat = load_catalog("latest")
+    assert cat.models[model].tp_shard_error(tp) == ""
+    Replica(cat.models[model], cat.gpus["H100-SXM"], "fp8", "fp16", tp)

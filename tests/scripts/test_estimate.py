@@ -56,6 +56,28 @@ def test_cases_csv_keeps_row_order_and_reports_misfits(tmp_path):
     assert text.returncode == 0 and "does not fit" in text.stdout
 
 
+def test_a_tp_no_engine_runs_is_a_misfit_row_not_a_bad_file(tmp_path):
+    """TP beyond the node and TP that breaks a head get null numbers and the reason; the
+    other rows of the file are still estimated (exit 0)."""
+    path = tmp_path / "cases.csv"
+    path.write_text(
+        "model,gpu,precision,tp,pp,isl,osl,concurrency,engine\n"
+        "Qwen3-32B,H100-SXM,bf16,16,1,1024,128,8,vllm\n"
+        "Qwen3-32B,H100-SXM,bf16,3,1,1024,128,8,vllm\n"
+        "Qwen2.5-7B-Instruct,H100-SXM,bf16,8,1,1024,128,8,trtllm\n"
+        "Qwen3-32B,H100-SXM,bf16,4,1,1024,128,8,vllm\n")
+    done = run("--cases", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    reasons = [r["reason"] for r in rows]
+    assert "exceeds the 8 GPUs" in reasons[0]
+    assert "64 attention heads" in reasons[1] and "28 attention heads" in reasons[2]
+    assert [r["fits"] for r in rows] == [False, False, False, True]
+    assert all(r["ttft_s"] is None for r in rows[:3]) and rows[3]["ttft_s"] > 0
+    flags = run("--model", "Qwen3-32B", "--gpu", "H100-SXM", "--tp", "3")
+    assert flags.returncode == 0 and "does not fit" in flags.stdout, flags.stderr
+
+
 @pytest.mark.parametrize("body, message", [
     ("model,gpu,precision,tp,pp,isl,osl,concurrency,engine\n"
      "Qwen3-32B,H100-SXM,bf16,2,1,1024,128,16,tgi\n", "row 1 column engine"),
