@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -128,6 +129,26 @@ def text(value: Any, where: str, *, max_len: int = MAX_TEXT) -> str:
     if not value.replace("\n", "").replace("\t", "").isprintable():
         raise InstanceError(where, f"has a control or non-printable character: {_show(value)}")
     return value
+
+
+def did_you_mean(value: str, options: Iterable[str]) -> str:
+    """`` (did you mean 'X'?)`` for the option(s) ``value`` most likely meant, else ``""``.
+
+    A case-insensitive match wins (``gpt-oss-120b`` -> ``GPT-OSS-120B``), then the options it
+    starts (``H100`` -> ``H100-PCIe`` or ``H100-SXM``), then the closest spelling by
+    :func:`difflib.get_close_matches`. Only a hint for an error message: names are never
+    matched loosely.
+    """
+    options = sorted(options)
+    low = value.lower()
+    hits = ([o for o in options if o.lower() == low]
+            or [o for o in options if o.lower().startswith(low)][:3])
+    if not hits:
+        close = get_close_matches(low, [o.lower() for o in options], n=1)
+        hits = [o for o in options if close and o.lower() == close[0]][:1]
+    if not hits:
+        return ""
+    return f" (did you mean {' or '.join(repr(h) for h in hits)}?)"
 
 
 def choice(value: Any, where: str, options: Iterable[str]) -> str:

@@ -73,7 +73,8 @@ def _catalog_or_inline(entry: Any, kind: str, where: str) -> Any:
     table = tables[kind]
     if isinstance(entry, str):
         if entry not in table:
-            raise InstanceError(where, f"unknown {kind} {fields.name(entry, where)!r}; the catalog "
+            raise InstanceError(where, f"unknown {kind} {fields.name(entry, where)!r}"
+                                f"{fields.did_you_mean(entry, table)}; the catalog "
                                 f"has {', '.join(sorted(table))}")
         return table[entry]
     if not isinstance(entry, dict):

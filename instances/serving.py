@@ -71,6 +71,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hetserve.instances import fields
 from hetserve.instances.errors import InstanceError, require
 
 if TYPE_CHECKING:
@@ -1057,7 +1058,8 @@ def case_from_strings(row: dict[str, str | None], where: str, cat: Any = None) -
         value = cell(col, default)
         if value not in options:
             raise InstanceError(f"{where} column {col}",
-                                f"unknown {col} {value!r}; known: {', '.join(sorted(options))}")
+                                f"unknown {col} {value!r}{fields.did_you_mean(value, options)}; "
+                                f"known: {', '.join(sorted(options))}")
         return value
 
     def count(col: str, lo: int, hi: int) -> int:

@@ -259,12 +259,14 @@ def from_catalog(model_name: str, gpu_name: str, precision: str = "fp16", tp: in
         from hetserve.instances.catalog import load_catalog
 
         catalog = load_catalog()
-    if model_name not in catalog.models:
-        raise ValueError(f"model: unknown model {model_name!r}")
-    if gpu_name not in catalog.gpus:
-        raise ValueError(f"gpu: unknown GPU {gpu_name!r}")
-    if precision not in catalog.precisions:
-        raise ValueError(f"precision: unknown precision {precision!r}")
+    from hetserve.instances.fields import did_you_mean
+
+    for field_name, value, table in (("model", model_name, catalog.models),
+                                      ("gpu", gpu_name, catalog.gpus),
+                                      ("precision", precision, catalog.precisions)):
+        if value not in table:
+            raise ValueError(f"{field_name}: unknown {field_name} {value!r}"
+                             f"{did_you_mean(value, table)}; known: {', '.join(sorted(table))}")
     for f, v in (("tp", tp), ("pp", pp), ("block_size", block_size), ("chunk", chunk),
                  ("calibration_ctx", calibration_ctx), ("max_num_seqs", max_num_seqs)):
         if v is not None and (not isinstance(v, int) or v < 1):

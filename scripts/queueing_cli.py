@@ -82,11 +82,15 @@ def _slo(slo_ttft, per_token, quantile, unservable, slo_file):
 
 def _profiles(profile, long_profile, profiles_file, model=None, gpu=None, precision="fp16",
               tp=1, constants=None):
+    from hetserve.instances.catalog import load_catalog
     from hetserve.queueing.profiles import from_catalog, load_profiles, resolve_profile
 
     extra = load_profiles(profiles_file) if profiles_file else None
     if model is not None:
-        short = from_catalog(model, gpu, precision, tp=tp, constants=constants)
+        # Every catalog row (as `hetserve estimate`): a model or GPU added in a later
+        # edition is a valid choice here; editions only add rows (docs/catalog.md).
+        short = from_catalog(model, gpu, precision, tp=tp, constants=constants,
+                             catalog=load_catalog("latest"))
         return short, short
     short = resolve_profile(profile or "a100", extra)
     long = resolve_profile(long_profile, extra) if long_profile else short
@@ -149,8 +153,8 @@ def _check_common(rate, p_compress, rho_max, long_context):
 @click.option("--rate", type=Number(1e-6, 1e7), required=True,
               help="Arrival rate λ (req/s).")
 @_slo_options
-@click.option("--model", default=None, help="Catalog model (with --gpu) for from_catalog().")
-@click.option("--gpu", default=None, help="Catalog GPU (with --model).")
+@click.option("--model", default=None, help="Catalog model (latest edition, docs/catalog.md), with --gpu.")
+@click.option("--gpu", default=None, help="Catalog GPU (latest edition), with --model.")
 @click.option("--precision", default="fp16", show_default=True)
 @click.option("--tp", type=Integer(1, 16), default=1, show_default=True,
               help="Tensor parallel (catalog).")

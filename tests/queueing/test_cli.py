@@ -155,3 +155,16 @@ def test_pools_perf_flags_that_would_be_ignored_exit_2():
               "--perf-model", "serving", "--engine", "sglang", "--json")
     assert ok.returncode == 0, ok.stderr
     assert json.loads(ok.stdout)
+
+
+def test_pools_takes_every_catalog_edition_and_hints_at_a_misspelt_name():
+    """`pools --model/--gpu` reads the whole catalog, as `estimate` does: Qwen3-32B and the
+    H200 are 2026-12 rows. A wrong-case name exits 2 with one line that names the row meant."""
+    base = ["pools", "--workload", "azure-conv", "--rate", "5", "--no-verify", "--json"]
+    ok = _cli(*base, "--model", "Qwen3-32B", "--gpu", "H200")
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)
+    bad = _cli(*base, "--model", "qwen3-32b", "--gpu", "H200")
+    lines = bad.stderr.strip().splitlines()
+    assert bad.returncode == 2 and len(lines) == 1, bad.stderr
+    assert "unknown model 'qwen3-32b' (did you mean 'Qwen3-32B'?)" in lines[0]

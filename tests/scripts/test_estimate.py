@@ -123,3 +123,22 @@ def test_profile_overrides_covered_rows_and_bad_profile_exits_2(tmp_path):
     bad.write_text("a,b\n1,2\n")
     done = run("--cases", str(path), "--profile", str(bad))
     assert done.returncode == 2 and "not a profile CSV" in done.stderr
+
+
+@pytest.mark.parametrize("args, hint", [
+    (["--model", "gpt-oss-120b", "--gpu", "H100-SXM"], "(did you mean 'GPT-OSS-120B'?)"),
+    (["--model", "Qwen3-32B", "--gpu", "H100"], "(did you mean 'H100-PCIe' or 'H100-SXM'?)"),
+    (["--model", "Qwen3-23B", "--gpu", "H100-SXM"], "(did you mean 'Qwen3-32B'?)"),
+])
+def test_unknown_names_exit_2_with_the_likely_name(args, hint):
+    done = run(*args)
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and hint in lines[0], done.stderr
+    assert done.stdout == ""
+
+
+def test_no_hint_when_nothing_is_close():
+    from hetserve.instances.fields import did_you_mean
+
+    assert did_you_mean("zzz", ["H100-SXM", "A100-80GB"]) == ""
+    assert did_you_mean("a100-80gb", ["H100-SXM", "A100-80GB"]) == " (did you mean 'A100-80GB'?)"
