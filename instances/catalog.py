@@ -67,9 +67,10 @@ class GpuType:
     price_source: str = ""
     spec_source: str = ""
     default_availability: int = 32
-    # Low-precision peaks are used by the serving model (instances/serving.py) only; the
-    # planner's roofline never reads them, so they are not part of a GPU's identity:
-    # instance files written before they existed compare equal to the catalog rows.
+    # Low-precision peaks: read by the serving model and, for fp8/fp4 tiers, the roofline.
+    # They are not part of a GPU's identity: instance files written before they existed
+    # compare equal to the catalog rows, and reading such a file takes the peaks from the
+    # row it equals (instances/io.py).
     fp8_tflops: float | None = field(default=None, compare=False)
     """Dense FP8 tensor peak; ``None``: no FP8 tensor cores (FP8 weights run weight-only)."""
     fp4_tflops: float | None = field(default=None, compare=False)
@@ -222,13 +223,19 @@ class ModelSpec:
         return _without_absent(asdict(self), ("kv_latent_dim", "attention_heads"))
 
 
+COMPUTE_FORMATS = ("fp16", "int8", "fp8", "fp4")
+"""Tensor-core formats a precision's matmuls can run in (:class:`Precision`)."""
+
+
 @dataclass(frozen=True)
 class Precision:
     """Weight precision of a tier.
 
     ``compute`` names the tensor-core peak used for matrix work: ``"int8"`` for W8A8
-    (SmoothQuant-style) int8, ``"fp16"`` otherwise (int4 here is weight-only, AWQ/GPTQ
-    style, which dequantises to fp16 for the matmul).
+    (SmoothQuant-style) int8, ``"fp8"`` for W8A8 FP8, ``"fp4"`` for NVFP4/MXFP4, ``"fp16"``
+    otherwise (int4 here is weight-only, AWQ/GPTQ style, which dequantises to fp16 for the
+    matmul). A GPU without the FP8 or FP4 peak runs that format weight-only at its FP16 peak
+    (:func:`hetserve.instances.performance.matmul_flops`; docs/catalog.md §4).
     """
 
     name: str
@@ -239,8 +246,8 @@ class Precision:
     def __post_init__(self) -> None:
         where = f"precision {self.name!r}"
         require(self.bytes_per_weight > 0, f"{where}.bytes_per_weight", "must be > 0")
-        require(self.compute in ("fp16", "int8"), f"{where}.compute",
-                f"expected 'fp16' or 'int8', got {self.compute!r}")
+        require(self.compute in COMPUTE_FORMATS, f"{where}.compute",
+                f"expected one of {', '.join(COMPUTE_FORMATS)}, got {self.compute!r}")
         require(self.error_multiplier >= 1.0, f"{where}.error_multiplier", "must be >= 1")
 
     @classmethod
@@ -252,7 +259,7 @@ class Precision:
             name=get(d, "name", where, fields.name),
             bytes_per_weight=get(d, "bytes_per_weight", where, fields.number, lo=0, hi=8,
                                  lo_open=True),
-            compute=get(d, "compute", where, fields.choice, ("fp16", "int8"), default="fp16"),
+            compute=get(d, "compute", where, fields.choice, COMPUTE_FORMATS, default="fp16"),
             error_multiplier=get(d, "error_multiplier", where, fields.number, lo=1, hi=100),
         )
 
@@ -266,6 +273,15 @@ DEFAULT_PRECISIONS: tuple[Precision, ...] = (
     Precision("int8", 1.0, "int8", 1.15),
     Precision("int4", 0.5, "fp16", 1.35),
 )
+LATER_PRECISIONS: dict[str, tuple[Precision, ...]] = {
+    # The 2026-12 edition's planner formats (docs/catalog.md §4). Error multipliers on the
+    # paper's scale, where int8 (98–99 % of the bf16 score kept) is 1.15: W8A8 FP8 keeps
+    # >= 99.5 % (Kurtić et al., arXiv 2411.02355) -> 1.05; post-training 4-bit formats keep
+    # about 98 % like W4A16 int4 -> the paper's int4 factor, 1.35. FP4 bytes: 4 bits plus
+    # one FP8 scale per 16 values (NVFP4).
+    "2026-12": (Precision("fp8", 1.0, "fp8", 1.05),
+                Precision("fp4", 0.5625, "fp4", 1.35)),
+}
 
 
 @dataclass(frozen=True)
@@ -332,6 +348,8 @@ def load_catalog(edition: str = DEFAULT_EDITION) -> Catalog:
                   for c in TASK_CATEGORIES}
         model = ModelSpec.from_dict({**row, "errors": errors}, where=where)
         models[model.name] = model
-    precisions = {p.name: p for p in DEFAULT_PRECISIONS}
+    later = [p for added, rows in LATER_PRECISIONS.items()
+             if EDITIONS.index(added) <= EDITIONS.index(edition) for p in rows]
+    precisions = {p.name: p for p in (*DEFAULT_PRECISIONS, *later)}
     return Catalog(gpus=gpus, models=models, precisions=precisions,
                    benchmarks=dict(errors_doc.get("categories", {})))

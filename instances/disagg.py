@@ -60,7 +60,9 @@ from hetserve.instances.performance import (
     decode_kernel,
     decode_step_time,
     kv_capacity_bytes,
+    matmul_flops,
     operating_point,
+    prefill_efficiency,
     prefill_kernel,
     usable_bytes_per_gpu,
     weight_bytes,
@@ -70,7 +72,7 @@ __all__ = ["DEFAULT_PD_RATIOS", "DEPLOYMENT_MODES", "PdConfig", "UnitTimes", "kv
            "pd_configs", "pd_metrics", "unit_times"]
 
 if TYPE_CHECKING:
-    from hetserve.instances.catalog import GpuType, Precision
+    from hetserve.instances.catalog import GpuType
     from hetserve.instances.model import Instance
 
 SIDE_CHOICES = 2
@@ -144,10 +146,6 @@ def pd_configs(inst: Instance) -> list[PdConfig]:
     return out
 
 
-def _flops(gpu: GpuType, prec: Precision) -> float:
-    return (gpu.int8_tops if prec.compute == "int8" else gpu.fp16_tflops) * 1e12
-
-
 def kv_link(inst: Instance, cfg: PdConfig) -> tuple[float, float, int, int]:
     """(bytes/s per lane, latency s, lanes per transfer, lanes per unit) of the KV path."""
     c: PerfConstants = inst.perf
@@ -207,12 +205,11 @@ def pd_metrics(inst: Instance, configs: list[PdConfig]) -> dict[str, np.ndarray]
     # prefill side
     t_pre = np.broadcast_to(prefill_kernel(
         active_params=active, layers=layers, hidden=hidden, prompt=h, n=tp, m=pp,
-        flops=col(_flops(g, p) for g, p in zip(gp, prec)),
+        flops=col(matmul_flops(g, p) for g, p in zip(gp, prec)),
         link_bytes_s=col(g.link_gb_s * 1e9 for g in gp),
         link_latency_s=col(g.link_latency_us * 1e-6 for g in gp), c=c, weight_bytes=w,
         bandwidth=col(g.bandwidth_gb_s * 1e9 for g in gp),
-        efficiency=col(c.prefill_efficiency_int8 if p.compute == "int8"
-                       else c.prefill_efficiency for p in prec)), shape)
+        efficiency=col(prefill_efficiency(g, p, c) for g, p in zip(gp, prec))), shape)
     kv_pre = col(kv_capacity_bytes(m, g, p, k.tp, k.pp, c)
                  for m, g, p, k in zip(mod, gp, prec, configs))
     fits_pre = kv_pre >= kv_tok * h
@@ -236,7 +233,7 @@ def pd_metrics(inst: Instance, configs: list[PdConfig]) -> dict[str, np.ndarray]
         weight_bytes=w, active_share=share, active_params=active, kv_per_token=kv_tok,
         context=h + f / 2.0, layers=layers, hidden=hidden, n=dtp, m=dpp,
         bandwidth=col(g.bandwidth_gb_s * 1e9 for g in gd),
-        flops=col(_flops(g, p) for g, p in zip(gd, prec)),
+        flops=col(matmul_flops(g, p) for g, p in zip(gd, prec)),
         link_bytes_s=col(g.link_gb_s * 1e9 for g in gd),
         link_latency_s=col(g.link_latency_us * 1e-6 for g in gd), c=c)
 

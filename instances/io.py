@@ -67,7 +67,9 @@ def _query_type(d: Any, where: str) -> QueryType:
 
 
 def _catalog_or_inline(entry: Any, kind: str, where: str) -> Any:
-    catalog = load_catalog()
+    # A name resolves against every catalog row: editions only add rows, so a name from the
+    # default edition means the same row here (docs/catalog.md, "Editions").
+    catalog = load_catalog("latest")
     tables: dict[str, dict[str, Any]] = {"model": catalog.models, "gpu": catalog.gpus,
                                          "precision": catalog.precisions}
     table = tables[kind]
@@ -80,7 +82,13 @@ def _catalog_or_inline(entry: Any, kind: str, where: str) -> Any:
     if not isinstance(entry, dict):
         raise InstanceError(where, f"expected a catalog name or an object, got {entry!r:.60}")
     cls: Any = {"model": ModelSpec, "gpu": GpuType, "precision": Precision}[kind]
-    return cls.from_dict(entry, where=where)
+    item = cls.from_dict(entry, where=where)
+    if (kind == "gpu" and "fp8_tflops" not in entry and "fp4_tflops" not in entry
+            and table.get(item.name) == item):
+        # A GPU row written before the low-precision peaks existed (the bundled instances):
+        # the catalog row it equals carries them, so FP8/FP4 tiers on it run natively.
+        return table[item.name]
+    return item
 
 
 def _tier(t: Any, where: str) -> Tier:

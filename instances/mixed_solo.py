@@ -63,12 +63,13 @@ from hetserve.instances.model import Config
 from hetserve.instances.performance import (
     decode_kernel,
     kv_capacity_bytes,
+    matmul_flops,
+    prefill_efficiency,
     prefill_kernel,
     weight_bytes,
 )
 
 if TYPE_CHECKING:
-    from hetserve.instances.catalog import GpuType, Precision
     from hetserve.instances.model import Instance
 
 __all__ = ["CHUNK_TOKENS", "MODE", "MixedSoloConfig", "delay_s", "iteration_model",
@@ -100,10 +101,6 @@ def mixed_solo_configs(inst: Instance, aggregated: list[Config]) -> list[MixedSo
     return [MixedSoloConfig(k.model, k.gpu, k.precision, k.tp, k.pp) for k in aggregated]
 
 
-def _flops(gpu: GpuType, prec: Precision) -> float:
-    return (gpu.int8_tops if prec.compute == "int8" else gpu.fp16_tflops) * 1e12
-
-
 class _Kernels:
     """The roofline kernels of one query type on configurations ``configs``, as functions
     of the decode cap *B* (arrays have one row per configuration)."""
@@ -121,7 +118,7 @@ class _Kernels:
 
         tp = col(k.tp for k in configs)
         active = col(m.active_params_b * 1e9 for m in mod)
-        flops = col(_flops(g, p) for g, p in zip(gpu, prec))
+        flops = col(matmul_flops(g, p) for g, p in zip(gpu, prec))
         kv_tok = col(m.kv_bytes_per_token for m in mod)
         self.dec: dict[str, Any] = dict(
             weight_bytes=col(weight_bytes(m, p) for m, p in zip(mod, prec)),
@@ -136,8 +133,8 @@ class _Kernels:
             active_params=active, layers=self.dec["layers"], hidden=self.dec["hidden"],
             prompt=prompt, n=tp, m=1, flops=flops, link_bytes_s=np.inf, link_latency_s=0.0,
             c=c, weight_bytes=0.0,
-            efficiency=col(c.prefill_efficiency_int8 if p.compute == "int8"
-                           else c.prefill_efficiency for p in prec))) - c.step_overhead_s
+            efficiency=col(prefill_efficiency(g, p, c) for g, p in zip(gpu, prec)))) \
+            - c.step_overhead_s
         self.a = compute / prompt
         kv = col(kv_capacity_bytes(m, g, p, k.tp, k.pp, c)
                  for m, g, p, k in zip(mod, gpu, prec, configs))

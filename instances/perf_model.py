@@ -142,12 +142,10 @@ class RooflineModel:
             layers=col(d.model.layers for d in ds), hidden=col(d.model.hidden for d in ds),
             n=col(d.tp for d in ds), m=col(d.pp for d in ds), usable=col(usable_per_gpu),
             bandwidth=col(d.gpu.bandwidth_gb_s * 1e9 for d in ds),
-            flops=col((d.gpu.int8_tops if d.precision.compute == "int8" else d.gpu.fp16_tflops)
-                      * 1e12 for d in ds),
+            flops=col(roofline.matmul_flops(d.gpu, d.precision) for d in ds),
             link_bytes_s=col(d.gpu.link_gb_s * 1e9 for d in ds),
             link_latency_s=col(d.gpu.link_latency_us * 1e-6 for d in ds), c=c,
-            prefill_efficiency=col(c.prefill_efficiency_int8 if d.precision.compute == "int8"
-                                   else c.prefill_efficiency for d in ds),
+            prefill_efficiency=col(roofline.prefill_efficiency(d.gpu, d.precision, c) for d in ds),
             delay_factor=shapes.delay_factor)
 
     def pool_quantities(self, deployment: Deployment, calibration_ctx: int) -> PoolQuantities:

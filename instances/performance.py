@@ -84,7 +84,8 @@ class PerfConstants:
     A100 fp16 first-token latencies imply 61–69 % (docs/performance.md)."""
     prefill_efficiency_int8: float = 0.40
     """The same for 8-bit compute: TensorRT-LLM's H100 FP8 first-token latencies imply
-    33–40 % of the 8-bit peak (docs/performance.md)."""
+    33–40 % of the 8-bit peak (docs/performance.md). Used for every native 8- or 4-bit
+    tensor-core format (int8, fp8, fp4: no published 4-bit figure sets its own)."""
     decode_efficiency: float = 0.45
     """Achieved fraction of dense peak when decode is compute bound (large batches)."""
     bandwidth_efficiency: float = 0.80
@@ -214,13 +215,28 @@ def latency_kernel(t_pre: Any, t_dec: Any, output: Any, batch: Any, m: Any) -> A
 # ------------------------------------------------------------ catalog-object helpers
 
 
-def _flops(gpu: GpuType, precision: Precision) -> float:
-    peak = gpu.int8_tops if precision.compute == "int8" else gpu.fp16_tflops
-    return peak * 1e12
+def native_low_precision(gpu: GpuType, precision: Precision) -> bool:
+    """True when the weight matmuls run on the GPU's 8- or 4-bit tensor cores (int8 always;
+    fp8 and fp4 where the GPU has that peak, else weight-only at the FP16 peak)."""
+    peak = {"int8": gpu.int8_tops, "fp8": gpu.fp8_tflops,
+            "fp4": gpu.fp4_tflops}.get(precision.compute)
+    return peak is not None
 
 
-def _prefill_efficiency(precision: Precision, c: PerfConstants) -> float:
-    return c.prefill_efficiency_int8 if precision.compute == "int8" else c.prefill_efficiency
+def matmul_flops(gpu: GpuType, precision: Precision) -> float:
+    """Dense peak (FLOP/s per GPU) the weight matmuls run at: the GPU's tensor peak for the
+    precision's compute format, the FP16 peak for fp16/int4 and for an FP8/FP4 format the GPU
+    lacks (weight-only dequantisation; docs/catalog.md §4)."""
+    if not native_low_precision(gpu, precision):
+        return gpu.fp16_tflops * 1e12
+    peak = {"int8": gpu.int8_tops, "fp8": gpu.fp8_tflops, "fp4": gpu.fp4_tflops}[precision.compute]
+    return float(peak or 0.0) * 1e12
+
+
+def prefill_efficiency(gpu: GpuType, precision: Precision, c: PerfConstants) -> float:
+    """Share of :func:`matmul_flops` prefill GEMMs reach: ``prefill_efficiency_int8`` on 8-
+    and 4-bit tensor cores, ``prefill_efficiency`` on the FP16 path."""
+    return c.prefill_efficiency_int8 if native_low_precision(gpu, precision) else c.prefill_efficiency
 
 
 def weight_bytes(model: ModelSpec, precision: Precision) -> float:
@@ -249,10 +265,10 @@ def prefill_time(model: ModelSpec, gpu: GpuType, precision: Precision, tp: int, 
     c = c or PerfConstants()
     return prefill_kernel(
         active_params=model.active_params_b * 1e9, layers=model.layers, hidden=model.hidden,
-        prompt=np.asarray(prompt_tokens, dtype=float), n=tp, m=pp, flops=_flops(gpu, precision),
+        prompt=np.asarray(prompt_tokens, dtype=float), n=tp, m=pp, flops=matmul_flops(gpu, precision),
         link_bytes_s=gpu.link_gb_s * 1e9, link_latency_s=gpu.link_latency_us * 1e-6, c=c,
         weight_bytes=weight_bytes(model, precision), bandwidth=gpu.bandwidth_gb_s * 1e9,
-        efficiency=_prefill_efficiency(precision, c))
+        efficiency=prefill_efficiency(gpu, precision, c))
 
 
 def decode_step_time(model: ModelSpec, gpu: GpuType, precision: Precision, tp: int, pp: int,
@@ -264,7 +280,7 @@ def decode_step_time(model: ModelSpec, gpu: GpuType, precision: Precision, tp: i
         active_params=model.active_params_b * 1e9, kv_per_token=model.kv_bytes_per_token,
         context=np.asarray(context_tokens, dtype=float), batch=np.asarray(batch, dtype=float),
         layers=model.layers, hidden=model.hidden, n=tp, m=pp,
-        bandwidth=gpu.bandwidth_gb_s * 1e9, flops=_flops(gpu, precision),
+        bandwidth=gpu.bandwidth_gb_s * 1e9, flops=matmul_flops(gpu, precision),
         link_bytes_s=gpu.link_gb_s * 1e9, link_latency_s=gpu.link_latency_us * 1e-6, c=c)
 
 
@@ -296,10 +312,10 @@ def route_performance(model: ModelSpec, gpu: GpuType, precision: Precision, tp: 
         layers=np.array([[model.layers]]), hidden=np.array([[model.hidden]]),
         n=np.array([[tp]]), m=np.array([[pp]]),
         usable=np.array([[usable_bytes_per_gpu(gpu, c)]]),
-        bandwidth=np.array([[gpu.bandwidth_gb_s * 1e9]]), flops=np.array([[_flops(gpu, precision)]]),
+        bandwidth=np.array([[gpu.bandwidth_gb_s * 1e9]]), flops=np.array([[matmul_flops(gpu, precision)]]),
         link_bytes_s=np.array([[gpu.link_gb_s * 1e9]]),
         link_latency_s=np.array([[gpu.link_latency_us * 1e-6]]), c=c,
-        prefill_efficiency=np.array([[_prefill_efficiency(precision, c)]]))
+        prefill_efficiency=np.array([[prefill_efficiency(gpu, precision, c)]]))
     return RoutePerformance(
         fits=bool(out["fits"][0, 0]), max_batch=int(out["max_batch"][0, 0]),
         prefill_s=float(out["prefill"][0, 0]), delay_at_1_s=float(out["delay_at_1"][0, 0]),

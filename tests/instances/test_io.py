@@ -148,3 +148,25 @@ def test_solution_file_errors():
             "fraction": 1.5}]})
     with pytest.raises(InstanceError, match="routing"):
         Solution.from_dict(json.loads('{"deployments": []}'))
+
+
+def test_later_catalog_rows_and_fp8_tiers_resolve_by_name():
+    """Names resolve against every catalog edition (editions only add rows): an H200 with an
+    fp8 tier reads; paper-base's embedded H100 rows, written before the low-precision peaks
+    existed, take them from the catalog row they equal, so fp8 runs on the FP8 peak."""
+    from hetserve.instances.bundled import bundled_path
+
+    doc = read_json(bundled_path("paper-base"))
+    doc["gpus"].append("H200")
+    doc["precisions"] = ["fp16", "int8", "int4", "fp8"]
+    doc["tiers"].append("H200/fp8")
+    inst = instance_from_dict(doc)
+    assert inst.gpu_by_name["H200"].fp8_tflops == pytest.approx(1978.9)
+    assert {p.name for p in inst.precisions} == {"fp16", "int8", "int4", "fp8"}
+    embedded = [g for g in doc["gpus"] if isinstance(g, dict)]
+    assert embedded and all("fp8_tflops" not in g for g in embedded)
+    assert inst.gpu_by_name["H100-SXM"].fp8_tflops == pytest.approx(1978.9)
+    # An inline row that differs from the catalog keeps what it says (no peak: weight-only).
+    custom = dict(embedded[0], name="Custom-GPU")
+    doc["gpus"].append(custom)
+    assert instance_from_dict(doc).gpu_by_name["Custom-GPU"].fp8_tflops is None

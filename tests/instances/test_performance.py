@@ -117,4 +117,48 @@ def test_moe_reads_only_active_experts_at_batch_one():
 
 def test_precision_validation_names_the_field():
     with pytest.raises(ValueError, match="compute"):
-        Precision("fp8", 1.0, "fp8", 1.1)
+        Precision("fp6", 0.75, "fp6", 1.1)
+    with pytest.raises(ValueError, match="error_multiplier"):
+        Precision("fp8", 1.0, "fp8", 0.9)
+
+
+# ---------------------------------------------------------- FP8 / FP4 planner precisions
+def _later_precisions():
+    cat = load_catalog("latest")
+    return cat.precisions["fp8"], cat.precisions["fp4"]
+
+
+def test_planner_precisions_by_edition():
+    """The default edition keeps the paper's three; the 2026-12 edition adds fp8 and fp4."""
+    assert list(load_catalog().precisions) == ["fp16", "int8", "int4"]
+    fp8, fp4 = _later_precisions()
+    assert (fp8.bytes_per_weight, fp8.compute, fp8.error_multiplier) == (1.0, "fp8", 1.05)
+    assert (fp4.bytes_per_weight, fp4.compute, fp4.error_multiplier) == (0.5625, "fp4", 1.35)
+
+
+def test_fp8_prefill_runs_on_the_fp8_peak_or_weight_only_by_hand():
+    """Prefill of 1,000 tokens is 2.002e13 FLOP (test_prefill_time_by_hand). With an FP8 peak
+    of 200 TFLOP/s at the 8-bit efficiency 0.25: 2.002e13 / 50e12 = 0.4004 s. Without an FP8
+    peak the matmuls run weight-only at the FP16 peak (100 TFLOP/s, efficiency 1): 0.2002 s."""
+    from dataclasses import replace
+
+    from hetserve.instances.performance import matmul_flops, prefill_efficiency
+
+    fp8, _ = _later_precisions()
+    c = replace(IDEAL, prefill_efficiency_int8=0.25)
+    native, plain = replace(round_gpu(), fp8_tflops=200.0), round_gpu()
+    assert matmul_flops(native, fp8) == 200e12 and prefill_efficiency(native, fp8, c) == 0.25
+    assert matmul_flops(plain, fp8) == 100e12 and prefill_efficiency(plain, fp8, c) == 1.0
+    assert prefill_time(round_model(), native, fp8, 1, 1, 1000, c) == pytest.approx(0.4004)
+    assert prefill_time(round_model(), plain, fp8, 1, 1, 1000, c) == pytest.approx(0.2002)
+
+
+def test_fp4_weights_are_read_at_their_bytes_by_hand():
+    """Decode at batch 1, context 1,050: (10e9 x 0.5625 B + 4,000 B x 1,050) / 1,000 GB/s =
+    5.6292 ms; fp8: 10.0042 ms (weights 1 B each)."""
+    fp8, fp4 = _later_precisions()
+    gpu = round_gpu()
+    assert decode_step_time(round_model(), gpu, fp4, 1, 1, 1, 1050, IDEAL) == pytest.approx(
+        5.6292e-3, rel=1e-6)
+    assert decode_step_time(round_model(), gpu, fp8, 1, 1, 1, 1050, IDEAL) == pytest.approx(
+        10.0042e-3, rel=1e-6)
