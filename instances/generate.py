@@ -31,7 +31,15 @@ from dataclasses import replace
 
 import numpy as np
 
-from hetserve.instances.catalog import DEFAULT_PRECISIONS, TASK_CATEGORIES, GpuType, ModelSpec, load_catalog
+from hetserve.instances.catalog import (
+    DEFAULT_PRECISIONS,
+    EDITIONS,
+    TASK_CATEGORIES,
+    GpuType,
+    ModelSpec,
+    Precision,
+    load_catalog,
+)
 from hetserve.instances.errors import require
 from hetserve.instances.model import Instance, QueryType, Tier
 from hetserve.instances.presets import PRESETS
@@ -64,42 +72,52 @@ MAX_MODELS = 1000
 GENERATOR_EDITION = "2026-11"
 
 
-def _generator_gpus() -> list[GpuType]:
-    return list(load_catalog(GENERATOR_EDITION).gpus.values())
+def _generator_gpus(edition: str = GENERATOR_EDITION) -> list[GpuType]:
+    return list(load_catalog(edition).gpus.values())
 
 
-def _generator_models() -> list[ModelSpec]:
-    return list(load_catalog(GENERATOR_EDITION).models.values())
+def _generator_models(edition: str = GENERATOR_EDITION) -> list[ModelSpec]:
+    return list(load_catalog(edition).models.values())
 
 
-def max_tiers() -> int:
+def _generator_precisions(edition: str = GENERATOR_EDITION) -> tuple[Precision, ...]:
+    """The planner precisions of ``edition``: the paper's three in the default edition (the
+    same objects as the Instance default), fp8 and fp4 added from 2026-12."""
+    later = tuple(p for p in load_catalog(edition).precisions.values()
+                  if p not in DEFAULT_PRECISIONS)
+    return (*DEFAULT_PRECISIONS, *later)
+
+
+def max_tiers(edition: str = GENERATOR_EDITION) -> int:
     """Most tiers a generated instance can have: every catalog GPU and its spot variant at
     every precision (:func:`_pick_tiers`)."""
-    return 2 * len(_generator_gpus()) * len(DEFAULT_PRECISIONS)
+    return 2 * len(_generator_gpus(edition)) * len(_generator_precisions(edition))
 
 
-def parse_size(text: str) -> tuple[int, int, int]:
+def parse_size(text: str, edition: str = GENERATOR_EDITION) -> tuple[int, int, int]:
     """``"20x20x20"`` → (20, 20, 20): query types × models × tiers (each capped)."""
     parts = text.lower().split("x")
     require(len(parts) == 3 and all(p.isdigit() and len(p) <= 6 and int(p) > 0 for p in parts),
             "size", f"expected QUERYxMODELSxTIERS with positive integers, e.g. 20x20x20, "
             f"got {text[:40]!r}")
     i, j, k = (int(p) for p in parts)
-    check_size((i, j, k))
+    check_size((i, j, k), edition)
     return i, j, k
 
 
-def check_size(size: tuple[int, int, int]) -> None:
+def check_size(size: tuple[int, int, int], edition: str = GENERATOR_EDITION) -> None:
     """Refuse sizes the generator cannot build (or would take hours to solve)."""
     i, j, k = size
     require(i <= MAX_QUERY_TYPES, "size", f"at most {MAX_QUERY_TYPES} query types, got {i}")
     require(j <= MAX_MODELS, "size", f"at most {MAX_MODELS} models, got {j}")
-    require(k <= max_tiers(), "size", f"at most {max_tiers()} tiers (every catalog GPU and a "
-            f"spot variant at fp16/int8/int4), got {k}")
+    names = "/".join(p.name for p in _generator_precisions(edition))
+    require(k <= max_tiers(edition), "size", f"at most {max_tiers(edition)} tiers (every "
+            f"catalog GPU and a spot variant at {names}), got {k}")
 
 
-def _pick_models(rng: np.random.Generator, count: int) -> list[ModelSpec]:
-    catalog = _generator_models()
+def _pick_models(rng: np.random.Generator, count: int,
+                 edition: str = GENERATOR_EDITION) -> list[ModelSpec]:
+    catalog = _generator_models(edition)
     if count <= len(catalog):
         # Always span the size range: sort by size and take evenly spaced picks, seeded jitter.
         ordered = sorted(catalog, key=lambda m: m.params_b)
@@ -117,9 +135,11 @@ def _pick_models(rng: np.random.Generator, count: int) -> list[ModelSpec]:
     return models
 
 
-def _pick_tiers(rng: np.random.Generator, count: int) -> tuple[list[GpuType], list[Tier]]:
-    gpus = _generator_gpus()
-    combos = [(g, p.name) for g in gpus for p in DEFAULT_PRECISIONS]
+def _pick_tiers(rng: np.random.Generator, count: int,
+                edition: str = GENERATOR_EDITION) -> tuple[list[GpuType], list[Tier]]:
+    gpus = _generator_gpus(edition)
+    precisions = _generator_precisions(edition)
+    combos = [(g, p.name) for g in gpus for p in precisions]
     if count <= len(combos):
         idx = np.sort(rng.choice(len(combos), size=count, replace=False))
         chosen = [combos[k] for k in idx]
@@ -136,7 +156,7 @@ def _pick_tiers(rng: np.random.Generator, count: int) -> tuple[list[GpuType], li
                                                           * rng.uniform(0.35, 0.6), 4),
                 default_availability=max(1, base.default_availability // 4),
                 price_source=f"spot variant of {base.name} (modelling assumption)")
-        free = [p.name for p in DEFAULT_PRECISIONS if Tier(name, p.name) not in tiers]
+        free = [p.name for p in precisions if Tier(name, p.name) not in tiers]
         if free:
             tiers.append(Tier(name, free[0]))
     tier_gpus = {t.gpu for t in tiers}
@@ -174,19 +194,32 @@ def _separate_plan_spend(instance: Instance, served: float) -> float:
 
 
 def generate(size: tuple[int, int, int], seed: int, scenario: str = "base",
-             name: str | None = None) -> Instance:
-    """A seeded instance of ``size`` = (query types, models, tiers) in ``scenario``."""
+             name: str | None = None, edition: str = GENERATOR_EDITION) -> Instance:
+    """A seeded instance of ``size`` = (query types, models, tiers) in ``scenario``.
+
+    ``edition`` is the catalog edition drawn from: :data:`GENERATOR_EDITION` (the default,
+    behind every published number) or a later one (``"latest"``: 2026 GPUs and models, fp8
+    and fp4 tiers). Another edition draws other rows for the same seed; its instances are
+    named with the edition (``gen-…-e2026-12``).
+    """
     require(scenario in SCENARIOS, "scenario",
             f"scenario {scenario!r} not understood; expected one of {list(SCENARIOS)}")
-    check_size(size)
+    edition = EDITIONS[-1] if edition == "latest" else edition
+    require(edition in EDITIONS, "edition", f"unknown catalog edition {edition!r}; known: "
+            f"{', '.join(EDITIONS)}, latest")
+    check_size(size, edition)
     n_q, n_m, n_t = size
     rng = np.random.default_rng(seed)
-    models = _pick_models(rng, n_m)
-    gpus, tiers = _pick_tiers(rng, n_t)
+    models = _pick_models(rng, n_m, edition)
+    gpus, tiers = _pick_tiers(rng, n_t, edition)
+    if edition != GENERATOR_EDITION and name is None:
+        name = f"gen-{n_q}x{n_m}x{n_t}-s{seed}-{scenario}-e{edition}"
     categories = [TASK_CATEGORIES[k % len(TASK_CATEGORIES)] for k in range(n_q)]
     return _build(rng, f"gen-{n_q}x{n_m}x{n_t}-s{seed}-{scenario}" if name is None else name,
                   categories, models, gpus, tiers, scenario,
-                  description=f"generated: size {n_q}x{n_m}x{n_t}, seed {seed}, {scenario}")
+                  description=f"generated: size {n_q}x{n_m}x{n_t}, seed {seed}, {scenario}"
+                  + ("" if edition == GENERATOR_EDITION else f", catalog edition {edition}"),
+                  precisions=_generator_precisions(edition))
 
 
 def paper_base(seed: int = 0, scenario: str = "base") -> Instance:
@@ -204,7 +237,8 @@ def paper_base(seed: int = 0, scenario: str = "base") -> Instance:
 
 
 def _build(rng: np.random.Generator, name: str, categories: list[str], models: list[ModelSpec],
-           gpus: list[GpuType], tiers: list[Tier], scenario: str, description: str) -> Instance:
+           gpus: list[GpuType], tiers: list[Tier], scenario: str, description: str,
+           precisions: tuple[Precision, ...] = DEFAULT_PRECISIONS) -> Instance:
     counts: dict[str, int] = {}
     queries = []
     for cat in categories:
@@ -225,7 +259,8 @@ def _build(rng: np.random.Generator, name: str, categories: list[str], models: l
     slo_draws = rng.uniform(1.5, 25.0, size=len(queries))
     quantiles = rng.uniform(0.3, 0.8, size=len(queries))
     probe = Instance(name=name, query_types=tuple(queries), models=tuple(models),
-                     gpus=tuple(gpus), tiers=tuple(tiers), horizon_h=HORIZON_H)
+                     gpus=tuple(gpus), tiers=tuple(tiers), horizon_h=HORIZON_H,
+                     precisions=precisions)
     t = probe.routes
     final = []
     for i, q in enumerate(queries):

@@ -222,15 +222,24 @@ def evaluate_command(instance: str, solution: Path, as_json: bool, perf_model: s
 @click.option("--scenario", type=click.Choice(["base", "tight-budget", "high-penalty"]),
               default="base", show_default=True)
 @click.option("--paper-base", is_flag=True, help="Build the paper-base setting (6x6x10) instead.")
+@click.option("--edition", type=click.Choice(["2026-11", "2026-12", "latest"]), default="2026-11",
+              show_default=True,
+              help="Catalog edition to draw from: 2026-11 (every published result) or a later "
+                   "one, which adds 2026 GPUs and models and fp8/fp4 tiers (docs/catalog.md).")
 @click.option("--out", type=OutputFile(), required=True)
-def generate(size: str, seed: int, scenario: str, paper_base: bool, out: Path) -> None:
+def generate(size: str, seed: int, scenario: str, paper_base: bool, edition: str,
+             out: Path) -> None:
     """Generate a seeded instance in the paper's ranges and write it to OUT."""
     from hetserve.instances.generate import generate as make
     from hetserve.instances.generate import paper_base as make_paper
     from hetserve.instances.generate import parse_size
 
     try:
-        inst = make_paper(seed, scenario) if paper_base else make(parse_size(size), seed, scenario)
+        if paper_base and edition != "2026-11":
+            raise BadInput("--edition: the paper-base setting is defined on the 2026-11 "
+                           "catalog; drop --edition or --paper-base")
+        inst = (make_paper(seed, scenario) if paper_base
+                else make(parse_size(size, edition), seed, scenario, edition=edition))
     except InstanceError as exc:
         raise BadInput(str(exc)) from None
     write_instance(inst, out)

@@ -51,3 +51,31 @@ def test_parse_size_errors():
     assert parse_size("20x20x20") == (20, 20, 20)
     with pytest.raises(InstanceError, match="size"):
         parse_size("20x20")
+
+
+def test_default_edition_still_generates_the_bundled_instances():
+    """Adding catalog rows and precisions must not move a (size, seed): the bundled
+    gen-10x10x10 is generate((10, 10, 10), 1) re-read from its file."""
+    from hetserve.instances import read_instance
+
+    bundled = read_instance("gen-10x10x10")
+    fresh = generate((10, 10, 10), 1, name=bundled.name)
+    assert fresh.routes.configs == bundled.routes.configs
+    assert [t.precision for t in fresh.tiers] == [t.precision for t in bundled.tiers]
+    assert fresh.budget == bundled.budget
+    assert {p.name for p in fresh.precisions} == {"fp16", "int8", "int4"}
+
+
+def test_latest_edition_draws_2026_rows_and_fp8_fp4_tiers():
+    a = generate((6, 10, 40), 3, edition="latest")
+    assert a == generate((6, 10, 40), 3, edition="latest")  # seeded
+    assert a.name == "gen-6x10x40-s3-base-e2026-12"
+    assert {p.name for p in a.precisions} == {"fp16", "int8", "int4", "fp8", "fp4"}
+    assert {"fp8", "fp4"} & {t.precision for t in a.tiers}
+    from hetserve.instances import load_catalog
+
+    old = load_catalog()
+    assert any(g.name not in old.gpus for g in a.gpus) or any(
+        m.name not in old.models for m in a.models)
+    with pytest.raises(InstanceError, match="edition"):
+        generate((6, 6, 10), 0, edition="2025-01")
