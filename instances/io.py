@@ -103,10 +103,11 @@ def _tier(t: Any, where: str) -> Tier:
 
 
 def _perf(d: Any) -> PerfConstants:
-    d = fields.obj(d, "perf", known={*_PERF_NUMBERS, "max_num_seqs", "model", "engine", "profile"})
+    d = fields.obj(d, "perf", known={*_PERF_NUMBERS, "max_num_seqs", "model", "engine", "profile",
+                                     "kv_precision"})
     values: dict[str, Any] = {k: fields.number(d[k], f"perf.{k}", lo=lo, hi=hi, lo_open=lo_open)
                               for k, (lo, hi, lo_open) in _PERF_NUMBERS.items() if k in d}
-    for key in ("model", "engine", "profile"):  # the model selection (docs/performance.md)
+    for key in ("model", "engine", "profile", "kv_precision"):  # the model selection
         if key in d:
             values[key] = fields.name(d[key], f"perf.{key}")
     if "max_num_seqs" in d:

@@ -276,9 +276,9 @@ class MeasuredModel:
 
     name = "measured"
 
-    def __init__(self, profile: Any, engine: str = "vllm") -> None:
+    def __init__(self, profile: Any, engine: str = "vllm", kv_precision: str = "fp16") -> None:
         self.profile = profile
-        self.serving = ServingModel(engine)
+        self.serving = ServingModel(engine, kv_precision)
 
     def column(self, d: Deployment, shapes: QueryShapes) -> dict[str, np.ndarray]:
         from hetserve.instances.serving import Case
@@ -361,16 +361,17 @@ def performance_model(constants: roofline.PerfConstants) -> PerformanceModel:
     if constants.model == "roofline":
         return RooflineModel(constants)
     if constants.model == "serving":
-        return ServingModel(constants.engine)
+        return ServingModel(constants.engine, constants.kv_precision)
     from hetserve.instances.profiles import read_profile
 
     assert constants.profile is not None  # PerfConstants checks it
     return MeasuredModel(read_profile(constants.profile, what="perf.profile"),
-                         constants.engine)
+                         constants.engine, constants.kv_precision)
 
 
 def with_selection(constants: roofline.PerfConstants, *, model: str | None = None,
-                   engine: str | None = None, profile: str | None = None) -> roofline.PerfConstants:
+                   engine: str | None = None, profile: str | None = None,
+                   kv_precision: str | None = None) -> roofline.PerfConstants:
     """``constants`` with the model selection replaced (``None`` keeps a field; a profile
     implies ``measured``). Raises :class:`InstanceError` naming the CLI flag."""
     from dataclasses import replace
@@ -392,11 +393,17 @@ def with_selection(constants: roofline.PerfConstants, *, model: str | None = Non
             raise InstanceError("--engine", "the roofline model has no engine; give "
                                             "--perf-model serving or measured")
         changes["engine"] = engine
+    if kv_precision is not None:
+        if changes.get("model", constants.model) == "roofline" and kv_precision != "fp16":
+            raise InstanceError("--kv-precision", "the roofline model has an fp16 KV cache; "
+                                                  "give --perf-model serving or measured")
+        changes["kv_precision"] = kv_precision
     if not changes:
         return constants
     try:
         return replace(constants, **changes)
     except InstanceError as exc:
         flag = {"perf.model": "--perf-model", "perf.engine": "--engine",
-                "perf.profile": "--perf-profile"}.get(exc.field, exc.field)
+                "perf.profile": "--perf-profile",
+                "perf.kv_precision": "--kv-precision"}.get(exc.field, exc.field)
         raise InstanceError(flag, exc.reason) from None

@@ -66,7 +66,7 @@ if TYPE_CHECKING:
 
 PERF_MODELS = ("roofline", "serving", "measured")
 """Performance models an instance can select (``perf.model``)."""
-SELECTION_FIELDS = ("model", "engine", "profile")
+SELECTION_FIELDS = ("model", "engine", "profile", "kv_precision")
 """The :class:`PerfConstants` fields that select a model rather than set a constant."""
 
 
@@ -113,6 +113,9 @@ class PerfConstants:
     """Engine whose scheduling the ``serving`` and ``measured`` models assume."""
     profile: str | None = None
     """Measured-profile file of the ``measured`` model (docs/performance.md)."""
+    kv_precision: str = "fp16"
+    """KV-cache format of the ``serving`` and ``measured`` models (``fp16``, ``bf16``,
+    ``fp8``: vLLM's ``--kv-cache-dtype``); the roofline keeps the paper's fp16 cache."""
 
     def __post_init__(self) -> None:
         require(self.model in PERF_MODELS, "perf.model",
@@ -123,6 +126,12 @@ class PerfConstants:
                 f"unknown engine {self.engine!r}; known: {sorted(ENGINES)}")
         require((self.profile is not None) == (self.model == "measured"), "perf.profile",
                 "a profile file is given exactly when perf.model is 'measured'")
+        from hetserve.instances.serving import KV_FORMATS
+
+        require(self.kv_precision in KV_FORMATS, "perf.kv_precision",
+                f"unknown KV precision {self.kv_precision!r}; known: {list(KV_FORMATS)}")
+        require(self.model != "roofline" or self.kv_precision == "fp16", "perf.kv_precision",
+                "the roofline model has an fp16 KV cache; give perf.model serving or measured")
         for f in fields(self):
             if f.name in SELECTION_FIELDS:
                 continue
@@ -150,8 +159,11 @@ class PerfConstants:
         if self.model == "roofline":
             for name in SELECTION_FIELDS:
                 out.pop(name)
-        elif self.profile is None:
-            out.pop("profile")
+        else:
+            if self.profile is None:
+                out.pop("profile")
+            if self.kv_precision == "fp16":
+                out.pop("kv_precision")  # the default, as in files written before it existed
         return out
 
     @property

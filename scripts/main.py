@@ -29,16 +29,18 @@ from hetserve.instances.solver_log import SolverLog
 
 
 def load_instance(path: str, perf_model: str | None = None, engine: str | None = None,
-                  perf_profile: Path | None = None):
+                  perf_profile: Path | None = None, kv_precision: str | None = None):
     """Read an instance file or a bundled instance name, with the performance model the
-    ``--perf-model/--engine/--perf-profile`` flags select (docs/performance.md#models);
+    ``--perf-model/--engine/--perf-profile/--kv-precision`` flags select
+    (docs/performance.md#models);
     bad input becomes :class:`BadInput`."""
     from hetserve.instances.perf_model import with_selection
 
     try:
         inst = read_instance(path)
         perf = with_selection(inst.perf, model=perf_model, engine=engine,
-                              profile=None if perf_profile is None else str(perf_profile))
+                              profile=None if perf_profile is None else str(perf_profile),
+                              kv_precision=kv_precision)
         if perf is not inst.perf:
             inst = replace(inst, perf=perf)
         if perf.model != "roofline":
@@ -60,6 +62,9 @@ def perf_options(command):
         click.option("--perf-profile", type=InputFile(), default=None,
                      help="Measured profile (CSV/JSON, docs/performance.md); implies "
                           "--perf-model measured."),
+        click.option("--kv-precision", type=click.Choice(["fp16", "bf16", "fp8"]), default=None,
+                     help="KV-cache format of the serving/measured model (default: "
+                          "perf.kv_precision, fp16; fp8 halves the cache per token)."),
     ]):
         command = option(command)
     return command
@@ -156,9 +161,10 @@ def main() -> None:
 def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads: int,
           seed: int, warm_start: str, agh_budget: int | None, robust: str | None,
           as_json: bool, out: Path | None, verbose: bool, log_file: Path | None,
-          perf_model: str | None, engine: str | None, perf_profile: Path | None) -> None:
+          perf_model: str | None, engine: str | None, perf_profile: Path | None,
+          kv_precision: str | None) -> None:
     """Solve INSTANCE (a JSON file or a bundled name such as paper-base)."""
-    inst = load_instance(instance, perf_model, engine, perf_profile)
+    inst = load_instance(instance, perf_model, engine, perf_profile, kv_precision)
     target = inst
     margins = None
     if robust is not None:
@@ -194,9 +200,10 @@ def solve(instance: str, method: str, time_limit: float, mip_gap: float, threads
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @perf_options
 def evaluate_command(instance: str, solution: Path, as_json: bool, perf_model: str | None,
-                     engine: str | None, perf_profile: Path | None) -> None:
+                     engine: str | None, perf_profile: Path | None,
+                     kv_precision: str | None) -> None:
     """Recompute the cost of SOLUTION on INSTANCE and check every constraint."""
-    inst = load_instance(instance, perf_model, engine, perf_profile)
+    inst = load_instance(instance, perf_model, engine, perf_profile, kv_precision)
     try:
         doc = read_json(solution)  # its errors name the file already
     except InstanceError as exc:

@@ -227,3 +227,27 @@ def test_serving_marks_routes_whose_tp_breaks_a_head_unfit():
     roof = inst.routes
     assert {cfg.tp for k, cfg in enumerate(roof.configs)
             if cfg.model == "Phi-3-medium-4k-instruct" and roof.fits[:, k].any()} >= {4, 8}
+
+
+def test_kv_precision_selects_the_serving_cache(base):
+    """perf.kv_precision fp8 halves the serving model's cache per token: every fitting route
+    holds more sequences (max_batch grows, up to the engine's cap); the roofline refuses it,
+    and the JSON carries the field only when it is not the fp16 default."""
+    fp16 = serving_instance(base)
+    fp8 = replace(fp16, perf=with_selection(fp16.perf, kv_precision="fp8"))
+    a, b = fp16.routes, fp8.routes
+    both = a.fits & b.fits
+    assert both.any()
+    assert (b.max_batch[both] >= a.max_batch[both]).all()
+    assert (b.max_batch[both] > a.max_batch[both]).any()
+    assert "kv_precision" not in fp16.to_dict()["perf"]
+    assert fp8.to_dict()["perf"]["kv_precision"] == "fp8"
+    assert instance_from_dict(fp8.to_dict()).perf == fp8.perf
+    with pytest.raises(InstanceError) as err:
+        with_selection(base.perf, kv_precision="fp8")
+    assert err.value.field == "--kv-precision"
+    doc = base.to_dict()
+    doc["perf"] = {"kv_precision": "fp8"}
+    with pytest.raises(InstanceError) as err:
+        instance_from_dict(doc)
+    assert err.value.field == "perf.kv_precision"
