@@ -36,16 +36,22 @@ def test_flags_give_the_library_numbers():
     assert row["e2e_s"] == pytest.approx(row["ttft_s"] + 127 * row["tpot_s"], rel=0.02)
 
 
-def test_cases_csv_keeps_row_order_and_reports_misfits(tmp_path):
+def estimate_file(tmp_path, text):
+    """(the cases file, the JSON rows `estimate --cases FILE --json` prints for it)."""
     path = tmp_path / "cases.csv"
-    path.write_text(
+    path.write_text(text)
+    done = run("--cases", str(path), "--json")
+    assert done.returncode == 0, done.stderr
+    return path, json.loads(done.stdout)
+
+
+def test_cases_csv_keeps_row_order_and_reports_misfits(tmp_path):
+    path, rows = estimate_file(
+        tmp_path,
         "model,gpu,precision,tp,pp,isl,osl,concurrency,engine,kv_precision\n"
         "Qwen3-32B,H100-SXM,bf16,2,1,1024,128,16,sglang,fp16\n"
         "Llama-3.1-70B-Instruct,L4,fp16,1,1,1024,128,4,vllm,\n"
         "Llama-3.1-70B-Instruct,A100-80GB,fp8,4,1,1024,128,4,vllm,fp8\n")
-    done = run("--cases", str(path), "--json")
-    assert done.returncode == 0, done.stderr
-    rows = json.loads(done.stdout)
     assert [r["model"] for r in rows] == ["Qwen3-32B", "Llama-3.1-70B-Instruct", "Llama-3.1-70B-Instruct"]
     assert rows[0]["fits"] and rows[0]["ttft_s"] > 0
     assert not rows[1]["fits"] and rows[1]["ttft_s"] is None and "memory" in rows[1]["reason"]
@@ -59,16 +65,13 @@ def test_cases_csv_keeps_row_order_and_reports_misfits(tmp_path):
 def test_a_tp_no_engine_runs_is_a_misfit_row_not_a_bad_file(tmp_path):
     """TP beyond the node and TP that breaks a head get null numbers and the reason; the
     other rows of the file are still estimated (exit 0)."""
-    path = tmp_path / "cases.csv"
-    path.write_text(
+    _, rows = estimate_file(
+        tmp_path,
         "model,gpu,precision,tp,pp,isl,osl,concurrency,engine\n"
         "Qwen3-32B,H100-SXM,bf16,16,1,1024,128,8,vllm\n"
         "Qwen3-32B,H100-SXM,bf16,3,1,1024,128,8,vllm\n"
         "Qwen2.5-7B-Instruct,H100-SXM,bf16,8,1,1024,128,8,trtllm\n"
         "Qwen3-32B,H100-SXM,bf16,4,1,1024,128,8,vllm\n")
-    done = run("--cases", str(path), "--json")
-    assert done.returncode == 0, done.stderr
-    rows = json.loads(done.stdout)
     reasons = [r["reason"] for r in rows]
     assert "exceeds the 8 GPUs" in reasons[0]
     assert "64 attention heads" in reasons[1] and "28 attention heads" in reasons[2]
