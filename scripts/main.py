@@ -282,6 +282,7 @@ def info() -> None:
     from importlib.metadata import PackageNotFoundError, version
 
     from hetserve.instances import load_catalog
+    from hetserve.instances.catalog import DEFAULT_EDITION, EDITIONS
 
     def ver(name: str) -> str:
         try:
@@ -295,8 +296,11 @@ def info() -> None:
     for name in ("pulp", "highspy", "numpy", "scipy", "networkx", "click", "rich", "dask",
                  "distributed", "matplotlib"):
         click.echo(f"  {name:<12} {ver(name)}")
-    click.echo(f"catalog: {len(cat.gpus)} GPU types, {len(cat.models)} models, "
-               f"{len(cat.precisions)} precisions")
+    latest = load_catalog("latest")
+    for label, c in ((f"catalog {DEFAULT_EDITION} (default: generator, presets)", cat),
+                     (f"catalog {EDITIONS[-1]} (latest: estimate, instance names)", latest)):
+        click.echo(f"{label}: {len(c.gpus)} GPU types, {len(c.models)} models, "
+                   f"{len(c.precisions)} precisions ({', '.join(c.precisions)})")
     click.echo(f"bundled instances: {', '.join(bundled_names())}")
     from hetserve.instances.traces import AZURE_ENV, bundled_data
 

@@ -19,6 +19,8 @@ def test_info(runner):
     out = runner.invoke(main, ["info"])
     assert out.exit_code == 0, out.output
     assert "highspy" in out.output and "paper-base" in out.output
+    assert "3 precisions (fp16, int8, int4)" in out.output  # the default edition
+    assert "5 precisions (fp16, int8, int4, fp8, fp4)" in out.output  # the latest
 
 
 def test_generate_then_solve_json_then_evaluate(runner, tmp_path):
