@@ -78,6 +78,10 @@ class Evaluation:
     unmet: dict[str, float] = field(default_factory=dict)
     gpus_by_type: dict[str, int] = field(default_factory=dict)
     utilisation: dict[str, float] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+    """What the plan does that no constraint of the instance forbids but a real engine would
+    refuse: a replica whose TP breaks an attention head (the roofline plans every TP;
+    docs/performance.md, "What it models")."""
 
     @property
     def feasible(self) -> bool:
@@ -96,6 +100,7 @@ class Evaluation:
             "unmet": self.unmet,
             "gpus_by_type": self.gpus_by_type,
             "utilisation": self.utilisation,
+            "warnings": list(self.warnings),
         }
 
 
@@ -203,6 +208,15 @@ def evaluate_arrays(instance: Instance, r: np.ndarray, x: np.ndarray) -> Evaluat
         if count > limit:
             v.append(Violation("availability", g, count - limit,
                                f"{count} GPUs of type {g} > {limit} available"))
+    warnings = []
+    for c in np.nonzero(r > 0)[0]:
+        cfg = t.configs[c]
+        model = instance.model_by_name[cfg.model]
+        for tp in dict.fromkeys((cfg.tp, getattr(cfg, "decode_tp", cfg.tp))):
+            reason = model.tp_shard_error(tp)
+            if reason:
+                warnings.append(f"{cfg.label()}: {reason}; vLLM, SGLang and TensorRT-LLM "
+                                f"cannot launch this replica")
     cost = cost_terms(instance, r, x)
     if instance.budget is not None:
         spend = cost.rental + cost.storage
@@ -223,6 +237,7 @@ def evaluate_arrays(instance: Instance, r: np.ndarray, x: np.ndarray) -> Evaluat
         unmet={qt.name: float(unmet[i]) for i, qt in enumerate(q)},
         gpus_by_type=gpus_by_type,
         utilisation=utilisation,
+        warnings=tuple(warnings),
     )
 
 

@@ -82,6 +82,7 @@ class RunResult:
             "seed": self.seed,
             "cost": ev.cost.to_dict() if ev is not None else None,
             "violations": [v.message for v in ev.violations] if ev is not None else [],
+            "warnings": list(ev.warnings) if ev is not None else [],
             "deployments": [d.__dict__ for d in sol.deployments] if sol else [],
             "routing": [r.__dict__ for r in sol.routing] if sol else [],
             "unmet": unmet,

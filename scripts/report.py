@@ -96,6 +96,10 @@ def print_result(console: Console, instance: Instance, result: RunResult) -> Non
             console.print("[bold red]Violations:[/]")
             for v in ev.violations:
                 console.print(escape(f"  - [{v.kind}] {v.message}"))
+        if ev.warnings:
+            console.print("[bold yellow]Warnings:[/]")
+            for w in ev.warnings:
+                console.print(escape(f"  - {w}"))
     gap = result.gap
     bound = "—" if result.bound is None else _money(result.bound)
     gap_text = "—" if result.bound is None else ("∞" if not math.isfinite(gap) else f"{gap:.4%}")

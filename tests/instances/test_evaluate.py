@@ -90,3 +90,23 @@ def test_relative_gap_definition():
     assert math.isinf(relative_gap(None, 1.0))
     assert math.isinf(relative_gap(0.0, -1.0))
     assert math.isinf(relative_gap(np.inf, 1.0))
+
+
+def test_a_replica_no_engine_can_launch_is_a_warning_not_a_violation():
+    """small-3x3x4 offers Phi-3-medium (10 KV heads) at TP 4 under the roofline: a plan that
+    deploys it is priced and checked as before, and the evaluator warns that no engine can
+    shard it; the TP 2 replica draws no warning."""
+    from hetserve.instances import read_instance
+
+    inst = read_instance("small-3x3x4")
+    t = inst.routes
+    for tp, warned in ((4, True), (2, False)):
+        cfg = next(c for c in t.configs if c.model == "Phi-3-medium-4k-instruct" and c.tp == tp
+                   and c.pp == 1)
+        plan = Solution((Deployment(cfg.model, cfg.gpu, cfg.precision, tp, 1, 1),), ())
+        ev = evaluate(inst, plan)
+        assert bool(ev.warnings) is warned
+        if warned:
+            assert "10 KV heads" in ev.warnings[0] and cfg.label() in ev.warnings[0]
+            assert ev.to_dict()["warnings"] == list(ev.warnings)
+        assert all(v.kind != "parallelism" for v in ev.violations)
