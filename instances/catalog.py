@@ -88,6 +88,15 @@ class GpuType:
                 f"expected one of 1, 2, 4, 8, 16, got {self.gpus_per_node!r}")
         require(self.default_availability >= 0, f"{where}.default_availability", "must be >= 0")
 
+    def tensor_peak(self, compute: str) -> tuple[float, bool]:
+        """(dense tensor peak in TFLOP/s, native) for a compute format (``fp16``, ``int8``,
+        ``fp8``, ``fp4``). A GPU without that format's tensor cores (``fp8_tflops`` /
+        ``fp4_tflops`` absent) runs it weight-only at its FP16 peak; ``native`` is then
+        False. The one place both the roofline and the serving model read it."""
+        value = {"fp16": self.fp16_tflops, "int8": self.int8_tops, "fp8": self.fp8_tflops,
+                 "fp4": self.fp4_tflops}[compute]
+        return (float(value), True) if value else (self.fp16_tflops, False)
+
     @classmethod
     def from_dict(cls, d: Any, where: str = "gpu") -> GpuType:
         """Read one GPU object strictly (ranges in ``docs/instance-format.md``)."""

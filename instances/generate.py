@@ -81,11 +81,9 @@ def _generator_models(edition: str = GENERATOR_EDITION) -> list[ModelSpec]:
 
 
 def _generator_precisions(edition: str = GENERATOR_EDITION) -> tuple[Precision, ...]:
-    """The planner precisions of ``edition``: the paper's three in the default edition (the
-    same objects as the Instance default), fp8 and fp4 added from 2026-12."""
-    later = tuple(p for p in load_catalog(edition).precisions.values()
-                  if p not in DEFAULT_PRECISIONS)
-    return (*DEFAULT_PRECISIONS, *later)
+    """The planner precisions of ``edition``: the paper's three in the default edition (equal
+    to the Instance default), fp8 and fp4 after them from 2026-12."""
+    return tuple(load_catalog(edition).precisions.values())
 
 
 def max_tiers(edition: str = GENERATOR_EDITION) -> int:

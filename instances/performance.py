@@ -227,25 +227,17 @@ def latency_kernel(t_pre: Any, t_dec: Any, output: Any, batch: Any, m: Any) -> A
 # ------------------------------------------------------------ catalog-object helpers
 
 
-def _low_precision_peak(gpu: GpuType, precision: Precision) -> float | None:
-    """The GPU's 8- or 4-bit tensor peak (TFLOP/s) for the precision's compute format; None
-    for fp16 compute and for an FP8/FP4 format the GPU has no tensor cores for."""
-    return {"int8": gpu.int8_tops, "fp8": gpu.fp8_tflops,
-            "fp4": gpu.fp4_tflops}.get(precision.compute)
-
-
 def native_low_precision(gpu: GpuType, precision: Precision) -> bool:
     """True when the weight matmuls run on the GPU's 8- or 4-bit tensor cores (int8 always;
     fp8 and fp4 where the GPU has that peak, else weight-only at the FP16 peak)."""
-    return _low_precision_peak(gpu, precision) is not None
+    return precision.compute != "fp16" and gpu.tensor_peak(precision.compute)[1]
 
 
 def matmul_flops(gpu: GpuType, precision: Precision) -> float:
     """Dense peak (FLOP/s per GPU) the weight matmuls run at: the GPU's tensor peak for the
     precision's compute format, the FP16 peak for fp16/int4 and for an FP8/FP4 format the GPU
-    lacks (weight-only dequantisation; docs/catalog.md §4)."""
-    peak = _low_precision_peak(gpu, precision)
-    return (gpu.fp16_tflops if peak is None else peak) * 1e12
+    lacks (weight-only dequantisation; :meth:`GpuType.tensor_peak`, docs/catalog.md §4)."""
+    return gpu.tensor_peak(precision.compute)[0] * 1e12
 
 
 def prefill_efficiency(gpu: GpuType, precision: Precision, c: PerfConstants) -> float:

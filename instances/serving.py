@@ -269,19 +269,6 @@ class DoesNotFit(InstanceError):
 
 
 # ------------------------------------------------------------------- the replica
-def _peak_tflops(gpu: GpuType, peak: str) -> tuple[float, bool]:
-    """(dense tensor peak in TFLOP/s, native) for a compute kind.
-
-    A GPU without the kind's tensor cores (catalog ``fp8_tflops`` / ``fp4_tflops`` absent)
-    runs the format weight-only at its fp16 peak; ``native`` is then False.
-    """
-    value = {"fp16": gpu.fp16_tflops, "int8": gpu.int8_tops, "fp8": gpu.fp8_tflops,
-             "fp4": gpu.fp4_tflops}[peak]
-    if value:
-        return float(value), True
-    return gpu.fp16_tflops, False
-
-
 @dataclass(frozen=True)
 class Replica:
     """One serving replica: model, GPU, number formats, parallelism and engine."""
@@ -337,7 +324,7 @@ class Replica:
     @property
     def gemm_peak(self) -> tuple[float, float]:
         """(FLOP/s per GPU, efficiency) of the weight matmuls at this precision."""
-        tflops, native = _peak_tflops(self.gpu, FORMATS[self.weights].peak)
+        tflops, native = self.gpu.tensor_peak(FORMATS[self.weights].peak)
         low = native and FORMATS[self.weights].peak != "fp16"
         c = self.constants
         return tflops * 1e12, (c.gemm_efficiency_low if low else c.gemm_efficiency_fp16)
@@ -345,7 +332,7 @@ class Replica:
     @property
     def native_precision(self) -> bool:
         """False when the GPU lacks the format's tensor peak (weight-only fallback)."""
-        return _peak_tflops(self.gpu, FORMATS[self.weights].peak)[1]
+        return self.gpu.tensor_peak(FORMATS[self.weights].peak)[1]
 
     @property
     def kv_capacity_tokens(self) -> int:
@@ -996,7 +983,7 @@ def estimate_case(case: Case, *, engines: dict[str, EngineProfile] | None = None
     profile = profiles[case.engine]
     require(case.precision in FORMATS, "precision", f"unknown weight precision "
             f"{case.precision!r}; known: {sorted(FORMATS)}")
-    native = _peak_tflops(cat.gpus[case.gpu], FORMATS[case.precision].peak)[1]
+    native = cat.gpus[case.gpu].tensor_peak(FORMATS[case.precision].peak)[1]
     try:
         # Inside the try: a TP the node or the heads cannot take is a configuration that
         # does not fit (null + reason), not a bad row.
